@@ -1,0 +1,201 @@
+/**
+ * The batch engine: runs a data migration on one shard as keyset-paginated batches of
+ * read → backup → transform → write → checkpoint, so that a crash re-does at most one batch, and
+ * rolls it back with `reverse` or from the backup.
+ *
+ * Rules from the anchors' bugs: pagination starts with no lower bound (never 0); rows written must
+ * equal rows meant to be written; a checkpoint carries a fingerprint and a resume with another is
+ * refused; backups keep the FIRST copy of a row, so a re-done batch never overwrites an original
+ * with an already transformed row, and a re-done batch transforms the saved originals again.
+ */
+import type { Checkpoint, DataTarget, Direction, Fence, KeyValue, LedgerCounts, LedgerRecord, Row, ShardAdapter, ShardDescriptor } from '../engine/engine.js';
+import { ErrorCode, MigrateError, MigrationFailedError } from '../errors/errors.js';
+import type { DataMigration, TransformFn } from '../definition/migration.js';
+import type { BatchEvent } from '../events/events.js';
+import { canonicalEncode, sha256 } from '../util/canonical.js';
+import { throwIfAborted } from '../util/time.js';
+import { SDK_VERSION } from '../version.js';
+import { BatchPacer, type PauseGate, type ThrottleOptions } from './throttle.js';
+
+export interface BatchRunInput {
+  readonly migration: DataMigration;
+  readonly shard: ShardAdapter;
+  readonly descriptor: ShardDescriptor;
+  readonly direction: Direction;
+  readonly fence: Fence;
+  /** The ledger record as it stands; its checkpoint is where to resume. */
+  readonly record: LedgerRecord;
+  readonly runId: string;
+  readonly gate: PauseGate;
+  readonly throttle: ThrottleOptions;
+  readonly signal: AbortSignal;
+  readonly emit: (e: BatchEvent) => void;
+  /** Writes the record (fenced); the runner calls it after every batch with the new checkpoint. */
+  readonly checkpoint: (record: LedgerRecord) => Promise<LedgerRecord>;
+}
+
+/** Name of the backup table/collection of a migration: `mcp_backup_<id>` with non-word characters as `_`. */
+export function backupName(migrationId: string): string {
+  return `mcp_backup_${migrationId.replace(/[^A-Za-z0-9_]/g, '_')}`.slice(0, 63);
+}
+
+/** What a checkpoint must match to be resumed: the migration's checksum, batch settings and SDK version. */
+export function fingerprint(m: DataMigration): string {
+  return sha256(JSON.stringify([m.checksum, m.batchSize, m.maxRowsPerSecond ?? null, SDK_VERSION])).slice(0, 32);
+}
+
+const keyOf = (target: DataTarget, row: Row): KeyValue => target.key.map((k) => row[k]);
+
+/** Runs one direction of a data migration on one shard to the end. Returns the final counts. */
+export async function runBatches(input: BatchRunInput): Promise<{ record: LedgerRecord; counts: LedgerCounts }> {
+  const { migration: m, direction } = input;
+  const target: DataTarget = { ...m.target, filter: m.filter };
+  const print = fingerprint(m);
+  let record = input.record;
+  const cp = record.checkpoint;
+  if (cp && cp.fingerprint !== print) {
+    throw new MigrateError(
+      ErrorCode.CheckpointMismatch,
+      `Data migration "${m.id}" on shard "${input.shard.id}": its checkpoint was made by a different version of the migration (fingerprint ${cp.fingerprint} ≠ ${print}); roll it back or repair before re-running`,
+      { migrationId: m.id, shardId: input.shard.id, field: 'checkpoint' },
+    );
+  }
+  const resuming = cp !== null && cp !== undefined && cp.direction === direction;
+  let after: KeyValue | undefined = resuming && cp.after ? cp.after : undefined;
+  const counts = { ...(resuming && record.counts ? record.counts : { read: 0, written: 0, skipped: 0 }) };
+  const useBackup = direction === 'up' ? true : m.reverse === undefined;
+  const backup = backupName(m.id);
+  const pacer = new BatchPacer(m.batchSize, m.maxRowsPerSecond, input.throttle);
+  const total = direction === 'down' && !m.reverse ? undefined : await input.shard.data.count(target).catch(() => undefined);
+  const started = Date.now();
+  const readAtStart = counts.read;
+
+  for (;;) {
+    throwIfAborted(input.signal);
+    await input.gate.wait(input.signal);
+    await pacer.pace(input.signal);
+    const t0 = Date.now();
+    const size = pacer.size;
+    const { rows, last } =
+      direction === 'up'
+        ? await upBatch(input, target, after, size, backup, useBackup)
+        : await downBatch(input, target, after, size, backup);
+    if (last === undefined) break;
+    counts.read += rows.read;
+    counts.written += rows.written;
+    counts.skipped += rows.read - rows.written;
+    after = last;
+    const checkpoint: Checkpoint = { after: [...last], fingerprint: print, direction };
+    record = await input.checkpoint({ ...record, checkpoint, counts: { ...counts } });
+    pacer.record(rows.read, Date.now() - t0);
+    const elapsed = (Date.now() - started) / 1000;
+    const rate = elapsed > 0 ? (counts.read - readAtStart) / elapsed : 0;
+    input.emit({
+      runId: input.runId, migrationId: m.id, shardId: input.shard.id, direction,
+      processed: counts.read, written: counts.written, total, rate: Math.round(rate),
+      eta: total !== undefined && rate > 0 ? Math.max(0, (total - counts.read) / rate) : undefined,
+      batchSize: size, throttled: pacer.throttled,
+    });
+    if (rows.read < size) break;
+  }
+  if (direction === 'down') await input.shard.data.backupDrop(target, backup);
+  return { record, counts };
+}
+
+interface BatchResult {
+  readonly rows: { read: number; written: number };
+  readonly last: KeyValue | undefined;
+}
+
+async function upBatch(input: BatchRunInput, target: DataTarget, after: KeyValue | undefined, size: number, backup: string, useBackup: boolean): Promise<BatchResult> {
+  const { shard, migration: m } = input;
+  const current = await shard.data.scan(target, after, size);
+  if (current.length === 0) return { rows: { read: 0, written: 0 }, last: undefined };
+  const last = keyOf(target, current.at(-1)!);
+  // A batch re-done after a crash finds some rows already written: transform the saved originals.
+  const saved = useBackup ? await originals(shard, target, backup, after, current) : new Map<string, Row>();
+  const changed: Row[] = [];
+  const firstCopies: Row[] = [];
+  for (const row of current) {
+    const id = canonicalEncode(keyOf(target, row));
+    const original = saved.get(id) ?? row;
+    const next = await apply(m.transform, original, input, target);
+    if (next === null) continue;
+    if (!saved.has(id)) firstCopies.push(row);
+    changed.push(next);
+  }
+  if (useBackup && firstCopies.length) await shard.data.backupWrite(target, backup, firstCopies);
+  const written = changed.length ? await shard.data.write(target, changed) : 0;
+  checkWritten(input, written, changed.length);
+  return { rows: { read: current.length, written }, last };
+}
+
+async function downBatch(input: BatchRunInput, target: DataTarget, after: KeyValue | undefined, size: number, backup: string): Promise<BatchResult> {
+  const { shard, migration: m } = input;
+  if (m.reverse) {
+    const current = await shard.data.scan(target, after, size);
+    if (current.length === 0) return { rows: { read: 0, written: 0 }, last: undefined };
+    const changed: Row[] = [];
+    for (const row of current) {
+      const prev = await apply(m.reverse, row, input, target);
+      if (prev !== null) changed.push(prev);
+    }
+    const written = changed.length ? await shard.data.write(target, changed) : 0;
+    checkWritten(input, written, changed.length);
+    return { rows: { read: current.length, written }, last: keyOf(target, current.at(-1)!) };
+  }
+  const saved = await shard.data.backupScan(target, backup, after, size);
+  if (saved.length === 0) return { rows: { read: 0, written: 0 }, last: undefined };
+  const written = await shard.data.write(target, saved);
+  checkWritten(input, written, saved.length);
+  return { rows: { read: saved.length, written }, last: keyOf(target, saved.at(-1)!) };
+}
+
+/**
+ * Saved originals of the rows in this batch. Backup keys in (after, last] are at most as many as the
+ * batch's rows and are the smallest backup keys after `after`, so one page of that size holds them all.
+ */
+async function originals(shard: ShardAdapter, target: DataTarget, backup: string, after: KeyValue | undefined, batch: readonly Row[]): Promise<Map<string, Row>> {
+  const inBatch = new Set(batch.map((row) => canonicalEncode(keyOf(target, row))));
+  const out = new Map<string, Row>();
+  for (const row of await shard.data.backupScan(target, backup, after, batch.length)) {
+    const id = canonicalEncode(keyOf(target, row));
+    if (inBatch.has(id)) out.set(id, row);
+  }
+  return out;
+}
+
+async function apply(fn: TransformFn, row: Row, input: BatchRunInput, target: DataTarget): Promise<Row | null> {
+  const before = canonicalEncode(keyOf(target, row));
+  let next: Row | null | undefined;
+  try {
+    next = await fn(structuredClone(row), { shard: input.descriptor, migrationId: input.migration.id });
+  } catch (error) {
+    throw new MigrationFailedError(
+      `Data migration "${input.migration.id}" on shard "${input.shard.id}": ${input.direction === 'up' ? 'transform' : 'reverse'} threw for key ${before}: ${error instanceof Error ? error.message : String(error)}`,
+      { migrationId: input.migration.id, shardId: input.shard.id, cause: error },
+    );
+  }
+  if (next === null || next === undefined) return null;
+  if (typeof next !== 'object' || Array.isArray(next)) {
+    throw new MigrationFailedError(`Data migration "${input.migration.id}": transform must return an object or null, got ${Array.isArray(next) ? 'an array' : typeof next} for key ${before}`, {
+      migrationId: input.migration.id, shardId: input.shard.id, field: 'transform',
+    });
+  }
+  if (canonicalEncode(keyOf(target, next)) !== before) {
+    throw new MigrationFailedError(
+      `Data migration "${input.migration.id}" on shard "${input.shard.id}": transform changed the key (${target.key.join(', ')}) of row ${before}; keys must stay as they are`,
+      { migrationId: input.migration.id, shardId: input.shard.id, field: 'key' },
+    );
+  }
+  return next;
+}
+
+function checkWritten(input: BatchRunInput, written: number, expected: number): void {
+  if (written !== expected) {
+    throw new MigrationFailedError(
+      `Data migration "${input.migration.id}" on shard "${input.shard.id}": wrote ${written} of ${expected} rows in a batch; refusing to continue (a write that silently drops rows is data loss)`,
+      { migrationId: input.migration.id, shardId: input.shard.id },
+    );
+  }
+}

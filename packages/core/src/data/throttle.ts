@@ -1,0 +1,118 @@
+/**
+ * Throttling of data migrations: a rows/s ceiling, adaptive batch size toward a time target, back-off
+ * when the host's `pressure()` signal rises, and `pause()`/`resume()` shared by every running batch loop.
+ */
+import { sleep } from '../util/time.js';
+
+export interface ThrottleOptions {
+  /** Batch duration to aim for; batches grow when faster and halve when much slower. Default 500 ms. */
+  readonly targetBatchMs?: number;
+  /** Smallest batch the adaptation may choose. Default 10. */
+  readonly minBatchSize?: number;
+  /** Largest batch the adaptation may choose. Default 10000. */
+  readonly maxBatchSize?: number;
+  /**
+   * Host-supplied load signal in [0, 1] (e.g. replication lag / budget). Above 0.5 the loop waits
+   * `pressure × pressureBackoffMs` before the next batch. Default: none.
+   */
+  readonly pressure?: () => number | Promise<number>;
+  readonly pressureBackoffMs?: number;
+}
+
+export const DEFAULT_TARGET_BATCH_MS = 500;
+
+/** Pause switch shared by a migrator's batch loops. */
+export class PauseGate {
+  #paused = false;
+  #waiters: (() => void)[] = [];
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  /** Resolves at once when not paused, else when resumed (or rejects on abort). */
+  async wait(signal?: AbortSignal): Promise<void> {
+    while (this.#paused) {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => reject(signal!.reason);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        this.#waiters.push(() => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
+/** Chooses each batch's size and the pause before it. One per running migration per shard. */
+export class BatchPacer {
+  #size: number;
+  readonly #min: number;
+  readonly #max: number;
+  readonly #target: number;
+  readonly #maxRate: number | undefined;
+  readonly #options: ThrottleOptions;
+  #windowStart = Date.now();
+  #windowRows = 0;
+  throttled = false;
+
+  constructor(initial: number, maxRowsPerSecond: number | undefined, options: ThrottleOptions = {}) {
+    this.#options = options;
+    this.#min = Math.max(1, options.minBatchSize ?? 10);
+    this.#max = Math.max(this.#min, options.maxBatchSize ?? Math.max(10_000, initial));
+    this.#size = Math.min(this.#max, Math.max(this.#min, initial));
+    this.#target = options.targetBatchMs ?? DEFAULT_TARGET_BATCH_MS;
+    this.#maxRate = maxRowsPerSecond;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Records a finished batch and adapts the size: ×1.5 when under half the target, ½ when over twice it. */
+  record(rows: number, ms: number): void {
+    this.#windowRows += rows;
+    if (ms < this.#target / 2) this.#size = Math.min(this.#max, Math.ceil(this.#size * 1.5));
+    else if (ms > this.#target * 2) this.#size = Math.max(this.#min, Math.floor(this.#size / 2));
+  }
+
+  /** Halves the batch after a failed attempt. */
+  shrink(): void {
+    this.#size = Math.max(this.#min, Math.floor(this.#size / 2));
+  }
+
+  /** Waits as long as the rate ceiling and the pressure signal ask for. */
+  async pace(signal?: AbortSignal): Promise<void> {
+    this.throttled = false;
+    if (this.#maxRate !== undefined) {
+      const elapsed = (Date.now() - this.#windowStart) / 1000;
+      const ahead = this.#windowRows / this.#maxRate - elapsed;
+      if (ahead > 0) {
+        this.throttled = true;
+        await sleep(ahead * 1000, signal);
+      }
+      if (elapsed > 5) {
+        this.#windowStart = Date.now();
+        this.#windowRows = 0;
+      }
+    }
+    if (this.#options.pressure) {
+      const p = Math.min(1, Math.max(0, Number(await this.#options.pressure()) || 0));
+      if (p > 0.5) {
+        this.throttled = true;
+        this.#size = Math.max(this.#min, Math.floor(this.#size / 2));
+        await sleep(p * (this.#options.pressureBackoffMs ?? 1000), signal);
+      }
+    }
+  }
+}

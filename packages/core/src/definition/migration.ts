@@ -1,0 +1,266 @@
+/**
+ * Migration definitions: {@link defineMigration} for schema steps and {@link defineDataMigration}
+ * for batched, resumable rewrites of existing rows/documents. Both validate their input with zod
+ * and throw a `DefinitionError` that names the migration and the field, before anything runs.
+ */
+import { z } from 'zod';
+import type { EngineName, Row, ShardDescriptor } from '../engine/engine.js';
+import { DefinitionError } from '../errors/errors.js';
+import type { Logger } from '../util/logger.js';
+import { sha256 } from '../util/canonical.js';
+
+/** What a migration's `up`/`down` receive besides the native handle. */
+export interface MigrationContext {
+  readonly shard: ShardDescriptor;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+  /** For tenant-scoped migrations: the tenants of `scope.tenants` that live on this shard. */
+  readonly tenants: readonly string[] | undefined;
+}
+
+/** Where a migration runs: every shard of its engine (default), named shards, or the shards of some tenants. */
+export type MigrationScope =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'shards'; readonly shards: readonly string[] }
+  | { readonly kind: 'tenants'; readonly tenants: readonly string[] };
+
+export type ScopeInput = 'all' | { readonly shards: readonly string[] } | { readonly tenants: readonly string[] };
+
+type Step<Handle> = (handle: Handle, ctx: MigrationContext) => unknown;
+
+export interface MigrationInput<Handle = any> {
+  /** Stable, unique id; sorts the migrations that do not depend on each other. `[A-Za-z0-9][A-Za-z0-9_.-]*`. */
+  readonly id: string;
+  readonly engine: EngineName;
+  readonly description?: string | undefined;
+  /** Ids that must be applied first, on every shard they run on, across engines too. */
+  readonly dependsOn?: readonly string[] | undefined;
+  readonly scope?: ScopeInput | undefined;
+  /** Run in a transaction where the engine supports it. Default `true`; `false` for e.g. `CREATE INDEX CONCURRENTLY`. */
+  readonly transaction?: boolean | undefined;
+  readonly up: Step<Handle>;
+  readonly down?: Step<Handle> | undefined;
+}
+
+export interface SchemaMigration<Handle = any> {
+  readonly kind: 'schema';
+  readonly id: string;
+  readonly engine: EngineName;
+  readonly description: string;
+  readonly dependsOn: readonly string[];
+  readonly scope: MigrationScope;
+  readonly transaction: boolean;
+  readonly up: Step<Handle>;
+  readonly down: Step<Handle> | undefined;
+  /** sha256 of the id and the definition's source; recorded when applied, compared for drift. */
+  readonly checksum: string;
+}
+
+/** What a data migration's `transform`/`reverse` receive besides the row. */
+export interface TransformContext {
+  readonly shard: ShardDescriptor;
+  readonly migrationId: string;
+}
+
+export type TransformFn = (row: Row, ctx: TransformContext) => Row | null | undefined | Promise<Row | null | undefined>;
+
+export interface DataMigrationInput {
+  readonly id: string;
+  readonly engine: EngineName;
+  readonly description?: string | undefined;
+  readonly dependsOn?: readonly string[] | undefined;
+  readonly scope?: ScopeInput | undefined;
+  /** MongoDB collection to rewrite (give `collection` or `table`, not both). */
+  readonly collection?: string | undefined;
+  /** PostgreSQL table to rewrite. */
+  readonly table?: string | undefined;
+  /** Key for keyset pagination. Default `_id` on MongoDB, `id` elsewhere. Composite keys as an array. */
+  readonly key?: string | readonly string[] | undefined;
+  /** Equality filter `{ field: value }`: only matching rows are read. */
+  readonly filter?: Readonly<Record<string, unknown>> | undefined;
+  /** Rows per batch to start with (1–100000). Default 1000; adapted to `targetBatchMs` within bounds. */
+  readonly batchSize?: number | undefined;
+  /** Upper bound of rows per second for this migration. Default: unbounded. */
+  readonly maxRowsPerSecond?: number | undefined;
+  /** Returns the new row, or `null`/`undefined` to leave it. Must not change the key. */
+  readonly transform: TransformFn;
+  /** Exact inverse of `transform`. Without it, rollback restores the originals saved before each batch. */
+  readonly reverse?: TransformFn | undefined;
+}
+
+export interface DataMigration {
+  readonly kind: 'data';
+  readonly id: string;
+  readonly engine: EngineName;
+  readonly description: string;
+  readonly dependsOn: readonly string[];
+  readonly scope: MigrationScope;
+  readonly target: { readonly name: string; readonly key: readonly string[] };
+  readonly filter: Readonly<Record<string, unknown>> | undefined;
+  readonly batchSize: number;
+  readonly maxRowsPerSecond: number | undefined;
+  readonly transform: TransformFn;
+  readonly reverse: TransformFn | undefined;
+  readonly checksum: string;
+}
+
+export type Migration = SchemaMigration | DataMigration;
+
+export const DEFAULT_BATCH_SIZE = 1000;
+export const MAX_BATCH_SIZE = 100_000;
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const NAME = /^[A-Za-z_][A-Za-z0-9_$.-]{0,62}$/;
+
+const idSchema = z.string().regex(ID, 'must match [A-Za-z0-9][A-Za-z0-9_.-]* (at most 128 characters)');
+const engineSchema = z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be an engine name such as "postgres" or "mongodb"');
+const fn = (name: string) => z.custom<(...args: any[]) => unknown>((v) => typeof v === 'function', `${name} must be a function`);
+const scopeSchema = z.union([
+  z.literal('all'),
+  z.strictObject({ shards: z.array(z.string().min(1)).min(1, 'must name at least one shard') }),
+  z.strictObject({ tenants: z.array(z.string().min(1)).min(1, 'must name at least one tenant') }),
+]);
+const common = {
+  id: idSchema,
+  engine: engineSchema,
+  description: z.string().max(1000).optional(),
+  dependsOn: z.array(idSchema).optional(),
+  scope: scopeSchema.optional(),
+};
+
+const schemaInput = z.strictObject({
+  ...common,
+  transaction: z.boolean().optional(),
+  up: fn('up'),
+  down: fn('down').optional(),
+});
+
+const dataInput = z
+  .strictObject({
+    ...common,
+    collection: z.string().regex(NAME, 'must be a plain table/collection name').optional(),
+    table: z.string().regex(NAME, 'must be a plain table/collection name').optional(),
+    key: z
+      .union([z.string().regex(NAME, 'must be a plain field name'), z.array(z.string().regex(NAME, 'must be a plain field name')).min(1)])
+      .optional(),
+    filter: z.record(z.string(), z.unknown()).optional(),
+    batchSize: z.number().int('must be an integer').min(1).max(MAX_BATCH_SIZE).optional(),
+    maxRowsPerSecond: z.number().positive().optional(),
+    transform: fn('transform'),
+    reverse: fn('reverse').optional(),
+  })
+  .superRefine((v, ctx) => {
+    if ((v.collection === undefined) === (v.table === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [v.collection === undefined ? 'collection' : 'table'], message: 'give exactly one of "collection" or "table"' });
+    }
+  });
+
+/** Turns a zod failure into a DefinitionError naming the migration and the first bad field. */
+export function toDefinitionError(what: string, input: unknown, error: z.ZodError): DefinitionError {
+  const id = typeof (input as { id?: unknown } | null)?.id === 'string' ? (input as { id: string }).id : undefined;
+  const issue = error.issues[0]!;
+  const field = issue.path.length ? issue.path.join('.') : issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(root)';
+  const detail = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+  const subject = id ? `${what} "${id}"` : `${what} (no valid id)`;
+  return new DefinitionError(`${subject}: field "${field}": ${detail}`, { migrationId: id, field });
+}
+
+function parse<T>(schema: z.ZodType<T>, what: string, input: unknown): T {
+  if (typeof input !== 'object' || input === null) {
+    throw new DefinitionError(`${what}: expected an object, got ${input === null ? 'null' : typeof input}`, { field: '(root)' });
+  }
+  const result = schema.safeParse(input);
+  if (!result.success) throw toDefinitionError(what, input, result.error);
+  return result.data;
+}
+
+function toScope(scope: ScopeInput | undefined): MigrationScope {
+  if (scope === undefined || scope === 'all') return { kind: 'all' };
+  if ('shards' in scope) return { kind: 'shards', shards: [...scope.shards] };
+  return { kind: 'tenants', tenants: [...scope.tenants] };
+}
+
+function checkDependsOn(id: string, dependsOn: readonly string[] | undefined): readonly string[] {
+  const deps = [...new Set(dependsOn ?? [])];
+  if (deps.includes(id)) {
+    throw new DefinitionError(`Migration "${id}": field "dependsOn": a migration cannot depend on itself`, { migrationId: id, field: 'dependsOn' });
+  }
+  return deps;
+}
+
+const source = (f: unknown): string => (typeof f === 'function' ? f.toString() : '');
+
+/**
+ * Defines a schema migration. Throws `DefinitionError` for bad input.
+ *
+ * ### Examples
+ * ```ts
+ * export default defineMigration({
+ *   id: '0003-webhooks-secret-not-null',
+ *   engine: 'postgres',
+ *   async up(client) { await client.query('ALTER TABLE webhooks ALTER COLUMN secret SET NOT NULL'); },
+ *   async down(client) { await client.query('ALTER TABLE webhooks ALTER COLUMN secret DROP NOT NULL'); },
+ * });
+ * ```
+ */
+export function defineMigration<Handle = any>(input: MigrationInput<Handle>): SchemaMigration<Handle> {
+  const v = parse(schemaInput, 'Migration', input);
+  const scope = toScope(v.scope);
+  const transaction = v.transaction ?? true;
+  return Object.freeze({
+    kind: 'schema' as const,
+    id: v.id,
+    engine: v.engine,
+    description: v.description ?? '',
+    dependsOn: checkDependsOn(v.id, v.dependsOn),
+    scope,
+    transaction,
+    up: input.up,
+    down: input.down,
+    checksum: sha256(JSON.stringify(['schema', v.id, v.engine, scope, transaction, source(input.up), source(input.down)])),
+  });
+}
+
+/**
+ * Defines a data migration: a batched, resumable, throttled rewrite. Throws `DefinitionError` for bad input.
+ *
+ * ### Examples
+ * ```ts
+ * export default defineDataMigration({
+ *   id: '0007-message-content-structured',
+ *   engine: 'mongodb',
+ *   collection: 'messages',
+ *   transform: (doc) => (typeof doc.content === 'string' ? { ...doc, content: { type: 'text', text: doc.content } } : null),
+ * });
+ * ```
+ */
+export function defineDataMigration(input: DataMigrationInput): DataMigration {
+  const v = parse(dataInput, 'Data migration', input);
+  const scope = toScope(v.scope);
+  const key = v.key === undefined ? [v.engine === 'mongodb' ? '_id' : 'id'] : typeof v.key === 'string' ? [v.key] : [...v.key];
+  if (new Set(key).size !== key.length) {
+    throw new DefinitionError(`Data migration "${v.id}": field "key": repeats a field`, { migrationId: v.id, field: 'key' });
+  }
+  const target = { name: (v.collection ?? v.table)!, key };
+  const batchSize = v.batchSize ?? DEFAULT_BATCH_SIZE;
+  return Object.freeze({
+    kind: 'data' as const,
+    id: v.id,
+    engine: v.engine,
+    description: v.description ?? '',
+    dependsOn: checkDependsOn(v.id, v.dependsOn),
+    scope,
+    target,
+    filter: v.filter,
+    batchSize,
+    maxRowsPerSecond: v.maxRowsPerSecond,
+    transform: input.transform,
+    reverse: input.reverse,
+    checksum: sha256(JSON.stringify(['data', v.id, v.engine, scope, target, v.filter ?? null, source(input.transform), source(input.reverse)])),
+  });
+}
+
+export function isMigration(value: unknown): value is Migration {
+  const kind = (value as { kind?: unknown } | null)?.kind;
+  return typeof value === 'object' && value !== null && (kind === 'schema' || kind === 'data') && typeof (value as { checksum?: unknown }).checksum === 'string';
+}

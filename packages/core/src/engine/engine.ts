@@ -1,0 +1,232 @@
+/**
+ * The engine adapter contract: what a database needs to supply so that the planner, orchestrator
+ * and batch engine can run migrations on it. One {@link EngineAdapter} per engine (PostgreSQL,
+ * MongoDB, memory), one {@link ShardAdapter} per shard of it.
+ *
+ * Reading one adapter teaches all of them: each supplies a {@link LedgerStore}, a {@link LockProvider},
+ * a {@link BatchStore} and `execute` for schema steps. The conformance suite in the repository's
+ * `test/` folder runs the same tests over every adapter.
+ */
+
+/** The engines the platform runs. Other names are allowed for third-party adapters. */
+export type EngineName = 'postgres' | 'mongodb' | (string & {});
+
+/** What an engine can do. Flags default to `false`; features behind them are feature-detected. */
+export interface EngineCapabilities {
+  /** Schema steps can run in a transaction (PostgreSQL: yes; MongoDB: only on a replica set). */
+  readonly transactions: boolean;
+  /** DDL is transactional, so a failed schema step leaves nothing behind (PostgreSQL: yes). */
+  readonly transactionalDdl: boolean;
+  /** The engine can capture changes made during a copy (PostgreSQL triggers, MongoDB change streams). */
+  readonly changeCapture: boolean;
+}
+
+/** A shard as the migrator reports it: id and engine, and a redacted location for humans. */
+export interface ShardDescriptor {
+  readonly id: string;
+  readonly engine: EngineName;
+  /** Host/database with credentials removed, e.g. `postgres://***@db-0:5432/chat`. */
+  readonly location?: string | undefined;
+}
+
+export interface EngineAdapter<Handle = unknown> {
+  readonly name: EngineName;
+  readonly capabilities: EngineCapabilities;
+  /** The shards of this engine, in their configured order (the canary order). */
+  readonly shards: readonly ShardDescriptor[];
+  /** The adapter of one shard. Throws `MIGRATE_CONFIG` for an unknown id. Does not connect. */
+  shard(id: string): ShardAdapter<Handle>;
+  /** Closes every connection this adapter opened (never a pool or client the host passed in). */
+  close(): Promise<void>;
+}
+
+export type Direction = 'up' | 'down';
+
+/** What a schema step's `execute` is told about the step. */
+export interface StepOptions {
+  readonly migrationId: string;
+  readonly direction: Direction;
+  /** Run inside a transaction. Ignored (runs without one) when the engine lacks `transactions`. */
+  readonly transaction: boolean;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface ShardAdapter<Handle = unknown> {
+  readonly id: string;
+  readonly engine: EngineName;
+  /**
+   * Connects; idempotent. Throws a `ShardUnavailableError` that names the shard and never contains
+   * credentials.
+   */
+  connect(signal?: AbortSignal): Promise<void>;
+  readonly ledger: LedgerStore;
+  readonly lock: LockProvider;
+  readonly data: BatchStore;
+  /**
+   * Runs a schema step: calls `fn` with the native handle (a `pg` client, a MongoDB `Db`, a memory
+   * shard), in a transaction when `options.transaction` and the engine supports it. A thrown error
+   * rolls the transaction back and is rethrown unchanged (the adapter may wrap it keeping `cause`).
+   */
+  execute(options: StepOptions, fn: (handle: Handle) => Promise<void>): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ledger
+
+export const LedgerState = {
+  Pending: 'pending',
+  Running: 'running',
+  Applied: 'applied',
+  Failed: 'failed',
+  RolledBack: 'rolled_back',
+} as const;
+export type LedgerState = (typeof LedgerState)[keyof typeof LedgerState];
+
+/** Where a data migration stopped, and what it was running when it did. */
+export interface Checkpoint {
+  /** Key of the last row whose batch was fully written; `null` before the first batch. */
+  readonly after: readonly unknown[] | null;
+  /** Fingerprint of the migration (checksum, batch settings, SDK version): a resume must match it. */
+  readonly fingerprint: string;
+  /** `up` or `down`: a rollback in progress checkpoints too. */
+  readonly direction: Direction;
+}
+
+export interface LedgerCounts {
+  readonly read: number;
+  readonly written: number;
+  readonly skipped: number;
+}
+
+/** One record per migration per shard, kept in the shard itself (`mcp_migrations`). */
+export interface LedgerRecord {
+  readonly id: string;
+  readonly state: LedgerState;
+  readonly checksum: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly runnerId: string | null;
+  readonly checkpoint: Checkpoint | null;
+  readonly counts: LedgerCounts | null;
+  readonly error: { readonly code: string; readonly message: string; readonly causeCode?: string | undefined } | null;
+  /** Order in which records were applied on this shard (monotonic), used by rollback. */
+  readonly seq: number;
+}
+
+/** A fencing token of a lease: ledger writes carry it and are refused once a newer lease exists. */
+export interface Fence {
+  readonly lockName: string;
+  readonly token: number;
+}
+
+export interface LedgerStore {
+  /** Creates the ledger (and fencing state) if absent; safe when several runners call it at once. */
+  init(): Promise<void>;
+  /** Every record on this shard, in no particular order. */
+  list(): Promise<LedgerRecord[]>;
+  /**
+   * Inserts or replaces the record with `record.id`, only if `fence.token` is still the newest token
+   * issued for `fence.lockName` on this shard; otherwise throws `StaleLeaseError` and writes nothing.
+   */
+  put(record: LedgerRecord, fence: Fence): Promise<void>;
+  /** Deletes a record under the same fencing rule (used by `repair`). */
+  delete(id: string, fence: Fence): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lock
+
+export interface AcquireOptions {
+  /** Who asks: the runner id (host, pid, random). Shown by `status()`. */
+  readonly owner: string;
+  /** How long the lease lives without a heartbeat. The SDK renews it every `ttlMs / 3`. */
+  readonly ttlMs: number;
+  /** How long to wait for a held lock before `LockTimeoutError`. `0` tries once. */
+  readonly waitMs: number;
+  readonly signal?: AbortSignal | undefined;
+  /** Called (at most every poll) while waiting, with the current holder when it is known. */
+  readonly onWait?: ((holder: LockStatus | null) => void) | undefined;
+}
+
+/**
+ * A held lock. `token` is a fencing token: strictly greater than every token issued before for the
+ * same name on the same shard, so a stale holder (paused, partitioned) is refused by
+ * {@link LedgerStore.put} once another runner took the lock.
+ */
+export interface Lease {
+  readonly name: string;
+  readonly owner: string;
+  readonly token: number;
+  /** Extends the lease; throws `StaleLeaseError` when it was lost (expired and taken over). */
+  renew(): Promise<void>;
+  /** Releases the lock; idempotent; never throws for a lease already lost. */
+  release(): Promise<void>;
+}
+
+export interface LockStatus {
+  readonly name: string;
+  readonly owner: string;
+  readonly token: number;
+  readonly since: string;
+  readonly heartbeatAt: string;
+  /** `null` when the server releases the lock with the holder's session (PostgreSQL advisory lock). */
+  readonly expiresAt: string | null;
+}
+
+export interface LockProvider {
+  /** Takes the lock, waiting up to `waitMs`. Throws `LockTimeoutError` naming the holder. */
+  acquire(name: string, options: AcquireOptions): Promise<Lease>;
+  /** The current holder, or `null` when the lock is free. */
+  status(name: string): Promise<LockStatus | null>;
+  /** Clears the lock whoever holds it and bumps the fence, so the old holder's writes are refused. */
+  forceRelease(name: string): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch primitives
+
+/** A row or document. */
+export type Row = Record<string, unknown>;
+/** A key value: one entry per key column/field, in `DataTarget.key` order. */
+export type KeyValue = readonly unknown[];
+
+/** A table or collection and its key (primary key columns, or `['_id']`). */
+export interface DataTarget {
+  readonly name: string;
+  readonly key: readonly string[];
+  /** Equality filter `{ field: value }` (MongoDB adapters may accept a full query document). */
+  readonly filter?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** A half-open key range `(after, upTo]`; an absent bound means unbounded. */
+export interface KeyRange {
+  readonly after?: KeyValue | undefined;
+  readonly upTo?: KeyValue | undefined;
+}
+
+export interface RangeChecksum {
+  readonly count: number;
+  /** Order-independent hash of the rows in the range (hex). Equal rows ⇒ equal hash, per adapter. */
+  readonly hash: string;
+}
+
+export interface BatchStore {
+  /**
+   * Up to `limit` rows with key strictly greater than `after` (or from the very first key when
+   * `after` is undefined — never from 0), ascending by key, collation-safe (bytewise for text).
+   */
+  scan(target: DataTarget, after: KeyValue | undefined, limit: number): Promise<Row[]>;
+  /** Idempotent upsert by key of every row, in as few round trips as the engine allows. Returns rows written. */
+  write(target: DataTarget, rows: readonly Row[]): Promise<number>;
+  /** Deletes rows by key; returns rows deleted. */
+  remove(target: DataTarget, keys: readonly KeyValue[]): Promise<number>;
+  /** Saves originals into backup `backup` (a table/collection the adapter names), idempotent by key. */
+  backupWrite(target: DataTarget, backup: string, rows: readonly Row[]): Promise<number>;
+  /** Reads saved originals, ascending by key, like `scan`. */
+  backupScan(target: DataTarget, backup: string, after: KeyValue | undefined, limit: number): Promise<Row[]>;
+  /** Drops the backup. Idempotent. */
+  backupDrop(target: DataTarget, backup: string): Promise<void>;
+  count(target: DataTarget, range?: KeyRange): Promise<number>;
+  checksum(target: DataTarget, range?: KeyRange): Promise<RangeChecksum>;
+}

@@ -1,0 +1,159 @@
+/**
+ * Typed errors. Every error the SDK throws is a {@link MigrateError} with a stable `code`, the ids
+ * of the migration and shard it concerns (when there are some), and the original error as `cause`.
+ * Messages are redacted: they never contain a connection string's credentials or a secret.
+ *
+ * Use {@link isMigrateError} rather than `instanceof` when the CLI and an adapter may each resolve
+ * their own copy of core.
+ */
+import { redact } from '../util/redact.js';
+
+export const ErrorCode = {
+  Definition: 'MIGRATE_DEFINITION',
+  Config: 'MIGRATE_CONFIG',
+  Duplicate: 'MIGRATE_DUPLICATE',
+  Cycle: 'MIGRATE_CYCLE',
+  UnknownDependency: 'MIGRATE_UNKNOWN_DEPENDENCY',
+  Drift: 'MIGRATE_DRIFT',
+  MissingFromCode: 'MIGRATE_MISSING_FROM_CODE',
+  LockTimeout: 'MIGRATE_LOCK_TIMEOUT',
+  StaleLease: 'MIGRATE_STALE_LEASE',
+  ShardUnavailable: 'MIGRATE_SHARD_UNAVAILABLE',
+  MigrationFailed: 'MIGRATE_MIGRATION_FAILED',
+  RunFailed: 'MIGRATE_RUN_FAILED',
+  ValidationFailed: 'MIGRATE_VALIDATION_FAILED',
+  Rollback: 'MIGRATE_ROLLBACK',
+  CheckpointMismatch: 'MIGRATE_CHECKPOINT_MISMATCH',
+  Pending: 'MIGRATE_PENDING',
+  Aborted: 'MIGRATE_ABORTED',
+  Closed: 'MIGRATE_CLOSED',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface MigrateErrorOptions {
+  readonly migrationId?: string | undefined;
+  readonly shardId?: string | undefined;
+  readonly field?: string | undefined;
+  readonly cause?: unknown;
+  /** True when retrying the same operation may succeed (a dropped connection, a lock timeout). */
+  readonly retryable?: boolean | undefined;
+}
+
+const BRAND = Symbol.for('@mcp/migrate/MigrateError');
+
+export class MigrateError extends Error {
+  readonly code: ErrorCode;
+  readonly migrationId: string | undefined;
+  readonly shardId: string | undefined;
+  readonly field: string | undefined;
+  readonly retryable: boolean;
+  readonly [BRAND] = true;
+
+  constructor(code: ErrorCode, message: string, options: MigrateErrorOptions = {}) {
+    super(redact(message), options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.migrationId = options.migrationId;
+    this.shardId = options.shardId;
+    this.field = options.field;
+    this.retryable = options.retryable ?? false;
+  }
+
+  /** A JSON-safe summary, as stored in ledgers and reports. */
+  toJSON(): SerializedError {
+    return serializeError(this);
+  }
+}
+
+/** Invalid migration definition or migrator configuration. Nothing was applied. */
+export class DefinitionError extends MigrateError {
+  constructor(message: string, options: MigrateErrorOptions & { code?: ErrorCode } = {}) {
+    super(options.code ?? ErrorCode.Definition, message, options);
+  }
+}
+
+/** The plan cannot be made: a cycle, a duplicate, drift, or an applied migration missing from code. */
+export class PlanError extends MigrateError {}
+
+export class LockTimeoutError extends MigrateError {
+  constructor(message: string, options: MigrateErrorOptions = {}) {
+    super(ErrorCode.LockTimeout, message, { retryable: true, ...options });
+  }
+}
+
+/** A write was made with a fencing token older than the current lease's: the writer lost its lease. */
+export class StaleLeaseError extends MigrateError {
+  constructor(message: string, options: MigrateErrorOptions = {}) {
+    super(ErrorCode.StaleLease, message, options);
+  }
+}
+
+export class ShardUnavailableError extends MigrateError {
+  constructor(message: string, options: MigrateErrorOptions = {}) {
+    super(ErrorCode.ShardUnavailable, message, { retryable: true, ...options });
+  }
+}
+
+export class MigrationFailedError extends MigrateError {
+  constructor(message: string, options: MigrateErrorOptions = {}) {
+    super(ErrorCode.MigrationFailed, message, options);
+  }
+}
+
+export class ValidationError extends MigrateError {
+  readonly ranges: readonly unknown[];
+  constructor(message: string, options: MigrateErrorOptions & { ranges?: readonly unknown[] } = {}) {
+    super(ErrorCode.ValidationFailed, message, options);
+    this.ranges = options.ranges ?? [];
+  }
+}
+
+export class RollbackError extends MigrateError {
+  constructor(message: string, options: MigrateErrorOptions = {}) {
+    super(ErrorCode.Rollback, message, options);
+  }
+}
+
+/** Thrown by `run()` / `rollback()` when some step failed; carries the full report. */
+export class RunFailedError<R = unknown> extends MigrateError {
+  readonly report: R;
+  constructor(message: string, report: R, options: MigrateErrorOptions = {}) {
+    super(ErrorCode.RunFailed, message, options);
+    this.report = report;
+  }
+}
+
+export function isMigrateError(error: unknown): error is MigrateError {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
+}
+
+export interface SerializedError {
+  readonly name: string;
+  readonly code: string;
+  readonly message: string;
+  /** A driver's own code (SQLSTATE, MongoDB error code), when the cause has one. */
+  readonly causeCode?: string | undefined;
+}
+
+/** Turns anything thrown into a small, redacted, JSON-safe record. */
+export function serializeError(error: unknown): SerializedError {
+  if (isMigrateError(error)) {
+    const causeCode = driverCode(error.cause);
+    return { name: error.name, code: error.code, message: error.message, ...(causeCode ? { causeCode } : {}) };
+  }
+  if (error instanceof Error) {
+    const causeCode = driverCode(error);
+    return { name: error.name, code: 'MIGRATE_UNEXPECTED', message: redact(error.message), ...(causeCode ? { causeCode } : {}) };
+  }
+  return { name: 'Error', code: 'MIGRATE_UNEXPECTED', message: redact(String(error)) };
+}
+
+function driverCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' || typeof code === 'number' ? String(code) : undefined;
+}
+
+export function errorMessage(error: unknown): string {
+  return redact(error instanceof Error ? error.message : String(error));
+}

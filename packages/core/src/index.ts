@@ -1,0 +1,23 @@
+/**
+ * `@mcp/migrate-core`: plan, lock and run schema and data migrations across sharded PostgreSQL and
+ * MongoDB. Engine adapters live in `@mcp/migrate-postgres` and `@mcp/migrate-mongodb`; in-memory
+ * adapters for tests in `@mcp/migrate-core/testing`.
+ */
+export * from './definition/migration.js';
+export * from './definition/load.js';
+export * from './engine/engine.js';
+export * from './errors/errors.js';
+export * from './events/events.js';
+export * from './events/status-tracker.js';
+export * from './plan/planner.js';
+export * from './router/router.js';
+export * from './run/config.js';
+export * from './run/migrator.js';
+export * from './run/report.js';
+export * from './data/throttle.js';
+export { backupName, fingerprint, runBatches, type BatchRunInput } from './data/batch-runner.js';
+export * from './util/canonical.js';
+export * from './util/logger.js';
+export * from './util/redact.js';
+export { sleep } from './util/time.js';
+export { SDK_VERSION } from './version.js';

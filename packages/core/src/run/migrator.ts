@@ -1,0 +1,731 @@
+/**
+ * The migrator: plans and runs migrations over every shard of every engine, coordinated by a run
+ * lock in the control store, with per-shard leases whose fencing tokens guard every ledger write.
+ *
+ * `run()` is idempotent and safe to call from every replica at startup: one runner holds the run
+ * lock and applies; the others wait for it, then find nothing pending and return.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { EventEmitter } from 'eventemitter3';
+import PQueue from 'p-queue';
+import pRetry from 'p-retry';
+import type { EngineAdapter, Fence, Lease, LedgerRecord, LockProvider, LockStatus, ShardAdapter, ShardDescriptor } from '../engine/engine.js';
+import {
+  ErrorCode, MigrateError, MigrationFailedError, RollbackError, RunFailedError, serializeError, type SerializedError,
+} from '../errors/errors.js';
+import type { DataMigration, Migration, MigrationContext } from '../definition/migration.js';
+import { loadMigrations } from '../definition/load.js';
+import type { MigratorEventName, MigratorEventPayload, MigratorEvents } from '../events/events.js';
+import { plan as makePlan, orderMigrations, planRollback, type Plan, type PlanStep, type RollbackTarget } from '../plan/planner.js';
+import type { DirectoryOverrides } from '../router/router.js';
+import { noopLogger, redactingLogger, type Logger } from '../util/logger.js';
+import { sleep, throwIfAborted } from '../util/time.js';
+import { runBatches } from '../data/batch-runner.js';
+import { PauseGate } from '../data/throttle.js';
+import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
+import { summarize, type RunReport, type ShardReport, type StepReport } from './report.js';
+
+export type RunMode = 'apply' | 'wait' | 'verify';
+
+export interface RunOptions {
+  /**
+   * `apply` (default): the run-lock holder applies, the others wait for it and return.
+   * `wait`: never apply; wait until another runner has applied everything (or `timeoutMs`).
+   * `verify`: fail fast with `MIGRATE_PENDING` if anything is pending, drifted or failed.
+   */
+  readonly mode?: RunMode;
+  readonly signal?: AbortSignal;
+  /** Gives up (abort) after this long. Default: no limit. */
+  readonly timeoutMs?: number;
+}
+
+export interface ShardStatus {
+  readonly shardId: string;
+  readonly engine: string;
+  readonly location: string | undefined;
+  readonly reachable: boolean;
+  readonly error: SerializedError | null;
+  readonly lock: LockStatus | null;
+  readonly migrations: readonly (LedgerRecord & { readonly drift: boolean })[];
+  readonly pending: readonly string[];
+}
+
+export interface MigratorStatus {
+  readonly set: string;
+  readonly runLock: LockStatus | null;
+  readonly shards: readonly ShardStatus[];
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  readonly pending: readonly { shardId: string; migrationId: string }[];
+  readonly failed: readonly { shardId: string; migrationId: string; error: SerializedError | null }[];
+  readonly drifted: readonly { shardId: string; migrationId: string }[];
+  readonly problems: readonly string[];
+}
+
+const DEFAULTS = { concurrency: 4, canaryShards: 1, ttlMs: 30_000, waitMs: 600_000, retries: 3, minTimeoutMs: 100, maxTimeoutMs: 2_000 };
+
+interface ShardRef {
+  readonly descriptor: ShardDescriptor;
+  readonly adapter: ShardAdapter;
+}
+
+/** Marks an error as one that p-retry must not retry. */
+class Permanent extends Error {
+  constructor(readonly inner: unknown) {
+    super('permanent');
+  }
+}
+
+export class Migrator extends EventEmitter<MigratorEvents> {
+  readonly name: string;
+  readonly runnerId: string;
+  readonly #config: MigratorConfig;
+  readonly #log: Logger;
+  readonly #shards: readonly ShardRef[];
+  readonly #gate = new PauseGate();
+  #migrations: Promise<readonly Migration[]> | undefined;
+  #closed = false;
+
+  constructor(config: MigratorConfig) {
+    super();
+    validateConfig(config);
+    if (Array.isArray(config.migrations)) validateMigrations(config.migrations, config.engines);
+    this.#config = config;
+    this.name = config.name ?? 'default';
+    this.runnerId = config.runnerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.#log = redactingLogger(config.logger ?? noopLogger, { set: this.name, runner: this.runnerId });
+    this.#shards = Object.values(config.engines).flatMap((engine) => engine.shards.map((d) => ({ descriptor: d, adapter: engine.shard(d.id) })));
+  }
+
+  /** Every shard, in configured order (engines in `engines` order). */
+  get shards(): readonly ShardDescriptor[] {
+    return this.#shards.map((s) => s.descriptor);
+  }
+
+  /** Pauses every running data migration between batches. Schema steps in flight finish. */
+  pause(): void {
+    this.#gate.pause();
+    this.#emit('pause', { paused: true });
+  }
+
+  resume(): void {
+    this.#gate.resume();
+    this.#emit('pause', { paused: false });
+  }
+
+  get paused(): boolean {
+    return this.#gate.paused;
+  }
+
+  /** The dry run: what `run()` would do now. Reads ledgers; takes no lock; changes nothing. */
+  async plan(options: { signal?: AbortSignal } = {}): Promise<Plan> {
+    this.#ensureOpen();
+    const migrations = await this.#load();
+    const { ledgers, unreachable } = await this.#readLedgers(options.signal);
+    if (unreachable.size) throw [...unreachable.values()][0]!;
+    return makePlan({ migrations, shards: this.shards, ledgers, router: this.#config.router, overrides: await this.#overrides(), drift: this.#config.drift });
+  }
+
+  /**
+   * Plans and applies everything pending on every shard. Never calls `process.exit`. Returns a
+   * report; throws `RunFailedError` (carrying the report) when a step failed or was not run, a
+   * `PlanError` when the plan is refused, `MIGRATE_PENDING` in `verify` mode.
+   */
+  async run(options: RunOptions = {}): Promise<RunReport> {
+    this.#ensureOpen();
+    const mode = options.mode ?? 'apply';
+    const signal = withTimeout(options.signal, options.timeoutMs);
+    const report = this.#newReport('run', mode);
+    this.#emit('run:start', { runId: report.runId, mode, runnerId: this.runnerId });
+    const migrations = await this.#load();
+    if (mode === 'verify') return this.#runVerify(report);
+    if (mode === 'wait') return this.#runWait(report, signal);
+
+    const control = this.#controlLock();
+    const runLock = `mcp-migrate:${this.name}:run`;
+    const lease = await control.acquire(runLock, {
+      owner: this.runnerId,
+      ttlMs: this.#ttl,
+      waitMs: this.#config.lock?.waitMs ?? DEFAULTS.waitMs,
+      signal,
+      onWait: (holder) => {
+        if (!report.waitedForLock) this.#emit('lock:wait', { runId: report.runId, lock: runLock, holder });
+        report.waitedForLock = true;
+      },
+    });
+    this.#emit('lock:acquired', { runId: report.runId, lock: runLock, token: lease.token });
+    const heartbeat = this.#heartbeat(lease);
+    try {
+      const { ledgers, unreachable } = await this.#readLedgers(signal, true);
+      for (const [shardId, error] of unreachable) report.shards.find((s) => s.shardId === shardId)!.error = serializeError(error);
+      const reachable = this.shards.filter((s) => !unreachable.has(s.id));
+      const plan = makePlan({ migrations, shards: this.shards, ledgers, router: this.#config.router, overrides: await this.#overrides(), drift: this.#config.drift });
+      for (const w of plan.warnings) this.#log.warn(w);
+      this.#emit('plan', { runId: report.runId, plan });
+      for (const sp of plan.shards) {
+        const sr = report.shards.find((s) => s.shardId === sp.shardId)!;
+        for (const id of sp.applied) sr.migrations.push({ migrationId: id, status: 'skipped' });
+        if (unreachable.has(sp.shardId)) {
+          for (const step of sp.steps) sr.migrations.push({ migrationId: step.migrationId, status: 'not-run', reason: 'shard unreachable' });
+        }
+      }
+      const halted = unreachable.size > 0 && this.#onFailure === 'halt';
+      if (!halted) {
+        await this.#execute(plan, migrations, report, signal, new Set(reachable.map((s) => s.id)));
+      } else {
+        for (const sp of plan.shards.filter((s) => !unreachable.has(s.shardId))) {
+          const sr = report.shards.find((s) => s.shardId === sp.shardId)!;
+          for (const step of sp.steps) sr.migrations.push({ migrationId: step.migrationId, status: 'not-run', reason: 'halted: a shard is unreachable' });
+        }
+      }
+    } finally {
+      heartbeat.stop();
+      await lease.release().catch(() => undefined);
+      this.#emit('lock:released', { runId: report.runId, lock: runLock });
+    }
+    return this.#finish(report);
+  }
+
+  /**
+   * Rolls back the last `steps` migrations (default 1), or every migration after `to`. Each shard
+   * where one is applied runs its `down` (schema), or `reverse` / the backup (data), latest first.
+   * Refuses up front, changing nothing, when a schema migration to roll back has no `down`.
+   */
+  async rollback(target: RollbackTarget = { steps: 1 }, options: { signal?: AbortSignal } = {}): Promise<RunReport> {
+    this.#ensureOpen();
+    const migrations = await this.#load();
+    const byId = new Map(migrations.map((m) => [m.id, m]));
+    const report = this.#newReport('rollback', 'apply');
+    const control = this.#controlLock();
+    const runLock = `mcp-migrate:${this.name}:run`;
+    const lease = await control.acquire(runLock, { owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs ?? DEFAULTS.waitMs, signal: options.signal });
+    const heartbeat = this.#heartbeat(lease);
+    try {
+      const { ledgers, unreachable } = await this.#readLedgers(options.signal, true);
+      if (unreachable.size) throw [...unreachable.values()][0]!;
+      const perShard = planRollback({ migrations, shards: this.shards, ledgers }, target);
+      const ids = [...new Set([...perShard.values()].flat().map((s) => s.migrationId))];
+      for (const id of ids) {
+        const m = byId.get(id)!;
+        if (m.kind === 'schema' && !m.down) {
+          throw new RollbackError(`Migration "${id}" has no "down"; nothing was rolled back`, { migrationId: id, field: 'down' });
+        }
+      }
+      // Latest first, one migration at a time across shards, so cross-engine dependents go before their dependencies.
+      const sequence = orderMigrations(migrations).map((m) => m.id).filter((id) => ids.includes(id)).reverse();
+      this.#emit('rollback:start', { runId: report.runId, migrations: sequence });
+      let failed = false;
+      for (const id of sequence) {
+        if (failed && this.#onFailure === 'halt') break;
+        const queue = new PQueue({ concurrency: this.#concurrency });
+        for (const ref of this.#shards) {
+          if (!(perShard.get(ref.descriptor.id) ?? []).some((s) => s.migrationId === id)) continue;
+          void queue.add(async () => {
+            const step = await this.#rollbackOne(byId.get(id)!, ref, ledgers.get(ref.descriptor.id) ?? [], report.runId, options.signal);
+            report.shards.find((s) => s.shardId === ref.descriptor.id)!.migrations.push(step);
+            if (step.status === 'failed') failed = true;
+          });
+        }
+        await queue.onIdle();
+      }
+    } finally {
+      heartbeat.stop();
+      await lease.release().catch(() => undefined);
+    }
+    summarize(report);
+    this.#emit('rollback:done', { runId: report.runId, report });
+    if (!report.ok) throw new RunFailedError(`Rollback failed on ${report.totals.failed} shard step(s); see report`, report);
+    return report;
+  }
+
+  /** Ledgers, locks and reachability of every shard, with drift and pending migrations. Changes nothing. */
+  async status(options: { signal?: AbortSignal } = {}): Promise<MigratorStatus> {
+    this.#ensureOpen();
+    const migrations = await this.#load();
+    const byId = new Map(migrations.map((m) => [m.id, m]));
+    const { ledgers, unreachable } = await this.#readLedgers(options.signal);
+    let pendingByShard = new Map<string, string[]>();
+    try {
+      const p = makePlan({ migrations, shards: this.shards.filter((s) => !unreachable.has(s.id)), ledgers, router: this.#config.router, overrides: await this.#overrides(), drift: 'warn' });
+      pendingByShard = new Map(p.shards.map((s) => [s.shardId, s.steps.map((x) => x.migrationId)]));
+    } catch {
+      // A refused plan (missing from code, cycle) still leaves ledgers worth showing.
+    }
+    const shards = await Promise.all(
+      this.#shards.map(async (ref): Promise<ShardStatus> => {
+        const id = ref.descriptor.id;
+        const records = ledgers.get(id) ?? [];
+        return {
+          shardId: id,
+          engine: ref.descriptor.engine,
+          location: ref.descriptor.location,
+          reachable: !unreachable.has(id),
+          error: unreachable.has(id) ? serializeError(unreachable.get(id)) : null,
+          lock: unreachable.has(id) ? null : await ref.adapter.lock.status(this.#shardLockName(id)).catch(() => null),
+          migrations: records.sort((a, b) => a.seq - b.seq).map((r) => ({ ...r, drift: r.state === 'applied' && byId.has(r.id) && byId.get(r.id)!.checksum !== r.checksum })),
+          pending: pendingByShard.get(id) ?? [],
+        };
+      }),
+    );
+    const runLock = await this.#controlLock().status(`mcp-migrate:${this.name}:run`).catch(() => null);
+    return { set: this.name, runLock, shards };
+  }
+
+  /** Checks that everything is applied, nothing drifted or failed, every shard reachable. Never throws for those: see `ok`. */
+  async verify(options: { signal?: AbortSignal } = {}): Promise<VerifyReport> {
+    const status = await this.status(options);
+    const pending = status.shards.flatMap((s) => s.pending.map((migrationId) => ({ shardId: s.shardId, migrationId })));
+    const failed = status.shards.flatMap((s) => s.migrations.filter((m) => m.state === 'failed').map((m) => ({ shardId: s.shardId, migrationId: m.id, error: m.error ? { name: 'MigrationError', ...m.error } : null })));
+    const drifted = status.shards.flatMap((s) => s.migrations.filter((m) => m.drift).map((m) => ({ shardId: s.shardId, migrationId: m.id })));
+    const problems = [
+      ...status.shards.filter((s) => !s.reachable).map((s) => `shard "${s.shardId}" is unreachable: ${s.error?.message ?? ''}`),
+      ...pending.map((p) => `"${p.migrationId}" is pending on shard "${p.shardId}"`),
+      ...failed.map((f) => `"${f.migrationId}" failed on shard "${f.shardId}"`),
+      ...drifted.map((d) => `"${d.migrationId}" drifted on shard "${d.shardId}"`),
+    ];
+    return { ok: problems.length === 0, pending, failed, drifted, problems };
+  }
+
+  /** Accepts the current definitions' checksums for applied migrations that drifted. Returns what it changed. */
+  async repair(options: { signal?: AbortSignal } = {}): Promise<{ shardId: string; migrationId: string }[]> {
+    this.#ensureOpen();
+    const migrations = await this.#load();
+    const byId = new Map(migrations.map((m) => [m.id, m]));
+    const changed: { shardId: string; migrationId: string }[] = [];
+    for (const ref of this.#shards) {
+      await ref.adapter.connect(options.signal);
+      await ref.adapter.ledger.init();
+      const lease = await this.#shardLease(ref, 'repair', options.signal);
+      try {
+        for (const r of await ref.adapter.ledger.list()) {
+          const m = byId.get(r.id);
+          if (r.state === 'applied' && m && m.checksum !== r.checksum) {
+            await ref.adapter.ledger.put({ ...r, checksum: m.checksum }, fenceOf(lease));
+            changed.push({ shardId: ref.descriptor.id, migrationId: r.id });
+          }
+        }
+      } finally {
+        await lease.release();
+      }
+    }
+    return changed;
+  }
+
+  /** Closes every engine adapter (they close only connections they opened). Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#gate.resume();
+    await Promise.allSettled(Object.values(this.#config.engines).map((e) => e.close()));
+    this.removeAllListeners();
+  }
+
+  // ----------------------------------------------------------------------------------------------
+
+  async #execute(plan: Plan, migrations: readonly Migration[], report: RunReport, signal: AbortSignal | undefined, reachable: ReadonlySet<string>): Promise<void> {
+    const byId = new Map(migrations.map((m) => [m.id, m]));
+    const waves = [...new Set(plan.shards.flatMap((s) => s.steps.map((x) => x.wave)))].sort((a, b) => a - b);
+    const failedMigrations = new Set<string>();
+    const remaining = new Map<string, { applied: string[]; failed: string[]; left: number }>();
+    for (const sp of plan.shards) {
+      if (!reachable.has(sp.shardId)) continue;
+      for (const step of sp.steps) {
+        const r = remaining.get(step.migrationId) ?? { applied: [], failed: [], left: 0 };
+        r.left++;
+        remaining.set(step.migrationId, r);
+      }
+    }
+    let halted = false;
+    const started = new Set<string>();
+    const notRun = (sr: ShardReport, steps: readonly PlanStep[], reason: string) => {
+      for (const s of steps) sr.migrations.push({ migrationId: s.migrationId, status: 'not-run', reason });
+    };
+
+    for (const wave of waves) {
+      const tasks = plan.shards
+        .filter((sp) => reachable.has(sp.shardId))
+        .map((sp) => ({ sp, steps: sp.steps.filter((s) => s.wave === wave) }))
+        .filter((t) => t.steps.length > 0);
+      if (halted) {
+        for (const t of tasks) notRun(report.shards.find((s) => s.shardId === t.sp.shardId)!, t.steps, 'halted after a failure');
+        continue;
+      }
+      const canary = this.#config.strategy === 'canary' ? tasks.slice(0, this.#config.canaryShards ?? DEFAULTS.canaryShards) : [];
+      const groups = canary.length ? [canary, tasks.slice(canary.length)] : [tasks];
+      for (const [gi, group] of groups.entries()) {
+        const queue = new PQueue({ concurrency: this.#concurrency });
+        for (const { sp, steps } of group) {
+          void queue.add(async () => {
+            const sr = report.shards.find((s) => s.shardId === sp.shardId)!;
+            if (halted) return notRun(sr, steps, 'halted after a failure');
+            const ref = this.#shard(sp.shardId);
+            let lease: Lease;
+            try {
+              lease = await this.#shardLease(ref, report.runId, signal);
+            } catch (error) {
+              halted ||= this.#onFailure === 'halt';
+              for (const s of steps) {
+                sr.migrations.push({ migrationId: s.migrationId, status: 'failed', error: serializeError(error) });
+                failedMigrations.add(s.migrationId);
+              }
+              return;
+            }
+            const heartbeat = this.#heartbeat(lease);
+            try {
+              let shardFailed = false;
+              for (const step of steps) {
+                const m = byId.get(step.migrationId)!;
+                if (shardFailed) {
+                  sr.migrations.push({ migrationId: m.id, status: 'not-run', reason: 'an earlier migration failed on this shard' });
+                  continue;
+                }
+                if (halted && this.#onFailure === 'halt') {
+                  sr.migrations.push({ migrationId: m.id, status: 'not-run', reason: 'halted after a failure' });
+                  continue;
+                }
+                const blocked = m.dependsOn.find((d) => failedMigrations.has(d));
+                if (blocked) {
+                  sr.migrations.push({ migrationId: m.id, status: 'not-run', reason: `dependency "${blocked}" failed` });
+                  failedMigrations.add(m.id);
+                  continue;
+                }
+                if (!started.has(m.id)) {
+                  started.add(m.id);
+                  this.#emit('migration:start', { runId: report.runId, migrationId: m.id, shards: remaining.get(m.id)?.left ?? 0 });
+                }
+                const result = await this.#applyOne(m, step, ref, lease, report.runId, signal, heartbeat);
+                sr.migrations.push(result);
+                const agg = remaining.get(m.id)!;
+                agg.left--;
+                if (result.status === 'failed') {
+                  shardFailed = true;
+                  failedMigrations.add(m.id);
+                  agg.failed.push(sp.shardId);
+                  if (this.#onFailure === 'halt' || gi === 0 && canary.length) halted = true;
+                } else agg.applied.push(sp.shardId);
+                if (agg.left === 0) this.#emit('migration:done', { runId: report.runId, migrationId: m.id, applied: agg.applied, failed: agg.failed });
+              }
+            } finally {
+              heartbeat.stop();
+              await lease.release().catch(() => undefined);
+            }
+          });
+        }
+        await queue.onIdle();
+        if (gi === 0 && canary.length && halted) {
+          for (const t of groups[1] ?? []) notRun(report.shards.find((s) => s.shardId === t.sp.shardId)!, t.steps, 'canary failed');
+          break;
+        }
+      }
+    }
+  }
+
+  async #applyOne(m: Migration, step: PlanStep, ref: ShardRef, lease: Lease, runId: string, signal: AbortSignal | undefined, heartbeat: Heartbeat): Promise<StepReport> {
+    const shardId = ref.descriptor.id;
+    const fence = fenceOf(lease);
+    const t0 = Date.now();
+    this.#emit('shard:start', { runId, migrationId: m.id, shardId, action: step.action });
+    const records = await ref.adapter.ledger.list();
+    const existing = records.find((r) => r.id === m.id);
+    const seq = Math.max(0, ...records.map((r) => r.seq)) + 1;
+    let record: LedgerRecord = {
+      id: m.id, state: 'running', checksum: m.checksum, startedAt: new Date().toISOString(), finishedAt: null, runnerId: this.runnerId,
+      checkpoint: existing?.state === 'running' || existing?.state === 'failed' ? existing.checkpoint : null,
+      counts: existing?.state === 'running' || existing?.state === 'failed' ? existing.counts : null, error: null, seq,
+    };
+    let attempts = 0;
+    try {
+      await ref.adapter.ledger.put(record, fence);
+      await pRetry(
+        async () => {
+          attempts++;
+          heartbeat.check();
+          throwIfAborted(signal);
+          try {
+            if (m.kind === 'schema') {
+              const ctx = this.#context(ref, m.id, step, signal);
+              await ref.adapter.execute({ migrationId: m.id, direction: 'up', transaction: m.transaction, signal }, async (handle) => {
+                await m.up(handle, ctx);
+              });
+            } else {
+              record = (await this.#runData(m, ref, 'up', fence, record, runId, signal)).record;
+            }
+          } catch (error) {
+            if (!this.#retryable(ref, error)) throw new Permanent(error);
+            throw error;
+          }
+        },
+        {
+          retries: this.#config.retry?.retries ?? DEFAULTS.retries,
+          minTimeout: this.#config.retry?.minTimeoutMs ?? DEFAULTS.minTimeoutMs,
+          maxTimeout: this.#config.retry?.maxTimeoutMs ?? DEFAULTS.maxTimeoutMs,
+          randomize: true,
+          signal,
+          shouldRetry: ({ error }) => !(error instanceof Permanent),
+          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+            if (error instanceof Permanent || retriesLeft === 0) return;
+            this.#log.warn(`retrying "${m.id}" on shard "${shardId}"`, { attempt: attemptNumber, error: serializeError(error) });
+            this.#emit('shard:retry', { runId, migrationId: m.id, shardId, attempt: attemptNumber, error: serializeError(error) });
+          },
+        },
+      ).catch((error: unknown) => {
+        throw error instanceof Permanent ? error.inner : error;
+      });
+      record = { ...record, state: 'applied', finishedAt: new Date().toISOString(), checkpoint: m.kind === 'data' ? record.checkpoint : null };
+      await ref.adapter.ledger.put(record, fence);
+      const durationMs = Date.now() - t0;
+      this.#emit('shard:done', { runId, migrationId: m.id, shardId, durationMs });
+      return { migrationId: m.id, status: 'applied', durationMs, attempts, ...(record.counts ? { counts: record.counts } : {}) };
+    } catch (cause) {
+      const wrapped = cause instanceof MigrateError ? cause : new MigrationFailedError(`Migration "${m.id}" failed on shard "${shardId}": ${cause instanceof Error ? cause.message : String(cause)}`, { migrationId: m.id, shardId, cause });
+      const error = serializeError(wrapped);
+      if (!(cause instanceof MigrateError && cause.code === ErrorCode.StaleLease)) {
+        await ref.adapter.ledger.put({ ...record, state: 'failed', finishedAt: new Date().toISOString(), error }, fence).catch((e: unknown) => {
+          this.#log.error(`could not record failure of "${m.id}" on shard "${shardId}"`, { error: serializeError(e) });
+        });
+      }
+      this.#log.error(`migration "${m.id}" failed on shard "${shardId}"`, { error });
+      this.#emit('shard:failed', { runId, migrationId: m.id, shardId, error });
+      return { migrationId: m.id, status: 'failed', error, durationMs: Date.now() - t0, attempts };
+    }
+  }
+
+  async #rollbackOne(m: Migration, ref: ShardRef, records: readonly LedgerRecord[], runId: string, signal: AbortSignal | undefined): Promise<StepReport> {
+    const shardId = ref.descriptor.id;
+    const t0 = Date.now();
+    let lease: Lease | undefined;
+    try {
+      lease = await this.#shardLease(ref, runId, signal);
+      const fence = fenceOf(lease);
+      let record = (await ref.adapter.ledger.list()).find((r) => r.id === m.id) ?? records.find((r) => r.id === m.id)!;
+      if (m.kind === 'schema') {
+        const ctx = this.#context(ref, m.id, undefined, signal);
+        await ref.adapter.execute({ migrationId: m.id, direction: 'down', transaction: m.transaction, signal }, async (handle) => {
+          await m.down!(handle, ctx);
+        });
+      } else {
+        const down = record.checkpoint?.direction === 'down' ? record : { ...record, checkpoint: record.checkpoint ? { ...record.checkpoint, direction: 'down' as const, after: null } : null, counts: null };
+        record = (await this.#runData(m, ref, 'down', fence, down, runId, signal)).record;
+      }
+      await ref.adapter.ledger.put({ ...record, state: 'rolled_back', finishedAt: new Date().toISOString(), checkpoint: null, error: null }, fence);
+      this.#emit('rollback:shard', { runId, migrationId: m.id, shardId, status: 'done' });
+      return { migrationId: m.id, status: 'applied', durationMs: Date.now() - t0 };
+    } catch (cause) {
+      const error = serializeError(cause instanceof MigrateError ? cause : new RollbackError(`Rollback of "${m.id}" failed on shard "${shardId}": ${cause instanceof Error ? cause.message : String(cause)}`, { migrationId: m.id, shardId, cause }));
+      this.#emit('rollback:shard', { runId, migrationId: m.id, shardId, status: 'failed', error });
+      return { migrationId: m.id, status: 'failed', error, durationMs: Date.now() - t0 };
+    } finally {
+      await lease?.release().catch(() => undefined);
+    }
+  }
+
+  #runData(m: DataMigration, ref: ShardRef, direction: 'up' | 'down', fence: Fence, record: LedgerRecord, runId: string, signal: AbortSignal | undefined) {
+    return runBatches({
+      migration: m, shard: ref.adapter, descriptor: ref.descriptor, direction, fence, record, runId,
+      gate: this.#gate, throttle: this.#config.throttle ?? {}, signal: signal ?? new AbortController().signal,
+      emit: (e) => this.#emit('batch', e),
+      checkpoint: async (next) => {
+        await ref.adapter.ledger.put(next, fence);
+        return next;
+      },
+    });
+  }
+
+  async #runVerify(report: RunReport): Promise<RunReport> {
+    const v = await this.verify();
+    for (const p of v.pending) report.shards.find((s) => s.shardId === p.shardId)!.migrations.push({ migrationId: p.migrationId, status: 'not-run', reason: 'pending' });
+    for (const f of v.failed) report.shards.find((s) => s.shardId === f.shardId)!.migrations.push({ migrationId: f.migrationId, status: 'failed', error: f.error ?? undefined });
+    summarize(report);
+    if (!v.ok) {
+      throw new RunFailedError(`Not ready: ${v.problems.slice(0, 5).join('; ')}${v.problems.length > 5 ? `; and ${v.problems.length - 5} more` : ''}`, report, {}) as never;
+    }
+    this.#emit('run:done', { runId: report.runId, report });
+    return report;
+  }
+
+  async #runWait(report: RunReport, signal: AbortSignal | undefined): Promise<RunReport> {
+    for (;;) {
+      throwIfAborted(signal);
+      const v = await this.verify({ signal });
+      if (v.ok) return this.#finish(report);
+      if (v.failed.length || v.drifted.length) {
+        throw new RunFailedError(`Waiting is pointless: ${[...v.failed.map((f) => `"${f.migrationId}" failed on "${f.shardId}"`), ...v.drifted.map((d) => `"${d.migrationId}" drifted on "${d.shardId}"`)].join('; ')}`, summarize(report));
+      }
+      await sleep(250, signal);
+    }
+  }
+
+  #finish(report: RunReport): RunReport {
+    summarize(report);
+    this.#emit('run:done', { runId: report.runId, report });
+    if (!report.ok) {
+      const failed = report.shards.flatMap((s) => s.migrations.filter((m) => m.status === 'failed').map((m) => `"${m.migrationId}" on "${s.shardId}": ${m.error?.message ?? ''}`));
+      const unreachable = report.shards.filter((s) => s.error).map((s) => `shard "${s.shardId}": ${s.error!.message}`);
+      const parts = [...unreachable, ...failed];
+      throw new RunFailedError(`Migration run failed (${report.totals.failed} failed, ${report.totals.notRun} not run): ${parts.slice(0, 3).join('; ')}`, report);
+    }
+    return report;
+  }
+
+  async #readLedgers(signal: AbortSignal | undefined, init = false): Promise<{ ledgers: Map<string, LedgerRecord[]>; unreachable: Map<string, unknown> }> {
+    const ledgers = new Map<string, LedgerRecord[]>();
+    const unreachable = new Map<string, unknown>();
+    const queue = new PQueue({ concurrency: Math.max(this.#concurrency, 8) });
+    for (const ref of this.#shards) {
+      void queue.add(async () => {
+        try {
+          await ref.adapter.connect(signal);
+          if (init) await ref.adapter.ledger.init();
+          ledgers.set(ref.descriptor.id, await ref.adapter.ledger.list());
+        } catch (error) {
+          if (!init && isMissingLedger(error)) ledgers.set(ref.descriptor.id, []);
+          else unreachable.set(ref.descriptor.id, error);
+        }
+      });
+    }
+    await queue.onIdle();
+    return { ledgers, unreachable };
+  }
+
+  #context(ref: ShardRef, migrationId: string, step: PlanStep | undefined, signal: AbortSignal | undefined): MigrationContext {
+    return {
+      shard: ref.descriptor,
+      log: redactingLogger(this.#config.logger ?? noopLogger, { set: this.name, migration: migrationId, shard: ref.descriptor.id }),
+      signal: signal ?? new AbortController().signal,
+      tenants: step?.tenants,
+    };
+  }
+
+  async #shardLease(ref: ShardRef, runId: string, signal: AbortSignal | undefined): Promise<Lease> {
+    const name = this.#shardLockName(ref.descriptor.id);
+    return ref.adapter.lock.acquire(name, {
+      owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs ?? DEFAULTS.waitMs, signal,
+      onWait: (holder) => this.#emit('lock:wait', { runId, lock: name, holder }),
+    });
+  }
+
+  #shardLockName(shardId: string): string {
+    return `mcp-migrate:${this.name}:shard:${shardId}`;
+  }
+
+  /** Renews a lease every ttl/3; `check()` throws once a renewal failed (the lease is lost). */
+  #heartbeat(lease: Lease): Heartbeat {
+    let lost: unknown;
+    const timer = setInterval(() => {
+      lease.renew().catch((error: unknown) => {
+        lost = error;
+        this.#log.error(`lost lease "${lease.name}"`, { error: serializeError(error) });
+      });
+    }, Math.max(50, Math.floor(this.#ttl / 3)));
+    timer.unref?.();
+    return {
+      stop: () => clearInterval(timer),
+      check: () => {
+        if (lost) throw lost;
+      },
+    };
+  }
+
+  #controlLock(): LockProvider {
+    if (this.#config.control?.lock) return this.#config.control.lock;
+    const engines = this.#config.engines;
+    const engine: EngineAdapter = engines.postgres ?? Object.values(engines)[0]!;
+    return engine.shard(engine.shards[0]!.id).lock;
+  }
+
+  async #overrides(): Promise<DirectoryOverrides | undefined> {
+    return this.#config.control?.directory ? await this.#config.control.directory() : undefined;
+  }
+
+  #retryable(ref: ShardRef, error: unknown): boolean {
+    if (error instanceof MigrateError) return error.retryable && error.code !== ErrorCode.StaleLease;
+    const engine = this.#config.engines[ref.descriptor.engine] as EngineAdapter & { isRetryable?: (e: unknown) => boolean };
+    if (engine?.isRetryable) return engine.isRetryable(error);
+    return (error as { retryable?: unknown } | null)?.retryable === true;
+  }
+
+  #load(): Promise<readonly Migration[]> {
+    this.#migrations ??= (async () => {
+      const source = this.#config.migrations;
+      if (typeof source !== 'string') return source as readonly Migration[];
+      const loaded = await loadMigrations(source);
+      validateMigrations(loaded, this.#config.engines);
+      return loaded;
+    })();
+    this.#migrations.catch(() => (this.#migrations = undefined));
+    return this.#migrations;
+  }
+
+  #newReport(kind: 'run' | 'rollback', mode: RunMode): RunReport {
+    return {
+      runId: randomUUID(), kind, mode, runnerId: this.runnerId, startedAt: new Date().toISOString(), finishedAt: '', durationMs: 0, ok: false, waitedForLock: false,
+      shards: this.#shards.map((s) => ({ shardId: s.descriptor.id, engine: s.descriptor.engine, migrations: [] })),
+      totals: { applied: 0, skipped: 0, failed: 0, notRun: 0 },
+    };
+  }
+
+  #shard(id: string): ShardRef {
+    return this.#shards.find((s) => s.descriptor.id === id)!;
+  }
+
+  #emit<K extends MigratorEventName>(name: K, payload: MigratorEventPayload<K>): void {
+    try {
+      (this.emit as (n: string, p: unknown) => boolean)(name, payload);
+    } catch (error) {
+      this.#log.error(`a listener of "${name}" threw; ignored`, { error: serializeError(error) });
+    }
+  }
+
+  #ensureOpen(): void {
+    if (this.#closed) throw new MigrateError(ErrorCode.Closed, 'This migrator was closed');
+  }
+
+  get #concurrency(): number {
+    return this.#config.concurrency ?? DEFAULTS.concurrency;
+  }
+
+  get #onFailure(): 'halt' | 'continue' {
+    return this.#config.onFailure ?? 'halt';
+  }
+
+  get #ttl(): number {
+    return this.#config.lock?.ttlMs ?? DEFAULTS.ttlMs;
+  }
+}
+
+interface Heartbeat {
+  stop(): void;
+  check(): void;
+}
+
+export function fenceOf(lease: Lease): Fence {
+  return { lockName: lease.name, token: lease.token };
+}
+
+function isMissingLedger(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '42P01';
+}
+
+function withTimeout(signal: AbortSignal | undefined, timeoutMs: number | undefined): AbortSignal | undefined {
+  if (timeoutMs === undefined) return signal;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+}
+
+/**
+ * Creates a migrator. Validates the options and the definitions at once (a `DefinitionError` names
+ * the field); connects nothing until the first call.
+ *
+ * ### Examples
+ * ```ts
+ * const migrator = createMigrator({ engines: { postgres: postgresEngine({ shards }) }, migrations });
+ * migrator.on('batch', (e) => log.info(`${e.shardId} ${e.processed}/${e.total}`));
+ * await migrator.run();
+ * ```
+ */
+export function createMigrator(config: MigratorConfig): Migrator {
+  return new Migrator(config);
+}

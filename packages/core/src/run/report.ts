@@ -1,0 +1,60 @@
+/** The structured result of `run()` and `rollback()`: per shard, per migration. */
+import type { EngineName, LedgerCounts } from '../engine/engine.js';
+import type { SerializedError } from '../errors/errors.js';
+
+export type StepStatus =
+  /** Applied (or rolled back, in a rollback report) by this run. */
+  | 'applied'
+  /** Nothing to do: already applied before this run. */
+  | 'skipped'
+  | 'failed'
+  /** Not attempted: the run halted, a dependency failed, or the shard was unreachable. */
+  | 'not-run';
+
+export interface StepReport {
+  readonly migrationId: string;
+  readonly status: StepStatus;
+  readonly reason?: string | undefined;
+  readonly error?: SerializedError | undefined;
+  readonly durationMs?: number | undefined;
+  readonly counts?: LedgerCounts | undefined;
+  readonly attempts?: number | undefined;
+}
+
+export interface ShardReport {
+  readonly shardId: string;
+  readonly engine: EngineName;
+  readonly migrations: StepReport[];
+  error?: SerializedError | undefined;
+}
+
+export interface RunReport {
+  readonly runId: string;
+  readonly kind: 'run' | 'rollback';
+  readonly mode: 'apply' | 'wait' | 'verify';
+  readonly runnerId: string;
+  readonly startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  /** True when nothing failed and nothing was left not-run. */
+  ok: boolean;
+  /** True when another runner held the run lock and this one waited for it. */
+  waitedForLock: boolean;
+  readonly shards: ShardReport[];
+  totals: { applied: number; skipped: number; failed: number; notRun: number };
+}
+
+export function summarize(report: RunReport): RunReport {
+  const totals = { applied: 0, skipped: 0, failed: 0, notRun: 0 };
+  for (const shard of report.shards) {
+    for (const m of shard.migrations) {
+      if (m.status === 'not-run') totals.notRun++;
+      else totals[m.status]++;
+    }
+  }
+  report.totals = totals;
+  report.ok = totals.failed === 0 && totals.notRun === 0 && report.shards.every((s) => !s.error);
+  report.finishedAt = new Date().toISOString();
+  report.durationMs = Date.parse(report.finishedAt) - Date.parse(report.startedAt);
+  return report;
+}

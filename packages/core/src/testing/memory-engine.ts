@@ -1,0 +1,212 @@
+/**
+ * `memoryEngine`: shards that hold rows/documents in memory, with the same contract a real adapter
+ * has (ledger, lock with fencing, schema-step executor, batch primitives). Host services use it in
+ * their own fast tests; the SDK's demo and conformance suite run on it too.
+ *
+ * ### Examples
+ * ```ts
+ * const store = createMemoryStore();
+ * const postgres = memoryEngine({ name: 'postgres', shards: ['pg-0', 'pg-1'], store });
+ * store.shard('pg-0').collection('tenants', ['id']).upsert([{ id: 't1', name: 'Acme' }]);
+ * ```
+ */
+import type {
+  BatchStore, DataTarget, EngineAdapter, EngineCapabilities, EngineName, Fence, KeyRange, KeyValue, LedgerRecord,
+  LedgerStore, Row, ShardAdapter, ShardDescriptor, StepOptions,
+} from '../engine/engine.js';
+import { DefinitionError, ErrorCode, ShardUnavailableError } from '../errors/errors.js';
+import { RowSetHash } from '../util/canonical.js';
+import { MemoryCollection } from './memory-collection.js';
+import { MemoryLockProvider, MemoryLockTable } from './memory-lock.js';
+
+/** The native handle a memory shard's migrations receive: a named bag of collections. */
+export class MemoryShard {
+  readonly id: string;
+  readonly #collections = new Map<string, MemoryCollection>();
+  /** Free-form schema facts a migration may record (e.g. `{ 'tenants.region': 'text' }`). */
+  readonly schema = new Map<string, unknown>();
+  /** False makes every operation on this shard fail as unreachable (fault injection). */
+  available = true;
+
+  constructor(id: string) {
+    this.id = id;
+  }
+
+  /** The collection `name`, created with `key` (default `['id']`) when absent. */
+  collection(name: string, key: readonly string[] = ['id']): MemoryCollection {
+    let c = this.#collections.get(name);
+    if (!c) this.#collections.set(name, (c = new MemoryCollection(name, key)));
+    return c;
+  }
+
+  createCollection(name: string, key: readonly string[] = ['id']): MemoryCollection {
+    if (this.#collections.has(name)) throw new Error(`collection "${name}" already exists on ${this.id}`);
+    return this.collection(name, key);
+  }
+
+  hasCollection(name: string): boolean {
+    return this.#collections.has(name);
+  }
+
+  dropCollection(name: string): boolean {
+    return this.#collections.delete(name);
+  }
+
+  renameCollection(from: string, to: string): void {
+    const c = this.#collections.get(from);
+    if (!c) throw new Error(`collection "${from}" does not exist on ${this.id}`);
+    if (this.#collections.has(to)) throw new Error(`collection "${to}" already exists on ${this.id}`);
+    const moved = new MemoryCollection(to, c.key);
+    moved.upsert(c.rows());
+    for (const [k, v] of c.indexes) moved.indexes.set(k, v);
+    this.#collections.delete(from);
+    this.#collections.set(to, moved);
+  }
+
+  collectionNames(): string[] {
+    return [...this.#collections.keys()].sort();
+  }
+
+  /** The ledger as stored on this shard (like the `mcp_migrations` table of a real one). */
+  readonly ledger = new Map<string, LedgerRecord>();
+}
+
+/**
+ * State shared by memory engines in one process: shards by id and the lock table. Several migrators
+ * built over one store behave like several replicas over the same databases.
+ */
+export class MemoryStore {
+  readonly locks = new MemoryLockTable();
+  readonly #shards = new Map<string, MemoryShard>();
+
+  shard(id: string): MemoryShard {
+    let s = this.#shards.get(id);
+    if (!s) this.#shards.set(id, (s = new MemoryShard(id)));
+    return s;
+  }
+}
+
+export function createMemoryStore(): MemoryStore {
+  return new MemoryStore();
+}
+
+export interface MemoryEngineOptions {
+  /** Engine name the migrations target, e.g. `postgres` or `mongodb`. Default `memory`. */
+  readonly name?: EngineName;
+  /** Shard ids, or a count (ids `<name>-0`, `<name>-1`, …). Default 1. */
+  readonly shards?: readonly string[] | number;
+  /** Shared state; default a new store per engine. */
+  readonly store?: MemoryStore;
+  /** Artificial latency per operation, to make concurrency observable. Default 0. */
+  readonly latencyMs?: number;
+}
+
+const CAPABILITIES: EngineCapabilities = { transactions: false, transactionalDdl: false, changeCapture: false };
+
+export interface MemoryEngine extends EngineAdapter<MemoryShard> {
+  readonly store: MemoryStore;
+  /** The handle of shard `id`, for seeding and assertions in tests. */
+  handle(id: string): MemoryShard;
+}
+
+export function memoryEngine(options: MemoryEngineOptions = {}): MemoryEngine {
+  const name = options.name ?? 'memory';
+  const ids = typeof options.shards === 'number' || options.shards === undefined
+    ? Array.from({ length: (options.shards as number | undefined) ?? 1 }, (_, i) => `${name}-${i}`)
+    : [...options.shards];
+  if (ids.length === 0 || new Set(ids).size !== ids.length || ids.some((id) => !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id))) {
+    throw new DefinitionError(`memoryEngine "${name}": field "shards": needs unique ids matching [A-Za-z0-9][A-Za-z0-9_.-]*`, { code: ErrorCode.Config, field: 'shards' });
+  }
+  const store = options.store ?? createMemoryStore();
+  const lock = new MemoryLockProvider(store.locks);
+  const adapters = new Map(ids.map((id) => [id, new MemoryShardAdapter(id, name, store, lock, options.latencyMs ?? 0)]));
+  const shards: ShardDescriptor[] = ids.map((id) => ({ id, engine: name, location: `memory://${id}` }));
+  return {
+    name,
+    capabilities: CAPABILITIES,
+    shards,
+    store,
+    handle: (id) => store.shard(id),
+    shard(id) {
+      const a = adapters.get(id);
+      if (!a) throw new DefinitionError(`memoryEngine "${name}": no shard "${id}"`, { code: ErrorCode.Config, shardId: id, field: 'shards' });
+      return a;
+    },
+    async close() {},
+  };
+}
+
+class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
+  readonly id: string;
+  readonly engine: EngineName;
+  readonly ledger: LedgerStore;
+  readonly lock: MemoryLockProvider;
+  readonly data: BatchStore;
+  readonly #store: MemoryStore;
+  readonly #latencyMs: number;
+
+  constructor(id: string, engine: EngineName, store: MemoryStore, lock: MemoryLockProvider, latencyMs: number) {
+    this.id = id;
+    this.engine = engine;
+    this.#store = store;
+    this.#latencyMs = latencyMs;
+    this.lock = lock;
+    const io = this.#io.bind(this);
+    const shard = () => store.shard(id);
+    const locks = store.locks;
+    this.ledger = {
+      init: () => io(() => undefined),
+      list: () => io(() => [...shard().ledger.values()].map((r) => structuredClone(r))),
+      put: (record: LedgerRecord, fence: Fence) =>
+        io(() => {
+          locks.checkFence(fence, `Ledger write of "${record.id}" on shard "${id}"`);
+          shard().ledger.set(record.id, structuredClone(record));
+        }),
+      delete: (mid: string, fence: Fence) =>
+        io(() => {
+          locks.checkFence(fence, `Ledger delete of "${mid}" on shard "${id}"`);
+          shard().ledger.delete(mid);
+        }),
+    };
+    const coll = (t: DataTarget) => shard().collection(t.name, t.key);
+    const backup = (t: DataTarget, b: string) => shard().collection(b, t.key);
+    this.data = {
+      scan: (t, after, limit) => io(() => coll(t).rows({ after }, t.filter, limit)),
+      write: (t, rows) => io(() => coll(t).upsert(rows)),
+      remove: (t, keys) => io(() => coll(t).delete(keys)),
+      backupWrite: (t, b, rows) => io(() => backup(t, b).insertMissing(rows)),
+      backupScan: (t, b, after, limit) => io(() => backup(t, b).rows({ after }, undefined, limit)),
+      backupDrop: (_t, b) => io(() => void shard().dropCollection(b)),
+      count: (t, range?: KeyRange) => io(() => coll(t).rows(range, t.filter).length),
+      checksum: (t, range?: KeyRange) =>
+        io(() => {
+          const h = new RowSetHash();
+          for (const row of coll(t).rows(range, t.filter)) h.add(row);
+          return { count: h.count, hash: h.digest() };
+        }),
+    } satisfies BatchStore;
+  }
+
+  async connect(): Promise<void> {
+    await this.#io(() => undefined);
+  }
+
+  async execute(options: StepOptions, fn: (handle: MemoryShard) => Promise<void>): Promise<void> {
+    await this.#io(() => undefined);
+    void options;
+    await fn(this.#store.shard(this.id));
+  }
+
+  async close(): Promise<void> {}
+
+  async #io<T>(op: () => T): Promise<T> {
+    if (this.#latencyMs > 0) await new Promise((r) => setTimeout(r, this.#latencyMs));
+    else await Promise.resolve();
+    if (!this.#store.shard(this.id).available) {
+      throw new ShardUnavailableError(`Shard "${this.id}" (${this.engine}) is unreachable`, { shardId: this.id });
+    }
+    return op();
+  }
+}
+
+export type { KeyValue, Row };

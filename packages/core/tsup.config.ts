@@ -1,0 +1,12 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' },
+  format: ['esm', 'cjs'],
+  dts: true,
+  clean: true,
+  sourcemap: true,
+  target: 'node20',
+  // p-queue and p-retry ship ESM only; bundling them keeps the CJS build loadable everywhere.
+  noExternal: ['p-queue', 'p-retry'],
+});
