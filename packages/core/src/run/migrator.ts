@@ -451,7 +451,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
                 await m.up(handle, ctx);
               });
             } else {
-              record = (await this.#runData(m, ref, 'up', fence, record, runId, signal)).record;
+              record = (await this.#runData(m, ref, 'up', fence, record, runId, signal, (r) => (record = r))).record;
             }
           } catch (error) {
             if (!this.#retryable(ref, error)) throw new Permanent(error);
@@ -522,13 +522,14 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     }
   }
 
-  #runData(m: DataMigration, ref: ShardRef, direction: 'up' | 'down', fence: Fence, record: LedgerRecord, runId: string, signal: AbortSignal | undefined) {
+  #runData(m: DataMigration, ref: ShardRef, direction: 'up' | 'down', fence: Fence, record: LedgerRecord, runId: string, signal: AbortSignal | undefined, onCheckpoint?: (r: LedgerRecord) => void) {
     return runBatches({
       migration: m, shard: ref.adapter, descriptor: ref.descriptor, direction, fence, record, runId,
       gate: this.#gate, throttle: this.#config.throttle ?? {}, signal: signal ?? new AbortController().signal,
       emit: (e) => this.#emit('batch', e),
       checkpoint: async (next) => {
         await ref.adapter.ledger.put(next, fence);
+        onCheckpoint?.(next);
         return next;
       },
     });

@@ -1,0 +1,4 @@
+import { runConformance } from './suite.js';
+import { memoryHarness } from './harnesses/memory.js';
+
+await runConformance(memoryHarness);
