@@ -1,0 +1,62 @@
+/** Shared helpers of the core unit tests. */
+import {
+  createMemoryStore, memoryEngine, type MemoryEngine, type MemoryStore,
+} from '../src/testing/index.js';
+import type { BatchStore, EngineAdapter, ShardAdapter } from '../src/engine/engine.js';
+import type { RunReport } from '../src/run/report.js';
+
+export const QUICK = { lock: { ttlMs: 5_000, waitMs: 10_000 }, retry: { retries: 3, minTimeoutMs: 1, maxTimeoutMs: 5 } } as const;
+
+let n = 0;
+/** A fresh store and a memory engine over it, with a fast lock poll. */
+export function memory(shards: number | string[] = 2, options: { name?: string; latencyMs?: number; store?: MemoryStore } = {}): { store: MemoryStore; engine: MemoryEngine; ids: string[] } {
+  const store = options.store ?? createMemoryStore();
+  store.locks.pollMs = 1;
+  const name = options.name ?? 'memory';
+  const ids = typeof shards === 'number' ? Array.from({ length: shards }, (_, i) => `${name}-${++n}-${i}`) : shards;
+  const engine = memoryEngine({ name, shards: ids, store, latencyMs: options.latencyMs ?? 0 });
+  return { store, engine, ids };
+}
+
+/** Wraps an engine so that each shard's BatchStore can be replaced (fault injection). */
+export function wrapEngine<H>(engine: EngineAdapter<H>, wrapData: (data: BatchStore, shardId: string) => BatchStore): EngineAdapter<H> {
+  const cache = new Map<string, ShardAdapter<H>>();
+  return {
+    name: engine.name,
+    capabilities: engine.capabilities,
+    shards: engine.shards,
+    close: () => engine.close(),
+    shard(id: string) {
+      let s = cache.get(id);
+      if (!s) {
+        const a = engine.shard(id);
+        s = {
+          id: a.id, engine: a.engine, ledger: a.ledger, lock: a.lock, data: wrapData(a.data, id),
+          connect: (signal) => a.connect(signal),
+          execute: (o, f) => a.execute(o, f),
+          close: () => a.close(),
+        };
+        cache.set(id, s);
+      }
+      return s;
+    },
+  };
+}
+
+/** The status of every step of a report, as `shard/migration: status`. */
+export function statuses(report: RunReport): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of report.shards) for (const m of s.migrations) out[`${s.shardId}/${m.migrationId}`] = m.status;
+  return out;
+}
+
+export async function rejection(p: Promise<unknown> | (() => unknown)): Promise<any> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+export const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
