@@ -3,6 +3,7 @@
 # in-memory shards with live progress and a per-shard status table), then run it again to show that
 # nothing is left to apply.
 set -euo pipefail
+export TURBO_TELEMETRY_DISABLED=1
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$REPO/scripts/bootstrap.sh"
 cd "$REPO"

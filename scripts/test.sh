@@ -3,6 +3,7 @@
 # a MongoDB-wire server), and runs every vitest project. Suites whose service is absent skip with a
 # message, unless MCP_MIGRATE_REQUIRE_SERVICES=1 (CI), where absence fails.
 set -euo pipefail
+export TURBO_TELEMETRY_DISABLED=1
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$REPO/scripts/bootstrap.sh"
 cd "$REPO"
