@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  createMigrator, defineDataMigration, defineMigration, ErrorCode, isMigrateError, RunFailedError,
+  assertEqualData, compareData, createMigrator, defineDataMigration, defineMigration, ErrorCode, isMigrateError, RunFailedError,
   type EngineAdapter, type Migration, type MigratorConfig, type Row,
 } from '@mcp/migrate-core';
 import type { Fixture, Harness, SuiteRow } from './harness.js';
@@ -237,6 +237,40 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
       const end = await fx.rows(fx.shardIds[0]!, 'items');
       expect(end.map((r) => r.n)).toEqual(rows.map((r) => r.n! + 100));
       expect(seen.every((n) => n < 100)).toBe(true);
+    });
+
+    test('verification: one row corrupted after a migration is found by key, by predicate and by bisection', async () => {
+      await setup(2);
+      await fx.createRowsTable('items');
+      const rows: SuiteRow[] = Array.from({ length: 3000 }, (_, i) => ({ id: i - 500, name: `r${i}`, n: i, note: null }));
+      const [a, b] = fx.shardIds as [string, string];
+      await fx.seed(a, 'items', rows);
+      await fx.seed(b, 'items', rows);
+      const tag = defineDataMigration({
+        id: '0001-tag', engine: fx.engineName, table: 'items', key: fx.keyField, batchSize: 500,
+        transform: (row: Row) => (row.note === null ? { ...row, note: 'tagged' } : null),
+        verify: (row: Row) => row.note === 'tagged' || `note is ${JSON.stringify(row.note)}`,
+      });
+      await migrator([tag]).run();
+      expect((await migrator([tag]).verify({ data: true })).ok).toBe(true);
+      await fx.seed(b, 'items', [{ id: 1234, name: 'r1734', n: 1734, note: 'corrupted' }]);
+      const report = await migrator([tag]).verify({ data: true });
+      expect(report.ok).toBe(false);
+      const check = report.data.find((d) => d.shardId === b)!;
+      expect(check.rows).toBe(3000);
+      expect(check.failures).toEqual([{ key: [1234], reason: 'note is "corrupted"' }]);
+      expect(report.data.find((d) => d.shardId === a)!.failures).toEqual([]);
+      const target = { name: 'items', key: [fx.keyField] };
+      const left = { store: engine().shard(a).data, target };
+      const right = { store: engine().shard(b).data, target };
+      const diff = await compareData(left, right, { leafRows: 64 });
+      expect(diff.equal).toBe(false);
+      expect(diff.differences).toEqual([{ key: [1234], kind: 'changed' }]);
+      const err = await assertEqualData(left, right).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: ErrorCode.ValidationFailed });
+      expect((err as { ranges: unknown[] }).ranges.length).toBeGreaterThan(0);
+      await fx.seed(b, 'items', [{ id: 1234, name: 'r1734', n: 1734, note: 'tagged' }]);
+      expect((await compareData(left, right)).equal).toBe(true);
     });
 
     test('checksum: independent of insertion order, sensitive to one changed value', async () => {

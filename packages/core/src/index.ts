@@ -21,3 +21,4 @@ export * from './util/logger.js';
 export * from './util/redact.js';
 export { sleep } from './util/time.js';
 export { SDK_VERSION } from './version.js';
+export * from './verify/compare.js';

@@ -86,6 +86,11 @@ export interface DataMigrationInput {
   readonly transform: TransformFn;
   /** Exact inverse of `transform`. Without it, rollback restores the originals saved before each batch. */
   readonly reverse?: TransformFn | undefined;
+  /**
+   * Postcondition every row must meet once applied, checked by `migrator.verify({ data: true })`:
+   * return `true` when the row is right, `false` or a reason string when not.
+   */
+  readonly verify?: ((row: Row) => boolean | string) | undefined;
 }
 
 export interface DataMigration {
@@ -101,6 +106,7 @@ export interface DataMigration {
   readonly maxRowsPerSecond: number | undefined;
   readonly transform: TransformFn;
   readonly reverse: TransformFn | undefined;
+  readonly verify: ((row: Row) => boolean | string) | undefined;
   readonly checksum: string;
 }
 
@@ -148,6 +154,7 @@ const dataInput = z
     maxRowsPerSecond: z.number().positive().optional(),
     transform: fn('transform'),
     reverse: fn('reverse').optional(),
+    verify: fn('verify').optional(),
   })
   .superRefine((v, ctx) => {
     if ((v.collection === undefined) === (v.table === undefined)) {
@@ -256,6 +263,7 @@ export function defineDataMigration(input: DataMigrationInput): DataMigration {
     maxRowsPerSecond: v.maxRowsPerSecond,
     transform: input.transform,
     reverse: input.reverse,
+    verify: input.verify,
     checksum: sha256(JSON.stringify(['data', v.id, v.engine, scope, target, v.filter ?? null, source(input.transform), source(input.reverse)])),
   });
 }

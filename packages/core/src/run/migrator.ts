@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
 import pRetry from 'p-retry';
-import type { EngineAdapter, Fence, Lease, LedgerRecord, LockProvider, LockStatus, ShardAdapter, ShardDescriptor } from '../engine/engine.js';
+import type { EngineAdapter, Fence, KeyValue, Lease, LedgerRecord, LockProvider, LockStatus, ShardAdapter, ShardDescriptor } from '../engine/engine.js';
 import {
   ErrorCode, MigrateError, MigrationFailedError, RollbackError, RunFailedError, serializeError, type SerializedError,
 } from '../errors/errors.js';
@@ -57,8 +57,23 @@ export interface MigratorStatus {
   readonly shards: readonly ShardStatus[];
 }
 
+export interface DataCheck {
+  readonly shardId: string;
+  readonly migrationId: string;
+  readonly rows: number;
+  /** Keys of rows whose `verify` predicate failed, with the reason (at most 100 per shard). */
+  readonly failures: readonly { readonly key: KeyValue; readonly reason: string }[];
+}
+
+export interface VerifyOptions {
+  readonly signal?: AbortSignal;
+  /** Also scan the tables of applied data migrations and check their `verify` predicates. Default `false`. */
+  readonly data?: boolean;
+}
+
 export interface VerifyReport {
   readonly ok: boolean;
+  readonly data: readonly DataCheck[];
   readonly pending: readonly { shardId: string; migrationId: string }[];
   readonly failed: readonly { shardId: string; migrationId: string; error: SerializedError | null }[];
   readonly drifted: readonly { shardId: string; migrationId: string }[];
@@ -275,8 +290,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   }
 
   /** Checks that everything is applied, nothing drifted or failed, every shard reachable. Never throws for those: see `ok`. */
-  async verify(options: { signal?: AbortSignal } = {}): Promise<VerifyReport> {
+  async verify(options: VerifyOptions = {}): Promise<VerifyReport> {
     const status = await this.status(options);
+    const data = options.data ? await this.#checkData(status, options.signal) : [];
     const pending = status.shards.flatMap((s) => s.pending.map((migrationId) => ({ shardId: s.shardId, migrationId })));
     const failed = status.shards.flatMap((s) => s.migrations.filter((m) => m.state === 'failed').map((m) => ({ shardId: s.shardId, migrationId: m.id, error: m.error ? { name: 'MigrationError', ...m.error } : null })));
     const drifted = status.shards.flatMap((s) => s.migrations.filter((m) => m.drift).map((m) => ({ shardId: s.shardId, migrationId: m.id })));
@@ -285,8 +301,38 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       ...pending.map((p) => `"${p.migrationId}" is pending on shard "${p.shardId}"`),
       ...failed.map((f) => `"${f.migrationId}" failed on shard "${f.shardId}"`),
       ...drifted.map((d) => `"${d.migrationId}" drifted on shard "${d.shardId}"`),
+      ...data.filter((d) => d.failures.length).map((d) => `"${d.migrationId}" on shard "${d.shardId}": ${d.failures.length} row(s) fail its verify predicate, first key ${JSON.stringify(d.failures[0]!.key)}: ${d.failures[0]!.reason}`),
     ];
-    return { ok: problems.length === 0, pending, failed, drifted, problems };
+    return { ok: problems.length === 0, data, pending, failed, drifted, problems };
+  }
+
+  async #checkData(status: MigratorStatus, signal: AbortSignal | undefined): Promise<DataCheck[]> {
+    const migrations = await this.#load();
+    const out: DataCheck[] = [];
+    for (const s of status.shards.filter((x) => x.reachable)) {
+      for (const record of s.migrations.filter((r) => r.state === 'applied')) {
+        const m = migrations.find((x) => x.id === record.id);
+        if (m?.kind !== 'data' || !m.verify) continue;
+        const target = { ...m.target, filter: m.filter };
+        const store = this.#shard(s.shardId).adapter.data;
+        const failures: { key: KeyValue; reason: string }[] = [];
+        let rows = 0;
+        let after: KeyValue | undefined;
+        for (;;) {
+          throwIfAborted(signal);
+          const page = await store.scan(target, after, 1000);
+          for (const row of page) {
+            rows++;
+            const verdict = m.verify(row);
+            if (verdict !== true && failures.length < 100) failures.push({ key: target.key.map((k) => row[k]), reason: typeof verdict === 'string' ? verdict : 'predicate returned false' });
+          }
+          if (page.length < 1000) break;
+          after = target.key.map((k) => page.at(-1)![k]);
+        }
+        out.push({ shardId: s.shardId, migrationId: m.id, rows, failures });
+      }
+    }
+    return out;
   }
 
   /** Accepts the current definitions' checksums for applied migrations that drifted. Returns what it changed. */
