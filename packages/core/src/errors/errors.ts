@@ -117,8 +117,8 @@ export class RollbackError extends MigrateError {
 /** Thrown by `run()` / `rollback()` when some step failed; carries the full report. */
 export class RunFailedError<R = unknown> extends MigrateError {
   readonly report: R;
-  constructor(message: string, report: R, options: MigrateErrorOptions = {}) {
-    super(ErrorCode.RunFailed, message, options);
+  constructor(message: string, report: R, options: MigrateErrorOptions & { code?: ErrorCode } = {}) {
+    super(options.code ?? ErrorCode.RunFailed, message, options);
     this.report = report;
   }
 }

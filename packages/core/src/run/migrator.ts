@@ -483,6 +483,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       counts: existing?.state === 'running' || existing?.state === 'failed' ? existing.counts : null, error: null, seq,
     };
     let attempts = 0;
+    // p-retry rejects with the abort reason even after an attempt that succeeded: the step was done then.
+    let succeeded = false;
     try {
       await ref.adapter.ledger.put(record, fence);
       await pRetry(
@@ -499,6 +501,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
             } else {
               record = (await this.#runData(m, ref, 'up', fence, record, runId, signal, (r) => (record = r))).record;
             }
+            succeeded = true;
           } catch (error) {
             if (!this.#retryable(ref, error)) throw new Permanent(error);
             throw error;
@@ -512,12 +515,13 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           signal,
           shouldRetry: ({ error }) => !(error instanceof Permanent),
           onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-            if (error instanceof Permanent || retriesLeft === 0) return;
+            if (succeeded || error instanceof Permanent || retriesLeft === 0) return;
             this.#log.warn(`retrying "${m.id}" on shard "${shardId}"`, { attempt: attemptNumber, error: serializeError(error) });
             this.#emit('shard:retry', { runId, migrationId: m.id, shardId, attempt: attemptNumber, error: serializeError(error) });
           },
         },
       ).catch((error: unknown) => {
+        if (succeeded) return;
         throw error instanceof Permanent ? error.inner : error;
       });
       record = { ...record, state: 'applied', finishedAt: new Date().toISOString(), checkpoint: m.kind === 'data' ? record.checkpoint : null };
@@ -587,7 +591,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     for (const f of v.failed) report.shards.find((s) => s.shardId === f.shardId)!.migrations.push({ migrationId: f.migrationId, status: 'failed', error: f.error ?? undefined });
     summarize(report);
     if (!v.ok) {
-      throw new RunFailedError(`Not ready: ${v.problems.slice(0, 5).join('; ')}${v.problems.length > 5 ? `; and ${v.problems.length - 5} more` : ''}`, report, {}) as never;
+      throw new RunFailedError(`Not ready: ${v.problems.slice(0, 5).join('; ')}${v.problems.length > 5 ? `; and ${v.problems.length - 5} more` : ''}`, report, { code: ErrorCode.Pending }) as never;
     }
     this.#emit('run:done', { runId: report.runId, report });
     return report;
