@@ -69,7 +69,10 @@ export class BatchPacer {
   constructor(initial: number, maxRowsPerSecond: number | undefined, options: ThrottleOptions = {}) {
     this.#options = options;
     this.#min = Math.max(1, options.minBatchSize ?? 10);
-    this.#max = Math.max(this.#min, options.maxBatchSize ?? Math.max(10_000, initial));
+    // With a rate ceiling, a batch never holds more than one target period's worth of rows, so the
+    // ceiling is kept batch by batch rather than only on average.
+    const ceiling = maxRowsPerSecond === undefined ? Infinity : Math.max(1, Math.floor((maxRowsPerSecond * (options.targetBatchMs ?? DEFAULT_TARGET_BATCH_MS)) / 1000));
+    this.#max = Math.max(this.#min, Math.min(ceiling, options.maxBatchSize ?? Math.max(10_000, initial)));
     this.#size = Math.min(this.#max, Math.max(this.#min, initial));
     this.#target = options.targetBatchMs ?? DEFAULT_TARGET_BATCH_MS;
     this.#maxRate = maxRowsPerSecond;
@@ -96,7 +99,8 @@ export class BatchPacer {
     this.throttled = false;
     if (this.#maxRate !== undefined) {
       const elapsed = (Date.now() - this.#windowStart) / 1000;
-      const ahead = this.#windowRows / this.#maxRate - elapsed;
+      // Counts the coming batch too, so the rate measured right after it stays under the ceiling.
+      const ahead = (this.#windowRows + this.#size) / this.#maxRate - elapsed;
       if (ahead > 0) {
         this.throttled = true;
         await sleep(ahead * 1000, signal);

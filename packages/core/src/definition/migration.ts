@@ -80,7 +80,7 @@ export interface DataMigrationInput {
   readonly filter?: Readonly<Record<string, unknown>> | undefined;
   /** Rows per batch to start with (1–100000). Default 1000; adapted to `targetBatchMs` within bounds. */
   readonly batchSize?: number | undefined;
-  /** Upper bound of rows per second for this migration. Default: unbounded. */
+  /** Upper bound of rows per second for this migration, per shard (each shard is its own database). Default: unbounded. */
   readonly maxRowsPerSecond?: number | undefined;
   /** Returns the new row, or `null`/`undefined` to leave it. Must not change the key. */
   readonly transform: TransformFn;
