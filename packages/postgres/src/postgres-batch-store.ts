@@ -1,0 +1,389 @@
+/**
+ * `PostgresBatchStore`: the batch primitives of one shard. Keyset pagination on the (possibly
+ * composite) key with row-value comparison and `COLLATE "C"` on text key columns; one statement per
+ * batch for writes (`jsonb_populate_recordset` over the table's own row type, so every column keeps
+ * its exact type); counts and order-independent checksums computed in the server.
+ *
+ * Identifiers are validated and quoted; values are always bound.
+ */
+import {
+  DefinitionError, ErrorCode, RowSetHash,
+  type BatchStore, type DataTarget, type KeyRange, type KeyValue, type RangeChecksum, type Row,
+} from '@mcp/migrate-core';
+import { assertIdentifier, tableName, type TableName } from './identifiers.js';
+import { sqlState } from './postgres-errors.js';
+import type { PostgresFeatures, ShardContext } from './shard-context.js';
+
+interface Column {
+  readonly name: string;
+  readonly type: string;
+  readonly collatable: boolean;
+}
+
+/** Rows per statement in the pg-mem fallback (multi-row VALUES with bound parameters). */
+const FALLBACK_CHUNK_PARAMS = 10_000;
+const CHECKSUM_PAGE = 5_000;
+const MOD64 = 1n << 64n;
+
+/** Bound parameters of one statement: `add(v)` returns its placeholder. */
+class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(bindable(value));
+    return `$${this.values.length}`;
+  }
+}
+
+export class PostgresBatchStore implements BatchStore {
+  readonly #ctx: ShardContext;
+  readonly #columns = new Map<string, Promise<Column[]>>();
+  readonly #backups = new Set<string>();
+
+  constructor(ctx: ShardContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Forgets cached table shapes (a schema step may have changed them). */
+  invalidate(): void {
+    this.#columns.clear();
+    this.#backups.clear();
+  }
+
+  async scan(target: DataTarget, after: KeyValue | undefined, limit: number): Promise<Row[]> {
+    return this.#scan(target, this.#table(target.name), { after }, limit, target.filter);
+  }
+
+  async write(target: DataTarget, rows: readonly Row[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const f = await this.#ctx.ready();
+    const t = this.#table(target.name);
+    const keys = keyColumns(target);
+    const columns = rowColumns(rows, keys);
+    const types = new Map((await this.#columnsOf(t, f)).map((c) => [c.name, c.type]));
+    const set = columns.filter((c) => !keys.includes(c)).map((c) => `"${c}" = ${preserveMicros(c, types.get(c))}`);
+    const conflict = `ON CONFLICT (${keys.map(q).join(', ')}) DO UPDATE SET ${set.length ? set.join(', ') : `${q(keys[0]!)} = EXCLUDED.${q(keys[0]!)}`}`;
+    return this.#insert(f, t, columns, rows, conflict);
+  }
+
+  async remove(target: DataTarget, keys: readonly KeyValue[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    const f = await this.#ctx.ready();
+    const t = this.#table(target.name);
+    const cols = keyColumns(target);
+    if (f.recordsets) {
+      const payload = keys.map((k) => Object.fromEntries(cols.map((c, i) => [c, jsonValue(k[i])])));
+      const on = cols.map((c) => `r.${q(c)} = d.${q(c)}`).join(' AND ');
+      const r = await this.#ctx.pool.query(`DELETE FROM ${t.sql} AS r USING jsonb_populate_recordset(NULL::${t.sql}, $1::jsonb) AS d WHERE ${on}`, [JSON.stringify(payload)]);
+      return r.rowCount ?? 0;
+    }
+    let deleted = 0;
+    for (const chunk of chunks(keys, Math.max(1, Math.floor(FALLBACK_CHUNK_PARAMS / cols.length)))) {
+      const p = new Params();
+      const where = chunk.map((k) => `(${cols.map((c, i) => `${q(c)} = ${p.add(k[i])}`).join(' AND ')})`).join(' OR ');
+      deleted += (await this.#ctx.pool.query(`DELETE FROM ${t.sql} WHERE ${where}`, p.values)).rowCount ?? 0;
+    }
+    return deleted;
+  }
+
+  /**
+   * Saves `rows` into the backup table (created `LIKE` the target, with the same primary key) with
+   * `ON CONFLICT DO NOTHING`: the first copy of a row wins. Returns `rows.length`, the rows sent
+   * (rows already saved are expected after a re-done batch and are not counted apart).
+   */
+  async backupWrite(target: DataTarget, backup: string, rows: readonly Row[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const f = await this.#ctx.ready();
+    const t = this.#table(target.name);
+    const b = this.#backupTable(t, backup);
+    const keys = keyColumns(target);
+    const conflict = `ON CONFLICT (${keys.map(q).join(', ')}) DO NOTHING`;
+    await this.#ensureBackup(f, t, b, keys);
+    try {
+      await this.#insert(f, b, rowColumns(rows, keys), rows, conflict);
+    } catch (error) {
+      if (sqlState(error) !== '42P01' && sqlState(error) !== '42704') throw error;
+      // Dropped by another runner since we created it: create it again, once.
+      this.#backups.delete(b.sql);
+      await this.#ensureBackup(f, t, b, keys);
+      await this.#insert(f, b, rowColumns(rows, keys), rows, conflict);
+    }
+    return rows.length;
+  }
+
+  async backupScan(target: DataTarget, backup: string, after: KeyValue | undefined, limit: number): Promise<Row[]> {
+    const t = this.#table(target.name);
+    const b = this.#backupTable(t, backup);
+    try {
+      return await this.#scan(target, b, { after }, limit, undefined, t);
+    } catch (error) {
+      if (sqlState(error) === '42P01') return [];
+      throw error;
+    }
+  }
+
+  async backupDrop(target: DataTarget, backup: string): Promise<void> {
+    await this.#ctx.ready();
+    const b = this.#backupTable(this.#table(target.name), backup);
+    await this.#ctx.pool.query(`DROP TABLE IF EXISTS ${b.sql}`);
+    this.#backups.delete(b.sql);
+  }
+
+  async count(target: DataTarget, range?: KeyRange): Promise<number> {
+    const f = await this.#ctx.ready();
+    const t = this.#table(target.name);
+    const p = new Params();
+    const where = await this.#where(f, t, target, range, p);
+    const { rows } = await this.#ctx.pool.query<{ n: string | number }>(`SELECT count(*) AS n FROM ${t.sql} AS r${where}`, p.values);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /**
+   * `count(*)` and the sum modulo 2^64 of two 64-bit halves of `md5(to_jsonb(row)::text)`, in the
+   * server, with the session's TimeZone, IntervalStyle and float output pinned so that equal rows
+   * encode equally. `jsonb` text is canonical (keys sorted, strings escaped), so no two different
+   * rows share an encoding. Without those functions (pg-mem), core's `RowSetHash` in the client.
+   */
+  async checksum(target: DataTarget, range?: KeyRange): Promise<RangeChecksum> {
+    const f = await this.#ctx.ready();
+    const t = this.#table(target.name);
+    if (!f.serverChecksum) return this.#clientChecksum(target, range);
+    const p = new Params();
+    const where = await this.#where(f, t, target, range, p);
+    const client = await this.#ctx.pool.connect();
+    try {
+      await client.query('BEGIN READ ONLY');
+      await client.query(`SET LOCAL TimeZone = 'UTC'`);
+      await client.query(`SET LOCAL IntervalStyle = 'postgres'`);
+      await client.query('SET LOCAL extra_float_digits = 1');
+      const { rows } = await client.query<{ n: string; a: string; b: string }>(
+        `SELECT count(*)::text AS n,
+           coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0)::text AS a,
+           coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0)::text AS b
+         FROM (SELECT md5(to_jsonb(r)::text) AS h FROM ${t.sql} AS r${where}) x`,
+        p.values,
+      );
+      await client.query('COMMIT');
+      const row = rows[0]!;
+      return { count: Number(row.n), hash: hex64(row.a) + hex64(row.b) };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  // ----------------------------------------------------------------------------------------------
+
+  async #scan(target: DataTarget, t: TableName, range: KeyRange, limit: number, filter: DataTarget['filter'], shapeOf: TableName = t): Promise<Row[]> {
+    const f = await this.#ctx.ready();
+    const p = new Params();
+    const where = await this.#where(f, shapeOf, { ...target, filter }, range, p);
+    const order = (await this.#keyExprs(f, shapeOf, keyColumns(target))).join(', ');
+    const { rows } = await this.#ctx.pool.query<Row>(`SELECT * FROM ${t.sql} AS r${where} ORDER BY ${order} LIMIT ${p.add(Math.max(0, Math.floor(limit)))}`, p.values);
+    return rows;
+  }
+
+  /** ` WHERE …` for the filter and key range, or `''`. */
+  async #where(f: PostgresFeatures, t: TableName, target: DataTarget, range: KeyRange | undefined, p: Params): Promise<string> {
+    const clauses: string[] = [];
+    for (const [field, value] of Object.entries(target.filter ?? {})) {
+      assertIdentifier(field, 'filter');
+      clauses.push(value === null || value === undefined ? `r.${q(field)} IS NULL` : `r.${q(field)} = ${p.add(value)}`);
+    }
+    const keys = keyColumns(target);
+    const exprs = range?.after || range?.upTo ? await this.#keyExprs(f, t, keys) : [];
+    if (range?.after) clauses.push(compare(f, exprs, checkKey(range.after, keys), '>', p));
+    if (range?.upTo) clauses.push(compare(f, exprs, checkKey(range.upTo, keys), '<=', p));
+    return clauses.length ? ` WHERE ${clauses.join(' AND ')}` : '';
+  }
+
+  /** `r."k"`, with `COLLATE "C"` on collatable columns where the server has it (bytewise order). */
+  async #keyExprs(f: PostgresFeatures, t: TableName, keys: readonly string[]): Promise<string[]> {
+    const collatable = f.rowValues ? new Set((await this.#columnsOf(t, f)).filter((c) => c.collatable).map((c) => c.name)) : new Set<string>();
+    return keys.map((k) => (collatable.has(k) ? `r.${q(k)} COLLATE "C"` : `r.${q(k)}`));
+  }
+
+  async #insert(f: PostgresFeatures, t: TableName, columns: readonly string[], rows: readonly Row[], conflict: string): Promise<number> {
+    const list = columns.map(q).join(', ');
+    if (f.recordsets) {
+      const payload = JSON.stringify(rows.map((row) => Object.fromEntries(columns.map((c) => [c, jsonValue(row[c])]))));
+      const r = await this.#ctx.pool.query(
+        `INSERT INTO ${t.sql} AS r (${list}) SELECT ${columns.map((c) => `d.${q(c)}`).join(', ')} FROM jsonb_populate_recordset(NULL::${t.sql}, $1::jsonb) AS d ${conflict}`,
+        [payload],
+      );
+      return r.rowCount ?? 0;
+    }
+    let written = 0;
+    for (const chunk of chunks(rows, Math.max(1, Math.floor(FALLBACK_CHUNK_PARAMS / columns.length)))) {
+      const p = new Params();
+      const values = chunk.map((row) => `(${columns.map((c) => p.add(row[c] ?? null)).join(', ')})`).join(', ');
+      written += (await this.#ctx.pool.query(`INSERT INTO ${t.sql} AS r (${list}) VALUES ${values} ${conflict}`, p.values)).rowCount ?? 0;
+    }
+    return written;
+  }
+
+  async #ensureBackup(f: PostgresFeatures, t: TableName, b: TableName, keys: readonly string[]): Promise<void> {
+    if (this.#backups.has(b.sql)) return;
+    const pk = `PRIMARY KEY (${keys.map(q).join(', ')})`;
+    if (f.recordsets) {
+      await this.#ctx.pool.query(`CREATE TABLE IF NOT EXISTS ${b.sql} (LIKE ${t.sql} INCLUDING DEFAULTS, ${pk})`);
+    } else {
+      const columns = await this.#columnsOf(t, f);
+      if (columns.length === 0) throw new DefinitionError(`postgres: table ${t.sql} not found on shard "${this.#ctx.shardId}"`, { code: ErrorCode.Config, shardId: this.#ctx.shardId, field: 'table' });
+      await this.#ctx.pool.query(`CREATE TABLE IF NOT EXISTS ${b.sql} (${columns.map((c) => `${q(c.name)} ${c.type}`).join(', ')}, ${pk})`);
+    }
+    this.#backups.add(b.sql);
+  }
+
+  /** Columns of `t` (cached until {@link invalidate}); empty when the table does not exist. */
+  #columnsOf(t: TableName, f: PostgresFeatures): Promise<Column[]> {
+    let cached = this.#columns.get(t.sql);
+    if (!cached) {
+      cached = (async () => {
+        if (f.recordsets) {
+          const { rows } = await this.#ctx.pool.query<Column>(
+            `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attcollation <> 0 AS collatable
+             FROM pg_catalog.pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+            [t.regclass],
+          );
+          return rows;
+        }
+        const { rows } = await this.#ctx.pool.query<{ name: string; type: string }>(
+          `SELECT column_name AS name, data_type AS type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`,
+          [t.schema, t.table],
+        );
+        return rows.map((r) => ({ ...r, collatable: false }));
+      })();
+      this.#columns.set(t.sql, cached);
+      cached.then((cols) => cols.length === 0 && this.#columns.delete(t.sql), () => this.#columns.delete(t.sql));
+    }
+    return cached;
+  }
+
+  async #clientChecksum(target: DataTarget, range: KeyRange | undefined): Promise<RangeChecksum> {
+    const hash = new RowSetHash();
+    const keys = keyColumns(target);
+    let after = range?.after;
+    for (;;) {
+      const rows = await this.#scan(target, this.#table(target.name), { after, upTo: range?.upTo }, CHECKSUM_PAGE, target.filter);
+      for (const row of rows) hash.add(row);
+      if (rows.length < CHECKSUM_PAGE) break;
+      after = keys.map((k) => rows.at(-1)![k]);
+    }
+    return { count: hash.count, hash: hash.digest() };
+  }
+
+  #table(name: string): TableName {
+    return tableName(name, this.#ctx.schema, 'table');
+  }
+
+  #backupTable(t: TableName, backup: string): TableName {
+    assertIdentifier(backup, 'backup');
+    return tableName(`${t.schema}.${backup}`, t.schema, 'backup');
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+
+function q(name: string): string {
+  return `"${name}"`;
+}
+
+function keyColumns(target: DataTarget): readonly string[] {
+  if (!target.key.length) throw new DefinitionError(`postgres: table "${target.name}" needs a key`, { code: ErrorCode.Config, field: 'key' });
+  for (const k of target.key) assertIdentifier(k, 'key');
+  return target.key;
+}
+
+function checkKey(value: KeyValue, keys: readonly string[]): KeyValue {
+  if (value.length !== keys.length) {
+    throw new DefinitionError(`postgres: key value has ${value.length} part(s), key (${keys.join(', ')}) has ${keys.length}`, { code: ErrorCode.Config, field: 'key' });
+  }
+  return value;
+}
+
+/** Union of the rows' columns, keys first, each validated. */
+function rowColumns(rows: readonly Row[], keys: readonly string[]): string[] {
+  const seen = new Set<string>(keys);
+  for (const row of rows) for (const c of Object.keys(row)) seen.add(c);
+  for (const c of seen) assertIdentifier(c, 'column');
+  return [...seen];
+}
+
+/**
+ * `exprs op values` on the key: a row-value comparison where the server has it, else the expanded
+ * form `a > $1 OR (a = $1 AND b > $2)`.
+ */
+function compare(f: PostgresFeatures, exprs: readonly string[], value: KeyValue, op: '>' | '<=', p: Params): string {
+  const params = value.map((v) => p.add(v));
+  if (exprs.length === 1) return `${exprs[0]} ${op} ${params[0]}`;
+  if (f.rowValues) return `(${exprs.join(', ')}) ${op} (${params.join(', ')})`;
+  const strict = op === '>' ? '>' : '<';
+  const parts = exprs.map((e, i) => {
+    const eq = exprs.slice(0, i).map((x, j) => `${x} = ${params[j]}`);
+    const last = i === exprs.length - 1 ? op : strict;
+    return `(${[...eq, `${e} ${last} ${params[i]}`].join(' AND ')})`;
+  });
+  return `(${parts.join(' OR ')})`;
+}
+
+/**
+ * The SET expression of a column in an upsert. node-postgres reads timestamps as JS `Date`s
+ * (millisecond precision): keep the stored microseconds when the written value is the stored one
+ * truncated to milliseconds, so an untouched timestamp survives a read-modify-write exactly.
+ */
+function preserveMicros(column: string, type: string | undefined): string {
+  if (type === undefined || !/^timestamp/.test(type)) return `EXCLUDED.${q(column)}`;
+  return `CASE WHEN date_trunc('milliseconds', r.${q(column)}) = EXCLUDED.${q(column)} THEN r.${q(column)} ELSE EXCLUDED.${q(column)} END`;
+}
+
+function* chunks<T>(items: readonly T[], size: number): Generator<readonly T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+function hex64(sum: string): string {
+  const n = ((BigInt(sum) % MOD64) + MOD64) % MOD64;
+  return n.toString(16).padStart(16, '0');
+}
+
+/** A value as a bound parameter: `bigint` as text (node-postgres handles Date, Buffer, arrays, objects). */
+function bindable(value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+/**
+ * A column value as JSON that the column's input function reads back as the same value, the way
+ * node-postgres would bind it: Dates as local time with offset, bytes as `\x` hex, bigints as text,
+ * non-finite numbers as their text, `toPostgres()` objects through it, arrays element-wise; other
+ * objects stay JSON (json/jsonb columns).
+ */
+export function jsonValue(value: unknown): unknown {
+  if (value === undefined || value === null) return null;
+  switch (typeof value) {
+    case 'bigint':
+      return value.toString();
+    case 'number':
+      return Number.isFinite(value) ? value : String(value);
+    case 'object':
+      break;
+    default:
+      return value;
+  }
+  if (value instanceof Date) return localTimestamp(value);
+  if (value instanceof Uint8Array) return `\\x${Buffer.from(value).toString('hex')}`;
+  if (Array.isArray(value)) return value.map(jsonValue);
+  const custom = (value as { toPostgres?: unknown }).toPostgres;
+  if (typeof custom === 'function') return (custom as () => unknown).call(value);
+  return value;
+}
+
+function localTimestamp(d: Date): string {
+  if (Number.isNaN(d.getTime())) return 'invalid';
+  const pad = (n: number, w = 2) => String(Math.abs(n)).padStart(w, '0');
+  const offset = -d.getTimezoneOffset();
+  const year = d.getFullYear();
+  const y = year > 0 ? pad(year, 4) : pad(1 - year, 4);
+  const text = `${y}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}${offset >= 0 ? '+' : '-'}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+  return year > 0 ? text : `${text} BC`;
+}

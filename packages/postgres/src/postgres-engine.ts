@@ -1,0 +1,233 @@
+/**
+ * `postgresEngine`: the PostgreSQL engine adapter. One {@link ShardAdapter} per shard, each with a
+ * ledger kept in the shard itself, an advisory lock with fencing tokens, a schema-step executor with
+ * `lock_timeout`, and batch primitives. Works over a real server and over pg-mem (with documented
+ * fallbacks for what pg-mem lacks).
+ *
+ * ### Examples
+ * ```ts
+ * const postgres = postgresEngine({
+ *   shards: [
+ *     { id: 'pg-0', connectionString: process.env.PG_0 },
+ *     { id: 'pg-1', pool: existingPool }, // the host's own pool: never closed by the SDK
+ *   ],
+ *   lockTimeoutMs: 3_000,
+ * });
+ * const migrator = createMigrator({ engines: { postgres }, migrations });
+ * ```
+ */
+import pg from 'pg';
+import {
+  DefinitionError, ErrorCode, redact,
+  type BatchStore, type EngineAdapter, type EngineCapabilities, type LedgerStore, type LockProvider, type ShardAdapter,
+  type ShardDescriptor, type StepOptions,
+} from '@mcp/migrate-core';
+import { assertIdentifier } from './identifiers.js';
+import { PostgresBatchStore } from './postgres-batch-store.js';
+import { isRetryable } from './postgres-errors.js';
+import { PostgresExecutor } from './postgres-executor.js';
+import { PostgresLedger } from './postgres-ledger.js';
+import { PostgresLock } from './postgres-lock.js';
+import { ShardContext, type PostgresFeatures } from './shard-context.js';
+
+/** A shard given by connection string: the adapter opens (and closes) its own pool. */
+export interface PostgresConnectionShard {
+  /** Stable shard name, `[A-Za-z0-9][A-Za-z0-9_.-]*`. */
+  readonly id: string;
+  /** `postgres://user:password@host:port/database`. Never shown unredacted. */
+  readonly connectionString: string;
+  readonly pool?: undefined;
+}
+
+/** A shard given by the host's own `pg.Pool` (or pg-mem's): the adapter never closes it. */
+export interface PostgresPoolShard {
+  readonly id: string;
+  readonly pool: pg.Pool;
+  readonly connectionString?: undefined;
+}
+
+export type PostgresShardConfig = PostgresConnectionShard | PostgresPoolShard;
+
+export interface PostgresEngineOptions {
+  /** The shards, in canary order. At least one; ids unique. */
+  readonly shards: readonly PostgresShardConfig[];
+  /** Schema of the ledger and lock tables and of unqualified table names. Default `public`. */
+  readonly schema?: string | undefined;
+  /** Name of the ledger table. Default `mcp_migrations`. */
+  readonly ledgerTable?: string | undefined;
+  /**
+   * `lock_timeout` of schema steps, in ms: a DDL statement waiting longer than this for a table
+   * lock fails with SQLSTATE 55P03, which is retried, instead of queueing behind a long transaction
+   * (and making every later query queue behind it). Default 5000.
+   */
+  readonly lockTimeoutMs?: number | undefined;
+  /** `statement_timeout` of schema steps (and of the adapter's own pools), in ms. Default: the server's. */
+  readonly statementTimeoutMs?: number | undefined;
+  /** Size of each pool the adapter opens. Default 10. Ignored for host pools. */
+  readonly poolSize?: number | undefined;
+}
+
+export const DEFAULT_SCHEMA = 'public';
+export const DEFAULT_LEDGER_TABLE = 'mcp_migrations';
+export const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
+export const DEFAULT_POOL_SIZE = 10;
+
+const CAPABILITIES: EngineCapabilities = { transactions: true, transactionalDdl: true, changeCapture: true };
+const SHARD_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** The PostgreSQL engine adapter: migrations' `up`/`down` receive a `pg.PoolClient`. */
+export interface PostgresEngine extends EngineAdapter<pg.PoolClient> {
+  readonly name: 'postgres';
+  /** Whether retrying an operation that threw `error` may succeed (core's migrator asks this). */
+  isRetryable(error: unknown): boolean;
+  /** The pool of shard `id` (the host's, or the one the adapter opened), e.g. for `copyRows`. */
+  pool(id: string): pg.Pool;
+  /** Server features detected on shard `id` (connects if needed): what pg-mem lacks falls back. */
+  features(id: string): Promise<PostgresFeatures>;
+}
+
+/**
+ * Creates the PostgreSQL engine adapter. Validates the options at once (a `DefinitionError` names
+ * the field); connects nothing until a shard is used.
+ */
+export function postgresEngine(options: PostgresEngineOptions): PostgresEngine {
+  const settings = validate(options);
+  const owned: pg.Pool[] = [];
+  const contexts = new Map<string, ShardContext>();
+  const adapters = new Map<string, PostgresShardAdapter>();
+  const descriptors: ShardDescriptor[] = [];
+  for (const shard of options.shards) {
+    let pool: pg.Pool;
+    if (shard.pool) pool = shard.pool;
+    else {
+      pool = new pg.Pool({
+        connectionString: shard.connectionString,
+        max: settings.poolSize,
+        connectionTimeoutMillis: 10_000,
+        keepAlive: true,
+        application_name: 'mcp-migrate',
+        ...(settings.statementTimeoutMs !== undefined ? { statement_timeout: settings.statementTimeoutMs } : {}),
+      });
+      // An idle client's error (server restart) must not crash the host; the next query reports it.
+      pool.on('error', () => undefined);
+      owned.push(pool);
+    }
+    const location = shard.connectionString !== undefined ? redact(shard.connectionString) : poolLocation(pool);
+    const ctx = new ShardContext({ shardId: shard.id, schema: settings.schema, ledgerTable: settings.ledgerTable, pool, connectionString: shard.connectionString, location });
+    contexts.set(shard.id, ctx);
+    adapters.set(shard.id, new PostgresShardAdapter(ctx, settings));
+    descriptors.push({ id: shard.id, engine: 'postgres', location });
+  }
+  const context = (id: string): ShardContext => {
+    const ctx = contexts.get(id);
+    if (!ctx) throw new DefinitionError(`postgresEngine: no shard "${id}"`, { code: ErrorCode.Config, shardId: id, field: 'shards' });
+    return ctx;
+  };
+  let closed: Promise<void> | undefined;
+  return {
+    name: 'postgres',
+    capabilities: CAPABILITIES,
+    shards: descriptors,
+    isRetryable,
+    shard(id) {
+      context(id);
+      return adapters.get(id)!;
+    },
+    pool: (id) => context(id).pool,
+    features: (id) => context(id).ready(),
+    close() {
+      closed ??= Promise.allSettled(owned.map((p) => p.end())).then(() => undefined);
+      return closed;
+    },
+  };
+}
+
+class PostgresShardAdapter implements ShardAdapter<pg.PoolClient> {
+  readonly id: string;
+  readonly engine = 'postgres';
+  readonly ledger: LedgerStore;
+  readonly lock: LockProvider;
+  readonly data: BatchStore;
+  readonly #ctx: ShardContext;
+  readonly #executor: PostgresExecutor;
+  readonly #data: PostgresBatchStore;
+
+  constructor(ctx: ShardContext, settings: Settings) {
+    this.id = ctx.shardId;
+    this.#ctx = ctx;
+    this.ledger = new PostgresLedger(ctx);
+    this.lock = new PostgresLock(ctx);
+    this.data = this.#data = new PostgresBatchStore(ctx);
+    this.#executor = new PostgresExecutor(ctx, settings);
+  }
+
+  async connect(): Promise<void> {
+    await this.#ctx.ready();
+  }
+
+  async execute(options: StepOptions, fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+    try {
+      await this.#executor.execute(options, fn);
+    } finally {
+      // A schema step may have changed the tables the batch store knows.
+      this.#data.invalidate();
+    }
+  }
+
+  /** The pool belongs to the engine (closed by `engine.close()` when the adapter opened it). */
+  async close(): Promise<void> {}
+}
+
+interface Settings {
+  readonly schema: string;
+  readonly ledgerTable: string;
+  readonly lockTimeoutMs: number;
+  readonly statementTimeoutMs: number | undefined;
+  readonly poolSize: number;
+}
+
+function fail(field: string, message: string): never {
+  throw new DefinitionError(`postgresEngine: field "${field}": ${message}`, { code: ErrorCode.Config, field });
+}
+
+function validate(options: PostgresEngineOptions): Settings {
+  if (typeof options !== 'object' || options === null) fail('(root)', 'expected an options object');
+  if (!Array.isArray(options.shards) || options.shards.length === 0) fail('shards', 'needs at least one shard');
+  const ids = new Set<string>();
+  options.shards.forEach((shard: PostgresShardConfig, i: number) => {
+    const at = `shards[${i}]`;
+    if (typeof shard !== 'object' || shard === null) fail(at, 'expected { id, connectionString } or { id, pool }');
+    if (typeof shard.id !== 'string' || !SHARD_ID.test(shard.id)) fail(`${at}.id`, `must match ${SHARD_ID.source}`);
+    if (ids.has(shard.id)) fail(`${at}.id`, `duplicate shard id "${shard.id}"`);
+    ids.add(shard.id);
+    const hasUrl = shard.connectionString !== undefined;
+    const hasPool = shard.pool !== undefined;
+    if (hasUrl === hasPool) fail(at, `shard "${shard.id}" needs exactly one of "connectionString" and "pool"`);
+    if (hasUrl && (typeof shard.connectionString !== 'string' || shard.connectionString.length === 0)) fail(`${at}.connectionString`, 'must be a non-empty string');
+    if (hasPool && typeof (shard.pool as { query?: unknown }).query !== 'function') fail(`${at}.pool`, 'must be a pg.Pool');
+  });
+  const schema = options.schema ?? DEFAULT_SCHEMA;
+  assertIdentifier(schema, 'schema');
+  const ledgerTable = options.ledgerTable ?? DEFAULT_LEDGER_TABLE;
+  assertIdentifier(ledgerTable, 'ledgerTable');
+  const int = (field: string, value: number | undefined, min: number): number | undefined => {
+    if (value === undefined) return undefined;
+    if (!Number.isInteger(value) || value < min) fail(field, `must be an integer ≥ ${min}`);
+    return value;
+  };
+  return {
+    schema,
+    ledgerTable,
+    lockTimeoutMs: int('lockTimeoutMs', options.lockTimeoutMs, 0) ?? DEFAULT_LOCK_TIMEOUT_MS,
+    statementTimeoutMs: int('statementTimeoutMs', options.statementTimeoutMs, 0),
+    poolSize: int('poolSize', options.poolSize, 1) ?? DEFAULT_POOL_SIZE,
+  };
+}
+
+/** `postgres://host:port/database` of a host pool, from its options when it exposes them. */
+function poolLocation(pool: pg.Pool): string {
+  const o = (pool as { options?: { host?: unknown; port?: unknown; database?: unknown; connectionString?: unknown } }).options;
+  if (typeof o?.connectionString === 'string') return redact(o.connectionString);
+  if (typeof o?.host === 'string') return `postgres://${o.host}${o.port ? `:${String(o.port)}` : ''}/${typeof o.database === 'string' ? o.database : ''}`;
+  return 'postgres (host pool)';
+}

@@ -1,0 +1,189 @@
+/**
+ * What the ledger, lock, batch store and executor of one shard share: the pool, the schema and
+ * table names, the features detected on the server once, and dedicated sessions for locks.
+ * Internal.
+ */
+import pg from 'pg';
+import { ShardUnavailableError, redact } from '@mcp/migrate-core';
+import { describePgError, sqlState } from './postgres-errors.js';
+import { lockKey } from './postgres-lock.js';
+
+/**
+ * Server features, detected once per shard on first use. A real PostgreSQL server has them all;
+ * pg-mem (an in-memory emulation used in tests) lacks them, and each has a documented fallback.
+ */
+export interface PostgresFeatures {
+  /** `pg_try_advisory_lock` and `pg_locks`: else the lock is a TTL lease row. */
+  readonly advisoryLocks: boolean;
+  /** Row-value comparison `(a, b) > ($1, $2)` and `COLLATE "C"`: else expanded OR and default order. */
+  readonly rowValues: boolean;
+  /** `jsonb_populate_recordset` and `CREATE TABLE … (LIKE …)`: else multi-row VALUES and catalog-built DDL. */
+  readonly recordsets: boolean;
+  /** `md5`, `to_jsonb(row)` and `bit(64)` casts: else checksums are computed in the client. */
+  readonly serverChecksum: boolean;
+}
+
+/** A connection held for the lifetime of a lease, never shared with other queries. */
+export interface Session {
+  readonly client: pg.ClientBase;
+  /** True once the connection reported an error or ended. */
+  readonly lost: boolean;
+  close(): Promise<void>;
+}
+
+export interface ShardContextOptions {
+  readonly shardId: string;
+  readonly schema: string;
+  readonly ledgerTable: string;
+  readonly pool: pg.Pool;
+  /** Connection string of the shard, when the host gave one (dedicated lock sessions use it). */
+  readonly connectionString: string | undefined;
+  readonly location: string;
+}
+
+export class ShardContext {
+  readonly shardId: string;
+  readonly schema: string;
+  readonly pool: pg.Pool;
+  readonly location: string;
+  readonly tables: { readonly ledger: string; readonly fences: string; readonly locks: string };
+  readonly #connectionString: string | undefined;
+  #ready: Promise<PostgresFeatures> | undefined;
+  #tables: Promise<void> | undefined;
+
+  constructor(options: ShardContextOptions) {
+    this.shardId = options.shardId;
+    this.schema = options.schema;
+    this.pool = options.pool;
+    this.location = options.location;
+    this.#connectionString = options.connectionString;
+    const q = (t: string) => `"${options.schema}"."${t}"`;
+    this.tables = { ledger: q(options.ledgerTable), fences: q('mcp_migrate_fences'), locks: q('mcp_migrate_locks') };
+  }
+
+  /** Connects (once) and detects features. Throws `ShardUnavailableError` naming the shard, redacted. */
+  ready(): Promise<PostgresFeatures> {
+    this.#ready ??= this.#connect();
+    this.#ready.catch(() => (this.#ready = undefined));
+    return this.#ready;
+  }
+
+  async #connect(): Promise<PostgresFeatures> {
+    try {
+      await this.pool.query('SELECT 1');
+    } catch (error) {
+      throw new ShardUnavailableError(`Shard "${this.shardId}" (postgres at ${this.location}) is unreachable: ${redact(describePgError(error))}`, {
+        shardId: this.shardId,
+        cause: error,
+      });
+    }
+    const probe = async (sql: string) => {
+      try {
+        await this.pool.query(sql);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    return {
+      advisoryLocks: await probe('SELECT pg_try_advisory_xact_lock(0::bigint) AS ok, (SELECT count(*) FROM pg_catalog.pg_locks WHERE false) AS n'),
+      rowValues: await probe(`SELECT (1, 'a' COLLATE "C") > (0, 'b') AS ok`),
+      recordsets: await probe(`SELECT count(*) AS n FROM jsonb_populate_recordset(NULL::pg_catalog.pg_am, '[]'::jsonb)`),
+      serverChecksum: await probe(`SELECT ('x' || substr(md5(to_jsonb(r)::text), 1, 16))::bit(64)::bigint AS h FROM (SELECT 1 AS a) r`),
+    };
+  }
+
+  /**
+   * Creates the ledger, fence and holder tables if absent (once per context unless `force`). Safe
+   * when several runners call it at once.
+   */
+  ensureTables(force = false): Promise<void> {
+    if (force || !this.#tables) {
+      this.#tables = this.#createTables();
+      this.#tables.catch(() => (this.#tables = undefined));
+    }
+    return this.#tables;
+  }
+
+  async #createTables(): Promise<void> {
+    const features = await this.ready();
+    const { ledger, fences, locks } = this.tables;
+    const ddl = [
+      `CREATE TABLE IF NOT EXISTS ${ledger} (
+        id text PRIMARY KEY, state text NOT NULL, checksum text NOT NULL,
+        started_at timestamptz, finished_at timestamptz, runner_id text,
+        checkpoint jsonb, counts jsonb, error jsonb, seq integer NOT NULL DEFAULT 0)`,
+      `CREATE TABLE IF NOT EXISTS ${fences} (lock_name text PRIMARY KEY, token bigint NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS ${locks} (
+        lock_name text PRIMARY KEY, owner text NOT NULL, token bigint NOT NULL,
+        since timestamptz NOT NULL, heartbeat_at timestamptz NOT NULL, expires_at timestamptz)`,
+    ];
+    if (this.schema !== 'public') ddl.unshift(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
+    if (!features.advisoryLocks) {
+      // pg-mem runs each statement to completion in-process: no concurrent catalog race to guard.
+      for (const sql of ddl) await this.pool.query(sql);
+      return;
+    }
+    // Concurrent CREATE TABLE IF NOT EXISTS races on pg_type's unique index (23505) or reports
+    // 42P07: a transaction-level advisory lock serialises our initialisers, and a retry covers a
+    // creator outside this SDK.
+    for (let attempt = 0; ; attempt++) {
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(this.schema, 'mcp-migrate:init').key]);
+        for (const sql of ddl) await client.query(sql);
+        await client.query('COMMIT');
+        return;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        const state = sqlState(error);
+        if (attempt < 2 && (state === '23505' || state === '42P07')) continue;
+        throw error;
+      } finally {
+        client.release();
+      }
+    }
+  }
+
+  /**
+   * A dedicated session: a new `pg.Client` on the shard's connection string, or (for a host pool)
+   * a client checked out of that pool and destroyed, not returned, when closed.
+   */
+  async openSession(): Promise<Session> {
+    let lost = false;
+    let client: pg.ClientBase;
+    let close: () => Promise<void>;
+    if (this.#connectionString !== undefined) {
+      const own = new pg.Client({ connectionString: this.#connectionString, keepAlive: true, application_name: 'mcp-migrate-lock' });
+      own.on('error', () => (lost = true));
+      own.on('end', () => (lost = true));
+      try {
+        await own.connect();
+      } catch (error) {
+        throw new ShardUnavailableError(`Shard "${this.shardId}" (postgres at ${this.location}) is unreachable: ${redact(describePgError(error))}`, { shardId: this.shardId, cause: error });
+      }
+      client = own;
+      close = () => own.end().catch(() => undefined);
+    } else {
+      const pooled = await this.pool.connect();
+      const onError = () => (lost = true);
+      pooled.on('error', onError);
+      client = pooled;
+      let done = false;
+      close = async () => {
+        if (done) return;
+        done = true;
+        // Destroy rather than return it: the session may still hold advisory locks or be broken.
+        pooled.release(true);
+      };
+    }
+    return {
+      client,
+      get lost() {
+        return lost;
+      },
+      close,
+    };
+  }
+}
