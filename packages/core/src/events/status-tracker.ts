@@ -16,6 +16,9 @@ export interface ShardSnapshot {
   total: number | undefined;
   rate: number;
   eta: number | undefined;
+  batchSize: number | undefined;
+  /** True while the last batch waited for the rate ceiling or the pressure signal. */
+  throttled: boolean;
   applied: number;
   failed: number;
   lastError: SerializedError | null;
@@ -43,7 +46,7 @@ export class StatusTracker {
       'lock:acquired': () => void (this.#snapshot.state = 'running'),
       plan: (e) => void (this.#snapshot.pending = e.plan.pending),
       'shard:start': (e) => Object.assign(this.#shard(e.shardId), { state: 'running', migrationId: e.migrationId, processed: 0, total: undefined, rate: 0, eta: undefined }),
-      batch: (e) => Object.assign(this.#shard(e.shardId), { processed: e.processed, total: e.total, rate: e.rate, eta: e.eta }),
+      batch: (e) => Object.assign(this.#shard(e.shardId), { processed: e.processed, total: e.total, rate: e.rate, eta: e.eta, batchSize: e.batchSize, throttled: e.throttled }),
       'shard:done': (e) => {
         const s = this.#shard(e.shardId);
         s.state = 'done';
@@ -68,7 +71,7 @@ export class StatusTracker {
   #shard(shardId: string): ShardSnapshot {
     const now = new Date().toISOString();
     const s = (this.#snapshot.shards[shardId] ??= {
-      shardId, state: 'idle', migrationId: null, processed: 0, total: undefined, rate: 0, eta: undefined, applied: 0, failed: 0, lastError: null, updatedAt: now,
+      shardId, state: 'idle', migrationId: null, processed: 0, total: undefined, rate: 0, eta: undefined, batchSize: undefined, throttled: false, applied: 0, failed: 0, lastError: null, updatedAt: now,
     });
     s.updatedAt = now;
     return s;

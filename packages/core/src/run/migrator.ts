@@ -23,6 +23,7 @@ import { noopLogger, redactingLogger, type Logger } from '../util/logger.js';
 import { sleep, throwIfAborted } from '../util/time.js';
 import { runBatches } from '../data/batch-runner.js';
 import { PauseGate } from '../data/throttle.js';
+import { StatusTracker, type StatusSnapshot } from '../events/status-tracker.js';
 import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
 import { summarize, type RunReport, type ShardReport, type StepReport } from './report.js';
 
@@ -53,6 +54,8 @@ export interface ShardStatus {
 
 export interface MigratorStatus {
   readonly set: string;
+  /** What this migrator is doing now (state, per-shard rate, throttling), folded from its events. */
+  readonly live: StatusSnapshot;
   readonly runLock: LockStatus | null;
   readonly shards: readonly ShardStatus[];
 }
@@ -101,6 +104,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   readonly #log: Logger;
   readonly #shards: readonly ShardRef[];
   readonly #gate = new PauseGate();
+  readonly #tracker = new StatusTracker();
   #migrations: Promise<readonly Migration[]> | undefined;
   #closed = false;
 
@@ -112,6 +116,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     this.name = config.name ?? 'default';
     this.runnerId = config.runnerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.#log = redactingLogger(config.logger ?? noopLogger, { set: this.name, runner: this.runnerId });
+    this.#tracker.attach(this);
     this.#shards = Object.values(config.engines).flatMap((engine) => engine.shards.map((d) => ({ descriptor: d, adapter: engine.shard(d.id) })));
   }
 
@@ -286,7 +291,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       }),
     );
     const runLock = await this.#controlLock().status(`mcp-migrate:${this.name}:run`).catch(() => null);
-    return { set: this.name, runLock, shards };
+    return { set: this.name, live: this.#tracker.snapshot(), runLock, shards };
   }
 
   /** Checks that everything is applied, nothing drifted or failed, every shard reachable. Never throws for those: see `ok`. */
