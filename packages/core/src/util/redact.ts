@@ -3,12 +3,13 @@
  * that can carry user-supplied text goes through {@link redact} before it leaves the SDK.
  */
 
-const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]+)(?::([^/\s@]*))?@/gi;
+// The password part runs to the last `@` before the path, so an unencoded `@` in it does not leak its tail.
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]+)(?::([^/\s]*))?@/gi;
 const KEY_VALUE_SECRET =
-  /\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|authorization)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi;
+  /\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|authorization)(["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi;
 const QUERY_SECRET = /([?&](?:password|secret|token|api[_-]?key|authSource=\S*?&password)=)[^&\s]+/gi;
 
-/** Replaces credentials in URLs (`scheme://user:pass@host` → `scheme://***@host`) and `key=value` secrets. */
+/** Replaces credentials in URLs (`scheme://user:pass@host` → `scheme://***@host`) and `key=value` / `"key": "value"` secrets. */
 export function redact(text: string): string {
   return text
     .replace(URL_CREDENTIALS, (_m, scheme: string) => `${scheme}***@`)
