@@ -1,0 +1,2 @@
+export * from './channel-config.js';
+export * from './channel-credentials-reencrypt.js';

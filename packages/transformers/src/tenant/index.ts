@@ -1,0 +1,2 @@
+export * from './tenant-settings.js';
+export * from './tenant-limits-defaults.js';
