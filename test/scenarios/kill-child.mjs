@@ -1,0 +1,36 @@
+// A runner process for the kill test: runs one data migration over table/collection `items` on one
+// shard and prints a line per batch. The test kills it with SIGKILL at random points and restarts it.
+//   KILL_ENGINE=postgres KILL_URL=postgres://…/db node kill-child.mjs
+//   KILL_ENGINE=mongodb KILL_URL=mongodb://…/ KILL_DB=name node kill-child.mjs
+import { createMigrator, defineDataMigration } from '@mcp/migrate-core';
+
+const engineName = process.env.KILL_ENGINE;
+let engine;
+if (engineName === 'postgres') {
+  const { postgresEngine } = await import('@mcp/migrate-postgres');
+  engine = postgresEngine({ shards: [{ id: 'pg-kill', connectionString: process.env.KILL_URL }] });
+} else {
+  const { mongoEngine } = await import('@mcp/migrate-mongodb');
+  engine = mongoEngine({ shards: [{ id: 'mg-kill', uri: process.env.KILL_URL, database: process.env.KILL_DB }] });
+}
+
+// Not idempotent on purpose: applied twice to a row, n would be 3·n0 + 2 instead of 2·n0 + 1.
+const bump = defineDataMigration({
+  id: '0001-bump',
+  engine: engineName,
+  table: 'items',
+  key: engineName === 'mongodb' ? '_id' : 'id',
+  batchSize: 2000,
+  transform: (row) => ({ ...row, n: Number(row.n) + Number(row.n0) + 1 }),
+});
+
+const migrator = createMigrator({
+  engines: { [engineName]: engine },
+  migrations: [bump],
+  lock: { ttlMs: 1500, waitMs: 60_000 },
+  throttle: { minBatchSize: 500, maxBatchSize: 4000 },
+});
+migrator.on('batch', (e) => process.stdout.write(`batch ${e.processed}\n`));
+const report = await migrator.run();
+process.stdout.write(`done ${JSON.stringify(report.totals)}\n`);
+await migrator.close();
