@@ -357,6 +357,33 @@ describe('run modes', () => {
     expect(v.failed.map((f) => f.migrationId)).toEqual(['0001-bad']);
   });
 
+  it.each([
+    ['an unknown dependency', (a: ReturnType<typeof counted>) => [a, counted('0002-b', new Map(), { dependsOn: ['0000-nope'] })], ErrorCode.UnknownDependency, '0000-nope'],
+    ['a cycle', (a: ReturnType<typeof counted>) => [a, counted('0002-b', new Map(), { dependsOn: ['0003-c'] }), counted('0003-c', new Map(), { dependsOn: ['0002-b'] })], ErrorCode.Cycle, '0002-b'],
+  ])("'verify' is not ok when the plan is refused (%s), as 'apply' would be", async (_name, next, code, named) => {
+    const { engine } = memory(1);
+    const a = counted('0001-a', new Map());
+    await migratorOf(engine, [a]).run();
+    const ms = next(a);
+    await expect(migratorOf(engine, ms).run()).rejects.toMatchObject({ code });
+    expect((await migratorOf(engine, ms).status()).planError).toMatchObject({ code });
+    const v = await migratorOf(engine, ms).verify();
+    expect(v.ok).toBe(false);
+    expect(v.problems.join('\n')).toContain(named);
+    await expect(migratorOf(engine, ms).run({ mode: 'verify' })).rejects.toMatchObject({ code: ErrorCode.Pending });
+  });
+
+  it("an older replica (an applied migration missing from its code) stays ready; status names the refusal", async () => {
+    const { engine } = memory(1);
+    const a = counted('0001-a', new Map());
+    const b = counted('0002-b', new Map());
+    await migratorOf(engine, [a, b]).run();
+    const old = migratorOf(engine, [a]);
+    expect((await old.status()).planError).toMatchObject({ code: ErrorCode.MissingFromCode });
+    expect((await old.verify()).ok).toBe(true);
+    expect((await migratorOf(engine, [a, b]).status()).planError).toBeNull();
+  });
+
   it("'wait' resolves once another migrator has applied everything, applying nothing itself", async () => {
     const { engine, store, ids } = memory(2);
     const counts = new Map<string, number>();

@@ -57,6 +57,8 @@ export interface MigratorStatus {
   /** What this migrator is doing now (state, per-shard rate, throttling), folded from its events. */
   readonly live: StatusSnapshot;
   readonly runLock: LockStatus | null;
+  /** Why `run()` would refuse to plan (missing from code, cycle, unknown dependency), or `null`. Drift shows per record. */
+  readonly planError: SerializedError | null;
   readonly shards: readonly ShardStatus[];
 }
 
@@ -268,11 +270,13 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const byId = new Map(migrations.map((m) => [m.id, m]));
     const { ledgers, unreachable } = await this.#readLedgers(options.signal);
     let pendingByShard = new Map<string, string[]>();
+    let planError: SerializedError | null = null;
     try {
       const p = makePlan({ migrations, shards: this.shards.filter((s) => !unreachable.has(s.id)), ledgers, router: this.#config.router, overrides: await this.#overrides(), drift: 'warn' });
       pendingByShard = new Map(p.shards.map((s) => [s.shardId, s.steps.map((x) => x.migrationId)]));
-    } catch {
+    } catch (error) {
       // A refused plan (missing from code, cycle) still leaves ledgers worth showing.
+      planError = serializeError(error);
     }
     const shards = await Promise.all(
       this.#shards.map(async (ref): Promise<ShardStatus> => {
@@ -291,7 +295,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       }),
     );
     const runLock = await this.#controlLock().status(`mcp-migrate:${this.name}:run`).catch(() => null);
-    return { set: this.name, live: this.#tracker.snapshot(), runLock, shards };
+    return { set: this.name, live: this.#tracker.snapshot(), runLock, planError, shards };
   }
 
   /** Checks that everything is applied, nothing drifted or failed, every shard reachable. Never throws for those: see `ok`. */
@@ -303,6 +307,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const drifted = status.shards.flatMap((s) => s.migrations.filter((m) => m.drift).map((m) => ({ shardId: s.shardId, migrationId: m.id })));
     const problems = [
       ...status.shards.filter((s) => !s.reachable).map((s) => `shard "${s.shardId}" is unreachable: ${s.error?.message ?? ''}`),
+      // An applied migration missing from code is what an older replica sees during a rolling deploy: not a readiness problem.
+      ...(status.planError && status.planError.code !== ErrorCode.MissingFromCode ? [`the plan is refused: ${status.planError.message}`] : []),
       ...pending.map((p) => `"${p.migrationId}" is pending on shard "${p.shardId}"`),
       ...failed.map((f) => `"${f.migrationId}" failed on shard "${f.shardId}"`),
       ...drifted.map((d) => `"${d.migrationId}" drifted on shard "${d.shardId}"`),
