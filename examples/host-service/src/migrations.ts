@@ -3,7 +3,8 @@
  * tests on in-memory shards, and by operators through the CLI. On the memory engine the native
  * handle is a `MemoryShard`; on real shards it is a `pg` client or a MongoDB `Db`.
  */
-import { defineDataMigration, defineMigration, type Row } from '@mcp/migrate-core';
+import { defineDataMigration, defineMigration } from '@mcp/migrate-core';
+import { messageContent } from '@mcp/migrate-transformers';
 import type { MemoryShard } from '@mcp/migrate-core/testing';
 
 const PG_TABLES: Record<string, string[]> = {
@@ -66,19 +67,18 @@ export const createMessageCollections = defineMigration<MemoryShard>({
   },
 });
 
-/** messages.content: a plain string becomes `{ type: 'text', text }`; structured content stays. */
+/**
+ * messages.content: a plain string becomes `{ type: 'text', text }` (marked `content_v: 2`);
+ * structured content stays. The transformer pack's inverse undoes exactly the marked documents.
+ */
 export const structuredContent = defineDataMigration({
   id: '0102-message-content-structured',
   engine: 'mongodb',
   collection: 'messages',
   dependsOn: ['0101-create-message-collections'],
   batchSize: 2000,
-  transform: (doc: Row) => (typeof doc.content === 'string' ? { ...doc, content: { type: 'text', text: doc.content }, content_v: 2 } : null),
-  reverse: (doc: Row) => {
-    if (doc.content_v !== 2) return null;
-    const { content_v: _v, ...rest } = doc;
-    return { ...rest, content: (doc.content as { text: string }).text };
-  },
+  transform: messageContent.forward,
+  reverse: messageContent.inverse,
 });
 
 export const migrations = [createTenantTables, tenantsRegion, createMessageCollections, structuredContent];
