@@ -4,6 +4,7 @@ import { createMigrator, type Migrator } from '../src/run/migrator.js';
 import type { MigratorConfig } from '../src/run/config.js';
 import { ErrorCode, RunFailedError } from '../src/errors/errors.js';
 import { backupName, fingerprint } from '../src/data/batch-runner.js';
+import { PauseGate } from '../src/data/throttle.js';
 import type { BatchEvent } from '../src/events/events.js';
 import type { BatchStore, EngineAdapter, Row } from '../src/engine/engine.js';
 import type { RunReport } from '../src/run/report.js';
@@ -290,7 +291,7 @@ describe('batch engine: throttling and pause', () => {
     expect(ns(store, ids[0]!)).toEqual(original.map((n) => n + 1));
   });
 
-  it('an abort while paused ends the run without writing more', async () => {
+  it('an abort while paused ends the run (MIGRATE_ABORTED) without writing more', async () => {
     const { engine, store, ids } = memory(1);
     seed(store, ids[0]!);
     const migrator = migratorOf(engine, [data()]);
@@ -300,8 +301,19 @@ describe('batch engine: throttling and pause', () => {
     while (!migrator.paused) await tick(1);
     ac.abort(new Error('stop'));
     const err = await running;
-    expect(err).toBeDefined();
+    expect(err).toBeInstanceOf(RunFailedError);
+    expect((err as RunFailedError<RunReport>).report.shards[0]!.migrations[0]!.error!.code).toBe(ErrorCode.Aborted);
     expect(ns(store, ids[0]!)).toEqual(original.map((n, i) => (i < 2 ? n + 1 : n)));
     expect(store.shard(ids[0]!).ledger.get('0001-plus-one')!.state).not.toBe('applied');
+  });
+
+  it('PauseGate: waiting on an already aborted signal rejects at once instead of hanging', async () => {
+    const gate = new PauseGate();
+    await gate.wait(AbortSignal.abort());
+    gate.pause();
+    await expect(gate.wait(AbortSignal.abort(new Error('gone')))).rejects.toMatchObject({ code: ErrorCode.Aborted });
+    const waiting = gate.wait();
+    gate.resume();
+    await expect(waiting).resolves.toBeUndefined();
   });
 });

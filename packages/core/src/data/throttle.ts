@@ -2,7 +2,7 @@
  * Throttling of data migrations: a rows/s ceiling, adaptive batch size toward a time target, back-off
  * when the host's `pressure()` signal rises, and `pause()`/`resume()` shared by every running batch loop.
  */
-import { sleep } from '../util/time.js';
+import { abortError, sleep, throwIfAborted } from '../util/time.js';
 
 export interface ThrottleOptions {
   /** Batch duration to aim for; batches grow when faster and halve when much slower. Default 500 ms. */
@@ -42,8 +42,9 @@ export class PauseGate {
   /** Resolves at once when not paused, else when resumed (or rejects on abort). */
   async wait(signal?: AbortSignal): Promise<void> {
     while (this.#paused) {
+      throwIfAborted(signal);
       await new Promise<void>((resolve, reject) => {
-        const onAbort = () => reject(signal!.reason);
+        const onAbort = () => reject(abortError(signal!));
         signal?.addEventListener('abort', onAbort, { once: true });
         this.#waiters.push(() => {
           signal?.removeEventListener('abort', onAbort);
