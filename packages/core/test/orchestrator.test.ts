@@ -77,7 +77,7 @@ describe('run: concurrency and strategies', () => {
         inFlight++;
         max = Math.max(max, inFlight);
         seen.add(ctx.shard.id);
-        await tick(15);
+        await tick(25);
         inFlight--;
       },
     });
