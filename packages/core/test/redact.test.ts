@@ -127,3 +127,12 @@ describe('redaction in errors, logs, ledgers and events', () => {
     clean(JSON.stringify(status));
   });
 });
+
+describe('redact: authorization headers', () => {
+  it('hides a bearer or basic token whether or not it follows "Authorization:"', () => {
+    const out = redact('request failed: Authorization: Bearer eyJhbGciOi.abc-def_ghi and Basic dXNlcjpwYXNz');
+    expect(out).not.toContain('eyJhbGciOi');
+    expect(out).not.toContain('dXNlcjpwYXNz');
+    expect(out).toContain('Basic ***');
+  });
+});

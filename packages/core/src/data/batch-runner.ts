@@ -39,9 +39,12 @@ export function backupName(migrationId: string): string {
   return `mcp_backup_${migrationId.replace(/[^A-Za-z0-9_]/g, '_')}`.slice(0, 63);
 }
 
-/** What a checkpoint must match to be resumed: the migration's checksum, batch settings and SDK version. */
+/**
+ * What a checkpoint must match to be resumed: the migration's checksum, batch size and SDK version.
+ * The rate ceiling is left out on purpose: slowing a migration down must not block its resume.
+ */
 export function fingerprint(m: DataMigration): string {
-  return sha256(JSON.stringify([m.checksum, m.batchSize, m.maxRowsPerSecond ?? null, SDK_VERSION])).slice(0, 32);
+  return sha256(JSON.stringify([m.checksum, m.batchSize, SDK_VERSION])).slice(0, 32);
 }
 
 const keyOf = (target: DataTarget, row: Row): KeyValue => target.key.map((k) => row[k]);

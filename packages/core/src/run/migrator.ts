@@ -568,7 +568,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           await m.down!(handle, ctx);
         });
       } else {
-        const down = record.checkpoint?.direction === 'down' ? record : { ...record, checkpoint: record.checkpoint ? { ...record.checkpoint, direction: 'down' as const, after: null } : null, counts: null };
+        // A rollback starts from the first key whatever the forward run's checkpoint says (even one
+        // made by another version of the migration); only a rollback in progress is resumed.
+        const down = record.checkpoint?.direction === 'down' ? record : { ...record, checkpoint: null, counts: null };
         record = (await this.#runData(m, ref, 'down', fence, down, runId, signal)).record;
       }
       await ref.adapter.ledger.put({ ...record, state: 'rolled_back', finishedAt: new Date().toISOString(), checkpoint: null, error: null }, fence);

@@ -7,12 +7,14 @@
 const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]+)(?::([^/\s]*))?@/gi;
 const KEY_VALUE_SECRET =
   /\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|authorization)(["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi;
+const AUTH_SCHEME = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g;
 const QUERY_SECRET = /([?&](?:password|secret|token|api[_-]?key|authSource=\S*?&password)=)[^&\s]+/gi;
 
 /** Replaces credentials in URLs (`scheme://user:pass@host` → `scheme://***@host`) and `key=value` / `"key": "value"` secrets. */
 export function redact(text: string): string {
   return text
     .replace(URL_CREDENTIALS, (_m, scheme: string) => `${scheme}***@`)
+    .replace(AUTH_SCHEME, (_m, scheme: string) => `${scheme} ***`)
     .replace(QUERY_SECRET, (_m, prefix: string) => `${prefix}***`)
     .replace(KEY_VALUE_SECRET, (_m, key: string, sep: string) => `${key}${sep}***`);
 }

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { defineDataMigration, type DataMigrationInput } from '../src/definition/migration.js';
+import { createMigrator } from '../src/run/migrator.js';
+import { createMemoryStore, memoryEngine } from '../src/testing/index.js';
+
+const base: DataMigrationInput = { id: 'bump', engine: 'memory', table: 'items', batchSize: 10, transform: (r) => ({ ...r, v: Number(r.v) + 1 }) };
+
+async function interrupted(store = createMemoryStore()) {
+  store.shard('s0').collection('items', ['id']).upsert(Array.from({ length: 100 }, (_, id) => ({ id, v: 0 })));
+  const m = createMigrator({ engines: { memory: memoryEngine({ name: 'memory', shards: ['s0'], store }) }, migrations: [defineDataMigration(base)], throttle: { minBatchSize: 10, maxBatchSize: 10 } });
+  const stop = new AbortController();
+  let n = 0;
+  m.on('batch', () => void (++n === 3 && stop.abort(new Error('crash'))));
+  await expect(m.run({ signal: stop.signal })).rejects.toThrow();
+  return store;
+}
+
+const rows = (store: ReturnType<typeof createMemoryStore>) => store.shard('s0').collection('items', ['id']).rows().map((r) => r.v);
+
+describe('resume and rollback policy around checkpoints', () => {
+  it('a changed rate ceiling alone does not block the resume, and no row is bumped twice', async () => {
+    const store = await interrupted();
+    const slower = defineDataMigration({ ...base, maxRowsPerSecond: 100_000 });
+    const m = createMigrator({ engines: { memory: memoryEngine({ name: 'memory', shards: ['s0'], store }) }, migrations: [slower], drift: 'warn', throttle: { minBatchSize: 10, maxBatchSize: 10 } });
+    await m.run();
+    expect(rows(store)).toEqual(Array.from({ length: 100 }, () => 1));
+  });
+
+  it('a changed batch size blocks the resume, but the partly applied migration can still be rolled back exactly', async () => {
+    const store = await interrupted();
+    const other = defineDataMigration({ ...base, batchSize: 20 });
+    const m = () => createMigrator({ engines: { memory: memoryEngine({ name: 'memory', shards: ['s0'], store }) }, migrations: [other], drift: 'warn' });
+    const err = await m().run().catch((e: { report?: { shards: { migrations: { error?: { code: string } }[] }[] } }) => e);
+    expect(err.report?.shards[0]?.migrations[0]?.error?.code).toBe('MIGRATE_CHECKPOINT_MISMATCH');
+    await m().rollback({ steps: 1 });
+    expect(rows(store)).toEqual(Array.from({ length: 100 }, () => 0));
+  });
+});
