@@ -30,9 +30,36 @@ describe('resume and rollback policy around checkpoints', () => {
     const store = await interrupted();
     const other = defineDataMigration({ ...base, batchSize: 20 });
     const m = () => createMigrator({ engines: { memory: memoryEngine({ name: 'memory', shards: ['s0'], store }) }, migrations: [other], drift: 'warn' });
-    const err = await m().run().catch((e: { report?: { shards: { migrations: { error?: { code: string } }[] }[] } }) => e);
+    const err = (await m().run().catch((e: unknown) => e)) as { report?: { shards: { migrations: { error?: { code: string } }[] }[] } };
     expect(err.report?.shards[0]?.migrations[0]?.error?.code).toBe('MIGRATE_CHECKPOINT_MISMATCH');
     await m().rollback({ steps: 1 });
     expect(rows(store)).toEqual(Array.from({ length: 100 }, () => 0));
+  });
+});
+
+describe('a batch re-done after a crash', () => {
+  it('keeps a change another writer made after the first attempt wrote the batch, and bumps every other row once', async () => {
+    const store = createMemoryStore();
+    const items = store.shard('s0').collection('items', ['id']);
+    items.upsert(Array.from({ length: 30 }, (_, id) => ({ id, v: 0 })));
+    const engine = memoryEngine({ name: 'memory', shards: ['s0'], store });
+    const data = engine.shard('s0').data;
+    const write = data.write.bind(data);
+    let writes = 0;
+    // The second batch is written, then the process "dies" before its checkpoint; meanwhile the
+    // application sets row 15 to v = 100.
+    (data as { write: typeof data.write }).write = async (t, rows) => {
+      const n = await write(t, rows);
+      if (++writes === 2) {
+        items.upsert([{ id: 15, v: 100 }]);
+        throw new Error('crash after write');
+      }
+      return n;
+    };
+    const first = createMigrator({ engines: { memory: engine }, migrations: [defineDataMigration(base)], throttle: { minBatchSize: 10, maxBatchSize: 10 }, retry: { retries: 0 } });
+    await expect(first.run()).rejects.toThrow();
+    const second = createMigrator({ engines: { memory: memoryEngine({ name: 'memory', shards: ['s0'], store }) }, migrations: [defineDataMigration(base)], throttle: { minBatchSize: 10, maxBatchSize: 10 } });
+    await second.run();
+    expect(rows(store)).toEqual(Array.from({ length: 30 }, (_, id) => (id === 15 ? 101 : 1)));
   });
 });

@@ -115,22 +115,35 @@ async function upBatch(input: BatchRunInput, target: DataTarget, after: KeyValue
   const current = await shard.data.scan(target, after, size);
   if (current.length === 0) return { rows: { read: 0, written: 0 }, last: undefined };
   const last = keyOf(target, current.at(-1)!);
-  // A batch re-done after a crash finds some rows already written: transform the saved originals.
+  // A batch re-done after a crash finds some of its rows already backed up (and maybe written).
   const saved = useBackup ? await originals(shard, target, backup, after, current) : new Map<string, Row>();
   const changed: Row[] = [];
   const firstCopies: Row[] = [];
   for (const row of current) {
-    const id = canonicalEncode(keyOf(target, row));
-    const original = saved.get(id) ?? row;
-    const next = await apply(m.transform, original, input, target);
+    const original = saved.get(canonicalEncode(keyOf(target, row)));
+    const next = original ? await redo(row, original, input, target) : await apply(m.transform, row, input, target);
     if (next === null) continue;
-    if (!saved.has(id)) firstCopies.push(row);
+    if (!original) firstCopies.push(row);
     changed.push(next);
   }
   if (useBackup && firstCopies.length) await shard.data.backupWrite(target, backup, firstCopies);
   const written = changed.length ? await shard.data.write(target, changed) : 0;
   checkWritten(input, written, changed.length);
   return { rows: { read: current.length, written }, last };
+}
+
+/**
+ * A row of a re-done batch whose original is in the backup: if the earlier attempt's write stands,
+ * there is nothing to do; if it never happened, transform the original; if someone else changed the
+ * row since, their version wins and is what gets transformed (never overwritten with the original's).
+ * Transforms must be deterministic for the first test to recognise the earlier write.
+ */
+async function redo(row: Row, original: Row, input: BatchRunInput, target: DataTarget): Promise<Row | null> {
+  const fromOriginal = await apply(input.migration.transform, original, input, target);
+  const now = canonicalEncode(row);
+  if (fromOriginal !== null && canonicalEncode(fromOriginal) === now) return null;
+  if (now === canonicalEncode(original)) return fromOriginal;
+  return apply(input.migration.transform, row, input, target);
 }
 
 async function downBatch(input: BatchRunInput, target: DataTarget, after: KeyValue | undefined, size: number, backup: string): Promise<BatchResult> {
