@@ -63,3 +63,38 @@ describe('a batch re-done after a crash', () => {
     expect(rows(store)).toEqual(Array.from({ length: 30 }, (_, id) => (id === 15 ? 101 : 1)));
   });
 });
+
+describe('compare-and-set writes (adapters with writeIfUnchanged)', () => {
+  const setup = (onScan: (n: number, items: ReturnType<ReturnType<ReturnType<typeof createMemoryStore>['shard']>['collection']>) => void) => {
+    const store = createMemoryStore();
+    const items = store.shard('s0').collection('items', ['id']);
+    items.upsert(Array.from({ length: 30 }, (_, id) => ({ id, v: 0 })));
+    const engine = memoryEngine({ name: 'memory', shards: ['s0'], store, compareAndSet: true });
+    const data = engine.shard('s0').data;
+    const scan = data.scan.bind(data);
+    let scans = 0;
+    (data as { scan: typeof data.scan }).scan = async (t, after, limit) => {
+      const rows = await scan(t, after, limit);
+      if (t.name === 'items') onScan(++scans, items);
+      return rows;
+    };
+    const migrator = createMigrator({ engines: { memory: engine }, migrations: [defineDataMigration(base)], throttle: { minBatchSize: 10, maxBatchSize: 10 }, retry: { retries: 0 } });
+    return { store, migrator };
+  };
+
+  it('a row the application changes between a batch read and its write is re-read, not overwritten', async () => {
+    const { store, migrator } = setup((n, items) => {
+      if (n === 2) items.upsert([{ id: 14, v: 100 }]);
+    });
+    const report = await migrator.run();
+    expect(rows(store)).toEqual(Array.from({ length: 30 }, (_, id) => (id === 14 ? 101 : 1)));
+    expect(report.shards[0]!.migrations[0]!.counts).toMatchObject({ read: 30, written: 30 });
+  });
+
+  it('a row that changes under every batch fails the step with a retryable error naming it', async () => {
+    let v = 1000;
+    const { migrator } = setup((_n, items) => items.upsert([{ id: 3, v: v++ }]));
+    const err = (await migrator.run().catch((e: unknown) => e)) as { report: { shards: { migrations: { error?: { message: string } }[] }[] } };
+    expect(err.report.shards[0]!.migrations[0]!.error!.message).toContain('row [3] changed under 20 batches');
+  });
+});

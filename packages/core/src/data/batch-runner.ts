@@ -72,6 +72,8 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
   const total = direction === 'down' && !m.reverse ? undefined : await input.shard.data.count(target).catch(() => undefined);
   const started = Date.now();
   const readAtStart = counts.read;
+  let conflicts = 0;
+  let lastConflict = '';
 
   for (;;) {
     throwIfAborted(input.signal);
@@ -79,10 +81,23 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
     await pacer.pace(input.signal);
     const t0 = Date.now();
     const size = pacer.size;
-    const { rows, last } =
+    const { rows, last, conflict } =
       direction === 'up'
         ? await upBatch(input, target, after, size, backup, useBackup)
         : await downBatch(input, target, after, size, backup);
+    if (conflict) {
+      // Another writer changed a row between this batch's read and its write: the batch stopped
+      // before that row, which is read again next time. A row that keeps changing fails the step.
+      conflicts = canonicalEncode(conflict) === lastConflict ? conflicts + 1 : 1;
+      lastConflict = canonicalEncode(conflict);
+      if (conflicts > MAX_CONFLICT_RETRIES) {
+        throw new MigrationFailedError(
+          `Data migration "${m.id}" on shard "${input.shard.id}": row ${JSON.stringify(conflict)} changed under ${MAX_CONFLICT_RETRIES} batches in a row; retry when its writer is quieter`,
+          { migrationId: m.id, shardId: input.shard.id, retryable: true },
+        );
+      }
+      if (last === undefined || (after !== undefined && canonicalEncode(last) === canonicalEncode(after))) continue;
+    }
     if (last === undefined) break;
     counts.read += rows.read;
     counts.written += rows.written;
@@ -99,7 +114,7 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
       eta: total !== undefined && rate > 0 ? Math.max(0, (total - counts.read) / rate) : undefined,
       batchSize: size, throttled: pacer.throttled,
     });
-    if (rows.read < size) break;
+    if (rows.read < size && !conflict) break;
   }
   if (direction === 'down') await input.shard.data.backupDrop(target, backup);
   return { record, counts };
@@ -107,8 +122,14 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
 
 interface BatchResult {
   readonly rows: { read: number; written: number };
+  /** Key of the last row done; `undefined` when there was nothing (more) to read. */
   readonly last: KeyValue | undefined;
+  /** Key of the first row that changed between read and write (compare-and-set adapters only). */
+  readonly conflict?: KeyValue | undefined;
 }
+
+/** How often the same row may change under a batch before the step fails (retryable). */
+const MAX_CONFLICT_RETRIES = 20;
 
 async function upBatch(input: BatchRunInput, target: DataTarget, after: KeyValue | undefined, size: number, backup: string, useBackup: boolean): Promise<BatchResult> {
   const { shard, migration: m } = input;
@@ -117,19 +138,43 @@ async function upBatch(input: BatchRunInput, target: DataTarget, after: KeyValue
   const last = keyOf(target, current.at(-1)!);
   // A batch re-done after a crash finds some of its rows already backed up (and maybe written).
   const saved = useBackup ? await originals(shard, target, backup, after, current) : new Map<string, Row>();
-  const changed: Row[] = [];
+  const changed: { before: Row; after: Row }[] = [];
   const firstCopies: Row[] = [];
+  // Rows an earlier attempt already wrote: counted as written now, since that attempt's counts were
+  // never checkpointed.
+  const earlier = new Set<string>();
   for (const row of current) {
-    const original = saved.get(canonicalEncode(keyOf(target, row)));
+    const id = canonicalEncode(keyOf(target, row));
+    const original = saved.get(id);
     const next = original ? await redo(row, original, input, target) : await apply(m.transform, row, input, target);
+    if (next === DONE_EARLIER) {
+      earlier.add(id);
+      continue;
+    }
     if (next === null) continue;
     if (!original) firstCopies.push(row);
-    changed.push(next);
+    changed.push({ before: row, after: next });
   }
   if (useBackup && firstCopies.length) await shard.data.backupWrite(target, backup, firstCopies);
-  const written = changed.length ? await shard.data.write(target, changed) : 0;
+  if (shard.data.writeIfUnchanged && changed.length) {
+    const result = await shard.data.writeIfUnchanged(target, changed.map(({ before, after }) => ({ before, after })));
+    if (result.conflicts.length) {
+      // Everything before the first conflicting row is done; the rest is read again.
+      const conflicted = new Set(result.conflicts.map((k) => canonicalEncode(k)));
+      const at = current.findIndex((row) => conflicted.has(canonicalEncode(keyOf(target, row))));
+      const done = current.slice(0, at);
+      const doneKeys = new Set(done.map((row) => canonicalEncode(keyOf(target, row))));
+      // Rows after the conflict that were written are read again and then count as done earlier.
+      const changedKeys = new Set(changed.map((c) => canonicalEncode(keyOf(target, c.after))));
+      const written = [...doneKeys].filter((id) => earlier.has(id) || changedKeys.has(id)).length;
+      return { rows: { read: done.length, written }, last: at > 0 ? keyOf(target, done.at(-1)!) : after, conflict: keyOf(target, current[at]!) };
+    }
+    checkWritten(input, result.written, changed.length);
+    return { rows: { read: current.length, written: result.written + earlier.size }, last };
+  }
+  const written = changed.length ? await shard.data.write(target, changed.map((c) => c.after)) : 0;
   checkWritten(input, written, changed.length);
-  return { rows: { read: current.length, written }, last };
+  return { rows: { read: current.length, written: written + earlier.size }, last };
 }
 
 /**
@@ -138,10 +183,12 @@ async function upBatch(input: BatchRunInput, target: DataTarget, after: KeyValue
  * row since, their version wins and is what gets transformed (never overwritten with the original's).
  * Transforms must be deterministic for the first test to recognise the earlier write.
  */
-async function redo(row: Row, original: Row, input: BatchRunInput, target: DataTarget): Promise<Row | null> {
+const DONE_EARLIER = Symbol('done earlier');
+
+async function redo(row: Row, original: Row, input: BatchRunInput, target: DataTarget): Promise<Row | null | typeof DONE_EARLIER> {
   const fromOriginal = await apply(input.migration.transform, original, input, target);
   const now = canonicalEncode(row);
-  if (fromOriginal !== null && canonicalEncode(fromOriginal) === now) return null;
+  if (fromOriginal !== null && canonicalEncode(fromOriginal) === now) return DONE_EARLIER;
   if (now === canonicalEncode(original)) return fromOriginal;
   return apply(input.migration.transform, row, input, target);
 }

@@ -219,6 +219,14 @@ export interface BatchStore {
   scan(target: DataTarget, after: KeyValue | undefined, limit: number): Promise<Row[]>;
   /** Idempotent upsert by key of every row, in as few round trips as the engine allows. Returns rows written. */
   write(target: DataTarget, rows: readonly Row[]): Promise<number>;
+  /**
+   * Optional compare-and-set write: replaces each row by `after` only where the stored row still
+   * equals `before` (as `scan` returned it), in as few round trips as the engine allows. Returns the
+   * keys it did NOT write because the row changed (or vanished) in between. When an adapter has it,
+   * the batch engine uses it, so a write by the application between a batch's read and its write is
+   * never overwritten: the batch is re-read from the first conflicting key instead.
+   */
+  writeIfUnchanged?(target: DataTarget, pairs: readonly { readonly before: Row; readonly after: Row }[]): Promise<{ written: number; conflicts: KeyValue[] }>;
   /** Deletes rows by key; returns rows deleted. */
   remove(target: DataTarget, keys: readonly KeyValue[]): Promise<number>;
   /** Saves originals into backup `backup` (a table/collection the adapter names), idempotent by key. */

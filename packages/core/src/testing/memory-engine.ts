@@ -15,7 +15,7 @@ import type {
   LedgerStore, Row, ShardAdapter, ShardDescriptor, StepOptions,
 } from '../engine/engine.js';
 import { DefinitionError, ErrorCode, ShardUnavailableError } from '../errors/errors.js';
-import { RowSetHash } from '../util/canonical.js';
+import { canonicalEncode, RowSetHash } from '../util/canonical.js';
 import { MemoryCollection } from './memory-collection.js';
 import { MemoryLockProvider, MemoryLockTable } from './memory-lock.js';
 
@@ -99,6 +99,11 @@ export interface MemoryEngineOptions {
   readonly store?: MemoryStore;
   /** Artificial latency per operation, to make concurrency observable. Default 0. */
   readonly latencyMs?: number;
+  /**
+   * Offer the optional compare-and-set write (`BatchStore.writeIfUnchanged`), as an adapter that
+   * can guard against concurrent writers does. Default `false`, like the plain `write` path.
+   */
+  readonly compareAndSet?: boolean;
 }
 
 const CAPABILITIES: EngineCapabilities = { transactions: false, transactionalDdl: false, changeCapture: false };
@@ -119,7 +124,7 @@ export function memoryEngine(options: MemoryEngineOptions = {}): MemoryEngine {
   }
   const store = options.store ?? createMemoryStore();
   const lock = new MemoryLockProvider(store.locks);
-  const adapters = new Map(ids.map((id) => [id, new MemoryShardAdapter(id, name, store, lock, options.latencyMs ?? 0)]));
+  const adapters = new Map(ids.map((id) => [id, new MemoryShardAdapter(id, name, store, lock, options.latencyMs ?? 0, options.compareAndSet ?? false)]));
   const shards: ShardDescriptor[] = ids.map((id) => ({ id, engine: name, location: `memory://${id}` }));
   return {
     name,
@@ -145,7 +150,7 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
   readonly #store: MemoryStore;
   readonly #latencyMs: number;
 
-  constructor(id: string, engine: EngineName, store: MemoryStore, lock: MemoryLockProvider, latencyMs: number) {
+  constructor(id: string, engine: EngineName, store: MemoryStore, lock: MemoryLockProvider, latencyMs: number, compareAndSet: boolean) {
     this.id = id;
     this.engine = engine;
     this.#store = store;
@@ -173,6 +178,7 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
     this.data = {
       scan: (t, after, limit) => io(() => coll(t).rows({ after }, t.filter, limit)),
       write: (t, rows) => io(() => coll(t).upsert(rows)),
+
       remove: (t, keys) => io(() => coll(t).delete(keys)),
       backupWrite: (t, b, rows) => io(() => backup(t, b).insertMissing(rows)),
       backupScan: (t, b, after, limit) => io(() => backup(t, b).rows({ after }, undefined, limit)),
@@ -185,6 +191,21 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
           return { count: h.count, hash: h.digest() };
         }),
     } satisfies BatchStore;
+    if (compareAndSet) {
+      (this.data as { writeIfUnchanged?: BatchStore['writeIfUnchanged'] }).writeIfUnchanged = (t, pairs) =>
+        io(() => {
+          const c = coll(t);
+          const conflicts: KeyValue[] = [];
+          const ok: Row[] = [];
+          for (const { before, after } of pairs) {
+            const key = c.keyOf(before);
+            const now = c.get(key);
+            if (now && canonicalEncode(now) === canonicalEncode(before)) ok.push(after);
+            else conflicts.push(key);
+          }
+          return { written: c.upsert(ok), conflicts };
+        });
+    }
   }
 
   async connect(): Promise<void> {
