@@ -131,3 +131,17 @@ describe('compareKeys and sha256', () => {
     expect(sha256('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   });
 });
+
+describe('canonicalEncode: Maps, Sets and very large integers', () => {
+  it('tells Maps and Sets apart by content and ignores their insertion order', () => {
+    expect(canonicalEncode(new Map([['a', 1]]))).not.toBe(canonicalEncode(new Map([['a', 2]])));
+    expect(canonicalEncode(new Map([['a', 1], ['b', 2]]))).toBe(canonicalEncode(new Map([['b', 2], ['a', 1]])));
+    expect(canonicalEncode(new Set([1, 2]))).toBe(canonicalEncode(new Set([2, 1])));
+    expect(canonicalEncode(new Set([1]))).not.toBe(canonicalEncode(new Set(['1'])));
+    expect(canonicalEncode(new Set([1]))).not.toBe(canonicalEncode([1]));
+  });
+  it('encodes an integral number and a bigint of the same value alike, beyond 1e21 too', () => {
+    expect(canonicalEncode(1e21)).toBe(canonicalEncode(10n ** 21n));
+    expect(canonicalEncode(2 ** 70)).toBe(canonicalEncode(2n ** 70n));
+  });
+});

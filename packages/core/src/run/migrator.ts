@@ -82,6 +82,8 @@ export interface VerifyReport {
   readonly pending: readonly { shardId: string; migrationId: string }[];
   readonly failed: readonly { shardId: string; migrationId: string; error: SerializedError | null }[];
   readonly drifted: readonly { shardId: string; migrationId: string }[];
+  /** Why `run()` would refuse to plan (a cycle, an unknown dependency), or `null`. */
+  readonly planError: SerializedError | null;
   readonly problems: readonly string[];
 }
 
@@ -305,16 +307,17 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const pending = status.shards.flatMap((s) => s.pending.map((migrationId) => ({ shardId: s.shardId, migrationId })));
     const failed = status.shards.flatMap((s) => s.migrations.filter((m) => m.state === 'failed').map((m) => ({ shardId: s.shardId, migrationId: m.id, error: m.error ? { name: 'MigrationError', ...m.error } : null })));
     const drifted = status.shards.flatMap((s) => s.migrations.filter((m) => m.drift).map((m) => ({ shardId: s.shardId, migrationId: m.id })));
+    const planError = status.planError && status.planError.code !== ErrorCode.MissingFromCode ? status.planError : null;
     const problems = [
       ...status.shards.filter((s) => !s.reachable).map((s) => `shard "${s.shardId}" is unreachable: ${s.error?.message ?? ''}`),
       // An applied migration missing from code is what an older replica sees during a rolling deploy: not a readiness problem.
-      ...(status.planError && status.planError.code !== ErrorCode.MissingFromCode ? [`the plan is refused: ${status.planError.message}`] : []),
+      ...(planError ? [`the plan is refused: ${planError.message}`] : []),
       ...pending.map((p) => `"${p.migrationId}" is pending on shard "${p.shardId}"`),
       ...failed.map((f) => `"${f.migrationId}" failed on shard "${f.shardId}"`),
       ...drifted.map((d) => `"${d.migrationId}" drifted on shard "${d.shardId}"`),
       ...data.filter((d) => d.failures.length).map((d) => `"${d.migrationId}" on shard "${d.shardId}": ${d.failures.length} row(s) fail its verify predicate, first key ${JSON.stringify(d.failures[0]!.key)}: ${d.failures[0]!.reason}`),
     ];
-    return { ok: problems.length === 0, data, pending, failed, drifted, problems };
+    return { ok: problems.length === 0, data, pending, failed, drifted, planError, problems };
   }
 
   async #checkData(status: MigratorStatus, signal: AbortSignal | undefined): Promise<DataCheck[]> {
@@ -615,8 +618,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       throwIfAborted(signal);
       const v = await this.verify({ signal });
       if (v.ok) return this.#finish(report);
-      if (v.failed.length || v.drifted.length) {
-        throw new RunFailedError(`Waiting is pointless: ${[...v.failed.map((f) => `"${f.migrationId}" failed on "${f.shardId}"`), ...v.drifted.map((d) => `"${d.migrationId}" drifted on "${d.shardId}"`)].join('; ')}`, summarize(report));
+      if (v.failed.length || v.drifted.length || v.planError) {
+        throw new RunFailedError(`Waiting is pointless: ${[...(v.planError ? [`the plan is refused: ${v.planError.message}`] : []), ...v.failed.map((f) => `"${f.migrationId}" failed on "${f.shardId}"`), ...v.drifted.map((d) => `"${d.migrationId}" drifted on "${d.shardId}"`)].join('; ')}`, summarize(report));
       }
       await sleep(250, signal);
     }

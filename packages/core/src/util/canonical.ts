@@ -42,6 +42,17 @@ function encodeInto(value: unknown, out: string[]): void {
     return void out.push(']');
   }
   if (value instanceof Uint8Array) return part(out, 'b', Buffer.from(value).toString('base64'));
+  if (value instanceof Map) {
+    const entries = [...value].map(([k, v]) => [canonicalEncode(k), canonicalEncode(v)] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    out.push('M', String(entries.length), '{');
+    for (const [k, v] of entries) out.push(k, v);
+    return void out.push('}');
+  }
+  if (value instanceof Set) {
+    const items = [...value].map((v) => canonicalEncode(v)).sort();
+    out.push('S', String(items.length), '[', ...items, ']');
+    return;
+  }
   const bsonType = (value as { _bsontype?: unknown })._bsontype;
   if (typeof bsonType === 'string') return encodeBson(bsonType, value, out);
   const entries = Object.entries(value as Record<string, unknown>)
@@ -80,7 +91,8 @@ function encodeBson(type: string, value: object, out: string[]): void {
 export function canonicalNumber(n: number): string {
   if (Object.is(n, -0)) return '0';
   if (!Number.isFinite(n)) return String(n);
-  if (Number.isInteger(n) && Math.abs(n) < 1e21) return BigInt(n).toString();
+  // Every integral double as exact digits, so a number and a bigint of the same value agree.
+  if (Number.isInteger(n)) return BigInt(n).toString();
   return String(n);
 }
 
