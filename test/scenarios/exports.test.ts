@@ -1,0 +1,27 @@
+/**
+ * The published shape: every entry point of every package loads through `import` and `require`,
+ * with the same names, and the public API the design promises is there (node-postgres' pg-esm-test,
+ * drizzle's exports test).
+ */
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+
+const require = createRequire(import.meta.url);
+
+const ENTRIES: Record<string, readonly string[]> = {
+  '@mcp/migrate-core': ['createMigrator', 'defineMigration', 'defineDataMigration', 'hashRouter', 'rangeRouter', 'StatusTracker', 'isMigrateError', 'compareData', 'redact', 'loadMigrations', 'plan'],
+  '@mcp/migrate-core/testing': ['memoryEngine', 'createMemoryStore', 'MemoryShard'],
+  '@mcp/migrate-postgres': ['postgresEngine'],
+  '@mcp/migrate-mongodb': ['mongoEngine'],
+  '@mcp/migrate-transformers': ['messageContent', 'messageStatus', 'tenantSettings', 'channelConfig', 'createRegistry', 'compose'],
+};
+
+describe.each(Object.entries(ENTRIES))('%s', (name, expected) => {
+  it('loads with import and require, with the same names, including the promised API', async () => {
+    const esm = (await import(name)) as Record<string, unknown>;
+    const cjs = require(name) as Record<string, unknown>;
+    const esmNames = Object.keys(esm).filter((k) => k !== 'default' && k !== 'module.exports').sort();
+    expect(Object.keys(cjs).filter((k) => k !== 'default').sort()).toEqual(esmNames);
+    for (const n of expected) expect(esm[n], `${name} exports ${n}`).toBeDefined();
+  });
+});
