@@ -4,14 +4,11 @@
  * every row was transformed exactly once (the transform is not idempotent) and none was lost.
  */
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import pg from 'pg';
-import { MongoClient } from 'mongodb';
 import { shouldRun } from '../support/services.js';
-import { mongoAvailable, pgAvailable } from '../support/servers.js';
+import { mongoAvailable, pgAvailable, withMongoDatabase, withPgDatabase } from '../support/servers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROWS = Number(process.env.MCP_KILL_ROWS ?? 200_000);
@@ -22,7 +19,6 @@ interface Target {
   seed(): Promise<void>;
   /** Rows total, and rows whose n is not 2·n0 + 1. */
   check(): Promise<{ total: number; wrong: number; state: string | undefined }>;
-  drop(): Promise<void>;
 }
 
 async function runChild(env: Record<string, string>, killAfterBatches: number | null): Promise<{ killed: boolean; code: number | null; out: string }> {
@@ -67,17 +63,9 @@ async function killAndResume(target: Target): Promise<void> {
 describe('kill -9 and resume: PostgreSQL', async () => {
   const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
   it.skipIf(!enabled)(`${ROWS} rows, killed ${KILLS} times, each row transformed exactly once`, async () => {
-    const admin = new pg.Client({ connectionString: process.env.MCP_MIGRATE_PG_URL });
-    await admin.connect();
-    const db = `mcp_kill_${randomUUID().slice(0, 8)}`;
-    await admin.query(`CREATE DATABASE ${db}`);
-    const url = new URL(process.env.MCP_MIGRATE_PG_URL!);
-    url.pathname = `/${db}`;
-    const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
-    pool.on('error', () => undefined); // DROP DATABASE … WITH (FORCE) ends idle clients
-    try {
+    await withPgDatabase('mcp_kill', async ({ url, pool }) => {
       await killAndResume({
-        env: { KILL_ENGINE: 'postgres', KILL_URL: url.toString() },
+        env: { KILL_ENGINE: 'postgres', KILL_URL: url },
         async seed() {
           await pool.query('CREATE TABLE items (id integer PRIMARY KEY, n0 integer NOT NULL, n bigint NOT NULL, note text)');
           await pool.query(`INSERT INTO items SELECT g - 1000, (g * 7) % 1000, (g * 7) % 1000, 'row ' || g FROM generate_series(1, $1) g`, [ROWS]);
@@ -87,26 +75,17 @@ describe('kill -9 and resume: PostgreSQL', async () => {
           const s = await pool.query<{ state: string }>(`SELECT state FROM mcp_migrations WHERE id = '0001-bump'`);
           return { total: Number(r.rows[0]!.total), wrong: Number(r.rows[0]!.wrong), state: s.rows[0]?.state };
         },
-        async drop() {},
       });
-    } finally {
-      await pool.end();
-      await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-      await admin.end();
-    }
+    });
   }, 900_000);
 });
 
 describe('kill -9 and resume: MongoDB', async () => {
   const enabled = shouldRun({ name: 'MongoDB-wire server', available: await mongoAvailable() });
   it.skipIf(!enabled)(`${ROWS} documents, killed ${KILLS} times, each document transformed exactly once`, async () => {
-    const client = new MongoClient(process.env.MONGODB_URI!);
-    await client.connect();
-    const dbName = `mcp_kill_${randomUUID().slice(0, 8)}`;
-    const db = client.db(dbName);
-    try {
+    await withMongoDatabase('mcp_kill', async ({ db, name }) => {
       await killAndResume({
-        env: { KILL_ENGINE: 'mongodb', KILL_URL: process.env.MONGODB_URI!, KILL_DB: dbName },
+        env: { KILL_ENGINE: 'mongodb', KILL_URL: process.env.MONGODB_URI!, KILL_DB: name },
         async seed() {
           const items = db.collection('items');
           for (let start = 0; start < ROWS; start += 10_000) {
@@ -127,11 +106,7 @@ describe('kill -9 and resume: MongoDB', async () => {
           const rec = await db.collection<{ _id: string; state: string }>('mcp_migrations').findOne({ _id: '0001-bump' });
           return { total, wrong, state: rec?.state };
         },
-        async drop() {},
       });
-    } finally {
-      await db.dropDatabase().catch(() => undefined);
-      await client.close();
-    }
+    });
   }, 1_200_000);
 });

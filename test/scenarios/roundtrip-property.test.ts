@@ -3,16 +3,14 @@
  * ObjectIds, large and negative numbers, decimals — migrating up and then rolling back (from the
  * backup: no `reverse`) leaves checksums identical to the originals, on both real engines.
  */
-import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import pg from 'pg';
-import { Decimal128, MongoClient, ObjectId, type Db } from 'mongodb';
+import { Decimal128, ObjectId } from 'mongodb';
 import { createMigrator, defineDataMigration, type EngineAdapter, type Row } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
 import { mongoEngine } from '@mcp/migrate-mongodb';
 import { shouldRun } from '../support/services.js';
-import { mongoAvailable, pgAvailable } from '../support/servers.js';
+import { mongoAvailable, pgAvailable, withMongoDatabase, withPgDatabase } from '../support/servers.js';
 
 const RUNS = Number(process.env.MCP_PROPERTY_RUNS ?? 25);
 const noNul = (s: string) => !s.includes('\u0000');
@@ -63,17 +61,9 @@ async function roundTrip(engine: () => EngineAdapter, engineName: string, name: 
 describe('property: up then rollback restores every row exactly — PostgreSQL', async () => {
   const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
   it.skipIf(!enabled)('random rows with jsonb, numeric, timestamptz, text[] and unicode', async () => {
-    const admin = new pg.Client({ connectionString: process.env.MCP_MIGRATE_PG_URL });
-    await admin.connect();
-    const dbName = `mcp_prop_${randomUUID().slice(0, 8)}`;
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    const url = new URL(process.env.MCP_MIGRATE_PG_URL!);
-    url.pathname = `/${dbName}`;
-    const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
-    pool.on('error', () => undefined); // DROP DATABASE … WITH (FORCE) ends idle clients
+    await withPgDatabase('mcp_prop', async ({ pool }) => {
     const engine = () => postgresEngine({ shards: [{ id: 'pg-prop', pool }] });
     let run = 0;
-    try {
       const row = fc.record({
         doc: fc.option(json, { nil: null }),
         amount: fc.option(decimal, { nil: null }),
@@ -95,28 +85,20 @@ describe('property: up then rollback restores every row exactly — PostgreSQL',
         }),
         { numRuns: RUNS },
       );
-    } finally {
-      await pool.end();
-      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      await admin.end();
-    }
+    });
   }, 600_000);
 });
 
 describe('property: up then rollback restores every document exactly — MongoDB', async () => {
   const enabled = shouldRun({ name: 'MongoDB-wire server', available: await mongoAvailable() });
   it.skipIf(!enabled)('random documents with nesting, arrays, nulls, unicode, dates, ObjectIds, large/negative numbers, decimals', async () => {
-    const client = new MongoClient(process.env.MONGODB_URI!);
-    await client.connect();
-    const dbName = `mcp_prop_${randomUUID().slice(0, 8)}`;
-    const db: Db = client.db(dbName);
+    await withMongoDatabase('mcp_prop', async ({ client, db, name }) => {
     const decimalsSupported = await db
       .collection('probe')
       .insertOne({ d: Decimal128.fromString('1.50') })
       .then(() => true, () => false);
-    const engine = () => mongoEngine({ shards: [{ id: 'mg-prop', client, database: dbName }] });
+    const engine = () => mongoEngine({ shards: [{ id: 'mg-prop', client, database: name }] });
     let run = 0;
-    try {
       const value = fc.oneof(
         json,
         date,
@@ -136,9 +118,6 @@ describe('property: up then rollback restores every document exactly — MongoDB
         }),
         { numRuns: RUNS },
       );
-    } finally {
-      await db.dropDatabase().catch(() => undefined);
-      await client.close();
-    }
+    });
   }, 600_000);
 });

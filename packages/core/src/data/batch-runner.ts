@@ -12,7 +12,7 @@ import type { Checkpoint, DataTarget, Direction, Fence, KeyValue, LedgerCounts, 
 import { ErrorCode, MigrateError, MigrationFailedError } from '../errors/errors.js';
 import type { DataMigration, TransformFn } from '../definition/migration.js';
 import type { BatchEvent } from '../events/events.js';
-import { canonicalEncode, sha256 } from '../util/canonical.js';
+import { canonicalEncode, looseCanonicalEncode, sha256 } from '../util/canonical.js';
 import { throwIfAborted } from '../util/time.js';
 import { SDK_VERSION } from '../version.js';
 import { BatchPacer, type PauseGate, type ThrottleOptions } from './throttle.js';
@@ -159,6 +159,8 @@ async function upBatch(input: BatchRunInput, target: DataTarget, after: KeyValue
   if (shard.data.writeIfUnchanged && changed.length) {
     const result = await shard.data.writeIfUnchanged(target, changed.map(({ before, after }) => ({ before, after })));
     if (result.conflicts.length) {
+      // The saved copies of the refused rows are stale: drop them, so the rows are backed up afresh.
+      await shard.data.backupRemove?.(target, backup, result.conflicts);
       // Everything before the first conflicting row is done; the rest is read again.
       const conflicted = new Set(result.conflicts.map((k) => canonicalEncode(k)));
       const at = current.findIndex((row) => conflicted.has(canonicalEncode(keyOf(target, row))));
@@ -178,19 +180,18 @@ async function upBatch(input: BatchRunInput, target: DataTarget, after: KeyValue
 }
 
 /**
- * A row of a re-done batch whose original is in the backup: if the earlier attempt's write stands,
- * there is nothing to do; if it never happened, transform the original; if someone else changed the
- * row since, their version wins and is what gets transformed (never overwritten with the original's).
- * Transforms must be deterministic for the first test to recognise the earlier write.
+ * A row of a re-done batch whose original is in the backup. If it already holds what the transform
+ * makes of the original, the earlier attempt's write stands and nothing is written (compared
+ * loosely, since drivers read some types back differently: a bigint as a string). Otherwise the
+ * original is transformed again: never the current row, which may be this migration's own output
+ * in another representation, so a transform is never applied twice.
  */
 const DONE_EARLIER = Symbol('done earlier');
 
 async function redo(row: Row, original: Row, input: BatchRunInput, target: DataTarget): Promise<Row | null | typeof DONE_EARLIER> {
   const fromOriginal = await apply(input.migration.transform, original, input, target);
-  const now = canonicalEncode(row);
-  if (fromOriginal !== null && canonicalEncode(fromOriginal) === now) return DONE_EARLIER;
-  if (now === canonicalEncode(original)) return fromOriginal;
-  return apply(input.migration.transform, row, input, target);
+  if (fromOriginal !== null && looseCanonicalEncode(fromOriginal) === looseCanonicalEncode(row)) return DONE_EARLIER;
+  return fromOriginal;
 }
 
 async function downBatch(input: BatchRunInput, target: DataTarget, after: KeyValue | undefined, size: number, backup: string): Promise<BatchResult> {

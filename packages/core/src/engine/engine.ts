@@ -227,6 +227,11 @@ export interface BatchStore {
    * never overwritten: the batch is re-read from the first conflicting key instead.
    */
   writeIfUnchanged?(target: DataTarget, pairs: readonly { readonly before: Row; readonly after: Row }[]): Promise<{ written: number; conflicts: KeyValue[] }>;
+  /**
+   * Removes saved copies from backup `backup` by key. Required with `writeIfUnchanged`: the copies
+   * of rows whose write was refused are stale and are taken again when those rows are re-read.
+   */
+  backupRemove?(target: DataTarget, backup: string, keys: readonly KeyValue[]): Promise<number>;
   /** Deletes rows by key; returns rows deleted. */
   remove(target: DataTarget, keys: readonly KeyValue[]): Promise<number>;
   /** Saves originals into backup `backup` (a table/collection the adapter names), idempotent by key. */

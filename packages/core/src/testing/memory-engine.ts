@@ -205,6 +205,7 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
           }
           return { written: c.upsert(ok), conflicts };
         });
+      (this.data as { backupRemove?: BatchStore['backupRemove'] }).backupRemove = (t, b, keys) => io(() => backup(t, b).delete(keys));
     }
   }
 

@@ -11,19 +11,32 @@ import { createHash } from 'node:crypto';
 
 export function canonicalEncode(value: unknown): string {
   const out: string[] = [];
-  encodeInto(value, out);
+  encodeInto(value, out, false);
   return out.join('');
 }
+
+/**
+ * Like {@link canonicalEncode}, but a string holding a plain decimal number encodes as that number,
+ * so that a value as a transform returned it (`247`) and as a driver reads it back (`'247'` for a
+ * bigint or numeric column) compare equal.
+ */
+export function looseCanonicalEncode(value: unknown): string {
+  const out: string[] = [];
+  encodeInto(value, out, true);
+  return out.join('');
+}
+
+const DECIMAL = /^-?\d+(?:\.\d+)?$/;
 
 function part(out: string[], tag: string, text: string): void {
   out.push(tag, String(text.length), ':', text);
 }
 
-function encodeInto(value: unknown, out: string[]): void {
+function encodeInto(value: unknown, out: string[], loose: boolean): void {
   if (value === null || value === undefined) return void out.push('n;');
   switch (typeof value) {
     case 'string':
-      return part(out, 's', value);
+      return loose && DECIMAL.test(value) ? part(out, 'd', canonicalDecimalText(value)) : part(out, 's', value);
     case 'boolean':
       return void out.push(value ? 't;' : 'f;');
     case 'number':
@@ -38,7 +51,7 @@ function encodeInto(value: unknown, out: string[]): void {
   if (value instanceof Date) return part(out, 'D', Number.isNaN(value.getTime()) ? 'NaN' : value.toISOString());
   if (Array.isArray(value)) {
     out.push('a', String(value.length), '[');
-    for (const item of value) encodeInto(item, out);
+    for (const item of value) encodeInto(item, out, loose);
     return void out.push(']');
   }
   if (value instanceof Uint8Array) return part(out, 'b', Buffer.from(value).toString('base64'));
@@ -61,7 +74,7 @@ function encodeInto(value: unknown, out: string[]): void {
   out.push('o', String(entries.length), '{');
   for (const [k, v] of entries) {
     part(out, 'k', k);
-    encodeInto(v, out);
+    encodeInto(v, out, loose);
   }
   out.push('}');
 }
