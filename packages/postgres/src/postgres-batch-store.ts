@@ -113,6 +113,9 @@ export class PostgresBatchStore implements BatchStore {
   async backupScan(target: DataTarget, backup: string, after: KeyValue | undefined, limit: number): Promise<Row[]> {
     const t = this.#table(target.name);
     const b = this.#backupTable(t, backup);
+    const f = await this.#ctx.ready();
+    // pg-mem's "does not exist" error carries no SQLSTATE: ask the catalog instead.
+    if (!f.recordsets && !(await this.#exists(b))) return [];
     try {
       return await this.#scan(target, b, { after }, limit, undefined, t);
     } catch (error) {
@@ -228,7 +231,8 @@ export class PostgresBatchStore implements BatchStore {
     const pk = `PRIMARY KEY (${keys.map(q).join(', ')})`;
     if (f.recordsets) {
       await this.#ctx.pool.query(`CREATE TABLE IF NOT EXISTS ${b.sql} (LIKE ${t.sql} INCLUDING DEFAULTS, ${pk})`);
-    } else {
+    } else if (!(await this.#exists(b))) {
+      // pg-mem rejects CREATE TABLE IF NOT EXISTS with a constraint when the table exists: look first.
       const columns = await this.#columnsOf(t, f);
       if (columns.length === 0) throw new DefinitionError(`postgres: table ${t.sql} not found on shard "${this.#ctx.shardId}"`, { code: ErrorCode.Config, shardId: this.#ctx.shardId, field: 'table' });
       await this.#ctx.pool.query(`CREATE TABLE IF NOT EXISTS ${b.sql} (${columns.map((c) => `${q(c.name)} ${c.type}`).join(', ')}, ${pk})`);
@@ -272,6 +276,11 @@ export class PostgresBatchStore implements BatchStore {
       after = keys.map((k) => rows.at(-1)![k]);
     }
     return { count: hash.count, hash: hash.digest() };
+  }
+
+  async #exists(t: TableName): Promise<boolean> {
+    const { rows } = await this.#ctx.pool.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2', [t.schema, t.table]);
+    return rows.length > 0;
   }
 
   #table(name: string): TableName {

@@ -40,7 +40,7 @@ export class PostgresExecutor {
       if (tx) await client.query('ROLLBACK').catch((e: unknown) => (broken = e instanceof Error ? e : new Error(String(e))));
       throw this.#wrap(options, error);
     } finally {
-      if (!tx && !broken) await client.query('RESET lock_timeout; RESET statement_timeout').catch((e: unknown) => (broken = e instanceof Error ? e : new Error(String(e))));
+      if (!tx && !broken) await this.#resetSettings(client).catch((e: unknown) => (broken = e instanceof Error ? e : new Error(String(e))));
       client.release(broken);
     }
   }
@@ -50,6 +50,11 @@ export class PostgresExecutor {
     // SET takes no bind parameters; both values are validated non-negative integers.
     await client.query(`${scope} lock_timeout = ${this.#settings.lockTimeoutMs}`);
     if (this.#settings.statementTimeoutMs !== undefined) await client.query(`${scope} statement_timeout = ${this.#settings.statementTimeoutMs}`);
+  }
+
+  async #resetSettings(client: pg.PoolClient): Promise<void> {
+    await client.query('SET lock_timeout TO DEFAULT');
+    if (this.#settings.statementTimeoutMs !== undefined) await client.query('SET statement_timeout TO DEFAULT');
   }
 
   #wrap(options: StepOptions, error: unknown): unknown {

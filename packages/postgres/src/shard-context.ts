@@ -120,8 +120,14 @@ export class ShardContext {
     ];
     if (this.schema !== 'public') ddl.unshift(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
     if (!features.advisoryLocks) {
-      // pg-mem runs each statement to completion in-process: no concurrent catalog race to guard.
-      for (const sql of ddl) await this.pool.query(sql);
+      // pg-mem rejects CREATE TABLE IF NOT EXISTS on an existing table with constraints: look first.
+      for (const [i, sql] of ddl.entries()) {
+        const name = [this.tables.ledger, this.tables.fences, this.tables.locks][i - (ddl.length - 3)];
+        if (name && (await this.#tableExists(name))) continue;
+        await this.pool.query(sql).catch(async (error: unknown) => {
+          if (!name || !(await this.#tableExists(name))) throw error;
+        });
+      }
       return;
     }
     // Concurrent CREATE TABLE IF NOT EXISTS races on pg_type's unique index (23505) or reports
@@ -144,6 +150,12 @@ export class ShardContext {
         client.release();
       }
     }
+  }
+
+  async #tableExists(quoted: string): Promise<boolean> {
+    const table = quoted.slice(quoted.lastIndexOf('.') + 2, -1);
+    const { rows } = await this.pool.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2', [this.schema, table]);
+    return rows.length > 0;
   }
 
   /**
