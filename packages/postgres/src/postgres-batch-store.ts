@@ -87,8 +87,11 @@ export class PostgresBatchStore implements BatchStore {
 
   /**
    * Saves `rows` into the backup table (created `LIKE` the target, with the same primary key) with
-   * `ON CONFLICT DO NOTHING`: the first copy of a row wins. Returns `rows.length`, the rows sent
-   * (rows already saved are expected after a re-done batch and are not counted apart).
+   * `ON CONFLICT DO NOTHING`: the first copy of a row wins. On PostgreSQL the copy is made in the
+   * server from the stored rows with the keys of `rows` (`INSERT … SELECT … JOIN`), so values the
+   * driver cannot represent exactly in JS (timestamp microseconds) are saved exactly and only keys
+   * travel. Returns `rows.length`, the rows sent (rows already saved are expected after a re-done
+   * batch and are not counted apart).
    */
   async backupWrite(target: DataTarget, backup: string, rows: readonly Row[]): Promise<number> {
     if (rows.length === 0) return 0;
@@ -97,15 +100,26 @@ export class PostgresBatchStore implements BatchStore {
     const b = this.#backupTable(t, backup);
     const keys = keyColumns(target);
     const conflict = `ON CONFLICT (${keys.map(q).join(', ')}) DO NOTHING`;
-    await this.#ensureBackup(f, t, b, keys);
+    const save = async () => {
+      await this.#ensureBackup(f, t, b, keys);
+      if (!f.recordsets) return this.#insert(f, b, rowColumns(rows, keys), rows, conflict);
+      const columns = (await this.#columnsOf(b, f)).map((c) => q(c.name));
+      const payload = JSON.stringify(rows.map((row) => Object.fromEntries(keys.map((k) => [k, jsonValue(row[k])]))));
+      const on = keys.map((k) => `r.${q(k)} = d.${q(k)}`).join(' AND ');
+      return (await this.#ctx.pool.query(
+        `INSERT INTO ${b.sql} (${columns.join(', ')}) SELECT ${columns.map((c) => `r.${c}`).join(', ')}
+         FROM ${t.sql} AS r JOIN jsonb_populate_recordset(NULL::${t.sql}, $1::jsonb) AS d ON ${on} ${conflict}`,
+        [payload],
+      )).rowCount ?? 0;
+    };
     try {
-      await this.#insert(f, b, rowColumns(rows, keys), rows, conflict);
+      await save();
     } catch (error) {
       if (sqlState(error) !== '42P01' && sqlState(error) !== '42704') throw error;
       // Dropped by another runner since we created it: create it again, once.
       this.#backups.delete(b.sql);
-      await this.#ensureBackup(f, t, b, keys);
-      await this.#insert(f, b, rowColumns(rows, keys), rows, conflict);
+      this.#columns.delete(b.sql);
+      await save();
     }
     return rows.length;
   }
@@ -129,6 +143,7 @@ export class PostgresBatchStore implements BatchStore {
     const b = this.#backupTable(this.#table(target.name), backup);
     await this.#ctx.pool.query(`DROP TABLE IF EXISTS ${b.sql}`);
     this.#backups.delete(b.sql);
+    this.#columns.delete(b.sql);
   }
 
   async count(target: DataTarget, range?: KeyRange): Promise<number> {

@@ -1,0 +1,99 @@
+/** Tests that need no server: options, identifiers, error classification. */
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, isMigrateError } from '@mcp/migrate-core';
+import pg from 'pg';
+import { assertIdentifier, isRetryable, lockKey, postgresEngine, quoteIdentifier, tableName } from '../src/index.js';
+import { decodeKeyValue, encodeKeyValue } from '../src/key-codec.js';
+import { jsonValue } from '../src/postgres-batch-store.js';
+
+const configError = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
+};
+
+describe('postgresEngine options', () => {
+  it('rejects empty shards, bad ids, duplicate ids and both/neither connection options, naming the field', () => {
+    const cases: [unknown, string][] = [
+      [{ shards: [] }, 'shards'],
+      [{ shards: [{ id: 'bad id', connectionString: 'postgres://x/y' }] }, 'shards[0].id'],
+      [{ shards: [{ id: 'a', connectionString: 'postgres://x/y' }, { id: 'a', connectionString: 'postgres://x/z' }] }, 'shards[1].id'],
+      [{ shards: [{ id: 'a' }] }, 'shards[0]'],
+      [{ shards: [{ id: 'a', connectionString: 'postgres://x/y', pool: new pg.Pool() }] }, 'shards[0]'],
+      [{ shards: [{ id: 'a', connectionString: 'postgres://x/y' }], schema: 'x;y' }, 'schema'],
+      [{ shards: [{ id: 'a', connectionString: 'postgres://x/y' }], lockTimeoutMs: -1 }, 'lockTimeoutMs'],
+    ];
+    for (const [options, field] of cases) {
+      const error = configError(() => postgresEngine(options as never));
+      expect(isMigrateError(error) && error.code).toBe(ErrorCode.Config);
+      expect(error).toMatchObject({ field });
+      expect((error as Error).message).toContain(field);
+    }
+  });
+
+  it('describes shards with a redacted location and supports pg-style capabilities', () => {
+    const engine = postgresEngine({ shards: [{ id: 'pg-0', connectionString: 'postgres://app:s3cret@db-0:5432/chat' }] });
+    expect(engine.name).toBe('postgres');
+    expect(engine.capabilities).toEqual({ transactions: true, transactionalDdl: true, changeCapture: true });
+    expect(engine.shards).toEqual([{ id: 'pg-0', engine: 'postgres', location: 'postgres://***@db-0:5432/chat' }]);
+    expect(() => engine.shard('nope')).toThrow(/no shard "nope"/);
+    return engine.close();
+  });
+});
+
+describe('identifiers', () => {
+  it('rejects anything that is not a plain identifier, and quotes the rest', () => {
+    for (const bad of ['users; drop table x', 'a"b', '1abc', '', 'x'.repeat(64), 'a b', 'é']) {
+      expect(() => assertIdentifier(bad, 'table')).toThrow(/not a plain SQL identifier/);
+    }
+    expect(quoteIdentifier('Users_2')).toBe('"Users_2"');
+    expect(tableName('app.users', 'public').sql).toBe('"app"."users"');
+    expect(tableName('users', 'public').sql).toBe('"public"."users"');
+    expect(() => tableName('a.b.c', 'public')).toThrow(/not a plain SQL identifier/);
+  });
+});
+
+describe('isRetryable', () => {
+  const pgError = (code: string) => Object.assign(new Error(`pg ${code}`), { code });
+  it.each([
+    ['08006', true], ['08001', true], ['40001', true], ['40P01', true], ['55P03', true], ['57P01', true], ['53300', true],
+    ['42601', false], ['23505', false], ['42P01', false], ['22P02', false],
+  ])('SQLSTATE %s → %s', (code, expected) => {
+    expect(isRetryable(pgError(code))).toBe(expected);
+  });
+  it('classifies socket errors and looks through causes', () => {
+    expect(isRetryable(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBe(true);
+    expect(isRetryable(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(isRetryable(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isRetryable(new Error('wrapped', { cause: pgError('55P03') }))).toBe(true);
+    expect(isRetryable(new Error('boom'))).toBe(false);
+    expect(isRetryable('nope')).toBe(false);
+  });
+});
+
+describe('codecs', () => {
+  it('checkpoint keys round-trip through JSON exactly', () => {
+    const key = [-3, 'ü', 12n, new Date('2026-01-02T03:04:05.678Z'), Buffer.from([0, 255]), null, '9007199254740993'];
+    const back = decodeKeyValue(JSON.parse(JSON.stringify(encodeKeyValue(key)))) as unknown[];
+    expect(back).toEqual(key);
+    expect(typeof back[2]).toBe('bigint');
+  });
+  it('column values become JSON the column input functions read back', () => {
+    expect(jsonValue(Buffer.from('hi'))).toBe('\\x6869');
+    expect(jsonValue(12n)).toBe('12');
+    expect(jsonValue(Number.NaN)).toBe('NaN');
+    expect(jsonValue([new Date(0), null])).toEqual([expect.stringMatching(/^19(70|69)-/), null]);
+    expect(new Date(jsonValue(new Date('2026-05-06T07:08:09.123Z')) as string).toISOString()).toBe('2026-05-06T07:08:09.123Z');
+  });
+  it('lock keys are stable, signed 64-bit, with unsigned halves', () => {
+    const k = lockKey('public', 'mcp-migrate:default:run');
+    expect(k).toEqual(lockKey('public', 'mcp-migrate:default:run'));
+    expect(k).not.toEqual(lockKey('other', 'mcp-migrate:default:run'));
+    const unsigned = BigInt.asUintN(64, BigInt(k.key));
+    expect(String(unsigned >> 32n)).toBe(k.classid);
+    expect(String(unsigned & 0xffffffffn)).toBe(k.objid);
+  });
+});
