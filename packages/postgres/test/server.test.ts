@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
+import type pg from 'pg';
 import {
   ErrorCode, RunFailedError, createMigrator, defineDataMigration, defineMigration, isMigrateError,
   type Migration, type Row,

@@ -1,0 +1,102 @@
+// bench/pg-transform: a batched data migration through the SDK against the same change made
+// server-side in one statement, on identical copies of a table, in one run.
+// Target (DESIGN.md): SDK time ≤ 1.5 × the single UPDATE; flat memory (peak RSS < 200 MB).
+//   BENCH_ROWS (1000000)  BENCH_BATCH (5000)
+//   node bench/pg-transform/index.mjs     (after `pnpm build`, with `bash scripts/services.sh start`)
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { createMigrator, defineDataMigration } from '@mcp/migrate-core';
+import { postgresEngine } from '@mcp/migrate-postgres';
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const BATCH = Number(process.env.BENCH_BATCH ?? 5_000);
+const admin = process.env.MCP_MIGRATE_PG_URL;
+if (!admin) {
+  console.error('MCP_MIGRATE_PG_URL is not set: run `bash scripts/services.sh start` first');
+  process.exit(1);
+}
+
+const dbName = `mcp_bench_tx_${randomUUID().slice(0, 8)}`;
+const url = new URL(admin);
+url.pathname = `/${dbName}`;
+const adminClient = new pg.Client({ connectionString: admin });
+await adminClient.connect();
+await adminClient.query(`CREATE DATABASE ${dbName}`);
+
+const DDL = (name) => `CREATE TABLE ${name} (
+  id bigint PRIMARY KEY, tenant_id text NOT NULL, status text NOT NULL, attempts integer NOT NULL,
+  last_attempt_at timestamptz, payload jsonb, status_code integer)`;
+const STATUSES = ['sent', 'failed', 'queued', 'delivered'];
+
+let peakRss = 0;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+
+try {
+  const db = new pg.Client({ connectionString: url.toString() });
+  await db.connect();
+  await db.query(DDL('deliveries_sdk'));
+  // Seed with COPY from a generated CSV stream (constant memory).
+  const t0 = Date.now();
+  async function* csv() {
+    const base = Date.parse('2026-01-01T00:00:00Z');
+    for (let i = 0; i < ROWS; i += 10_000) {
+      let chunk = '';
+      for (let id = i; id < Math.min(ROWS, i + 10_000); id++) {
+        const ts = new Date(base + id * 1000).toISOString();
+        chunk += `${id},t-${id % 500},${STATUSES[id % 4]},${id % 5},${ts},"{""n"":${id},""tags"":[""a"",""b""]}",\n`;
+      }
+      yield chunk;
+    }
+  }
+  await pipeline(Readable.from(csv()), db.query(copyFrom(`COPY deliveries_sdk (id, tenant_id, status, attempts, last_attempt_at, payload, status_code) FROM STDIN (FORMAT csv)`)));
+  await db.query(DDL('deliveries_sql'));
+  await db.query('INSERT INTO deliveries_sql SELECT * FROM deliveries_sdk');
+  await db.query('VACUUM ANALYZE deliveries_sdk');
+  await db.query('VACUUM ANALYZE deliveries_sql');
+  await db.query('CHECKPOINT');
+  console.log(`seeded 2 × ${ROWS.toLocaleString()} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  // The change: status upper-cased and a computed status code, in JS / in SQL.
+  const CODES = { SENT: 200, FAILED: 500, QUEUED: 202, DELIVERED: 201 };
+  const s0 = Date.now();
+  await db.query(`UPDATE deliveries_sql SET status = upper(status),
+    status_code = CASE upper(status) WHEN 'SENT' THEN 200 WHEN 'FAILED' THEN 500 WHEN 'QUEUED' THEN 202 WHEN 'DELIVERED' THEN 201 END`);
+  const sqlMs = Date.now() - s0;
+  await db.query('CHECKPOINT');
+
+  const engine = postgresEngine({ shards: [{ id: 'bench', connectionString: url.toString() }], poolSize: 4 });
+  const migration = defineDataMigration({
+    id: '0001-status-upper', engine: 'postgres', table: 'deliveries_sdk', key: 'id', batchSize: BATCH,
+    transform: (row) => {
+      const status = String(row.status).toUpperCase();
+      return { ...row, status, status_code: CODES[status] };
+    },
+  });
+  const migrator = createMigrator({ engines: { postgres: engine }, migrations: [migration], throttle: { minBatchSize: BATCH, maxBatchSize: BATCH } });
+  const rssBefore = process.memoryUsage().rss;
+  peakRss = rssBefore;
+  const m0 = Date.now();
+  const report = await migrator.run();
+  const sdkMs = Date.now() - m0;
+  await migrator.close();
+  if (!report.ok) throw new Error('migration failed');
+
+  const diff = await db.query(`SELECT count(*) AS n FROM deliveries_sdk a JOIN deliveries_sql b USING (id)
+    WHERE a.status IS DISTINCT FROM b.status OR a.status_code IS DISTINCT FROM b.status_code`);
+  await db.end();
+  if (Number(diff.rows[0].n) !== 0) throw new Error(`${diff.rows[0].n} rows differ between the SDK and the UPDATE`);
+
+  const maxRss = process.resourceUsage().maxRSS * 1024;
+  console.log(`single UPDATE      ${(sqlMs / 1000).toFixed(2)} s`);
+  console.log(`SDK (batch ${BATCH})  ${(sdkMs / 1000).toFixed(2)} s  (${Math.round(ROWS / (sdkMs / 1000)).toLocaleString()} rows/s, backup included)`);
+  console.log(`ratio SDK/UPDATE   ${(sdkMs / sqlMs).toFixed(2)}  (target ≤ 1.5)`);
+  console.log(`peak RSS           ${mb(Math.max(peakRss, maxRss))} (during the SDK run, sampled: ${mb(peakRss)}; before it: ${mb(rssBefore)})`);
+} finally {
+  clearInterval(sampler);
+  await adminClient.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
+  await adminClient.end();
+}
