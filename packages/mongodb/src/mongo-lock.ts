@@ -1,0 +1,122 @@
+/**
+ * The lease lock of one shard: one document per lock name in `mcp_migrate_locks` (configurable),
+ * `{ _id: name, owner, token, since, heartbeatAt, expiresAt }`.
+ *
+ * - Taking it is ONE atomic `findOneAndUpdate` whose filter matches only a free or expired lease,
+ *   with `upsert`; when the lease is held, the upsert tries to insert the same `_id` and fails with
+ *   E11000, which means "held" (never check-then-insert). `$inc: { token: 1 }` makes the token the
+ *   fencing token: strictly increasing per name, because the document is never deleted.
+ * - Expiry is compared inside the query (FerretDB has no TTL indexes). Times are the CLIENT's clock
+ *   (FerretDB v1.24 has no `$expr`/`$$NOW` to compare with the server's), so clocks of runners must
+ *   agree to well within the lease TTL; see docs/guides/mongodb.md.
+ */
+import type { Collection, Db } from 'mongodb';
+import {
+  ErrorCode, LockTimeoutError, MigrateError, sleep, StaleLeaseError,
+  type AcquireOptions, type Lease, type LockProvider, type LockStatus,
+} from '@mcp/migrate-core';
+import { isDuplicateKey } from './mongo-errors.js';
+
+/** Default lease collection. */
+export const DEFAULT_LOCK_COLLECTION = 'mcp_migrate_locks';
+/** Default poll interval while waiting for a held lock. */
+export const DEFAULT_LOCK_POLL_MS = 100;
+
+/** A lease as stored. `owner: null` and `expiresAt` in the past mean free. */
+export interface LeaseDocument {
+  _id: string;
+  owner: string | null;
+  token: number;
+  since: Date;
+  heartbeatAt: Date;
+  expiresAt: Date;
+}
+
+const EPOCH = new Date(0);
+
+export class MongoLockProvider implements LockProvider {
+  readonly #db: () => Promise<Db>;
+  readonly #collection: string;
+  readonly #shardId: string;
+  readonly #pollMs: number;
+
+  constructor(db: () => Promise<Db>, collection: string, shardId: string, pollMs = DEFAULT_LOCK_POLL_MS) {
+    this.#db = db;
+    this.#collection = collection;
+    this.#shardId = shardId;
+    this.#pollMs = pollMs;
+  }
+
+  async acquire(name: string, options: AcquireOptions): Promise<Lease> {
+    const deadline = Date.now() + options.waitMs;
+    for (;;) {
+      if (options.signal?.aborted) throw new MigrateError(ErrorCode.Aborted, `Waiting for lock "${name}" on shard "${this.#shardId}" was aborted`, { shardId: this.#shardId });
+      const taken = await this.#tryTake(name, options.owner, options.ttlMs);
+      if (taken) return this.#lease(name, options.owner, taken.token, options.ttlMs);
+      const holder = await this.status(name);
+      if (Date.now() >= deadline) {
+        throw new LockTimeoutError(`Lock "${name}" on shard "${this.#shardId}" still held by ${holder?.owner ?? 'another runner'} after ${options.waitMs} ms`, { shardId: this.#shardId });
+      }
+      options.onWait?.(holder);
+      await sleep(Math.min(this.#pollMs, Math.max(1, deadline - Date.now())), options.signal);
+    }
+  }
+
+  async status(name: string): Promise<LockStatus | null> {
+    const doc = await (await this.#locks()).findOne({ _id: name });
+    if (!doc || doc.owner === null || doc.expiresAt.getTime() <= Date.now()) return null;
+    return {
+      name, owner: doc.owner, token: doc.token, since: doc.since.toISOString(), heartbeatAt: doc.heartbeatAt.toISOString(), expiresAt: doc.expiresAt.toISOString(),
+    };
+  }
+
+  async forceRelease(name: string): Promise<boolean> {
+    const before = await (await this.#locks()).findOneAndUpdate(
+      { _id: name },
+      { $set: { owner: null, expiresAt: EPOCH }, $inc: { token: 1 }, $setOnInsert: { since: EPOCH, heartbeatAt: EPOCH } },
+      { upsert: true, returnDocument: 'before' },
+    );
+    return before !== null && before.owner !== null && before.expiresAt.getTime() > Date.now();
+  }
+
+  /** The one atomic take: matches a free or expired lease, or inserts a new one; E11000 means held. */
+  async #tryTake(name: string, owner: string, ttlMs: number): Promise<LeaseDocument | null> {
+    const now = new Date();
+    try {
+      return await (await this.#locks()).findOneAndUpdate(
+        { _id: name, $or: [{ expiresAt: { $lte: now } }, { owner: null }] },
+        { $set: { owner, since: now, heartbeatAt: now, expiresAt: new Date(now.getTime() + ttlMs) }, $inc: { token: 1 } },
+        { upsert: true, returnDocument: 'after' },
+      );
+    } catch (error) {
+      if (isDuplicateKey(error)) return null;
+      throw error;
+    }
+  }
+
+  #lease(name: string, owner: string, token: number, ttlMs: number): Lease {
+    const locks = () => this.#locks();
+    const shardId = this.#shardId;
+    return {
+      name,
+      owner,
+      token,
+      async renew() {
+        const now = new Date();
+        const renewed = await (await locks()).findOneAndUpdate(
+          { _id: name, token, owner },
+          { $set: { heartbeatAt: now, expiresAt: new Date(now.getTime() + ttlMs) } },
+          { returnDocument: 'after' },
+        );
+        if (!renewed) throw new StaleLeaseError(`Lease on "${name}" (token ${token}) on shard "${shardId}" was lost: it expired and was taken over, or was force-released`, { shardId });
+      },
+      async release() {
+        await (await locks()).updateOne({ _id: name, token }, { $set: { owner: null, expiresAt: EPOCH } });
+      },
+    };
+  }
+
+  async #locks(): Promise<Collection<LeaseDocument>> {
+    return (await this.#db()).collection<LeaseDocument>(this.#collection);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Conformance harness for `@mcp/migrate-mongodb` on a real MongoDB-wire server (MONGODB_URI; locally
+ * FerretDB v1.24 started by `bash scripts/services.sh start`). Each setup uses fresh databases
+ * with random names, dropped in teardown.
+ */
+import { randomBytes } from 'node:crypto';
+import { MongoClient, type Db } from 'mongodb';
+import { mongoEngine } from '@mcp/migrate-mongodb';
+import type { Fixture, Harness, SuiteRow } from '../harness.js';
+
+const uri = () => process.env.MONGODB_URI;
+
+export const mongoHarness: Harness = {
+  name: 'mongodb',
+  async available() {
+    const url = uri();
+    if (!url) return 'MONGODB_URI is not set';
+    const client = new MongoClient(url, { serverSelectionTimeoutMS: 3_000, connectTimeoutMS: 3_000 });
+    try {
+      await client.db('admin').command({ ping: 1 });
+      return true;
+    } catch (error) {
+      return `no answer to ping on MONGODB_URI within 3 s: ${error instanceof Error ? error.message : String(error)}`;
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+  },
+  async setup(shardCount) {
+    const url = uri()!;
+    const client = new MongoClient(url, { serverSelectionTimeoutMS: 3_000 });
+    await client.connect();
+    const prefix = `mcp_conf_${randomBytes(4).toString('hex')}`;
+    const shardIds = Array.from({ length: shardCount }, (_, i) => `mg-${i}`);
+    const database = (shardId: string) => `${prefix}_${shardId.replace(/[^A-Za-z0-9_]/g, '_')}`;
+    const db = (shardId: string) => client.db(database(shardId));
+    const toDoc = (row: SuiteRow | Record<string, unknown>) => {
+      const { id, ...rest } = row as Record<string, unknown>;
+      return { _id: id, ...rest } as Record<string, unknown> & { _id: unknown };
+    };
+    const fixture: Fixture = {
+      engineName: 'mongodb',
+      shardIds,
+      keyField: '_id',
+      engine: () => mongoEngine({ shards: shardIds.map((id) => ({ id, uri: url, database: database(id) })), lockPollMs: 20 }),
+      ops: {
+        async createTable(handle, name) {
+          await (handle as Db).createCollection(name);
+        },
+        async dropTable(handle, name) {
+          await (handle as Db).dropCollection(name);
+        },
+        async insert(handle, table, row) {
+          await (handle as Db).collection(table).insertOne(toDoc(row) as never);
+        },
+      },
+      async createRowsTable(name) {
+        for (const id of shardIds) {
+          await db(id).createCollection(name).catch((error: { code?: number }) => {
+            if (error.code !== 48) throw error;
+          });
+        }
+      },
+      // Upserts: new ids with one insertMany, existing ones replaced in bulks of at most 50 (FerretDB
+      // v1.24 hangs on an update command of 100+ statements, and each update scans the collection).
+      async seed(shardId, table, rows) {
+        if (rows.length === 0) return;
+        const coll = db(shardId).collection(table);
+        const docs = rows.map(toDoc);
+        const existing = new Set<unknown>((await coll.find({ _id: { $in: docs.map((d) => d._id) } as never }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
+        const fresh = docs.filter((d) => !existing.has(d._id));
+        if (fresh.length) await coll.insertMany(fresh as never[], { ordered: false });
+        const old = docs.filter((d) => existing.has(d._id));
+        for (let i = 0; i < old.length; i += 50) {
+          await coll.bulkWrite(old.slice(i, i + 50).map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })) as never, { ordered: false });
+        }
+      },
+      async rows(shardId, table) {
+        const docs = await db(shardId).collection(table).find({}).sort({ _id: 1 }).toArray();
+        return docs.map((d) => ({ id: d._id as unknown as number, name: d.name ?? null, n: d.n ?? null, note: d.note ?? null }));
+      },
+      async teardown() {
+        await Promise.allSettled(shardIds.map((id) => db(id).dropDatabase()));
+        await client.close();
+      },
+    };
+    return fixture;
+  },
+};
