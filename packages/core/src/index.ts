@@ -22,3 +22,4 @@ export * from './util/redact.js';
 export { sleep } from './util/time.js';
 export { SDK_VERSION } from './version.js';
 export * from './verify/compare.js';
+export { cloneValue } from './util/clone.js';

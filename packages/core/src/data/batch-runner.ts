@@ -13,6 +13,7 @@ import { ErrorCode, MigrateError, MigrationFailedError } from '../errors/errors.
 import type { DataMigration, TransformFn } from '../definition/migration.js';
 import type { BatchEvent } from '../events/events.js';
 import { canonicalEncode, looseCanonicalEncode, sha256 } from '../util/canonical.js';
+import { cloneValue } from '../util/clone.js';
 import { throwIfAborted } from '../util/time.js';
 import { SDK_VERSION } from '../version.js';
 import { BatchPacer, type PauseGate, type ThrottleOptions } from './throttle.js';
@@ -233,7 +234,7 @@ async function apply(fn: TransformFn, row: Row, input: BatchRunInput, target: Da
   const before = canonicalEncode(keyOf(target, row));
   let next: Row | null | undefined;
   try {
-    next = await fn(structuredClone(row), { shard: input.descriptor, migrationId: input.migration.id });
+    next = await fn(cloneValue(row), { shard: input.descriptor, migrationId: input.migration.id });
   } catch (error) {
     throw new MigrationFailedError(
       `Data migration "${input.migration.id}" on shard "${input.shard.id}": ${input.direction === 'up' ? 'transform' : 'reverse'} threw for key ${before}: ${error instanceof Error ? error.message : String(error)}`,

@@ -5,6 +5,7 @@
  */
 import type { KeyRange, KeyValue, Row } from '../engine/engine.js';
 import { canonicalEncode, compareKeys } from '../util/canonical.js';
+import { cloneValue } from '../util/clone.js';
 
 export class MemoryCollection {
   readonly name: string;
@@ -34,7 +35,7 @@ export class MemoryCollection {
       const key = this.keyOf(row);
       const id = canonicalEncode(key);
       if (!this.#rows.has(id)) this.#sorted = null;
-      this.#rows.set(id, { key, row: structuredClone(row) });
+      this.#rows.set(id, { key, row: cloneValue(row) });
       n++;
     }
     return n;
@@ -54,7 +55,7 @@ export class MemoryCollection {
 
   get(key: KeyValue): Row | undefined {
     const hit = this.#rows.get(canonicalEncode(key));
-    return hit && structuredClone(hit.row);
+    return hit && cloneValue(hit.row);
   }
 
   delete(keys: Iterable<KeyValue>): number {
@@ -74,7 +75,7 @@ export class MemoryCollection {
       if (range.upTo && compareKeys(entry.key, range.upTo) > 0) break;
       const row = this.#rows.get(entry.id)!.row;
       if (filter && !matches(row, filter)) continue;
-      out.push(structuredClone(row));
+      out.push(cloneValue(row));
     }
     return out;
   }
