@@ -38,6 +38,12 @@ export interface EngineAdapter<Handle = unknown> {
   shard(id: string): ShardAdapter<Handle>;
   /** Closes every connection this adapter opened (never a pool or client the host passed in). */
   close(): Promise<void>;
+  /**
+   * Classifies a driver error once for the orchestrator: `true` when retrying the same step may
+   * succeed (a dropped connection, a lock or serialization timeout). Optional: without it, only
+   * errors that carry `retryable: true` are retried.
+   */
+  isRetryable?(error: unknown): boolean;
 }
 
 export type Direction = 'up' | 'down';

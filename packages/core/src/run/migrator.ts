@@ -709,7 +709,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   #retryable(ref: ShardRef, error: unknown): boolean {
     if (error instanceof MigrateError) return error.retryable && error.code !== ErrorCode.StaleLease;
-    const engine = this.#config.engines[ref.descriptor.engine] as EngineAdapter & { isRetryable?: (e: unknown) => boolean };
+    const engine = this.#config.engines[ref.descriptor.engine];
     if (engine?.isRetryable) return engine.isRetryable(error);
     return (error as { retryable?: unknown } | null)?.retryable === true;
   }
