@@ -20,7 +20,7 @@ const bump = defineDataMigration({
   engine: engineName,
   table: 'items',
   key: engineName === 'mongodb' ? '_id' : 'id',
-  batchSize: 2000,
+  batchSize: Number(process.env.KILL_BATCH ?? 2000),
   transform: (row) => ({ ...row, n: Number(row.n) + Number(row.n0) + 1 }),
 });
 
@@ -28,7 +28,7 @@ const migrator = createMigrator({
   engines: { [engineName]: engine },
   migrations: [bump],
   lock: { ttlMs: 1500, waitMs: 60_000 },
-  throttle: { minBatchSize: 500, maxBatchSize: 4000 },
+  throttle: { minBatchSize: Math.min(500, Number(process.env.KILL_BATCH ?? 2000)), maxBatchSize: 2 * Number(process.env.KILL_BATCH ?? 2000) },
 });
 migrator.on('batch', (e) => process.stdout.write(`batch ${e.processed}\n`));
 const report = await migrator.run();

@@ -65,3 +65,18 @@ export async function withMongoDatabase<T>(prefix: string, fn: (db: { client: Mo
     await client.close();
   }
 }
+
+/** The FerretDB version behind MONGODB_URI, or `null` for a MongoDB server (or none). */
+export async function ferretdbVersion(): Promise<string | null> {
+  const uri = process.env.MONGODB_URI;
+  if (!uri) return null;
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 3_000 });
+  try {
+    const info = await client.db('admin').command({ buildInfo: 1 });
+    return typeof info.ferretdbVersion === 'string' ? info.ferretdbVersion : null;
+  } catch {
+    return null;
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}
