@@ -10,7 +10,7 @@ import { createMigrator, defineDataMigration, type EngineAdapter, type Row } fro
 import { postgresEngine } from '@mcp/migrate-postgres';
 import { mongoEngine } from '@mcp/migrate-mongodb';
 import { shouldRun } from '../support/services.js';
-import { mongoAvailable, pgAvailable, withMongoDatabase, withPgDatabase } from '../support/servers.js';
+import { ferretdbVersion, mongoAvailable, pgAvailable, withMongoDatabase, withPgDatabase } from '../support/servers.js';
 
 const RUNS = Number(process.env.MCP_PROPERTY_RUNS ?? 25);
 const noNul = (s: string) => !s.includes('\u0000');
@@ -18,6 +18,13 @@ const text = fc.string({ unit: 'grapheme', maxLength: 12 }).filter(noNul);
 const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small' }, fc.constant(null), fc.boolean(), fc.integer({ min: -2_000_000_000, max: 2_000_000_000 }), fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e12, max: 1e12 }), text, tie('array'), tie('object')),
   array: fc.array(tie('value'), { maxLength: 3 }),
+  object: fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/), tie('value'), { maxKeys: 3 }),
+})).value;
+/** The same without arrays directly inside arrays, which FerretDB v1.24 rejects ("nested arrays are not supported"). */
+const scalar = fc.oneof(fc.constant(null), fc.boolean(), fc.integer({ min: -2_000_000_000, max: 2_000_000_000 }), fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e12, max: 1e12 }), text);
+const jsonFlatArrays: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: 'small' }, scalar, tie('array'), tie('object')),
+  array: fc.array(fc.oneof(scalar, tie('object')), { maxLength: 3 }),
   object: fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/), tie('value'), { maxKeys: 3 }),
 })).value;
 const decimal = fc.tuple(fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }), fc.integer({ min: 0, max: 6 })).map(([units, scale]) => {
@@ -83,7 +90,7 @@ describe('property: up then rollback restores every row exactly — PostgreSQL',
           }
           await roundTrip(engine, 'postgres', name, 'id', true);
         }),
-        { numRuns: RUNS },
+        { numRuns: RUNS, endOnFailure: true }, // no shrinking: each run is a full migration on a real server
       );
     });
   }, 600_000);
@@ -99,8 +106,9 @@ describe('property: up then rollback restores every document exactly — MongoDB
       .then(() => true, () => false);
     const engine = () => mongoEngine({ shards: [{ id: 'mg-prop', client, database: name }] });
     let run = 0;
+      const ferret = await ferretdbVersion();
       const value = fc.oneof(
-        json,
+        ferret ? jsonFlatArrays : json,
         date,
         fc.constant(null).map(() => new ObjectId()),
         fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
@@ -116,7 +124,7 @@ describe('property: up then rollback restores every document exactly — MongoDB
           await db.collection(name).insertMany(ids.map((id, i) => ({ ...docs[i]!, _id: id })) as never[]);
           await roundTrip(engine, 'mongodb', name, '_id', false);
         }),
-        { numRuns: RUNS },
+        { numRuns: RUNS, endOnFailure: true }, // no shrinking: each run is a full migration on a real server
       );
     });
   }, 600_000);
