@@ -12,7 +12,7 @@
  */
 import { TransformError, TransformErrorCode } from '../errors.js';
 import type { CodecContext, KeyValueSchema, NonCanonicalPolicy } from '../internal/key-value-codec.js';
-import { decodeEntries, encodeEntries } from '../internal/key-value-codec.js';
+import { decodeEntries, encodeEntries, nonCanonicalPolicy } from '../internal/key-value-codec.js';
 import type { Id } from '../internal/key-value-rows.js';
 import { assertKnownProperties, isId, readRows, writeRows } from '../internal/key-value-rows.js';
 import { describeType, hasOwn, isPlainObject } from '../internal/plain.js';
@@ -101,15 +101,7 @@ const GROUP_PROPERTIES = new Set(['channel_id', 'channel_type', 'rows']);
 export function createChannelConfig(
   options: ChannelConfigOptions = {},
 ): InvertibleSyncTransformer<ChannelConfigurationRows, ChannelConfig> {
-  const policy = options.nonCanonical ?? 'extra';
-  if (policy !== 'extra' && policy !== 'throw') {
-    throw new TransformError({
-      code: TransformErrorCode.InvalidConfig,
-      transformer: NAME,
-      reason: 'option "nonCanonical" must be "extra" or "throw"',
-      field: 'nonCanonical',
-    });
-  }
+  const policy = nonCanonicalPolicy(NAME, options.nonCanonical);
   return {
     name: NAME,
     forward: (input) => {

@@ -28,6 +28,20 @@ export type KeyValueSchema = Readonly<Record<string, FieldSpec>>;
 /** What to do with a known key whose value is not canonical for its type. */
 export type NonCanonicalPolicy = 'extra' | 'throw';
 
+/** Reads a transformer's `nonCanonical` option (default `'extra'`), rejecting anything else. */
+export function nonCanonicalPolicy(transformer: string, value: unknown): NonCanonicalPolicy {
+  const policy = value ?? 'extra';
+  if (policy !== 'extra' && policy !== 'throw') {
+    throw new TransformError({
+      code: TransformErrorCode.InvalidConfig,
+      transformer,
+      reason: 'option "nonCanonical" must be "extra" or "throw"',
+      field: 'nonCanonical',
+    });
+  }
+  return policy;
+}
+
 export interface KeyValueEntry {
   readonly key: string;
   readonly value: string | null;

@@ -9,7 +9,7 @@
  */
 import { TransformError, TransformErrorCode } from '../errors.js';
 import type { CodecContext, KeyValueSchema, NonCanonicalPolicy } from '../internal/key-value-codec.js';
-import { decodeEntries, encodeEntries } from '../internal/key-value-codec.js';
+import { decodeEntries, encodeEntries, nonCanonicalPolicy } from '../internal/key-value-codec.js';
 import type { Id } from '../internal/key-value-rows.js';
 import { assertKnownProperties, isId, readRows, writeRows } from '../internal/key-value-rows.js';
 import { describeType, isPlainObject } from '../internal/plain.js';
@@ -69,15 +69,7 @@ const PROPERTIES = new Set(['tenant_id', 'extra', ...Object.keys(TENANT_SETTINGS
 export function createTenantSettings(
   options: TenantSettingsOptions = {},
 ): InvertibleSyncTransformer<TenantSettingRows, TenantSettings> {
-  const policy = options.nonCanonical ?? 'extra';
-  if (policy !== 'extra' && policy !== 'throw') {
-    throw new TransformError({
-      code: TransformErrorCode.InvalidConfig,
-      transformer: NAME,
-      reason: 'option "nonCanonical" must be "extra" or "throw"',
-      field: 'nonCanonical',
-    });
-  }
+  const policy = nonCanonicalPolicy(NAME, options.nonCanonical);
   return {
     name: NAME,
     forward: (input) => {
