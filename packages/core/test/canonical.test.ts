@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { canonicalEncode, canonicalNumber, compareKeys, RowSetHash, sha256 } from '../src/util/canonical.js';
+import { canonicalEncode, canonicalNumber, compareKeys, compareUtf8, RowSetHash, sha256 } from '../src/util/canonical.js';
 
 const enc = canonicalEncode;
 const hashOf = (rows: readonly unknown[]) => rows.reduce<RowSetHash>((h, r) => h.add(r), new RowSetHash()).digest();
@@ -143,5 +143,22 @@ describe('canonicalEncode: Maps, Sets and very large integers', () => {
   it('encodes an integral number and a bigint of the same value alike, beyond 1e21 too', () => {
     expect(canonicalEncode(1e21)).toBe(canonicalEncode(10n ** 21n));
     expect(canonicalEncode(2 ** 70)).toBe(canonicalEncode(2n ** 70n));
+  });
+});
+
+describe('compareUtf8 / compareKeys: string order is UTF-8 byte order, as in the databases', () => {
+  it('puts a private-use BMP character (U+E000) before an emoji (U+1F600), unlike UTF-16 `<`', () => {
+    const bmp = '\uE000';
+    const emoji = '😀';
+    expect(bmp < emoji).toBe(false); // what plain JS comparison says
+    expect(compareUtf8(bmp, emoji)).toBeLessThan(0);
+    expect(compareKeys([bmp], [emoji])).toBeLessThan(0);
+  });
+  it('agrees with Buffer.compare of the UTF-8 bytes on random strings', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (a, b) => {
+        expect(Math.sign(compareUtf8(a, b))).toBe(Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))));
+      }),
+    );
   });
 });

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { EngineName } from '../engine/engine.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
+import { compareUtf8 } from '../util/canonical.js';
 
 /** Per-engine overrides: engine → tenant → shard id. */
 export type DirectoryOverrides = Readonly<Record<string, Readonly<Record<string, string>>>>;
@@ -70,7 +71,7 @@ export function hashRouter(options: HashRouterOptions = {}): Router {
 }
 
 export interface RangeBound {
-  /** Tenants whose id sorts (bytewise) at or below `upTo` go to `shard`; omit on the last range. */
+  /** Tenants whose id sorts (by UTF-8 bytes) at or below `upTo` go to `shard`; omit on the last range. */
   readonly upTo?: string;
   readonly shard: string;
 }
@@ -93,7 +94,7 @@ export function rangeRouter(options: RangeRouterOptions): Router {
       const last = i === ranges.length - 1;
       if (last !== (r.upTo === undefined)) fail(last ? 'the last range must have no "upTo"' : `range ${i} needs "upTo"`);
       const prev = ranges[i - 1]?.upTo;
-      if (prev !== undefined && r.upTo !== undefined && !(prev < r.upTo)) fail(`"upTo" values must ascend (range ${i})`);
+      if (prev !== undefined && r.upTo !== undefined && compareUtf8(prev, r.upTo) >= 0) fail(`"upTo" values must ascend (range ${i})`);
     });
   }
   return Object.freeze({
@@ -105,7 +106,7 @@ export function rangeRouter(options: RangeRouterOptions): Router {
       if (o) return o;
       const ranges = options.ranges[engine];
       if (!ranges) throw new DefinitionError(`rangeRouter: no ranges for engine "${engine}"`, { code: ErrorCode.Config, field: `ranges.${engine}` });
-      const hit = ranges.find((r) => r.upTo === undefined || tenant <= r.upTo)!;
+      const hit = ranges.find((r) => r.upTo === undefined || compareUtf8(tenant, r.upTo) <= 0)!;
       if (!shardIds.includes(hit.shard)) {
         throw new DefinitionError(`rangeRouter: range names unknown shard "${hit.shard}" of engine "${engine}"`, { code: ErrorCode.Config, field: `ranges.${engine}` });
       }

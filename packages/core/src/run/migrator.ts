@@ -12,7 +12,7 @@ import PQueue from 'p-queue';
 import pRetry from 'p-retry';
 import type { EngineAdapter, Fence, KeyValue, Lease, LedgerRecord, LockProvider, LockStatus, ShardAdapter, ShardDescriptor } from '../engine/engine.js';
 import {
-  ErrorCode, MigrateError, MigrationFailedError, RollbackError, RunFailedError, serializeError, type SerializedError,
+  ErrorCode, isMigrateError, MigrateError, MigrationFailedError, RollbackError, RunFailedError, serializeError, type SerializedError,
 } from '../errors/errors.js';
 import type { DataMigration, Migration, MigrationContext } from '../definition/migration.js';
 import { loadMigrations } from '../definition/load.js';
@@ -179,7 +179,14 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         if (!report.waitedForLock) this.#emit('lock:wait', { runId: report.runId, lock: runLock, holder });
         report.waitedForLock = true;
       },
+    }).catch((error: unknown) => {
+      // The control store's shard is down: report it like any unreachable shard, nothing applied.
+      if (!isMigrateError(error) || error.code !== ErrorCode.ShardUnavailable) throw error;
+      const shard = report.shards.find((s) => s.shardId === error.shardId) ?? report.shards[0]!;
+      shard.error = serializeError(error);
+      return null;
     });
+    if (!lease) return this.#finish(report);
     this.#emit('lock:acquired', { runId: report.runId, lock: runLock, token: lease.token });
     const heartbeat = this.#heartbeat(lease);
     try {

@@ -177,5 +177,28 @@ export function compareScalar(a: unknown, b: unknown): number {
   // Bytewise (code point) order, like COLLATE "C": both sides of a copy must agree on it.
   const sa = ra === 3 ? String((a as { toHexString?: () => string }).toHexString?.() ?? a) : String(a);
   const sb = ra === 3 ? String((b as { toHexString?: () => string }).toHexString?.() ?? b) : String(b);
-  return sa < sb ? -1 : sa > sb ? 1 : 0;
+  return compareUtf8(sa, sb);
+}
+
+/**
+ * Orders strings by code point, which is the order of their UTF-8 bytes: what `COLLATE "C"`,
+ * MongoDB and FerretDB use. Plain `<` compares UTF-16 code units, which puts U+E000–U+FFFF after
+ * characters outside the BMP (emoji) and so disagrees with the databases.
+ */
+export function compareUtf8(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** Moves surrogates (D800–DFFF) above E000–FFFF, so code units compare as code points do. */
+function codePointRank(unit: number): number {
+  if (unit >= 0xd800 && unit <= 0xdfff) return unit + 0x2000;
+  if (unit >= 0xe000) return unit - 0x800;
+  return unit;
 }
