@@ -138,6 +138,36 @@ export class PostgresBatchStore implements BatchStore {
     }
   }
 
+  /**
+   * Restores the next `limit` saved originals after `after` with one `INSERT … SELECT … FROM backup
+   * ON CONFLICT DO UPDATE` in the server, so every value comes back exactly as it was stored
+   * (timestamps keep their microseconds). `null` on pg-mem (no record sets): the batch engine then
+   * restores through JS.
+   */
+  async backupRestore(target: DataTarget, backup: string, after: KeyValue | undefined, limit: number): Promise<{ restored: number; last: KeyValue | undefined } | null> {
+    const f = await this.#ctx.ready();
+    if (!f.recordsets) return null;
+    const t = this.#table(target.name);
+    const b = this.#backupTable(t, backup);
+    const keys = keyColumns(target);
+    const page = await this.backupScan(target, backup, after, limit);
+    if (page.length === 0) return { restored: 0, last: undefined };
+    const last = keys.map((k) => page.at(-1)![k]);
+    const p = new Params();
+    const where = await this.#where(f, t, { ...target, filter: undefined }, { after, upTo: last }, p);
+    const columns = (await this.#columnsOf(b, f)).map((c) => c.name);
+    const set = columns.filter((c) => !keys.includes(c)).map((c) => `${q(c)} = EXCLUDED.${q(c)}`);
+    const conflict = `ON CONFLICT (${keys.map(q).join(', ')}) DO UPDATE SET ${set.length ? set.join(', ') : `${q(keys[0]!)} = EXCLUDED.${q(keys[0]!)}`}`;
+    const r = await this.#ctx.pool.query(
+      `INSERT INTO ${t.sql} (${columns.map(q).join(', ')}) SELECT ${columns.map((c) => `r.${q(c)}`).join(', ')} FROM ${b.sql} AS r${where} ${conflict}`,
+      p.values,
+    );
+    if ((r.rowCount ?? 0) !== page.length) {
+      throw new Error(`restoring "${target.name}" from backup wrote ${r.rowCount ?? 0} of ${page.length} rows; refusing to continue`);
+    }
+    return { restored: page.length, last };
+  }
+
   async backupDrop(target: DataTarget, backup: string): Promise<void> {
     await this.#ctx.ready();
     const b = this.#backupTable(this.#table(target.name), backup);

@@ -209,6 +209,8 @@ async function downBatch(input: BatchRunInput, target: DataTarget, after: KeyVal
     checkWritten(input, written, changed.length);
     return { rows: { read: current.length, written }, last: keyOf(target, current.at(-1)!) };
   }
+  const inServer = await shard.data.backupRestore?.(target, backup, after, size);
+  if (inServer) return { rows: { read: inServer.restored, written: inServer.restored }, last: inServer.last };
   const saved = await shard.data.backupScan(target, backup, after, size);
   if (saved.length === 0) return { rows: { read: 0, written: 0 }, last: undefined };
   const written = await shard.data.write(target, saved);

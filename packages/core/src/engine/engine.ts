@@ -244,6 +244,13 @@ export interface BatchStore {
   backupWrite(target: DataTarget, backup: string, rows: readonly Row[]): Promise<number>;
   /** Reads saved originals, ascending by key, like `scan`. */
   backupScan(target: DataTarget, backup: string, after: KeyValue | undefined, limit: number): Promise<Row[]>;
+  /**
+   * Optional: writes the next `limit` saved originals after `after` back into the table, in the
+   * server, so that values the driver cannot carry exactly (PostgreSQL timestamp microseconds)
+   * are restored exactly. Returns the rows restored and the last key restored (`undefined` when
+   * none was left), or `null` when this shard cannot (the batch engine then restores through JS).
+   */
+  backupRestore?(target: DataTarget, backup: string, after: KeyValue | undefined, limit: number): Promise<{ restored: number; last: KeyValue | undefined } | null>;
   /** Drops the backup. Idempotent. */
   backupDrop(target: DataTarget, backup: string): Promise<void>;
   count(target: DataTarget, range?: KeyRange): Promise<number>;
