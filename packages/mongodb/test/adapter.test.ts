@@ -57,9 +57,14 @@ describe.runIf(enabled)('mongodb adapter on a real server', () => {
     expect((error as Error).message).toContain('mongodb://***@127.0.0.1:1/x');
     expect(inspect(error, { depth: 10 })).not.toContain('hunter2');
     expect(e.shards[0]!.location).not.toContain('hunter2');
-    // Through the migrator (the dead shard is also the control store): the same redacted error.
-    const run = await createMigrator({ engines: { mongodb: e }, migrations: [] }).run().catch((err: unknown) => err);
-    expect(run).toMatchObject({ code: ErrorCode.ShardUnavailable, shardId: 'dead-0' });
+    // Through the migrator (the dead shard is also the control store): a failed run whose report
+    // names the shard with the same redacted error.
+    const run = (await createMigrator({ engines: { mongodb: e }, migrations: [] }).run().catch((err: unknown) => err)) as {
+      code: string; message: string; report: { shards: { shardId: string; error?: { code: string } }[] };
+    };
+    expect(run.code).toBe(ErrorCode.RunFailed);
+    expect(run.report.shards[0]).toMatchObject({ shardId: 'dead-0', error: { code: ErrorCode.ShardUnavailable } });
+    expect(run.message).toContain('dead-0');
     expect(inspect(run, { depth: 10 })).not.toContain('hunter2');
   });
 
