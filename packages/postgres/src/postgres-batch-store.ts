@@ -65,6 +65,47 @@ export class PostgresBatchStore implements BatchStore {
     return this.#insert(f, t, columns, rows, conflict);
   }
 
+  /**
+   * Compare-and-set write: one `UPDATE … FROM` that rewrites a row only where the stored row still
+   * equals `before` as `scan` read it (timestamps compared at the millisecond precision JS reads
+   * them with), so an application write between a batch's read and its write is never overwritten,
+   * and a row deleted meanwhile is not brought back. Returns the keys not written. On pg-mem (no
+   * record sets) it degrades to the plain upsert and reports no conflicts.
+   */
+  async writeIfUnchanged(target: DataTarget, pairs: readonly { readonly before: Row; readonly after: Row }[]): Promise<{ written: number; conflicts: KeyValue[] }> {
+    if (pairs.length === 0) return { written: 0, conflicts: [] };
+    const f = await this.#ctx.ready();
+    if (!f.recordsets) return { written: await this.write(target, pairs.map((p) => p.after)), conflicts: [] };
+    const t = this.#table(target.name);
+    const keys = keyColumns(target);
+    const stored = await this.#columnsOf(t, f);
+    const names = new Set(stored.map((c) => c.name));
+    const columns = rowColumns(pairs.map((p) => p.after), keys).filter((c) => names.has(c));
+    const encode = (rows: readonly Row[]) => JSON.stringify(rows.map((row) => Object.fromEntries([...names].map((c) => [c, jsonValue(row[c])]))));
+    const set = columns.filter((c) => !keys.includes(c)).map((c) => `${q(c)} = d.${q(c)}`);
+    const same = stored.map((c) =>
+      /^timestamp/.test(c.type) ? `date_trunc('milliseconds', r.${q(c.name)}) IS NOT DISTINCT FROM b.${q(c.name)}` : `r.${q(c.name)} IS NOT DISTINCT FROM b.${q(c.name)}`,
+    );
+    const joinD = keys.map((k) => `d.${q(k)} = r.${q(k)}`).join(' AND ');
+    const joinB = keys.map((k) => `b.${q(k)} = r.${q(k)}`).join(' AND ');
+    const { rows } = await this.#ctx.pool.query<Row>(
+      `UPDATE ${t.sql} AS r SET ${set.length ? set.join(', ') : `${q(keys[0]!)} = d.${q(keys[0]!)}`}
+       FROM jsonb_populate_recordset(NULL::${t.sql}, $1::jsonb) AS d, jsonb_populate_recordset(NULL::${t.sql}, $2::jsonb) AS b
+       WHERE ${joinD} AND ${joinB} AND ${same.join(' AND ')}
+       RETURNING ${keys.map((k) => `r.${q(k)}`).join(', ')}`,
+      [encode(pairs.map((p) => p.after)), encode(pairs.map((p) => p.before))],
+    );
+    const written = new Set(rows.map((row) => JSON.stringify(keys.map((k) => jsonValue(row[k])))));
+    const conflicts = pairs.map((p) => keys.map((k) => p.before[k])).filter((key) => !written.has(JSON.stringify(key.map((v) => jsonValue(v)))));
+    return { written: rows.length, conflicts };
+  }
+
+  /** Deletes saved copies by key (the copies of rows a compare-and-set write refused are stale). */
+  async backupRemove(target: DataTarget, backup: string, keys: readonly KeyValue[]): Promise<number> {
+    const b = this.#backupTable(this.#table(target.name), backup);
+    return this.remove({ name: `${b.schema}.${b.table}`, key: target.key }, keys);
+  }
+
   async remove(target: DataTarget, keys: readonly KeyValue[]): Promise<number> {
     if (keys.length === 0) return 0;
     const f = await this.#ctx.ready();
