@@ -81,19 +81,23 @@ export class PostgresBatchStore implements BatchStore {
     const stored = await this.#columnsOf(t, f);
     const names = new Set(stored.map((c) => c.name));
     const columns = rowColumns(pairs.map((p) => p.after), keys).filter((c) => names.has(c));
-    const encode = (rows: readonly Row[]) => JSON.stringify(rows.map((row) => Object.fromEntries([...names].map((c) => [c, jsonValue(row[c])]))));
+    const encodeRow = (row: Row) => Object.fromEntries([...names].map((c) => [c, jsonValue(row[c])]));
     const set = columns.filter((c) => !keys.includes(c)).map((c) => `${q(c)} = d.${q(c)}`);
     const same = stored.map((c) =>
       /^timestamp/.test(c.type) ? `date_trunc('milliseconds', r.${q(c.name)}) IS NOT DISTINCT FROM b.${q(c.name)}` : `r.${q(c.name)} IS NOT DISTINCT FROM b.${q(c.name)}`,
     );
     const joinD = keys.map((k) => `d.${q(k)} = r.${q(k)}`).join(' AND ');
-    const joinB = keys.map((k) => `b.${q(k)} = r.${q(k)}`).join(' AND ');
+    // One element per pair, both rows typed through the table's own row type: a join of two
+    // record sets by key would be planned as a nested loop over both (quadratic in the batch).
+    const payload = JSON.stringify(pairs.map((p) => ({ a: encodeRow(p.after), b: encodeRow(p.before) })));
     const { rows } = await this.#ctx.pool.query<Row>(
       `UPDATE ${t.sql} AS r SET ${set.length ? set.join(', ') : `${q(keys[0]!)} = d.${q(keys[0]!)}`}
-       FROM jsonb_populate_recordset(NULL::${t.sql}, $1::jsonb) AS d, jsonb_populate_recordset(NULL::${t.sql}, $2::jsonb) AS b
-       WHERE ${joinD} AND ${joinB} AND ${same.join(' AND ')}
+       FROM jsonb_array_elements($1::jsonb) AS e
+         CROSS JOIN LATERAL jsonb_populate_record(NULL::${t.sql}, e->'a') AS d
+         CROSS JOIN LATERAL jsonb_populate_record(NULL::${t.sql}, e->'b') AS b
+       WHERE ${joinD} AND ${same.join(' AND ')}
        RETURNING ${keys.map((k) => `r.${q(k)}`).join(', ')}`,
-      [encode(pairs.map((p) => p.after)), encode(pairs.map((p) => p.before))],
+      [payload],
     );
     const written = new Set(rows.map((row) => JSON.stringify(keys.map((k) => jsonValue(row[k])))));
     const conflicts = pairs.map((p) => keys.map((k) => p.before[k])).filter((key) => !written.has(JSON.stringify(key.map((v) => jsonValue(v)))));
