@@ -67,7 +67,6 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
   const resuming = cp !== null && cp !== undefined && cp.direction === direction;
   let after: KeyValue | undefined = resuming && cp.after ? cp.after : undefined;
   const counts = { ...(resuming && record.counts ? record.counts : { read: 0, written: 0, skipped: 0 }) };
-  const useBackup = direction === 'up' ? true : m.reverse === undefined;
   const backup = backupName(m.id);
   const pacer = new BatchPacer(m.batchSize, m.maxRowsPerSecond, input.throttle);
   const total = direction === 'down' && !m.reverse ? undefined : await input.shard.data.count(target).catch(() => undefined);
@@ -84,7 +83,7 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
     const size = pacer.size;
     const { rows, last, conflict } =
       direction === 'up'
-        ? await upBatch(input, target, after, size, backup, useBackup)
+        ? await upBatch(input, target, after, size, backup)
         : await downBatch(input, target, after, size, backup);
     if (conflict) {
       // Another writer changed a row between this batch's read and its write: the batch stopped
@@ -132,13 +131,13 @@ interface BatchResult {
 /** How often the same row may change under a batch before the step fails (retryable). */
 const MAX_CONFLICT_RETRIES = 20;
 
-async function upBatch(input: BatchRunInput, target: DataTarget, after: KeyValue | undefined, size: number, backup: string, useBackup: boolean): Promise<BatchResult> {
+async function upBatch(input: BatchRunInput, target: DataTarget, after: KeyValue | undefined, size: number, backup: string): Promise<BatchResult> {
   const { shard, migration: m } = input;
   const current = await shard.data.scan(target, after, size);
   if (current.length === 0) return { rows: { read: 0, written: 0 }, last: undefined };
   const last = keyOf(target, current.at(-1)!);
   // A batch re-done after a crash finds some of its rows already backed up (and maybe written).
-  const saved = useBackup ? await originals(shard, target, backup, after, current) : new Map<string, Row>();
+  const saved = await originals(shard, target, backup, after, current);
   const changed: { before: Row; after: Row }[] = [];
   const firstCopies: Row[] = [];
   // Rows an earlier attempt already wrote: counted as written now, since that attempt's counts were
@@ -156,7 +155,7 @@ async function upBatch(input: BatchRunInput, target: DataTarget, after: KeyValue
     if (!original) firstCopies.push(row);
     changed.push({ before: row, after: next });
   }
-  if (useBackup && firstCopies.length) await shard.data.backupWrite(target, backup, firstCopies);
+  if (firstCopies.length) await shard.data.backupWrite(target, backup, firstCopies);
   if (shard.data.writeIfUnchanged && changed.length) {
     const result = await shard.data.writeIfUnchanged(target, changed.map(({ before, after }) => ({ before, after })));
     if (result.conflicts.length) {
