@@ -3,27 +3,16 @@
 // Target: p99 beside ≤ 1.05 × p99 alone, with the migration still progressing.
 //   BENCH_ROWS (300000) BENCH_SECONDS (15) BENCH_WORKERS (4) BENCH_RATE (1500 rows/s)
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { benchDatabase } from '../support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROWS = Number(process.env.BENCH_ROWS ?? 300_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 4);
-const admin = process.env.MCP_MIGRATE_PG_URL;
-if (!admin) {
-  console.error('MCP_MIGRATE_PG_URL is not set: run `bash scripts/services.sh start` first');
-  process.exit(1);
-}
-
-const dbName = `mcp_bench_fg_${randomUUID().slice(0, 8)}`;
-const url = new URL(admin);
-url.pathname = `/${dbName}`;
-const adminClient = new pg.Client({ connectionString: admin });
-await adminClient.connect();
-await adminClient.query(`CREATE DATABASE ${dbName}`);
+const { url, drop } = await benchDatabase('mcp_bench_fg');
 
 try {
   const setup = new pg.Client({ connectionString: url.toString() });
@@ -89,6 +78,5 @@ try {
   console.log(`p99 ratio (beside / alone): ${(beside.p99 / baseline.p99).toFixed(3)}   target ≤ 1.05`);
   console.log(`migration during the window: ${migrated.toLocaleString('en-US')} rows, ${Math.round(migrationRate).toLocaleString('en-US')} rows/s (ceiling ${process.env.BENCH_RATE ?? 1500}/s)${migrated > 0 ? '' : '  — NOT PROGRESSING'}`);
 } finally {
-  await adminClient.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await adminClient.end();
+  await drop();
 }

@@ -3,28 +3,17 @@
 // Target (DESIGN.md): SDK time ≤ 1.5 × the single UPDATE; flat memory (peak RSS < 200 MB).
 //   BENCH_ROWS (1000000)  BENCH_BATCH (5000)
 //   node bench/pg-transform/index.mjs     (after `pnpm build`, with `bash scripts/services.sh start`)
-import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createMigrator, defineDataMigration } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
+import { benchDatabase } from '../support.mjs';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 5_000);
-const admin = process.env.MCP_MIGRATE_PG_URL;
-if (!admin) {
-  console.error('MCP_MIGRATE_PG_URL is not set: run `bash scripts/services.sh start` first');
-  process.exit(1);
-}
-
-const dbName = `mcp_bench_tx_${randomUUID().slice(0, 8)}`;
-const url = new URL(admin);
-url.pathname = `/${dbName}`;
-const adminClient = new pg.Client({ connectionString: admin });
-await adminClient.connect();
-await adminClient.query(`CREATE DATABASE ${dbName}`);
+const { url, drop } = await benchDatabase('mcp_bench_tx');
 
 const DDL = (name) => `CREATE TABLE ${name} (
   id bigint PRIMARY KEY, tenant_id text NOT NULL, status text NOT NULL, attempts integer NOT NULL,
@@ -97,6 +86,5 @@ try {
   console.log(`peak RSS           ${mb(Math.max(peakRss, maxRss))} (during the SDK run, sampled: ${mb(peakRss)}; before it: ${mb(rssBefore)})`);
 } finally {
   clearInterval(sampler);
-  await adminClient.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
-  await adminClient.end();
+  await drop();
 }
