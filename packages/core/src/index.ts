@@ -17,6 +17,7 @@ export * from './run/report.js';
 export * from './data/throttle.js';
 export { backupName, fingerprint, runBatches, type BatchRunInput } from './data/batch-runner.js';
 export * from './util/canonical.js';
+export * from './util/same-value.js';
 export * from './util/logger.js';
 export * from './util/redact.js';
 export { sleep } from './util/time.js';

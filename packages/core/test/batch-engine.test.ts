@@ -6,7 +6,7 @@ import { ErrorCode, RunFailedError } from '../src/errors/errors.js';
 import { backupName, fingerprint } from '../src/data/batch-runner.js';
 import { PauseGate } from '../src/data/throttle.js';
 import type { BatchEvent } from '../src/events/events.js';
-import type { BatchStore, EngineAdapter, Row } from '../src/engine/engine.js';
+import type { BatchStore, EngineAdapter, Row, RowPatch } from '../src/engine/engine.js';
 import type { RunReport } from '../src/run/report.js';
 import type { MemoryStore } from '../src/testing/index.js';
 import { QUICK, memory, rejection, tick, wrapEngine } from './helpers.js';
@@ -38,12 +38,12 @@ const rowsOf = (store: MemoryStore, shardId: string, name = 'items') => store.sh
 const ns = (store: MemoryStore, shardId: string) => rowsOf(store, shardId).map((r) => r.n);
 const original = IDS.map((_, i) => i * 10);
 
-/** A BatchStore whose `write` misbehaves on its `nth` call (1-based). */
-function faultyWrite(nth: number, fault: (data: BatchStore, t: Parameters<BatchStore['write']>[0], rows: readonly Row[]) => Promise<number>) {
+/** A BatchStore whose `update` misbehaves on its `nth` call (1-based). */
+function faultyWrite(nth: number, fault: (data: BatchStore, t: Parameters<BatchStore['update']>[0], rows: readonly RowPatch[]) => Promise<number>) {
   let calls = 0;
   return (d: BatchStore): BatchStore => ({
     ...d,
-    write: async (t, rows) => (++calls === nth ? fault(d, t, rows) : d.write(t, rows)),
+    update: async (t, rows) => (++calls === nth ? fault(d, t, rows) : d.update(t, rows)),
   });
 }
 
@@ -93,7 +93,7 @@ describe('batch engine: safety checks', () => {
   it('a write that drops rows fails the step ("wrote X of Y") and the checkpoint stays before the bad batch', async () => {
     const { engine, store, ids } = memory(1);
     seed(store, ids[0]!);
-    const wrapped = wrapEngine(engine, faultyWrite(3, async (d, t, rows) => d.write(t, rows.slice(1))));
+    const wrapped = wrapEngine(engine, faultyWrite(3, async (d, t, rows) => d.update(t, rows.slice(1))));
     const err = await rejection(migratorOf(wrapped, [data()]).run());
     expect(err).toBeInstanceOf(RunFailedError);
     const step = (err as RunFailedError<RunReport>).report.shards[0]!.migrations[0]!;
@@ -154,7 +154,7 @@ describe('batch engine: crash and resume', () => {
     const { engine, store, ids } = memory(1);
     seed(store, ids[0]!);
     const wrapped = wrapEngine(engine, faultyWrite(3, async (d, t, rows) => {
-      await d.write(t, rows);
+      await d.update(t, rows);
       throw Object.assign(new Error('connection lost after write'), { retryable });
     }));
     const m = migratorOf(wrapped, [data()]);
@@ -200,7 +200,7 @@ describe('batch engine: rollback', () => {
     const { engine, store, ids } = memory(2);
     for (const id of ids) seed(store, id);
     const before = await Promise.all(ids.map((id) => engine.shard(id).data.checksum({ name: 'items', key: ['id'] })));
-    const wrapped = wrapEngine(engine, (d, shardId) => (shardId === ids[0] ? faultyWrite(3, async (dd, t, rows) => { await dd.write(t, rows); throw new Error('crash'); })(d) : d));
+    const wrapped = wrapEngine(engine, (d, shardId) => (shardId === ids[0] ? faultyWrite(3, async (dd, t, rows) => { await dd.update(t, rows); throw new Error('crash'); })(d) : d));
     await rejection(migratorOf(wrapped, [data()], { onFailure: 'continue' }).run());
     expect(store.shard(ids[0]!).ledger.get('0001-plus-one')!.state).toBe('failed');
     expect(store.shard(ids[1]!).ledger.get('0001-plus-one')!.state).toBe('applied');

@@ -44,13 +44,13 @@ describe('a batch re-done after a crash', () => {
     items.upsert(Array.from({ length: 30 }, (_, id) => ({ id, v: '0' })));
     const engine = memoryEngine({ name: 'memory', shards: ['s0'], store });
     const data = engine.shard('s0').data;
-    const write = data.write.bind(data);
-    const asStrings = (rows: readonly Record<string, unknown>[]) => rows.map((r) => ({ ...r, v: String(r.v) }));
+    const update = data.update.bind(data);
+    const asStrings = (patches: Parameters<typeof data.update>[1]) => patches.map((p) => ({ ...p, set: { ...p.set, v: String(p.set.v) } }));
     let writes = 0;
     // The store keeps `v` as text, as a bigint column comes back from pg; the second batch is
     // written, then the process "dies" before its checkpoint.
-    (data as { write: typeof data.write }).write = async (t, rows) => {
-      const n = await write(t, asStrings(rows));
+    (data as { update: typeof data.update }).update = async (t, patches) => {
+      const n = await update(t, asStrings(patches));
       if (++writes === 2) throw new Error('crash after write');
       return n;
     };

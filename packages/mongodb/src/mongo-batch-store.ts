@@ -10,7 +10,7 @@
 import type { AnyBulkWriteOperation, BulkWriteResult, Db, Document } from 'mongodb';
 import {
   canonicalEncode, MigrationFailedError, RowSetHash,
-  type BatchStore, type DataTarget, type KeyRange, type KeyValue, type RangeChecksum, type Row,
+  type BatchStore, type DataTarget, type KeyRange, type KeyValue, type RangeChecksum, type Row, type RowPatch,
 } from '@mcp/migrate-core';
 import { describe, DUPLICATE_KEY_CODE, errorCode, isNotFound } from './mongo-errors.js';
 import { keyFilter, keyOf, keySort, rangeQuery } from './keyset.js';
@@ -97,6 +97,24 @@ export class MongoBatchStore implements BatchStore {
     }));
     const result = await this.#bulk(target.name, ops, rows, target.key, 'write');
     return result.matchedCount + result.upsertedCount;
+  }
+
+  /**
+   * One unordered bulk of `updateOne(key, { $set: changed, $unset: dropped })`: fields the
+   * transform did not change are not sent, so they keep their stored BSON types. A document that
+   * no longer exists is not brought back. Throws on any write error.
+   */
+  async update(target: DataTarget, patches: readonly RowPatch[]): Promise<number> {
+    if (patches.length === 0) return 0;
+    const rows = patches.map((p) => Object.fromEntries(target.key.map((k, i) => [k, p.key[i]])) as Row);
+    const ops: AnyBulkWriteOperation<Document>[] = patches.map((p, i) => {
+      const update: Document = {};
+      if (Object.keys(p.set).length) update.$set = p.set;
+      if (p.unset.length) update.$unset = Object.fromEntries(p.unset.map((f) => [f, '']));
+      return { updateOne: { filter: keyFilter(target.key, rows[i]!), update } };
+    });
+    const result = await this.#bulk(target.name, ops, rows, target.key, 'update');
+    return result.matchedCount;
   }
 
   async remove(target: DataTarget, keys: readonly KeyValue[]): Promise<number> {

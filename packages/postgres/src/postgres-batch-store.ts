@@ -8,7 +8,7 @@
  */
 import {
   DefinitionError, ErrorCode, RowSetHash,
-  type BatchStore, type DataTarget, type KeyRange, type KeyValue, type RangeChecksum, type Row,
+  type BatchStore, type DataTarget, type KeyRange, type KeyValue, type RangeChecksum, type Row, type RowPatch,
 } from '@mcp/migrate-core';
 import { assertIdentifier, tableName, type TableName } from './identifiers.js';
 import { sqlState } from './postgres-errors.js';
@@ -66,42 +66,97 @@ export class PostgresBatchStore implements BatchStore {
   }
 
   /**
-   * Compare-and-set write: one `UPDATE … FROM` that rewrites a row only where the stored row still
+   * Writes only the changed columns: one `UPDATE … SET <changed columns> FROM` per distinct set of
+   * changed columns in the batch (usually one), so an untouched column is never written back.
+   */
+  async update(target: DataTarget, patches: readonly RowPatch[]): Promise<number> {
+    if (patches.length === 0) return 0;
+    let written = 0;
+    for (const group of await this.#groups(target, patches)) written += (await this.#update(target, group, false)).length;
+    return written;
+  }
+
+  /**
+   * Compare-and-set form of {@link update}: a row is rewritten only where the stored row still
    * equals `before` as `scan` read it (timestamps compared at the millisecond precision JS reads
    * them with), so an application write between a batch's read and its write is never overwritten,
    * and a row deleted meanwhile is not brought back. Returns the keys not written. On pg-mem (no
-   * record sets) it degrades to the plain upsert and reports no conflicts.
+   * record sets) it degrades to the plain update and reports no conflicts.
    */
-  async writeIfUnchanged(target: DataTarget, pairs: readonly { readonly before: Row; readonly after: Row }[]): Promise<{ written: number; conflicts: KeyValue[] }> {
-    if (pairs.length === 0) return { written: 0, conflicts: [] };
+  async writeIfUnchanged(target: DataTarget, patches: readonly RowPatch[]): Promise<{ written: number; conflicts: KeyValue[] }> {
+    if (patches.length === 0) return { written: 0, conflicts: [] };
     const f = await this.#ctx.ready();
-    if (!f.recordsets) return { written: await this.write(target, pairs.map((p) => p.after)), conflicts: [] };
+    if (!f.recordsets) return { written: await this.update(target, patches), conflicts: [] };
+    const keys = keyColumns(target);
+    const done = new Set<string>();
+    for (const group of await this.#groups(target, patches)) {
+      for (const row of await this.#update(target, group, true)) done.add(JSON.stringify(keys.map((k) => jsonValue(row[k]))));
+    }
+    const conflicts = patches.map((p) => p.key).filter((key) => !done.has(JSON.stringify(key.map((v) => jsonValue(v)))));
+    return { written: done.size, conflicts };
+  }
+
+  /** Patches grouped by their set of changed columns; refuses unknown and dropped columns. */
+  async #groups(target: DataTarget, patches: readonly RowPatch[]): Promise<RowPatch[][]> {
+    const f = await this.#ctx.ready();
+    const t = this.#table(target.name);
+    const names = new Set((await this.#columnsOf(t, f)).map((c) => c.name));
+    const groups = new Map<string, RowPatch[]>();
+    for (const p of patches) {
+      for (const c of Object.keys(p.set)) {
+        assertIdentifier(c, 'column');
+        if (!names.has(c)) {
+          throw new DefinitionError(`postgres: the transform returned column "${c}", which table ${t.sql} does not have (shard "${this.#ctx.shardId}")`, { code: ErrorCode.Definition, shardId: this.#ctx.shardId, field: 'transform' });
+        }
+      }
+      if (p.unset.length) {
+        throw new DefinitionError(`postgres: the transform dropped column(s) ${p.unset.map((c) => `"${c}"`).join(', ')} of table ${t.sql}; return every column (set one to null to clear it)`, { code: ErrorCode.Definition, shardId: this.#ctx.shardId, field: 'transform' });
+      }
+      const sig = Object.keys(p.set).sort().join('\0');
+      const g = groups.get(sig);
+      if (g) g.push(p);
+      else groups.set(sig, [p]);
+    }
+    return [...groups.values()];
+  }
+
+  /** One `UPDATE` of the columns in `patches[0].set`; returns the keys of the rows updated. */
+  async #update(target: DataTarget, patches: readonly RowPatch[], guarded: boolean): Promise<Row[]> {
+    const f = await this.#ctx.ready();
     const t = this.#table(target.name);
     const keys = keyColumns(target);
+    const columns = Object.keys(patches[0]!.set);
+    const keyOf = (p: RowPatch) => Object.fromEntries(keys.map((k, i) => [k, jsonValue(p.key[i])]));
+    if (!f.recordsets) {
+      let n = 0;
+      for (const patch of patches) {
+        const p = new Params();
+        const set = columns.map((c) => `${q(c)} = ${p.add(patch.set[c] ?? null)}`).join(', ');
+        const where = keys.map((k, i) => `${q(k)} = ${p.add(patch.key[i])}`).join(' AND ');
+        n += (await this.#ctx.pool.query(`UPDATE ${t.sql} SET ${set} WHERE ${where}`, p.values)).rowCount ?? 0;
+      }
+      return patches.slice(0, n).map((patch) => Object.fromEntries(keys.map((k, i) => [k, patch.key[i]])));
+    }
     const stored = await this.#columnsOf(t, f);
-    const names = new Set(stored.map((c) => c.name));
-    const columns = rowColumns(pairs.map((p) => p.after), keys).filter((c) => names.has(c));
-    const encodeRow = (row: Row) => Object.fromEntries([...names].map((c) => [c, jsonValue(row[c])]));
-    const set = columns.filter((c) => !keys.includes(c)).map((c) => `${q(c)} = d.${q(c)}`);
+    const set = columns.map((c) => `${q(c)} = d.${q(c)}`);
     const same = stored.map((c) =>
       /^timestamp/.test(c.type) ? `date_trunc('milliseconds', r.${q(c.name)}) IS NOT DISTINCT FROM b.${q(c.name)}` : `r.${q(c.name)} IS NOT DISTINCT FROM b.${q(c.name)}`,
     );
+    const encode = (row: Row) => Object.fromEntries(Object.entries(row).map(([c, v]) => [c, jsonValue(v)]));
     const joinD = keys.map((k) => `d.${q(k)} = r.${q(k)}`).join(' AND ');
-    // One element per pair, both rows typed through the table's own row type: a join of two
-    // record sets by key would be planned as a nested loop over both (quadratic in the batch).
-    const payload = JSON.stringify(pairs.map((p) => ({ a: encodeRow(p.after), b: encodeRow(p.before) })));
+    // One element per patch, typed through the table's own row type: a join of two record sets by
+    // key would be planned as a nested loop over both (quadratic in the batch).
+    const payload = JSON.stringify(patches.map((p) => ({ a: { ...encode(p.set), ...keyOf(p) }, b: guarded ? encode(p.before) : undefined })));
+    const guard = guarded ? `CROSS JOIN LATERAL jsonb_populate_record(NULL::${t.sql}, e->'b') AS b` : '';
     const { rows } = await this.#ctx.pool.query<Row>(
-      `UPDATE ${t.sql} AS r SET ${set.length ? set.join(', ') : `${q(keys[0]!)} = d.${q(keys[0]!)}`}
+      `UPDATE ${t.sql} AS r SET ${set.join(', ')}
        FROM jsonb_array_elements($1::jsonb) AS e
-         CROSS JOIN LATERAL jsonb_populate_record(NULL::${t.sql}, e->'a') AS d
-         CROSS JOIN LATERAL jsonb_populate_record(NULL::${t.sql}, e->'b') AS b
-       WHERE ${joinD} AND ${same.join(' AND ')}
+         CROSS JOIN LATERAL jsonb_populate_record(NULL::${t.sql}, e->'a') AS d ${guard}
+       WHERE ${joinD}${guarded ? ` AND ${same.join(' AND ')}` : ''}
        RETURNING ${keys.map((k) => `r.${q(k)}`).join(', ')}`,
       [payload],
     );
-    const written = new Set(rows.map((row) => JSON.stringify(keys.map((k) => jsonValue(row[k])))));
-    const conflicts = pairs.map((p) => keys.map((k) => p.before[k])).filter((key) => !written.has(JSON.stringify(key.map((v) => jsonValue(v)))));
-    return { written: rows.length, conflicts };
+    return rows;
   }
 
   /** Deletes saved copies by key (the copies of rows a compare-and-set write refused are stale). */

@@ -8,12 +8,13 @@
  * refused; backups keep the FIRST copy of a row, so a re-done batch never overwrites an original
  * with an already transformed row, and a re-done batch transforms the saved originals again.
  */
-import type { Checkpoint, DataTarget, Direction, Fence, KeyValue, LedgerCounts, LedgerRecord, Row, ShardAdapter, ShardDescriptor } from '../engine/engine.js';
+import type { Checkpoint, DataTarget, Direction, Fence, KeyValue, LedgerCounts, LedgerRecord, Row, RowPatch, ShardAdapter, ShardDescriptor } from '../engine/engine.js';
 import { ErrorCode, MigrateError, MigrationFailedError } from '../errors/errors.js';
 import type { DataMigration, TransformFn } from '../definition/migration.js';
 import type { BatchEvent } from '../events/events.js';
 import { canonicalEncode, looseCanonicalEncode, sha256 } from '../util/canonical.js';
 import { cloneValue } from '../util/clone.js';
+import { diffRow } from '../util/same-value.js';
 import { throwIfAborted } from '../util/time.js';
 import { SDK_VERSION } from '../version.js';
 import { BatchPacer, type PauseGate, type ThrottleOptions } from './throttle.js';
@@ -138,7 +139,7 @@ async function upBatch(input: BatchRunInput, target: DataTarget, after: KeyValue
   const last = keyOf(target, current.at(-1)!);
   // A batch re-done after a crash finds some of its rows already backed up (and maybe written).
   const saved = await originals(shard, target, backup, after, current);
-  const changed: { before: Row; after: Row }[] = [];
+  const changed: RowPatch[] = [];
   const firstCopies: Row[] = [];
   // Rows an earlier attempt already wrote: counted as written now, since that attempt's counts were
   // never checkpointed.
@@ -152,12 +153,14 @@ async function upBatch(input: BatchRunInput, target: DataTarget, after: KeyValue
       continue;
     }
     if (next === null) continue;
+    const patch = patchOf(target, row, next);
+    if (!patch) continue;
     if (!original) firstCopies.push(row);
-    changed.push({ before: row, after: next });
+    changed.push(patch);
   }
   if (firstCopies.length) await shard.data.backupWrite(target, backup, firstCopies);
   if (shard.data.writeIfUnchanged && changed.length) {
-    const result = await shard.data.writeIfUnchanged(target, changed.map(({ before, after }) => ({ before, after })));
+    const result = await shard.data.writeIfUnchanged(target, changed);
     if (result.conflicts.length) {
       // The saved copies of the refused rows are stale: drop them, so the rows are backed up afresh.
       await shard.data.backupRemove?.(target, backup, result.conflicts);
@@ -167,16 +170,26 @@ async function upBatch(input: BatchRunInput, target: DataTarget, after: KeyValue
       const done = current.slice(0, at);
       const doneKeys = new Set(done.map((row) => canonicalEncode(keyOf(target, row))));
       // Rows after the conflict that were written are read again and then count as done earlier.
-      const changedKeys = new Set(changed.map((c) => canonicalEncode(keyOf(target, c.after))));
+      const changedKeys = new Set(changed.map((c) => canonicalEncode(c.key)));
       const written = [...doneKeys].filter((id) => earlier.has(id) || changedKeys.has(id)).length;
       return { rows: { read: done.length, written }, last: at > 0 ? keyOf(target, done.at(-1)!) : after, conflict: keyOf(target, current[at]!) };
     }
     checkWritten(input, result.written, changed.length);
     return { rows: { read: current.length, written: result.written + earlier.size }, last };
   }
-  const written = changed.length ? await shard.data.write(target, changed.map((c) => c.after)) : 0;
+  const written = changed.length ? await shard.data.update(target, changed) : 0;
   checkWritten(input, written, changed.length);
   return { rows: { read: current.length, written: written + earlier.size }, last };
+}
+
+/**
+ * The patch that turns `before` into `after`: only the fields whose value changed (types
+ * included), so untouched values are never written back. `null` when nothing changed.
+ */
+function patchOf(target: DataTarget, before: Row, after: Row): RowPatch | null {
+  const { set, unset } = diffRow(before, after);
+  if (Object.keys(set).length === 0 && unset.length === 0) return null;
+  return { key: keyOf(target, before), before, set, unset };
 }
 
 /**
@@ -199,12 +212,13 @@ async function downBatch(input: BatchRunInput, target: DataTarget, after: KeyVal
   if (m.reverse) {
     const current = await shard.data.scan(target, after, size);
     if (current.length === 0) return { rows: { read: 0, written: 0 }, last: undefined };
-    const changed: Row[] = [];
+    const changed: RowPatch[] = [];
     for (const row of current) {
       const prev = await apply(m.reverse, row, input, target);
-      if (prev !== null) changed.push(prev);
+      const patch = prev === null ? null : patchOf(target, row, prev);
+      if (patch) changed.push(patch);
     }
-    const written = changed.length ? await shard.data.write(target, changed) : 0;
+    const written = changed.length ? await shard.data.update(target, changed) : 0;
     checkWritten(input, written, changed.length);
     return { rows: { read: current.length, written }, last: keyOf(target, current.at(-1)!) };
   }

@@ -205,6 +205,18 @@ export interface DataTarget {
   readonly filter?: Readonly<Record<string, unknown>> | undefined;
 }
 
+/**
+ * One row a transform (or `reverse`) changed: its key, the row exactly as `scan` returned it (the
+ * same object, so an adapter may keep what it read beside it, e.g. raw BSON or a row version), the
+ * fields whose value differs with their new values, and the fields the new row no longer has.
+ */
+export interface RowPatch {
+  readonly key: KeyValue;
+  readonly before: Row;
+  readonly set: Readonly<Row>;
+  readonly unset: readonly string[];
+}
+
 /** A half-open key range `(after, upTo]`; an absent bound means unbounded. */
 export interface KeyRange {
   readonly after?: KeyValue | undefined;
@@ -223,16 +235,31 @@ export interface BatchStore {
    * `after` is undefined — never from 0), ascending by key, collation-safe (bytewise for text).
    */
   scan(target: DataTarget, after: KeyValue | undefined, limit: number): Promise<Row[]>;
-  /** Idempotent upsert by key of every row, in as few round trips as the engine allows. Returns rows written. */
+  /**
+   * Idempotent upsert by key of whole rows, in as few round trips as the engine allows. Returns
+   * rows written. Used where there is no row to compare with (a restore through JS, a copy); the
+   * batch engine writes a transform's output with {@link BatchStore.update}.
+   */
   write(target: DataTarget, rows: readonly Row[]): Promise<number>;
   /**
-   * Optional compare-and-set write: replaces each row by `after` only where the stored row still
-   * equals `before` (as `scan` returned it), in as few round trips as the engine allows. Returns the
-   * keys it did NOT write because the row changed (or vanished) in between. When an adapter has it,
-   * the batch engine uses it, so a write by the application between a batch's read and its write is
-   * never overwritten: the batch is re-read from the first conflicting key instead.
+   * Writes ONLY what a transform changed: for each patch, the columns/fields in `set` (PostgreSQL
+   * `UPDATE … SET` of those columns; MongoDB `$set`, plus `$unset` of `unset`), by key, so that a
+   * value the transform did not touch never round-trips through JavaScript and keeps its exact
+   * stored bytes and type. A row that no longer exists is not brought back. Returns rows written.
+   * An adapter refuses, with a typed error naming the migration's field, a column the table does
+   * not have or an `unset` it cannot express (PostgreSQL has no "absent column").
    */
-  writeIfUnchanged?(target: DataTarget, pairs: readonly { readonly before: Row; readonly after: Row }[]): Promise<{ written: number; conflicts: KeyValue[] }>;
+  update(target: DataTarget, patches: readonly RowPatch[]): Promise<number>;
+  /**
+   * Optional compare-and-set form of {@link BatchStore.update}: applies each patch only where the
+   * stored row is still the one `scan` returned as `before` (compared by the server's own form of
+   * the row, never through values JS cannot carry exactly), in as few round trips as the engine
+   * allows. Returns the keys it did NOT write because the row changed (or vanished) in between.
+   * When an adapter has it, the batch engine uses it, so a write by the application between a
+   * batch's read and its write is never overwritten: the batch is re-read from the first
+   * conflicting key instead.
+   */
+  writeIfUnchanged?(target: DataTarget, patches: readonly RowPatch[]): Promise<{ written: number; conflicts: KeyValue[] }>;
   /**
    * Removes saved copies from backup `backup` by key. Required with `writeIfUnchanged`: the copies
    * of rows whose write was refused are stale and are taken again when those rows are re-read.

@@ -3,7 +3,7 @@
  * scans are a binary search, not a sort per batch. Rows are copied in and out, so a caller that
  * mutates what it got cannot change stored data behind the SDK's back.
  */
-import type { KeyRange, KeyValue, Row } from '../engine/engine.js';
+import type { KeyRange, KeyValue, Row, RowPatch } from '../engine/engine.js';
 import { canonicalEncode, compareKeys } from '../util/canonical.js';
 import { cloneValue } from '../util/clone.js';
 
@@ -36,6 +36,23 @@ export class MemoryCollection {
       const id = canonicalEncode(key);
       if (!this.#rows.has(id)) this.#sorted = null;
       this.#rows.set(id, { key, row: cloneValue(row) });
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * Applies patches by key: sets the changed fields and removes the dropped ones, leaving every
+   * other field as stored. A key no longer present is skipped. Returns rows changed.
+   */
+  patch(patches: Iterable<RowPatch>): number {
+    let n = 0;
+    for (const p of patches) {
+      const hit = this.#rows.get(canonicalEncode(p.key));
+      if (!hit) continue;
+      const row = { ...hit.row, ...cloneValue(p.set) };
+      for (const f of p.unset) delete row[f];
+      hit.row = row;
       n++;
     }
     return n;

@@ -11,11 +11,12 @@
  * ```
  */
 import type {
-  BatchStore, DataTarget, EngineAdapter, EngineCapabilities, EngineName, Fence, KeyRange, KeyValue, LedgerRecord,
+  BatchStore, DataTarget, EngineAdapter, EngineCapabilities, EngineName, Fence, KeyRange, KeyValue, RowPatch, LedgerRecord,
   LedgerStore, Row, ShardAdapter, ShardDescriptor, StepOptions,
 } from '../engine/engine.js';
 import { DefinitionError, ErrorCode, ShardUnavailableError } from '../errors/errors.js';
-import { canonicalEncode, RowSetHash } from '../util/canonical.js';
+import { RowSetHash } from '../util/canonical.js';
+import { sameValue } from '../util/same-value.js';
 import { MemoryCollection } from './memory-collection.js';
 import { MemoryLockProvider, MemoryLockTable } from './memory-lock.js';
 
@@ -178,7 +179,7 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
     this.data = {
       scan: (t, after, limit) => io(() => coll(t).rows({ after }, t.filter, limit)),
       write: (t, rows) => io(() => coll(t).upsert(rows)),
-
+      update: (t, patches) => io(() => coll(t).patch(patches)),
       remove: (t, keys) => io(() => coll(t).delete(keys)),
       backupWrite: (t, b, rows) => io(() => backup(t, b).insertMissing(rows)),
       backupScan: (t, b, after, limit) => io(() => backup(t, b).rows({ after }, undefined, limit)),
@@ -192,18 +193,17 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
         }),
     } satisfies BatchStore;
     if (compareAndSet) {
-      (this.data as { writeIfUnchanged?: BatchStore['writeIfUnchanged'] }).writeIfUnchanged = (t, pairs) =>
+      (this.data as { writeIfUnchanged?: BatchStore['writeIfUnchanged'] }).writeIfUnchanged = (t, patches) =>
         io(() => {
           const c = coll(t);
           const conflicts: KeyValue[] = [];
-          const ok: Row[] = [];
-          for (const { before, after } of pairs) {
-            const key = c.keyOf(before);
-            const now = c.get(key);
-            if (now && canonicalEncode(now) === canonicalEncode(before)) ok.push(after);
-            else conflicts.push(key);
+          const ok: RowPatch[] = [];
+          for (const p of patches) {
+            const now = c.get(p.key);
+            if (now && sameValue(now, p.before)) ok.push(p);
+            else conflicts.push(p.key);
           }
-          return { written: c.upsert(ok), conflicts };
+          return { written: c.patch(ok), conflicts };
         });
       (this.data as { backupRemove?: BatchStore['backupRemove'] }).backupRemove = (t, b, keys) => io(() => backup(t, b).delete(keys));
     }
