@@ -7,18 +7,38 @@
  * Identifiers are validated and quoted; values are always bound.
  */
 import {
-  DefinitionError, ErrorCode, RowSetHash,
+  DefinitionError, ErrorCode, MigrateError, RowSetHash,
   type BatchStore, type DataTarget, type KeyRange, type KeyValue, type RangeChecksum, type Row, type RowPatch,
 } from '@mcp/migrate-core';
 import { assertIdentifier, tableName, type TableName } from './identifiers.js';
 import { sqlState } from './postgres-errors.js';
+import { columnJson, jsonValue } from './row-values.js';
 import type { PostgresFeatures, ShardContext } from './shard-context.js';
 
 interface Column {
   readonly name: string;
   readonly type: string;
   readonly collatable: boolean;
+  /** `json`/`jsonb` or a domain over them: new values are written as the document's JSON text. */
+  readonly json: boolean;
 }
+
+export { jsonValue };
+
+/**
+ * A row's version: md5 of its binary send form, which depends on no session setting (TimeZone,
+ * DateStyle, IntervalStyle, extra_float_digits, bytea_output) and differs for any two stored
+ * values that differ (microseconds, float -0, numeric scale, jsonb 0.0, json text).
+ */
+const ROW_VERSION = 'md5(record_send(r.*))';
+/**
+ * Opens a read-only transaction whose text output of every type is the same on every server and
+ * session (one round trip: a simple-protocol multi-statement). extra_float_digits 3 is the exact
+ * form before PostgreSQL 12 and the shortest exact form since.
+ */
+const PINNED_OUTPUT = `BEGIN READ ONLY; SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL extra_float_digits = 3; SET LOCAL bytea_output = 'hex'`;
+/** Result column of the version in a scan: not a plain identifier, so no table column can have it. */
+const VERSION_FIELD = 'mcp-migrate row version';
 
 /** Rows per statement in the pg-mem fallback (multi-row VALUES with bound parameters). */
 const FALLBACK_CHUNK_PARAMS = 10_000;
@@ -38,6 +58,8 @@ export class PostgresBatchStore implements BatchStore {
   readonly #ctx: ShardContext;
   readonly #columns = new Map<string, Promise<Column[]>>();
   readonly #backups = new Set<string>();
+  /** Row version per row object `scan` returned (the `before` of a patch is that very object). */
+  readonly #versions = new WeakMap<Row, string>();
 
   constructor(ctx: ShardContext) {
     this.#ctx = ctx;
@@ -49,8 +71,20 @@ export class PostgresBatchStore implements BatchStore {
     this.#backups.clear();
   }
 
+  /**
+   * On PostgreSQL each row's version is read in the same SELECT and kept beside the row object (not
+   * as a column: transforms never see it), for {@link writeIfUnchanged}.
+   */
   async scan(target: DataTarget, after: KeyValue | undefined, limit: number): Promise<Row[]> {
-    return this.#scan(target, this.#table(target.name), { after }, limit, target.filter);
+    const f = await this.#ctx.ready();
+    const rows = await this.#scan(target, this.#table(target.name), { after }, limit, target.filter, undefined, f.recordsets);
+    if (f.recordsets) {
+      for (const row of rows) {
+        this.#versions.set(row, row[VERSION_FIELD] as string);
+        delete row[VERSION_FIELD];
+      }
+    }
+    return rows;
   }
 
   async write(target: DataTarget, rows: readonly Row[]): Promise<number> {
@@ -66,8 +100,9 @@ export class PostgresBatchStore implements BatchStore {
   }
 
   /**
-   * Writes only the changed columns: one `UPDATE … SET <changed columns> FROM` per distinct set of
-   * changed columns in the batch (usually one), so an untouched column is never written back.
+   * Writes only the changed columns: one `UPDATE … SET <changed columns>` per distinct set of
+   * changed columns in the batch (usually one), so an untouched column is never written back and
+   * keeps its stored bytes. New values go through the column's input function (see row-values.ts).
    */
   async update(target: DataTarget, patches: readonly RowPatch[]): Promise<number> {
     if (patches.length === 0) return 0;
@@ -77,23 +112,24 @@ export class PostgresBatchStore implements BatchStore {
   }
 
   /**
-   * Compare-and-set form of {@link update}: a row is rewritten only where the stored row still
-   * equals `before` as `scan` read it (timestamps compared at the millisecond precision JS reads
-   * them with), so an application write between a batch's read and its write is never overwritten,
-   * and a row deleted meanwhile is not brought back. Returns the keys not written. On pg-mem (no
-   * record sets) it degrades to the plain update and reports no conflicts.
+   * Compare-and-set form of {@link update}: a row is rewritten only where the stored row is still
+   * the one `scan` returned as `before`, compared by a version the server computed in the same
+   * SELECT (`md5` of the row's binary send form, which no session setting changes and which tells
+   * apart every value JS cannot: timestamp microseconds, float `-0`, jsonb `0.0`, JSON `null`,
+   * long numbers, `json` text). An application write between a batch's read and its write is
+   * never overwritten, and a row deleted meanwhile is not brought back. Returns the keys not
+   * written. On pg-mem (no record sets, no row versions) it degrades to the plain update and
+   * reports no conflicts.
    */
   async writeIfUnchanged(target: DataTarget, patches: readonly RowPatch[]): Promise<{ written: number; conflicts: KeyValue[] }> {
     if (patches.length === 0) return { written: 0, conflicts: [] };
     const f = await this.#ctx.ready();
     if (!f.recordsets) return { written: await this.update(target, patches), conflicts: [] };
-    const keys = keyColumns(target);
-    const done = new Set<string>();
+    const done = new Set<RowPatch>();
     for (const group of await this.#groups(target, patches)) {
-      for (const row of await this.#update(target, group, true)) done.add(JSON.stringify(keys.map((k) => jsonValue(row[k]))));
+      for (const p of await this.#update(target, group, true)) done.add(p);
     }
-    const conflicts = patches.map((p) => p.key).filter((key) => !done.has(JSON.stringify(key.map((v) => jsonValue(v)))));
-    return { written: done.size, conflicts };
+    return { written: done.size, conflicts: patches.filter((p) => !done.has(p)).map((p) => p.key) };
   }
 
   /** Patches grouped by their set of changed columns; refuses unknown and dropped columns. */
@@ -102,15 +138,17 @@ export class PostgresBatchStore implements BatchStore {
     const t = this.#table(target.name);
     const names = new Set((await this.#columnsOf(t, f)).map((c) => c.name));
     const groups = new Map<string, RowPatch[]>();
+    const refuse = (message: string, field: string) =>
+      new DefinitionError(`Data migration${target.migrationId === undefined ? '' : ` "${target.migrationId}"`} on shard "${this.#ctx.shardId}": ${message}`, {
+        code: ErrorCode.Definition, migrationId: target.migrationId, shardId: this.#ctx.shardId, field,
+      });
     for (const p of patches) {
       for (const c of Object.keys(p.set)) {
+        if (!names.has(c)) throw refuse(`the transform returned column ${JSON.stringify(c).slice(0, 80)}, which table ${t.sql} does not have; nothing was written for this batch`, 'transform');
         assertIdentifier(c, 'column');
-        if (!names.has(c)) {
-          throw new DefinitionError(`postgres: the transform returned column "${c}", which table ${t.sql} does not have (shard "${this.#ctx.shardId}")`, { code: ErrorCode.Definition, shardId: this.#ctx.shardId, field: 'transform' });
-        }
       }
       if (p.unset.length) {
-        throw new DefinitionError(`postgres: the transform dropped column(s) ${p.unset.map((c) => `"${c}"`).join(', ')} of table ${t.sql}; return every column (set one to null to clear it)`, { code: ErrorCode.Definition, shardId: this.#ctx.shardId, field: 'transform' });
+        throw refuse(`the transform dropped column(s) ${p.unset.map((c) => JSON.stringify(c)).join(', ')} of table ${t.sql}; return every column (set one to null to clear it)`, 'transform');
       }
       const sig = Object.keys(p.set).sort().join('\0');
       const g = groups.get(sig);
@@ -120,43 +158,61 @@ export class PostgresBatchStore implements BatchStore {
     return [...groups.values()];
   }
 
-  /** One `UPDATE` of the columns in `patches[0].set`; returns the keys of the rows updated. */
-  async #update(target: DataTarget, patches: readonly RowPatch[], guarded: boolean): Promise<Row[]> {
+  /**
+   * One `UPDATE` of the columns in `patches[0].set` (all patches of a group change the same
+   * columns), guarded by the row version when `guarded`; returns the patches applied.
+   */
+  async #update(target: DataTarget, patches: readonly RowPatch[], guarded: boolean): Promise<RowPatch[]> {
     const f = await this.#ctx.ready();
     const t = this.#table(target.name);
     const keys = keyColumns(target);
     const columns = Object.keys(patches[0]!.set);
-    const keyOf = (p: RowPatch) => Object.fromEntries(keys.map((k, i) => [k, jsonValue(p.key[i])]));
-    if (!f.recordsets) {
-      let n = 0;
-      for (const patch of patches) {
-        const p = new Params();
-        const set = columns.map((c) => `${q(c)} = ${p.add(patch.set[c] ?? null)}`).join(', ');
-        const where = keys.map((k, i) => `${q(k)} = ${p.add(patch.key[i])}`).join(' AND ');
-        n += (await this.#ctx.pool.query(`UPDATE ${t.sql} SET ${set} WHERE ${where}`, p.values)).rowCount ?? 0;
-      }
-      return patches.slice(0, n).map((patch) => Object.fromEntries(keys.map((k, i) => [k, patch.key[i]])));
-    }
-    const stored = await this.#columnsOf(t, f);
-    const set = columns.map((c) => `${q(c)} = d.${q(c)}`);
-    const same = stored.map((c) =>
-      /^timestamp/.test(c.type) ? `date_trunc('milliseconds', r.${q(c.name)}) IS NOT DISTINCT FROM b.${q(c.name)}` : `r.${q(c.name)} IS NOT DISTINCT FROM b.${q(c.name)}`,
-    );
-    const encode = (row: Row) => Object.fromEntries(Object.entries(row).map(([c, v]) => [c, jsonValue(v)]));
+    if (!f.recordsets) return this.#updateEach(t, keys, columns, patches);
+    const json = new Set((await this.#columnsOf(t, f)).filter((c) => c.json).map((c) => c.name));
+    // One element per patch, read with json_populate_record over the table's own row type, so each
+    // new value goes through its column's input function. `json` (not jsonb) keeps the text of a
+    // json column's document as written. A join of two record sets by key would be planned as a
+    // nested loop over both (quadratic in the batch), hence one element per patch.
+    const elements = patches.map((p, i) => {
+      const a = [
+        ...keys.map((k, j) => `${JSON.stringify(k)}:${columnJson(p.key[j], false)}`),
+        ...columns.map((c) => `${JSON.stringify(c)}:${columnJson(p.set[c], json.has(c))}`),
+      ];
+      return `{"i":${i},${guarded ? `"v":${JSON.stringify(this.#versionOf(target, p.before))},` : ''}"a":{${a.join(',')}}}`;
+    });
     const joinD = keys.map((k) => `d.${q(k)} = r.${q(k)}`).join(' AND ');
-    // One element per patch, typed through the table's own row type: a join of two record sets by
-    // key would be planned as a nested loop over both (quadratic in the batch).
-    const payload = JSON.stringify(patches.map((p) => ({ a: { ...encode(p.set), ...keyOf(p) }, b: guarded ? encode(p.before) : undefined })));
-    const guard = guarded ? `CROSS JOIN LATERAL jsonb_populate_record(NULL::${t.sql}, e->'b') AS b` : '';
-    const { rows } = await this.#ctx.pool.query<Row>(
-      `UPDATE ${t.sql} AS r SET ${set.join(', ')}
-       FROM jsonb_array_elements($1::jsonb) AS e
-         CROSS JOIN LATERAL jsonb_populate_record(NULL::${t.sql}, e->'a') AS d ${guard}
-       WHERE ${joinD}${guarded ? ` AND ${same.join(' AND ')}` : ''}
-       RETURNING ${keys.map((k) => `r.${q(k)}`).join(', ')}`,
-      [payload],
+    const { rows } = await this.#ctx.pool.query<{ i: number }>(
+      `UPDATE ${t.sql} AS r SET ${columns.map((c) => `${q(c)} = d.${q(c)}`).join(', ')}
+       FROM json_array_elements($1::json) AS e
+         CROSS JOIN LATERAL json_populate_record(NULL::${t.sql}, e->'a') AS d
+       WHERE ${joinD}${guarded ? ` AND ${ROW_VERSION} = e->>'v'` : ''}
+       RETURNING (e->>'i')::integer AS i`,
+      [`[${elements.join(',')}]`],
     );
-    return rows;
+    return rows.map((r) => patches[r.i]!);
+  }
+
+  /** pg-mem: one bound `UPDATE` per patch. */
+  async #updateEach(t: TableName, keys: readonly string[], columns: readonly string[], patches: readonly RowPatch[]): Promise<RowPatch[]> {
+    const done: RowPatch[] = [];
+    for (const patch of patches) {
+      const p = new Params();
+      const set = columns.map((c) => `${q(c)} = ${p.add(patch.set[c] ?? null)}`).join(', ');
+      const where = keys.map((k, i) => `${q(k)} = ${p.add(patch.key[i])}`).join(' AND ');
+      if ((await this.#ctx.pool.query(`UPDATE ${t.sql} SET ${set} WHERE ${where}`, p.values)).rowCount) done.push(patch);
+    }
+    return done;
+  }
+
+  /** The server's version of a row `scan` returned (see {@link writeIfUnchanged}). */
+  #versionOf(target: DataTarget, row: Row): string {
+    const version = this.#versions.get(row);
+    if (version === undefined) {
+      throw new MigrateError(ErrorCode.Definition, `postgres: writeIfUnchanged on "${target.name}" needs each patch's \`before\` to be the very row object scan() returned (shard "${this.#ctx.shardId}")`, {
+        migrationId: target.migrationId, shardId: this.#ctx.shardId, field: 'before',
+      });
+    }
+    return version;
   }
 
   /** Deletes saved copies by key (the copies of rows a compare-and-set write refused are stale). */
@@ -286,10 +342,14 @@ export class PostgresBatchStore implements BatchStore {
   }
 
   /**
-   * `count(*)` and the sum modulo 2^64 of two 64-bit halves of `md5(to_jsonb(row)::text)`, in the
-   * server, with the session's TimeZone, IntervalStyle and float output pinned so that equal rows
-   * encode equally. `jsonb` text is canonical (keys sorted, strings escaped), so no two different
-   * rows share an encoding. Without those functions (pg-mem), core's `RowSetHash` in the client.
+   * `count(*)` and the sum modulo 2^64 of two 64-bit halves of the md5 of each row's text form, in
+   * the server. The row text is `ROW(<columns in name order>)::text`: every column's own output
+   * function (so float `-0` ≠ `0`, JSON `null` ≠ SQL NULL, jsonb `0.0` ≠ `0`, microseconds count),
+   * record quoting that keeps NULL, `""` and separators apart, and column order that does not
+   * depend on the table's physical order. The settings that change output (TimeZone, DateStyle,
+   * IntervalStyle, extra_float_digits, bytea_output) are pinned, so equal rows on two servers
+   * encode equally. Without those functions (pg-mem), core's `RowSetHash` in the client, which
+   * sees only what the driver returns.
    */
   async checksum(target: DataTarget, range?: KeyRange): Promise<RangeChecksum> {
     const f = await this.#ctx.ready();
@@ -297,17 +357,17 @@ export class PostgresBatchStore implements BatchStore {
     if (!f.serverChecksum) return this.#clientChecksum(target, range);
     const p = new Params();
     const where = await this.#where(f, t, target, range, p);
+    const names = (await this.#columnsOf(t, f)).map((c) => c.name).sort();
+    if (names.length === 0) throw new DefinitionError(`postgres: table ${t.sql} not found on shard "${this.#ctx.shardId}"`, { code: ErrorCode.Config, shardId: this.#ctx.shardId, field: 'table' });
+    const rowText = `ROW(${names.map((c) => `r.${q(c)}`).join(', ')})::text`;
     const client = await this.#ctx.pool.connect();
     try {
-      await client.query('BEGIN READ ONLY');
-      await client.query(`SET LOCAL TimeZone = 'UTC'`);
-      await client.query(`SET LOCAL IntervalStyle = 'postgres'`);
-      await client.query('SET LOCAL extra_float_digits = 1');
+      await client.query(PINNED_OUTPUT);
       const { rows } = await client.query<{ n: string; a: string; b: string }>(
         `SELECT count(*)::text AS n,
            coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0)::text AS a,
            coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0)::text AS b
-         FROM (SELECT md5(to_jsonb(r)::text) AS h FROM ${t.sql} AS r${where}) x`,
+         FROM (SELECT md5(${rowText}) AS h FROM ${t.sql} AS r${where}) x`,
         p.values,
       );
       await client.query('COMMIT');
@@ -323,12 +383,13 @@ export class PostgresBatchStore implements BatchStore {
 
   // ----------------------------------------------------------------------------------------------
 
-  async #scan(target: DataTarget, t: TableName, range: KeyRange, limit: number, filter: DataTarget['filter'], shapeOf: TableName = t): Promise<Row[]> {
+  async #scan(target: DataTarget, t: TableName, range: KeyRange, limit: number, filter: DataTarget['filter'], shapeOf: TableName = t, versioned = false): Promise<Row[]> {
     const f = await this.#ctx.ready();
     const p = new Params();
     const where = await this.#where(f, shapeOf, { ...target, filter }, range, p);
     const order = (await this.#keyExprs(f, shapeOf, keyColumns(target))).join(', ');
-    const { rows } = await this.#ctx.pool.query<Row>(`SELECT * FROM ${t.sql} AS r${where} ORDER BY ${order} LIMIT ${p.add(Math.max(0, Math.floor(limit)))}`, p.values);
+    const select = versioned ? `r.*, ${ROW_VERSION} AS "${VERSION_FIELD}"` : '*';
+    const { rows } = await this.#ctx.pool.query<Row>(`SELECT ${select} FROM ${t.sql} AS r${where} ORDER BY ${order} LIMIT ${p.add(Math.max(0, Math.floor(limit)))}`, p.values);
     return rows;
   }
 
@@ -355,9 +416,10 @@ export class PostgresBatchStore implements BatchStore {
   async #insert(f: PostgresFeatures, t: TableName, columns: readonly string[], rows: readonly Row[], conflict: string): Promise<number> {
     const list = columns.map(q).join(', ');
     if (f.recordsets) {
-      const payload = JSON.stringify(rows.map((row) => Object.fromEntries(columns.map((c) => [c, jsonValue(row[c])]))));
+      const json = new Set((await this.#columnsOf(t, f)).filter((c) => c.json).map((c) => c.name));
+      const payload = `[${rows.map((row) => `{${columns.map((c) => `${JSON.stringify(c)}:${columnJson(row[c], json.has(c))}`).join(',')}}`).join(',')}]`;
       const r = await this.#ctx.pool.query(
-        `INSERT INTO ${t.sql} AS r (${list}) SELECT ${columns.map((c) => `d.${q(c)}`).join(', ')} FROM jsonb_populate_recordset(NULL::${t.sql}, $1::jsonb) AS d ${conflict}`,
+        `INSERT INTO ${t.sql} AS r (${list}) SELECT ${columns.map((c) => `d.${q(c)}`).join(', ')} FROM json_populate_recordset(NULL::${t.sql}, $1::json) AS d ${conflict}`,
         [payload],
       );
       return r.rowCount ?? 0;
@@ -392,8 +454,10 @@ export class PostgresBatchStore implements BatchStore {
       cached = (async () => {
         if (f.recordsets) {
           const { rows } = await this.#ctx.pool.query<Column>(
-            `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attcollation <> 0 AS collatable
-             FROM pg_catalog.pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+            `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attcollation <> 0 AS collatable,
+               (CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END) IN ('pg_catalog.json'::regtype, 'pg_catalog.jsonb'::regtype) AS json
+             FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid
+             WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
             [t.regclass],
           );
           return rows;
@@ -402,7 +466,7 @@ export class PostgresBatchStore implements BatchStore {
           `SELECT column_name AS name, data_type AS type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`,
           [t.schema, t.table],
         );
-        return rows.map((r) => ({ ...r, collatable: false }));
+        return rows.map((r) => ({ ...r, collatable: false, json: r.type === 'json' || r.type === 'jsonb' }));
       })();
       this.#columns.set(t.sql, cached);
       cached.then((cols) => cols.length === 0 && this.#columns.delete(t.sql), () => this.#columns.delete(t.sql));
@@ -504,40 +568,4 @@ function hex64(sum: string): string {
 /** A value as a bound parameter: `bigint` as text (node-postgres handles Date, Buffer, arrays, objects). */
 function bindable(value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
-}
-
-/**
- * A column value as JSON that the column's input function reads back as the same value, the way
- * node-postgres would bind it: Dates as local time with offset, bytes as `\x` hex, bigints as text,
- * non-finite numbers as their text, `toPostgres()` objects through it, arrays element-wise; other
- * objects stay JSON (json/jsonb columns).
- */
-export function jsonValue(value: unknown): unknown {
-  if (value === undefined || value === null) return null;
-  switch (typeof value) {
-    case 'bigint':
-      return value.toString();
-    case 'number':
-      return Number.isFinite(value) ? value : String(value);
-    case 'object':
-      break;
-    default:
-      return value;
-  }
-  if (value instanceof Date) return localTimestamp(value);
-  if (value instanceof Uint8Array) return `\\x${Buffer.from(value).toString('hex')}`;
-  if (Array.isArray(value)) return value.map(jsonValue);
-  const custom = (value as { toPostgres?: unknown }).toPostgres;
-  if (typeof custom === 'function') return (custom as () => unknown).call(value);
-  return value;
-}
-
-function localTimestamp(d: Date): string {
-  if (Number.isNaN(d.getTime())) return 'invalid';
-  const pad = (n: number, w = 2) => String(Math.abs(n)).padStart(w, '0');
-  const offset = -d.getTimezoneOffset();
-  const year = d.getFullYear();
-  const y = year > 0 ? pad(year, 4) : pad(1 - year, 4);
-  const text = `${y}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}${offset >= 0 ? '+' : '-'}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
-  return year > 0 ? text : `${text} BC`;
 }

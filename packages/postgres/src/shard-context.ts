@@ -17,9 +17,12 @@ export interface PostgresFeatures {
   readonly advisoryLocks: boolean;
   /** Row-value comparison `(a, b) > ($1, $2)` and `COLLATE "C"`: else expanded OR and default order. */
   readonly rowValues: boolean;
-  /** `jsonb_populate_recordset` and `CREATE TABLE … (LIKE …)`: else multi-row VALUES and catalog-built DDL. */
+  /**
+   * `json_populate_recordset`, `record_send` (row versions for compare-and-set) and `CREATE TABLE
+   * … (LIKE …)`: else multi-row VALUES, catalog-built DDL and no compare-and-set.
+   */
   readonly recordsets: boolean;
-  /** `md5`, `to_jsonb(row)` and `bit(64)` casts: else checksums are computed in the client. */
+  /** `md5`, a row's text form and `bit(64)` casts: else checksums are computed in the client. */
   readonly serverChecksum: boolean;
 }
 
@@ -88,8 +91,8 @@ export class ShardContext {
     return {
       advisoryLocks: await probe('SELECT pg_try_advisory_xact_lock(0::bigint) AS ok, (SELECT count(*) FROM pg_catalog.pg_locks WHERE false) AS n'),
       rowValues: await probe(`SELECT (1, 'a' COLLATE "C") > (0, 'b') AS ok`),
-      recordsets: await probe(`SELECT count(*) AS n FROM jsonb_populate_recordset(NULL::pg_catalog.pg_am, '[]'::jsonb)`),
-      serverChecksum: await probe(`SELECT ('x' || substr(md5(to_jsonb(r)::text), 1, 16))::bit(64)::bigint AS h FROM (SELECT 1 AS a) r`),
+      recordsets: await probe(`SELECT count(md5(record_send(r.*))) AS n FROM json_populate_recordset(NULL::pg_catalog.pg_am, '[]'::json) AS r`),
+      serverChecksum: await probe(`SELECT ('x' || substr(md5(ROW(r.a)::text), 1, 16))::bit(64)::bigint AS h FROM (SELECT 1 AS a) r`),
     };
   }
 

@@ -54,7 +54,7 @@ const keyOf = (target: DataTarget, row: Row): KeyValue => target.key.map((k) => 
 /** Runs one direction of a data migration on one shard to the end. Returns the final counts. */
 export async function runBatches(input: BatchRunInput): Promise<{ record: LedgerRecord; counts: LedgerCounts }> {
   const { migration: m, direction } = input;
-  const target: DataTarget = { ...m.target, filter: m.filter };
+  const target: DataTarget = { ...m.target, filter: m.filter, migrationId: m.id };
   const print = fingerprint(m);
   let record = input.record;
   const cp = record.checkpoint;

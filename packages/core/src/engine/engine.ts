@@ -203,6 +203,8 @@ export interface DataTarget {
   readonly key: readonly string[];
   /** Equality filter `{ field: value }` (MongoDB adapters may accept a full query document). */
   readonly filter?: Readonly<Record<string, unknown>> | undefined;
+  /** The data migration this target belongs to, when there is one: adapters name it in refusals. */
+  readonly migrationId?: string | undefined;
 }
 
 /**
