@@ -117,13 +117,11 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
     const m = defineMigration({ id: 'lt-0001', engine: 'postgres', up: async (c: pg.PoolClient) => void (await c.query('ALTER TABLE lt_t ADD COLUMN y integer')) });
     const mig = createMigrator({ engines: { postgres: engine({ lockTimeoutMs: 100, ledgerTable: 'ledger_lt' }) }, migrations: [m], retry: { retries: 10, minTimeoutMs: 100, maxTimeoutMs: 200 } });
     mig.on('shard:retry', (e) => retries.push(`${e.shardId}:${e.error.causeCode}`));
-    const t0 = Date.now();
     const report = await mig.run();
     clearTimeout(release);
     expect(report.totals.failed).toBe(0);
     expect(retries.length).toBeGreaterThan(0);
     expect(retries.every((r) => r === 'pg-0:55P03')).toBe(true);
-    expect(Date.now() - t0).toBeLessThan(10_000);
     const cols = await q(0).query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'lt_t' AND column_name = 'y'`);
     expect(cols.rowCount).toBe(1);
   });
@@ -148,9 +146,8 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
     expect(held?.owner).toBe(`child:${child.pid}`);
     await expect(shard.lock.acquire('kill-test', { owner: 'me', ttlMs: 5_000, waitMs: 0 })).rejects.toMatchObject({ code: ErrorCode.LockTimeout });
     child.kill('SIGKILL');
-    const t0 = Date.now();
+    // acquire() throws MIGRATE_LOCK_TIMEOUT unless the dead holder's lock is taken within waitMs.
     const lease = await shard.lock.acquire('kill-test', { owner: 'me', ttlMs: 5_000, waitMs: 5_000 });
-    expect(Date.now() - t0).toBeLessThan(5_000);
     expect(lease.token).toBeGreaterThan(token);
     expect((await shard.lock.status('kill-test'))?.owner).toBe('me');
     await lease.renew();
@@ -238,44 +235,95 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
     expect(await data.count({ name: 'ck', key: ['a', 'b'] }, { after: [-2, 'B'], upTo: [0, 'a'] })).toBe(3);
   });
 
-  it('rows round-trip through scan and write with exact types (jsonb, timestamptz µs, numeric, bigint, arrays, bytea)', async () => {
-    await q(0).query(`CREATE TABLE ty (
-      id bigint PRIMARY KEY, j jsonb, js jsonb, ts timestamptz, t timestamp, d date, num numeric(30,10), big bigint,
-      ints integer[], texts text[], b bytea, f double precision, iv interval, u uuid, flag boolean)`);
-    await q(0).query(`INSERT INTO ty VALUES
-      (9007199254740993, '{"a":[1,2,{"b":null}],"s":"x"}', '"just a string"', '2026-01-02 03:04:05.123456+00', '2026-01-02 03:04:05.654321',
-       '2026-02-03', 12345678901234567890.0123456789, -9007199254740993, '{1,NULL,3}', '{"a,b","c\\"d",NULL}', '\\x00ff10',
-       0.1, '1 day 02:03:04.5', '6f1c1d5e-0000-4000-8000-000000000001', true),
-      (-1, NULL, 'null', NULL, NULL, NULL, NULL, NULL, '{}', NULL, NULL, 'NaN', NULL, NULL, NULL)`);
+  /** Every column of `table` as the server prints it, per row (`col::text`, SQL NULL as null). */
+  const serverText = async (i: number, table: string) => {
+    const cols = (await q(i).query<{ c: string }>(`SELECT attname AS c FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [table])).rows.map((r) => r.c);
+    return (await q(i).query(`SELECT ${cols.map((c) => `"${c}"::text AS "${c}"`).join(', ')} FROM "${table}" ORDER BY 1`)).rows as Record<string, string | null>[];
+  };
+  const TY_DDL = `CREATE TABLE ty (
+      id bigint PRIMARY KEY, j jsonb, js jsonb, jz jsonb, jt json, ts timestamptz, t timestamp, d date, num numeric(30,10), big bigint,
+      ints integer[], texts text[], b bytea, f double precision, f4 real, iv interval, u uuid, flag boolean)`;
+  const TY_ROWS = `INSERT INTO ty VALUES
+      (9007199254740993, '{"a":[1,2,{"b":null}],"s":"x","n":123456789012345678901234567890}', '"just a string"', '{"z": 0.0}', '{"z":1,  "a":null}',
+       '2026-01-02 03:04:05.123456+00', '2026-01-02 03:04:05.654321', '2026-02-03', 12345678901234567890.0123456789, -9007199254740993,
+       '{1,NULL,3}', '{"a,b","c\\"d",NULL}', '\\x00ff10', '-0', '-0', '1 day 02:03:04.500001', '6f1c1d5e-0000-4000-8000-000000000001', true),
+      (-1, NULL, 'null', '0.0', 'null', '1969-12-31 23:59:59.999999+00', NULL, NULL, NULL, NULL, '{}', NULL, NULL, 'NaN', 'Infinity', NULL, NULL, false)`;
+
+  it('update and writeIfUnchanged write only the changed column: every other column keeps its server text (JSON null, -0, µs, jsonb 0.0, long numbers, json)', async () => {
+    await q(0).query(TY_DDL);
+    await q(0).query(TY_ROWS);
     const data = engine().shard('pg-0').data;
     const target = { name: 'ty', key: ['id'] };
-    const before = (await q(0).query('SELECT to_jsonb(ty)::text AS j FROM ty ORDER BY id')).rows.map((r) => r.j);
-    const sum = await data.checksum(target);
+    const before = await serverText(0, 'ty');
     const rows = await data.scan(target, undefined, 10);
     expect(rows).toHaveLength(2);
-    expect(await data.write(target, rows)).toBe(2);
-    const after = (await q(0).query('SELECT to_jsonb(ty)::text AS j FROM ty ORDER BY id')).rows.map((r) => r.j);
-    expect(after).toEqual(before);
-    expect(await data.checksum(target)).toEqual(sum);
-    // Backups keep the first copy of a row; a changed timestamp is written (the microsecond guard
-    // keeps only untouched values).
+    expect(Object.keys(rows[0]!)).toEqual(Object.keys(before[0]!)); // the row version is not a column
+    const flip = (r: Row) => ({ key: [r.id], before: r, set: { flag: !r.flag }, unset: [] });
+    expect(await data.writeIfUnchanged!(target, rows.map(flip))).toEqual({ written: 2, conflicts: [] });
+    const flipped = await serverText(0, 'ty');
+    expect(flipped).toEqual(before.map((r) => ({ ...r, flag: r.flag === 'true' ? 'false' : 'true' })));
+    // The same patches again: the rows are no longer the ones read, so nothing is written.
+    expect(await data.writeIfUnchanged!(target, rows.map(flip))).toEqual({ written: 0, conflicts: [['-1'], ['9007199254740993']] });
+    expect(await serverText(0, 'ty')).toEqual(flipped);
+    // The plain update (rollback through reverse) flips back; every other column still untouched.
+    expect(await data.update(target, (await data.scan(target, undefined, 10)).map(flip))).toBe(2);
+    expect(await serverText(0, 'ty')).toEqual(before);
+  });
+
+  it('backups are server-side copies and backupRestore puts every value back exactly, changed ones included', async () => {
+    const data = engine().shard('pg-0').data;
+    const target = { name: 'ty', key: ['id'] };
+    const before = await serverText(0, 'ty');
+    const rows = await data.scan(target, undefined, 10);
     expect(await data.backupWrite(target, 'mcp_backup_ty', rows)).toBe(2);
-    const moved = { ...rows.find((r) => r.id === '9007199254740993')!, ts: new Date('2030-01-01T00:00:00.000Z') };
-    await data.write(target, [moved]);
-    expect((await q(0).query(`SELECT ts = '2030-01-01T00:00:00Z' AS ok FROM ty WHERE id = 9007199254740993`)).rows[0].ok).toBe(true);
-    expect(await data.backupWrite(target, 'mcp_backup_ty', [moved])).toBe(1);
-    const saved = await data.backupScan(target, 'mcp_backup_ty', undefined, 10);
-    const exact = (await q(0).query(`SELECT ts::text AS ts FROM mcp_backup_ty WHERE id = 9007199254740993`)).rows[0].ts;
-    expect(exact).toBe('2026-01-02 03:04:05.123456+00'); // the backup copy is made in the server
-    expect(await data.write(target, saved)).toBe(2);
-    // Restoring a timestamp the transform changed goes through a JS Date: millisecond precision
-    // (documented); every other column, and untouched timestamps, come back exactly.
-    const restored = (await q(0).query('SELECT to_jsonb(ty)::text AS j FROM ty ORDER BY id')).rows.map((r) => r.j);
-    expect(restored).toEqual(before.map((j: string) => j.replace('05.123456+00:00', '05.123+00:00')));
+    expect(await serverText(0, 'mcp_backup_ty')).toEqual(before);
+    // Change every column a JS round trip would lose, in the server.
+    await q(0).query(`UPDATE ty SET j = '{}', js = NULL, jz = '0', jt = '{}', ts = now(), t = now(), f = 0, f4 = 0, flag = NOT flag`);
+    expect(await serverText(0, 'ty')).not.toEqual(before);
+    expect(await data.backupWrite(target, 'mcp_backup_ty', rows)).toBe(2); // the first copy wins
+    expect(await serverText(0, 'mcp_backup_ty')).toEqual(before);
+    expect(await data.backupRestore!(target, 'mcp_backup_ty', undefined, 10)).toEqual({ restored: 2, last: ['9007199254740993'] });
+    expect(await serverText(0, 'ty')).toEqual(before);
     await data.backupDrop(target, 'mcp_backup_ty');
     await data.backupDrop(target, 'mcp_backup_ty');
     expect(await data.backupScan(target, 'mcp_backup_ty', undefined, 10)).toEqual([]);
-    expect(await data.remove(target, [['-1'], ['404']])).toBe(1);
+  });
+
+  it('checksums tell apart values JS reads alike: float -0/0, JSON null/SQL NULL, jsonb 0.0/0, microseconds, json text', async () => {
+    await q(1).query(`CREATE TABLE cs (id integer PRIMARY KEY, f float8, j jsonb, jt json, ts timestamptz)`);
+    const data = engine().shard('pg-1').data;
+    const target = { name: 'cs', key: ['id'] };
+    const sums = new Set<string>();
+    const variants = [
+      `(1, 0, '0', '{"a":1}', '2026-01-01 00:00:00.123+00')`,
+      `(1, '-0', '0', '{"a":1}', '2026-01-01 00:00:00.123+00')`,
+      `(1, 0, '0.0', '{"a":1}', '2026-01-01 00:00:00.123+00')`,
+      `(1, 0, 'null', '{"a":1}', '2026-01-01 00:00:00.123+00')`,
+      `(1, 0, NULL, '{"a":1}', '2026-01-01 00:00:00.123+00')`,
+      `(1, 0, '0', '{"a": 1}', '2026-01-01 00:00:00.123+00')`,
+      `(1, 0, '0', '{"a":1}', '2026-01-01 00:00:00.123001+00')`,
+    ];
+    for (const v of variants) {
+      await q(1).query('TRUNCATE cs');
+      await q(1).query(`INSERT INTO cs VALUES ${v}`);
+      sums.add((await data.checksum(target)).hash);
+    }
+    expect(sums.size).toBe(variants.length);
+    // Equal rows in a table with another column order checksum equally (columns are hashed by name).
+    await q(1).query(`CREATE TABLE cs2 (ts timestamptz, jt json, j jsonb, f float8, id integer PRIMARY KEY)`);
+    await q(1).query(`INSERT INTO cs2 (id, f, j, jt, ts) SELECT id, f, j, jt, ts FROM cs`);
+    expect(await data.checksum({ name: 'cs2', key: ['id'] })).toEqual(await data.checksum(target));
+  });
+
+  it('write (a whole-row upsert from JS values, used only where the server cannot restore) keeps the stored microseconds of timestamps it writes unchanged', async () => {
+    await q(0).query(`CREATE TABLE wr (id integer PRIMARY KEY, ts timestamptz, lt timestamp, n numeric, txt text)`);
+    await q(0).query(`INSERT INTO wr VALUES (1, '2026-01-02 03:04:05.123456+00', '1969-07-20 20:17:40.654321', 12.50, 'a'), (2, NULL, NULL, NULL, NULL)`);
+    const data = engine().shard('pg-0').data;
+    const target = { name: 'wr', key: ['id'] };
+    const before = await serverText(0, 'wr');
+    const rows = await data.scan(target, undefined, 10);
+    expect(await data.write(target, rows.map((r) => ({ ...r, txt: r.txt === null ? null : 'b' })))).toBe(2);
+    expect(await serverText(0, 'wr')).toEqual(before.map((r) => ({ ...r, txt: r.txt === null ? null : 'b' })));
   });
 
   it('checkpoints with Date, bigint-as-text and text keys round-trip through the ledger', async () => {
