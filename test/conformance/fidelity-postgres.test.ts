@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { newDb } from 'pg-mem';
 import { describe, expect, it } from 'vitest';
 import { createMigrator, defineDataMigration, ErrorCode, isMigrateError, type Migration, type Row } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
@@ -301,4 +302,36 @@ describe('fidelity on PostgreSQL: a one-column transform changes nothing else, r
       expect(rows[1]!.keep).toMatch(/:59:59\.999999/);
     });
   }, 60_000);
+});
+
+/**
+ * pg-mem (PostgreSQL emulated in JS) takes the adapter's fallbacks: no row versions, so no
+ * compare-and-set; one bound UPDATE per patch; rollback through JS. It stores some values lossily
+ * itself (bigint as a JS number, jsonb `0.0` as `0`, no `json` type distinct from jsonb, no
+ * interval/array/timestamp text casts), so the case covers what it can hold: untouched columns keep their
+ * text after the forward run and after rollback. Not covered, because the JS restore cannot carry
+ * it: a jsonb JSON `null` comes back from a pg-mem rollback without `reverse` as SQL NULL.
+ */
+describe('fidelity on pg-mem (fallback path)', () => {
+  for (const reverse of [true, false]) {
+    it(`${reverse ? 'with' : 'without'} reverse: forward touches only v, rollback restores every column`, async () => {
+      const Pool = newDb().adapters.createPg().Pool as new () => pg.Pool;
+      const pool = new Pool();
+      await pool.query(`CREATE TABLE fx (id integer PRIMARY KEY, v integer NOT NULL, tstz timestamptz, ts timestamp, num numeric, f8 double precision, jb jsonb, t text, b bytea, u uuid, big bigint, flag boolean)`);
+      await pool.query(`INSERT INTO fx VALUES
+        (1, 1, '2026-01-02 03:04:05.123+00', '1969-07-20 20:17:40.654', 12.50, -0, '{"b": 1.5, "a": null}', 'x', '\\x00ff', '6f1c1d5e-0000-4000-8000-000000000001', 9007199254740991, true),
+        (2, 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+        (3, 3, '1901-01-01 00:00:00+00', '2000-02-29 23:59:59.999', -0.001, 123.25, '"s"', '', '\\x', NULL, -1, false)`);
+      // pg-mem cannot cast timestamps to text: they are in the table but not compared here.
+      const cols = ['v', 'num', 'f8', 'jb', 't', 'b', 'u', 'big', 'flag'];
+      const text = async () => (await pool.query(`SELECT id, ${cols.map((c) => `${c}::text AS ${c}`).join(', ')} FROM fx ORDER BY id`)).rows as Record<string, unknown>[];
+      const before = await text();
+      const m = touchV('0001-touch-v', reverse, 2);
+      const migrator = () => createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'mem-fid', pool }] }) }, migrations: [m] });
+      await migrator().run();
+      expect(await text()).toEqual(before.map((r) => ({ ...r, v: String(Number(r.v) + 1) })));
+      expect((await migrator().rollback({ steps: 1 })).totals.failed).toBe(0);
+      expect(await text()).toEqual(before);
+    });
+  }
 });

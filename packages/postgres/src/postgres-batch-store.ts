@@ -94,7 +94,8 @@ export class PostgresBatchStore implements BatchStore {
     const keys = keyColumns(target);
     const columns = rowColumns(rows, keys);
     const types = new Map((await this.#columnsOf(t, f)).map((c) => [c.name, c.type]));
-    const set = columns.filter((c) => !keys.includes(c)).map((c) => `"${c}" = ${preserveMicros(c, types.get(c))}`);
+    // pg-mem keeps milliseconds only (and has no date_trunc): nothing to preserve there.
+    const set = columns.filter((c) => !keys.includes(c)).map((c) => `"${c}" = ${f.recordsets ? preserveMicros(c, types.get(c)) : `EXCLUDED.${q(c)}`}`);
     const conflict = `ON CONFLICT (${keys.map(q).join(', ')}) DO UPDATE SET ${set.length ? set.join(', ') : `${q(keys[0]!)} = EXCLUDED.${q(keys[0]!)}`}`;
     return this.#insert(f, t, columns, rows, conflict);
   }
@@ -167,8 +168,8 @@ export class PostgresBatchStore implements BatchStore {
     const t = this.#table(target.name);
     const keys = keyColumns(target);
     const columns = Object.keys(patches[0]!.set);
-    if (!f.recordsets) return this.#updateEach(t, keys, columns, patches);
     const json = new Set((await this.#columnsOf(t, f)).filter((c) => c.json).map((c) => c.name));
+    if (!f.recordsets) return this.#updateEach(t, keys, columns, json, patches);
     // One element per patch, read with json_populate_record over the table's own row type, so each
     // new value goes through its column's input function. `json` (not jsonb) keeps the text of a
     // json column's document as written. A join of two record sets by key would be planned as a
@@ -193,11 +194,11 @@ export class PostgresBatchStore implements BatchStore {
   }
 
   /** pg-mem: one bound `UPDATE` per patch. */
-  async #updateEach(t: TableName, keys: readonly string[], columns: readonly string[], patches: readonly RowPatch[]): Promise<RowPatch[]> {
+  async #updateEach(t: TableName, keys: readonly string[], columns: readonly string[], json: ReadonlySet<string>, patches: readonly RowPatch[]): Promise<RowPatch[]> {
     const done: RowPatch[] = [];
     for (const patch of patches) {
       const p = new Params();
-      const set = columns.map((c) => `${q(c)} = ${p.add(patch.set[c] ?? null)}`).join(', ');
+      const set = columns.map((c) => `${q(c)} = ${p.add(bound(patch.set[c], json.has(c)))}`).join(', ');
       const where = keys.map((k, i) => `${q(k)} = ${p.add(patch.key[i])}`).join(' AND ');
       if ((await this.#ctx.pool.query(`UPDATE ${t.sql} SET ${set} WHERE ${where}`, p.values)).rowCount) done.push(patch);
     }
@@ -425,9 +426,10 @@ export class PostgresBatchStore implements BatchStore {
       return r.rowCount ?? 0;
     }
     let written = 0;
+    const json = new Set((await this.#columnsOf(t, f)).filter((c) => c.json).map((c) => c.name));
     for (const chunk of chunks(rows, Math.max(1, Math.floor(FALLBACK_CHUNK_PARAMS / columns.length)))) {
       const p = new Params();
-      const values = chunk.map((row) => `(${columns.map((c) => p.add(row[c] ?? null)).join(', ')})`).join(', ');
+      const values = chunk.map((row) => `(${columns.map((c) => p.add(bound(row[c], json.has(c)))).join(', ')})`).join(', ');
       written += (await this.#ctx.pool.query(`INSERT INTO ${t.sql} AS r (${list}) VALUES ${values} ${conflict}`, p.values)).rowCount ?? 0;
     }
     return written;
@@ -563,6 +565,15 @@ function* chunks<T>(items: readonly T[], size: number): Generator<readonly T[]> 
 function hex64(sum: string): string {
   const n = ((BigInt(sum) % MOD64) + MOD64) % MOD64;
   return n.toString(16).padStart(16, '0');
+}
+
+/**
+ * A column value as a bound parameter of the pg-mem fallback: a json/jsonb document as its JSON
+ * text (a JS string would otherwise be sent bare and not parse as JSON); JS `null` is SQL NULL.
+ */
+function bound(value: unknown, json: boolean): unknown {
+  if (value === undefined || value === null) return null;
+  return json ? columnJson(value, true) : value;
 }
 
 /** A value as a bound parameter: `bigint` as text (node-postgres handles Date, Buffer, arrays, objects). */

@@ -4,7 +4,7 @@ import { ErrorCode, isMigrateError } from '@mcp/migrate-core';
 import pg from 'pg';
 import { assertIdentifier, isRetryable, lockKey, postgresEngine, quoteIdentifier, tableName } from '../src/index.js';
 import { decodeKeyValue, encodeKeyValue } from '../src/key-codec.js';
-import { jsonValue } from '../src/postgres-batch-store.js';
+import { columnJson, jsonText, jsonValue } from '../src/row-values.js';
 
 const configError = (fn: () => unknown) => {
   try {
@@ -81,12 +81,20 @@ describe('codecs', () => {
     expect(back).toEqual(key);
     expect(typeof back[2]).toBe('bigint');
   });
-  it('column values become JSON the column input functions read back', () => {
+  it('column values become the JSON text the column input functions read (the server side is in fidelity-postgres.test.ts)', () => {
     expect(jsonValue(Buffer.from('hi'))).toBe('\\x6869');
     expect(jsonValue(12n)).toBe('12');
     expect(jsonValue(Number.NaN)).toBe('NaN');
     expect(jsonValue([new Date(0), null])).toEqual([expect.stringMatching(/^19(70|69)-/), null]);
     expect(new Date(jsonValue(new Date('2026-05-06T07:08:09.123Z')) as string).toISOString()).toBe('2026-05-06T07:08:09.123Z');
+    // JSON has no negative zero: float -0 travels as text, which float8in reads as -0.
+    expect(columnJson(-0, false)).toBe('"-0"');
+    expect(columnJson(0, false)).toBe('0');
+    // json/jsonb columns get the document itself: key order as given, bigints with every digit.
+    expect(columnJson({ z: 1, a: [1.5, null], n: 123456789012345678901234567890n, skip: undefined }, true)).toBe('{"z":1,"a":[1.5,null],"n":123456789012345678901234567890}');
+    expect(columnJson('text', true)).toBe('"text"');
+    expect(columnJson(null, true)).toBe('null');
+    expect(jsonText({ d: new Date('2026-01-01T00:00:00.000Z'), neg: -0 })).toBe('{"d":"2026-01-01T00:00:00.000Z","neg":-0}');
   });
   it('lock keys are stable, signed 64-bit, with unsigned halves', () => {
     const k = lockKey('public', 'mcp-migrate:default:run');
