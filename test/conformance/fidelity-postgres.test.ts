@@ -276,6 +276,28 @@ describe('fidelity on PostgreSQL: a one-column transform changes nothing else, r
     });
   }, 60_000);
 
+  test('a table with a column type that has no binary send form (aclitem) still migrates, with compare-and-set on the row text', async () => {
+    await withPgDatabase('mcp_fid_acl', async ({ pool }) => {
+      await pool.query(`CREATE TABLE acl (id integer PRIMARY KEY, v integer NOT NULL, a aclitem, ts timestamptz)`);
+      await pool.query(`INSERT INTO acl SELECT g, g, 'mcp=r/mcp', timestamptz '2026-01-01 00:00:00.000001+00' + g * interval '1 second' FROM generate_series(1, 40) g`);
+      const read = async () => (await pool.query<{ t: string }>(`SELECT string_agg(id || '|' || v || '|' || a::text || '|' || ts::text, ',' ORDER BY id) AS t FROM acl`)).rows[0]!.t;
+      const before = await read();
+      const engine = postgresEngine({ shards: [{ id: 'pg-acl', pool }] });
+      const data = engine.shard('pg-acl').data;
+      const scan = data.scan.bind(data);
+      let scans = 0;
+      // An application write between the second batch's read and its write: it must be kept.
+      (data as { scan: typeof data.scan }).scan = async (t, after, limit) => {
+        const rows = await scan(t, after, limit);
+        if (t.name === 'acl' && ++scans === 2) await pool.query(`UPDATE acl SET v = 1000 WHERE id = 15`);
+        return rows;
+      };
+      const m = defineDataMigration({ id: '0001-acl', engine: 'postgres', table: 'acl', batchSize: 10, transform: (row: Row) => ({ ...row, v: (row.v as number) + 1 }) });
+      await createMigrator({ engines: { postgres: engine }, migrations: [m], throttle: { minBatchSize: 10, maxBatchSize: 10 } }).run();
+      expect(await read()).toBe(before.split(',').map((r) => r.replace(/^(\d+)\|(\d+)\|/, (_x, id: string, v: string) => `${id}|${id === '15' ? 1001 : Number(v) + 1}|`)).join(','));
+    });
+  }, 60_000);
+
   // ---- Values the transform sets go through the column's input function. ----
 
   test('values the transform sets are written faithfully: json text and key order, bigints in documents, float -0, µs-free Dates', async () => {

@@ -32,6 +32,13 @@ export { jsonValue };
  */
 const ROW_VERSION = 'md5(record_send(r.*))';
 /**
+ * The version of rows of a table with a column type that has no binary send function (in core
+ * PostgreSQL only `aclitem`): md5 of the row's text form under the session's settings, marked `t:`.
+ * Weaker only if a session changes output settings between a batch's read and its write (then a
+ * row may look changed and is re-read, which is safe).
+ */
+const TEXT_VERSION = `'t:' || md5(ROW(r.*)::text)`;
+/**
  * Opens a read-only transaction whose text output of every type is the same on every server and
  * session (one round trip: a simple-protocol multi-statement). extra_float_digits 3 is the exact
  * form before PostgreSQL 12 and the shortest exact form since.
@@ -60,6 +67,8 @@ export class PostgresBatchStore implements BatchStore {
   readonly #backups = new Set<string>();
   /** Row version per row object `scan` returned (the `before` of a patch is that very object). */
   readonly #versions = new WeakMap<Row, string>();
+  /** Tables whose rows have no binary send form: versions use {@link TEXT_VERSION}. */
+  readonly #textVersions = new Set<string>();
 
   constructor(ctx: ShardContext) {
     this.#ctx = ctx;
@@ -69,6 +78,7 @@ export class PostgresBatchStore implements BatchStore {
   invalidate(): void {
     this.#columns.clear();
     this.#backups.clear();
+    this.#textVersions.clear();
   }
 
   /**
@@ -151,7 +161,8 @@ export class PostgresBatchStore implements BatchStore {
       if (p.unset.length) {
         throw refuse(`the transform dropped column(s) ${p.unset.map((c) => JSON.stringify(c)).join(', ')} of table ${t.sql}; return every column (set one to null to clear it)`, 'transform');
       }
-      const sig = Object.keys(p.set).sort().join('\0');
+      // A group shares one version expression: binary unless the row was read with a text version.
+      const sig = `${this.#versions.get(p.before)?.startsWith('t:') ? 't' : 'b'}\0${Object.keys(p.set).sort().join('\0')}`;
       const g = groups.get(sig);
       if (g) g.push(p);
       else groups.set(sig, [p]);
@@ -182,11 +193,12 @@ export class PostgresBatchStore implements BatchStore {
       return `{"i":${i},${guarded ? `"v":${JSON.stringify(this.#versionOf(target, p.before))},` : ''}"a":{${a.join(',')}}}`;
     });
     const joinD = keys.map((k) => `d.${q(k)} = r.${q(k)}`).join(' AND ');
+    const version = guarded && this.#versionOf(target, patches[0]!.before).startsWith('t:') ? TEXT_VERSION : ROW_VERSION;
     const { rows } = await this.#ctx.pool.query<{ i: number }>(
       `UPDATE ${t.sql} AS r SET ${columns.map((c) => `${q(c)} = d.${q(c)}`).join(', ')}
        FROM json_array_elements($1::json) AS e
          CROSS JOIN LATERAL json_populate_record(NULL::${t.sql}, e->'a') AS d
-       WHERE ${joinD}${guarded ? ` AND ${ROW_VERSION} = e->>'v'` : ''}
+       WHERE ${joinD}${guarded ? ` AND ${version} = e->>'v'` : ''}
        RETURNING (e->>'i')::integer AS i`,
       [`[${elements.join(',')}]`],
     );
@@ -389,9 +401,16 @@ export class PostgresBatchStore implements BatchStore {
     const p = new Params();
     const where = await this.#where(f, shapeOf, { ...target, filter }, range, p);
     const order = (await this.#keyExprs(f, shapeOf, keyColumns(target))).join(', ');
-    const select = versioned ? `r.*, ${ROW_VERSION} AS "${VERSION_FIELD}"` : '*';
-    const { rows } = await this.#ctx.pool.query<Row>(`SELECT ${select} FROM ${t.sql} AS r${where} ORDER BY ${order} LIMIT ${p.add(Math.max(0, Math.floor(limit)))}`, p.values);
-    return rows;
+    const lim = p.add(Math.max(0, Math.floor(limit)));
+    const text = (): string => `SELECT ${versioned ? `r.*, ${this.#textVersions.has(t.sql) ? TEXT_VERSION : ROW_VERSION} AS "${VERSION_FIELD}"` : '*'} FROM ${t.sql} AS r${where} ORDER BY ${order} LIMIT ${lim}`;
+    try {
+      return (await this.#ctx.pool.query<Row>(text(), p.values)).rows;
+    } catch (error) {
+      // 42883: a column type without a binary send function ("no binary output function").
+      if (!versioned || this.#textVersions.has(t.sql) || sqlState(error) !== '42883') throw error;
+      this.#textVersions.add(t.sql);
+      return (await this.#ctx.pool.query<Row>(text(), p.values)).rows;
+    }
   }
 
   /** ` WHERE …` for the filter and key range, or `''`. */
