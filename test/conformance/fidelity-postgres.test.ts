@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { newDb } from 'pg-mem';
 import { describe, expect, it } from 'vitest';
-import { createMigrator, defineDataMigration, ErrorCode, isMigrateError, type Migration, type Row } from '@mcp/migrate-core';
+import { compareData, createMigrator, defineDataMigration, ErrorCode, isMigrateError, type Migration, type Row } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
 import { shouldRun } from '../support/services.js';
 import { pgAvailable, withPgDatabase } from '../support/servers.js';
@@ -197,6 +197,30 @@ describe('fidelity on PostgreSQL: a one-column transform changes nothing else, r
       expect(await snapshot(pool)).toEqual(before);
     });
   }, 180_000);
+
+  test('compareData (server checksums) calls an exact copy equal and tells apart -0/0, JSON null/SQL NULL, jsonb 0.0/0, µs', async () => {
+    await withPgDatabase('mcp_fid_cmp', async ({ pool }) => {
+      await createFx(pool, 300);
+      await pool.query(`CREATE TABLE fx2 (LIKE fx INCLUDING ALL)`);
+      await pool.query(`INSERT INTO fx2 SELECT * FROM fx`);
+      const data = postgresEngine({ shards: [{ id: 'pg-cmp', pool }] }).shard('pg-cmp').data;
+      const sides = () => [{ store: data, target: { name: 'fx', key: ['id'] } }, { store: data, target: { name: 'fx2', key: ['id'] } }] as const;
+      expect((await compareData(...sides())).equal).toBe(true);
+      const changes = [
+        [`UPDATE fx2 SET f8 = 0 WHERE id = 1`, `UPDATE fx2 SET f8 = '-0' WHERE id = 1`],
+        [`UPDATE fx2 SET jb = NULL WHERE id = 2`, `UPDATE fx2 SET jb = 'null' WHERE id = 2`],
+        [`UPDATE fx2 SET jb = '0' WHERE id = 3`, `UPDATE fx2 SET jb = '0.0' WHERE id = 3`],
+        [`UPDATE fx2 SET tstz = date_trunc('milliseconds', tstz) WHERE id = 1`, `UPDATE fx2 SET tstz = '2026-01-02 03:04:05.123456+00' WHERE id = 1`],
+        [`UPDATE fx2 SET js = '{"z":1,"a":3.141592653589793238462643383279,"n":null,"big":123456789012345678901234567890}' WHERE id = 1`, `UPDATE fx2 SET js = fx.js FROM fx WHERE fx.id = 1 AND fx2.id = 1`],
+      ];
+      for (const [change, undo] of changes) {
+        await pool.query(change!);
+        expect((await compareData(...sides())).equal, change).toBe(false);
+        await pool.query(undo!);
+        expect((await compareData(...sides())).equal, undo).toBe(true);
+      }
+    });
+  }, 60_000);
 
   // ---- One case per PostgreSQL defect of issue 8 (items 1–3): each failed before the fix. ----
 
