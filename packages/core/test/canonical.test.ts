@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { canonicalEncode, canonicalNumber, compareKeys, compareUtf8, RowSetHash, sha256 } from '../src/util/canonical.js';
+import {
+  attachStoredForm, canonicalEncode, canonicalNumber, compareKeys, compareUtf8, RowSetHash, sha256, storedFormOf, typedEncode,
+} from '../src/util/canonical.js';
+import { compareData } from '../src/verify/compare.js';
+import { memoryEngine } from '../src/testing/index.js';
 
 const enc = canonicalEncode;
 const hashOf = (rows: readonly unknown[]) => rows.reduce<RowSetHash>((h, r) => h.add(r), new RowSetHash()).digest();
@@ -28,7 +32,7 @@ describe('canonicalEncode', () => {
     expect(enc(a)).not.toBe(enc(b));
   });
 
-  it('normalises: field order, -0 and 0, undefined fields, integral floats, bigint, Date of the same instant', () => {
+  it('key identity normalises (typedEncode does not): field order, -0 and 0, undefined fields, integral floats, bigint, Date of the same instant', () => {
     expect(enc({ a: 1, b: [2, { c: 3, d: 4 }] })).toBe(enc({ b: [2, { d: 4, c: 3 }], a: 1 }));
     expect(enc(-0)).toBe(enc(0));
     expect(enc({ n: -0 })).toBe(enc({ n: 0 }));
@@ -46,7 +50,7 @@ describe('canonicalEncode', () => {
     expect(canonicalNumber(-42)).toBe('-42');
   });
 
-  it('encodes BSON-like values by type: ObjectId by hex, Decimal128 as canonical number text', () => {
+  it('key identity: ObjectId by hex; Decimal128 as canonical number text, so one key read as Decimal128 or number agrees', () => {
     const oid = (hex: string) => ({ _bsontype: 'ObjectId', toHexString: () => hex });
     const dec = (text: string) => ({ _bsontype: 'Decimal128', toString: () => text });
     expect(enc(oid('65a1b2c3d4e5f60718293a4b'))).toBe(enc(oid('65a1b2c3d4e5f60718293a4b')));
@@ -74,6 +78,118 @@ function sortDeep(v: unknown): unknown {
   if (Object.is(v, -0)) return 0;
   return v;
 }
+
+// Lookalikes of the bson classes (core does not depend on the driver); packages/mongodb's tests
+// run the same distinctions with the real classes.
+const int32 = (n: number) => ({ _bsontype: 'Int32', valueOf: () => n });
+const double = (n: number) => ({ _bsontype: 'Double', valueOf: () => n });
+const long = (text: string) => ({ _bsontype: 'Long', unsigned: false, toString: () => text });
+const decimal = (text: string) => ({ _bsontype: 'Decimal128', toString: () => text });
+const binary = (sub: number, bytes: number[]) => ({ _bsontype: 'Binary', sub_type: sub, buffer: new Uint8Array(bytes), position: bytes.length });
+const timestamp = (t: number, i: number) => ({ _bsontype: 'Timestamp', t, i });
+
+describe('typedEncode: the checksum encoding sees every stored type', () => {
+  it.each<[string, unknown, unknown]>([
+    ['Int32 5 vs Long 5', int32(5), long('5')],
+    ['Int32 5 vs Double 5', int32(5), double(5)],
+    ['Long 5 vs Double 5', long('5'), double(5)],
+    ['Double 5 vs Decimal128 5', double(5), decimal('5')],
+    ['Double 1.5 vs Decimal128 1.5', double(1.5), decimal('1.5')],
+    ['Double -0 vs Double 0', double(-0), double(0)],
+    ['JS -0 vs JS 0', -0, 0],
+    ['Decimal128 1.50 vs 1.5', decimal('1.50'), decimal('1.5')],
+    ['Decimal128 -0 vs 0', decimal('-0'), decimal('0')],
+    ['JS number vs Double', 5, double(5)],
+    ['number vs bigint', 10, 10n],
+    ['Binary subtype 0 vs 5, same bytes', binary(0, [1, 2]), binary(5, [1, 2])],
+    ['Binary vs its bytes as a Uint8Array', binary(0, [1, 2]), new Uint8Array([1, 2])],
+    ['Timestamp halves', timestamp(1, 2), timestamp(2, 1)],
+    ['Timestamp vs Long', timestamp(0, 5), long('5')],
+    ['nested: { a: Int32 1 } vs { a: Long 1 }', { a: int32(1) }, { a: long('1') }],
+    ['in an array', [double(1)], [int32(1)]],
+    ['null vs missing', { a: null }, {}],
+    ['regex flags', /a/i, /a/m],
+    ['Date 1 ms apart', new Date(1), new Date(2)],
+    ['string vs number', '5', 5],
+  ])('no collision: %s', (_name, a, b) => {
+    expect(typedEncode(a)).not.toBe(typedEncode(b));
+  });
+
+  it('equal values encode equally: field order is not compared, undefined fields are absent, Binary by the bytes in use', () => {
+    expect(typedEncode({ a: long('1'), b: [double(2), { c: int32(3), d: 4 }] })).toBe(typedEncode({ b: [double(2), { d: 4, c: int32(3) }], a: long('1') }));
+    expect(typedEncode({ a: 1, b: undefined })).toBe(typedEncode({ a: 1 }));
+    const grown = { ...binary(0, [1, 2]), buffer: new Uint8Array([1, 2, 0, 0]), position: 2 };
+    expect(typedEncode(grown)).toBe(typedEncode(binary(0, [1, 2])));
+  });
+
+  it('a row hash over typedEncode tells type-only changes apart; the default (key identity) does not', () => {
+    const typed = (rows: unknown[]) => rows.reduce<RowSetHash>((h, r) => h.add(r), new RowSetHash(typedEncode)).digest();
+    const before = [{ _id: 1, n: long('5'), d: double(1), z: double(-0) }];
+    for (const after of [[{ _id: 1, n: int32(5), d: double(1), z: double(-0) }], [{ _id: 1, n: long('5'), d: int32(1), z: double(-0) }], [{ _id: 1, n: long('5'), d: double(1), z: int32(0) }]]) {
+      expect(typed(after)).not.toBe(typed(before));
+      expect(hashOf(after)).toBe(hashOf(before));
+    }
+    expect(typed([{ x: -0 }])).not.toBe(typed([{ x: 0 }]));
+  });
+
+  it('property: two JSON values encode alike exactly when they are the same JSON value (-0 included, key order not)', () => {
+    const sameJson = (a: unknown, b: unknown): boolean => {
+      if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => sameJson(v, b[i]));
+      if (a && b && typeof a === 'object' && typeof b === 'object') {
+        const [ka, kb] = [Object.keys(a).sort(), Object.keys(b).sort()];
+        return ka.length === kb.length && ka.every((k, i) => k === kb[i] && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+      }
+      return Object.is(a, b);
+    };
+    // Pairs drawn from a small pool, so equal pairs (and -0/0 pairs) actually occur.
+    const pool = fc.constantFrom<unknown>(0, -0, 1, 1.5, '0', '', null, true, [], {}, [0], [-0], { a: 0 }, { a: -0 }, { a: 1, b: 2 }, { b: 2, a: 1 }, { a: null }, [null]);
+    const value = fc.oneof(pool, fc.jsonValue({ maxDepth: 2 }));
+    let equalPairs = 0;
+    fc.assert(
+      fc.property(value, value, (a, b) => {
+        const same = sameJson(a, b);
+        if (same) equalPairs++;
+        expect(typedEncode(a) === typedEncode(b)).toBe(same);
+      }),
+      { numRuns: 500 },
+    );
+    expect(equalPairs).toBeGreaterThan(5);
+  });
+});
+
+describe('stored forms', () => {
+  it('an adapter attaches the stored form to a row; copies, spreads and JSON do not carry it; computed once', () => {
+    let computed = 0;
+    const row = attachStoredForm({ _id: 1, n: 5 }, () => {
+      computed++;
+      return { _id: int32(1), n: long('5') };
+    });
+    expect(Object.keys(row)).toEqual(['_id', 'n']);
+    expect(JSON.stringify(row)).toBe('{"_id":1,"n":5}');
+    expect(storedFormOf({ ...row })).toEqual({ _id: 1, n: 5 });
+    expect(typedEncode(storedFormOf(row))).toBe(typedEncode({ _id: int32(1), n: long('5') }));
+    expect(typedEncode(storedFormOf(row))).not.toBe(typedEncode(row));
+    storedFormOf(row);
+    expect(computed).toBe(1);
+    expect(storedFormOf(7)).toBe(7);
+  });
+});
+
+describe('checksums and compareData through the memory engine see -0 and number vs bigint', () => {
+  it('a table differing only by -0 has another checksum, and compareData names the key', async () => {
+    const engine = memoryEngine({ shards: ['a', 'b'] });
+    engine.handle('a').collection('t').upsert([{ id: 1, v: 0 }, { id: 2, v: 10 }]);
+    engine.handle('b').collection('t').upsert([{ id: 1, v: -0 }, { id: 2, v: 10n }]);
+    const target = { name: 't', key: ['id'] };
+    const [a, b] = [engine.shard('a').data, engine.shard('b').data];
+    expect((await a.checksum(target)).hash).not.toBe((await b.checksum(target)).hash);
+    const result = await compareData({ store: a, target }, { store: b, target });
+    expect(result.equal).toBe(false);
+    expect(result.differences).toEqual([{ key: [1], kind: 'changed' }, { key: [2], kind: 'changed' }]);
+    engine.handle('b').collection('t').upsert([{ id: 1, v: 0 }, { id: 2, v: 10 }]);
+    expect((await compareData({ store: a, target }, { store: b, target })).equal).toBe(true);
+  });
+});
 
 describe('RowSetHash', () => {
   const rows = [{ id: 1, name: 'a' }, { id: 2, name: 'b' }, { id: 3, name: null }];
@@ -160,5 +276,5 @@ describe('compareUtf8 / compareKeys: string order is UTF-8 byte order, as in the
         expect(Math.sign(compareUtf8(a, b))).toBe(Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))));
       }),
     );
-  });
+  }, 30_000); // a few seconds on a loaded 2-core machine: a timeout, not an assertion
 });

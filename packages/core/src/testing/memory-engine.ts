@@ -15,7 +15,7 @@ import type {
   LedgerStore, Row, ShardAdapter, ShardDescriptor, StepOptions,
 } from '../engine/engine.js';
 import { DefinitionError, ErrorCode, ShardUnavailableError } from '../errors/errors.js';
-import { RowSetHash } from '../util/canonical.js';
+import { RowSetHash, typedEncode } from '../util/canonical.js';
 import { sameValue } from '../util/same-value.js';
 import { MemoryCollection } from './memory-collection.js';
 import { MemoryLockProvider, MemoryLockTable } from './memory-lock.js';
@@ -187,7 +187,8 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
       count: (t, range?: KeyRange) => io(() => coll(t).rows(range, t.filter).length),
       checksum: (t, range?: KeyRange) =>
         io(() => {
-          const h = new RowSetHash();
+          // Type-tagged, like the MongoDB adapter's: -0 and 0, 5 and 5n hash differently.
+          const h = new RowSetHash(typedEncode);
           for (const row of coll(t).rows(range, t.filter)) h.add(row);
           return { count: h.count, hash: h.digest() };
         }),

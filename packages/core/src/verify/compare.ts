@@ -6,7 +6,7 @@
  */
 import type { BatchStore, DataTarget, KeyRange, KeyValue, Row } from '../engine/engine.js';
 import { ValidationError } from '../errors/errors.js';
-import { canonicalEncode, compareKeys as compare } from '../util/canonical.js';
+import { canonicalEncode, compareKeys as compare, storedFormOf, typedEncode } from '../util/canonical.js';
 
 export interface DataSide {
   readonly store: BatchStore;
@@ -126,7 +126,8 @@ async function readRange(side: DataSide, span: KeyRange): Promise<Map<string, { 
     for (const row of page) {
       const key = keyOf(side.target, row);
       if (span.upTo && compare(key, span.upTo) > 0) return out;
-      out.set(canonicalEncode(key), { key, encoded: canonicalEncode(row) });
+      // Rows compared as stored (types included), as the checksums that led here are.
+      out.set(canonicalEncode(key), { key, encoded: typedEncode(storedFormOf(row)) });
     }
     if (page.length < 1000) return out;
     after = keyOf(side.target, page.at(-1)!);
