@@ -1,19 +1,26 @@
 /**
  * The batch primitives of one shard for the batch engine: keyset scans on the key (default `_id`,
- * composite keys by a compound sort), idempotent bulk upserts that fail loudly, first-copy-wins
- * backups, and counts and checksums per key range.
+ * composite keys by a compound sort), writes of only what a transform changed, idempotent bulk
+ * upserts that fail loudly, first-copy-wins backups that keep raw BSON types and restore exactly,
+ * and counts and checksums per key range.
  *
- * Checksums are computed in the client with core's `RowSetHash` over `canonicalEncode`, streaming
- * through a cursor, so memory stays flat and the hash depends neither on field order nor on the
- * driver version (FerretDB has no server-side hashing stage to lean on anyway).
+ * Documents are read as raw BSON (see `stored-form.ts`): transforms get the driver's usual promoted
+ * values, while backups, restores, checksums and the untouched parts of a write use the document as
+ * stored, so no BSON type changes on the way (Long stays Long, Double 1.0 stays Double).
+ *
+ * Checksums are computed in the client with core's `RowSetHash` over `typedEncode` of the stored
+ * form, streaming through a cursor, so memory stays flat, the hash does not depend on field order,
+ * and a type-only change (Int32 ↔ Long ↔ Double, Decimal128 scale) changes it (FerretDB has no
+ * server-side hashing stage to lean on anyway).
  */
 import type { AnyBulkWriteOperation, BulkWriteResult, Db, Document } from 'mongodb';
 import {
-  canonicalEncode, MigrationFailedError, RowSetHash,
+  canonicalEncode, MigrationFailedError, RowSetHash, typedEncode,
   type BatchStore, type DataTarget, type KeyRange, type KeyValue, type RangeChecksum, type Row, type RowPatch,
 } from '@mcp/migrate-core';
 import { describe, DUPLICATE_KEY_CODE, errorCode, isNotFound } from './mongo-errors.js';
 import { keyFilter, keyOf, keySort, rangeQuery } from './keyset.js';
+import { decodeRow, decodeStored, patchWrite, RAW_READ, storedDocument } from './stored-form.js';
 
 /** Documents per cursor batch when streaming a checksum. */
 export const CHECKSUM_CURSOR_BATCH = 1_000;
@@ -89,30 +96,31 @@ export class MongoBatchStore implements BatchStore {
     return this.#page(target.name, target.key, target.filter, after, limit);
   }
 
-  /** One unordered `bulkWrite` of `replaceOne(key, doc, { upsert: true })`. Throws on any write error. */
+  /**
+   * One unordered `bulkWrite` of `replaceOne(key, doc, { upsert: true })`, each document as stored
+   * when it was read by this adapter (a backup page), else as given. Throws on any write error.
+   */
   async write(target: DataTarget, rows: readonly Row[]): Promise<number> {
     if (rows.length === 0) return 0;
     const ops: AnyBulkWriteOperation<Document>[] = rows.map((row) => ({
-      replaceOne: { filter: keyFilter(target.key, row), replacement: row, upsert: true },
+      replaceOne: { filter: keyFilter(target.key, row), replacement: storedDocument(row) ?? row, upsert: true },
     }));
     const result = await this.#bulk(target.name, ops, rows, target.key, 'write');
     return result.matchedCount + result.upsertedCount;
   }
 
   /**
-   * One unordered bulk of `updateOne(key, { $set: changed, $unset: dropped })`: fields the
-   * transform did not change are not sent, so they keep their stored BSON types. A document that
-   * no longer exists is not brought back. Throws on any write error.
+   * One unordered bulk of `updateOne(key, { $set: changed, $unset: dropped })`, with dotted paths
+   * into changed sub-documents: fields the transform did not change are not sent, so they keep their
+   * stored BSON types (see `patchWrite` for the cases that need a replacement). A document that no
+   * longer exists is not brought back. Throws on any write error.
+   *
+   * There is no `writeIfUnchanged` on MongoDB: see docs/guides/mongodb.md ("Compare-and-set").
    */
   async update(target: DataTarget, patches: readonly RowPatch[]): Promise<number> {
     if (patches.length === 0) return 0;
     const rows = patches.map((p) => Object.fromEntries(target.key.map((k, i) => [k, p.key[i]])) as Row);
-    const ops: AnyBulkWriteOperation<Document>[] = patches.map((p, i) => {
-      const update: Document = {};
-      if (Object.keys(p.set).length) update.$set = p.set;
-      if (p.unset.length) update.$unset = Object.fromEntries(p.unset.map((f) => [f, '']));
-      return { updateOne: { filter: keyFilter(target.key, rows[i]!), update } };
-    });
+    const ops = patches.map((p) => patchWrite(target.key, p));
     const result = await this.#bulk(target.name, ops, rows, target.key, 'update');
     return result.matchedCount;
   }
@@ -138,7 +146,9 @@ export class MongoBatchStore implements BatchStore {
     await this.#ensureBackupIndex(target, backup);
     const db = await this.#db();
     try {
-      const result = await db.collection(backup).insertMany(rows.map((r) => ({ ...r })), { ordered: false, ignoreUndefined: true });
+      // The document as stored, not its promoted JS form: the backup must keep every BSON type.
+      const docs = rows.map((r) => ({ ...(storedDocument(r) ?? r) }));
+      const result = await db.collection(backup).insertMany(docs, { ordered: false, ignoreUndefined: true });
       return result.insertedCount;
     } catch (error) {
       const writeErrors = (error as { writeErrors?: unknown }).writeErrors;
@@ -152,6 +162,24 @@ export class MongoBatchStore implements BatchStore {
 
   async backupScan(target: DataTarget, backup: string, after: KeyValue | undefined, limit: number): Promise<Row[]> {
     return this.#page(backup, target.key, undefined, after, limit);
+  }
+
+  /**
+   * Restores the next `limit` saved originals after `after`: each saved document replaces the
+   * current one by key (or comes back when it was deleted), decoded without promotion, so every
+   * BSON type is restored. In chunks of at most 50 statements on FerretDB (see `chunkedBulkWrite`).
+   */
+  async backupRestore(target: DataTarget, backup: string, after: KeyValue | undefined, limit: number): Promise<{ restored: number; last: KeyValue | undefined }> {
+    const db = await this.#db();
+    const query = rangeQuery(target.key, undefined, after ? { after } : undefined);
+    const raw = (await db.collection(backup).find(query, RAW_READ).sort(keySort(target.key)).limit(limit).toArray()) as unknown as Uint8Array[];
+    if (raw.length === 0) return { restored: 0, last: undefined };
+    const rows = raw.map(decodeRow);
+    const ops: AnyBulkWriteOperation<Document>[] = raw.map((bytes, i) => ({
+      replaceOne: { filter: keyFilter(target.key, rows[i]!), replacement: decodeStored(bytes), upsert: true },
+    }));
+    const result = await this.#bulk(target.name, ops, rows, target.key, 'restore');
+    return { restored: result.matchedCount + result.upsertedCount, last: keyOf(target.key, rows.at(-1)!) };
   }
 
   async backupDrop(_target: DataTarget, backup: string): Promise<void> {
@@ -169,10 +197,10 @@ export class MongoBatchStore implements BatchStore {
 
   async checksum(target: DataTarget, range?: KeyRange): Promise<RangeChecksum> {
     const db = await this.#db();
-    const hash = new RowSetHash();
-    const cursor = db.collection(target.name).find(rangeQuery(target.key, target.filter, range)).batchSize(CHECKSUM_CURSOR_BATCH);
+    const hash = new RowSetHash(typedEncode);
+    const cursor = db.collection(target.name).find(rangeQuery(target.key, target.filter, range), RAW_READ).batchSize(CHECKSUM_CURSOR_BATCH);
     try {
-      for await (const doc of cursor) hash.add(doc);
+      for await (const bytes of cursor) hash.add(decodeStored(bytes as unknown as Uint8Array));
     } finally {
       await cursor.close();
     }
@@ -182,7 +210,8 @@ export class MongoBatchStore implements BatchStore {
   async #page(collection: string, key: readonly string[], filter: DataTarget['filter'], after: KeyValue | undefined, limit: number): Promise<Row[]> {
     const db = await this.#db();
     const query = rangeQuery(key, filter, after ? { after } : undefined);
-    return (await db.collection(collection).find(query).sort(keySort(key)).limit(limit).toArray()) as Row[];
+    const raw = (await db.collection(collection).find(query, RAW_READ).sort(keySort(key)).limit(limit).toArray()) as unknown as Uint8Array[];
+    return raw.map(decodeRow);
   }
 
   async #ensureBackupIndex(target: DataTarget, backup: string): Promise<void> {

@@ -1,12 +1,14 @@
 /**
  * Bulk copy of documents between databases, for tenant moves: keyset batches on `_id` read from
  * the source and written to the target with one unordered bulk of idempotent upserts each, so a
- * copy interrupted at any point can simply be run again.
+ * copy interrupted at any point can simply be run again. Documents are read as raw BSON and
+ * written as stored (never through promoted JS numbers), so every BSON type survives the copy.
  */
 import type { AnyBulkWriteOperation, Db, Document, Filter } from 'mongodb';
 import type { Row } from '@mcp/migrate-core';
 import { afterKey, and } from './keyset.js';
 import { bulkFailure, chunkedBulkWrite } from './mongo-batch-store.js';
+import { decodeRow, RAW_READ, storedDocument } from './stored-form.js';
 
 export interface CopyDocumentsOptions {
   /** Documents per batch. Default 1000. */
@@ -44,9 +46,10 @@ export async function copyDocuments(sourceDb: Db, targetDb: Db, collection: stri
   for (;;) {
     options.signal?.throwIfAborted();
     const query = and([filter as Record<string, unknown>, progress.lastId === undefined ? undefined : afterKey(['_id'], [progress.lastId])]);
-    const docs = await source.find(query).sort({ _id: 1 }).limit(batchSize).toArray();
+    const raw = (await source.find(query, RAW_READ).sort({ _id: 1 }).limit(batchSize).toArray()) as unknown as Uint8Array[];
+    const docs = raw.map(decodeRow);
     if (docs.length === 0) return progress;
-    const ops: AnyBulkWriteOperation<Document>[] = docs.map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } }));
+    const ops: AnyBulkWriteOperation<Document>[] = docs.map((doc) => ({ replaceOne: { filter: { _id: doc._id } as Document, replacement: storedDocument(doc)!, upsert: true } }));
     let written: number;
     try {
       const result = await chunkedBulkWrite(targetDb, targetName, ops);
