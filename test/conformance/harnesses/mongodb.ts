@@ -4,7 +4,7 @@
  * with random names, dropped in teardown.
  */
 import { randomBytes } from 'node:crypto';
-import { MongoClient, type Db } from 'mongodb';
+import { Double, Int32, MongoClient, type Db, type Document } from 'mongodb';
 import { mongoEngine } from '@mcp/migrate-mongodb';
 import type { Fixture, Harness, SuiteRow } from '../harness.js';
 
@@ -74,9 +74,11 @@ export const mongoHarness: Harness = {
           await coll.bulkWrite(old.slice(i, i + 50).map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })) as never, { ordered: false });
         }
       },
+      // Read as stored (no promotion): a field that went missing, or an integer stored as another
+      // BSON type than the Int32 the seed wrote, fails here instead of reading back as the same JS value.
       async rows(shardId, table) {
-        const docs = await db(shardId).collection(table).find({}).sort({ _id: 1 }).toArray();
-        return docs.map((d) => ({ id: d._id as unknown as number, name: d.name ?? null, n: d.n ?? null, note: d.note ?? null }));
+        const docs = await db(shardId).collection(table).find({}, { promoteValues: false }).sort({ _id: 1 }).toArray();
+        return docs.map((d) => suiteRow(table, d));
       },
       async teardown() {
         await Promise.allSettled(shardIds.map((id) => db(id).dropDatabase()));
@@ -86,3 +88,26 @@ export const mongoHarness: Harness = {
     return fixture;
   },
 };
+
+/** A stored document as a suite row, refusing a missing field or a type the seed did not write. */
+function suiteRow(table: string, doc: Document): SuiteRow {
+  const where = (field: string) => `"${table}": document ${JSON.stringify(String(doc._id))}: field "${field}"`;
+  const present = (field: string): unknown => {
+    if (!(field in doc)) throw new Error(`${where(field)} is missing (the seed wrote it, null included)`);
+    return doc[field];
+  };
+  const int = (field: string): number | null => {
+    const v = present(field);
+    if (v === null && field !== '_id') return null;
+    if (v instanceof Int32) return v.value;
+    // The driver writes a JS integer outside the Int32 range as a Double.
+    if (v instanceof Double && Number.isInteger(v.value) && (v.value > 2 ** 31 - 1 || v.value < -(2 ** 31))) return v.value;
+    throw new Error(`${where(field)} is stored as ${(v as { _bsontype?: string } | null)?._bsontype ?? typeof v}, not the Int32 the seed wrote`);
+  };
+  const text = (field: string): string | null => {
+    const v = present(field);
+    if (v === null || typeof v === 'string') return v;
+    throw new Error(`${where(field)} is stored as ${(v as { _bsontype?: string })._bsontype ?? typeof v}, not a string or null`);
+  };
+  return { id: int('_id')!, name: text('name'), n: int('n'), note: text('note') };
+}
