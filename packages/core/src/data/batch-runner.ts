@@ -14,7 +14,7 @@ import type { DataMigration, TransformFn } from '../definition/migration.js';
 import type { BatchEvent } from '../events/events.js';
 import { canonicalEncode, looseCanonicalEncode, sha256 } from '../util/canonical.js';
 import { cloneValue } from '../util/clone.js';
-import { diffRow } from '../util/same-value.js';
+import { diffRow, sameValue } from '../util/same-value.js';
 import { throwIfAborted } from '../util/time.js';
 import { SDK_VERSION } from '../version.js';
 import { BatchPacer, type PauseGate, type ThrottleOptions } from './throttle.js';
@@ -212,8 +212,16 @@ async function downBatch(input: BatchRunInput, target: DataTarget, after: KeyVal
   if (m.reverse) {
     const current = await shard.data.scan(target, after, size);
     if (current.length === 0) return { rows: { read: 0, written: 0 }, last: undefined };
+    // A migration that never completed transformed only the rows it saved a copy of (and maybe
+    // not all of those): `reverse` must not run on rows the forward run never changed.
+    const partial = input.record.state !== 'applied';
+    const saved = partial ? await originals(shard, target, backup, after, current) : undefined;
     const changed: RowPatch[] = [];
     for (const row of current) {
+      if (saved) {
+        const original = saved.get(canonicalEncode(keyOf(target, row)));
+        if (!original || sameValue(original, row)) continue;
+      }
       const prev = await apply(m.reverse, row, input, target);
       const patch = prev === null ? null : patchOf(target, row, prev);
       if (patch) changed.push(patch);

@@ -16,6 +16,7 @@ export function sameValue(a: unknown, b: unknown): boolean {
   if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
   if (a instanceof Date) return a.getTime() === (b as Date).getTime() || (Number.isNaN(a.getTime()) && Number.isNaN((b as Date).getTime()));
   if (a instanceof Uint8Array) return Buffer.compare(a, b as Uint8Array) === 0;
+  if (a instanceof RegExp) return a.source === (b as RegExp).source && a.flags === (b as RegExp).flags;
   const proto = Object.getPrototypeOf(a) as object | null;
   if (proto !== Object.prototype && proto !== null) return sameDriverValue(a, b);
   const ka = Object.keys(a);
