@@ -17,7 +17,7 @@
  */
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import {
-  DefinitionError, ErrorCode, MigrateError, redact,
+  connectionSecrets, DefinitionError, ErrorCode, MigrateError, redact,
   type EngineAdapter, type EngineCapabilities, type ShardAdapter, type ShardDescriptor, type StepOptions,
 } from '@mcp/migrate-core';
 import { isRetryable, shardUnavailable } from './mongo-errors.js';
@@ -113,6 +113,10 @@ export function mongoEngine(options: MongoEngineOptions): MongoEngine {
       return a;
     },
     isRetryable,
+    secrets: () => [
+      ...config.shards.flatMap((s) => ('uri' in s ? connectionSecrets(s.uri) : clientSecrets(s.client))),
+      ...[config.clientOptions.auth?.password, config.clientOptions.tlsCertificateKeyFilePassword].filter((v): v is string => typeof v === 'string'),
+    ],
     async close() {
       await Promise.allSettled([...adapters.values()].map((a) => a.close()));
       await clients.closeAll();
@@ -284,6 +288,12 @@ export function uriLocation(uri: string, database: string): string {
   const match = /^(mongodb(?:\+srv)?:\/\/)([^/?]*)/i.exec(uri);
   const base = match ? `${match[1]}${match[2]}` : 'mongodb://?';
   return `${redact(base)}/${database}`;
+}
+
+/** The password a host's client authenticates with (`auth.password` or the URI's), when it exposes it. */
+function clientSecrets(client: MongoClient): string[] {
+  const password = (client as { options?: { credentials?: { password?: unknown } } }).options?.credentials?.password;
+  return typeof password === 'string' ? [password] : [];
 }
 
 function clientLocation(client: MongoClient, database: string): string {

@@ -18,7 +18,7 @@
  */
 import pg from 'pg';
 import {
-  DefinitionError, ErrorCode, redact,
+  connectionSecrets, DefinitionError, ErrorCode, redact,
   type BatchStore, type EngineAdapter, type EngineCapabilities, type LedgerStore, type LockProvider, type ShardAdapter,
   type ShardDescriptor, type StepOptions,
 } from '@mcp/migrate-core';
@@ -135,6 +135,7 @@ export function postgresEngine(options: PostgresEngineOptions): PostgresEngine {
     },
     pool: (id) => context(id).pool,
     features: (id) => context(id).ready(),
+    secrets: () => options.shards.flatMap((shard) => poolSecrets(context(shard.id).pool, shard.connectionString)),
     close() {
       closed ??= Promise.allSettled(owned.map((p) => p.end())).then(() => undefined);
       return closed;
@@ -204,6 +205,8 @@ function validate(options: PostgresEngineOptions): Settings {
     const hasPool = shard.pool !== undefined;
     if (hasUrl === hasPool) fail(at, `shard "${shard.id}" needs exactly one of "connectionString" and "pool"`);
     if (hasUrl && (typeof shard.connectionString !== 'string' || shard.connectionString.length === 0)) fail(`${at}.connectionString`, 'must be a non-empty string');
+    // Refused here rather than at the first connect; the message never repeats the string (it may hold a password).
+    if (hasUrl && !/^(postgres(ql)?:\/\/|socket:|\/)/i.test(shard.connectionString)) fail(`${at}.connectionString`, `shard "${shard.id}": must be a postgres:// or postgresql:// URL (or a socket path)`);
     if (hasPool && typeof (shard.pool as { query?: unknown }).query !== 'function') fail(`${at}.pool`, 'must be a pg.Pool');
   });
   const schema = options.schema ?? DEFAULT_SCHEMA;
@@ -222,6 +225,13 @@ function validate(options: PostgresEngineOptions): Settings {
     statementTimeoutMs: int('statementTimeoutMs', options.statementTimeoutMs, 0),
     poolSize: int('poolSize', options.poolSize, 1) ?? DEFAULT_POOL_SIZE,
   };
+}
+
+/** The passwords a shard's pool connects with: its connection string's, its `password` option, `ssl.passphrase`, `PGPASSWORD`. */
+function poolSecrets(pool: pg.Pool, connectionString: string | undefined): string[] {
+  const o = (pool as { options?: { password?: unknown; connectionString?: unknown; ssl?: { passphrase?: unknown } } }).options;
+  const strings = [o?.password, o?.ssl?.passphrase, process.env.PGPASSWORD].filter((v): v is string => typeof v === 'string');
+  return [...strings, ...connectionSecrets(connectionString), ...connectionSecrets(typeof o?.connectionString === 'string' ? o.connectionString : undefined)];
 }
 
 /** `postgres://host:port/database` of a host pool, from its options when it exposes them. */

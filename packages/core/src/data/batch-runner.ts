@@ -10,6 +10,7 @@
  */
 import type { Checkpoint, DataTarget, Direction, Fence, KeyValue, LedgerCounts, LedgerRecord, Row, RowPatch, ShardAdapter, ShardDescriptor } from '../engine/engine.js';
 import { ErrorCode, MigrateError, MigrationFailedError } from '../errors/errors.js';
+import { describeRow } from '../errors/classify.js';
 import type { DataMigration, TransformFn } from '../definition/migration.js';
 import type { BatchEvent } from '../events/events.js';
 import { canonicalEncode, looseCanonicalEncode, sha256 } from '../util/canonical.js';
@@ -93,7 +94,7 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
       lastConflict = canonicalEncode(conflict);
       if (conflicts > MAX_CONFLICT_RETRIES) {
         throw new MigrationFailedError(
-          `Data migration "${m.id}" on shard "${input.shard.id}": row ${JSON.stringify(conflict)} changed under ${MAX_CONFLICT_RETRIES} batches in a row; retry when its writer is quieter`,
+          `Data migration "${m.id}" on shard "${input.shard.id}": ${describeRow(conflict)} changed under ${MAX_CONFLICT_RETRIES} batches in a row; retry when its writer is quieter`,
           { migrationId: m.id, shardId: input.shard.id, retryable: true },
         );
       }
@@ -255,24 +256,25 @@ async function originals(shard: ShardAdapter, target: DataTarget, backup: string
 
 async function apply(fn: TransformFn, row: Row, input: BatchRunInput, target: DataTarget): Promise<Row | null> {
   const before = canonicalEncode(keyOf(target, row));
+  const named = describeRow(keyOf(target, row));
   let next: Row | null | undefined;
   try {
     next = await fn(cloneValue(row), { shard: input.descriptor, migrationId: input.migration.id });
   } catch (error) {
     throw new MigrationFailedError(
-      `Data migration "${input.migration.id}" on shard "${input.shard.id}": ${input.direction === 'up' ? 'transform' : 'reverse'} threw for key ${before}: ${error instanceof Error ? error.message : String(error)}`,
+      `Data migration "${input.migration.id}" on shard "${input.shard.id}": ${input.direction === 'up' ? 'transform' : 'reverse'} threw for ${named}: ${error instanceof Error ? error.message : String(error)}`,
       { migrationId: input.migration.id, shardId: input.shard.id, cause: error },
     );
   }
   if (next === null || next === undefined) return null;
   if (typeof next !== 'object' || Array.isArray(next)) {
-    throw new MigrationFailedError(`Data migration "${input.migration.id}": transform must return an object or null, got ${Array.isArray(next) ? 'an array' : typeof next} for key ${before}`, {
+    throw new MigrationFailedError(`Data migration "${input.migration.id}": transform must return an object or null, got ${Array.isArray(next) ? 'an array' : typeof next} for ${named}`, {
       migrationId: input.migration.id, shardId: input.shard.id, field: 'transform',
     });
   }
   if (canonicalEncode(keyOf(target, next)) !== before) {
     throw new MigrationFailedError(
-      `Data migration "${input.migration.id}" on shard "${input.shard.id}": transform changed the key (${target.key.join(', ')}) of row ${before}; keys must stay as they are`,
+      `Data migration "${input.migration.id}" on shard "${input.shard.id}": transform changed the key (${target.key.join(', ')}) of ${named}; keys must stay as they are`,
       { migrationId: input.migration.id, shardId: input.shard.id, field: 'key' },
     );
   }

@@ -44,6 +44,12 @@ export interface EngineAdapter<Handle = unknown> {
    * errors that carry `retryable: true` are retried.
    */
   isRetryable?(error: unknown): boolean;
+  /**
+   * Every secret this adapter was configured with (connection-string passwords, `password`
+   * options, `sslpassword`, auth passwords), as given. The migrator scrubs them, and their encoded
+   * forms, from every string that leaves the SDK. Optional: without it only the patterns apply.
+   */
+  secrets?(): readonly string[];
 }
 
 export type Direction = 'up' | 'down';

@@ -27,6 +27,8 @@ export const ErrorCode = {
   Pending: 'MIGRATE_PENDING',
   Aborted: 'MIGRATE_ABORTED',
   Closed: 'MIGRATE_CLOSED',
+  /** Something that is not a `MigrateError` was thrown (a bug, or a host callback's own error); see `causeCode` and the message. */
+  Unexpected: 'MIGRATE_UNEXPECTED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -143,9 +145,9 @@ export function serializeError(error: unknown): SerializedError {
   }
   if (error instanceof Error) {
     const causeCode = driverCode(error);
-    return { name: error.name, code: 'MIGRATE_UNEXPECTED', message: redact(error.message), ...(causeCode ? { causeCode } : {}) };
+    return { name: error.name, code: ErrorCode.Unexpected, message: redact(error.message), ...(causeCode ? { causeCode } : {}) };
   }
-  return { name: 'Error', code: 'MIGRATE_UNEXPECTED', message: redact(String(error)) };
+  return { name: 'Error', code: ErrorCode.Unexpected, message: redact(String(error)) };
 }
 
 function driverCode(error: unknown): string | undefined {

@@ -45,6 +45,12 @@ export interface MigratorConfig {
   readonly runnerId?: string | undefined;
   /** Receives redacted log lines. Default: none. */
   readonly logger?: Logger | undefined;
+  /**
+   * More secrets to scrub (API keys a migration uses, a vault token): with the engines' own
+   * passwords, replaced by `***` (as given and URL-encoded) in every error, event, log line, ledger
+   * row, report and status. Strings shorter than 4 characters are not scrubbed exactly.
+   */
+  readonly secrets?: readonly string[] | undefined;
 }
 
 const positiveInt = (max: number) => z.number().int('must be an integer').min(1, 'must be at least 1').max(max, `must be at most ${max}`);
@@ -71,6 +77,7 @@ const schema = z.strictObject({
     pressureBackoffMs: z.number().min(0).optional(),
   }).optional(),
   runnerId: z.string().min(1).max(200).optional(),
+  secrets: z.array(z.string()).optional(),
   logger: z.custom<Logger>((v) => typeof (v as Logger)?.info === 'function' && typeof (v as Logger)?.error === 'function', 'must have debug/info/warn/error methods').optional(),
 });
 

@@ -12,20 +12,22 @@ import PQueue from 'p-queue';
 import pRetry from 'p-retry';
 import type { EngineAdapter, Fence, KeyValue, Lease, LedgerRecord, LockProvider, LockStatus, ShardAdapter, ShardDescriptor } from '../engine/engine.js';
 import {
-  ErrorCode, isMigrateError, MigrateError, MigrationFailedError, RollbackError, RunFailedError, serializeError, type SerializedError,
+  ErrorCode, isMigrateError, MigrateError, RollbackError, RunFailedError, serializeError, type SerializedError,
 } from '../errors/errors.js';
 import type { DataMigration, Migration, MigrationContext } from '../definition/migration.js';
 import { loadMigrations } from '../definition/load.js';
 import type { MigratorEventName, MigratorEventPayload, MigratorEvents } from '../events/events.js';
 import { plan as makePlan, orderMigrations, planRollback, type Plan, type PlanStep, type RollbackTarget } from '../plan/planner.js';
 import type { DirectoryOverrides } from '../router/router.js';
-import { noopLogger, redactingLogger, type Logger } from '../util/logger.js';
+import { noopLogger, type Logger } from '../util/logger.js';
+import { Scrubber, scrubbingLogger, scrubbingShard, scrubMethods } from '../util/scrubber.js';
+import { describeRow, stepFailure } from '../errors/classify.js';
 import { sleep, throwIfAborted } from '../util/time.js';
 import { runBatches } from '../data/batch-runner.js';
 import { PauseGate } from '../data/throttle.js';
 import { StatusTracker, type StatusSnapshot } from '../events/status-tracker.js';
 import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
-import { summarize, type RunReport, type ShardReport, type StepReport } from './report.js';
+import { failureSummary, summarize, type RunReport, type ShardReport, type StepReport } from './report.js';
 
 export type RunMode = 'apply' | 'wait' | 'verify';
 
@@ -109,6 +111,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   readonly #shards: readonly ShardRef[];
   readonly #gate = new PauseGate();
   readonly #tracker = new StatusTracker();
+  readonly #scrubber: Scrubber;
   #migrations: Promise<readonly Migration[]> | undefined;
   #closed = false;
 
@@ -119,9 +122,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     this.#config = config;
     this.name = config.name ?? 'default';
     this.runnerId = config.runnerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-    this.#log = redactingLogger(config.logger ?? noopLogger, { set: this.name, runner: this.runnerId });
+    // Every secret the SDK was given: scrubbed exactly from events, logs, ledger rows, results and errors.
+    this.#scrubber = new Scrubber([...(config.secrets ?? []), ...Object.values(config.engines).flatMap((e) => e.secrets?.() ?? [])]);
+    this.#log = scrubbingLogger(config.logger ?? noopLogger, this.#scrubber, { set: this.name, runner: this.runnerId });
     this.#tracker.attach(this);
-    this.#shards = Object.values(config.engines).flatMap((engine) => engine.shards.map((d) => ({ descriptor: d, adapter: engine.shard(d.id) })));
+    this.#shards = Object.values(config.engines).flatMap((engine) => engine.shards.map((d) => ({ descriptor: d, adapter: scrubbingShard(engine.shard(d.id), this.#scrubber) })));
+    scrubMethods(this, ['plan', 'run', 'rollback', 'status', 'verify', 'repair'], this.#scrubber);
   }
 
   /** Every shard, in configured order (engines in `engines` order). */
@@ -179,13 +185,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         if (!report.waitedForLock) this.#emit('lock:wait', { runId: report.runId, lock: runLock, holder });
         report.waitedForLock = true;
       },
-    }).catch((error: unknown) => {
-      // The control store's shard is down: report it like any unreachable shard, nothing applied.
-      if (!isMigrateError(error) || error.code !== ErrorCode.ShardUnavailable) throw error;
-      const shard = report.shards.find((s) => s.shardId === error.shardId) ?? report.shards[0]!;
-      shard.error = serializeError(error);
-      return null;
-    });
+    }).catch((error: unknown) => markUnavailable(report, error));
     if (!lease) return this.#finish(report);
     this.#emit('lock:acquired', { runId: report.runId, lock: runLock, token: lease.token });
     const heartbeat = this.#heartbeat(lease);
@@ -232,11 +232,16 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const report = this.#newReport('rollback', 'apply');
     const control = this.#controlLock();
     const runLock = `mcp-migrate:${this.name}:run`;
-    const lease = await control.acquire(runLock, { owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs ?? DEFAULTS.waitMs, signal: options.signal });
+    const lease = await control.acquire(runLock, { owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs ?? DEFAULTS.waitMs, signal: options.signal })
+      .catch((error: unknown) => markUnavailable(report, error));
+    if (!lease) return this.#finishRollback(report);
     const heartbeat = this.#heartbeat(lease);
     try {
       const { ledgers, unreachable } = await this.#readLedgers(options.signal, true);
-      if (unreachable.size) throw [...unreachable.values()][0]!;
+      // An unreachable shard is reported like in run(): under `halt` nothing is rolled back, under
+      // `continue` the reachable shards are; either way the error carries the report.
+      for (const [shardId, error] of unreachable) report.shards.find((s) => s.shardId === shardId)!.error = serializeError(error);
+      if (unreachable.size && this.#onFailure === 'halt') return this.#finishRollback(report);
       const perShard = planRollback({ migrations, shards: this.shards, ledgers }, target);
       const ids = [...new Set([...perShard.values()].flat().map((s) => s.migrationId))];
       for (const id of ids) {
@@ -266,9 +271,13 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       heartbeat.stop();
       await lease.release().catch(() => undefined);
     }
+    return this.#finishRollback(report);
+  }
+
+  #finishRollback(report: RunReport): RunReport {
     summarize(report);
     this.#emit('rollback:done', { runId: report.runId, report });
-    if (!report.ok) throw new RunFailedError(`Rollback failed on ${report.totals.failed} shard step(s); see report`, report);
+    if (!report.ok) throw new RunFailedError(failureSummary(report), report);
     return report;
   }
 
@@ -322,7 +331,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       ...pending.map((p) => `"${p.migrationId}" is pending on shard "${p.shardId}"`),
       ...failed.map((f) => `"${f.migrationId}" failed on shard "${f.shardId}"`),
       ...drifted.map((d) => `"${d.migrationId}" drifted on shard "${d.shardId}"`),
-      ...data.filter((d) => d.failures.length).map((d) => `"${d.migrationId}" on shard "${d.shardId}": ${d.failures.length} row(s) fail its verify predicate, first key ${JSON.stringify(d.failures[0]!.key)}: ${d.failures[0]!.reason}`),
+      ...data.filter((d) => d.failures.length).map((d) => `"${d.migrationId}" on shard "${d.shardId}": ${d.failures.length} row(s) fail its verify predicate, first ${describeRow(d.failures[0]!.key)}: ${d.failures[0]!.reason}`),
     ];
     return { ok: problems.length === 0, data, pending, failed, drifted, planError, problems };
   }
@@ -551,7 +560,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       this.#emit('shard:done', { runId, migrationId: m.id, shardId, durationMs });
       return { migrationId: m.id, status: 'applied', durationMs, attempts, ...(record.counts ? { counts: record.counts } : {}) };
     } catch (cause) {
-      const wrapped = cause instanceof MigrateError ? cause : new MigrationFailedError(`Migration "${m.id}" failed on shard "${shardId}": ${cause instanceof Error ? cause.message : String(cause)}`, { migrationId: m.id, shardId, cause });
+      const wrapped = stepFailure(cause, { migrationId: m.id, shardId, direction: 'up' });
       const error = serializeError(wrapped);
       if (!(cause instanceof MigrateError && cause.code === ErrorCode.StaleLease)) {
         await ref.adapter.ledger.put({ ...record, state: 'failed', finishedAt: new Date().toISOString(), error }, fence).catch((e: unknown) => {
@@ -587,7 +596,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       this.#emit('rollback:shard', { runId, migrationId: m.id, shardId, status: 'done' });
       return { migrationId: m.id, status: 'applied', durationMs: Date.now() - t0 };
     } catch (cause) {
-      const error = serializeError(cause instanceof MigrateError ? cause : new RollbackError(`Rollback of "${m.id}" failed on shard "${shardId}": ${cause instanceof Error ? cause.message : String(cause)}`, { migrationId: m.id, shardId, cause }));
+      const error = serializeError(stepFailure(cause, { migrationId: m.id, shardId, direction: 'down' }));
       this.#emit('rollback:shard', { runId, migrationId: m.id, shardId, status: 'failed', error });
       return { migrationId: m.id, status: 'failed', error, durationMs: Date.now() - t0 };
     } finally {
@@ -612,6 +621,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const v = await this.verify();
     for (const p of v.pending) report.shards.find((s) => s.shardId === p.shardId)!.migrations.push({ migrationId: p.migrationId, status: 'not-run', reason: 'pending' });
     for (const f of v.failed) report.shards.find((s) => s.shardId === f.shardId)!.migrations.push({ migrationId: f.migrationId, status: 'failed', error: f.error ?? undefined });
+    if (v.ok) await this.#recordApplied(report, new Set());
     summarize(report);
     if (!v.ok) {
       throw new RunFailedError(`Not ready: ${v.problems.slice(0, 5).join('; ')}${v.problems.length > 5 ? `; and ${v.problems.length - 5} more` : ''}`, report, { code: ErrorCode.Pending }) as never;
@@ -621,10 +631,17 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   }
 
   async #runWait(report: RunReport, signal: AbortSignal | undefined): Promise<RunReport> {
+    let waitedFor: Set<string> | undefined;
     for (;;) {
       throwIfAborted(signal);
       const v = await this.verify({ signal });
-      if (v.ok) return this.#finish(report);
+      if (v.ok) {
+        await this.#recordApplied(report, waitedFor ?? new Set());
+        return this.#finish(report);
+      }
+      // What was pending when this runner started waiting is what another runner applies meanwhile.
+      waitedFor ??= new Set(v.pending.map((p) => `${p.shardId}\u0000${p.migrationId}`));
+      report.waitedForLock = true;
       if (v.failed.length || v.drifted.length || v.planError) {
         throw new RunFailedError(`Waiting is pointless: ${[...(v.planError ? [`the plan is refused: ${v.planError.message}`] : []), ...v.failed.map((f) => `"${f.migrationId}" failed on "${f.shardId}"`), ...v.drifted.map((d) => `"${d.migrationId}" drifted on "${d.shardId}"`)].join('; ')}`, summarize(report));
       }
@@ -632,15 +649,22 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     }
   }
 
+  /** A `wait`/`verify` report lists what is applied on each shard (skipped: nothing for this runner to do), saying which were applied while it waited. */
+  async #recordApplied(report: RunReport, waitedFor: ReadonlySet<string>): Promise<void> {
+    const status = await this.status();
+    for (const shard of status.shards) {
+      const sr = report.shards.find((s) => s.shardId === shard.shardId)!;
+      for (const r of shard.migrations.filter((x) => x.state === 'applied')) {
+        const waited = waitedFor.has(`${shard.shardId}\u0000${r.id}`);
+        sr.migrations.push({ migrationId: r.id, status: 'skipped', reason: waited ? 'applied by another runner while this one waited' : 'already applied' });
+      }
+    }
+  }
+
   #finish(report: RunReport): RunReport {
     summarize(report);
     this.#emit('run:done', { runId: report.runId, report });
-    if (!report.ok) {
-      const failed = report.shards.flatMap((s) => s.migrations.filter((m) => m.status === 'failed').map((m) => `"${m.migrationId}" on "${s.shardId}": ${m.error?.message ?? ''}`));
-      const unreachable = report.shards.filter((s) => s.error).map((s) => `shard "${s.shardId}": ${s.error!.message}`);
-      const parts = [...unreachable, ...failed];
-      throw new RunFailedError(`Migration run failed (${report.totals.failed} failed, ${report.totals.notRun} not run): ${parts.slice(0, 3).join('; ')}`, report);
-    }
+    if (!report.ok) throw new RunFailedError(failureSummary(report), report);
     return report;
   }
 
@@ -667,7 +691,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   #context(ref: ShardRef, migrationId: string, step: PlanStep | undefined, signal: AbortSignal | undefined): MigrationContext {
     return {
       shard: ref.descriptor,
-      log: redactingLogger(this.#config.logger ?? noopLogger, { set: this.name, migration: migrationId, shard: ref.descriptor.id }),
+      log: scrubbingLogger(this.#config.logger ?? noopLogger, this.#scrubber, { set: this.name, migration: migrationId, shard: ref.descriptor.id }),
       signal: signal ?? new AbortController().signal,
       tenants: step?.tenants,
     };
@@ -747,7 +771,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   #emit<K extends MigratorEventName>(name: K, payload: MigratorEventPayload<K>): void {
     try {
-      (this.emit as (n: string, p: unknown) => boolean)(name, payload);
+      (this.emit as (n: string, p: unknown) => boolean)(name, this.#scrubber.value(payload));
     } catch (error) {
       this.#log.error(`a listener of "${name}" threw; ignored`, { error: serializeError(error) });
     }
@@ -777,6 +801,14 @@ interface Heartbeat {
 
 export function fenceOf(lease: Lease): Fence {
   return { lockName: lease.name, token: lease.token };
+}
+
+/** The control store's shard is down: report it like any unreachable shard (nothing done); rethrows anything else. */
+function markUnavailable(report: RunReport, error: unknown): null {
+  if (!isMigrateError(error) || error.code !== ErrorCode.ShardUnavailable) throw error;
+  const shard = report.shards.find((s) => s.shardId === error.shardId) ?? report.shards[0]!;
+  shard.error = serializeError(error);
+  return null;
 }
 
 function isMissingLedger(error: unknown): boolean {

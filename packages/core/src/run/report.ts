@@ -58,3 +58,17 @@ export function summarize(report: RunReport): RunReport {
   report.durationMs = Date.parse(report.finishedAt) - Date.parse(report.startedAt);
   return report;
 }
+
+/**
+ * The message of a failed run or rollback: what went wrong first (each unreachable shard with its
+ * cause, then each failed step with its error; at most three), then the totals.
+ */
+export function failureSummary(report: RunReport): string {
+  const what = report.kind === 'run' ? 'Migration run' : 'Rollback';
+  const unreachable = report.shards.filter((s) => s.error).map((s) => `shard "${s.shardId}" is unavailable (${s.error!.code}): ${s.error!.message}`);
+  const failed = report.shards.flatMap((s) => s.migrations.filter((m) => m.status === 'failed').map((m) => `"${m.migrationId}" failed on shard "${s.shardId}" (${m.error?.code ?? 'unknown'}): ${m.error?.message ?? 'no error recorded'}`));
+  const causes = [...unreachable, ...failed];
+  const shown = causes.length ? causes.slice(0, 3).join('; ') + (causes.length > 3 ? `; and ${causes.length - 3} more` : '') : 'steps were not run';
+  const t = report.totals;
+  return `${what} failed: ${shown} (${t.applied} applied, ${t.skipped} skipped, ${t.failed} failed, ${t.notRun} not run)`;
+}

@@ -3,12 +3,14 @@
  * that can carry user-supplied text goes through {@link redact} before it leaves the SDK.
  */
 
-// The password part runs to the last `@` before the path, so an unencoded `@` in it does not leak its tail.
-const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]+)(?::([^/\s]*))?@/gi;
+// The userinfo runs to the LAST `@` of the URL's token (a password may hold unencoded `@`, `/`, `:`),
+// so no tail of the password is left after the `***`.
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)[^\s"'<>]*@(?=[^\s"'<>@]*(?:[\s"'<>]|$))/gi;
+// `PGPASSWORD=`, `sslpassword=`, `db_password:` too: any word that ends in a secret's name.
 const KEY_VALUE_SECRET =
-  /\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|authorization)(["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi;
+  /\b([A-Za-z_]*?(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|authorization))(["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi;
 const AUTH_SCHEME = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g;
-const QUERY_SECRET = /([?&](?:password|secret|token|api[_-]?key|authSource=\S*?&password)=)[^&\s]+/gi;
+const QUERY_SECRET = /([?&](?:[A-Za-z_]*password|secret|token|api[_-]?key|authSource=\S*?&password)=)[^&\s]+/gi;
 
 /** Replaces credentials in URLs (`scheme://user:pass@host` → `scheme://***@host`) and `key=value` / `"key": "value"` secrets. */
 export function redact(text: string): string {
