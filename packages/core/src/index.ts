@@ -7,7 +7,7 @@ export * from './definition/migration.js';
 export * from './definition/load.js';
 export * from './engine/engine.js';
 export * from './errors/errors.js';
-export { describeRow, isConnectionLoss, stepFailure, type StepFailureContext } from './errors/classify.js';
+export { describeRow, isConnectionLoss, asShardUnavailable, stepFailure, type StepFailureContext } from './errors/classify.js';
 export * from './events/events.js';
 export * from './events/status-tracker.js';
 export * from './plan/planner.js';

@@ -31,6 +31,16 @@ export function isConnectionLoss(error: unknown): boolean {
   return false;
 }
 
+/**
+ * The error of a shard that could not be reached or read, as `MIGRATE_SHARD_UNAVAILABLE` naming the
+ * shard (a `MigrateError` an adapter already threw is kept).
+ */
+export function asShardUnavailable(shardId: string, cause: unknown): MigrateError {
+  if (isMigrateError(cause)) return cause;
+  const what = isConnectionLoss(cause) ? 'is unreachable' : 'could not be read';
+  return new ShardUnavailableError(`Shard "${shardId}" ${what}: ${errorMessage(cause)}`, { shardId, cause });
+}
+
 export interface StepFailureContext {
   readonly migrationId: string;
   readonly shardId: string;

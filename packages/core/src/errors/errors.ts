@@ -150,7 +150,13 @@ export function serializeError(error: unknown): SerializedError {
   return { name: 'Error', code: ErrorCode.Unexpected, message: redact(String(error)) };
 }
 
+/** The code of the first error in the chain that is not the SDK's own (the driver's SQLSTATE, socket or server code). */
 function driverCode(error: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  while (isMigrateError(error) && !seen.has(error)) {
+    seen.add(error);
+    error = error.cause;
+  }
   if (typeof error !== 'object' || error === null) return undefined;
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' || typeof code === 'number' ? String(code) : undefined;

@@ -21,7 +21,7 @@ import { plan as makePlan, orderMigrations, planRollback, type Plan, type PlanSt
 import type { DirectoryOverrides } from '../router/router.js';
 import { noopLogger, type Logger } from '../util/logger.js';
 import { Scrubber, scrubbingLogger, scrubbingShard, scrubMethods } from '../util/scrubber.js';
-import { describeRow, stepFailure } from '../errors/classify.js';
+import { describeRow, asShardUnavailable, stepFailure } from '../errors/classify.js';
 import { sleep, throwIfAborted } from '../util/time.js';
 import { runBatches } from '../data/batch-runner.js';
 import { PauseGate } from '../data/throttle.js';
@@ -680,7 +680,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           ledgers.set(ref.descriptor.id, await ref.adapter.ledger.list());
         } catch (error) {
           if (!init && isMissingLedger(error)) ledgers.set(ref.descriptor.id, []);
-          else unreachable.set(ref.descriptor.id, error);
+          else unreachable.set(ref.descriptor.id, asShardUnavailable(ref.descriptor.id, error));
         }
       });
     }
