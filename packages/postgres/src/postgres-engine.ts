@@ -110,6 +110,9 @@ export function postgresEngine(options: PostgresEngineOptions): PostgresEngine {
       });
       // An idle client's error (server restart) must not crash the host; the next query reports it.
       pool.on('error', () => undefined);
+      // Nor may a checked-out client's (its backend terminated mid-step): the pending query rejects
+      // with the cause, which the migrator reports as MIGRATE_SHARD_UNAVAILABLE.
+      pool.on('connect', (client) => void client.on('error', () => undefined));
       owned.push(pool);
     }
     const location = shard.connectionString !== undefined ? redact(shard.connectionString) : poolLocation(pool);
