@@ -17,7 +17,7 @@ it('examples/data-migrations: resumes after an interruption, finds a corrupted r
   expect(out).toContain('resumed run: 2 applied');
   expect(out).toContain('"read":20000,"written":20000');
   expect(out).toContain('verify: ok');
-  expect(out).toContain('first key ["d-1-000042"]: unexpected status "Sent"');
+  expect(out).toContain('first row ["d-1-000042"]: unexpected status "Sent"');
   expect(out).toContain('rollback exact: true');
 }, 120_000);
 
