@@ -4,9 +4,9 @@
  * given (a connection string, a host pool's `password`, `PGPASSWORD`, `?sslpassword=`, a MongoDB
  * URI, a host client's `auth.password`, `createMigrator({ secrets })`); then every failure path is
  * provoked (a transform throwing with the password in its message, a driver error echoing it, a
- * migration logging it, an unreachable shard with it in the URI, a lock timeout, drift) and the
- * password, in each spelling, is looked for in thrown errors (message, stack, cause chain, JSON),
- * events, logs, ledger rows read back from the database, reports and `status()`.
+ * migration logging it, an unreachable shard with it in the URI, a lock timeout, drift, a failing
+ * `down`) and the password, in each spelling, is looked for in thrown errors (message, stack, cause
+ * chain, JSON), events, logs, ledger rows read back from the database, reports and `status()`.
  *
  * The test server trusts loopback connections (pg_hba `trust`), so PostgreSQL accepts the roles'
  * passwords without checking them; FerretDB v1.24 accepts any credentials over `PLAIN` and
@@ -170,6 +170,16 @@ describe('secrets on PostgreSQL', async () => {
           const e5 = await seen.failure(seen.migrator({ engines: { postgres: engine('l_lock') }, migrations: [drifted] }).run());
           expect(e5.code).toBe('MIGRATE_DRIFT');
           await seen.result(seen.migrator({ engines: { postgres: engine('l_transform') }, migrations: [logs, throws] }).status());
+
+          // 6. A failing down whose driver error echoes the password.
+          const badDown = defineMigration({
+            id: '0001-bad-down', engine: 'postgres', up: () => undefined,
+            down: async (client: pg.PoolClient) => void (await client.query('SELECT $1::integer', [POOL_PW])),
+          });
+          const downMigrator = seen.migrator({ engines: { postgres: engine('l_down') }, migrations: [badDown], onFailure: 'continue' });
+          await seen.result(downMigrator.run());
+          const e6 = await seen.failure(downMigrator.rollback({ steps: 1 }));
+          expect(e6.report.shards[0].migrations[0].error.code).toBe('MIGRATE_ROLLBACK');
 
           seen.expectClean();
           // The ledger rows as stored in the databases, failures included.

@@ -10,6 +10,7 @@ import type { MigratorConfig } from '../src/run/config.js';
 import { ErrorCode, MigrationFailedError, RunFailedError, serializeError } from '../src/errors/errors.js';
 import { describeRow, isConnectionLoss, stepFailure } from '../src/errors/classify.js';
 import type { RunReport } from '../src/run/report.js';
+import type { EngineAdapter } from '../src/engine/engine.js';
 import { QUICK, memory, rejection, statuses } from './helpers.js';
 
 const open: Migrator[] = [];
@@ -23,6 +24,11 @@ function migratorOf(engine: MigratorConfig['engines'][string], migrations: Migra
   return m;
 }
 
+/** A member of `target`, methods bound to it (for proxies over adapters with private fields). */
+const bound = (target: object, prop: string | symbol): unknown => {
+  const v = Reflect.get(target, prop, target) as unknown;
+  return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+};
 const noop = (id: string) => defineMigration({ id, engine: 'memory', up: () => undefined, down: () => undefined });
 const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:55432'), { code: 'ECONNREFUSED', errno: -111 });
 
@@ -144,11 +150,24 @@ describe('error taxonomy', () => {
   it("run({ mode: 'wait' }) that waited reports waitedForLock: true and counts what another runner applied meanwhile", async () => {
     const { engine } = memory(2);
     const migrations = [noop('0001-a'), noop('0002-b')];
-    const waiting = migratorOf(engine, migrations).run({ mode: 'wait', timeoutMs: 30_000 });
-    // Let the waiter see the pending state first (it polls; the applier below runs after it has looked).
-    const seen = await migratorOf(engine, migrations).verify();
-    expect(seen.pending.length).toBe(4);
-    await new Promise((r) => setTimeout(r, 50));
+    // The waiter's engine says when the waiter has read a ledger (and so seen the migrations pending).
+    let read!: () => void;
+    const hasRead = new Promise<void>((r) => (read = r));
+    const watched: EngineAdapter = Object.assign(Object.create(engine) as EngineAdapter, {
+      shard(id: string) {
+        const real = engine.shard(id);
+        const ledger = new Proxy(real.ledger, {
+          get: (t, p) => (p === 'list' ? async () => {
+            const records = await t.list();
+            read();
+            return records;
+          } : bound(t, p)),
+        });
+        return new Proxy(real, { get: (t, p) => (p === 'ledger' ? ledger : bound(t, p)) });
+      },
+    });
+    const waiting = migratorOf(watched, migrations).run({ mode: 'wait', timeoutMs: 30_000 });
+    await hasRead;
     await migratorOf(engine, migrations).run();
     const report = await waiting;
     expect(report.waitedForLock).toBe(true);
