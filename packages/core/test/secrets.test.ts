@@ -88,6 +88,10 @@ describe('redact() patterns', () => {
     expectClean('redacted URL', out, ['ss/word', 'word!', 'pa@ss']);
   });
 
+  it('a URL without a password whose path holds an @ is left alone', () => {
+    expect(redact('see https://github.com/org/repo@v1 and postgres://db-0/chat')).toBe('see https://github.com/org/repo@v1 and postgres://db-0/chat');
+  });
+
   it('PGPASSWORD=, sslpassword= and db_password: are redacted', () => {
     const out = redact('PGPASSWORD=hunter22 psql; postgres://u@h/db?sslpassword=k3y-pass&x=1; db_password: s3cr3t');
     expectClean('redacted text', out, ['hunter22', 'k3y-pass', 's3cr3t']);
