@@ -24,6 +24,7 @@ import { sleep, throwIfAborted } from '../util/time.js';
 import { runBatches } from '../data/batch-runner.js';
 import { PauseGate } from '../data/throttle.js';
 import { StatusTracker, type StatusSnapshot } from '../events/status-tracker.js';
+import { DependencyGate } from './dependencies.js';
 import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
 import { summarize, type RunReport, type ShardReport, type StepReport } from './report.js';
 
@@ -395,7 +396,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   async #execute(plan: Plan, migrations: readonly Migration[], report: RunReport, signal: AbortSignal | undefined, reachable: ReadonlySet<string>): Promise<void> {
     const byId = new Map(migrations.map((m) => [m.id, m]));
     const waves = [...new Set(plan.shards.flatMap((s) => s.steps.map((x) => x.wave)))].sort((a, b) => a - b);
-    const failedMigrations = new Set<string>();
+    const deps = new DependencyGate(plan, migrations);
     const remaining = new Map<string, { applied: string[]; failed: string[]; left: number }>();
     for (const sp of plan.shards) {
       if (!reachable.has(sp.shardId)) continue;
@@ -434,10 +435,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
               lease = await this.#shardLease(ref, report.runId, signal);
             } catch (error) {
               halted ||= this.#onFailure === 'halt';
-              for (const s of steps) {
-                sr.migrations.push({ migrationId: s.migrationId, status: 'failed', error: serializeError(error) });
-                failedMigrations.add(s.migrationId);
-              }
+              for (const s of steps) sr.migrations.push({ migrationId: s.migrationId, status: 'failed', error: serializeError(error) });
               return;
             }
             const heartbeat = this.#heartbeat(lease);
@@ -453,10 +451,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
                   sr.migrations.push({ migrationId: m.id, status: 'not-run', reason: 'halted after a failure' });
                   continue;
                 }
-                const blocked = m.dependsOn.find((d) => failedMigrations.has(d));
+                const blocked = deps.blocker(m, sp.shardId);
                 if (blocked) {
-                  sr.migrations.push({ migrationId: m.id, status: 'not-run', reason: `dependency "${blocked}" failed` });
-                  failedMigrations.add(m.id);
+                  sr.migrations.push({ migrationId: m.id, status: 'not-run', reason: blocked });
                   continue;
                 }
                 if (!started.has(m.id)) {
@@ -469,10 +466,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
                 agg.left--;
                 if (result.status === 'failed') {
                   shardFailed = true;
-                  failedMigrations.add(m.id);
                   agg.failed.push(sp.shardId);
                   if (this.#onFailure === 'halt' || gi === 0 && canary.length) halted = true;
-                } else agg.applied.push(sp.shardId);
+                } else {
+                  agg.applied.push(sp.shardId);
+                  deps.applied(m.id, sp.shardId);
+                }
                 if (agg.left === 0) this.#emit('migration:done', { runId: report.runId, migrationId: m.id, applied: agg.applied, failed: agg.failed });
               }
             } finally {

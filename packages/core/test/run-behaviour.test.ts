@@ -1,0 +1,90 @@
+/**
+ * Run behaviour a service meets in production (issue 8, defects 8 and 11): dependencies under
+ * `onFailure: 'continue'`, step timeouts, waiting for a live lock holder, repair advice, checksums
+ * and backup retention. Every ordering is forced with hooks/promises, never with wall-clock bounds.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { defineMigration } from '../src/definition/migration.js';
+import { createMigrator, type Migrator } from '../src/run/migrator.js';
+import type { MigratorConfig } from '../src/run/config.js';
+import type { RunFailedError } from '../src/errors/errors.js';
+import { createMemoryStore } from '../src/testing/index.js';
+import type { RunReport } from '../src/run/report.js';
+import { QUICK, memory, rejection, statuses, tick } from './helpers.js';
+
+const open: Migrator[] = [];
+afterEach(async () => {
+  await Promise.allSettled(open.splice(0).map((m) => m.close()));
+});
+
+function migrator(config: MigratorConfig): Migrator {
+  const m = createMigrator({ ...QUICK, ...config });
+  open.push(m);
+  return m;
+}
+
+function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe("onFailure: 'continue' finishes healthy shards (defect 8)", () => {
+  const SHARDS = ['pg-0', 'pg-1', 'pg-2', 'pg-3'];
+
+  /** 0002 fails on pg-1; 0003 depends on 0002 (same engine); 0004 on mongodb depends on 0002 too. */
+  async function scenario(timing: 'failure-first' | 'failure-last') {
+    const store = createMemoryStore();
+    const pg = memory(SHARDS, { name: 'postgres', store }).engine;
+    const mg = memory(['mg-0'], { name: 'mongodb', store }).engine;
+    const failed = deferred();
+    const dependentsDone = deferred();
+    let done = 0;
+    const ms = [
+      defineMigration({ id: '0001', engine: 'postgres', up: () => undefined }),
+      defineMigration({
+        id: '0002', engine: 'postgres', dependsOn: ['0001'],
+        up: async (_h, ctx) => {
+          if (ctx.shard.id === 'pg-1') {
+            // failure-last: pg-1 fails only after every healthy shard applied 0003.
+            if (timing === 'failure-last') await dependentsDone.promise;
+            throw new Error('0002 cannot run on pg-1');
+          }
+          // failure-first: the healthy shards finish 0002 only after pg-1 failed it.
+          if (timing === 'failure-first') {
+            await failed.promise;
+            await tick(5);
+          }
+        },
+      }),
+      defineMigration({ id: '0003', engine: 'postgres', dependsOn: ['0002'], up: () => undefined }),
+      defineMigration({ id: '0004', engine: 'mongodb', dependsOn: ['0002'], up: () => undefined }),
+    ];
+    const m = migrator({ engines: { postgres: pg, mongodb: mg }, migrations: ms, onFailure: 'continue', concurrency: 4, retry: { retries: 0 } });
+    m.on('shard:failed', () => failed.resolve());
+    m.on('shard:done', (e) => {
+      if (e.migrationId === '0003' && ++done === 3) dependentsDone.resolve();
+    });
+    const err = await rejection(m.run());
+    return { report: (err as RunFailedError<RunReport>).report, store };
+  }
+
+  for (const timing of ['failure-first', 'failure-last'] as const) {
+    it(`0003 runs on every shard where 0002 is applied (${timing})`, async () => {
+      const { report, store } = await scenario(timing);
+      expect(statuses(report)).toEqual({
+        'pg-0/0001': 'applied', 'pg-0/0002': 'applied', 'pg-0/0003': 'applied',
+        'pg-1/0001': 'applied', 'pg-1/0002': 'failed', 'pg-1/0003': 'not-run',
+        'pg-2/0001': 'applied', 'pg-2/0002': 'applied', 'pg-2/0003': 'applied',
+        'pg-3/0001': 'applied', 'pg-3/0002': 'applied', 'pg-3/0003': 'applied',
+        // A cross-engine dependent waits for its dependency on every shard of that engine.
+        'mg-0/0004': 'not-run',
+      });
+      for (const id of ['pg-0', 'pg-2', 'pg-3']) expect(store.shard(id).ledger.get('0003')?.state).toBe('applied');
+      expect(store.shard('pg-1').ledger.has('0003')).toBe(false);
+      const mgReason = report.shards.find((s) => s.shardId === 'mg-0')!.migrations[0]!.reason;
+      expect(mgReason).toContain('"0002"');
+      expect(mgReason).toContain('"pg-1"');
+    });
+  }
+});
