@@ -4,7 +4,7 @@
  * and backup retention. Every ordering is forced with hooks/promises, never with wall-clock bounds.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { defineMigration } from '../src/definition/migration.js';
+import { defineDataMigration, defineMigration } from '../src/definition/migration.js';
 import { createMigrator, type Migrator } from '../src/run/migrator.js';
 import type { MigratorConfig } from '../src/run/config.js';
 import type { RunFailedError } from '../src/errors/errors.js';
@@ -87,4 +87,62 @@ describe("onFailure: 'continue' finishes healthy shards (defect 8)", () => {
       expect(mgReason).toContain('"pg-1"');
     });
   }
+});
+
+describe('timeoutMs stops a step that ignores its signal (defect 11)', () => {
+  it('a schema step past timeoutMs is reported failed with MIGRATE_TIMEOUT, and its late completion never reads as applied', async () => {
+    const { engine, store, ids } = memory(1);
+    const release = deferred();
+    let finished = false;
+    const slow = defineMigration({
+      id: '0001-slow', engine: 'memory',
+      up: async () => {
+        await release.promise; // ignores ctx.signal on purpose
+        finished = true;
+      },
+    });
+    const later = defineMigration({ id: '0002-later', engine: 'memory', up: () => undefined });
+    const m = migrator({ engines: { memory: engine }, migrations: [slow, later] });
+    const err = await rejection(m.run({ timeoutMs: 20 }));
+    const report = (err as RunFailedError<RunReport>).report;
+    expect(statuses(report)).toEqual({ [`${ids[0]}/0001-slow`]: 'failed', [`${ids[0]}/0002-later`]: 'not-run' });
+    expect(report.shards[0]!.migrations[0]!.error?.code).toBe('MIGRATE_TIMEOUT');
+    expect(store.shard(ids[0]!).ledger.get('0001-slow')?.state).toBe('failed');
+
+    release.resolve();
+    await tick(10);
+    expect(finished).toBe(true);
+    expect(store.shard(ids[0]!).ledger.get('0001-slow')?.state).toBe('failed');
+    expect((await m.verify()).failed.map((f) => f.migrationId)).toEqual(['0001-slow']);
+  });
+
+  it('a data migration whose transform ignores the signal: no late checkpoint or applied record after the timeout', async () => {
+    const { engine, store, ids } = memory(1);
+    store.shard(ids[0]!).collection('items').upsert([{ id: 1, v: 1 }, { id: 2, v: 2 }, { id: 3, v: 3 }]);
+    const release = deferred();
+    const m = migrator({
+      engines: { memory: engine },
+      migrations: [
+        defineDataMigration({
+          id: '0001-data', engine: 'memory', table: 'items', batchSize: 1,
+          transform: async (row) => {
+            if (row.id === 2) await release.promise;
+            return { ...row, v: (row.v as number) + 10 };
+          },
+        }),
+      ],
+    });
+    const err = await rejection(m.run({ timeoutMs: 20 }));
+    const step = (err as RunFailedError<RunReport>).report.shards[0]!.migrations[0]!;
+    expect(step.status).toBe('failed');
+    expect(step.error?.code).toBe('MIGRATE_TIMEOUT');
+    const failedRecord = store.shard(ids[0]!).ledger.get('0001-data')!;
+    expect(failedRecord.state).toBe('failed');
+
+    release.resolve();
+    await tick(20);
+    const after = store.shard(ids[0]!).ledger.get('0001-data')!;
+    expect(after.state).toBe('failed');
+    expect(after.checkpoint).toEqual(failedRecord.checkpoint);
+  });
 });

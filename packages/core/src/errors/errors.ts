@@ -26,6 +26,7 @@ export const ErrorCode = {
   CheckpointMismatch: 'MIGRATE_CHECKPOINT_MISMATCH',
   Pending: 'MIGRATE_PENDING',
   Aborted: 'MIGRATE_ABORTED',
+  Timeout: 'MIGRATE_TIMEOUT',
   Closed: 'MIGRATE_CLOSED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

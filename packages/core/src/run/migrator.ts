@@ -25,6 +25,7 @@ import { runBatches } from '../data/batch-runner.js';
 import { PauseGate } from '../data/throttle.js';
 import { StatusTracker, type StatusSnapshot } from '../events/status-tracker.js';
 import { DependencyGate } from './dependencies.js';
+import { deadlineError, StepDeadline } from './step-deadline.js';
 import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
 import { summarize, type RunReport, type ShardReport, type StepReport } from './report.js';
 
@@ -38,7 +39,10 @@ export interface RunOptions {
    */
   readonly mode?: RunMode;
   readonly signal?: AbortSignal;
-  /** Gives up (abort) after this long. Default: no limit. */
+  /**
+   * Gives up (abort) after this long. Default: no limit. A step still running then is reported
+   * `failed` with `MIGRATE_TIMEOUT`, never `applied`, even if it ignores `ctx.signal` and finishes later.
+   */
   readonly timeoutMs?: number;
 }
 
@@ -505,6 +509,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     let attempts = 0;
     // p-retry rejects with the abort reason even after an attempt that succeeded: the step was done then.
     let succeeded = false;
+    const deadline = new StepDeadline(signal);
+    const what = { migrationId: m.id, shardId };
     try {
       await ref.adapter.ledger.put(record, fence);
       await pRetry(
@@ -515,11 +521,11 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           try {
             if (m.kind === 'schema') {
               const ctx = this.#context(ref, m.id, step, signal);
-              await ref.adapter.execute({ migrationId: m.id, direction: 'up', transaction: m.transaction, signal }, async (handle) => {
+              await deadline.race(ref.adapter.execute({ migrationId: m.id, direction: 'up', transaction: m.transaction, signal }, async (handle) => {
                 await m.up(handle, ctx);
-              });
+              }), what);
             } else {
-              record = (await this.#runData(m, ref, 'up', fence, record, runId, signal, (r) => (record = r))).record;
+              record = (await deadline.race(this.#runData(m, ref, 'up', fence, record, runId, signal, (r) => (record = r), () => deadline.guard(what)), what)).record;
             }
             succeeded = true;
           } catch (error) {
@@ -542,7 +548,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         },
       ).catch((error: unknown) => {
         if (succeeded) return;
-        throw error instanceof Permanent ? error.inner : error;
+        if (error instanceof Permanent) throw error.inner;
+        // p-retry rejects with the bare abort reason: name the step and say it timed out.
+        throw signal?.aborted && !isMigrateError(error) ? deadlineError(signal, what) : error;
       });
       record = { ...record, state: 'applied', finishedAt: new Date().toISOString(), checkpoint: m.kind === 'data' ? record.checkpoint : null };
       await ref.adapter.ledger.put(record, fence);
@@ -594,12 +602,13 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     }
   }
 
-  #runData(m: DataMigration, ref: ShardRef, direction: 'up' | 'down', fence: Fence, record: LedgerRecord, runId: string, signal: AbortSignal | undefined, onCheckpoint?: (r: LedgerRecord) => void) {
+  #runData(m: DataMigration, ref: ShardRef, direction: 'up' | 'down', fence: Fence, record: LedgerRecord, runId: string, signal: AbortSignal | undefined, onCheckpoint?: (r: LedgerRecord) => void, guard?: () => void) {
     return runBatches({
       migration: m, shard: ref.adapter, descriptor: ref.descriptor, direction, fence, record, runId,
       gate: this.#gate, throttle: this.#config.throttle ?? {}, signal: signal ?? new AbortController().signal,
       emit: (e) => this.#emit('batch', e),
       checkpoint: async (next) => {
+        guard?.();
         await ref.adapter.ledger.put(next, fence);
         onCheckpoint?.(next);
         return next;
