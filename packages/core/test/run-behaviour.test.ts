@@ -7,7 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defineDataMigration, defineMigration } from '../src/definition/migration.js';
 import { createMigrator, type Migrator } from '../src/run/migrator.js';
 import type { MigratorConfig } from '../src/run/config.js';
-import type { RunFailedError } from '../src/errors/errors.js';
+import { LockTimeoutError, type RunFailedError } from '../src/errors/errors.js';
+import type { LockProvider } from '../src/engine/engine.js';
+import { sleep } from '../src/util/time.js';
 import { createMemoryStore } from '../src/testing/index.js';
 import type { RunReport } from '../src/run/report.js';
 import { QUICK, memory, rejection, statuses, tick } from './helpers.js';
@@ -144,5 +146,95 @@ describe('timeoutMs stops a step that ignores its signal (defect 11)', () => {
     const after = store.shard(ids[0]!).ledger.get('0001-data')!;
     expect(after.state).toBe('failed');
     expect(after.checkpoint).toEqual(failedRecord.checkpoint);
+  });
+});
+
+describe('waiting for the run lock: as long as the holder is alive (defect 11)', () => {
+  /** A control lock whose holder is `alive` (heartbeat advances at every look) or dead (frozen heartbeat). */
+  function heldLock(inner: LockProvider, options: { alive: boolean; refusals: number; onAcquire?: (n: number) => void }) {
+    let calls = 0;
+    let beats = 0;
+    const provider: LockProvider = {
+      async acquire(name, o) {
+        calls++;
+        options.onAcquire?.(calls);
+        if (calls <= options.refusals) {
+          // What an adapter does when its wait chunk runs out while the holder keeps the lock.
+          await sleep(Math.min(o.waitMs, 5), o.signal);
+          throw new LockTimeoutError(`Lock "${name}" still held by replica-a after ${o.waitMs} ms`);
+        }
+        return inner.acquire(name, o);
+      },
+      async status(name) {
+        if (options.alive) beats++;
+        const at = new Date(Date.UTC(2026, 0, 1, 0, 0, beats)).toISOString();
+        return { name, owner: 'replica-a', token: 7, since: at, heartbeatAt: at, expiresAt: null };
+      },
+      forceRelease: (name) => inner.forceRelease(name),
+    };
+    return { provider, calls: () => calls };
+  }
+
+  it('keeps waiting through many refused wait chunks while the heartbeat advances, then runs', async () => {
+    const { engine, store, ids } = memory(1);
+    const lock = heldLock(engine.shard(ids[0]!).lock, { alive: true, refusals: 6 });
+    const m = migrator({ engines: { memory: engine }, migrations: [defineMigration({ id: '0001', engine: 'memory', up: () => undefined })], lock: { ttlMs: 100 }, control: { lock: lock.provider } });
+    const report = await m.run();
+    expect(lock.calls()).toBe(7);
+    expect(report.totals.applied).toBe(1);
+    expect(store.shard(ids[0]!).ledger.get('0001')?.state).toBe('applied');
+  });
+
+  it('gives up with MIGRATE_LOCK_TIMEOUT naming the holder when its heartbeat stops advancing past the ttl', async () => {
+    const { engine, ids } = memory(1);
+    const lock = heldLock(engine.shard(ids[0]!).lock, { alive: false, refusals: Number.POSITIVE_INFINITY });
+    const m = migrator({ engines: { memory: engine }, migrations: [defineMigration({ id: '0001', engine: 'memory', up: () => undefined })], lock: { ttlMs: 100 }, control: { lock: lock.provider } });
+    const err = await rejection(m.run());
+    expect(err.code).toBe('MIGRATE_LOCK_TIMEOUT');
+    expect(err.message).toContain('replica-a');
+    expect(err.message).toContain('heartbeat has not advanced');
+    expect(lock.calls()).toBeGreaterThan(1);
+  });
+
+  it("the caller's own deadline still applies: lock.waitMs, or the signal", async () => {
+    const { engine, ids } = memory(1);
+    const mig = [defineMigration({ id: '0001', engine: 'memory', up: () => undefined })];
+    const bounded = heldLock(engine.shard(ids[0]!).lock, { alive: true, refusals: Number.POSITIVE_INFINITY });
+    const err = await rejection(migrator({ engines: { memory: engine }, migrations: mig, lock: { ttlMs: 100, waitMs: 0 }, control: { lock: bounded.provider } }).run());
+    expect(err.code).toBe('MIGRATE_LOCK_TIMEOUT');
+    expect(bounded.calls()).toBe(1);
+
+    const ac = new AbortController();
+    const aborted = heldLock(engine.shard(ids[0]!).lock, { alive: true, refusals: Number.POSITIVE_INFINITY, onAcquire: (n) => n === 3 && ac.abort(new Error('shutting down')) });
+    const err2 = await rejection(migrator({ engines: { memory: engine }, migrations: mig, lock: { ttlMs: 100 }, control: { lock: aborted.provider } }).run({ signal: ac.signal }));
+    expect(err2.code).toBe('MIGRATE_ABORTED');
+  });
+
+  it('two replicas over one store: the second waits through several ttls of a live holder, then finds nothing to do', async () => {
+    const store = createMemoryStore();
+    const a = memory(['s-0'], { store });
+    const b = memory(['s-0'], { store });
+    let chunks = 0;
+    const inner = b.engine.shard('s-0').lock;
+    const counting: LockProvider = { acquire: (n, o) => (chunks++, inner.acquire(n, o)), status: (n) => inner.status(n), forceRelease: (n) => inner.forceRelease(n) };
+    const bWaitedThreeChunks = deferred();
+    const slow = defineMigration({
+      id: '0001-slow', engine: 'memory',
+      up: async () => {
+        // The holder stays busy (heartbeating) until replica B has waited through three chunks of one ttl each.
+        await bWaitedThreeChunks.promise;
+      },
+    });
+    const ma = migrator({ engines: { memory: a.engine }, migrations: [slow], lock: { ttlMs: 100 } });
+    const mb = migrator({ engines: { memory: b.engine }, migrations: [slow], lock: { ttlMs: 100 }, control: { lock: counting } });
+    const runA = ma.run();
+    await tick(5);
+    const runB = mb.run();
+    while (chunks < 4) await tick(20);
+    bWaitedThreeChunks.resolve();
+    const [ra, rb] = await Promise.all([runA, runB]);
+    expect(ra.totals.applied).toBe(1);
+    expect(rb.waitedForLock).toBe(true);
+    expect(rb.totals).toMatchObject({ applied: 0, skipped: 1 });
   });
 });

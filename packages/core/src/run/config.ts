@@ -32,7 +32,11 @@ export interface MigratorConfig {
   readonly drift?: DriftPolicy | undefined;
   /** Retries of transient errors (p-retry). Default `{ retries: 3, minTimeoutMs: 100, maxTimeoutMs: 2000 }`. */
   readonly retry?: { readonly retries?: number; readonly minTimeoutMs?: number; readonly maxTimeoutMs?: number } | undefined;
-  /** Lease settings. Default `{ ttlMs: 30000, waitMs: 600000 }`. */
+  /**
+   * Lease settings. `ttlMs` (default 30000): a lease not renewed for this long is free. `waitMs`
+   * (default: none): the longest this runner waits for a lock held by another; without it, it waits
+   * as long as the holder is alive (its heartbeat advances) and gives up only on a dead holder.
+   */
   readonly lock?: { readonly ttlMs?: number; readonly waitMs?: number } | undefined;
   /**
    * The control store: the run lock and the tenant directory. Default: the first shard of the

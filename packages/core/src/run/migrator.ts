@@ -25,6 +25,7 @@ import { runBatches } from '../data/batch-runner.js';
 import { PauseGate } from '../data/throttle.js';
 import { StatusTracker, type StatusSnapshot } from '../events/status-tracker.js';
 import { DependencyGate } from './dependencies.js';
+import { acquireWhileHolderAlive } from './lock-wait.js';
 import { deadlineError, StepDeadline } from './step-deadline.js';
 import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
 import { summarize, type RunReport, type ShardReport, type StepReport } from './report.js';
@@ -92,7 +93,7 @@ export interface VerifyReport {
   readonly problems: readonly string[];
 }
 
-const DEFAULTS = { concurrency: 4, canaryShards: 1, ttlMs: 30_000, waitMs: 600_000, retries: 3, minTimeoutMs: 100, maxTimeoutMs: 2_000 };
+const DEFAULTS = { concurrency: 4, canaryShards: 1, ttlMs: 30_000, retries: 3, minTimeoutMs: 100, maxTimeoutMs: 2_000 };
 
 interface ShardRef {
   readonly descriptor: ShardDescriptor;
@@ -175,10 +176,10 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
     const control = this.#controlLock();
     const runLock = `mcp-migrate:${this.name}:run`;
-    const lease = await control.acquire(runLock, {
+    const lease = await acquireWhileHolderAlive(control, runLock, {
       owner: this.runnerId,
       ttlMs: this.#ttl,
-      waitMs: this.#config.lock?.waitMs ?? DEFAULTS.waitMs,
+      waitMs: this.#config.lock?.waitMs,
       signal,
       onWait: (holder) => {
         if (!report.waitedForLock) this.#emit('lock:wait', { runId: report.runId, lock: runLock, holder });
@@ -237,7 +238,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const report = this.#newReport('rollback', 'apply');
     const control = this.#controlLock();
     const runLock = `mcp-migrate:${this.name}:run`;
-    const lease = await control.acquire(runLock, { owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs ?? DEFAULTS.waitMs, signal: options.signal });
+    const lease = await acquireWhileHolderAlive(control, runLock, { owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs, signal: options.signal });
     const heartbeat = this.#heartbeat(lease);
     try {
       const { ledgers, unreachable } = await this.#readLedgers(options.signal, true);
@@ -683,8 +684,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   async #shardLease(ref: ShardRef, runId: string, signal: AbortSignal | undefined): Promise<Lease> {
     const name = this.#shardLockName(ref.descriptor.id);
-    return ref.adapter.lock.acquire(name, {
-      owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs ?? DEFAULTS.waitMs, signal,
+    return acquireWhileHolderAlive(ref.adapter.lock, name, {
+      owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs, signal,
       onWait: (holder) => this.#emit('lock:wait', { runId, lock: name, holder }),
     });
   }
