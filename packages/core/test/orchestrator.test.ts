@@ -569,7 +569,7 @@ describe('status and repair', () => {
     expect(st.shards[0]!.pending).toEqual(['0002-b']);
     await expect(migratorOf(engine, [v2, b]).run()).rejects.toMatchObject({ code: ErrorCode.Drift, migrationId: '0001-a' });
     expect(store.shard(ids[0]!).ledger.has('0002-b')).toBe(false);
-    expect(await migratorOf(engine, [v2, b]).repair()).toEqual([{ shardId: ids[0], migrationId: '0001-a' }]);
+    expect(await migratorOf(engine, [v2, b]).repair()).toEqual([{ shardId: ids[0], migrationId: '0001-a', action: 'checksum' }]);
     expect(store.shard(ids[0]!).ledger.get('0001-a')!.checksum).toBe(v2.checksum);
     const r = await migratorOf(engine, [v2, b]).run();
     expect(r.totals).toMatchObject({ applied: 1, skipped: 1 });

@@ -25,6 +25,9 @@ function migrator(config: MigratorConfig): Migrator {
   return m;
 }
 
+/** One row per batch, so that checkpoints land between rows. */
+const ONE_ROW = { minBatchSize: 1, maxBatchSize: 1 };
+
 function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
   let resolve!: (v: T) => void;
   const promise = new Promise<T>((r) => (resolve = r));
@@ -133,6 +136,7 @@ describe('timeoutMs stops a step that ignores its signal (defect 11)', () => {
           },
         }),
       ],
+      throttle: ONE_ROW,
     });
     const err = await rejection(m.run({ timeoutMs: 20 }));
     const step = (err as RunFailedError<RunReport>).report.shards[0]!.migrations[0]!;
@@ -140,6 +144,7 @@ describe('timeoutMs stops a step that ignores its signal (defect 11)', () => {
     expect(step.error?.code).toBe('MIGRATE_TIMEOUT');
     const failedRecord = store.shard(ids[0]!).ledger.get('0001-data')!;
     expect(failedRecord.state).toBe('failed');
+    expect(failedRecord.checkpoint?.after).toEqual([1]);
 
     release.resolve();
     await tick(20);
@@ -236,5 +241,59 @@ describe('waiting for the run lock: as long as the holder is alive (defect 11)',
     expect(ra.totals.applied).toBe(1);
     expect(rb.waitedForLock).toBe(true);
     expect(rb.totals).toMatchObject({ applied: 0, skipped: 1 });
+  });
+});
+
+describe('repair does what the errors advise (defect 11)', () => {
+  it('MIGRATE_MISSING_FROM_CODE: the advice names repair({ forgetMissing: true }), which forgets the record so run() plans again', async () => {
+    const { engine, store, ids } = memory(2);
+    const one = defineMigration({ id: '0001', engine: 'memory', up: () => undefined });
+    const two = defineMigration({ id: '0002-removed', engine: 'memory', up: () => undefined });
+    await migrator({ engines: { memory: engine }, migrations: [one, two] }).run();
+
+    const m = migrator({ engines: { memory: engine }, migrations: [one] });
+    const err = await rejection(m.run());
+    expect(err.code).toBe('MIGRATE_MISSING_FROM_CODE');
+    expect(err.message).toContain('repair({ forgetMissing: true })');
+    // Plain repair does not touch it (it only accepts drifted checksums): the advice must not promise that.
+    expect(await m.repair()).toEqual([]);
+    expect((await rejection(m.run())).code).toBe('MIGRATE_MISSING_FROM_CODE');
+
+    const changes = await m.repair({ forgetMissing: true });
+    expect(changes.map((c) => `${c.shardId}/${c.migrationId}:${c.action}`).sort()).toEqual(ids.map((id) => `${id}/0002-removed:forget`).sort());
+    for (const id of ids) expect(store.shard(id).ledger.has('0002-removed')).toBe(false);
+    const report = await m.run();
+    expect(report.totals).toMatchObject({ applied: 0, skipped: 2, failed: 0 });
+  });
+
+  it('MIGRATE_CHECKPOINT_MISMATCH: repair({ resetCheckpoints: true }) restarts from the first key, redoing written rows from their originals', async () => {
+    const { engine, store, ids } = memory(1);
+    const rows = store.shard(ids[0]!).collection('items');
+    rows.upsert([1, 2, 3, 4].map((id) => ({ id, v: id })));
+    const v1 = defineDataMigration({
+      id: '0001-bump', engine: 'memory', table: 'items', batchSize: 1,
+      transform: (row) => {
+        if (row.id === 3) throw new Error('bad row 3');
+        return { ...row, v: (row.v as number) + 10 };
+      },
+    });
+    await rejection(migrator({ engines: { memory: engine }, migrations: [v1], retry: { retries: 0 }, throttle: ONE_ROW }).run());
+    expect(store.shard(ids[0]!).ledger.get('0001-bump')?.checkpoint?.after).toEqual([2]);
+    expect(rows.rows().map((r) => r.v)).toEqual([11, 12, 3, 4]);
+
+    // The fix changes the code: the old checkpoint cannot be resumed.
+    const v2 = defineDataMigration({ id: '0001-bump', engine: 'memory', table: 'items', batchSize: 1, transform: (row) => ({ ...row, v: (row.v as number) + 100 }) });
+    const m = migrator({ engines: { memory: engine }, migrations: [v2], retry: { retries: 0 }, throttle: ONE_ROW });
+    const err = await rejection(m.run());
+    const step = (err as RunFailedError<RunReport>).report.shards[0]!.migrations[0]!;
+    expect(step.error?.code).toBe('MIGRATE_CHECKPOINT_MISMATCH');
+    expect(step.error?.message).toContain('repair({ resetCheckpoints: true })');
+    expect(await m.repair()).toEqual([]);
+
+    expect(await m.repair({ resetCheckpoints: true })).toEqual([{ shardId: ids[0], migrationId: '0001-bump', action: 'reset-checkpoint' }]);
+    await m.run();
+    // Rows 1 and 2 (written by v1) are redone from their saved originals: v2 applied once, never on top of v1.
+    expect(rows.rows().map((r) => r.v)).toEqual([101, 102, 103, 104]);
+    expect(store.shard(ids[0]!).ledger.get('0001-bump')?.state).toBe('applied');
   });
 });

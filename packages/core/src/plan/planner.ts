@@ -186,7 +186,7 @@ export function plan(input: PlanInput): Plan {
       if (!codeIds.has(record.id) && record.state !== 'rolled_back' && record.state !== 'pending') {
         throw new PlanError(
           ErrorCode.MissingFromCode,
-          `Migration "${record.id}" is ${record.state} on shard "${shard.id}" but missing from code; restore its definition or run repair`,
+          `Migration "${record.id}" is ${record.state} on shard "${shard.id}" but missing from code; restore its definition, or forget it with repair({ forgetMissing: true }) (what it did stays in the database)`,
           { migrationId: record.id, shardId: shard.id },
         );
       }

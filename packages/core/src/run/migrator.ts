@@ -25,10 +25,13 @@ import { runBatches } from '../data/batch-runner.js';
 import { PauseGate } from '../data/throttle.js';
 import { StatusTracker, type StatusSnapshot } from '../events/status-tracker.js';
 import { DependencyGate } from './dependencies.js';
+import { repairOf, type RepairChange, type RepairOptions } from './repair.js';
 import { acquireWhileHolderAlive } from './lock-wait.js';
 import { deadlineError, StepDeadline } from './step-deadline.js';
 import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
 import { summarize, type RunReport, type ShardReport, type StepReport } from './report.js';
+
+export type { RepairAction, RepairChange, RepairOptions } from './repair.js';
 
 export type RunMode = 'apply' | 'wait' | 'verify';
 
@@ -362,23 +365,28 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return out;
   }
 
-  /** Accepts the current definitions' checksums for applied migrations that drifted. Returns what it changed. */
-  async repair(options: { signal?: AbortSignal } = {}): Promise<{ shardId: string; migrationId: string }[]> {
+  /**
+   * Accepts the current definitions' checksums for applied migrations that drifted; with
+   * `forgetMissing`, deletes ledger records of migrations missing from code; with
+   * `resetCheckpoints`, drops checkpoints made by another version of a data migration (see
+   * `run/repair.ts`). Returns what it changed.
+   */
+  async repair(options: RepairOptions = {}): Promise<RepairChange[]> {
     this.#ensureOpen();
     const migrations = await this.#load();
     const byId = new Map(migrations.map((m) => [m.id, m]));
-    const changed: { shardId: string; migrationId: string }[] = [];
+    const changed: RepairChange[] = [];
     for (const ref of this.#shards) {
       await ref.adapter.connect(options.signal);
       await ref.adapter.ledger.init();
       const lease = await this.#shardLease(ref, 'repair', options.signal);
       try {
         for (const r of await ref.adapter.ledger.list()) {
-          const m = byId.get(r.id);
-          if (r.state === 'applied' && m && m.checksum !== r.checksum) {
-            await ref.adapter.ledger.put({ ...r, checksum: m.checksum }, fenceOf(lease));
-            changed.push({ shardId: ref.descriptor.id, migrationId: r.id });
-          }
+          const change = repairOf(r, byId.get(r.id), options);
+          if (!change) continue;
+          if (change.next) await ref.adapter.ledger.put(change.next, fenceOf(lease));
+          else await ref.adapter.ledger.delete(r.id, fenceOf(lease));
+          changed.push({ shardId: ref.descriptor.id, migrationId: r.id, action: change.action });
         }
       } finally {
         await lease.release();
