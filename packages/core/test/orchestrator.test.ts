@@ -561,7 +561,7 @@ describe('status and repair', () => {
   it('status shows drift and pending; repair accepts the new checksum', async () => {
     const { engine, store, ids } = memory(1);
     const v1 = defineMigration({ id: '0001-a', engine: 'memory', up: async () => { /* v1 */ } });
-    const v2 = defineMigration({ id: '0001-a', engine: 'memory', up: async () => { /* v2 */ } });
+    const v2 = defineMigration({ id: '0001-a', engine: 'memory', version: 2, up: async () => { /* v2 */ } });
     const b = defineMigration({ id: '0002-b', engine: 'memory', up: async () => {} });
     await migratorOf(engine, [v1]).run();
     const st = await migratorOf(engine, [v2, b]).status();

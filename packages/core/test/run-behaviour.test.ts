@@ -3,8 +3,15 @@
  * `onFailure: 'continue'`, step timeouts, waiting for a live lock holder, repair advice, checksums
  * and backup retention. Every ordering is forced with hooks/promises, never with wall-clock bounds.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { defineDataMigration, defineMigration } from '../src/definition/migration.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import ts from 'typescript';
+import { defineDataMigration, defineMigration, type DataMigration, type Migration, type SchemaMigration } from '../src/definition/migration.js';
+import { loadMigrations } from '../src/definition/load.js';
+import { sha256 } from '../src/util/canonical.js';
 import { createMigrator, type Migrator } from '../src/run/migrator.js';
 import type { MigratorConfig } from '../src/run/config.js';
 import { LockTimeoutError, type RunFailedError } from '../src/errors/errors.js';
@@ -282,7 +289,7 @@ describe('repair does what the errors advise (defect 11)', () => {
     expect(rows.rows().map((r) => r.v)).toEqual([11, 12, 3, 4]);
 
     // The fix changes the code: the old checkpoint cannot be resumed.
-    const v2 = defineDataMigration({ id: '0001-bump', engine: 'memory', table: 'items', batchSize: 1, transform: (row) => ({ ...row, v: (row.v as number) + 100 }) });
+    const v2 = defineDataMigration({ id: '0001-bump', engine: 'memory', table: 'items', batchSize: 1, version: 2, transform: (row) => ({ ...row, v: (row.v as number) + 100 }) });
     const m = migrator({ engines: { memory: engine }, migrations: [v2], retry: { retries: 0 }, throttle: ONE_ROW });
     const err = await rejection(m.run());
     const step = (err as RunFailedError<RunReport>).report.shards[0]!.migrations[0]!;
@@ -295,5 +302,92 @@ describe('repair does what the errors advise (defect 11)', () => {
     // Rows 1 and 2 (written by v1) are redone from their saved originals: v2 applied once, never on top of v1.
     expect(rows.rows().map((r) => r.v)).toEqual([101, 102, 103, 104]);
     expect(store.shard(ids[0]!).ledger.get('0001-bump')?.state).toBe('applied');
+  });
+});
+
+describe('checksums do not depend on the compiler (defect 11)', () => {
+  // The compiled files define their migrations through these globals, so they need no import of the SDK.
+  const g = globalThis as Record<string, unknown>;
+  let root: string;
+  beforeAll(async () => {
+    g.__defineMigration = defineMigration;
+    g.__defineDataMigration = defineDataMigration;
+    root = await mkdtemp(join(tmpdir(), 'mcp-migrate-checksum-'));
+  });
+  afterAll(async () => {
+    delete g.__defineMigration;
+    delete g.__defineDataMigration;
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const SOURCE = `
+class Counter { static calls = 0; #step = 1; next(): number { Counter.calls += this.#step; return Counter.calls; } }
+export const schema = (globalThis as any).__defineMigration({
+  id: '0001-compiled', engine: 'memory',
+  up: async (h: any) => { await Promise.resolve(); h?.schema?.set('n', new Counter().next() ?? 0); },
+  down: async (h: any) => { h?.schema?.delete('n'); },
+});
+export const data = (globalThis as any).__defineDataMigration({
+  id: '0002-compiled', engine: 'memory', table: 'items',
+  transform: async (row: any) => ({ ...row, v: (row.v ?? 0) + 1 }),
+});
+`;
+
+  /** Compiles SOURCE for `target` with typescript's transpileModule into its own directory, as tsc would. */
+  async function compiled(target: ts.ScriptTarget, options: { sourceMap: boolean; source?: string }): Promise<string> {
+    const dir = await mkdtemp(join(root, 'build-'));
+    const out = ts.transpileModule(options.source ?? SOURCE, {
+      fileName: '0001-compiled.ts',
+      compilerOptions: { target, module: ts.ModuleKind.ESNext, sourceMap: options.sourceMap, inlineSources: options.sourceMap, useDefineForClassFields: true },
+    });
+    await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
+    await writeFile(join(dir, '0001-compiled.js'), out.outputText);
+    if (out.sourceMapText) await writeFile(join(dir, '0001-compiled.js.map'), out.sourceMapText);
+    return dir;
+  }
+
+  it('the same migration compiled for es2017 and es2022 has the same checksum (definitions imported directly)', async () => {
+    const [a, b] = await Promise.all([compiled(ts.ScriptTarget.ES2017, { sourceMap: false }), compiled(ts.ScriptTarget.ES2022, { sourceMap: false })]);
+    const ma = (await import(pathToFileURL(join(a, '0001-compiled.js')).href)) as Record<string, Migration>;
+    const mb = (await import(pathToFileURL(join(b, '0001-compiled.js')).href)) as Record<string, Migration>;
+    // The emitted code really differs (async downlevelled to a generator, private fields to WeakMaps) …
+    expect(String((ma.schema as SchemaMigration).up)).not.toBe(String((mb.schema as SchemaMigration).up));
+    expect(String((ma.data as DataMigration).transform)).not.toBe(String((mb.data as DataMigration).transform));
+    // … and the checksums do not.
+    expect(ma.schema!.checksum).toBe(mb.schema!.checksum);
+    expect(ma.data!.checksum).toBe(mb.data!.checksum);
+  });
+
+  it('loaded from a directory: the source as written (via the source map) is hashed, so targets agree and an edit of the file is drift', async () => {
+    const [a, b] = await Promise.all([compiled(ts.ScriptTarget.ES2017, { sourceMap: true }), compiled(ts.ScriptTarget.ES2022, { sourceMap: true })]);
+    const edited = await compiled(ts.ScriptTarget.ES2022, { sourceMap: true, source: SOURCE.replace("'n'", "'m'") });
+    const [la, lb, le] = await Promise.all([loadMigrations(a), loadMigrations(b), loadMigrations(edited)]);
+    expect(la.map((m) => m.id)).toEqual(['0001-compiled', '0002-compiled']);
+    expect(la.map((m) => m.checksum)).toEqual(lb.map((m) => m.checksum));
+    expect(le[0]!.checksum).not.toBe(la[0]!.checksum);
+    // The file text is part of it: the same definition imported without the loader hashes differently.
+    const direct = (await import(pathToFileURL(join(a, '0001-compiled.js')).href)) as Record<string, Migration>;
+    expect(direct.schema!.checksum).not.toBe(la[0]!.checksum);
+  });
+
+  it('a ledger checksum written by an older SDK (hash of emitted text) is not drift: accepted once and upgraded; a later version bump is drift', async () => {
+    const { engine, store, ids } = memory(1);
+    const up = async () => undefined;
+    const current = defineMigration({ id: '0001', engine: 'memory', up });
+    await migrator({ engines: { memory: engine }, migrations: [current] }).run();
+    // What the previous SDK recorded: sha256 over the compiled function text.
+    const legacy = sha256(JSON.stringify(['schema', '0001', 'memory', { kind: 'all' }, true, 'async () => { /* tsx emit */ }', '']));
+    const rec = store.shard(ids[0]!).ledger.get('0001')!;
+    store.shard(ids[0]!).ledger.set('0001', { ...rec, checksum: legacy });
+
+    const m = migrator({ engines: { memory: engine }, migrations: [current] });
+    expect((await m.status()).shards[0]!.migrations[0]!.drift).toBe(false);
+    expect((await m.plan()).checksumUpgrades).toEqual([{ shardId: ids[0], migrationId: '0001' }]);
+    const report = await m.run();
+    expect(report.totals).toMatchObject({ skipped: 1, failed: 0 });
+    expect(store.shard(ids[0]!).ledger.get('0001')!.checksum).toBe(current.checksum);
+
+    const bumped = defineMigration({ id: '0001', engine: 'memory', version: 2, up });
+    expect((await rejection(migrator({ engines: { memory: engine }, migrations: [bumped] }).run())).code).toBe('MIGRATE_DRIFT');
   });
 });

@@ -14,7 +14,7 @@ import type { EngineAdapter, Fence, KeyValue, Lease, LedgerRecord, LockProvider,
 import {
   ErrorCode, isMigrateError, MigrateError, MigrationFailedError, RollbackError, RunFailedError, serializeError, type SerializedError,
 } from '../errors/errors.js';
-import type { DataMigration, Migration, MigrationContext } from '../definition/migration.js';
+import { isLegacyChecksum, type DataMigration, type Migration, type MigrationContext } from '../definition/migration.js';
 import { loadMigrations } from '../definition/load.js';
 import type { MigratorEventName, MigratorEventPayload, MigratorEvents } from '../events/events.js';
 import { plan as makePlan, orderMigrations, planRollback, type Plan, type PlanStep, type RollbackTarget } from '../plan/planner.js';
@@ -25,6 +25,7 @@ import { runBatches } from '../data/batch-runner.js';
 import { PauseGate } from '../data/throttle.js';
 import { StatusTracker, type StatusSnapshot } from '../events/status-tracker.js';
 import { DependencyGate } from './dependencies.js';
+import { upgradeLegacyChecksums } from './checksum-upgrade.js';
 import { repairOf, type RepairChange, type RepairOptions } from './repair.js';
 import { acquireWhileHolderAlive } from './lock-wait.js';
 import { deadlineError, StepDeadline } from './step-deadline.js';
@@ -204,6 +205,11 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       const reachable = this.shards.filter((s) => !unreachable.has(s.id));
       const plan = makePlan({ migrations, shards: this.shards, ledgers, router: this.#config.router, overrides: await this.#overrides(), drift: this.#config.drift });
       for (const w of plan.warnings) this.#log.warn(w);
+      const upgrades = (plan.checksumUpgrades ?? []).filter((u) => !unreachable.has(u.shardId));
+      if (upgrades.length) {
+        const n = await upgradeLegacyChecksums(upgrades, migrations, (id) => this.#shard(id).adapter, (id) => this.#shardLease(this.#shard(id), report.runId, signal));
+        this.#log.info(`upgraded ${n} ledger checksum(s) written by an older SDK to the compiler-independent format`);
+      }
       this.#emit('plan', { runId: report.runId, plan });
       for (const sp of plan.shards) {
         const sr = report.shards.find((s) => s.shardId === sp.shardId)!;
@@ -307,7 +313,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           reachable: !unreachable.has(id),
           error: unreachable.has(id) ? serializeError(unreachable.get(id)) : null,
           lock: unreachable.has(id) ? null : await ref.adapter.lock.status(this.#shardLockName(id)).catch(() => null),
-          migrations: records.sort((a, b) => a.seq - b.seq).map((r) => ({ ...r, drift: r.state === 'applied' && byId.has(r.id) && byId.get(r.id)!.checksum !== r.checksum })),
+          migrations: records.sort((a, b) => a.seq - b.seq).map((r) => ({ ...r, drift: r.state === 'applied' && byId.has(r.id) && byId.get(r.id)!.checksum !== r.checksum && !isLegacyChecksum(r.checksum) })),
           pending: pendingByShard.get(id) ?? [],
         };
       }),
