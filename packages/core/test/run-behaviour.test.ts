@@ -391,3 +391,68 @@ export const data = (globalThis as any).__defineDataMigration({
     expect((await rejection(migrator({ engines: { memory: engine }, migrations: [bumped] }).run())).code).toBe('MIGRATE_DRIFT');
   });
 });
+
+describe('backup retention and purgeBackups (defect 11)', () => {
+  const bump = (extra: Partial<Parameters<typeof defineDataMigration>[0]> = {}) =>
+    defineDataMigration({ id: '0001-bump', engine: 'memory', table: 'items', transform: (row) => ({ ...row, v: (row.v as number) + 1 }), ...extra });
+  const seed = (store: ReturnType<typeof createMemoryStore>, id: string) => store.shard(id).collection('items').upsert([1, 2, 3].map((n) => ({ id: n, v: n })));
+  const values = (store: ReturnType<typeof createMemoryStore>, id: string) => store.shard(id).collection('items').rows().map((r) => r.v);
+
+  it("default 'keep': the backup stays after the run and status() lists it; purgeBackups drops it, marks the ledger, and a rollback that needs it is refused", async () => {
+    const { engine, store, ids } = memory(2);
+    for (const id of ids) seed(store, id);
+    const m = migrator({ engines: { memory: engine }, migrations: [bump()] });
+    await m.run();
+    for (const id of ids) expect(store.shard(id).hasCollection('mcp_backup_0001_bump')).toBe(true);
+    const before = await m.status();
+    expect(before.shards.map((s) => s.backups.map((b) => `${b.migrationId}:${b.name}:${b.state}`))).toEqual(ids.map(() => ['0001-bump:mcp_backup_0001_bump:applied']));
+
+    const purged = await m.purgeBackups();
+    expect(purged.map((p) => `${p.shardId}/${p.migrationId}`).sort()).toEqual(ids.map((id) => `${id}/0001-bump`).sort());
+    for (const id of ids) {
+      expect(store.shard(id).hasCollection('mcp_backup_0001_bump')).toBe(false);
+      expect(store.shard(id).ledger.get('0001-bump')?.counts?.backupPurgedAt).toEqual(expect.any(String));
+    }
+    expect((await m.status()).shards.flatMap((s) => s.backups)).toEqual([]);
+    expect(await m.purgeBackups()).toEqual([]);
+
+    const err = await rejection(m.rollback({ steps: 1 }));
+    expect(err.code).toBe('MIGRATE_ROLLBACK');
+    expect(err.migrationId).toBe('0001-bump');
+    expect(err.message).toContain('purged');
+    // Nothing was rolled back, nothing was changed.
+    for (const id of ids) {
+      expect(values(store, id)).toEqual([2, 3, 4]);
+      expect(store.shard(id).ledger.get('0001-bump')?.state).toBe('applied');
+    }
+  });
+
+  it('a migration with reverse still rolls back after its backup was purged; filters by id and age', async () => {
+    const { engine, store, ids } = memory(1);
+    seed(store, ids[0]!);
+    store.shard(ids[0]!).collection('other').upsert([{ id: 1, w: 1 }]);
+    const other = defineDataMigration({ id: '0002-other', engine: 'memory', table: 'other', transform: (row) => ({ ...row, w: 9 }) });
+    const m = migrator({ engines: { memory: engine }, migrations: [bump({ reverse: (row) => ({ ...row, v: (row.v as number) - 1 }) }), other] });
+    await m.run();
+    expect(await m.purgeBackups({ olderThanMs: 3_600_000 })).toEqual([]);
+    expect(await m.purgeBackups({ migrationIds: ['0001-bump'] })).toEqual([{ shardId: ids[0], migrationId: '0001-bump', name: 'mcp_backup_0001_bump' }]);
+    expect(store.shard(ids[0]!).hasCollection('mcp_backup_0002_other')).toBe(true);
+    await m.rollback({ to: '0001-bump' }); // rolls back 0002 (from its backup)
+    await m.rollback({ steps: 1 }); // rolls back 0001 through reverse
+    expect(values(store, ids[0]!)).toEqual([1, 2, 3]);
+    expect(store.shard(ids[0]!).collection('other').rows()).toEqual([{ id: 1, w: 1 }]);
+  });
+
+  it('backupRetention { olderThanMs: 0 } purges after each run; a longer retention keeps them', async () => {
+    const a = memory(1);
+    seed(a.store, a.ids[0]!);
+    await migrator({ engines: { memory: a.engine }, migrations: [bump()], backupRetention: { olderThanMs: 0 } }).run();
+    expect(a.store.shard(a.ids[0]!).hasCollection('mcp_backup_0001_bump')).toBe(false);
+    expect(a.store.shard(a.ids[0]!).ledger.get('0001-bump')?.counts?.backupPurgedAt).toEqual(expect.any(String));
+
+    const b = memory(1);
+    seed(b.store, b.ids[0]!);
+    await migrator({ engines: { memory: b.engine }, migrations: [bump()], backupRetention: { olderThanMs: 3_600_000 } }).run();
+    expect(b.store.shard(b.ids[0]!).hasCollection('mcp_backup_0001_bump')).toBe(true);
+  });
+});

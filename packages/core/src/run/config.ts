@@ -10,6 +10,7 @@ import type { DirectoryOverrides, Router } from '../router/router.js';
 import type { Migration } from '../definition/migration.js';
 import type { Logger } from '../util/logger.js';
 import type { ThrottleOptions } from '../data/throttle.js';
+import type { BackupRetention } from './backups.js';
 
 export interface MigratorConfig {
   /** One adapter per engine, keyed by engine name (`postgres`, `mongodb`). */
@@ -43,6 +44,13 @@ export interface MigratorConfig {
    * `postgres` engine, else of the first engine.
    */
   readonly control?: { readonly lock?: LockProvider; readonly directory?: () => DirectoryOverrides | Promise<DirectoryOverrides> } | undefined;
+  /**
+   * How long data migrations' backups (the saved originals a rollback without `reverse` restores)
+   * are kept once applied. `'keep'` (default): until `migrator.purgeBackups()`. `{ olderThanMs }`:
+   * each `run()` also purges the backups of migrations applied at least that long ago; after
+   * that, rolling them back needs `reverse`.
+   */
+  readonly backupRetention?: BackupRetention | undefined;
   /** Throttling and adaptive batch sizing of data migrations. */
   readonly throttle?: ThrottleOptions | undefined;
   /** Identifies this runner in locks and ledgers. Default `<hostname>:<pid>:<random>`. */
@@ -67,6 +75,7 @@ const schema = z.strictObject({
   retry: z.strictObject({ retries: z.number().int().min(0).max(20).optional(), minTimeoutMs: z.number().min(0).optional(), maxTimeoutMs: z.number().min(0).optional() }).optional(),
   lock: z.strictObject({ ttlMs: z.number().int().min(100, 'must be at least 100').optional(), waitMs: z.number().int().min(0).optional() }).optional(),
   control: z.strictObject({ lock: z.custom<LockProvider>((v) => typeof (v as LockProvider)?.acquire === 'function', 'must be a LockProvider').optional(), directory: fn.optional() }).optional(),
+  backupRetention: z.union([z.literal('keep'), z.strictObject({ olderThanMs: z.number().int().min(0) })]).optional(),
   throttle: z.strictObject({
     targetBatchMs: z.number().positive().optional(),
     minBatchSize: positiveInt(1_000_000).optional(),

@@ -25,6 +25,7 @@ import { runBatches } from '../data/batch-runner.js';
 import { PauseGate } from '../data/throttle.js';
 import { StatusTracker, type StatusSnapshot } from '../events/status-tracker.js';
 import { DependencyGate } from './dependencies.js';
+import { backupsOf, purgeShardBackups, refusePurgedRollback, type BackupInfo, type PurgeBackupsOptions, type PurgedBackup } from './backups.js';
 import { upgradeLegacyChecksums } from './checksum-upgrade.js';
 import { repairOf, type RepairChange, type RepairOptions } from './repair.js';
 import { acquireWhileHolderAlive } from './lock-wait.js';
@@ -33,6 +34,7 @@ import { validateConfig, validateMigrations, type MigratorConfig } from './confi
 import { summarize, type RunReport, type ShardReport, type StepReport } from './report.js';
 
 export type { RepairAction, RepairChange, RepairOptions } from './repair.js';
+export type { BackupInfo, BackupRetention, PurgeBackupsOptions, PurgedBackup } from './backups.js';
 
 export type RunMode = 'apply' | 'wait' | 'verify';
 
@@ -60,6 +62,8 @@ export interface ShardStatus {
   readonly lock: LockStatus | null;
   readonly migrations: readonly (LedgerRecord & { readonly drift: boolean })[];
   readonly pending: readonly string[];
+  /** Backups of data migrations that exist on this shard (not rolled back, not purged), per its ledger. */
+  readonly backups: readonly BackupInfo[];
 }
 
 export interface MigratorStatus {
@@ -221,6 +225,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       const halted = unreachable.size > 0 && this.#onFailure === 'halt';
       if (!halted) {
         await this.#execute(plan, migrations, report, signal, new Set(reachable.map((s) => s.id)));
+        const retention = this.#config.backupRetention;
+        if (retention && retention !== 'keep') await this.#purge(reachable.map((s) => s.id), { olderThanMs: retention.olderThanMs, signal }, report.runId);
       } else {
         for (const sp of plan.shards.filter((s) => !unreachable.has(s.shardId))) {
           const sr = report.shards.find((s) => s.shardId === sp.shardId)!;
@@ -260,6 +266,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           throw new RollbackError(`Migration "${id}" has no "down"; nothing was rolled back`, { migrationId: id, field: 'down' });
         }
       }
+      refusePurgedRollback(ids, byId, ledgers);
       // Latest first, one migration at a time across shards, so cross-engine dependents go before their dependencies.
       const sequence = orderMigrations(migrations).map((m) => m.id).filter((id) => ids.includes(id)).reverse();
       this.#emit('rollback:start', { runId: report.runId, migrations: sequence });
@@ -315,6 +322,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           lock: unreachable.has(id) ? null : await ref.adapter.lock.status(this.#shardLockName(id)).catch(() => null),
           migrations: records.sort((a, b) => a.seq - b.seq).map((r) => ({ ...r, drift: r.state === 'applied' && byId.has(r.id) && byId.get(r.id)!.checksum !== r.checksum && !isLegacyChecksum(r.checksum) })),
           pending: pendingByShard.get(id) ?? [],
+          backups: backupsOf(records, byId),
         };
       }),
     );
@@ -399,6 +407,45 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       }
     }
     return changed;
+  }
+
+  /**
+   * Drops the backups of applied data migrations (all, or `migrationIds`, or those applied at least
+   * `olderThanMs` ago) on every shard, and records it in their ledgers: rolling them back then needs
+   * `reverse` (a rollback that would need the backup is refused with `MIGRATE_ROLLBACK`). Returns
+   * what it dropped. Takes the run lock, so it never races a run.
+   */
+  async purgeBackups(options: PurgeBackupsOptions = {}): Promise<PurgedBackup[]> {
+    this.#ensureOpen();
+    const control = this.#controlLock();
+    const runLock = `mcp-migrate:${this.name}:run`;
+    const lease = await acquireWhileHolderAlive(control, runLock, { owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs, signal: options.signal });
+    const heartbeat = this.#heartbeat(lease);
+    try {
+      const { unreachable } = await this.#readLedgers(options.signal, true);
+      if (unreachable.size) throw [...unreachable.values()][0]!;
+      return await this.#purge(this.shards.map((s) => s.id), options, 'purge');
+    } finally {
+      heartbeat.stop();
+      await lease.release().catch(() => undefined);
+    }
+  }
+
+  async #purge(shardIds: readonly string[], options: PurgeBackupsOptions, runId: string): Promise<PurgedBackup[]> {
+    const byId = new Map((await this.#load()).map((m) => [m.id, m]));
+    const out: PurgedBackup[] = [];
+    for (const id of shardIds) {
+      const ref = this.#shard(id);
+      const lease = await this.#shardLease(ref, runId, options.signal);
+      try {
+        const purged = await purgeShardBackups(id, ref.adapter, lease, byId, options);
+        for (const p of purged) this.#log.info(`purged backup "${p.name}" of "${p.migrationId}" on shard "${id}"; rolling it back now needs "reverse"`);
+        out.push(...purged);
+      } finally {
+        await lease.release().catch(() => undefined);
+      }
+    }
+    return out;
   }
 
   /** Closes every engine adapter (they close only connections they opened). Idempotent. */
