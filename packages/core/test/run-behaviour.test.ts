@@ -101,6 +101,29 @@ describe("onFailure: 'continue' finishes healthy shards (defect 8)", () => {
   }
 });
 
+describe('cross-engine dependencies wait for every shard of their engine', () => {
+  it('a dependency pending on an unreachable shard blocks its cross-engine dependent; same-engine work on healthy shards goes on', async () => {
+    const store = createMemoryStore();
+    const pg = memory(['p-0', 'p-1'], { name: 'postgres', store }).engine;
+    const mg = memory(['g-0'], { name: 'mongodb', store }).engine;
+    store.shard('p-1').available = false;
+    const ms = [
+      defineMigration({ id: '0001-pg', engine: 'postgres', up: () => undefined }),
+      defineMigration({ id: '0002-pg', engine: 'postgres', dependsOn: ['0001-pg'], up: () => undefined }),
+      defineMigration({ id: '0003-mg', engine: 'mongodb', dependsOn: ['0001-pg'], up: () => undefined }),
+    ];
+    const m = migrator({ engines: { postgres: pg, mongodb: mg }, migrations: ms, onFailure: 'continue', control: { lock: mg.shard('g-0').lock } });
+    const report = ((await rejection(m.run())) as RunFailedError<RunReport>).report;
+    expect(statuses(report)).toEqual({
+      'p-0/0001-pg': 'applied', 'p-0/0002-pg': 'applied',
+      'p-1/0001-pg': 'not-run', 'p-1/0002-pg': 'not-run',
+      'g-0/0003-mg': 'not-run',
+    });
+    expect(report.shards.find((s) => s.shardId === 'g-0')!.migrations[0]!.reason).toContain('"p-1"');
+    expect(store.shard('g-0').ledger.has('0003-mg')).toBe(false);
+  });
+});
+
 describe('timeoutMs stops a step that ignores its signal (defect 11)', () => {
   it('a schema step past timeoutMs is reported failed with MIGRATE_TIMEOUT, and its late completion never reads as applied', async () => {
     const { engine, store, ids } = memory(1);
