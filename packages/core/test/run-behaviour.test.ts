@@ -3,7 +3,7 @@
  * `onFailure: 'continue'`, step timeouts, waiting for a live lock holder, repair advice, checksums
  * and backup retention. Every ordering is forced with hooks/promises, never with wall-clock bounds.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -243,6 +243,37 @@ describe('waiting for the run lock: as long as the holder is alive (defect 11)',
     const aborted = heldLock(engine.shard(ids[0]!).lock, { alive: true, refusals: Number.POSITIVE_INFINITY, onAcquire: (n) => n === 3 && ac.abort(new Error('shutting down')) });
     const err2 = await rejection(migrator({ engines: { memory: engine }, migrations: mig, lock: { ttlMs: 100 }, control: { lock: aborted.provider } }).run({ signal: ac.signal }));
     expect(err2.code).toBe('MIGRATE_ABORTED');
+  });
+
+  it('fake time: a replica waits past the old 10-minute default while the holder heartbeats, and then finds nothing to do', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    try {
+      const store = createMemoryStore();
+      const a = memory(['s-0'], { store });
+      const b = memory(['s-0'], { store });
+      store.locks.pollMs = 1_000;
+      const release = deferred();
+      const slow = defineMigration({ id: '0001-backfill', engine: 'memory', up: () => release.promise });
+      const ma = migrator({ engines: { memory: a.engine }, migrations: [slow], lock: { ttlMs: 30_000 } });
+      const mb = migrator({ engines: { memory: b.engine }, migrations: [slow], lock: { ttlMs: 30_000 } });
+      let started = false;
+      ma.on('shard:start', () => void (started = true));
+      const runA = ma.run();
+      while (!started) await vi.advanceTimersByTimeAsync(10);
+      let bSettled: unknown;
+      const runB = mb.run().then((r) => (bSettled = r), (e: unknown) => (bSettled = e));
+      // Eleven minutes of A's step, heartbeating every ttl/3: B must still be waiting.
+      for (let i = 0; i < 11; i++) await vi.advanceTimersByTimeAsync(60_000);
+      expect(bSettled).toBeUndefined();
+      release.resolve();
+      await vi.advanceTimersByTimeAsync(5_000);
+      await runA;
+      await vi.advanceTimersByTimeAsync(5_000);
+      await runB;
+      expect(bSettled).toMatchObject({ waitedForLock: true, totals: { applied: 0, skipped: 1 } });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('two replicas over one store: the second waits through several ttls of a live holder, then finds nothing to do', async () => {
