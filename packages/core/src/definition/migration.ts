@@ -221,9 +221,12 @@ export function declaredChecksum(parts: readonly unknown[]): string {
   return CHECKSUM_PREFIX + sha256(JSON.stringify(parts));
 }
 
-/** A checksum recorded by an SDK before `v2:` checksums: accepted once and upgraded by `run()`. */
+/**
+ * A checksum in the format of SDKs before `v2:` checksums (a bare sha256 hex digest of the compiled
+ * function text): accepted once and upgraded by `run()`. Anything else that differs is drift.
+ */
 export function isLegacyChecksum(checksum: string): boolean {
-  return !checksum.startsWith(CHECKSUM_PREFIX);
+  return /^[0-9a-f]{64}$/.test(checksum);
 }
 
 /** The checksum of `m` combined with the text of the file it was loaded from, as written. */
