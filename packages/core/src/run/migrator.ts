@@ -226,7 +226,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       if (!halted) {
         await this.#execute(plan, migrations, report, signal, new Set(reachable.map((s) => s.id)));
         const retention = this.#config.backupRetention;
-        if (retention && retention !== 'keep') await this.#purge(reachable.map((s) => s.id), { olderThanMs: retention.olderThanMs, signal }, report.runId);
+        if (retention && retention !== 'keep') {
+          // Housekeeping: a purge that fails leaves the backups for the next run and fails nothing.
+          await this.#purge(reachable.map((s) => s.id), { olderThanMs: retention.olderThanMs, signal }, report.runId).catch((error: unknown) => {
+            this.#log.warn('backup retention: purging old backups failed; the next run tries again', { error: serializeError(error) });
+          });
+        }
       } else {
         for (const sp of plan.shards.filter((s) => !unreachable.has(s.shardId))) {
           const sr = report.shards.find((s) => s.shardId === sp.shardId)!;
