@@ -165,8 +165,9 @@ describe('secrets on PostgreSQL', async () => {
           release();
           await seen.result(holding);
 
-          // 5. Drift: the same id with another body.
-          const drifted = defineMigration({ id: '0001-slow', engine: 'postgres', down: () => undefined, up: async () => void PW.length });
+          // 5. Drift: the same id declared as another version (an edited body alone is not drift:
+          // checksums hash what is declared, never compiled function text).
+          const drifted = defineMigration({ id: '0001-slow', engine: 'postgres', version: 2, down: () => undefined, up: async () => void PW.length });
           const e5 = await seen.failure(seen.migrator({ engines: { postgres: engine('l_lock') }, migrations: [drifted] }).run());
           expect(e5.code).toBe('MIGRATE_DRIFT');
           await seen.result(seen.migrator({ engines: { postgres: engine('l_transform') }, migrations: [logs, throws] }).status());

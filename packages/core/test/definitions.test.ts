@@ -10,7 +10,7 @@ describe('defineMigration / defineDataMigration: valid input', () => {
     const m = defineMigration({ id: '0001-a', engine: 'postgres', up: async () => {} });
     expect(m).toMatchObject({ kind: 'schema', id: '0001-a', engine: 'postgres', description: '', dependsOn: [], scope: { kind: 'all' }, transaction: true, down: undefined });
     expect(Object.isFrozen(m)).toBe(true);
-    expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
+    expect(m.checksum).toMatch(/^v2:[0-9a-f]{64}$/);
     expect(isMigration(m)).toBe(true);
     expect(isMigration({ kind: 'schema' })).toBe(false);
     expect(isMigration(null)).toBe(false);
@@ -23,9 +23,10 @@ describe('defineMigration / defineDataMigration: valid input', () => {
     expect(defineMigration({ id: 'a', engine: 'mongodb', dependsOn: ['b', 'c', 'b'], up() {} }).dependsOn).toEqual(['b', 'c']);
   });
 
-  it('checksum changes with the source of up/down and the id, not with the description', () => {
+  it('checksum changes with the declared version, id, down and settings; not with the description or the emitted function text', () => {
     const base = defineMigration({ id: 'a', engine: 'postgres', up: async () => { /* v1 */ } });
-    const edited = defineMigration({ id: 'a', engine: 'postgres', up: async () => { /* v2 */ } });
+    const rebuilt = defineMigration({ id: 'a', engine: 'postgres', up: async function up() { /* other emit */ } });
+    const edited = defineMigration({ id: 'a', engine: 'postgres', version: 2, up: async () => { /* v2 */ } });
     const renamed = defineMigration({ id: 'b', engine: 'postgres', up: async () => { /* v1 */ } });
     const described = defineMigration({ id: 'a', engine: 'postgres', description: 'hello', up: async () => { /* v1 */ } });
     const withDown = defineMigration({ id: 'a', engine: 'postgres', up: async () => { /* v1 */ }, down: async () => {} });
@@ -35,6 +36,7 @@ describe('defineMigration / defineDataMigration: valid input', () => {
     expect(withDown.checksum).not.toBe(base.checksum);
     expect(noTx.checksum).not.toBe(base.checksum);
     expect(described.checksum).toBe(base.checksum);
+    expect(rebuilt.checksum).toBe(base.checksum);
   });
 
   it('data migration: default key per engine, composite keys, default batch size', () => {

@@ -561,7 +561,7 @@ describe('status and repair', () => {
   it('status shows drift and pending; repair accepts the new checksum', async () => {
     const { engine, store, ids } = memory(1);
     const v1 = defineMigration({ id: '0001-a', engine: 'memory', up: async () => { /* v1 */ } });
-    const v2 = defineMigration({ id: '0001-a', engine: 'memory', up: async () => { /* v2 */ } });
+    const v2 = defineMigration({ id: '0001-a', engine: 'memory', version: 2, up: async () => { /* v2 */ } });
     const b = defineMigration({ id: '0002-b', engine: 'memory', up: async () => {} });
     await migratorOf(engine, [v1]).run();
     const st = await migratorOf(engine, [v2, b]).status();
@@ -569,7 +569,7 @@ describe('status and repair', () => {
     expect(st.shards[0]!.pending).toEqual(['0002-b']);
     await expect(migratorOf(engine, [v2, b]).run()).rejects.toMatchObject({ code: ErrorCode.Drift, migrationId: '0001-a' });
     expect(store.shard(ids[0]!).ledger.has('0002-b')).toBe(false);
-    expect(await migratorOf(engine, [v2, b]).repair()).toEqual([{ shardId: ids[0], migrationId: '0001-a' }]);
+    expect(await migratorOf(engine, [v2, b]).repair()).toEqual([{ shardId: ids[0], migrationId: '0001-a', action: 'checksum' }]);
     expect(store.shard(ids[0]!).ledger.get('0001-a')!.checksum).toBe(v2.checksum);
     const r = await migratorOf(engine, [v2, b]).run();
     expect(r.totals).toMatchObject({ applied: 1, skipped: 1 });

@@ -352,7 +352,7 @@ describe.runIf(enabled)('mongodb adapter on a real server', () => {
     // Re-running is idempotent.
     expect(await copyDocuments(client.db(src), client.db(dst), 'messages', { tenant_id: 't1' }, { batchSize: 40 })).toMatchObject({ written: 115 });
     expect(await client.db(dst).collection('messages').countDocuments()).toBe(115);
-  });
+  }, 30_000);
 
   it('runs migrations end to end with the ledger in the shard', async () => {
     const dbs = [fresh(), fresh()];

@@ -194,6 +194,9 @@ function fail(field: string, message: string): never {
   throw new DefinitionError(`postgresEngine: field "${field}": ${message}`, { code: ErrorCode.Config, field });
 }
 
+/** Connections a run may hold at once from a host pool: a lock session, a step's client, the ledger. */
+const MIN_HOST_POOL_SIZE = 3;
+
 function validate(options: PostgresEngineOptions): Settings {
   if (typeof options !== 'object' || options === null) fail('(root)', 'expected an options object');
   if (!Array.isArray(options.shards) || options.shards.length === 0) fail('shards', 'needs at least one shard');
@@ -211,6 +214,12 @@ function validate(options: PostgresEngineOptions): Settings {
     // Refused here rather than at the first connect; the message never repeats the string (it may hold a password).
     if (hasUrl && !/^(postgres(ql)?:\/\/|socket:|\/)/i.test(shard.connectionString)) fail(`${at}.connectionString`, `shard "${shard.id}": must be a postgres:// or postgresql:// URL (or a socket path)`);
     if (hasPool && typeof (shard.pool as { query?: unknown }).query !== 'function') fail(`${at}.pool`, 'must be a pg.Pool');
+    // A run holds a lock session and a step's client at once, and writes the ledger beside them: a
+    // smaller host pool waits for itself forever, so refuse it here rather than hang in run().
+    const max = (shard.pool as { options?: { max?: unknown } } | undefined)?.options?.max;
+    if (hasPool && typeof max === 'number' && max < MIN_HOST_POOL_SIZE) {
+      fail(`${at}.pool`, `the host pg.Pool of shard "${shard.id}" has max ${max}; the SDK needs at least ${MIN_HOST_POOL_SIZE} connections of it (a lock session, a step's client and the ledger): create it with { max: ${MIN_HOST_POOL_SIZE} } or more, or give a connectionString`);
+    }
   });
   const schema = options.schema ?? DEFAULT_SCHEMA;
   assertIdentifier(schema, 'schema');

@@ -62,7 +62,7 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
   if (cp && cp.fingerprint !== print) {
     throw new MigrateError(
       ErrorCode.CheckpointMismatch,
-      `Data migration "${m.id}" on shard "${input.shard.id}": its checkpoint was made by a different version of the migration (fingerprint ${cp.fingerprint} ≠ ${print}); roll it back or repair before re-running`,
+      `Data migration "${m.id}" on shard "${input.shard.id}": its checkpoint was made by a different version of the migration (fingerprint ${cp.fingerprint} ≠ ${print}); restore the code it ran with, or restart it from the first key with repair({ resetCheckpoints: true })`,
       { migrationId: m.id, shardId: input.shard.id, field: 'checkpoint' },
     );
   }

@@ -36,6 +36,12 @@ export interface MigrationInput<Handle = any> {
   /** Ids that must be applied first, on every shard they run on, across engines too. */
   readonly dependsOn?: readonly string[] | undefined;
   readonly scope?: ScopeInput | undefined;
+  /**
+   * Bump it when you edit `up`/`down` of a migration that is already applied somewhere: the checksum
+   * hashes what you declared (id, engine, scope, settings, this version; the file text when loaded
+   * from a directory), never the compiled function text, so it is the same under tsx, tsc or a bundler.
+   */
+  readonly version?: number | string | undefined;
   /** Run in a transaction where the engine supports it. Default `true`; `false` for e.g. `CREATE INDEX CONCURRENTLY`. */
   readonly transaction?: boolean | undefined;
   readonly up: Step<Handle>;
@@ -52,7 +58,7 @@ export interface SchemaMigration<Handle = any> {
   readonly transaction: boolean;
   readonly up: Step<Handle>;
   readonly down: Step<Handle> | undefined;
-  /** sha256 of the id and the definition's source; recorded when applied, compared for drift. */
+  /** `v2:` + sha256 of what was declared (see {@link MigrationInput.version}); recorded when applied, compared for drift. */
   readonly checksum: string;
 }
 
@@ -70,6 +76,8 @@ export interface DataMigrationInput {
   readonly description?: string | undefined;
   readonly dependsOn?: readonly string[] | undefined;
   readonly scope?: ScopeInput | undefined;
+  /** Bump it when you edit `transform`/`reverse` after it was applied somewhere (see {@link MigrationInput.version}). */
+  readonly version?: number | string | undefined;
   /** MongoDB collection to rewrite (give `collection` or `table`, not both). */
   readonly collection?: string | undefined;
   /** PostgreSQL table to rewrite. */
@@ -132,6 +140,7 @@ const common = {
   description: z.string().max(1000).optional(),
   dependsOn: z.array(idSchema).optional(),
   scope: scopeSchema.optional(),
+  version: z.union([z.number().int().min(0), z.string().min(1).max(100)]).optional(),
 };
 
 const schemaInput = z.strictObject({
@@ -195,7 +204,37 @@ function checkDependsOn(id: string, dependsOn: readonly string[] | undefined): r
   return deps;
 }
 
-const source = (f: unknown): string => (typeof f === 'function' ? f.toString() : '');
+/**
+ * Prefix of the checksums this SDK writes. A ledger checksum without it was written by an SDK that
+ * hashed `Function.prototype.toString` (different under tsx, tsc and bundlers): see {@link isLegacyChecksum}.
+ */
+export const CHECKSUM_PREFIX = 'v2:';
+
+/**
+ * The checksum of a definition: what was declared, never the emitted function text, so that it is
+ * the same whichever compiler, target or bundler produced the code. A step given as SQL text would
+ * be hashed as that text; a function step is represented by its presence and the declared `version`.
+ * Batch settings are left out on purpose: they are in the checkpoint fingerprint (a resume must
+ * match them), and tuning them on an applied migration is not an edit of what it did.
+ */
+export function declaredChecksum(parts: readonly unknown[]): string {
+  return CHECKSUM_PREFIX + sha256(JSON.stringify(parts));
+}
+
+/**
+ * A checksum in the format of SDKs before `v2:` checksums (a bare sha256 hex digest of the compiled
+ * function text): accepted once and upgraded by `run()`. Anything else that differs is drift.
+ */
+export function isLegacyChecksum(checksum: string): boolean {
+  return /^[0-9a-f]{64}$/.test(checksum);
+}
+
+/** The checksum of `m` combined with the text of the file it was loaded from, as written. */
+export function withSourceText(m: Migration, sourceText: string): Migration {
+  return Object.freeze({ ...m, checksum: declaredChecksum([m.checksum, sha256(sourceText.replace(/\r\n/g, '\n'))]) } as Migration);
+}
+
+const stepPart = (f: unknown): string | boolean => (typeof f === 'string' ? f : typeof f === 'function');
 
 /**
  * Defines a schema migration. Throws `DefinitionError` for bad input.
@@ -224,7 +263,7 @@ export function defineMigration<Handle = any>(input: MigrationInput<Handle>): Sc
     transaction,
     up: input.up,
     down: input.down,
-    checksum: sha256(JSON.stringify(['schema', v.id, v.engine, scope, transaction, source(input.up), source(input.down)])),
+    checksum: declaredChecksum(['schema', v.id, v.engine, scope, transaction, v.version ?? null, stepPart(input.up), stepPart(input.down)]),
   });
 }
 
@@ -264,7 +303,7 @@ export function defineDataMigration(input: DataMigrationInput): DataMigration {
     transform: input.transform,
     reverse: input.reverse,
     verify: input.verify,
-    checksum: sha256(JSON.stringify(['data', v.id, v.engine, scope, target, v.filter ?? null, source(input.transform), source(input.reverse)])),
+    checksum: declaredChecksum(['data', v.id, v.engine, scope, target, v.filter ?? null, v.version ?? null, stepPart(input.transform), stepPart(input.reverse)]),
   });
 }
 

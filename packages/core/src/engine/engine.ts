@@ -109,6 +109,11 @@ export interface LedgerCounts {
   readonly read: number;
   readonly written: number;
   readonly skipped: number;
+  /**
+   * Set by `migrator.purgeBackups()` when it dropped this data migration's backup: a rollback
+   * without `reverse` is refused from then on. Kept in `counts` so every ledger store persists it.
+   */
+  readonly backupPurgedAt?: string | undefined;
 }
 
 /** One record per migration per shard, kept in the shard itself (`mcp_migrations`). */

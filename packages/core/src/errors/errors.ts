@@ -26,6 +26,7 @@ export const ErrorCode = {
   CheckpointMismatch: 'MIGRATE_CHECKPOINT_MISMATCH',
   Pending: 'MIGRATE_PENDING',
   Aborted: 'MIGRATE_ABORTED',
+  Timeout: 'MIGRATE_TIMEOUT',
   Closed: 'MIGRATE_CLOSED',
   /** Something that is not a `MigrateError` was thrown (a bug, or a host callback's own error); see `causeCode` and the message. */
   Unexpected: 'MIGRATE_UNEXPECTED',

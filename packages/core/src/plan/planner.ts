@@ -6,7 +6,7 @@
  */
 import type { EngineName, LedgerRecord, ShardDescriptor } from '../engine/engine.js';
 import { ErrorCode, PlanError } from '../errors/errors.js';
-import type { Migration } from '../definition/migration.js';
+import { isLegacyChecksum, type Migration } from '../definition/migration.js';
 import type { DirectoryOverrides, Router } from '../router/router.js';
 
 export type DriftPolicy = 'fail' | 'warn';
@@ -38,6 +38,11 @@ export interface Plan {
   readonly shards: readonly ShardPlan[];
   readonly pending: number;
   readonly warnings: readonly string[];
+  /**
+   * Applied migrations whose ledger checksum is in the format of SDKs before `v2:` checksums (a hash
+   * of compiled function text): not drift; `run()` rewrites them to the current checksum.
+   */
+  readonly checksumUpgrades?: readonly { readonly shardId: string; readonly migrationId: string }[];
 }
 
 export interface PlanInput {
@@ -179,6 +184,7 @@ export function plan(input: PlanInput): Plan {
   const wave = waves(order);
   const codeIds = new Set(order.map((m) => m.id));
   const warnings: string[] = [];
+  const checksumUpgrades: { shardId: string; migrationId: string }[] = [];
   const steps = new Map<string, PlanStep[]>(input.shards.map((s) => [s.id, []]));
 
   for (const shard of input.shards) {
@@ -186,7 +192,7 @@ export function plan(input: PlanInput): Plan {
       if (!codeIds.has(record.id) && record.state !== 'rolled_back' && record.state !== 'pending') {
         throw new PlanError(
           ErrorCode.MissingFromCode,
-          `Migration "${record.id}" is ${record.state} on shard "${shard.id}" but missing from code; restore its definition or run repair`,
+          `Migration "${record.id}" is ${record.state} on shard "${shard.id}" but missing from code; restore its definition, or forget it with repair({ forgetMissing: true }) (what it did stays in the database)`,
           { migrationId: record.id, shardId: shard.id },
         );
       }
@@ -197,7 +203,11 @@ export function plan(input: PlanInput): Plan {
     for (const [shardId, tenants] of shardsOf(m, input.shards, input.router, input.overrides)) {
       const record = input.ledgers.get(shardId)?.find((r) => r.id === m.id);
       if (record?.state === 'applied') {
-        if (record.checksum !== m.checksum) {
+        if (record.checksum !== m.checksum && isLegacyChecksum(record.checksum)) {
+          // Recorded by an older SDK from emitted code, which differs between compilers: it cannot
+          // tell an edit from a rebuild, so it is accepted once and upgraded.
+          checksumUpgrades.push({ shardId, migrationId: m.id });
+        } else if (record.checksum !== m.checksum) {
           const message = `Migration "${m.id}" changed after it was applied on shard "${shardId}" (checksum ${short(record.checksum)} → ${short(m.checksum)}); revert the edit, or accept it with repair`;
           if ((input.drift ?? 'fail') === 'fail') throw new PlanError(ErrorCode.Drift, message, { migrationId: m.id, shardId, field: 'checksum' });
           warnings.push(message);
@@ -224,7 +234,7 @@ export function plan(input: PlanInput): Plan {
       .sort((a, b) => a.seq - b.seq)
       .map((r) => r.id),
   }));
-  return { order: order.map((m) => m.id), shards, pending: shards.reduce((n, s) => n + s.steps.length, 0), warnings };
+  return { order: order.map((m) => m.id), shards, pending: shards.reduce((n, s) => n + s.steps.length, 0), warnings, checksumUpgrades };
 }
 
 const short = (checksum: string): string => checksum.slice(0, 12);

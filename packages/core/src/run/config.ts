@@ -10,6 +10,7 @@ import type { DirectoryOverrides, Router } from '../router/router.js';
 import type { Migration } from '../definition/migration.js';
 import type { Logger } from '../util/logger.js';
 import type { ThrottleOptions } from '../data/throttle.js';
+import type { BackupRetention } from './backups.js';
 
 export interface MigratorConfig {
   /** One adapter per engine, keyed by engine name (`postgres`, `mongodb`). */
@@ -32,13 +33,24 @@ export interface MigratorConfig {
   readonly drift?: DriftPolicy | undefined;
   /** Retries of transient errors (p-retry). Default `{ retries: 3, minTimeoutMs: 100, maxTimeoutMs: 2000 }`. */
   readonly retry?: { readonly retries?: number; readonly minTimeoutMs?: number; readonly maxTimeoutMs?: number } | undefined;
-  /** Lease settings. Default `{ ttlMs: 30000, waitMs: 600000 }`. */
+  /**
+   * Lease settings. `ttlMs` (default 30000): a lease not renewed for this long is free. `waitMs`
+   * (default: none): the longest this runner waits for a lock held by another; without it, it waits
+   * as long as the holder is alive (its heartbeat advances) and gives up only on a dead holder.
+   */
   readonly lock?: { readonly ttlMs?: number; readonly waitMs?: number } | undefined;
   /**
    * The control store: the run lock and the tenant directory. Default: the first shard of the
    * `postgres` engine, else of the first engine.
    */
   readonly control?: { readonly lock?: LockProvider; readonly directory?: () => DirectoryOverrides | Promise<DirectoryOverrides> } | undefined;
+  /**
+   * How long data migrations' backups (the saved originals a rollback without `reverse` restores)
+   * are kept once applied. `'keep'` (default): until `migrator.purgeBackups()`. `{ olderThanMs }`:
+   * each `run()` also purges the backups of migrations applied at least that long ago; after
+   * that, rolling them back needs `reverse`.
+   */
+  readonly backupRetention?: BackupRetention | undefined;
   /** Throttling and adaptive batch sizing of data migrations. */
   readonly throttle?: ThrottleOptions | undefined;
   /** Identifies this runner in locks and ledgers. Default `<hostname>:<pid>:<random>`. */
@@ -69,6 +81,7 @@ const schema = z.strictObject({
   retry: z.strictObject({ retries: z.number().int().min(0).max(20).optional(), minTimeoutMs: z.number().min(0).optional(), maxTimeoutMs: z.number().min(0).optional() }).optional(),
   lock: z.strictObject({ ttlMs: z.number().int().min(100, 'must be at least 100').optional(), waitMs: z.number().int().min(0).optional() }).optional(),
   control: z.strictObject({ lock: z.custom<LockProvider>((v) => typeof (v as LockProvider)?.acquire === 'function', 'must be a LockProvider').optional(), directory: fn.optional() }).optional(),
+  backupRetention: z.union([z.literal('keep'), z.strictObject({ olderThanMs: z.number().int().min(0) })]).optional(),
   throttle: z.strictObject({
     targetBatchMs: z.number().positive().optional(),
     minBatchSize: positiveInt(1_000_000).optional(),

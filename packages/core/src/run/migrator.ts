@@ -14,7 +14,7 @@ import type { EngineAdapter, Fence, KeyValue, Lease, LedgerRecord, LockProvider,
 import {
   ErrorCode, isMigrateError, MigrateError, RollbackError, RunFailedError, serializeError, type SerializedError,
 } from '../errors/errors.js';
-import type { DataMigration, Migration, MigrationContext } from '../definition/migration.js';
+import { isLegacyChecksum, type DataMigration, type Migration, type MigrationContext } from '../definition/migration.js';
 import { loadMigrations } from '../definition/load.js';
 import type { MigratorEventName, MigratorEventPayload, MigratorEvents } from '../events/events.js';
 import { plan as makePlan, orderMigrations, planRollback, type Plan, type PlanStep, type RollbackTarget } from '../plan/planner.js';
@@ -26,8 +26,17 @@ import { sleep, throwIfAborted } from '../util/time.js';
 import { runBatches } from '../data/batch-runner.js';
 import { PauseGate } from '../data/throttle.js';
 import { StatusTracker, type StatusSnapshot } from '../events/status-tracker.js';
+import { DependencyGate } from './dependencies.js';
+import { backupsOf, purgeShardBackups, refusePurgedRollback, type BackupInfo, type PurgeBackupsOptions, type PurgedBackup } from './backups.js';
+import { upgradeLegacyChecksums } from './checksum-upgrade.js';
+import { repairOf, type RepairChange, type RepairOptions } from './repair.js';
+import { acquireWhileHolderAlive } from './lock-wait.js';
+import { deadlineError, StepDeadline } from './step-deadline.js';
 import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
 import { failureSummary, summarize, type RunReport, type ShardReport, type StepReport } from './report.js';
+
+export type { RepairAction, RepairChange, RepairOptions } from './repair.js';
+export type { BackupInfo, BackupRetention, PurgeBackupsOptions, PurgedBackup } from './backups.js';
 
 export type RunMode = 'apply' | 'wait' | 'verify';
 
@@ -39,7 +48,10 @@ export interface RunOptions {
    */
   readonly mode?: RunMode;
   readonly signal?: AbortSignal;
-  /** Gives up (abort) after this long. Default: no limit. */
+  /**
+   * Gives up (abort) after this long. Default: no limit. A step still running then is reported
+   * `failed` with `MIGRATE_TIMEOUT`, never `applied`, even if it ignores `ctx.signal` and finishes later.
+   */
   readonly timeoutMs?: number;
 }
 
@@ -52,6 +64,8 @@ export interface ShardStatus {
   readonly lock: LockStatus | null;
   readonly migrations: readonly (LedgerRecord & { readonly drift: boolean })[];
   readonly pending: readonly string[];
+  /** Backups of data migrations that exist on this shard (not rolled back, not purged), per its ledger. */
+  readonly backups: readonly BackupInfo[];
 }
 
 export interface MigratorStatus {
@@ -89,7 +103,7 @@ export interface VerifyReport {
   readonly problems: readonly string[];
 }
 
-const DEFAULTS = { concurrency: 4, canaryShards: 1, ttlMs: 30_000, waitMs: 600_000, retries: 3, minTimeoutMs: 100, maxTimeoutMs: 2_000 };
+const DEFAULTS = { concurrency: 4, canaryShards: 1, ttlMs: 30_000, retries: 3, minTimeoutMs: 100, maxTimeoutMs: 2_000 };
 
 interface ShardRef {
   readonly descriptor: ShardDescriptor;
@@ -176,10 +190,10 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
     const control = this.#controlLock();
     const runLock = `mcp-migrate:${this.name}:run`;
-    const lease = await control.acquire(runLock, {
+    const lease = await acquireWhileHolderAlive(control, runLock, {
       owner: this.runnerId,
       ttlMs: this.#ttl,
-      waitMs: this.#config.lock?.waitMs ?? DEFAULTS.waitMs,
+      waitMs: this.#config.lock?.waitMs,
       signal,
       onWait: (holder) => {
         if (!report.waitedForLock) this.#emit('lock:wait', { runId: report.runId, lock: runLock, holder });
@@ -195,6 +209,11 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       const reachable = this.shards.filter((s) => !unreachable.has(s.id));
       const plan = makePlan({ migrations, shards: this.shards, ledgers, router: this.#config.router, overrides: await this.#overrides(), drift: this.#config.drift });
       for (const w of plan.warnings) this.#log.warn(w);
+      const upgrades = (plan.checksumUpgrades ?? []).filter((u) => !unreachable.has(u.shardId));
+      if (upgrades.length) {
+        const n = await upgradeLegacyChecksums(upgrades, migrations, (id) => this.#shard(id).adapter, (id) => this.#shardLease(this.#shard(id), report.runId, signal));
+        this.#log.info(`upgraded ${n} ledger checksum(s) written by an older SDK to the compiler-independent format`);
+      }
       this.#emit('plan', { runId: report.runId, plan });
       for (const sp of plan.shards) {
         const sr = report.shards.find((s) => s.shardId === sp.shardId)!;
@@ -206,6 +225,13 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       const halted = unreachable.size > 0 && this.#onFailure === 'halt';
       if (!halted) {
         await this.#execute(plan, migrations, report, signal, new Set(reachable.map((s) => s.id)));
+        const retention = this.#config.backupRetention;
+        if (retention && retention !== 'keep') {
+          // Housekeeping: a purge that fails leaves the backups for the next run and fails nothing.
+          await this.#purge(reachable.map((s) => s.id), { olderThanMs: retention.olderThanMs, signal }, report.runId).catch((error: unknown) => {
+            this.#log.warn('backup retention: purging old backups failed; the next run tries again', { error: serializeError(error) });
+          });
+        }
       } else {
         for (const sp of plan.shards.filter((s) => !unreachable.has(s.shardId))) {
           const sr = report.shards.find((s) => s.shardId === sp.shardId)!;
@@ -232,7 +258,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const report = this.#newReport('rollback', 'apply');
     const control = this.#controlLock();
     const runLock = `mcp-migrate:${this.name}:run`;
-    const lease = await control.acquire(runLock, { owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs ?? DEFAULTS.waitMs, signal: options.signal })
+    const lease = await acquireWhileHolderAlive(control, runLock, { owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs, signal: options.signal })
       .catch((error: unknown) => markUnavailable(report, error));
     if (!lease) return this.#finishRollback(report);
     const heartbeat = this.#heartbeat(lease);
@@ -250,6 +276,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           throw new RollbackError(`Migration "${id}" has no "down"; nothing was rolled back`, { migrationId: id, field: 'down' });
         }
       }
+      refusePurgedRollback(ids, byId, ledgers);
       // Latest first, one migration at a time across shards, so cross-engine dependents go before their dependencies.
       const sequence = orderMigrations(migrations).map((m) => m.id).filter((id) => ids.includes(id)).reverse();
       this.#emit('rollback:start', { runId: report.runId, migrations: sequence });
@@ -307,8 +334,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           reachable: !unreachable.has(id),
           error: unreachable.has(id) ? serializeError(unreachable.get(id)) : null,
           lock: unreachable.has(id) ? null : await ref.adapter.lock.status(this.#shardLockName(id)).catch(() => null),
-          migrations: records.sort((a, b) => a.seq - b.seq).map((r) => ({ ...r, drift: r.state === 'applied' && byId.has(r.id) && byId.get(r.id)!.checksum !== r.checksum })),
+          migrations: records.sort((a, b) => a.seq - b.seq).map((r) => ({ ...r, drift: r.state === 'applied' && byId.has(r.id) && byId.get(r.id)!.checksum !== r.checksum && !isLegacyChecksum(r.checksum) })),
           pending: pendingByShard.get(id) ?? [],
+          backups: backupsOf(records, byId),
         };
       }),
     );
@@ -365,29 +393,73 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return out;
   }
 
-  /** Accepts the current definitions' checksums for applied migrations that drifted. Returns what it changed. */
-  async repair(options: { signal?: AbortSignal } = {}): Promise<{ shardId: string; migrationId: string }[]> {
+  /**
+   * Accepts the current definitions' checksums for applied migrations that drifted; with
+   * `forgetMissing`, deletes ledger records of migrations missing from code; with
+   * `resetCheckpoints`, drops checkpoints made by another version of a data migration (see
+   * `run/repair.ts`). Returns what it changed.
+   */
+  async repair(options: RepairOptions = {}): Promise<RepairChange[]> {
     this.#ensureOpen();
     const migrations = await this.#load();
     const byId = new Map(migrations.map((m) => [m.id, m]));
-    const changed: { shardId: string; migrationId: string }[] = [];
+    const changed: RepairChange[] = [];
     for (const ref of this.#shards) {
       await ref.adapter.connect(options.signal);
       await ref.adapter.ledger.init();
       const lease = await this.#shardLease(ref, 'repair', options.signal);
       try {
         for (const r of await ref.adapter.ledger.list()) {
-          const m = byId.get(r.id);
-          if (r.state === 'applied' && m && m.checksum !== r.checksum) {
-            await ref.adapter.ledger.put({ ...r, checksum: m.checksum }, fenceOf(lease));
-            changed.push({ shardId: ref.descriptor.id, migrationId: r.id });
-          }
+          const change = repairOf(r, byId.get(r.id), options);
+          if (!change) continue;
+          if (change.next) await ref.adapter.ledger.put(change.next, fenceOf(lease));
+          else await ref.adapter.ledger.delete(r.id, fenceOf(lease));
+          changed.push({ shardId: ref.descriptor.id, migrationId: r.id, action: change.action });
         }
       } finally {
         await lease.release();
       }
     }
     return changed;
+  }
+
+  /**
+   * Drops the backups of applied data migrations (all, or `migrationIds`, or those applied at least
+   * `olderThanMs` ago) on every shard, and records it in their ledgers: rolling them back then needs
+   * `reverse` (a rollback that would need the backup is refused with `MIGRATE_ROLLBACK`). Returns
+   * what it dropped. Takes the run lock, so it never races a run.
+   */
+  async purgeBackups(options: PurgeBackupsOptions = {}): Promise<PurgedBackup[]> {
+    this.#ensureOpen();
+    const control = this.#controlLock();
+    const runLock = `mcp-migrate:${this.name}:run`;
+    const lease = await acquireWhileHolderAlive(control, runLock, { owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs, signal: options.signal });
+    const heartbeat = this.#heartbeat(lease);
+    try {
+      const { unreachable } = await this.#readLedgers(options.signal, true);
+      if (unreachable.size) throw [...unreachable.values()][0]!;
+      return await this.#purge(this.shards.map((s) => s.id), options, 'purge');
+    } finally {
+      heartbeat.stop();
+      await lease.release().catch(() => undefined);
+    }
+  }
+
+  async #purge(shardIds: readonly string[], options: PurgeBackupsOptions, runId: string): Promise<PurgedBackup[]> {
+    const byId = new Map((await this.#load()).map((m) => [m.id, m]));
+    const out: PurgedBackup[] = [];
+    for (const id of shardIds) {
+      const ref = this.#shard(id);
+      const lease = await this.#shardLease(ref, runId, options.signal);
+      try {
+        const purged = await purgeShardBackups(id, ref.adapter, lease, byId, options);
+        for (const p of purged) this.#log.info(`purged backup "${p.name}" of "${p.migrationId}" on shard "${id}"; rolling it back now needs "reverse"`);
+        out.push(...purged);
+      } finally {
+        await lease.release().catch(() => undefined);
+      }
+    }
+    return out;
   }
 
   /** Closes every engine adapter (they close only connections they opened). Idempotent. */
@@ -404,7 +476,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   async #execute(plan: Plan, migrations: readonly Migration[], report: RunReport, signal: AbortSignal | undefined, reachable: ReadonlySet<string>): Promise<void> {
     const byId = new Map(migrations.map((m) => [m.id, m]));
     const waves = [...new Set(plan.shards.flatMap((s) => s.steps.map((x) => x.wave)))].sort((a, b) => a - b);
-    const failedMigrations = new Set<string>();
+    const deps = new DependencyGate(plan, migrations);
     const remaining = new Map<string, { applied: string[]; failed: string[]; left: number }>();
     for (const sp of plan.shards) {
       if (!reachable.has(sp.shardId)) continue;
@@ -443,10 +515,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
               lease = await this.#shardLease(ref, report.runId, signal);
             } catch (error) {
               halted ||= this.#onFailure === 'halt';
-              for (const s of steps) {
-                sr.migrations.push({ migrationId: s.migrationId, status: 'failed', error: serializeError(error) });
-                failedMigrations.add(s.migrationId);
-              }
+              for (const s of steps) sr.migrations.push({ migrationId: s.migrationId, status: 'failed', error: serializeError(error) });
               return;
             }
             const heartbeat = this.#heartbeat(lease);
@@ -462,10 +531,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
                   sr.migrations.push({ migrationId: m.id, status: 'not-run', reason: 'halted after a failure' });
                   continue;
                 }
-                const blocked = m.dependsOn.find((d) => failedMigrations.has(d));
+                const blocked = deps.blocker(m, sp.shardId);
                 if (blocked) {
-                  sr.migrations.push({ migrationId: m.id, status: 'not-run', reason: `dependency "${blocked}" failed` });
-                  failedMigrations.add(m.id);
+                  sr.migrations.push({ migrationId: m.id, status: 'not-run', reason: blocked });
                   continue;
                 }
                 if (!started.has(m.id)) {
@@ -478,10 +546,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
                 agg.left--;
                 if (result.status === 'failed') {
                   shardFailed = true;
-                  failedMigrations.add(m.id);
                   agg.failed.push(sp.shardId);
                   if (this.#onFailure === 'halt' || gi === 0 && canary.length) halted = true;
-                } else agg.applied.push(sp.shardId);
+                } else {
+                  agg.applied.push(sp.shardId);
+                  deps.applied(m.id, sp.shardId);
+                }
                 if (agg.left === 0) this.#emit('migration:done', { runId: report.runId, migrationId: m.id, applied: agg.applied, failed: agg.failed });
               }
             } finally {
@@ -515,6 +585,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     let attempts = 0;
     // p-retry rejects with the abort reason even after an attempt that succeeded: the step was done then.
     let succeeded = false;
+    const deadline = new StepDeadline(signal);
+    const what = { migrationId: m.id, shardId };
     try {
       await ref.adapter.ledger.put(record, fence);
       await pRetry(
@@ -525,11 +597,11 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           try {
             if (m.kind === 'schema') {
               const ctx = this.#context(ref, m.id, step, signal);
-              await ref.adapter.execute({ migrationId: m.id, direction: 'up', transaction: m.transaction, signal }, async (handle) => {
+              await deadline.race(ref.adapter.execute({ migrationId: m.id, direction: 'up', transaction: m.transaction, signal }, async (handle) => {
                 await m.up(handle, ctx);
-              });
+              }), what);
             } else {
-              record = (await this.#runData(m, ref, 'up', fence, record, runId, signal, (r) => (record = r))).record;
+              record = (await deadline.race(this.#runData(m, ref, 'up', fence, record, runId, signal, (r) => (record = r), () => deadline.guard(what)), what)).record;
             }
             succeeded = true;
           } catch (error) {
@@ -552,7 +624,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         },
       ).catch((error: unknown) => {
         if (succeeded) return;
-        throw error instanceof Permanent ? error.inner : error;
+        if (error instanceof Permanent) throw error.inner;
+        // p-retry rejects with the bare abort reason: name the step and say it timed out.
+        throw signal?.aborted && !isMigrateError(error) ? deadlineError(signal, what) : error;
       });
       record = { ...record, state: 'applied', finishedAt: new Date().toISOString(), checkpoint: m.kind === 'data' ? record.checkpoint : null };
       await ref.adapter.ledger.put(record, fence);
@@ -604,12 +678,13 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     }
   }
 
-  #runData(m: DataMigration, ref: ShardRef, direction: 'up' | 'down', fence: Fence, record: LedgerRecord, runId: string, signal: AbortSignal | undefined, onCheckpoint?: (r: LedgerRecord) => void) {
+  #runData(m: DataMigration, ref: ShardRef, direction: 'up' | 'down', fence: Fence, record: LedgerRecord, runId: string, signal: AbortSignal | undefined, onCheckpoint?: (r: LedgerRecord) => void, guard?: () => void) {
     return runBatches({
       migration: m, shard: ref.adapter, descriptor: ref.descriptor, direction, fence, record, runId,
       gate: this.#gate, throttle: this.#config.throttle ?? {}, signal: signal ?? new AbortController().signal,
       emit: (e) => this.#emit('batch', e),
       checkpoint: async (next) => {
+        guard?.();
         await ref.adapter.ledger.put(next, fence);
         onCheckpoint?.(next);
         return next;
@@ -699,8 +774,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   async #shardLease(ref: ShardRef, runId: string, signal: AbortSignal | undefined): Promise<Lease> {
     const name = this.#shardLockName(ref.descriptor.id);
-    return ref.adapter.lock.acquire(name, {
-      owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs ?? DEFAULTS.waitMs, signal,
+    return acquireWhileHolderAlive(ref.adapter.lock, name, {
+      owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs, signal,
       onWait: (holder) => this.#emit('lock:wait', { runId, lock: name, holder }),
     });
   }

@@ -1,0 +1,46 @@
+/**
+ * What `migrator.repair()` does to one ledger record. Pure: decides, the migrator writes.
+ *
+ * - `checksum` (always): an applied migration whose definition changed takes the new checksum
+ *   (`MIGRATE_DRIFT` is accepted).
+ * - `forgetMissing`: a record of a migration that is no longer in code (`MIGRATE_MISSING_FROM_CODE`)
+ *   is deleted from the ledger. What it did stays in the database. Run it only from the newest code:
+ *   on an older replica, "missing" means "newer", and the newer migration would be applied again.
+ * - `resetCheckpoints`: a data migration left `running`/`failed` with a checkpoint made by another
+ *   version of it (`MIGRATE_CHECKPOINT_MISMATCH`) loses the checkpoint, so the next run (or
+ *   rollback) starts again from the first key. Rows the earlier version already wrote are redone
+ *   from their saved originals in the backup, so no row is transformed twice.
+ */
+import type { LedgerRecord } from '../engine/engine.js';
+import type { Migration } from '../definition/migration.js';
+import { fingerprint } from '../data/batch-runner.js';
+
+export interface RepairOptions {
+  readonly signal?: AbortSignal | undefined;
+  /** Delete ledger records of migrations missing from code. Default `false`. */
+  readonly forgetMissing?: boolean | undefined;
+  /** Drop checkpoints made by another version of a data migration. Default `false`. */
+  readonly resetCheckpoints?: boolean | undefined;
+}
+
+export type RepairAction = 'checksum' | 'forget' | 'reset-checkpoint';
+
+export interface RepairChange {
+  readonly shardId: string;
+  readonly migrationId: string;
+  readonly action: RepairAction;
+}
+
+/** The change repair makes to `record` (the record to write, or `null` to delete it), or `undefined` for none. */
+export function repairOf(record: LedgerRecord, m: Migration | undefined, options: RepairOptions): { action: RepairAction; next: LedgerRecord | null } | undefined {
+  if (!m) {
+    if (!options.forgetMissing || record.state === 'rolled_back' || record.state === 'pending') return undefined;
+    return { action: 'forget', next: null };
+  }
+  if (record.state === 'applied' && m.checksum !== record.checksum) return { action: 'checksum', next: { ...record, checksum: m.checksum } };
+  const stale = m.kind === 'data' && record.checkpoint && record.checkpoint.fingerprint !== fingerprint(m);
+  if (options.resetCheckpoints && stale && (record.state === 'running' || record.state === 'failed')) {
+    return { action: 'reset-checkpoint', next: { ...record, checkpoint: null, counts: null, checksum: m.checksum } };
+  }
+  return undefined;
+}
