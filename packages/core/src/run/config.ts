@@ -10,6 +10,7 @@ import type { DirectoryOverrides, Router } from '../router/router.js';
 import type { Migration } from '../definition/migration.js';
 import type { Logger } from '../util/logger.js';
 import type { ThrottleOptions } from '../data/throttle.js';
+import { checkPreserveSupport } from './preserve-steps.js';
 
 export interface MigratorConfig {
   /** One adapter per engine, keyed by engine name (`postgres`, `mongodb`). */
@@ -131,5 +132,6 @@ export function validateMigrations(migrations: readonly unknown[], engines: Read
         migrationId: mig.id, field: 'engine',
       });
     }
+    checkPreserveSupport(mig, engines[mig.engine]!);
   });
 }

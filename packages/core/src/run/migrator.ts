@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
 import pRetry from 'p-retry';
-import type { EngineAdapter, Fence, KeyValue, Lease, LedgerRecord, LockProvider, LockStatus, ShardAdapter, ShardDescriptor } from '../engine/engine.js';
+import type { EngineAdapter, Fence, KeyValue, Lease, LedgerRecord, LockProvider, LockStatus, PreservedCopy, ShardAdapter, ShardDescriptor } from '../engine/engine.js';
 import {
   ErrorCode, isMigrateError, MigrateError, RollbackError, RunFailedError, serializeError, type SerializedError,
 } from '../errors/errors.js';
@@ -28,6 +28,7 @@ import { PauseGate } from '../data/throttle.js';
 import { StatusTracker, type StatusSnapshot } from '../events/status-tracker.js';
 import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
 import { failureSummary, summarize, type RunReport, type ShardReport, type StepReport } from './report.js';
+import { assertPreservedCopies, listPreserved, purgePreservedCopies, restorePreserved, savePreserved, type PurgedCopy, type PurgePreservedOptions } from './preserve-steps.js';
 
 export type RunMode = 'apply' | 'wait' | 'verify';
 
@@ -52,6 +53,8 @@ export interface ShardStatus {
   readonly lock: LockStatus | null;
   readonly migrations: readonly (LedgerRecord & { readonly drift: boolean })[];
   readonly pending: readonly string[];
+  /** Copies kept for schema migrations' `preserve`, until `purgePreserved()`. */
+  readonly preserved: readonly PreservedCopy[];
 }
 
 export interface MigratorStatus {
@@ -250,6 +253,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           throw new RollbackError(`Migration "${id}" has no "down"; nothing was rolled back`, { migrationId: id, field: 'down' });
         }
       }
+      await assertPreservedCopies(byId, perShard, this.#shards);
       // Latest first, one migration at a time across shards, so cross-engine dependents go before their dependencies.
       const sequence = orderMigrations(migrations).map((m) => m.id).filter((id) => ids.includes(id)).reverse();
       this.#emit('rollback:start', { runId: report.runId, migrations: sequence });
@@ -309,6 +313,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           lock: unreachable.has(id) ? null : await ref.adapter.lock.status(this.#shardLockName(id)).catch(() => null),
           migrations: records.sort((a, b) => a.seq - b.seq).map((r) => ({ ...r, drift: r.state === 'applied' && byId.has(r.id) && byId.get(r.id)!.checksum !== r.checksum })),
           pending: pendingByShard.get(id) ?? [],
+          preserved: unreachable.has(id) ? [] : await listPreserved(ref.adapter).catch(() => []),
         };
       }),
     );
@@ -388,6 +393,15 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       }
     }
     return changed;
+  }
+
+  /**
+   * Drops the copies kept for schema migrations' `preserve` (of `migrationIds`, default all) on
+   * every shard, and returns them. Rolling back a migration whose copies were purged is refused.
+   */
+  async purgePreserved(options: PurgePreservedOptions = {}): Promise<PurgedCopy[]> {
+    this.#ensureOpen();
+    return purgePreservedCopies(this.#shards, options, (ref) => this.#shardLease(ref, 'purge-preserved', options.signal));
   }
 
   /** Closes every engine adapter (they close only connections they opened). Idempotent. */
@@ -525,6 +539,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           try {
             if (m.kind === 'schema') {
               const ctx = this.#context(ref, m.id, step, signal);
+              await savePreserved(m, ref.adapter, { reuse: attempts > 1 || existing?.state === 'running' || existing?.state === 'failed', signal });
               await ref.adapter.execute({ migrationId: m.id, direction: 'up', transaction: m.transaction, signal }, async (handle) => {
                 await m.up(handle, ctx);
               });
@@ -586,6 +601,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         await ref.adapter.execute({ migrationId: m.id, direction: 'down', transaction: m.transaction, signal }, async (handle) => {
           await m.down!(handle, ctx);
         });
+        await restorePreserved(m, ref.adapter, signal);
       } else {
         // A rollback starts from the first key whatever the forward run's checkpoint says (even one
         // made by another version of the migration); only a rollback in progress is resumed.
