@@ -230,7 +230,8 @@ export function defineMigration<Handle = any>(input: MigrationInput<Handle>): Sc
     up: input.up,
     down: input.down,
     preserve: normalizePreserve(v.preserve),
-    checksum: sha256(JSON.stringify(['schema', v.id, v.engine, scope, transaction, source(input.up), source(input.down)])),
+    // `preserve` counts only when given, so the checksums of migrations without it stay as they were.
+    checksum: sha256(JSON.stringify(['schema', v.id, v.engine, scope, transaction, source(input.up), source(input.down), ...(v.preserve ? [v.preserve] : [])])),
   });
 }
 
