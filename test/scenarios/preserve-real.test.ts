@@ -145,6 +145,28 @@ describe('preserve on real PostgreSQL', async () => {
       }
     });
   }, 120_000);
+
+  it.skipIf(!enabled)('a down that recreates a column with another type is refused (MIGRATE_PRESERVE_RESTORE naming the column) and the copy is kept', async () => {
+    await withPgDatabase('mcp_preserve', async ({ pool }) => {
+      await seedPostgres(pool);
+      const m = defineMigration<pg.PoolClient>({
+        id: '0046-drop-amount', engine: 'postgres', preserve: [{ table: 'channels', columns: ['legacy_amount'] }],
+        up: async (c) => void (await c.query('ALTER TABLE channels DROP COLUMN legacy_amount')),
+        down: async (c) => void (await c.query('ALTER TABLE channels ADD COLUMN legacy_amount numeric')),
+      });
+      const migrator = createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-r', pool }] }) }, migrations: [m], ...QUICK });
+      try {
+        await migrator.run();
+        const error = await rejection(migrator.rollback({ steps: 1 }));
+        const step = (error as unknown as { report: { shards: { migrations: { error: { code: string; message: string } }[] }[] } }).report.shards[0]!.migrations[0]!;
+        expect(step.error.code).toBe(ErrorCode.PreserveRestore);
+        expect(step.error.message).toContain('column "legacy_amount" of "public.channels" is numeric after "down" but numeric(50,10) in the copy');
+        expect((await migrator.status()).shards[0]!.preserved).toHaveLength(1);
+      } finally {
+        await migrator.close();
+      }
+    });
+  }, 120_000);
 });
 
 // ---------------------------------------------------------------------------------------------

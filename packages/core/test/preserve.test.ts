@@ -92,6 +92,15 @@ describe('preserve: definition', () => {
     expect(error).toMatchObject({ code: ErrorCode.Definition, field, migrationId: 'p3' });
   });
 
+  it('counts in the checksum only when given: changing what is preserved is drift', () => {
+    const base = { id: 'p4', engine: 'memory', up: () => undefined } as const;
+    const without = defineMigration(base).checksum;
+    const one = defineMigration({ ...base, preserve: ['a'] }).checksum;
+    expect(one).not.toBe(without);
+    expect(defineMigration({ ...base, preserve: [{ table: 'a', columns: ['x'] }] }).checksum).not.toBe(one);
+    expect(defineMigration({ ...base, preserve: ['a'] }).checksum).toBe(one);
+  });
+
   it('names copies deterministically, per migration and target, even for ids that read alike', () => {
     const a = preserveCopyName('0501-c.1', { name: 'channels', columns: ['legacy'] });
     expect(a).toBe(preserveCopyName('0501-c.1', { name: 'channels', columns: ['legacy'] }));
