@@ -197,15 +197,15 @@ async function seedMongo(db: Db, decimal: boolean): Promise<void> {
   ] as Document[]);
 }
 
-const mongoMigration = () =>
+const mongoMigration = (up?: (db: Db) => Promise<void>) =>
   defineMigration<Db>({
     id: '0044-drop-legacy',
     engine: 'mongodb',
     preserve: ['old_collection', { collection: 'messages', fields: ['legacy', 'legacy_at'] }],
-    async up(db) {
+    up: up ?? (async (db) => {
       await db.collection('old_collection').drop();
       await db.collection('messages').updateMany({}, { $unset: { legacy: '', legacy_at: '' } });
-    },
+    }),
     async down(db) {
       await db.createCollection('old_collection');
       // A default on every document: documents that had no such field must end without it.
@@ -238,6 +238,36 @@ describe('preserve on the MongoDB-wire server', async () => {
         expect(await mongoTyped(db, 'messages')).toEqual(messages);
       } finally {
         await migrator.close();
+      }
+    });
+  }, 120_000);
+
+  it.skipIf(!enabled)('an up that failed after removing the fields is fixed and re-run: the first copy is kept, so rollback still restores every value', async () => {
+    await withMongoDatabase('mcp_preserve', async ({ client, db, name }) => {
+      await seedMongo(db, false);
+      const messages = await mongoTyped(db, 'messages');
+      const old = await mongoTyped(db, 'old_collection');
+      const engine = () => mongoEngine({ shards: [{ id: 'mg-r', client, database: name }] });
+      const half = mongoMigration(async (d) => {
+        // No transaction on MongoDB: the fields are gone when the step fails.
+        await d.collection('messages').updateMany({}, { $unset: { legacy: '', legacy_at: '' } });
+        throw new Error('the step failed half way');
+      });
+      const first = createMigrator({ engines: { mongodb: engine() }, migrations: [half], ...QUICK });
+      try {
+        expect((await rejection(first.run())).code).toBe(ErrorCode.RunFailed);
+      } finally {
+        await first.close();
+      }
+      expect(await db.collection('messages').countDocuments({ legacy: { $exists: true } })).toBe(0);
+      const fixed = createMigrator({ engines: { mongodb: engine() }, migrations: [mongoMigration()], ...QUICK });
+      try {
+        await fixed.run();
+        await fixed.rollback({ steps: 1 });
+        expect(await mongoTyped(db, 'messages')).toEqual(messages);
+        expect(await mongoTyped(db, 'old_collection')).toEqual(old);
+      } finally {
+        await fixed.close();
       }
     });
   }, 120_000);
