@@ -146,6 +146,28 @@ describe('preserve on real PostgreSQL', async () => {
     });
   }, 120_000);
 
+  it.skipIf(!enabled)('the copy is taken in up\'s transaction: an up that fails leaves neither the change nor a copy', async () => {
+    await withPgDatabase('mcp_preserve', async ({ pool }) => {
+      await seedPostgres(pool);
+      const m = defineMigration<pg.PoolClient>({
+        id: '0047-fails', engine: 'postgres', preserve: ['tenant_feature_flags'],
+        async up(c) {
+          await c.query('DROP TABLE tenant_feature_flags');
+          await c.query('SELECT 1/0');
+        },
+      });
+      const migrator = createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-f', pool }] }) }, migrations: [m], ...QUICK });
+      try {
+        expect((await rejection(migrator.run())).code).toBe(ErrorCode.RunFailed);
+        expect((await pool.query(`SELECT to_regclass('tenant_feature_flags') IS NOT NULL AS ok`)).rows[0].ok).toBe(true);
+        expect((await migrator.status()).shards[0]!.preserved).toEqual([]);
+        expect((await pool.query(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE 'mcp\\_preserved\\_%'`)).rows[0].n).toBe(0);
+      } finally {
+        await migrator.close();
+      }
+    });
+  }, 120_000);
+
   it.skipIf(!enabled)('a down that recreates a column with another type is refused (MIGRATE_PRESERVE_RESTORE naming the column) and the copy is kept', async () => {
     await withPgDatabase('mcp_preserve', async ({ pool }) => {
       await seedPostgres(pool);
@@ -162,6 +184,9 @@ describe('preserve on real PostgreSQL', async () => {
         expect(step.error.code).toBe(ErrorCode.PreserveRestore);
         expect(step.error.message).toContain('column "legacy_amount" of "public.channels" is numeric after "down" but numeric(50,10) in the copy');
         expect((await migrator.status()).shards[0]!.preserved).toHaveLength(1);
+        // The restore runs in down's transaction: down is undone with it, and the ledger still says applied.
+        expect((await pool.query(`SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'channels' AND column_name = 'legacy_amount'`)).rows[0].n).toBe(0);
+        expect((await migrator.status()).shards[0]!.migrations[0]!.state).toBe('applied');
       } finally {
         await migrator.close();
       }

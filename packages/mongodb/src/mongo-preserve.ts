@@ -16,7 +16,7 @@
 import type { AnyBulkWriteOperation, Db, Document, FindOptions } from 'mongodb';
 import {
   ErrorCode, PRESERVE_CATALOG, PreserveError, preserveCopyName,
-  type PreservedCopy, type PreserveSaveOptions, type PreserveStore, type PreserveTarget,
+  type PreservedCopy, type PreserveRestoreOptions, type PreserveSaveOptions, type PreserveStore, type PreserveTarget,
 } from '@mcp/migrate-core';
 import { chunkedBulkWrite, writeChunkSize } from './mongo-batch-store.js';
 import { DUPLICATE_KEY_CODE, isNotFound } from './mongo-errors.js';
@@ -55,13 +55,13 @@ export class MongoPreserveStore implements PreserveStore {
     return out;
   }
 
-  async restore(migrationId: string, targets: readonly PreserveTarget[], signal?: AbortSignal): Promise<number> {
+  async restore(migrationId: string, targets: readonly PreserveTarget[], options: PreserveRestoreOptions = {}): Promise<number> {
     const db = await this.#db();
     // Every copy is checked before anything is written.
     const entries = await Promise.all(targets.map((t) => this.#complete(db, migrationId, t)));
     let n = 0;
     for (const [i, target] of targets.entries()) {
-      if (signal?.aborted) throw new PreserveError(ErrorCode.Aborted, `Restoring for "${migrationId}" on shard "${this.#shardId}" was aborted`, { migrationId, shardId: this.#shardId });
+      if (options.signal?.aborted) throw new PreserveError(ErrorCode.Aborted, `Restoring for "${migrationId}" on shard "${this.#shardId}" was aborted`, { migrationId, shardId: this.#shardId });
       n += target.columns ? await this.#restoreFields(db, migrationId, target, entries[i]!) : await this.#restoreCollection(db, target, entries[i]!);
     }
     return n;

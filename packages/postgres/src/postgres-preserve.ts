@@ -16,7 +16,7 @@
 import type pg from 'pg';
 import {
   ErrorCode, PRESERVE_CATALOG, PreserveError, preserveCopyName,
-  type PreservedCopy, type PreserveSaveOptions, type PreserveStore, type PreserveTarget,
+  type PreservedCopy, type PreserveRestoreOptions, type PreserveSaveOptions, type PreserveStore, type PreserveTarget,
 } from '@mcp/migrate-core';
 import { tableName, type TableName } from './identifiers.js';
 import type { ShardContext } from './shard-context.js';
@@ -53,28 +53,28 @@ export class PostgresPreserveStore implements PreserveStore {
   async save(migrationId: string, targets: readonly PreserveTarget[], options: PreserveSaveOptions): Promise<PreservedCopy[]> {
     await this.#ctx.ready();
     await this.#ensureCatalog();
-    // One transaction for every target: the migration has all its copies or none.
-    return this.#transaction(async (client) => {
+    // One transaction for every target (the step's own when it runs in one): all copies or none.
+    return this.#within(options.handle, async (client, inStep) => {
       const out: PreservedCopy[] = [];
       for (const target of targets) {
         if (options.signal?.aborted) throw new PreserveError(ErrorCode.Aborted, `Preserving for "${migrationId}" on shard "${this.#ctx.shardId}" was aborted`, { migrationId, shardId: this.#ctx.shardId });
-        out.push(await this.#saveOne(client, migrationId, target, options.reuse));
+        out.push(await this.#saveOne(client, migrationId, target, options.reuse, inStep));
       }
       return out;
     });
   }
 
-  async restore(migrationId: string, targets: readonly PreserveTarget[], signal?: AbortSignal): Promise<number> {
+  async restore(migrationId: string, targets: readonly PreserveTarget[], options: PreserveRestoreOptions = {}): Promise<number> {
     await this.#ctx.ready();
     if (!(await this.#catalogExists()) && targets[0]) {
       throw new PreserveError(ErrorCode.PreserveMissing, `Rollback of "${migrationId}" on shard "${this.#ctx.shardId}": no preserved copy of "${targets[0].name}" exists (purged?)`, {
         migrationId, shardId: this.#ctx.shardId, field: targets[0].name,
       });
     }
-    return this.#transaction(async (client) => {
+    return this.#within(options.handle, async (client) => {
       let n = 0;
       for (const target of targets) {
-        if (signal?.aborted) throw new PreserveError(ErrorCode.Aborted, `Restoring for "${migrationId}" on shard "${this.#ctx.shardId}" was aborted`, { migrationId, shardId: this.#ctx.shardId });
+        if (options.signal?.aborted) throw new PreserveError(ErrorCode.Aborted, `Restoring for "${migrationId}" on shard "${this.#ctx.shardId}" was aborted`, { migrationId, shardId: this.#ctx.shardId });
         n += await this.#restoreOne(client, migrationId, target);
       }
       return n;
@@ -104,7 +104,7 @@ export class PostgresPreserveStore implements PreserveStore {
 
   // ---------------------------------------------------------------------------------------------
 
-  async #saveOne(client: pg.PoolClient, migrationId: string, target: PreserveTarget, reuse: boolean): Promise<PreservedCopy> {
+  async #saveOne(client: pg.ClientBase, migrationId: string, target: PreserveTarget, reuse: boolean, inStep: boolean): Promise<PreservedCopy> {
     const t = tableName(target.name, this.#ctx.schema, 'preserve');
     const copy = this.#copyTable(t.schema, preserveCopyName(migrationId, target));
     const existing = await this.#entry(client, copy);
@@ -115,6 +115,8 @@ export class PostgresPreserveStore implements PreserveStore {
     if (problem) throw this.#targetError(migrationId, target.name, problem);
     const key = await primaryKey(client, t);
     const kept = this.#checkColumns(migrationId, target, t, columns!, key);
+    // In the step's transaction, writers wait from the copy until `up` commits: none is lost in between.
+    if (inStep) await client.query(`LOCK TABLE ${t.sql} IN SHARE MODE`);
     await client.query(`DROP TABLE IF EXISTS ${copy.sql}`);
     const list = kept ? [...key, ...kept].map(q).join(', ') : '*';
     const created = await client.query(`CREATE TABLE ${copy.sql} AS SELECT ${list} FROM ${t.sql}`);
@@ -141,7 +143,7 @@ export class PostgresPreserveStore implements PreserveStore {
     return target.columns;
   }
 
-  async #restoreOne(client: pg.PoolClient, migrationId: string, target: PreserveTarget): Promise<number> {
+  async #restoreOne(client: pg.ClientBase, migrationId: string, target: PreserveTarget): Promise<number> {
     const t = tableName(target.name, this.#ctx.schema, 'preserve');
     const copy = this.#copyTable(t.schema, preserveCopyName(migrationId, target));
     const entry = await this.#entry(client, copy);
@@ -166,7 +168,7 @@ export class PostgresPreserveStore implements PreserveStore {
   }
 
   /** Inserts the saved rows (generated columns are recomputed) and moves serial/identity sequences past them. */
-  async #insertBack(client: pg.PoolClient, t: TableName, copy: TableName, columns: readonly Column[]): Promise<number> {
+  async #insertBack(client: pg.ClientBase, t: TableName, copy: TableName, columns: readonly Column[]): Promise<number> {
     const list = columns.map((c) => q(c.name)).join(', ');
     const r = await client.query(`INSERT INTO ${t.sql} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM ${copy.sql}`);
     for (const c of columns) {
@@ -212,6 +214,12 @@ export class PostgresPreserveStore implements PreserveStore {
   async #catalogExists(): Promise<boolean> {
     const { rows } = await this.#ctx.pool.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [this.#catalog]);
     return rows[0]!.ok;
+  }
+
+  /** Runs `fn` in the step's transaction (`handle`, the step's client), else in a transaction of its own. */
+  async #within<T>(handle: unknown, fn: (client: pg.ClientBase, inStep: boolean) => Promise<T>): Promise<T> {
+    if (handle !== undefined) return fn(handle as pg.ClientBase, true);
+    return this.#transaction((client) => fn(client, false));
   }
 
   async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {

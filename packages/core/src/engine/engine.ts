@@ -121,6 +121,18 @@ export interface PreserveSaveOptions {
    */
   readonly reuse: boolean;
   readonly signal?: AbortSignal | undefined;
+  /**
+   * The native handle of the schema step, given when the step runs in a transaction: an adapter
+   * that can (PostgreSQL) takes the copy in that transaction, so the copy and `up` commit or fail
+   * together and no write lands between them.
+   */
+  readonly handle?: unknown;
+}
+
+export interface PreserveRestoreOptions {
+  readonly signal?: AbortSignal | undefined;
+  /** As for {@link PreserveSaveOptions.handle}: the restore then commits or fails with `down`. */
+  readonly handle?: unknown;
 }
 
 /**
@@ -141,7 +153,7 @@ export interface PreserveStore {
    * `MIGRATE_PRESERVE_MISSING` when a copy is gone, `MIGRATE_PRESERVE_RESTORE` when the shape
    * cannot take it back exactly (a column missing or of another type). Returns rows written.
    */
-  restore(migrationId: string, targets: readonly PreserveTarget[], signal?: AbortSignal): Promise<number>;
+  restore(migrationId: string, targets: readonly PreserveTarget[], options?: PreserveRestoreOptions): Promise<number>;
   /** Drops the copies of `migrationId` (all of its copies when `targets` is absent). Returns what it dropped. */
   drop(migrationId: string, targets?: readonly PreserveTarget[]): Promise<PreservedCopy[]>;
   /** Every copy on this shard. */

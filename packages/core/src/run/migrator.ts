@@ -539,8 +539,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           try {
             if (m.kind === 'schema') {
               const ctx = this.#context(ref, m.id, step, signal);
-              await savePreserved(m, ref.adapter, { reuse: attempts > 1 || existing?.state === 'running' || existing?.state === 'failed', signal });
               await ref.adapter.execute({ migrationId: m.id, direction: 'up', transaction: m.transaction, signal }, async (handle) => {
+                await savePreserved(m, ref.adapter, handle, { reuse: attempts > 1 || existing?.state === 'running' || existing?.state === 'failed', signal });
                 await m.up(handle, ctx);
               });
             } else {
@@ -600,8 +600,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         const ctx = this.#context(ref, m.id, undefined, signal);
         await ref.adapter.execute({ migrationId: m.id, direction: 'down', transaction: m.transaction, signal }, async (handle) => {
           await m.down!(handle, ctx);
+          await restorePreserved(m, ref.adapter, handle, signal);
         });
-        await restorePreserved(m, ref.adapter, signal);
       } else {
         // A rollback starts from the first key whatever the forward run's checkpoint says (even one
         // made by another version of the migration); only a rollback in progress is resumed.

@@ -39,13 +39,19 @@ export function checkPreserveSupport(m: Migration, engine: EngineAdapter<unknown
   for (const d of engine.shards) storeOf(m, engine.shard(d.id));
 }
 
-/** Copies what `m` preserves on `shard`, before its `up` runs there. */
-export async function savePreserved(m: Migration, shard: ShardAdapter, options: { reuse: boolean; signal?: AbortSignal | undefined }): Promise<void> {
+/**
+ * Copies what `m` preserves on `shard`, just before its `up` runs there, inside the step: `handle`
+ * is the step's native handle, handed on when the step runs in a transaction so that an adapter
+ * can take the copy in it.
+ */
+export async function savePreserved(m: Migration, shard: ShardAdapter, handle: unknown, options: { reuse: boolean; signal?: AbortSignal | undefined }): Promise<void> {
   const targets = targetsOf(m);
   if (targets.length === 0) return;
   throwIfAborted(options.signal);
-  await storeOf(m, shard).save(m.id, targets, options);
+  await storeOf(m, shard).save(m.id, targets, { ...options, handle: inTransaction(m) ? handle : undefined });
 }
+
+const inTransaction = (m: Migration) => m.kind === 'schema' && m.transaction;
 
 /** The complete copy of `target` kept for `migrationId`, if there is one. */
 export function findCopy(copies: readonly PreservedCopy[], migrationId: string, target: PreserveTarget): PreservedCopy | undefined {
@@ -80,12 +86,12 @@ export async function assertPreservedCopies(
   }
 }
 
-/** Writes the copies back on `shard`, after `m`'s `down` recreated the shape. */
-export async function restorePreserved(m: Migration, shard: ShardAdapter, signal: AbortSignal | undefined): Promise<void> {
+/** Writes the copies back on `shard`, right after `m`'s `down` recreated the shape, inside the step (see {@link savePreserved}). */
+export async function restorePreserved(m: Migration, shard: ShardAdapter, handle: unknown, signal: AbortSignal | undefined): Promise<void> {
   const targets = targetsOf(m);
   if (targets.length === 0) return;
   throwIfAborted(signal);
-  await storeOf(m, shard).restore(m.id, targets, signal);
+  await storeOf(m, shard).restore(m.id, targets, { signal, handle: inTransaction(m) ? handle : undefined });
 }
 
 /** The copies on `shard` (none when its adapter cannot keep any); `status()` shows them. */
