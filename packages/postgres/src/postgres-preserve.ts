@@ -41,6 +41,9 @@ interface CatalogRow {
 
 const q = (name: string) => `"${name}"`;
 
+/** A pool or one client: both answer `query`. */
+type Queryable = Pick<pg.ClientBase, 'query'>;
+
 export class PostgresPreserveStore implements PreserveStore {
   readonly #ctx: ShardContext;
   readonly #catalog: string;
@@ -52,9 +55,10 @@ export class PostgresPreserveStore implements PreserveStore {
 
   async save(migrationId: string, targets: readonly PreserveTarget[], options: PreserveSaveOptions): Promise<PreservedCopy[]> {
     await this.#ctx.ready();
-    await this.#ensureCatalog();
     // One transaction for every target (the step's own when it runs in one): all copies or none.
+    // Every query goes through that client: a small host pool must not wait for a second one.
     return this.#within(options.handle, async (client, inStep) => {
+      await this.#ensureCatalog(client);
       const out: PreservedCopy[] = [];
       for (const target of targets) {
         if (options.signal?.aborted) throw new PreserveError(ErrorCode.Aborted, `Preserving for "${migrationId}" on shard "${this.#ctx.shardId}" was aborted`, { migrationId, shardId: this.#ctx.shardId });
@@ -66,12 +70,12 @@ export class PostgresPreserveStore implements PreserveStore {
 
   async restore(migrationId: string, targets: readonly PreserveTarget[], options: PreserveRestoreOptions = {}): Promise<number> {
     await this.#ctx.ready();
-    if (!(await this.#catalogExists()) && targets[0]) {
-      throw new PreserveError(ErrorCode.PreserveMissing, `Rollback of "${migrationId}" on shard "${this.#ctx.shardId}": no preserved copy of "${targets[0].name}" exists (purged?)`, {
-        migrationId, shardId: this.#ctx.shardId, field: targets[0].name,
-      });
-    }
     return this.#within(options.handle, async (client) => {
+      if (!(await this.#catalogExists(client)) && targets[0]) {
+        throw new PreserveError(ErrorCode.PreserveMissing, `Rollback of "${migrationId}" on shard "${this.#ctx.shardId}": no preserved copy of "${targets[0].name}" exists (purged?)`, {
+          migrationId, shardId: this.#ctx.shardId, field: targets[0].name,
+        });
+      }
       let n = 0;
       for (const target of targets) {
         if (options.signal?.aborted) throw new PreserveError(ErrorCode.Aborted, `Restoring for "${migrationId}" on shard "${this.#ctx.shardId}" was aborted`, { migrationId, shardId: this.#ctx.shardId });
@@ -83,7 +87,7 @@ export class PostgresPreserveStore implements PreserveStore {
 
   async drop(migrationId: string, targets?: readonly PreserveTarget[]): Promise<PreservedCopy[]> {
     await this.#ctx.ready();
-    if (!(await this.#catalogExists())) return [];
+    if (!(await this.#catalogExists(this.#ctx.pool))) return [];
     const names = targets?.map((t) => preserveCopyName(migrationId, t));
     return this.#transaction(async (client) => {
       const { rows } = await client.query<CatalogRow>(
@@ -97,7 +101,7 @@ export class PostgresPreserveStore implements PreserveStore {
 
   async list(): Promise<PreservedCopy[]> {
     await this.#ctx.ready();
-    if (!(await this.#catalogExists())) return [];
+    if (!(await this.#catalogExists(this.#ctx.pool))) return [];
     const { rows } = await this.#ctx.pool.query<CatalogRow>(`SELECT * FROM ${this.#catalog} ORDER BY created_at, copy_table`);
     return rows.map(toCopy);
   }
@@ -203,16 +207,16 @@ export class PostgresPreserveStore implements PreserveStore {
     });
   }
 
-  async #ensureCatalog(): Promise<void> {
-    if (await this.#catalogExists()) return;
-    await this.#ctx.pool.query(`CREATE TABLE IF NOT EXISTS ${this.#catalog} (
+  async #ensureCatalog(db: Queryable): Promise<void> {
+    if (await this.#catalogExists(db)) return;
+    await db.query(`CREATE TABLE IF NOT EXISTS ${this.#catalog} (
       copy_schema text NOT NULL, copy_table text NOT NULL, migration_id text NOT NULL, target text NOT NULL,
       columns jsonb, key jsonb NOT NULL, rows bigint NOT NULL, created_at timestamptz NOT NULL,
       PRIMARY KEY (copy_schema, copy_table))`);
   }
 
-  async #catalogExists(): Promise<boolean> {
-    const { rows } = await this.#ctx.pool.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [this.#catalog]);
+  async #catalogExists(db: Queryable): Promise<boolean> {
+    const { rows } = await db.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [this.#catalog]);
     return rows[0]!.ok;
   }
 
