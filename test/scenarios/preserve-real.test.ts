@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type pg from 'pg';
+import { newDb } from 'pg-mem';
 import { BSON, Binary, Decimal128, Double, Int32, Long, ObjectId, Timestamp, type Db, type Document } from 'mongodb';
 import { createMigrator, defineMigration, ErrorCode, type Migrator } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
@@ -192,6 +193,29 @@ describe('preserve on real PostgreSQL', async () => {
       }
     });
   }, 120_000);
+});
+
+describe('preserve on pg-mem', () => {
+  it('a server without the catalog functions copies need refuses the step with MIGRATE_PRESERVE_UNSUPPORTED; up never runs', async () => {
+    const mem = newDb();
+    const { Pool } = mem.adapters.createPg();
+    const pool = new Pool() as pg.Pool;
+    await pool.query(`CREATE TABLE t (id integer PRIMARY KEY, a text, b text)`);
+    await pool.query(`INSERT INTO t VALUES (1, 'x', 'y')`);
+    let ran = false;
+    const m = defineMigration<pg.PoolClient>({ id: '0048-pgmem', engine: 'postgres', preserve: [{ table: 't', columns: ['b'] }], up: async () => void (ran = true) });
+    const migrator = createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-mem', pool }] }) }, migrations: [m], ...QUICK });
+    try {
+      const error = await rejection(migrator.run());
+      const step = (error as unknown as { report: { shards: { migrations: { error: { code: string; message: string } }[] }[] } }).report.shards[0]!.migrations[0]!;
+      expect(step.error.code).toBe(ErrorCode.PreserveUnsupported);
+      expect(step.error.message).toContain('"0048-pgmem"');
+      expect(ran).toBe(false);
+      expect((await migrator.status()).shards[0]!.preserved).toEqual([]);
+    } finally {
+      await migrator.close();
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import {
   type PreservedCopy, type PreserveRestoreOptions, type PreserveSaveOptions, type PreserveStore, type PreserveTarget,
 } from '@mcp/migrate-core';
 import { tableName, type TableName } from './identifiers.js';
+import { sqlState } from './postgres-errors.js';
 import type { ShardContext } from './shard-context.js';
 
 interface Column {
@@ -47,6 +48,7 @@ type Queryable = Pick<pg.ClientBase, 'query'>;
 export class PostgresPreserveStore implements PreserveStore {
   readonly #ctx: ShardContext;
   readonly #catalog: string;
+  #supported: Promise<boolean> | undefined;
 
   constructor(ctx: ShardContext) {
     this.#ctx = ctx;
@@ -58,6 +60,7 @@ export class PostgresPreserveStore implements PreserveStore {
     // One transaction for every target (the step's own when it runs in one): all copies or none.
     // Every query goes through that client: a small host pool must not wait for a second one.
     return this.#within(options.handle, async (client, inStep) => {
+      await this.#assertSupported(client, migrationId);
       await this.#ensureCatalog(client);
       const out: PreservedCopy[] = [];
       for (const target of targets) {
@@ -71,6 +74,7 @@ export class PostgresPreserveStore implements PreserveStore {
   async restore(migrationId: string, targets: readonly PreserveTarget[], options: PreserveRestoreOptions = {}): Promise<number> {
     await this.#ctx.ready();
     return this.#within(options.handle, async (client) => {
+      await this.#assertSupported(client, migrationId);
       if (!(await this.#catalogExists(client)) && targets[0]) {
         throw new PreserveError(ErrorCode.PreserveMissing, `Rollback of "${migrationId}" on shard "${this.#ctx.shardId}": no preserved copy of "${targets[0].name}" exists (purged?)`, {
           migrationId, shardId: this.#ctx.shardId, field: targets[0].name,
@@ -87,7 +91,7 @@ export class PostgresPreserveStore implements PreserveStore {
 
   async drop(migrationId: string, targets?: readonly PreserveTarget[]): Promise<PreservedCopy[]> {
     await this.#ctx.ready();
-    if (!(await this.#catalogExists(this.#ctx.pool))) return [];
+    if (!(await this.#probe(this.#ctx.pool)) || !(await this.#catalogExists(this.#ctx.pool))) return [];
     const names = targets?.map((t) => preserveCopyName(migrationId, t));
     return this.#transaction(async (client) => {
       const { rows } = await client.query<CatalogRow>(
@@ -101,7 +105,7 @@ export class PostgresPreserveStore implements PreserveStore {
 
   async list(): Promise<PreservedCopy[]> {
     await this.#ctx.ready();
-    if (!(await this.#catalogExists(this.#ctx.pool))) return [];
+    if (!(await this.#probe(this.#ctx.pool)) || !(await this.#catalogExists(this.#ctx.pool))) return [];
     const { rows } = await this.#ctx.pool.query<CatalogRow>(`SELECT * FROM ${this.#catalog} ORDER BY created_at, copy_table`);
     return rows.map(toCopy);
   }
@@ -204,6 +208,35 @@ export class PostgresPreserveStore implements PreserveStore {
   #restoreError(migrationId: string, field: string, problem: string): PreserveError {
     return new PreserveError(ErrorCode.PreserveRestore, `Rollback of "${migrationId}" on shard "${this.#ctx.shardId}": ${problem}; the copy is kept`, {
       migrationId, shardId: this.#ctx.shardId, field,
+    });
+  }
+
+  /**
+   * Whether the server has the catalog functions copies need (`to_regclass`, `format_type`,
+   * `pg_get_serial_sequence`): a real PostgreSQL server does, pg-mem does not. Probed once.
+   */
+  #probe(db: Queryable): Promise<boolean> {
+    if (this.#supported) return this.#supported;
+    const probe = db.query(`SELECT to_regclass('pg_catalog.pg_class') IS NOT NULL AS a, format_type(23, -1) AS b, pg_get_serial_sequence('pg_catalog.pg_class', 'oid') AS c`).then(
+      () => true,
+      (error: unknown) => {
+        // Only "no such function" (42883, or pg-mem's uncoded error) means unsupported; a lost connection is asked again.
+        const state = sqlState(error);
+        if (state !== undefined && state !== '42883') throw error;
+        return false;
+      },
+    );
+    this.#supported = probe;
+    probe.catch(() => {
+      if (this.#supported === probe) this.#supported = undefined;
+    });
+    return probe;
+  }
+
+  async #assertSupported(db: Queryable, migrationId: string): Promise<void> {
+    if (await this.#probe(db)) return;
+    throw new PreserveError(ErrorCode.PreserveUnsupported, `Migration "${migrationId}": field "preserve": shard "${this.#ctx.shardId}" cannot keep preserved copies (the server lacks to_regclass/format_type, e.g. pg-mem); nothing was run`, {
+      migrationId, shardId: this.#ctx.shardId, field: 'preserve',
     });
   }
 
