@@ -74,6 +74,8 @@ const pgMigration = () =>
     },
     async down(client) {
       await client.query(FLAGS_DDL);
+      // A row down seeds with a key a saved row has: the saved row wins.
+      await client.query(`INSERT INTO tenant_feature_flags (tenant, state) VALUES ('seeded by down', 'off')`);
       // A default fills every row: the restore must put back the originals, NULLs included.
       await client.query(`ALTER TABLE channels ADD COLUMN legacy_cfg jsonb DEFAULT '{"default": true}', ADD COLUMN legacy_at timestamptz DEFAULT now(),
         ADD COLUMN legacy_amount numeric(50,10) DEFAULT 0, ADD COLUMN legacy_blob bytea DEFAULT '\\x01', ADD COLUMN legacy_json json DEFAULT '{}'`);
@@ -257,6 +259,8 @@ const mongoMigration = (up?: (db: Db) => Promise<void>) =>
     }),
     async down(db) {
       await db.createCollection('old_collection');
+      // A document down seeds with an _id a saved document has: the saved document wins.
+      await db.collection('old_collection').insertOne({ _id: 7, only: 'seeded by down' } as Document);
       // A default on every document: documents that had no such field must end without it.
       await db.collection('messages').updateMany({}, { $set: { legacy: 'default' } });
     },

@@ -175,10 +175,16 @@ export class PostgresPreserveStore implements PreserveStore {
     return r.rowCount ?? 0;
   }
 
-  /** Inserts the saved rows (generated columns are recomputed) and moves serial/identity sequences past them. */
+  /**
+   * Inserts the saved rows (generated columns are recomputed); a row `down` already inserted with
+   * the same primary key takes the saved values. Then moves serial/identity sequences past them.
+   */
   async #insertBack(client: pg.ClientBase, t: TableName, copy: TableName, columns: readonly Column[]): Promise<number> {
     const list = columns.map((c) => q(c.name)).join(', ');
-    const r = await client.query(`INSERT INTO ${t.sql} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM ${copy.sql}`);
+    const key = await primaryKey(client, t);
+    const others = columns.filter((c) => !key.includes(c.name)).map((c) => `${q(c.name)} = EXCLUDED.${q(c.name)}`);
+    const conflict = key.length === 0 ? '' : ` ON CONFLICT (${key.map(q).join(', ')}) DO ${others.length ? `UPDATE SET ${others.join(', ')}` : 'NOTHING'}`;
+    const r = await client.query(`INSERT INTO ${t.sql} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM ${copy.sql}${conflict}`);
     for (const c of columns) {
       const { rows } = await client.query<{ seq: string | null }>('SELECT pg_get_serial_sequence($1, $2) AS seq', [t.sql, c.name]);
       if (!rows[0]?.seq) continue;
