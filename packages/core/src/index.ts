@@ -5,6 +5,7 @@
  */
 export * from './definition/migration.js';
 export * from './definition/load.js';
+export { normalizePreserve, preserveCopyName, PRESERVE_CATALOG, type PreserveInput } from './definition/preserve.js';
 export * from './engine/engine.js';
 export * from './errors/errors.js';
 export { describeRow, isConnectionLoss, asShardUnavailable, stepFailure, type StepFailureContext } from './errors/classify.js';
@@ -14,6 +15,7 @@ export * from './plan/planner.js';
 export * from './router/router.js';
 export * from './run/config.js';
 export * from './run/migrator.js';
+export type { PurgedCopy, PurgePreservedOptions } from './run/preserve-steps.js';
 export * from './run/report.js';
 export * from './data/throttle.js';
 export { backupName, fingerprint, runBatches, type BatchRunInput } from './data/batch-runner.js';

@@ -25,6 +25,7 @@ import { DEFAULT_LEDGER_COLLECTION, MongoLedgerStore } from './mongo-ledger.js';
 import { DEFAULT_LOCK_COLLECTION, DEFAULT_LOCK_POLL_MS, MongoLockProvider } from './mongo-lock.js';
 import { MongoBatchStore } from './mongo-batch-store.js';
 import { executeStep } from './mongo-executor.js';
+import { MongoPreserveStore } from './mongo-preserve.js';
 
 /** Default `serverSelectionTimeoutMS` of clients the adapter creates: fail fast on a dead shard. */
 export const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 3_000;
@@ -141,6 +142,7 @@ export class MongoShardAdapter implements ShardAdapter<Db> {
   readonly ledger: MongoLedgerStore;
   readonly lock: MongoLockProvider;
   readonly data: MongoBatchStore;
+  readonly preserved: MongoPreserveStore;
   readonly #config: MongoShardConfig;
   readonly #clients: ClientPool;
   #connecting: Promise<{ client: MongoClient; db: Db }> | undefined;
@@ -156,6 +158,7 @@ export class MongoShardAdapter implements ShardAdapter<Db> {
     this.ledger = new MongoLedgerStore(db, engine.ledgerCollection, engine.lockCollection, config.id);
     this.lock = new MongoLockProvider(db, engine.lockCollection, config.id, engine.lockPollMs);
     this.data = new MongoBatchStore(db, config.id);
+    this.preserved = new MongoPreserveStore(db, config.id);
   }
 
   /**

@@ -19,7 +19,7 @@
 import pg from 'pg';
 import {
   connectionSecrets, DefinitionError, ErrorCode, redact,
-  type BatchStore, type EngineAdapter, type EngineCapabilities, type LedgerStore, type LockProvider, type ShardAdapter,
+  type BatchStore, type EngineAdapter, type EngineCapabilities, type LedgerStore, type LockProvider, type PreserveStore, type ShardAdapter,
   type ShardDescriptor, type StepOptions,
 } from '@mcp/migrate-core';
 import { assertIdentifier } from './identifiers.js';
@@ -28,6 +28,7 @@ import { isRetryable } from './postgres-errors.js';
 import { PostgresExecutor } from './postgres-executor.js';
 import { PostgresLedger } from './postgres-ledger.js';
 import { PostgresLock } from './postgres-lock.js';
+import { PostgresPreserveStore } from './postgres-preserve.js';
 import { ShardContext, type PostgresFeatures } from './shard-context.js';
 
 /** A shard given by connection string: the adapter opens (and closes) its own pool. */
@@ -152,6 +153,7 @@ class PostgresShardAdapter implements ShardAdapter<pg.PoolClient> {
   readonly ledger: LedgerStore;
   readonly lock: LockProvider;
   readonly data: BatchStore;
+  readonly preserved: PreserveStore;
   readonly #ctx: ShardContext;
   readonly #executor: PostgresExecutor;
   readonly #data: PostgresBatchStore;
@@ -162,6 +164,7 @@ class PostgresShardAdapter implements ShardAdapter<pg.PoolClient> {
     this.ledger = new PostgresLedger(ctx);
     this.lock = new PostgresLock(ctx);
     this.data = this.#data = new PostgresBatchStore(ctx);
+    this.preserved = new PostgresPreserveStore(ctx);
     this.#executor = new PostgresExecutor(ctx, settings);
   }
 

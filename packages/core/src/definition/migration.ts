@@ -4,10 +4,11 @@
  * and throw a `DefinitionError` that names the migration and the field, before anything runs.
  */
 import { z } from 'zod';
-import type { EngineName, Row, ShardDescriptor } from '../engine/engine.js';
+import type { EngineName, PreserveTarget, Row, ShardDescriptor } from '../engine/engine.js';
 import { DefinitionError } from '../errors/errors.js';
 import type { Logger } from '../util/logger.js';
 import { sha256 } from '../util/canonical.js';
+import { normalizePreserve, preserveSchema, type PreserveInput } from './preserve.js';
 
 /** What a migration's `up`/`down` receive besides the native handle. */
 export interface MigrationContext {
@@ -46,6 +47,8 @@ export interface MigrationInput<Handle = any> {
   readonly transaction?: boolean | undefined;
   readonly up: Step<Handle>;
   readonly down?: Step<Handle> | undefined;
+  /** What `up` destroys: copied server-side before `up`, written back exactly on rollback. See docs/guides/preserve.md. */
+  readonly preserve?: readonly PreserveInput[] | undefined;
 }
 
 export interface SchemaMigration<Handle = any> {
@@ -58,6 +61,7 @@ export interface SchemaMigration<Handle = any> {
   readonly transaction: boolean;
   readonly up: Step<Handle>;
   readonly down: Step<Handle> | undefined;
+  readonly preserve: readonly PreserveTarget[];
   /** `v2:` + sha256 of what was declared (see {@link MigrationInput.version}); recorded when applied, compared for drift. */
   readonly checksum: string;
 }
@@ -148,6 +152,7 @@ const schemaInput = z.strictObject({
   transaction: z.boolean().optional(),
   up: fn('up'),
   down: fn('down').optional(),
+  preserve: preserveSchema.optional(),
 });
 
 const dataInput = z
@@ -263,7 +268,8 @@ export function defineMigration<Handle = any>(input: MigrationInput<Handle>): Sc
     transaction,
     up: input.up,
     down: input.down,
-    checksum: declaredChecksum(['schema', v.id, v.engine, scope, transaction, v.version ?? null, stepPart(input.up), stepPart(input.down)]),
+    preserve: normalizePreserve(v.preserve),
+    checksum: declaredChecksum(['schema', v.id, v.engine, scope, transaction, v.version ?? null, stepPart(input.up), stepPart(input.down), ...(v.preserve ? [v.preserve] : [])]),
   });
 }
 

@@ -30,6 +30,10 @@ export const ErrorCode = {
   Closed: 'MIGRATE_CLOSED',
   /** Something that is not a `MigrateError` was thrown (a bug, or a host callback's own error); see `causeCode` and the message. */
   Unexpected: 'MIGRATE_UNEXPECTED',
+  PreserveUnsupported: 'MIGRATE_PRESERVE_UNSUPPORTED',
+  PreserveTarget: 'MIGRATE_PRESERVE_TARGET',
+  PreserveMissing: 'MIGRATE_PRESERVE_MISSING',
+  PreserveRestore: 'MIGRATE_PRESERVE_RESTORE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -116,6 +120,13 @@ export class RollbackError extends MigrateError {
     super(ErrorCode.Rollback, message, options);
   }
 }
+
+/**
+ * A `preserve` problem: the engine cannot keep copies, a target is missing at `up` time, a copy is
+ * missing at rollback (purged), or `down` did not recreate what the copy must go back into.
+ * `field` names the table/collection (and column/field) concerned.
+ */
+export class PreserveError extends MigrateError {}
 
 /** Thrown by `run()` / `rollback()` when some step failed; carries the full report. */
 export class RunFailedError<R = unknown> extends MigrateError {

@@ -11,6 +11,7 @@ import type { Migration } from '../definition/migration.js';
 import type { Logger } from '../util/logger.js';
 import type { ThrottleOptions } from '../data/throttle.js';
 import type { BackupRetention } from './backups.js';
+import { checkPreserveSupport } from './preserve-steps.js';
 
 export interface MigratorConfig {
   /** One adapter per engine, keyed by engine name (`postgres`, `mongodb`). */
@@ -144,5 +145,6 @@ export function validateMigrations(migrations: readonly unknown[], engines: Read
         migrationId: mig.id, field: 'engine',
       });
     }
+    checkPreserveSupport(mig, engines[mig.engine]!);
   });
 }

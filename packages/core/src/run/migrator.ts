@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
 import pRetry from 'p-retry';
-import type { EngineAdapter, Fence, KeyValue, Lease, LedgerRecord, LockProvider, LockStatus, ShardAdapter, ShardDescriptor } from '../engine/engine.js';
+import type { EngineAdapter, Fence, KeyValue, Lease, LedgerRecord, LockProvider, LockStatus, PreservedCopy, ShardAdapter, ShardDescriptor } from '../engine/engine.js';
 import {
   ErrorCode, isMigrateError, MigrateError, RollbackError, RunFailedError, serializeError, type SerializedError,
 } from '../errors/errors.js';
@@ -34,6 +34,7 @@ import { acquireWhileHolderAlive } from './lock-wait.js';
 import { deadlineError, StepDeadline } from './step-deadline.js';
 import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
 import { failureSummary, summarize, type RunReport, type ShardReport, type StepReport } from './report.js';
+import { assertPreservedCopies, listPreserved, purgePreservedCopies, restorePreserved, savePreserved, type PurgedCopy, type PurgePreservedOptions } from './preserve-steps.js';
 
 export type { RepairAction, RepairChange, RepairOptions } from './repair.js';
 export type { BackupInfo, BackupRetention, PurgeBackupsOptions, PurgedBackup } from './backups.js';
@@ -66,6 +67,8 @@ export interface ShardStatus {
   readonly pending: readonly string[];
   /** Backups of data migrations that exist on this shard (not rolled back, not purged), per its ledger. */
   readonly backups: readonly BackupInfo[];
+  /** Copies kept for schema migrations' `preserve`, until `purgePreserved()`. */
+  readonly preserved: readonly PreservedCopy[];
 }
 
 export interface MigratorStatus {
@@ -277,6 +280,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         }
       }
       refusePurgedRollback(ids, byId, ledgers);
+      await assertPreservedCopies(byId, perShard, this.#shards);
       // Latest first, one migration at a time across shards, so cross-engine dependents go before their dependencies.
       const sequence = orderMigrations(migrations).map((m) => m.id).filter((id) => ids.includes(id)).reverse();
       this.#emit('rollback:start', { runId: report.runId, migrations: sequence });
@@ -337,6 +341,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           migrations: records.sort((a, b) => a.seq - b.seq).map((r) => ({ ...r, drift: r.state === 'applied' && byId.has(r.id) && byId.get(r.id)!.checksum !== r.checksum && !isLegacyChecksum(r.checksum) })),
           pending: pendingByShard.get(id) ?? [],
           backups: backupsOf(records, byId),
+          preserved: unreachable.has(id) ? [] : await listPreserved(ref.adapter).catch(() => []),
         };
       }),
     );
@@ -460,6 +465,15 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       }
     }
     return out;
+  }
+
+  /**
+   * Drops the copies kept for schema migrations' `preserve` (of `migrationIds`, default all) on
+   * every shard, and returns them. Rolling back a migration whose copies were purged is refused.
+   */
+  async purgePreserved(options: PurgePreservedOptions = {}): Promise<PurgedCopy[]> {
+    this.#ensureOpen();
+    return purgePreservedCopies(this.#shards, options, (ref) => this.#shardLease(ref, 'purge-preserved', options.signal));
   }
 
   /** Closes every engine adapter (they close only connections they opened). Idempotent. */
@@ -598,6 +612,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
             if (m.kind === 'schema') {
               const ctx = this.#context(ref, m.id, step, signal);
               await deadline.race(ref.adapter.execute({ migrationId: m.id, direction: 'up', transaction: m.transaction, signal }, async (handle) => {
+                await savePreserved(m, ref.adapter, handle, { reuse: attempts > 1 || existing?.state === 'running' || existing?.state === 'failed', signal });
                 await m.up(handle, ctx);
               }), what);
             } else {
@@ -659,6 +674,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         const ctx = this.#context(ref, m.id, undefined, signal);
         await ref.adapter.execute({ migrationId: m.id, direction: 'down', transaction: m.transaction, signal }, async (handle) => {
           await m.down!(handle, ctx);
+          await restorePreserved(m, ref.adapter, handle, signal);
         });
       } else {
         // A rollback starts from the first key whatever the forward run's checkpoint says (even one

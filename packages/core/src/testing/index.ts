@@ -4,3 +4,4 @@
 export * from './memory-engine.js';
 export * from './memory-collection.js';
 export * from './memory-lock.js';
+export * from './memory-preserve.js';

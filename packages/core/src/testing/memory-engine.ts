@@ -12,13 +12,14 @@
  */
 import type {
   BatchStore, DataTarget, EngineAdapter, EngineCapabilities, EngineName, Fence, KeyRange, KeyValue, RowPatch, LedgerRecord,
-  LedgerStore, Row, ShardAdapter, ShardDescriptor, StepOptions,
+  LedgerStore, PreserveStore, Row, ShardAdapter, ShardDescriptor, StepOptions,
 } from '../engine/engine.js';
 import { DefinitionError, ErrorCode, ShardUnavailableError } from '../errors/errors.js';
 import { RowSetHash, typedEncode } from '../util/canonical.js';
 import { sameValue } from '../util/same-value.js';
 import { MemoryCollection } from './memory-collection.js';
 import { MemoryLockProvider, MemoryLockTable } from './memory-lock.js';
+import { MemoryPreserveStore } from './memory-preserve.js';
 
 /** The native handle a memory shard's migrations receive: a named bag of collections. */
 export class MemoryShard {
@@ -105,6 +106,8 @@ export interface MemoryEngineOptions {
    * can guard against concurrent writers does. Default `false`, like the plain `write` path.
    */
   readonly compareAndSet?: boolean;
+  /** Offer preserved copies (`ShardAdapter.preserved`) for schema migrations' `preserve`. Default `true`. */
+  readonly preserve?: boolean;
 }
 
 const CAPABILITIES: EngineCapabilities = { transactions: false, transactionalDdl: false, changeCapture: false };
@@ -125,7 +128,7 @@ export function memoryEngine(options: MemoryEngineOptions = {}): MemoryEngine {
   }
   const store = options.store ?? createMemoryStore();
   const lock = new MemoryLockProvider(store.locks);
-  const adapters = new Map(ids.map((id) => [id, new MemoryShardAdapter(id, name, store, lock, options.latencyMs ?? 0, options.compareAndSet ?? false)]));
+  const adapters = new Map(ids.map((id) => [id, new MemoryShardAdapter(id, name, store, lock, options.latencyMs ?? 0, options.compareAndSet ?? false, options.preserve ?? true)]));
   const shards: ShardDescriptor[] = ids.map((id) => ({ id, engine: name, location: `memory://${id}` }));
   return {
     name,
@@ -148,10 +151,11 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
   readonly ledger: LedgerStore;
   readonly lock: MemoryLockProvider;
   readonly data: BatchStore;
+  readonly preserved: PreserveStore | undefined;
   readonly #store: MemoryStore;
   readonly #latencyMs: number;
 
-  constructor(id: string, engine: EngineName, store: MemoryStore, lock: MemoryLockProvider, latencyMs: number, compareAndSet: boolean) {
+  constructor(id: string, engine: EngineName, store: MemoryStore, lock: MemoryLockProvider, latencyMs: number, compareAndSet: boolean, preserve: boolean) {
     this.id = id;
     this.engine = engine;
     this.#store = store;
@@ -174,6 +178,7 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
           shard().ledger.delete(mid);
         }),
     };
+    this.preserved = preserve ? new MemoryPreserveStore(shard, io) : undefined;
     const coll = (t: DataTarget) => shard().collection(t.name, t.key);
     const backup = (t: DataTarget, b: string) => shard().collection(b, t.key);
     this.data = {
