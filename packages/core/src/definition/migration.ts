@@ -91,6 +91,12 @@ export interface DataMigrationInput {
    * return `true` when the row is right, `false` or a reason string when not.
    */
   readonly verify?: ((row: Row) => boolean | string) | undefined;
+  /**
+   * What to do on a shard where the table/collection does not exist when the migration is about to
+   * run there: `fail` (default) refuses the step with `MIGRATE_TARGET_MISSING`; `skip` records the
+   * migration as applied there with nothing to transform, and a note saying why (see the guide).
+   */
+  readonly ifMissing?: 'fail' | 'skip' | undefined;
 }
 
 export interface DataMigration {
@@ -107,6 +113,7 @@ export interface DataMigration {
   readonly transform: TransformFn;
   readonly reverse: TransformFn | undefined;
   readonly verify: ((row: Row) => boolean | string) | undefined;
+  readonly ifMissing: 'fail' | 'skip';
   readonly checksum: string;
 }
 
@@ -155,6 +162,7 @@ const dataInput = z
     transform: fn('transform'),
     reverse: fn('reverse').optional(),
     verify: fn('verify').optional(),
+    ifMissing: z.enum(['fail', 'skip']).optional(),
   })
   .superRefine((v, ctx) => {
     if ((v.collection === undefined) === (v.table === undefined)) {
@@ -264,8 +272,72 @@ export function defineDataMigration(input: DataMigrationInput): DataMigration {
     transform: input.transform,
     reverse: input.reverse,
     verify: input.verify,
+    ifMissing: v.ifMissing ?? 'fail',
     checksum: sha256(JSON.stringify(['data', v.id, v.engine, scope, target, v.filter ?? null, source(input.transform), source(input.reverse)])),
   });
+}
+
+/** Fields a built migration has beyond its input's (the input's `table`/`collection`/`key` become `target`). */
+const BUILT_FIELDS: Record<'schema' | 'data', readonly string[]> = { schema: ['kind', 'checksum'], data: ['kind', 'checksum', 'target'] };
+
+function fromScope(scope: unknown): unknown {
+  const s = scope as MigrationScope | null | undefined;
+  if (s?.kind === 'all') return 'all';
+  if (s?.kind === 'shards') return { shards: s.shards };
+  if (s?.kind === 'tenants') return { tenants: s.tenants };
+  return scope;
+}
+
+/** The input a built migration stands for, so that it can be checked with the same schema as `define*`'s. */
+function asInput(m: Record<string, unknown>, kind: 'schema' | 'data', fields: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) if (m[f] !== undefined) out[f] = m[f];
+  out.scope = fromScope(m.scope);
+  if (kind === 'data') {
+    const target = m.target as { name?: unknown; key?: unknown } | undefined;
+    out.table = target?.name;
+    out.key = Array.isArray(target?.key) ? [...(target.key as unknown[])] : target?.key;
+  }
+  return out;
+}
+
+/**
+ * Checks a built migration object again, with the same schema as {@link defineMigration} /
+ * {@link defineDataMigration}: `createMigrator` calls it for every migration, so an object built
+ * or changed by hand (`{ ...defined, batchSize: 0 }`, an unknown field) is refused with a
+ * `DefinitionError` naming the migration and the field before anything connects.
+ */
+export function validateMigration(value: unknown, where = 'Migration'): asserts value is Migration {
+  if (typeof value !== 'object' || value === null) throw new DefinitionError(`${where}: expected a migration object, got ${value === null ? 'null' : typeof value}`, { field: '(root)' });
+  const m = value as Record<string, unknown>;
+  const kind = m.kind;
+  const id = typeof m.id === 'string' ? m.id : undefined;
+  const fail = (field: string, why: string): never => {
+    throw new DefinitionError(`${id ? `Migration "${id}"` : `${where} (no valid id)`}: field "${field}": ${why}`, { migrationId: id, field });
+  };
+  if (kind !== 'schema' && kind !== 'data') return fail('kind', 'not a migration; build it with defineMigration() or defineDataMigration()');
+  const schema = kind === 'schema' ? schemaInput : dataInput;
+  const inputFields = Object.keys(schema.shape).filter((f) => !['table', 'collection', 'key', 'scope'].includes(f));
+  const known = new Set([...inputFields, 'scope', ...BUILT_FIELDS[kind]]);
+  const unknown = Object.keys(m).filter((k) => !known.has(k));
+  if (unknown.length) fail(unknown.join(', '), `unknown field(s) ${unknown.map((k) => `"${k}"`).join(', ')}`);
+  if (typeof m.checksum !== 'string' || m.checksum.length === 0) fail('checksum', 'must be the checksum define*() computed');
+  if (!Array.isArray(m.dependsOn)) fail('dependsOn', 'must be an array of migration ids');
+  const result = (schema as z.ZodType).safeParse(asInput(m, kind, inputFields));
+  if (!result.success) {
+    const error = toDefinitionError('Migration', m, result.error);
+    // The built form names the target `target`; say so rather than the input's `table`.
+    const field = error.field === 'table' ? 'target.name' : error.field === 'key' || error.field?.startsWith('key.') ? 'target.key' : error.field;
+    throw field === error.field ? error : new DefinitionError(error.message.replace(`field "${error.field}"`, `field "${field}"`), { migrationId: id, field });
+  }
+  checkDependsOn(id!, m.dependsOn as string[]);
+  if (kind === 'schema' && typeof m.transaction !== 'boolean') fail('transaction', 'must be a boolean');
+  if (kind === 'data') {
+    if (m.batchSize === undefined) fail('batchSize', 'is required on a built data migration');
+    const key = (m.target as { key: string[] }).key;
+    if (new Set(key).size !== key.length) fail('target.key', 'repeats a field');
+    if (m.ifMissing !== undefined && m.ifMissing !== 'fail' && m.ifMissing !== 'skip') fail('ifMissing', 'must be "fail" or "skip"');
+  }
 }
 
 export function isMigration(value: unknown): value is Migration {

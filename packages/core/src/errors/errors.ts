@@ -29,6 +29,9 @@ export const ErrorCode = {
   Closed: 'MIGRATE_CLOSED',
   /** Something that is not a `MigrateError` was thrown (a bug, or a host callback's own error); see `causeCode` and the message. */
   Unexpected: 'MIGRATE_UNEXPECTED',
+  BackupNameCollision: 'MIGRATE_BACKUP_NAME_COLLISION',
+  KeyNotUnique: 'MIGRATE_KEY_NOT_UNIQUE',
+  TargetMissing: 'MIGRATE_TARGET_MISSING',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

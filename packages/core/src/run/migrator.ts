@@ -28,6 +28,8 @@ import { PauseGate } from '../data/throttle.js';
 import { StatusTracker, type StatusSnapshot } from '../events/status-tracker.js';
 import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
 import { failureSummary, summarize, type RunReport, type ShardReport, type StepReport } from './report.js';
+import { validateOptions } from './options.js';
+import { beforeFirstBatch, preflight, skippedNote } from './preflight.js';
 
 export type RunMode = 'apply' | 'wait' | 'verify';
 
@@ -153,10 +155,13 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   /** The dry run: what `run()` would do now. Reads ledgers; takes no lock; changes nothing. */
   async plan(options: { signal?: AbortSignal } = {}): Promise<Plan> {
     this.#ensureOpen();
+    validateOptions('plan', options);
     const migrations = await this.#load();
     const { ledgers, unreachable } = await this.#readLedgers(options.signal);
     if (unreachable.size) throw [...unreachable.values()][0]!;
-    return makePlan({ migrations, shards: this.shards, ledgers, router: this.#config.router, overrides: await this.#overrides(), drift: this.#config.drift });
+    const plan = makePlan({ migrations, shards: this.shards, ledgers, router: this.#config.router, overrides: await this.#overrides(), drift: this.#config.drift });
+    await preflight(plan, migrations, this.#shards.map((r) => ({ id: r.descriptor.id, adapter: r.adapter })));
+    return plan;
   }
 
   /**
@@ -166,6 +171,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    */
   async run(options: RunOptions = {}): Promise<RunReport> {
     this.#ensureOpen();
+    validateOptions('run', options);
     const mode = options.mode ?? 'apply';
     const signal = withTimeout(options.signal, options.timeoutMs);
     const report = this.#newReport('run', mode);
@@ -205,6 +211,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       }
       const halted = unreachable.size > 0 && this.#onFailure === 'halt';
       if (!halted) {
+        // Refuses a missing table or a non-unique key before anything is applied on any shard.
+        await preflight(plan, migrations, this.#shards.filter((r) => !unreachable.has(r.descriptor.id)).map((r) => ({ id: r.descriptor.id, adapter: r.adapter })));
         await this.#execute(plan, migrations, report, signal, new Set(reachable.map((s) => s.id)));
       } else {
         for (const sp of plan.shards.filter((s) => !unreachable.has(s.shardId))) {
@@ -227,6 +235,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    */
   async rollback(target: RollbackTarget = { steps: 1 }, options: { signal?: AbortSignal } = {}): Promise<RunReport> {
     this.#ensureOpen();
+    validateOptions('rollbackTarget', target);
+    validateOptions('rollback', options);
     const migrations = await this.#load();
     const byId = new Map(migrations.map((m) => [m.id, m]));
     const report = this.#newReport('rollback', 'apply');
@@ -284,6 +294,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   /** Ledgers, locks and reachability of every shard, with drift and pending migrations. Changes nothing. */
   async status(options: { signal?: AbortSignal } = {}): Promise<MigratorStatus> {
     this.#ensureOpen();
+    validateOptions('status', options);
     const migrations = await this.#load();
     const byId = new Map(migrations.map((m) => [m.id, m]));
     const { ledgers, unreachable } = await this.#readLedgers(options.signal);
@@ -318,7 +329,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   /** Checks that everything is applied, nothing drifted or failed, every shard reachable. Never throws for those: see `ok`. */
   async verify(options: VerifyOptions = {}): Promise<VerifyReport> {
-    const status = await this.status(options);
+    validateOptions('verify', options);
+    const status = await this.status({ ...(options.signal ? { signal: options.signal } : {}) });
     const data = options.data ? await this.#checkData(status, options.signal) : [];
     const pending = status.shards.flatMap((s) => s.pending.map((migrationId) => ({ shardId: s.shardId, migrationId })));
     const failed = status.shards.flatMap((s) => s.migrations.filter((m) => m.state === 'failed').map((m) => ({ shardId: s.shardId, migrationId: m.id, error: m.error ? { name: 'MigrationError', ...m.error } : null })));
@@ -342,7 +354,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     for (const s of status.shards.filter((x) => x.reachable)) {
       for (const record of s.migrations.filter((r) => r.state === 'applied')) {
         const m = migrations.find((x) => x.id === record.id);
-        if (m?.kind !== 'data' || !m.verify) continue;
+        if (m?.kind !== 'data' || !m.verify || skippedNote(record)) continue;
         const target = { ...m.target, filter: m.filter };
         const store = this.#shard(s.shardId).adapter.data;
         const failures: { key: KeyValue; reason: string }[] = [];
@@ -368,6 +380,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   /** Accepts the current definitions' checksums for applied migrations that drifted. Returns what it changed. */
   async repair(options: { signal?: AbortSignal } = {}): Promise<{ shardId: string; migrationId: string }[]> {
     this.#ensureOpen();
+    validateOptions('repair', options);
     const migrations = await this.#load();
     const byId = new Map(migrations.map((m) => [m.id, m]));
     const changed: { shardId: string; migrationId: string }[] = [];
@@ -529,7 +542,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
                 await m.up(handle, ctx);
               });
             } else {
-              record = (await this.#runData(m, ref, 'up', fence, record, runId, signal, (r) => (record = r))).record;
+              const skipped = await beforeFirstBatch(m, ref.adapter, record);
+              record = skipped ?? (await this.#runData(m, ref, 'up', fence, record, runId, signal, (r) => (record = r))).record;
             }
             succeeded = true;
           } catch (error) {
@@ -558,7 +572,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       await ref.adapter.ledger.put(record, fence);
       const durationMs = Date.now() - t0;
       this.#emit('shard:done', { runId, migrationId: m.id, shardId, durationMs });
-      return { migrationId: m.id, status: 'applied', durationMs, attempts, ...(record.counts ? { counts: record.counts } : {}) };
+      const note = skippedNote(record);
+      return { migrationId: m.id, status: note ? 'skipped' : 'applied', ...(note ? { reason: note } : {}), durationMs, attempts, ...(record.counts ? { counts: record.counts } : {}) };
     } catch (cause) {
       const wrapped = stepFailure(cause, { migrationId: m.id, shardId, direction: 'up' });
       const error = serializeError(wrapped);
@@ -586,7 +601,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         await ref.adapter.execute({ migrationId: m.id, direction: 'down', transaction: m.transaction, signal }, async (handle) => {
           await m.down!(handle, ctx);
         });
-      } else {
+      } else if (!skippedNote(record)) {
         // A rollback starts from the first key whatever the forward run's checkpoint says (even one
         // made by another version of the migration); only a rollback in progress is resumed.
         const down = record.checkpoint?.direction === 'down' ? record : { ...record, checkpoint: null, counts: null };
