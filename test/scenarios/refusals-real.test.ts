@@ -78,12 +78,13 @@ describe('refusals on PostgreSQL', async () => {
         expect(error).toMatchObject({ code: ErrorCode.KeyNotUnique, field: 'key' });
       }
       expect(await snapshot(pool)).toBe(before);
-      await migrator([bump('0602-code', { key: 'code' })]).run();
+      const byCode = bump('0602-code', { key: 'code' });
+      await migrator([byCode]).run();
       expect((await pool.query(`SELECT count(*)::int AS n FROM items WHERE n > 100`)).rows[0].n).toBe(12);
       await pool.query(`CREATE TABLE pairs (a integer, b text, v integer, PRIMARY KEY (a, b))`);
       await pool.query(`INSERT INTO pairs VALUES (1, 'x', 1), (1, 'y', 2)`);
       const pairs = defineDataMigration({ id: '0602-pairs', engine: 'postgres', table: 'pairs', key: ['b', 'a'], transform: (r) => ({ ...r, v: 0 }) });
-      await migrator([pairs]).run();
+      await migrator([byCode, pairs]).run();
       expect((await pool.query(`SELECT string_agg(v::text, ',') AS t FROM pairs`)).rows[0].t).toBe('0,0');
     });
   }, 60_000);
