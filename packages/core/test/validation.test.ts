@@ -191,13 +191,12 @@ describe('defect 7: options outside their schema are refused before anything run
     expect(store.shard(ids[0]!).ledger.get(m.id)).toMatchObject({ state: 'applied' });
   });
 
-  it('verify, status, plan and repair refuse unknown or mistyped options', async () => {
+  it('verify, status and plan refuse unknown or mistyped options', async () => {
     const { engine, m } = setup();
     const migrator = migratorOf(engine, [m]);
     expectRefusal(await rejection(migrator.verify({ data: 'yes' } as never)), ErrorCode.Config, { field: 'data' });
     expectRefusal(await rejection(migrator.status({ verbose: true } as never)), ErrorCode.Config, { field: 'verbose' });
     expectRefusal(await rejection(migrator.plan({ signal: 'now' } as never)), ErrorCode.Config, { field: 'signal' });
-    expectRefusal(await rejection(migrator.repair({ force: true } as never)), ErrorCode.Config, { field: 'force' });
     // The valid forms still work.
     expect((await migrator.verify({ data: true, signal: new AbortController().signal })).pending).toHaveLength(1);
   });

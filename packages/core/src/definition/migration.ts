@@ -280,6 +280,13 @@ export function defineDataMigration(input: DataMigrationInput): DataMigration {
 /** Fields a built migration has beyond its input's (the input's `table`/`collection`/`key` become `target`). */
 const BUILT_FIELDS: Record<'schema' | 'data', readonly string[]> = { schema: ['kind', 'checksum'], data: ['kind', 'checksum', 'target'] };
 
+/**
+ * Input fields a built migration keeps in their input form, so the input's schema checks them again
+ * as they are. Other input fields (`scope`, `table`/`key` → `target`) are translated back first; a
+ * field whose built form is its own (normalised) shape is allowed but left to its own check.
+ */
+const SAME_FORM = ['id', 'engine', 'description', 'dependsOn', 'version', 'transaction', 'up', 'down', 'batchSize', 'maxRowsPerSecond', 'filter', 'transform', 'reverse', 'verify', 'ifMissing'];
+
 function fromScope(scope: unknown): unknown {
   const s = scope as MigrationScope | null | undefined;
   if (s?.kind === 'all') return 'all';
@@ -288,17 +295,21 @@ function fromScope(scope: unknown): unknown {
   return scope;
 }
 
-/** The input a built migration stands for, so that it can be checked with the same schema as `define*`'s. */
-function asInput(m: Record<string, unknown>, kind: 'schema' | 'data', fields: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const f of fields) if (m[f] !== undefined) out[f] = m[f];
-  out.scope = fromScope(m.scope);
+/** The schema a built migration of `kind` is checked with, and the input it stands for. */
+function builtCheck(m: Record<string, unknown>, kind: 'schema' | 'data'): { schema: z.ZodType; input: Record<string, unknown> } {
+  const shape = (kind === 'schema' ? schemaInput : dataInput).shape as Record<string, z.ZodType>;
+  const fields = SAME_FORM.filter((f) => f in shape);
+  const translated = kind === 'data' ? ['scope', 'table', 'key'] : ['scope'];
+  const schema = z.strictObject(Object.fromEntries([...fields, ...translated].map((f) => [f, shape[f]!])));
+  const input: Record<string, unknown> = {};
+  for (const f of fields) if (m[f] !== undefined) input[f] = m[f];
+  input.scope = fromScope(m.scope);
   if (kind === 'data') {
     const target = m.target as { name?: unknown; key?: unknown } | undefined;
-    out.table = target?.name;
-    out.key = Array.isArray(target?.key) ? [...(target.key as unknown[])] : target?.key;
+    input.table = target?.name;
+    input.key = Array.isArray(target?.key) ? [...(target.key as unknown[])] : target?.key;
   }
-  return out;
+  return { schema, input };
 }
 
 /**
@@ -316,17 +327,17 @@ export function validateMigration(value: unknown, where = 'Migration'): asserts 
     throw new DefinitionError(`${id ? `Migration "${id}"` : `${where} (no valid id)`}: field "${field}": ${why}`, { migrationId: id, field });
   };
   if (kind !== 'schema' && kind !== 'data') return fail('kind', 'not a migration; build it with defineMigration() or defineDataMigration()');
-  const schema = kind === 'schema' ? schemaInput : dataInput;
-  const inputFields = Object.keys(schema.shape).filter((f) => !['table', 'collection', 'key', 'scope'].includes(f));
-  const known = new Set([...inputFields, 'scope', ...BUILT_FIELDS[kind]]);
+  const shape = (kind === 'schema' ? schemaInput : dataInput).shape;
+  const known = new Set([...Object.keys(shape).filter((f) => !['table', 'collection', 'key'].includes(f)), ...BUILT_FIELDS[kind]]);
   const unknown = Object.keys(m).filter((k) => !known.has(k));
   if (unknown.length) fail(unknown.join(', '), `unknown field(s) ${unknown.map((k) => `"${k}"`).join(', ')}`);
   if (typeof m.checksum !== 'string' || m.checksum.length === 0) fail('checksum', 'must be the checksum define*() computed');
   if (!Array.isArray(m.dependsOn)) fail('dependsOn', 'must be an array of migration ids');
-  const result = (schema as z.ZodType).safeParse(asInput(m, kind, inputFields));
+  const { schema, input } = builtCheck(m, kind);
+  const result = schema.safeParse(input);
   if (!result.success) {
     const error = toDefinitionError('Migration', m, result.error);
-    // The built form names the target `target`; say so rather than the input's `table`.
+    // The built form names the target `target`; say so rather than the input's `table`/`key`.
     const field = error.field === 'table' ? 'target.name' : error.field === 'key' || error.field?.startsWith('key.') ? 'target.key' : error.field;
     throw field === error.field ? error : new DefinitionError(error.message.replace(`field "${error.field}"`, `field "${field}"`), { migrationId: id, field });
   }
@@ -336,7 +347,6 @@ export function validateMigration(value: unknown, where = 'Migration'): asserts 
     if (m.batchSize === undefined) fail('batchSize', 'is required on a built data migration');
     const key = (m.target as { key: string[] }).key;
     if (new Set(key).size !== key.length) fail('target.key', 'repeats a field');
-    if (m.ifMissing !== undefined && m.ifMissing !== 'fail' && m.ifMissing !== 'skip') fail('ifMissing', 'must be "fail" or "skip"');
   }
 }
 

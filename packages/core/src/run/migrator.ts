@@ -380,7 +380,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   /** Accepts the current definitions' checksums for applied migrations that drifted. Returns what it changed. */
   async repair(options: { signal?: AbortSignal } = {}): Promise<{ shardId: string; migrationId: string }[]> {
     this.#ensureOpen();
-    validateOptions('repair', options);
     const migrations = await this.#load();
     const byId = new Map(migrations.map((m) => [m.id, m]));
     const changed: { shardId: string; migrationId: string }[] = [];

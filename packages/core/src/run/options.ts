@@ -1,5 +1,5 @@
 /**
- * Options of the migrator's calls (`run`, `rollback`, `verify`, `status`, `plan`, `repair`),
+ * Options of the migrator's calls (`run`, `rollback`, `verify`, `status`, `plan`),
  * validated with zod like `createMigrator`'s: a value outside its schema is a `MIGRATE_CONFIG`
  * error naming the call and the field, thrown before anything connects, locks or applies. A typo
  * must never change what a call does (`run({ mode: 'verfiy' })` used to apply).
@@ -29,7 +29,6 @@ const schemas = {
   verify: z.strictObject({ signal, data: z.boolean().optional() }),
   status: z.strictObject({ signal }),
   plan: z.strictObject({ signal }),
-  repair: z.strictObject({ signal }),
 } as const;
 
 export type OptionsOf = keyof typeof schemas;
