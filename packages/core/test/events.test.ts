@@ -46,6 +46,7 @@ describe('StatusTracker', () => {
   it('tracks a real run to done, and a failing one to failed', async () => {
     const { engine, store, ids } = memory(2);
     store.shard(ids[0]!).collection('items').upsert([{ id: 1, n: 1 }, { id: 2, n: 2 }]);
+    store.shard(ids[1]!).collection('items'); // empty, but there: a missing table is refused
     const ms = [
       defineMigration({ id: '0001-a', engine: 'memory', up: async () => {} }),
       defineDataMigration({ id: '0002-d', engine: 'memory', table: 'items', transform: (r) => ({ ...r, n: (r.n as number) * 2 }) }),

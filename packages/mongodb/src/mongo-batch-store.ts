@@ -16,10 +16,11 @@
 import type { AnyBulkWriteOperation, BulkWriteResult, Db, Document } from 'mongodb';
 import {
   canonicalEncode, MigrationFailedError, RowSetHash, typedEncode,
-  type BatchStore, type DataTarget, type KeyRange, type KeyValue, type RangeChecksum, type Row, type RowPatch,
+  type BatchStore, type DataTarget, type KeyRange, type KeyValue, type RangeChecksum, type Row, type RowPatch, type TargetInfo,
 } from '@mcp/migrate-core';
 import { describe, DUPLICATE_KEY_CODE, errorCode, isNotFound } from './mongo-errors.js';
 import { keyFilter, keyOf, keySort, rangeQuery } from './keyset.js';
+import { inspectCollection } from './mongo-inspect.js';
 import { decodeRow, decodeStored, patchWrite, RAW_READ, storedDocument } from './stored-form.js';
 
 /** Documents per cursor batch when streaming a checksum. */
@@ -90,6 +91,11 @@ export class MongoBatchStore implements BatchStore {
   constructor(db: () => Promise<Db>, shardId: string) {
     this.#db = db;
     this.#shardId = shardId;
+  }
+
+  /** Whether the collection exists and the key is unique (see mongo-inspect.ts). */
+  async inspect(target: DataTarget): Promise<TargetInfo> {
+    return inspectCollection(await this.#db(), target);
   }
 
   async scan(target: DataTarget, after: KeyValue | undefined, limit: number): Promise<Row[]> {

@@ -8,9 +8,10 @@
  */
 import {
   DefinitionError, ErrorCode, MigrateError, RowSetHash,
-  type BatchStore, type DataTarget, type KeyRange, type KeyValue, type RangeChecksum, type Row, type RowPatch,
+  type BatchStore, type DataTarget, type KeyRange, type KeyValue, type RangeChecksum, type Row, type RowPatch, type TargetInfo,
 } from '@mcp/migrate-core';
 import { assertIdentifier, tableName, type TableName } from './identifiers.js';
+import { inspectTable } from './postgres-inspect.js';
 import { sqlState } from './postgres-errors.js';
 import { columnJson, jsonValue } from './row-values.js';
 import type { PostgresFeatures, ShardContext } from './shard-context.js';
@@ -79,6 +80,11 @@ export class PostgresBatchStore implements BatchStore {
     this.#columns.clear();
     this.#backups.clear();
     this.#textVersions.clear();
+  }
+
+  /** Whether the table exists and the key is unique (see postgres-inspect.ts). */
+  inspect(target: DataTarget): Promise<TargetInfo> {
+    return inspectTable(this.#ctx, target);
   }
 
   /**

@@ -319,7 +319,29 @@ export interface RangeChecksum {
   readonly hash: string;
 }
 
+/** What {@link BatchStore.inspect} finds out about a data migration's target on one shard. */
+export interface TargetInfo {
+  /** The table/collection exists. */
+  readonly exists: boolean;
+  /**
+   * The key identifies one row: PostgreSQL, the key columns are exactly the columns of the primary
+   * key or of a non-partial unique index whose columns are all NOT NULL; MongoDB, the key is `_id`
+   * or exactly the fields of a non-partial, non-sparse unique index. `undefined` when the server
+   * cannot tell (pg-mem): then nothing is refused. `false` when the target does not exist.
+   */
+  readonly uniqueKey: boolean | undefined;
+  /** Column names (PostgreSQL), when known; absent for schemaless collections. */
+  readonly columns?: readonly string[] | undefined;
+}
+
 export interface BatchStore {
+  /**
+   * Optional: whether `target` exists and its key is unique on this shard. The migrator calls it
+   * before a data migration's first batch on a shard, and refuses the step (nothing written) when
+   * the target is missing (`MIGRATE_TARGET_MISSING`, unless `ifMissing: 'skip'`) or the key does not
+   * identify one row (`MIGRATE_KEY_NOT_UNIQUE`). Without it, neither is checked.
+   */
+  inspect?(target: DataTarget): Promise<TargetInfo>;
   /**
    * Up to `limit` rows with key strictly greater than `after` (or from the very first key when
    * `after` is undefined — never from 0), ascending by key, collation-safe (bytewise for text).

@@ -34,6 +34,9 @@ export const ErrorCode = {
   PreserveTarget: 'MIGRATE_PRESERVE_TARGET',
   PreserveMissing: 'MIGRATE_PRESERVE_MISSING',
   PreserveRestore: 'MIGRATE_PRESERVE_RESTORE',
+  BackupNameCollision: 'MIGRATE_BACKUP_NAME_COLLISION',
+  KeyNotUnique: 'MIGRATE_KEY_NOT_UNIQUE',
+  TargetMissing: 'MIGRATE_TARGET_MISSING',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

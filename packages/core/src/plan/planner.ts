@@ -1,12 +1,13 @@
 /**
  * The planner: a pure function of (migrations, shards, ledgers) → per-shard ordered steps. It
- * refuses duplicates, unknown dependencies, cycles, drift, and applied migrations missing from code,
+ * refuses duplicates, shared backup names, unknown dependencies, cycles, drift, and applied migrations missing from code,
  * each with a typed `PlanError` naming the migration, the shard and the cause. The plan is plain
  * JSON: `migrator.plan()` is the dry run.
  */
 import type { EngineName, LedgerRecord, ShardDescriptor } from '../engine/engine.js';
 import { ErrorCode, PlanError } from '../errors/errors.js';
 import { isLegacyChecksum, type Migration } from '../definition/migration.js';
+import { checkBackupNames } from '../definition/backup-names.js';
 import type { DirectoryOverrides, Router } from '../router/router.js';
 
 export type DriftPolicy = 'fail' | 'warn';
@@ -64,6 +65,7 @@ export function orderMigrations(migrations: readonly Migration[]): Migration[] {
     }
     byId.set(m.id, m);
   }
+  checkBackupNames(migrations);
   for (const m of migrations) {
     for (const dep of m.dependsOn) {
       if (!byId.has(dep)) {

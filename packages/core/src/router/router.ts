@@ -52,6 +52,20 @@ function noShards(engine: EngineName): never {
   throw new DefinitionError(`Router: engine "${engine}" has no shards to route to`, { code: ErrorCode.Config, field: 'shards' });
 }
 
+/** A shard-key field: a plain name, as a data migration's `key` (non-empty, no spaces or quotes). */
+const FIELD = /^[A-Za-z_][A-Za-z0-9_$.-]{0,62}$/;
+
+function checkOptions(router: string, options: unknown, allowed: readonly string[]): void {
+  const fail = (field: string, why: string): never => {
+    throw new DefinitionError(`${router}: field "${field}": ${why}`, { code: ErrorCode.Config, field });
+  };
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) fail('(root)', 'expected an options object');
+  const unknown = Object.keys(options as object).filter((k) => !allowed.includes(k));
+  if (unknown.length) fail(unknown.join(', '), `unknown option(s) ${unknown.map((k) => `"${k}"`).join(', ')}`);
+  const key = (options as { key?: unknown }).key;
+  if (key !== undefined && (typeof key !== 'string' || !FIELD.test(key))) fail('key', `must be a plain field name such as "tenant_id", got ${JSON.stringify(key) ?? String(key)}`);
+}
+
 export interface HashRouterOptions {
   /** Shard-key field. Default `tenant_id`. */
   readonly key?: string;
@@ -59,6 +73,7 @@ export interface HashRouterOptions {
 
 /** Routes by jump consistent hash of the tenant id over an engine's shards, in configured order. */
 export function hashRouter(options: HashRouterOptions = {}): Router {
+  checkOptions('hashRouter', options, ['key']);
   const key = options.key ?? 'tenant_id';
   return Object.freeze({
     key,
@@ -84,13 +99,21 @@ export interface RangeRouterOptions {
 
 /** Routes by ranges of tenant ids. Validates that bounds ascend and the last range is open. */
 export function rangeRouter(options: RangeRouterOptions): Router {
+  checkOptions('rangeRouter', options, ['key', 'ranges']);
+  if (typeof options.ranges !== 'object' || options.ranges === null) {
+    throw new DefinitionError('rangeRouter: field "ranges": expected { <engine>: [{ upTo, shard }, …] }', { code: ErrorCode.Config, field: 'ranges' });
+  }
   const key = options.key ?? 'tenant_id';
   for (const [engine, ranges] of Object.entries(options.ranges)) {
     const fail = (why: string): never => {
       throw new DefinitionError(`rangeRouter: field "ranges.${engine}": ${why}`, { code: ErrorCode.Config, field: `ranges.${engine}` });
     };
-    if (ranges.length === 0) fail('needs at least one range');
+    if (!Array.isArray(ranges) || ranges.length === 0) fail('needs at least one range');
     ranges.forEach((r, i) => {
+      if (typeof r !== 'object' || r === null || typeof r.shard !== 'string' || r.shard === '') fail(`range ${i} needs a "shard" id`);
+      if (r.upTo !== undefined && typeof r.upTo !== 'string') fail(`range ${i}: "upTo" must be a tenant id (string)`);
+      const extra = Object.keys(r).filter((k) => k !== 'upTo' && k !== 'shard');
+      if (extra.length) fail(`range ${i}: unknown field(s) ${extra.map((k) => `"${k}"`).join(', ')}`);
       const last = i === ranges.length - 1;
       if (last !== (r.upTo === undefined)) fail(last ? 'the last range must have no "upTo"' : `range ${i} needs "upTo"`);
       const prev = ranges[i - 1]?.upTo;

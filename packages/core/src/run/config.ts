@@ -7,7 +7,8 @@ import type { EngineAdapter, LockProvider } from '../engine/engine.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
 import type { DriftPolicy } from '../plan/planner.js';
 import type { DirectoryOverrides, Router } from '../router/router.js';
-import type { Migration } from '../definition/migration.js';
+import { validateMigration, type Migration } from '../definition/migration.js';
+import { checkBackupNames } from '../definition/backup-names.js';
 import type { Logger } from '../util/logger.js';
 import type { ThrottleOptions } from '../data/throttle.js';
 import type { BackupRetention } from './backups.js';
@@ -130,7 +131,10 @@ export function validateConfig(config: MigratorConfig): void {
   }
 }
 
-/** Checks loaded definitions against the configured engines. */
+/**
+ * Checks loaded definitions against the configured engines: each one again with the schema of
+ * `define*` (a hand-built or edited object is refused like a bad input), then the set (backup names).
+ */
 export function validateMigrations(migrations: readonly unknown[], engines: Readonly<Record<string, EngineAdapter<any>>>): asserts migrations is readonly Migration[] {
   migrations.forEach((m, i) => {
     const kind = (m as Migration | null)?.kind;
@@ -139,6 +143,7 @@ export function validateMigrations(migrations: readonly unknown[], engines: Read
         code: ErrorCode.Config, field: `migrations[${i}]`,
       });
     }
+    validateMigration(m, `createMigrator: migrations[${i}]`);
     const mig = m as Migration;
     if (!engines[mig.engine]) {
       throw new DefinitionError(`Migration "${mig.id}": field "engine": no engine "${mig.engine}" is configured (have: ${Object.keys(engines).join(', ')})`, {
@@ -147,4 +152,5 @@ export function validateMigrations(migrations: readonly unknown[], engines: Read
     }
     checkPreserveSupport(mig, engines[mig.engine]!);
   });
+  checkBackupNames(migrations as readonly Migration[]);
 }

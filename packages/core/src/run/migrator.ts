@@ -38,6 +38,8 @@ import { assertPreservedCopies, listPreserved, purgePreservedCopies, restorePres
 
 export type { RepairAction, RepairChange, RepairOptions } from './repair.js';
 export type { BackupInfo, BackupRetention, PurgeBackupsOptions, PurgedBackup } from './backups.js';
+import { validateOptions } from './options.js';
+import { beforeFirstBatch, preflight, skippedNote } from './preflight.js';
 
 export type RunMode = 'apply' | 'wait' | 'verify';
 
@@ -170,10 +172,13 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   /** The dry run: what `run()` would do now. Reads ledgers; takes no lock; changes nothing. */
   async plan(options: { signal?: AbortSignal } = {}): Promise<Plan> {
     this.#ensureOpen();
+    validateOptions('plan', options);
     const migrations = await this.#load();
     const { ledgers, unreachable } = await this.#readLedgers(options.signal);
     if (unreachable.size) throw [...unreachable.values()][0]!;
-    return makePlan({ migrations, shards: this.shards, ledgers, router: this.#config.router, overrides: await this.#overrides(), drift: this.#config.drift });
+    const plan = makePlan({ migrations, shards: this.shards, ledgers, router: this.#config.router, overrides: await this.#overrides(), drift: this.#config.drift });
+    await preflight(plan, migrations, this.#shards.map((r) => ({ id: r.descriptor.id, adapter: r.adapter })));
+    return plan;
   }
 
   /**
@@ -183,6 +188,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    */
   async run(options: RunOptions = {}): Promise<RunReport> {
     this.#ensureOpen();
+    validateOptions('run', options);
     const mode = options.mode ?? 'apply';
     const signal = withTimeout(options.signal, options.timeoutMs);
     const report = this.#newReport('run', mode);
@@ -227,6 +233,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       }
       const halted = unreachable.size > 0 && this.#onFailure === 'halt';
       if (!halted) {
+        // Refuses a missing table or a non-unique key before anything is applied on any shard.
+        await preflight(plan, migrations, this.#shards.filter((r) => !unreachable.has(r.descriptor.id)).map((r) => ({ id: r.descriptor.id, adapter: r.adapter })));
         await this.#execute(plan, migrations, report, signal, new Set(reachable.map((s) => s.id)));
         const retention = this.#config.backupRetention;
         if (retention && retention !== 'keep') {
@@ -256,6 +264,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    */
   async rollback(target: RollbackTarget = { steps: 1 }, options: { signal?: AbortSignal } = {}): Promise<RunReport> {
     this.#ensureOpen();
+    validateOptions('rollbackTarget', target);
+    validateOptions('rollback', options);
     const migrations = await this.#load();
     const byId = new Map(migrations.map((m) => [m.id, m]));
     const report = this.#newReport('rollback', 'apply');
@@ -315,6 +325,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   /** Ledgers, locks and reachability of every shard, with drift and pending migrations. Changes nothing. */
   async status(options: { signal?: AbortSignal } = {}): Promise<MigratorStatus> {
     this.#ensureOpen();
+    validateOptions('status', options);
     const migrations = await this.#load();
     const byId = new Map(migrations.map((m) => [m.id, m]));
     const { ledgers, unreachable } = await this.#readLedgers(options.signal);
@@ -351,7 +362,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   /** Checks that everything is applied, nothing drifted or failed, every shard reachable. Never throws for those: see `ok`. */
   async verify(options: VerifyOptions = {}): Promise<VerifyReport> {
-    const status = await this.status(options);
+    validateOptions('verify', options);
+    const status = await this.status({ ...(options.signal ? { signal: options.signal } : {}) });
     const data = options.data ? await this.#checkData(status, options.signal) : [];
     const pending = status.shards.flatMap((s) => s.pending.map((migrationId) => ({ shardId: s.shardId, migrationId })));
     const failed = status.shards.flatMap((s) => s.migrations.filter((m) => m.state === 'failed').map((m) => ({ shardId: s.shardId, migrationId: m.id, error: m.error ? { name: 'MigrationError', ...m.error } : null })));
@@ -375,7 +387,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     for (const s of status.shards.filter((x) => x.reachable)) {
       for (const record of s.migrations.filter((r) => r.state === 'applied')) {
         const m = migrations.find((x) => x.id === record.id);
-        if (m?.kind !== 'data' || !m.verify) continue;
+        if (m?.kind !== 'data' || !m.verify || skippedNote(record)) continue;
         const target = { ...m.target, filter: m.filter };
         const store = this.#shard(s.shardId).adapter.data;
         const failures: { key: KeyValue; reason: string }[] = [];
@@ -616,7 +628,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
                 await m.up(handle, ctx);
               }), what);
             } else {
-              record = (await deadline.race(this.#runData(m, ref, 'up', fence, record, runId, signal, (r) => (record = r), () => deadline.guard(what)), what)).record;
+              const skipped = await beforeFirstBatch(m, ref.adapter, record);
+              record = skipped ?? (await deadline.race(this.#runData(m, ref, 'up', fence, record, runId, signal, (r) => (record = r), () => deadline.guard(what)), what)).record;
             }
             succeeded = true;
           } catch (error) {
@@ -647,7 +660,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       await ref.adapter.ledger.put(record, fence);
       const durationMs = Date.now() - t0;
       this.#emit('shard:done', { runId, migrationId: m.id, shardId, durationMs });
-      return { migrationId: m.id, status: 'applied', durationMs, attempts, ...(record.counts ? { counts: record.counts } : {}) };
+      const note = skippedNote(record);
+      return { migrationId: m.id, status: note ? 'skipped' : 'applied', ...(note ? { reason: note } : {}), durationMs, attempts, ...(record.counts ? { counts: record.counts } : {}) };
     } catch (cause) {
       const wrapped = stepFailure(cause, { migrationId: m.id, shardId, direction: 'up' });
       const error = serializeError(wrapped);
@@ -676,7 +690,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           await m.down!(handle, ctx);
           await restorePreserved(m, ref.adapter, handle, signal);
         });
-      } else {
+      } else if (!skippedNote(record)) {
         // A rollback starts from the first key whatever the forward run's checkpoint says (even one
         // made by another version of the migration); only a rollback in progress is resumed.
         const down = record.checkpoint?.direction === 'down' ? record : { ...record, checkpoint: null, counts: null };

@@ -12,7 +12,7 @@
  */
 import type {
   BatchStore, DataTarget, EngineAdapter, EngineCapabilities, EngineName, Fence, KeyRange, KeyValue, RowPatch, LedgerRecord,
-  LedgerStore, PreserveStore, Row, ShardAdapter, ShardDescriptor, StepOptions,
+  LedgerStore, PreserveStore, Row, ShardAdapter, ShardDescriptor, StepOptions, TargetInfo,
 } from '../engine/engine.js';
 import { DefinitionError, ErrorCode, ShardUnavailableError } from '../errors/errors.js';
 import { RowSetHash, typedEncode } from '../util/canonical.js';
@@ -182,6 +182,7 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
     const coll = (t: DataTarget) => shard().collection(t.name, t.key);
     const backup = (t: DataTarget, b: string) => shard().collection(b, t.key);
     this.data = {
+      inspect: (t) => io(() => inspectMemory(shard(), t)),
       scan: (t, after, limit) => io(() => coll(t).rows({ after }, t.filter, limit)),
       write: (t, rows) => io(() => coll(t).upsert(rows)),
       update: (t, patches) => io(() => coll(t).patch(patches)),
@@ -235,6 +236,16 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
     }
     return op();
   }
+}
+
+/**
+ * A memory collection stores its rows by its own key, which is unique by construction; the batch
+ * primitives address rows by that key, so only that key (in its order) is a usable key here.
+ */
+function inspectMemory(shard: MemoryShard, target: DataTarget): TargetInfo {
+  if (!shard.hasCollection(target.name)) return { exists: false, uniqueKey: false };
+  const own = shard.collection(target.name).key;
+  return { exists: true, uniqueKey: own.length === target.key.length && own.every((k, i) => target.key[i] === k) };
 }
 
 export type { KeyValue, Row };

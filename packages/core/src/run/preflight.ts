@@ -1,0 +1,93 @@
+/**
+ * Checks a data migration's target on each shard before anything is written: the table/collection
+ * must exist (unless the migration says `ifMissing: 'skip'`) and its key must identify one row.
+ * A key that does not (`key: 'status'`) makes keyset pagination skip rows and the backup keep one
+ * row per key value, so rollback cannot restore the others: that is data loss, refused up front.
+ *
+ * Two moments: {@link preflight} before a run applies anything on any shard, for every data step of
+ * the plan; and {@link beforeFirstBatch} on the shard, right before the step's first batch, for the
+ * steps the pre-flight had to leave open because a schema step planned before them on that shard
+ * may create the table or its unique index.
+ */
+import type { DataTarget, LedgerRecord, ShardAdapter, TargetInfo } from '../engine/engine.js';
+import { DefinitionError, ErrorCode } from '../errors/errors.js';
+import type { DataMigration, Migration } from '../definition/migration.js';
+import type { Plan } from '../plan/planner.js';
+
+const targetOf = (m: DataMigration): DataTarget => ({ ...m.target, filter: m.filter });
+const noun = (m: DataMigration): string => (m.engine === 'mongodb' ? 'collection' : 'table');
+
+/** What is wrong with `info` for `m` on shard `shardId`, as the typed error to throw; `null` when nothing is. */
+function problem(m: DataMigration, shardId: string, info: TargetInfo): DefinitionError | null {
+  const what = `${noun(m)} "${m.target.name}"`;
+  if (!info.exists) {
+    if (m.ifMissing === 'skip') return null;
+    return new DefinitionError(
+      `Data migration "${m.id}" on shard "${shardId}": field "${noun(m)}": ${what} does not exist; nothing was applied (declare ifMissing: 'skip' if it may be absent on some shards)`,
+      { code: ErrorCode.TargetMissing, migrationId: m.id, shardId, field: noun(m) },
+    );
+  }
+  if (info.uniqueKey === false) {
+    const rule = m.engine === 'mongodb'
+      ? 'it must be "_id" or exactly the fields of a unique index (not partial, not sparse)'
+      : 'it must be exactly the columns of the primary key or of a unique index (not partial, columns NOT NULL)';
+    return new DefinitionError(
+      `Data migration "${m.id}" on shard "${shardId}": field "key": (${m.target.key.join(', ')}) does not identify one row of ${what}: ${rule}; nothing was applied`,
+      { code: ErrorCode.KeyNotUnique, migrationId: m.id, shardId, field: 'key' },
+    );
+  }
+  return null;
+}
+
+export interface PreflightShard {
+  readonly id: string;
+  readonly adapter: ShardAdapter;
+}
+
+/**
+ * Before a run applies anything: inspects the target of every data step of `plan` on the shards in
+ * `shards`, and throws the first problem (shards in configured order). A problem of a step that
+ * follows a schema step on the same shard is left to {@link beforeFirstBatch}: that schema step may
+ * create the table or the index. Adapters without `inspect` are not checked.
+ */
+export async function preflight(plan: Plan, migrations: readonly Migration[], shards: readonly PreflightShard[]): Promise<void> {
+  const byId = new Map(migrations.map((m) => [m.id, m]));
+  const found = await Promise.all(
+    shards.map(async ({ id, adapter }) => {
+      const inspect = adapter.data.inspect?.bind(adapter.data);
+      const steps = plan.shards.find((s) => s.shardId === id)?.steps ?? [];
+      if (!inspect) return null;
+      let schemaBefore = false;
+      for (const step of steps) {
+        const m = byId.get(step.migrationId);
+        if (m?.kind === 'schema') schemaBefore = true;
+        if (m?.kind !== 'data' || schemaBefore) continue;
+        const error = problem(m, id, await inspect(targetOf(m)));
+        if (error) return error;
+      }
+      return null;
+    }),
+  );
+  const first = found.find((e) => e !== null);
+  if (first) throw first;
+}
+
+/** The note a ledger record of a step skipped for a missing target carries (state `applied`). */
+export function skippedNote(record: LedgerRecord): string | undefined {
+  return record.state !== 'failed' && record.error?.code === ErrorCode.TargetMissing ? record.error.message : undefined;
+}
+
+/**
+ * Right before a data step's first batch on a shard: throws `MIGRATE_TARGET_MISSING` or
+ * `MIGRATE_KEY_NOT_UNIQUE` (nothing written), or returns the record to store as applied when the
+ * target is missing and the migration says `ifMissing: 'skip'`; `null` to go on with the batches.
+ */
+export async function beforeFirstBatch(m: DataMigration, adapter: ShardAdapter, record: LedgerRecord): Promise<LedgerRecord | null> {
+  if (!adapter.data.inspect) return null;
+  const info = await adapter.data.inspect(targetOf(m));
+  const error = problem(m, adapter.id, info);
+  if (error) throw error;
+  if (info.exists) return null;
+  const message = `skipped: ${noun(m)} "${m.target.name}" does not exist on shard "${adapter.id}" (ifMissing: 'skip')`;
+  return { ...record, checkpoint: null, counts: { read: 0, written: 0, skipped: 0 }, error: { code: ErrorCode.TargetMissing, message } };
+}
