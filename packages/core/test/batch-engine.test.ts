@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defineDataMigration, type DataMigrationInput } from '../src/definition/migration.js';
 import { createMigrator, type Migrator } from '../src/run/migrator.js';
 import type { MigratorConfig } from '../src/run/config.js';
@@ -9,10 +9,11 @@ import type { BatchEvent } from '../src/events/events.js';
 import type { BatchStore, EngineAdapter, Row, RowPatch } from '../src/engine/engine.js';
 import type { RunReport } from '../src/run/report.js';
 import type { MemoryStore } from '../src/testing/index.js';
-import { QUICK, memory, rejection, tick, wrapEngine } from './helpers.js';
+import { QUICK, latch, memory, rejection, tick, wrapEngine } from './helpers.js';
 
 const open: Migrator[] = [];
 afterEach(async () => {
+  vi.useRealTimers();
   await Promise.allSettled(open.splice(0).map((m) => m.close()));
 });
 
@@ -278,14 +279,19 @@ describe('batch engine: throttling and pause', () => {
       log.push(`batch:${e.processed}`);
       if (e.processed === 2) migrator.pause();
     });
+    const paused = latch();
+    migrator.on('pause', (e) => e.paused && paused.open());
+    // Fake timers: "no progress" is checked after a whole (simulated) minute in which every timer the
+    // run set has fired and every promise has settled, not by sampling a few real milliseconds.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     const running = migrator.run();
-    while (!log.includes('pause')) await tick(1);
-    for (let i = 0; i < 5; i++) await tick(5);
+    await paused.promise;
+    await vi.advanceTimersByTimeAsync(60_000);
     expect(migrator.paused).toBe(true);
     expect(log).toEqual(['batch:2', 'pause']);
     expect(ns(store, ids[0]!)).toEqual(original.map((n, i) => (i < 2 ? n + 1 : n)));
     migrator.resume();
-    const report = await running;
+    const [report] = await Promise.all([running, vi.advanceTimersByTimeAsync(60_000)]);
     expect(report.ok).toBe(true);
     expect(log).toEqual(['batch:2', 'pause', 'resume', 'batch:4', 'batch:6', 'batch:8', 'batch:10']);
     expect(ns(store, ids[0]!)).toEqual(original.map((n) => n + 1));

@@ -1,4 +1,5 @@
 /** Shared helpers of the core unit tests. */
+import { vi } from 'vitest';
 import {
   createMemoryStore, memoryEngine, type MemoryEngine, type MemoryStore,
 } from '../src/testing/index.js';
@@ -60,3 +61,46 @@ export async function rejection(p: Promise<unknown> | (() => unknown)): Promise<
 }
 
 export const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A promise the test resolves itself: tests wait on what happened (a latch), never on how long
+ * something usually takes.
+ */
+export function latch<T = void>(): { readonly promise: Promise<T>; open(value: T): void; readonly opened: boolean } {
+  let resolve!: (value: T) => void;
+  let opened = false;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return {
+    promise,
+    open(value: T) {
+      opened = true;
+      resolve(value);
+    },
+    get opened() {
+      return opened;
+    },
+  };
+}
+
+/** `p`, or a rejection naming `what` when it has not settled after `ms` (a failure message, not a timed assertion). */
+export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} (gave up after ${ms} ms)`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Fakes `Date` only (timers stay real): lease expiry in the memory lock reads `Date.now()`, so a
+ * test moves the clock explicitly instead of sleeping past a TTL. Undo with `vi.useRealTimers()`.
+ */
+export function manualClock(): { advance(ms: number): void } {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  return {
+    advance(ms: number) {
+      vi.setSystemTime(Date.now() + ms);
+    },
+  };
+}

@@ -1,8 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryStore, memoryEngine, MemoryCollection, MemoryLockProvider, MemoryLockTable } from '../src/testing/index.js';
 import { DefinitionError, ErrorCode, ShardUnavailableError, StaleLeaseError } from '../src/errors/errors.js';
 import type { LedgerRecord } from '../src/engine/engine.js';
-import { memory, rejection, tick } from './helpers.js';
+import { latch, manualClock, memory, rejection, within } from './helpers.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 const record = (id: string, extra: Partial<LedgerRecord> = {}): LedgerRecord => ({
   id, state: 'applied', checksum: 'c', startedAt: null, finishedAt: null, runnerId: null, checkpoint: null, counts: null, error: null, seq: 1, ...extra,
@@ -155,8 +159,9 @@ describe('memory lock', () => {
     const lock = new MemoryLockProvider(table);
     const a = await lock.acquire('L', { owner: 'a', ttlMs: 5000, waitMs: 0 });
     const holders: (string | undefined)[] = [];
-    const waiting = lock.acquire('L', { owner: 'b', ttlMs: 5000, waitMs: 5000, onWait: (h) => holders.push(h?.owner) });
-    await tick(10);
+    const waited = latch();
+    const waiting = lock.acquire('L', { owner: 'b', ttlMs: 5000, waitMs: 5000, onWait: (h) => { holders.push(h?.owner); waited.open(); } });
+    await within(waited.promise, 5_000, 'onWait was never called');
     expect(holders.length).toBeGreaterThan(0);
     expect(new Set(holders)).toEqual(new Set(['a']));
     await a.release();
@@ -173,13 +178,19 @@ describe('memory lock', () => {
     expect((await p).code).toBe(ErrorCode.Aborted);
   });
 
-  it('renew keeps a lease alive past its ttl', async () => {
+  it('renew keeps a lease alive past its ttl; without renewal it expires', async () => {
+    const clock = manualClock();
     const lock = new MemoryLockProvider(new MemoryLockTable());
     const a = await lock.acquire('L', { owner: 'a', ttlMs: 30, waitMs: 0 });
     for (let i = 0; i < 4; i++) {
-      await tick(10);
+      clock.advance(20);
       await a.renew();
     }
+    // 80 ms after acquiring a 30 ms lease: still held, because it was renewed every 20 ms.
     await expect(lock.acquire('L', { owner: 'b', ttlMs: 30, waitMs: 0 })).rejects.toMatchObject({ code: ErrorCode.LockTimeout });
+    clock.advance(31);
+    const b = await lock.acquire('L', { owner: 'b', ttlMs: 30, waitMs: 0 });
+    expect(b.token).toBeGreaterThan(a.token);
+    await expect(a.renew()).rejects.toBeInstanceOf(StaleLeaseError);
   });
 });

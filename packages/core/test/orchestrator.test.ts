@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defineMigration, type MigrationInput } from '../src/definition/migration.js';
 import { createMigrator, type Migrator } from '../src/run/migrator.js';
 import type { MigratorConfig } from '../src/run/config.js';
@@ -7,10 +7,11 @@ import { hashRouter } from '../src/router/router.js';
 import { createMemoryStore, type MemoryStore } from '../src/testing/index.js';
 import type { RunReport } from '../src/run/report.js';
 import type { MigratorEventName } from '../src/events/events.js';
-import { QUICK, memory, rejection, statuses, tick } from './helpers.js';
+import { QUICK, latch, manualClock, memory, rejection, statuses, tick, within } from './helpers.js';
 
 const open: Migrator[] = [];
 afterEach(async () => {
+  vi.useRealTimers();
   await Promise.allSettled(open.splice(0).map((m) => m.close()));
 });
 
@@ -66,10 +67,14 @@ describe('run: basics', () => {
 
 describe('run: concurrency and strategies', () => {
   it('honours the concurrency limit: with 2 over 6 shards, at most 2 in flight, and 2 reached', async () => {
-    const { engine } = memory(6, { latencyMs: 2 });
+    const { engine } = memory(6);
     let inFlight = 0;
     let max = 0;
     const seen = new Set<string>();
+    // The first step waits until a second one is in flight (a latch, not a sleep): the run can only
+    // finish if the limit lets 2 run at once. A runner that ran them one by one would hang here, so
+    // the latch gives up after 5 s with a message instead of relying on the test timeout.
+    const two = latch();
     const m = defineMigration({
       id: '0001-slow',
       engine: 'memory',
@@ -77,14 +82,14 @@ describe('run: concurrency and strategies', () => {
         inFlight++;
         max = Math.max(max, inFlight);
         seen.add(ctx.shard.id);
-        await tick(25);
+        if (inFlight === 2) two.open();
+        await within(two.promise, 5_000, 'never 2 steps in flight');
         inFlight--;
       },
     });
-    const report = await migratorOf(engine, [m], { concurrency: 2 }).run();
+    const report = await migratorOf(engine, [m], { concurrency: 2, retry: { retries: 0 } }).run();
     expect(report.totals.applied).toBe(6);
     expect(seen.size).toBe(6);
-    expect(max).toBeLessThanOrEqual(2);
     expect(max).toBe(2);
   });
 
@@ -259,12 +264,13 @@ describe('fencing', () => {
   it('a stale lease holder is refused by the ledger once the lease expired and passed on', async () => {
     const { engine, store, ids } = memory(1);
     const shard = engine.shard(ids[0]!);
+    const clock = manualClock();
     const a = await shard.lock.acquire('fence-test', { owner: 'A', ttlMs: 10, waitMs: 0 });
     const record = { id: 'x', state: 'applied' as const, checksum: 'A', startedAt: null, finishedAt: null, runnerId: 'A', checkpoint: null, counts: null, error: null, seq: 1 };
     await shard.ledger.put(record, { lockName: a.name, token: a.token });
     // while A holds it, B cannot take it
     await expect(shard.lock.acquire('fence-test', { owner: 'B', ttlMs: 1000, waitMs: 0 })).rejects.toMatchObject({ code: ErrorCode.LockTimeout });
-    await tick(25);
+    clock.advance(25); // A's 10 ms lease expires without A noticing (no real time passes)
     const b = await shard.lock.acquire('fence-test', { owner: 'B', ttlMs: 1000, waitMs: 0 });
     expect(b.token).toBeGreaterThan(a.token);
     const err = await rejection(shard.ledger.put({ ...record, checksum: 'A2' }, { lockName: a.name, token: a.token }));
@@ -388,14 +394,29 @@ describe('run modes', () => {
     const { engine, store, ids } = memory(2);
     const counts = new Map<string, number>();
     const ms = [counted('0001-a', counts)];
-    const waiter = migratorOf(engine, ms, { runnerId: 'waiter' });
+    // The waiter has its own engine over the same store, so its ledger reads can be counted: once it
+    // has read every shard's ledger twice, it has seen the migration pending and polled again.
+    const { engine: waiterEngine } = memory(ids, { store });
+    let reads = 0;
+    const polledTwice = latch();
+    for (const id of ids) {
+      const ledger = waiterEngine.shard(id).ledger;
+      const list = ledger.list.bind(ledger);
+      ledger.list = async () => {
+        const records = await list();
+        if (++reads === 2 * ids.length) polledTwice.open();
+        return records;
+      };
+    }
+    const waiter = migratorOf(waiterEngine, ms, { runnerId: 'waiter' });
     let resolved = false;
     const waiting = waiter.run({ mode: 'wait', timeoutMs: 10_000 }).then((r) => {
       resolved = true;
       return r;
     });
-    await tick(20);
+    await within(polledTwice.promise, 5_000, 'the waiter never polled twice');
     expect(resolved).toBe(false);
+    expect(counts.size).toBe(0);
     await migratorOf(engine, ms, { runnerId: 'applier' }).run();
     const report = await waiting;
     expect(report.ok).toBe(true);
