@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'eventemitter3';
 import { StatusTracker } from '../src/events/status-tracker.js';
-import type { MigratorEvents } from '../src/events/events.js';
+import type { MigratorEventName, MigratorEvents } from '../src/events/events.js';
 import { defineDataMigration, defineMigration } from '../src/definition/migration.js';
 import { createMigrator, type Migrator } from '../src/run/migrator.js';
-import { QUICK, memory, rejection } from './helpers.js';
+import { RunFailedError } from '../src/errors/errors.js';
+import { QUICK, latch, memory, rejection, within } from './helpers.js';
 
 const open: Migrator[] = [];
 afterEach(async () => {
@@ -72,17 +73,48 @@ describe('StatusTracker', () => {
 });
 
 describe('migrator events', () => {
-  it('event payloads are JSON-safe', async () => {
-    const { engine } = memory(1);
-    const migrator = createMigrator({ engines: { memory: engine }, migrations: [defineMigration({ id: '0001-a', engine: 'memory', up: async () => {} })], ...QUICK });
-    open.push(migrator);
-    const payloads: unknown[] = [];
-    for (const n of ['run:start', 'plan', 'lock:acquired', 'lock:released', 'migration:start', 'shard:start', 'shard:done', 'migration:done', 'run:done'] as const) {
-      migrator.on(n, (e: unknown) => void payloads.push(e));
+  it('every event kind is emitted by some run or rollback, and every payload is JSON-safe', async () => {
+    // `satisfies` makes this list exhaustive: a new event kind fails typecheck until it is listed here.
+    const KINDS = {
+      'run:start': true, 'run:done': true, plan: true, 'lock:wait': true, 'lock:acquired': true, 'lock:released': true,
+      'migration:start': true, 'shard:start': true, batch: true, 'shard:retry': true, 'shard:done': true, 'shard:failed': true,
+      'migration:done': true, 'rollback:start': true, 'rollback:shard': true, 'rollback:done': true, pause: true,
+    } as const satisfies Record<MigratorEventName, true>;
+    const { store, engine, ids } = memory(1);
+    store.shard(ids[0]!).collection('items').upsert([{ id: 1, n: 1 }, { id: 2, n: 2 }, { id: 3, n: 3 }]);
+    const waiting = latch();
+    // Runner B holds the run lock until runner A reports that it waits for it (lock:wait).
+    const blocker = defineMigration({ id: '0001-blocker', engine: 'memory', up: async () => waiting.promise });
+    let flakes = 0;
+    const ms = [
+      blocker,
+      defineMigration({ id: '0002-flaky', engine: 'memory', up: async () => { if (++flakes === 1) throw Object.assign(new Error('connection reset'), { retryable: true }); }, down: async () => {} }),
+      defineDataMigration({ id: '0003-double', engine: 'memory', table: 'items', batchSize: 1, transform: (r) => ({ ...r, n: (r.n as number) * 2 }) }),
+      defineMigration({ id: '0004-bad', engine: 'memory', up: () => { throw new Error('no'); }, down: async () => {} }),
+    ];
+    const b = createMigrator({ engines: { memory: memory(ids, { store }).engine }, migrations: [blocker], ...QUICK, runnerId: 'b' });
+    const a = createMigrator({ engines: { memory: engine }, migrations: ms, ...QUICK, runnerId: 'a', onFailure: 'continue', throttle: { minBatchSize: 1, maxBatchSize: 1 } });
+    open.push(a, b);
+    const payloads = new Map<string, unknown[]>();
+    for (const kind of Object.keys(KINDS) as MigratorEventName[]) {
+      a.on(kind, (e: unknown) => void payloads.set(kind, [...(payloads.get(kind) ?? []), e]));
     }
-    await migrator.run();
-    expect(payloads).toHaveLength(9);
-    for (const p of payloads) expect(JSON.parse(JSON.stringify(p))).toEqual(p);
+    a.on('lock:wait', () => waiting.open());
+    a.on('batch', (e) => {
+      if (e.processed !== 1) return;
+      a.pause();
+      a.resume();
+    });
+    const bHolds = latch();
+    b.on('lock:acquired', () => bHolds.open());
+    const bRun = b.run();
+    await within(bHolds.promise, 5_000, 'runner b never took the run lock');
+    const aRun = rejection(a.run());
+    await bRun;
+    expect(await aRun).toBeInstanceOf(RunFailedError);
+    await a.rollback({ steps: 1 });
+    expect(Object.keys(KINDS).filter((k) => !payloads.has(k))).toEqual([]);
+    for (const [kind, list] of payloads) for (const p of list) expect(JSON.parse(JSON.stringify(p)), kind).toEqual(p);
   });
 
   it('migration:done reports where it applied and failed; rollback emits rollback:start/shard/done', async () => {

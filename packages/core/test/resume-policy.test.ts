@@ -20,10 +20,14 @@ const rows = (store: ReturnType<typeof createMemoryStore>) => store.shard('s0').
 describe('resume and rollback policy around checkpoints', () => {
   it('a changed rate ceiling alone does not block the resume, and no row is bumped twice', async () => {
     const store = await interrupted();
+    // The interrupted run did write: 3 batches of 10, then the crash. Only the rest is left to resume.
+    expect(rows(store)).toEqual(Array.from({ length: 100 }, (_, i) => (i < 30 ? 1 : 0)));
     const slower = defineDataMigration({ ...base, maxRowsPerSecond: 100_000 });
     const m = createMigrator({ engines: { memory: memoryEngine({ name: 'memory', shards: ['s0'], store }) }, migrations: [slower], drift: 'warn', throttle: { minBatchSize: 10, maxBatchSize: 10 } });
-    await m.run();
+    const report = await m.run();
     expect(rows(store)).toEqual(Array.from({ length: 100 }, () => 1));
+    // Counts carry over from the checkpoint: 100 read in all, not 130.
+    expect(report.shards[0]!.migrations[0]!.counts).toMatchObject({ read: 100, written: 100 });
   });
 
   it('a changed batch size blocks the resume, but the partly applied migration can still be rolled back exactly', async () => {
@@ -63,7 +67,7 @@ describe('a batch re-done after a crash', () => {
 });
 
 describe('compare-and-set writes (adapters with writeIfUnchanged)', () => {
-  const setup = (onScan: (n: number, items: ReturnType<ReturnType<ReturnType<typeof createMemoryStore>['shard']>['collection']>) => void) => {
+  const setup = (onScan: (n: number, items: ReturnType<ReturnType<ReturnType<typeof createMemoryStore>['shard']>['collection']>) => void, retries = 0) => {
     const store = createMemoryStore();
     const items = store.shard('s0').collection('items', ['id']);
     items.upsert(Array.from({ length: 30 }, (_, id) => ({ id, v: 0 })));
@@ -76,7 +80,7 @@ describe('compare-and-set writes (adapters with writeIfUnchanged)', () => {
       if (t.name === 'items') onScan(++scans, items);
       return rows;
     };
-    const migrator = createMigrator({ engines: { memory: engine }, migrations: [defineDataMigration(base)], throttle: { minBatchSize: 10, maxBatchSize: 10 }, retry: { retries: 0 } });
+    const migrator = createMigrator({ engines: { memory: engine }, migrations: [defineDataMigration(base)], throttle: { minBatchSize: 10, maxBatchSize: 10 }, retry: { retries, minTimeoutMs: 1, maxTimeoutMs: 2 } });
     return { store, migrator };
   };
 
@@ -94,8 +98,16 @@ describe('compare-and-set writes (adapters with writeIfUnchanged)', () => {
 
   it('a row that changes under every batch fails the step with a retryable error naming it', async () => {
     let v = 1000;
-    const { migrator } = setup((_n, items) => items.upsert([{ id: 3, v: v++ }]));
-    const err = (await migrator.run().catch((e: unknown) => e)) as { report: { shards: { migrations: { error?: { message: string } }[] }[] } };
-    expect(err.report.shards[0]!.migrations[0]!.error!.message).toContain('row [3] changed under 20 batches');
+    const { migrator } = setup((_n, items) => items.upsert([{ id: 3, v: v++ }]), 2);
+    const retried: string[] = [];
+    migrator.on('shard:retry', (e) => retried.push(e.error.message));
+    const err = (await migrator.run().catch((e: unknown) => e)) as { report: { shards: { migrations: { attempts?: number; error?: { code: string; message: string } }[] }[] } };
+    const step = err.report.shards[0]!.migrations[0]!;
+    expect(step.error!.code).toBe('MIGRATE_MIGRATION_FAILED');
+    expect(step.error!.message).toContain('row [3] changed under 20 batches');
+    // Retryable: the migrator retried it (retries: 2) before giving up, each time for the same row.
+    expect(step.attempts).toBe(3);
+    expect(retried).toHaveLength(2);
+    for (const message of retried) expect(message).toContain('row [3] changed under 20 batches');
   });
 });
