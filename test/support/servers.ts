@@ -1,54 +1,64 @@
-/** Whether the real servers named by the environment answer, with the reason when they don't. */
+/**
+ * Temporary databases on the real servers, and what kind of MongoDB-wire server answers. Whether a
+ * server is there at all is decided in ./services.ts (re-exported here under the older names).
+ */
 import pg from 'pg';
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
+import { mongoAvailable, postgresAvailable } from './services.js';
 
-export async function pgAvailable(): Promise<true | string> {
-  const url = process.env.MCP_MIGRATE_PG_URL;
-  if (!url) return 'MCP_MIGRATE_PG_URL is not set';
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return true;
-  } catch (error) {
-    return `cannot connect: ${(error as Error).message}`;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+export { mongoAvailable, postgresAvailable as pgAvailable };
+
+/** A database-name stem: a validated prefix and a random suffix (names are quoted in SQL anyway). */
+function stem(prefix: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(prefix)) throw new Error(`temporary database prefix must match [a-z_][a-z0-9_]{0,40}, got ${JSON.stringify(prefix)}`);
+  return `${prefix}_${randomBytes(4).toString('hex')}`;
 }
 
-export async function mongoAvailable(): Promise<true | string> {
-  const uri = process.env.MONGODB_URI;
-  if (!uri) return 'MONGODB_URI is not set';
-  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 3000 });
-  try {
-    await client.connect();
-    await client.db('admin').command({ ping: 1 });
-    return true;
-  } catch (error) {
-    return `cannot connect: ${(error as Error).message}`;
-  } finally {
-    await client.close().catch(() => undefined);
-  }
+export interface TempPgDatabases {
+  readonly names: readonly string[];
+  readonly urls: readonly string[];
+  /** Drops every database (ending stray sessions); safe to call twice. */
+  drop(): Promise<void>;
+}
+
+/** `count` fresh PostgreSQL databases `<prefix>_<random>_<n>` on MCP_MIGRATE_PG_URL's server. */
+export async function tempPgDatabases(count: number, prefix = 'mcp_t'): Promise<TempPgDatabases> {
+  const adminUrl = process.env.MCP_MIGRATE_PG_URL;
+  if (!adminUrl) throw new Error('MCP_MIGRATE_PG_URL is not set');
+  const base = stem(prefix);
+  const names = count === 1 ? [base] : Array.from({ length: count }, (_, i) => `${base}_${i}`);
+  const admin = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
+    const c = new pg.Client({ connectionString: adminUrl });
+    await c.connect();
+    try {
+      return await fn(c);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(async (c) => {
+    for (const n of names) await c.query(`CREATE DATABASE "${n}"`);
+  });
+  return {
+    names,
+    urls: names.map((n) => Object.assign(new URL(adminUrl), { pathname: `/${n}` }).toString()),
+    drop: () => admin(async (c) => {
+      for (const n of names) await c.query(`DROP DATABASE IF EXISTS "${n}" WITH (FORCE)`);
+    }),
+  };
 }
 
 /** A fresh PostgreSQL database for the duration of `fn`, dropped afterwards (even when `fn` throws). */
 export async function withPgDatabase<T>(prefix: string, fn: (db: { url: string; pool: pg.Pool }) => Promise<T>): Promise<T> {
-  const admin = new pg.Client({ connectionString: process.env.MCP_MIGRATE_PG_URL });
-  await admin.connect();
-  const name = `${prefix}_${randomUUID().slice(0, 8)}`;
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(process.env.MCP_MIGRATE_PG_URL!);
-  url.pathname = `/${name}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
+  const dbs = await tempPgDatabases(1, prefix);
+  const pool = new pg.Pool({ connectionString: dbs.urls[0], max: 4 });
   pool.on('error', () => undefined); // DROP DATABASE … WITH (FORCE) ends idle clients
   try {
-    return await fn({ url: url.toString(), pool });
+    return await fn({ url: dbs.urls[0]!, pool });
   } finally {
     await pool.end();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await dbs.drop();
   }
 }
 
@@ -56,7 +66,7 @@ export async function withPgDatabase<T>(prefix: string, fn: (db: { url: string; 
 export async function withMongoDatabase<T>(prefix: string, fn: (db: { client: MongoClient; db: Db; name: string }) => Promise<T>): Promise<T> {
   const client = new MongoClient(process.env.MONGODB_URI!);
   await client.connect();
-  const name = `${prefix}_${randomUUID().slice(0, 8)}`;
+  const name = stem(prefix);
   const db = client.db(name);
   try {
     return await fn({ client, db, name });
