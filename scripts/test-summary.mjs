@@ -60,10 +60,10 @@ function banner(skipped) {
   const serverCases = serverFiles.reduce((n, f) => n + skipped.get(f), 0);
   const line = '!'.repeat(78);
   console.log(`\n${line}`);
-  console.log(`!! ${total} TEST CASE(S) SKIPPED${serverCases ? ` — ${serverCases} of them need a real server that was not there` : ''}`);
+  console.log(`!! ${total} TEST CASE(S) SKIPPED: this run did NOT test them${serverCases ? ` (${serverCases} need a real server that is absent or lacks a feature; reasons below)` : ''}`);
   if (process.env.MCP_MIGRATE_REQUIRE_SERVICES !== '1') {
-    console.log('!! MCP_MIGRATE_REQUIRE_SERVICES is not set: absent servers skip instead of failing. This run did NOT');
-    console.log('!! test the skipped cases. Start the servers (bash scripts/services.sh start; source .services/env).');
+    console.log('!! MCP_MIGRATE_REQUIRE_SERVICES is not set: an absent server skips its suites instead of failing them.');
+    console.log('!! Start the servers with: bash scripts/services.sh start; source .services/env');
   }
   for (const [f, n] of [...skipped].sort()) {
     console.log(`!!   ${String(n).padStart(3)} skipped in ${f}`);
