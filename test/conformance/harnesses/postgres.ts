@@ -2,58 +2,20 @@
  * Conformance harness over a real PostgreSQL server (MCP_MIGRATE_PG_URL, an admin database of a
  * superuser): each setup creates fresh databases `mcp_t_<random>_<n>` and teardown drops them.
  */
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Row } from '@mcp/migrate-core';
 import { postgresEngine, type PostgresEngine } from '@mcp/migrate-postgres';
 import type { Fixture, Harness, NativeOps, SuiteRow } from '../harness.js';
+import { postgresAvailable } from '../../support/services.js';
+import { tempPgDatabases } from '../../support/servers.js';
 
-const ADMIN_URL = process.env.MCP_MIGRATE_PG_URL;
 
-/** `true`, or why the server cannot be used (unset URL, no answer within 2 s). */
-export async function postgresAvailable(url = ADMIN_URL): Promise<true | string> {
-  if (!url) return 'MCP_MIGRATE_PG_URL is not set';
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return true;
-  } catch (error) {
-    return `PostgreSQL at ${url.replace(/\/\/[^@]*@/, '//***@')} did not answer: ${(error as Error).message}`;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
+/** `true`, or why the server cannot be used: the one probe of test/support, re-exported. */
+export { postgresAvailable };
 
 /** Creates `count` fresh databases; returns their URLs and a function that drops them. */
-export async function createDatabases(count: number, prefix = 'mcp_t'): Promise<{ urls: string[]; drop(): Promise<void> }> {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  const stem = `${prefix}_${randomBytes(5).toString('hex')}`;
-  const names = Array.from({ length: count }, (_, i) => `${stem}_${i}`);
-  try {
-    for (const name of names) await admin.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await admin.end();
-  }
-  const urls = names.map((name) => {
-    const u = new URL(ADMIN_URL!);
-    u.pathname = `/${name}`;
-    return u.toString();
-  });
-  return {
-    urls,
-    async drop() {
-      const c = new pg.Client({ connectionString: ADMIN_URL });
-      await c.connect();
-      try {
-        for (const name of names) await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
+export function createDatabases(count: number, prefix = 'mcp_t'): Promise<{ readonly urls: readonly string[]; drop(): Promise<void> }> {
+  return tempPgDatabases(count, prefix);
 }
 
 export const sqlOps: NativeOps = {
