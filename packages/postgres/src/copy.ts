@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { DefinitionError, ErrorCode } from '@mcp/migrate-core';
 import { assertIdentifier, tableName } from './identifiers.js';
+import { checkout as checkoutClient } from './shard-context.js';
 
 export interface CopyRowsOptions {
   /**
@@ -65,8 +66,9 @@ export async function copyRows(source: pg.Pool | pg.ClientBase, target: pg.Pool 
 
 async function checkout(from: pg.Pool | pg.ClientBase): Promise<{ client: pg.ClientBase; release(): void }> {
   if ('totalCount' in from) {
-    const client = await (from as pg.Pool).connect();
-    return { client, release: () => client.release() };
+    // With an 'error' listener while out: a host pool's client dying mid-copy must not crash the host.
+    const out = await checkoutClient(from as pg.Pool);
+    return { client: out.client, release: () => out.release() };
   }
   return { client: from as pg.ClientBase, release: () => undefined };
 }

@@ -14,7 +14,7 @@ import { assertIdentifier, tableName, type TableName } from './identifiers.js';
 import { inspectTable } from './postgres-inspect.js';
 import { sqlState } from './postgres-errors.js';
 import { columnJson, jsonValue } from './row-values.js';
-import type { PostgresFeatures, ShardContext } from './shard-context.js';
+import { checkout, type PostgresFeatures, type ShardContext } from './shard-context.js';
 
 interface Column {
   readonly name: string;
@@ -379,7 +379,8 @@ export class PostgresBatchStore implements BatchStore {
     const names = (await this.#columnsOf(t, f)).map((c) => c.name).sort();
     if (names.length === 0) throw new DefinitionError(`postgres: table ${t.sql} not found on shard "${this.#ctx.shardId}"`, { code: ErrorCode.Config, shardId: this.#ctx.shardId, field: 'table' });
     const rowText = `ROW(${names.map((c) => `r.${q(c)}`).join(', ')})::text`;
-    const client = await this.#ctx.pool.connect();
+    const out = await checkout(this.#ctx.pool);
+    const { client } = out;
     try {
       await client.query(PINNED_OUTPUT);
       const { rows } = await client.query<{ n: string; a: string; b: string }>(
@@ -396,7 +397,7 @@ export class PostgresBatchStore implements BatchStore {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      out.release();
     }
   }
 

@@ -20,7 +20,7 @@ import {
 } from '@mcp/migrate-core';
 import { tableName, type TableName } from './identifiers.js';
 import { sqlState } from './postgres-errors.js';
-import type { ShardContext } from './shard-context.js';
+import { checkout, type ShardContext } from './shard-context.js';
 
 interface Column {
   readonly name: string;
@@ -266,7 +266,8 @@ export class PostgresPreserveStore implements PreserveStore {
   }
 
   async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#ctx.pool.connect();
+    const out = await checkout(this.#ctx.pool);
+    const { client } = out;
     try {
       await client.query('BEGIN');
       const out = await fn(client);
@@ -276,7 +277,7 @@ export class PostgresPreserveStore implements PreserveStore {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      out.release();
     }
   }
 }

@@ -34,6 +34,42 @@ export interface Session {
   close(): Promise<void>;
 }
 
+/**
+ * A client checked out of a pool with an `'error'` listener for as long as it is out. node-postgres
+ * emits `'error'` on a checked-out client whose connection dies (its backend terminated, the server
+ * restarting) and, with no listener, Node throws it and the host process crashes; a host's pool
+ * cannot be trusted to have one. The listener records the loss, so the operation fails as a lost
+ * connection (`MIGRATE_SHARD_UNAVAILABLE`), and is removed on release, leaving nothing behind.
+ */
+export interface Checkout {
+  readonly client: pg.PoolClient;
+  /** The connection error seen while checked out, if any. */
+  readonly loss: Error | undefined;
+  /** Returns the client to the pool, destroying it when `destroy` is given or a loss was seen. */
+  release(destroy?: Error | boolean): void;
+}
+
+/** Checks a client out of `pool` with a loss-recording `'error'` listener; see {@link Checkout}. */
+export async function checkout(pool: pg.Pool): Promise<Checkout> {
+  const client = await pool.connect();
+  let loss: Error | undefined;
+  let released = false;
+  const onError = (error: Error) => void (loss ??= error);
+  client.on('error', onError);
+  return {
+    client,
+    get loss() {
+      return loss;
+    },
+    release(destroy) {
+      if (released) return;
+      released = true;
+      client.release(destroy || loss || undefined);
+      client.removeListener('error', onError);
+    },
+  };
+}
+
 export interface ShardContextOptions {
   readonly shardId: string;
   readonly schema: string;
@@ -137,7 +173,8 @@ export class ShardContext {
     // 42P07: a transaction-level advisory lock serialises our initialisers, and a retry covers a
     // creator outside this SDK.
     for (let attempt = 0; ; attempt++) {
-      const client = await this.pool.connect();
+      const out = await checkout(this.pool);
+      const { client } = out;
       try {
         await client.query('BEGIN');
         await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(this.schema, 'mcp-migrate:init').key]);
@@ -150,7 +187,7 @@ export class ShardContext {
         if (attempt < 2 && (state === '23505' || state === '42P07')) continue;
         throw error;
       } finally {
-        client.release();
+        out.release();
       }
     }
   }
@@ -169,6 +206,7 @@ export class ShardContext {
     let lost = false;
     let client: pg.ClientBase;
     let close: () => Promise<void>;
+    let isLost = () => false;
     if (this.#connectionString !== undefined) {
       const own = new pg.Client({ connectionString: this.#connectionString, keepAlive: true, application_name: 'mcp-migrate-lock' });
       own.on('error', () => (lost = true));
@@ -181,14 +219,11 @@ export class ShardContext {
       client = own;
       close = () => own.end().catch(() => undefined);
     } else {
-      const pooled = await this.pool.connect();
-      const onError = () => (lost = true);
-      pooled.on('error', onError);
-      client = pooled;
-      let done = false;
+      const pooled = await checkout(this.pool);
+      client = pooled.client;
+      // A loss is seen by the listener `checkout` attaches; the lease reads it through `lost`.
+      isLost = () => pooled.loss !== undefined;
       close = async () => {
-        if (done) return;
-        done = true;
         // Destroy rather than return it: the session may still hold advisory locks or be broken.
         pooled.release(true);
       };
@@ -196,7 +231,7 @@ export class ShardContext {
     return {
       client,
       get lost() {
-        return lost;
+        return lost || isLost();
       },
       close,
     };
