@@ -7,7 +7,10 @@
  * 2. writes the record with a filter that refuses to overwrite a record stamped with a newer token
  *    of the same lock (`{ _id, $or: [fence older or equal, fence of another lock, no fence] }` with
  *    `upsert`); when the filter does not match, the upsert tries to insert the same `_id` and fails
- *    with E11000, which means a newer holder wrote the record: `StaleLeaseError`.
+ *    with E11000, which means a newer holder wrote the record: `StaleLeaseError`. Two upserts of a
+ *    record that does not exist yet can also both try the insert (the standard MongoDB upsert race:
+ *    the loser gets E11000 although its fence is valid), so the first E11000 is retried once: the
+ *    record now exists, and the retry replaces it or, if it carries a newer fence, fails again.
  * The window left between 1 and 2 is described in docs/guides/mongodb.md.
  */
 import type { Collection, Db } from 'mongodb';
@@ -56,8 +59,14 @@ export class MongoLedgerStore implements LedgerStore {
     await this.#checkLease(fence, what);
     const { id, ...rest } = record;
     const doc: LedgerDocument = { _id: id, ...rest, fence: { lockName: fence.lockName, token: fence.token } };
+    const ledger = await this.#ledger();
+    const upsert = () => ledger.replaceOne({ _id: id, ...notNewer(fence) }, doc, { upsert: true, ignoreUndefined: true });
     try {
-      await (await this.#ledger()).replaceOne({ _id: id, ...notNewer(fence) }, doc, { upsert: true, ignoreUndefined: true });
+      await upsert().catch((error: unknown) => {
+        // The upsert race (see the file's comment): a concurrent insert of the same `_id` won.
+        if (isDuplicateKey(error)) return upsert();
+        throw error;
+      });
     } catch (error) {
       if (isDuplicateKey(error)) throw stale(what, fence, this.#shardId, 'a newer lease holder already wrote this record', error);
       throw error;
