@@ -156,9 +156,14 @@ describe('secrets on PostgreSQL', async () => {
           let entered!: () => void;
           const inside = new Promise<void>((r) => (entered = r));
           const slow = defineMigration({ id: '0001-slow', engine: 'postgres', down: () => undefined, up: async () => { entered(); await gate; } });
-          const holder = seen.migrator({ engines: { postgres: engine('l_lock') }, migrations: [slow], runnerId: 'holder-1' });
+          // The host-chosen runner id holds secrets: it is stored scrubbed (lock rows, ledger rows).
+          const holder = seen.migrator({ engines: { postgres: engine('l_lock') }, migrations: [slow], runnerId: `holder-${HOST_SECRET}-${PW}` });
           const holding = holder.run();
           await inside;
+          const owners: string[] = [];
+          for (const pool of [a.pool, b.pool]) owners.push(...(await pool.query<{ owner: string }>('SELECT owner FROM mcp_migrate_locks')).rows.map((r) => r.owner));
+          expect(owners.length).toBeGreaterThan(0);
+          for (const owner of owners) expect(owner).toBe('holder-***-***');
           const waiter = seen.migrator({ engines: { postgres: engine('l_lock') }, migrations: [slow], lock: { ttlMs: 5_000, waitMs: 300 } });
           const e4 = await seen.failure(waiter.run());
           expect(e4.code).toBe('MIGRATE_LOCK_TIMEOUT');
@@ -188,6 +193,8 @@ describe('secrets on PostgreSQL', async () => {
             const { rows } = await pool.query<{ t: string }>(`SELECT string_agg(row_to_json(l)::text, E'\\n') AS t FROM (SELECT * FROM l_transform UNION ALL SELECT * FROM l_echo UNION ALL SELECT * FROM l_lock) l`);
             expect(rows[0]!.t).toContain('"state":"failed"');
             expectClean('ledger rows', rows[0]!.t, ALL);
+            const held = await pool.query<{ runner_id: string }>(`SELECT runner_id FROM l_lock WHERE id = '0001-slow'`);
+            expect(held.rows.map((r) => r.runner_id)).toEqual(['holder-***-***']);
           }
         } finally {
           await hostPool.end();
@@ -229,7 +236,7 @@ describe('secrets on the MongoDB-wire server', async () => {
             },
           });
           if (ferret) {
-            const e1 = await seen.failure(seen.migrator({ engines: { mongodb: engine('l_transform') }, migrations: [logs, throws], onFailure: 'continue' }).run());
+            const e1 = await seen.failure(seen.migrator({ engines: { mongodb: engine('l_transform') }, migrations: [logs, throws], onFailure: 'continue', runnerId: `mg-${HOST_SECRET}-${MONGO_PW}` }).run());
             expect(e1.report.totals.failed).toBe(2);
             expect(seen.logs.some((l) => l.includes('uri password ***'))).toBe(true);
             // The server echoes an unknown command's name: "no such command: '<password>'".
@@ -259,6 +266,8 @@ describe('secrets on the MongoDB-wire server', async () => {
               const rows = JSON.stringify([...(await db.collection('l_transform').find().toArray()), ...(await db.collection('l_echo').find().toArray())]);
               expect(rows).toContain('"state":"failed"');
               expectClean('ledger documents', rows, ALL);
+              const runners = await db.collection('l_transform').distinct('runnerId');
+              expect(runners).toEqual(['mg-***-***']);
             }
           }
         } finally {

@@ -184,4 +184,35 @@ describe('the migrator scrubs configured secrets from everything that leaves it'
     expectClean('rollback report', JSON.stringify(rollbackErr.report), secrets);
     expectClean('status()', JSON.stringify(await migrator.status()), secrets);
   });
+
+  it('a host runnerId holding a secret is scrubbed where it is stored (ledger rows, lock owners) and shown (events, report, status); checkpoint keys stay exact', async () => {
+    const { engine, store, ids } = engineWithSecret(1);
+    // Key values that contain the password: data, which resume needs exact (never scrubbed when stored).
+    const keys = [`k1-${PASSWORD}`, `k2-${PASSWORD}`];
+    store.shard(ids[0]!).collection('items', ['id']).upsert(keys.map((id, n) => ({ id, n })));
+    const owners: string[] = [];
+    const tryTake = store.locks.tryTake.bind(store.locks);
+    store.locks.tryTake = (name, owner, ...rest) => (owners.push(owner), tryTake(name, owner, ...rest));
+    const schema = defineMigration({ id: '0001-schema', engine: 'memory', up: () => undefined, down: () => undefined });
+    const data = defineDataMigration({ id: '0002-data', engine: 'memory', table: 'items', batchSize: 1, transform: (row) => ({ ...row, n: (row.n as number) + 1 }) });
+    const runnerId = `runner-${HOST_SECRET}-${encodeURIComponent(PASSWORD)}`;
+    const migrator = createMigrator({ engines: { memory: engine }, migrations: [schema, data], ...QUICK, runnerId, secrets: [HOST_SECRET] });
+    open.push(migrator);
+    const events: string[] = [];
+    for (const name of ['run:start', 'run:done', 'shard:start', 'shard:done', 'batch'] as MigratorEventName[]) migrator.on(name, (e: unknown) => void events.push(JSON.stringify(e)));
+    const report = await migrator.run();
+    const secrets = spellings(PASSWORD, HOST_SECRET);
+    expect(migrator.runnerId).toBe('runner-***-***');
+    expect(report.runnerId).toBe('runner-***-***');
+    const rows = [...store.shard(ids[0]!).ledger.values()];
+    expect(rows.map((r) => r.runnerId)).toEqual(['runner-***-***', 'runner-***-***']);
+    expect(owners.length).toBeGreaterThan(0);
+    for (const owner of owners) expect(owner).toBe('runner-***-***');
+    expectClean('events', events.join('\n'), secrets);
+    expectClean('report', JSON.stringify(report), secrets);
+    expectClean('status()', JSON.stringify(await migrator.status()), secrets);
+    // The stored checkpoint keeps the last key as it is in the table, so a resume continues after it.
+    const checkpoint = rows.find((r) => r.id === '0002-data')!.checkpoint;
+    expect(checkpoint?.after).toEqual([keys[1]]);
+  });
 });

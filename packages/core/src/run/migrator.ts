@@ -140,9 +140,11 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     if (Array.isArray(config.migrations)) validateMigrations(config.migrations, config.engines);
     this.#config = config;
     this.name = config.name ?? 'default';
-    this.runnerId = config.runnerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     // Every secret the SDK was given: scrubbed exactly from events, logs, ledger rows, results and errors.
     this.#scrubber = new Scrubber([...(config.secrets ?? []), ...Object.values(config.engines).flatMap((e) => e.secrets?.() ?? [])]);
+    // The host chooses the runner id, and it is stored (ledger rows, lock owners) and shown (events,
+    // reports, status): scrubbed once here, so every place that writes or shows it has the same text.
+    this.runnerId = this.#scrubber.text(config.runnerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
     this.#log = scrubbingLogger(config.logger ?? noopLogger, this.#scrubber, { set: this.name, runner: this.runnerId });
     this.#tracker.attach(this);
     this.#shards = Object.values(config.engines).flatMap((engine) => engine.shards.map((d) => ({ descriptor: d, adapter: scrubbingShard(engine.shard(d.id), this.#scrubber) })));

@@ -7,6 +7,12 @@
  * replaces each of them, in every form it may be written in, in every string that leaves it:
  * thrown errors (message, stack, cause chain, own fields, the report they carry), events, log
  * lines, ledger rows, reports and `status()`. The patterns still run afterwards.
+ *
+ * What is stored: a ledger row's `error` and `runnerId` (the runner id is host-chosen; the migrator
+ * scrubs it once, so lock owners carry the same text) are scrubbed before they are written. A
+ * checkpoint's key values are NOT: they are the table's own key data, and resume needs them exact
+ * (a scrubbed key would restart or skip rows). Keys are data, never secrets; what leaves through
+ * events, reports and `status()` is still scrubbed on the way out, the stored row keeps the key.
  */
 import type { Fence, LedgerRecord, LedgerStore, ShardAdapter } from '../engine/engine.js';
 import type { Logger } from './logger.js';
@@ -196,15 +202,24 @@ export function scrubMethods<T extends object>(target: T, names: readonly (keyof
   }
 }
 
-/** A ledger whose records are scrubbed before they are written (the error a failed step stores). */
+/**
+ * A ledger whose records are scrubbed before they are written: the error a failed step stores and
+ * the runner id. Never the checkpoint, whose key values resume needs exact (see the file comment).
+ */
 export function scrubbingLedger(ledger: LedgerStore, scrubber: Scrubber): LedgerStore {
   return new Proxy(ledger, {
     get(target, prop) {
-      if (prop === 'put') return (record: LedgerRecord, fence: Fence) => target.put(record.error ? { ...record, error: scrubber.value(record.error) } : record, fence);
+      if (prop === 'put') return (record: LedgerRecord, fence: Fence) => target.put(scrubRecord(record, scrubber), fence);
       const v = Reflect.get(target, prop, target) as unknown;
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
+}
+
+function scrubRecord(record: LedgerRecord, scrubber: Scrubber): LedgerRecord {
+  const runnerId = record.runnerId === null ? null : scrubber.text(record.runnerId);
+  const error = record.error ? scrubber.value(record.error) : record.error;
+  return runnerId === record.runnerId && error === record.error ? record : { ...record, runnerId, error };
 }
 
 /** A shard adapter whose ledger scrubs (every other member is the adapter's own, bound to it). */
