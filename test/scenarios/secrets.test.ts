@@ -162,13 +162,14 @@ describe('secrets on PostgreSQL', async () => {
           await inside;
           const owners: string[] = [];
           for (const pool of [a.pool, b.pool]) owners.push(...(await pool.query<{ owner: string }>('SELECT owner FROM mcp_migrate_locks')).rows.map((r) => r.owner));
-          expect(owners.length).toBeGreaterThan(0);
-          for (const owner of owners) expect(owner).toBe('holder-***-***');
           const waiter = seen.migrator({ engines: { postgres: engine('l_lock') }, migrations: [slow], lock: { ttlMs: 5_000, waitMs: 300 } });
           const e4 = await seen.failure(waiter.run());
           expect(e4.code).toBe('MIGRATE_LOCK_TIMEOUT');
           release();
           await seen.result(holding);
+          // Asserted once the holder is released, so that a failure cannot leave its run hanging.
+          expect(owners.length).toBeGreaterThan(0);
+          for (const owner of owners) expect(owner).toBe('holder-***-***');
 
           // 5. Drift: the same id declared as another version (an edited body alone is not drift:
           // checksums hash what is declared, never compiled function text).
