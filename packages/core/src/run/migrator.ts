@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
 import pRetry from 'p-retry';
-import type { EngineAdapter, Fence, KeyValue, Lease, LedgerRecord, LockProvider, LockStatus, PreservedCopy, ShardAdapter, ShardDescriptor } from '../engine/engine.js';
+import type { Fence, KeyValue, Lease, LedgerRecord, LockStatus, PreservedCopy, ShardDescriptor } from '../engine/engine.js';
 import {
   ErrorCode, isMigrateError, MigrateError, RollbackError, RunFailedError, serializeError, type SerializedError,
 } from '../errors/errors.js';
@@ -31,12 +31,15 @@ import { backupsOf, purgeShardBackups, refusePurgedRollback, type BackupInfo, ty
 import { upgradeLegacyChecksums } from './checksum-upgrade.js';
 import { repairOf, type RepairChange, type RepairOptions } from './repair.js';
 import { acquireWhileHolderAlive } from './lock-wait.js';
+import { DEFAULTS, ttlOf, type MigratorContext, type ShardRef } from './context.js';
+import { controlLock, fenceOf, startHeartbeat, runLockName, shardLease, shardLockName, type Heartbeat } from './lease-keeper.js';
 import { deadlineError, StepDeadline } from './step-deadline.js';
 import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
 import { failureSummary, summarize, type RunReport, type ShardReport, type StepReport } from './report.js';
 import { assertPreservedCopies, listPreserved, purgePreservedCopies, restorePreserved, savePreserved, type PurgedCopy, type PurgePreservedOptions } from './preserve-steps.js';
 
 export type { RepairAction, RepairChange, RepairOptions } from './repair.js';
+export { fenceOf } from './lease-keeper.js';
 export type { BackupInfo, BackupRetention, PurgeBackupsOptions, PurgedBackup } from './backups.js';
 import { validateOptions } from './options.js';
 import { beforeFirstBatch, preflight, skippedNote } from './preflight.js';
@@ -108,13 +111,6 @@ export interface VerifyReport {
   readonly problems: readonly string[];
 }
 
-const DEFAULTS = { concurrency: 4, canaryShards: 1, ttlMs: 30_000, retries: 3, minTimeoutMs: 100, maxTimeoutMs: 2_000 };
-
-interface ShardRef {
-  readonly descriptor: ShardDescriptor;
-  readonly adapter: ShardAdapter;
-}
-
 /** Marks an error as one that p-retry must not retry. */
 class Permanent extends Error {
   constructor(readonly inner: unknown) {
@@ -131,6 +127,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   readonly #gate = new PauseGate();
   readonly #tracker = new StatusTracker();
   readonly #scrubber: Scrubber;
+  readonly #ctx: MigratorContext;
   #migrations: Promise<readonly Migration[]> | undefined;
   #closed = false;
 
@@ -148,6 +145,11 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     this.#log = scrubbingLogger(config.logger ?? noopLogger, this.#scrubber, { set: this.name, runner: this.runnerId });
     this.#tracker.attach(this);
     this.#shards = Object.values(config.engines).flatMap((engine) => engine.shards.map((d) => ({ descriptor: d, adapter: scrubbingShard(engine.shard(d.id), this.#scrubber) })));
+    this.#ctx = {
+      name: this.name, runnerId: this.runnerId, config, log: this.#log, scrubber: this.#scrubber, shards: this.#shards, gate: this.#gate, tracker: this.#tracker,
+      emit: (name, payload) => this.#emit(name, payload),
+      load: () => this.#load(),
+    };
     scrubMethods(this, ['plan', 'run', 'rollback', 'status', 'verify', 'repair'], this.#scrubber);
   }
 
@@ -199,8 +201,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     if (mode === 'verify') return this.#runVerify(report);
     if (mode === 'wait') return this.#runWait(report, signal);
 
-    const control = this.#controlLock();
-    const runLock = `mcp-migrate:${this.name}:run`;
+    const control = controlLock(this.#ctx);
+    const runLock = runLockName(this.#ctx);
     const lease = await acquireWhileHolderAlive(control, runLock, {
       owner: this.runnerId,
       ttlMs: this.#ttl,
@@ -213,7 +215,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     }).catch((error: unknown) => markUnavailable(report, error));
     if (!lease) return this.#finish(report);
     this.#emit('lock:acquired', { runId: report.runId, lock: runLock, token: lease.token });
-    const heartbeat = this.#heartbeat(lease);
+    const heartbeat = startHeartbeat(this.#ctx, lease);
     try {
       const { ledgers, unreachable } = await this.#readLedgers(signal, true);
       for (const [shardId, error] of unreachable) report.shards.find((s) => s.shardId === shardId)!.error = serializeError(error);
@@ -222,7 +224,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       for (const w of plan.warnings) this.#log.warn(w);
       const upgrades = (plan.checksumUpgrades ?? []).filter((u) => !unreachable.has(u.shardId));
       if (upgrades.length) {
-        const n = await upgradeLegacyChecksums(upgrades, migrations, (id) => this.#shard(id).adapter, (id) => this.#shardLease(this.#shard(id), report.runId, signal));
+        const n = await upgradeLegacyChecksums(upgrades, migrations, (id) => this.#shard(id).adapter, (id) => shardLease(this.#ctx, this.#shard(id), report.runId, signal));
         this.#log.info(`upgraded ${n} ledger checksum(s) written by an older SDK to the compiler-independent format`);
       }
       this.#emit('plan', { runId: report.runId, plan });
@@ -271,12 +273,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const migrations = await this.#load();
     const byId = new Map(migrations.map((m) => [m.id, m]));
     const report = this.#newReport('rollback', 'apply');
-    const control = this.#controlLock();
-    const runLock = `mcp-migrate:${this.name}:run`;
+    const control = controlLock(this.#ctx);
+    const runLock = runLockName(this.#ctx);
     const lease = await acquireWhileHolderAlive(control, runLock, { owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs, signal: options.signal })
       .catch((error: unknown) => markUnavailable(report, error));
     if (!lease) return this.#finishRollback(report);
-    const heartbeat = this.#heartbeat(lease);
+    const heartbeat = startHeartbeat(this.#ctx, lease);
     try {
       const { ledgers, unreachable } = await this.#readLedgers(options.signal, true);
       // An unreachable shard is reported like in run(): under `halt` nothing is rolled back, under
@@ -350,7 +352,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           location: ref.descriptor.location,
           reachable: !unreachable.has(id),
           error: unreachable.has(id) ? serializeError(unreachable.get(id)) : null,
-          lock: unreachable.has(id) ? null : await ref.adapter.lock.status(this.#shardLockName(id)).catch(() => null),
+          lock: unreachable.has(id) ? null : await ref.adapter.lock.status(shardLockName(this.#ctx, id)).catch(() => null),
           migrations: records.sort((a, b) => a.seq - b.seq).map((r) => ({ ...r, drift: r.state === 'applied' && byId.has(r.id) && byId.get(r.id)!.checksum !== r.checksum && !isLegacyChecksum(r.checksum) })),
           pending: pendingByShard.get(id) ?? [],
           backups: backupsOf(records, byId),
@@ -358,7 +360,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         };
       }),
     );
-    const runLock = await this.#controlLock().status(`mcp-migrate:${this.name}:run`).catch(() => null);
+    const runLock = await controlLock(this.#ctx).status(runLockName(this.#ctx)).catch(() => null);
     return { set: this.name, live: this.#tracker.snapshot(), runLock, planError, shards };
   }
 
@@ -426,7 +428,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     for (const ref of this.#shards) {
       await ref.adapter.connect(options.signal);
       await ref.adapter.ledger.init();
-      const lease = await this.#shardLease(ref, 'repair', options.signal);
+      const lease = await shardLease(this.#ctx, ref, 'repair', options.signal);
       try {
         for (const r of await ref.adapter.ledger.list()) {
           const change = repairOf(r, byId.get(r.id), options);
@@ -450,10 +452,10 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    */
   async purgeBackups(options: PurgeBackupsOptions = {}): Promise<PurgedBackup[]> {
     this.#ensureOpen();
-    const control = this.#controlLock();
-    const runLock = `mcp-migrate:${this.name}:run`;
+    const control = controlLock(this.#ctx);
+    const runLock = runLockName(this.#ctx);
     const lease = await acquireWhileHolderAlive(control, runLock, { owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs, signal: options.signal });
-    const heartbeat = this.#heartbeat(lease);
+    const heartbeat = startHeartbeat(this.#ctx, lease);
     try {
       const { unreachable } = await this.#readLedgers(options.signal, true);
       if (unreachable.size) throw [...unreachable.values()][0]!;
@@ -469,7 +471,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const out: PurgedBackup[] = [];
     for (const id of shardIds) {
       const ref = this.#shard(id);
-      const lease = await this.#shardLease(ref, runId, options.signal);
+      const lease = await shardLease(this.#ctx, ref, runId, options.signal);
       try {
         const purged = await purgeShardBackups(id, ref.adapter, lease, byId, options);
         for (const p of purged) this.#log.info(`purged backup "${p.name}" of "${p.migrationId}" on shard "${id}"; rolling it back now needs "reverse"`);
@@ -487,7 +489,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    */
   async purgePreserved(options: PurgePreservedOptions = {}): Promise<PurgedCopy[]> {
     this.#ensureOpen();
-    return purgePreservedCopies(this.#shards, options, (ref) => this.#shardLease(ref, 'purge-preserved', options.signal));
+    return purgePreservedCopies(this.#shards, options, (ref) => shardLease(this.#ctx, ref, 'purge-preserved', options.signal));
   }
 
   /** Closes every engine adapter (they close only connections they opened). Idempotent. */
@@ -540,13 +542,13 @@ export class Migrator extends EventEmitter<MigratorEvents> {
             const ref = this.#shard(sp.shardId);
             let lease: Lease;
             try {
-              lease = await this.#shardLease(ref, report.runId, signal);
+              lease = await shardLease(this.#ctx, ref, report.runId, signal);
             } catch (error) {
               halted ||= this.#onFailure === 'halt';
               for (const s of steps) sr.migrations.push({ migrationId: s.migrationId, status: 'failed', error: serializeError(error) });
               return;
             }
-            const heartbeat = this.#heartbeat(lease);
+            const heartbeat = startHeartbeat(this.#ctx, lease);
             try {
               let shardFailed = false;
               for (const step of steps) {
@@ -683,7 +685,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const t0 = Date.now();
     let lease: Lease | undefined;
     try {
-      lease = await this.#shardLease(ref, runId, signal);
+      lease = await shardLease(this.#ctx, ref, runId, signal);
       const fence = fenceOf(lease);
       let record = (await ref.adapter.ledger.list()).find((r) => r.id === m.id) ?? records.find((r) => r.id === m.id)!;
       if (m.kind === 'schema') {
@@ -804,43 +806,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     };
   }
 
-  async #shardLease(ref: ShardRef, runId: string, signal: AbortSignal | undefined): Promise<Lease> {
-    const name = this.#shardLockName(ref.descriptor.id);
-    return acquireWhileHolderAlive(ref.adapter.lock, name, {
-      owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs, signal,
-      onWait: (holder) => this.#emit('lock:wait', { runId, lock: name, holder }),
-    });
-  }
-
-  #shardLockName(shardId: string): string {
-    return `mcp-migrate:${this.name}:shard:${shardId}`;
-  }
-
-  /** Renews a lease every ttl/3; `check()` throws once a renewal failed (the lease is lost). */
-  #heartbeat(lease: Lease): Heartbeat {
-    let lost: unknown;
-    const timer = setInterval(() => {
-      lease.renew().catch((error: unknown) => {
-        lost = error;
-        this.#log.error(`lost lease "${lease.name}"`, { error: serializeError(error) });
-      });
-    }, Math.max(50, Math.floor(this.#ttl / 3)));
-    timer.unref?.();
-    return {
-      stop: () => clearInterval(timer),
-      check: () => {
-        if (lost) throw lost;
-      },
-    };
-  }
-
-  #controlLock(): LockProvider {
-    if (this.#config.control?.lock) return this.#config.control.lock;
-    const engines = this.#config.engines;
-    const engine: EngineAdapter = engines.postgres ?? Object.values(engines)[0]!;
-    return engine.shard(engine.shards[0]!.id).lock;
-  }
-
   async #overrides(): Promise<DirectoryOverrides | undefined> {
     return this.#config.control?.directory ? await this.#config.control.directory() : undefined;
   }
@@ -897,17 +862,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   }
 
   get #ttl(): number {
-    return this.#config.lock?.ttlMs ?? DEFAULTS.ttlMs;
+    return ttlOf(this.#ctx);
   }
-}
-
-interface Heartbeat {
-  stop(): void;
-  check(): void;
-}
-
-export function fenceOf(lease: Lease): Fence {
-  return { lockName: lease.name, token: lease.token };
 }
 
 /** The control store's shard is down: report it like any unreachable shard (nothing done); rethrows anything else. */

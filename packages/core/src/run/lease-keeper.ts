@@ -1,0 +1,60 @@
+/**
+ * Leases of a run: the names of the run lock and the shard locks, acquiring a shard's lease, and the
+ * heartbeat that renews a lease and notices when it is lost.
+ */
+import type { EngineAdapter, Fence, Lease, LockProvider } from '../engine/engine.js';
+import { serializeError } from '../errors/errors.js';
+import { acquireWhileHolderAlive } from './lock-wait.js';
+import { ttlOf, type MigratorContext, type ShardRef } from './context.js';
+
+export interface Heartbeat {
+  stop(): void;
+  /** Throws once a renewal failed (the lease is lost). */
+  check(): void;
+}
+
+export function fenceOf(lease: Lease): Fence {
+  return { lockName: lease.name, token: lease.token };
+}
+
+export function runLockName(ctx: MigratorContext): string {
+  return `mcp-migrate:${ctx.name}:run`;
+}
+
+export function shardLockName(ctx: MigratorContext, shardId: string): string {
+  return `mcp-migrate:${ctx.name}:shard:${shardId}`;
+}
+
+export async function shardLease(ctx: MigratorContext, ref: ShardRef, runId: string, signal: AbortSignal | undefined): Promise<Lease> {
+  const name = shardLockName(ctx, ref.descriptor.id);
+  return acquireWhileHolderAlive(ref.adapter.lock, name, {
+    owner: ctx.runnerId, ttlMs: ttlOf(ctx), waitMs: ctx.config.lock?.waitMs, signal,
+    onWait: (holder) => ctx.emit('lock:wait', { runId, lock: name, holder }),
+  });
+}
+
+/** Renews a lease every ttl/3; `check()` throws once a renewal failed (the lease is lost). */
+export function startHeartbeat(ctx: MigratorContext, lease: Lease): Heartbeat {
+  let lost: unknown;
+  const timer = setInterval(() => {
+    lease.renew().catch((error: unknown) => {
+      lost = error;
+      ctx.log.error(`lost lease "${lease.name}"`, { error: serializeError(error) });
+    });
+  }, Math.max(50, Math.floor(ttlOf(ctx) / 3)));
+  timer.unref?.();
+  return {
+    stop: () => clearInterval(timer),
+    check: () => {
+      if (lost) throw lost;
+    },
+  };
+}
+
+/** The lock provider of the control store: the configured one, else the first shard of `postgres` (or of the first engine). */
+export function controlLock(ctx: MigratorContext): LockProvider {
+  if (ctx.config.control?.lock) return ctx.config.control.lock;
+  const engines = ctx.config.engines;
+  const engine: EngineAdapter = engines.postgres ?? Object.values(engines)[0]!;
+  return engine.shard(engine.shards[0]!.id).lock;
+}
