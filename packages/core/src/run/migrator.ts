@@ -31,20 +31,20 @@ import { backupsOf, purgeShardBackups, refusePurgedRollback, type BackupInfo, ty
 import { upgradeLegacyChecksums } from './checksum-upgrade.js';
 import { repairOf, type RepairChange, type RepairOptions } from './repair.js';
 import { acquireWhileHolderAlive } from './lock-wait.js';
+import { finishRollback, finishRun, markUnavailable, newReport, shardReport, type RunMode } from './report-builder.js';
 import { DEFAULTS, ttlOf, type MigratorContext, type ShardRef } from './context.js';
 import { controlLock, fenceOf, startHeartbeat, runLockName, shardLease, shardLockName, type Heartbeat } from './lease-keeper.js';
 import { deadlineError, StepDeadline } from './step-deadline.js';
 import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
-import { failureSummary, summarize, type RunReport, type ShardReport, type StepReport } from './report.js';
+import { summarize, type RunReport, type ShardReport, type StepReport } from './report.js';
 import { assertPreservedCopies, listPreserved, purgePreservedCopies, restorePreserved, savePreserved, type PurgedCopy, type PurgePreservedOptions } from './preserve-steps.js';
 
 export type { RepairAction, RepairChange, RepairOptions } from './repair.js';
 export { fenceOf } from './lease-keeper.js';
+export type { RunMode } from './report-builder.js';
 export type { BackupInfo, BackupRetention, PurgeBackupsOptions, PurgedBackup } from './backups.js';
 import { validateOptions } from './options.js';
 import { beforeFirstBatch, preflight, skippedNote } from './preflight.js';
-
-export type RunMode = 'apply' | 'wait' | 'verify';
 
 export interface RunOptions {
   /**
@@ -195,7 +195,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     validateOptions('run', options);
     const mode = options.mode ?? 'apply';
     const signal = withTimeout(options.signal, options.timeoutMs);
-    const report = this.#newReport('run', mode);
+    const report = newReport(this.#ctx, 'run', mode);
     this.#emit('run:start', { runId: report.runId, mode, runnerId: this.runnerId });
     const migrations = await this.#load();
     if (mode === 'verify') return this.#runVerify(report);
@@ -213,12 +213,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         report.waitedForLock = true;
       },
     }).catch((error: unknown) => markUnavailable(report, error));
-    if (!lease) return this.#finish(report);
+    if (!lease) return finishRun(this.#ctx, report);
     this.#emit('lock:acquired', { runId: report.runId, lock: runLock, token: lease.token });
     const heartbeat = startHeartbeat(this.#ctx, lease);
     try {
       const { ledgers, unreachable } = await this.#readLedgers(signal, true);
-      for (const [shardId, error] of unreachable) report.shards.find((s) => s.shardId === shardId)!.error = serializeError(error);
+      for (const [shardId, error] of unreachable) shardReport(report, shardId).error = serializeError(error);
       const reachable = this.shards.filter((s) => !unreachable.has(s.id));
       const plan = makePlan({ migrations, shards: this.shards, ledgers, router: this.#config.router, overrides: await this.#overrides(), drift: this.#config.drift });
       for (const w of plan.warnings) this.#log.warn(w);
@@ -229,7 +229,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       }
       this.#emit('plan', { runId: report.runId, plan });
       for (const sp of plan.shards) {
-        const sr = report.shards.find((s) => s.shardId === sp.shardId)!;
+        const sr = shardReport(report, sp.shardId);
         for (const id of sp.applied) sr.migrations.push({ migrationId: id, status: 'skipped' });
         if (unreachable.has(sp.shardId)) {
           for (const step of sp.steps) sr.migrations.push({ migrationId: step.migrationId, status: 'not-run', reason: 'shard unreachable' });
@@ -249,7 +249,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         }
       } else {
         for (const sp of plan.shards.filter((s) => !unreachable.has(s.shardId))) {
-          const sr = report.shards.find((s) => s.shardId === sp.shardId)!;
+          const sr = shardReport(report, sp.shardId);
           for (const step of sp.steps) sr.migrations.push({ migrationId: step.migrationId, status: 'not-run', reason: 'halted: a shard is unreachable' });
         }
       }
@@ -258,7 +258,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       await lease.release().catch(() => undefined);
       this.#emit('lock:released', { runId: report.runId, lock: runLock });
     }
-    return this.#finish(report);
+    return finishRun(this.#ctx, report);
   }
 
   /**
@@ -272,19 +272,19 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     validateOptions('rollback', options);
     const migrations = await this.#load();
     const byId = new Map(migrations.map((m) => [m.id, m]));
-    const report = this.#newReport('rollback', 'apply');
+    const report = newReport(this.#ctx, 'rollback', 'apply');
     const control = controlLock(this.#ctx);
     const runLock = runLockName(this.#ctx);
     const lease = await acquireWhileHolderAlive(control, runLock, { owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs, signal: options.signal })
       .catch((error: unknown) => markUnavailable(report, error));
-    if (!lease) return this.#finishRollback(report);
+    if (!lease) return finishRollback(this.#ctx, report);
     const heartbeat = startHeartbeat(this.#ctx, lease);
     try {
       const { ledgers, unreachable } = await this.#readLedgers(options.signal, true);
       // An unreachable shard is reported like in run(): under `halt` nothing is rolled back, under
       // `continue` the reachable shards are; either way the error carries the report.
-      for (const [shardId, error] of unreachable) report.shards.find((s) => s.shardId === shardId)!.error = serializeError(error);
-      if (unreachable.size && this.#onFailure === 'halt') return this.#finishRollback(report);
+      for (const [shardId, error] of unreachable) shardReport(report, shardId).error = serializeError(error);
+      if (unreachable.size && this.#onFailure === 'halt') return finishRollback(this.#ctx, report);
       const perShard = planRollback({ migrations, shards: this.shards, ledgers }, target);
       const ids = [...new Set([...perShard.values()].flat().map((s) => s.migrationId))];
       for (const id of ids) {
@@ -306,7 +306,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
           if (!(perShard.get(ref.descriptor.id) ?? []).some((s) => s.migrationId === id)) continue;
           void queue.add(async () => {
             const step = await this.#rollbackOne(byId.get(id)!, ref, ledgers.get(ref.descriptor.id) ?? [], report.runId, options.signal);
-            report.shards.find((s) => s.shardId === ref.descriptor.id)!.migrations.push(step);
+            shardReport(report, ref.descriptor.id).migrations.push(step);
             if (step.status === 'failed') failed = true;
           });
         }
@@ -316,14 +316,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       heartbeat.stop();
       await lease.release().catch(() => undefined);
     }
-    return this.#finishRollback(report);
-  }
-
-  #finishRollback(report: RunReport): RunReport {
-    summarize(report);
-    this.#emit('rollback:done', { runId: report.runId, report });
-    if (!report.ok) throw new RunFailedError(failureSummary(report), report);
-    return report;
+    return finishRollback(this.#ctx, report);
   }
 
   /** Ledgers, locks and reachability of every shard, with drift and pending migrations. Changes nothing. */
@@ -528,7 +521,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         .map((sp) => ({ sp, steps: sp.steps.filter((s) => s.wave === wave) }))
         .filter((t) => t.steps.length > 0);
       if (halted) {
-        for (const t of tasks) notRun(report.shards.find((s) => s.shardId === t.sp.shardId)!, t.steps, 'halted after a failure');
+        for (const t of tasks) notRun(shardReport(report, t.sp.shardId), t.steps, 'halted after a failure');
         continue;
       }
       const canary = this.#config.strategy === 'canary' ? tasks.slice(0, this.#config.canaryShards ?? DEFAULTS.canaryShards) : [];
@@ -537,7 +530,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         const queue = new PQueue({ concurrency: this.#concurrency });
         for (const { sp, steps } of group) {
           void queue.add(async () => {
-            const sr = report.shards.find((s) => s.shardId === sp.shardId)!;
+            const sr = shardReport(report, sp.shardId);
             if (halted) return notRun(sr, steps, 'halted after a failure');
             const ref = this.#shard(sp.shardId);
             let lease: Lease;
@@ -592,7 +585,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         }
         await queue.onIdle();
         if (gi === 0 && canary.length && halted) {
-          for (const t of groups[1] ?? []) notRun(report.shards.find((s) => s.shardId === t.sp.shardId)!, t.steps, 'canary failed');
+          for (const t of groups[1] ?? []) notRun(shardReport(report, t.sp.shardId), t.steps, 'canary failed');
           break;
         }
       }
@@ -728,8 +721,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   async #runVerify(report: RunReport): Promise<RunReport> {
     const v = await this.verify();
-    for (const p of v.pending) report.shards.find((s) => s.shardId === p.shardId)!.migrations.push({ migrationId: p.migrationId, status: 'not-run', reason: 'pending' });
-    for (const f of v.failed) report.shards.find((s) => s.shardId === f.shardId)!.migrations.push({ migrationId: f.migrationId, status: 'failed', error: f.error ?? undefined });
+    for (const p of v.pending) shardReport(report, p.shardId).migrations.push({ migrationId: p.migrationId, status: 'not-run', reason: 'pending' });
+    for (const f of v.failed) shardReport(report, f.shardId).migrations.push({ migrationId: f.migrationId, status: 'failed', error: f.error ?? undefined });
     if (v.ok) await this.#recordApplied(report, new Set());
     summarize(report);
     if (!v.ok) {
@@ -746,7 +739,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       const v = await this.verify({ signal });
       if (v.ok) {
         await this.#recordApplied(report, waitedFor ?? new Set());
-        return this.#finish(report);
+        return finishRun(this.#ctx, report);
       }
       // What was pending when this runner started waiting is what another runner applies meanwhile.
       waitedFor ??= new Set(v.pending.map((p) => `${p.shardId}\u0000${p.migrationId}`));
@@ -762,19 +755,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   async #recordApplied(report: RunReport, waitedFor: ReadonlySet<string>): Promise<void> {
     const status = await this.status();
     for (const shard of status.shards) {
-      const sr = report.shards.find((s) => s.shardId === shard.shardId)!;
+      const sr = shardReport(report, shard.shardId);
       for (const r of shard.migrations.filter((x) => x.state === 'applied')) {
         const waited = waitedFor.has(`${shard.shardId}\u0000${r.id}`);
         sr.migrations.push({ migrationId: r.id, status: 'skipped', reason: waited ? 'applied by another runner while this one waited' : 'already applied' });
       }
     }
-  }
-
-  #finish(report: RunReport): RunReport {
-    summarize(report);
-    this.#emit('run:done', { runId: report.runId, report });
-    if (!report.ok) throw new RunFailedError(failureSummary(report), report);
-    return report;
   }
 
   async #readLedgers(signal: AbortSignal | undefined, init = false): Promise<{ ledgers: Map<string, LedgerRecord[]>; unreachable: Map<string, unknown> }> {
@@ -829,14 +815,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return this.#migrations;
   }
 
-  #newReport(kind: 'run' | 'rollback', mode: RunMode): RunReport {
-    return {
-      runId: randomUUID(), kind, mode, runnerId: this.runnerId, startedAt: new Date().toISOString(), finishedAt: '', durationMs: 0, ok: false, waitedForLock: false,
-      shards: this.#shards.map((s) => ({ shardId: s.descriptor.id, engine: s.descriptor.engine, migrations: [] })),
-      totals: { applied: 0, skipped: 0, failed: 0, notRun: 0 },
-    };
-  }
-
   #shard(id: string): ShardRef {
     return this.#shards.find((s) => s.descriptor.id === id)!;
   }
@@ -864,14 +842,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   get #ttl(): number {
     return ttlOf(this.#ctx);
   }
-}
-
-/** The control store's shard is down: report it like any unreachable shard (nothing done); rethrows anything else. */
-function markUnavailable(report: RunReport, error: unknown): null {
-  if (!isMigrateError(error) || error.code !== ErrorCode.ShardUnavailable) throw error;
-  const shard = report.shards.find((s) => s.shardId === error.shardId) ?? report.shards[0]!;
-  shard.error = serializeError(error);
-  return null;
 }
 
 function isMissingLedger(error: unknown): boolean {
