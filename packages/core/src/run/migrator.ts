@@ -18,10 +18,9 @@ import { isLegacyChecksum, type DataMigration, type Migration, type MigrationCon
 import { loadMigrations } from '../definition/load.js';
 import type { MigratorEventName, MigratorEventPayload, MigratorEvents } from '../events/events.js';
 import { plan as makePlan, orderMigrations, planRollback, type Plan, type PlanStep, type RollbackTarget } from '../plan/planner.js';
-import type { DirectoryOverrides } from '../router/router.js';
 import { noopLogger, type Logger } from '../util/logger.js';
 import { Scrubber, scrubbingLogger, scrubbingShard, scrubMethods } from '../util/scrubber.js';
-import { describeRow, asShardUnavailable, stepFailure } from '../errors/classify.js';
+import { describeRow, stepFailure } from '../errors/classify.js';
 import { sleep, throwIfAborted } from '../util/time.js';
 import { runBatches } from '../data/batch-runner.js';
 import { PauseGate } from '../data/throttle.js';
@@ -31,6 +30,7 @@ import { backupsOf, purgeShardBackups, refusePurgedRollback, type BackupInfo, ty
 import { upgradeLegacyChecksums } from './checksum-upgrade.js';
 import { repairOf, type RepairChange, type RepairOptions } from './repair.js';
 import { acquireWhileHolderAlive } from './lock-wait.js';
+import { directoryOverrides, readLedgers } from './ledger-reader.js';
 import { finishRollback, finishRun, markUnavailable, newReport, shardReport, type RunMode } from './report-builder.js';
 import { DEFAULTS, ttlOf, type MigratorContext, type ShardRef } from './context.js';
 import { controlLock, fenceOf, startHeartbeat, runLockName, shardLease, shardLockName, type Heartbeat } from './lease-keeper.js';
@@ -178,9 +178,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     this.#ensureOpen();
     validateOptions('plan', options);
     const migrations = await this.#load();
-    const { ledgers, unreachable } = await this.#readLedgers(options.signal);
+    const { ledgers, unreachable } = await readLedgers(this.#ctx, options.signal);
     if (unreachable.size) throw [...unreachable.values()][0]!;
-    const plan = makePlan({ migrations, shards: this.shards, ledgers, router: this.#config.router, overrides: await this.#overrides(), drift: this.#config.drift });
+    const plan = makePlan({ migrations, shards: this.shards, ledgers, router: this.#config.router, overrides: await directoryOverrides(this.#ctx), drift: this.#config.drift });
     await preflight(plan, migrations, this.#shards.map((r) => ({ id: r.descriptor.id, adapter: r.adapter })));
     return plan;
   }
@@ -217,10 +217,10 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     this.#emit('lock:acquired', { runId: report.runId, lock: runLock, token: lease.token });
     const heartbeat = startHeartbeat(this.#ctx, lease);
     try {
-      const { ledgers, unreachable } = await this.#readLedgers(signal, true);
+      const { ledgers, unreachable } = await readLedgers(this.#ctx, signal, true);
       for (const [shardId, error] of unreachable) shardReport(report, shardId).error = serializeError(error);
       const reachable = this.shards.filter((s) => !unreachable.has(s.id));
-      const plan = makePlan({ migrations, shards: this.shards, ledgers, router: this.#config.router, overrides: await this.#overrides(), drift: this.#config.drift });
+      const plan = makePlan({ migrations, shards: this.shards, ledgers, router: this.#config.router, overrides: await directoryOverrides(this.#ctx), drift: this.#config.drift });
       for (const w of plan.warnings) this.#log.warn(w);
       const upgrades = (plan.checksumUpgrades ?? []).filter((u) => !unreachable.has(u.shardId));
       if (upgrades.length) {
@@ -280,7 +280,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     if (!lease) return finishRollback(this.#ctx, report);
     const heartbeat = startHeartbeat(this.#ctx, lease);
     try {
-      const { ledgers, unreachable } = await this.#readLedgers(options.signal, true);
+      const { ledgers, unreachable } = await readLedgers(this.#ctx, options.signal, true);
       // An unreachable shard is reported like in run(): under `halt` nothing is rolled back, under
       // `continue` the reachable shards are; either way the error carries the report.
       for (const [shardId, error] of unreachable) shardReport(report, shardId).error = serializeError(error);
@@ -325,11 +325,11 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     validateOptions('status', options);
     const migrations = await this.#load();
     const byId = new Map(migrations.map((m) => [m.id, m]));
-    const { ledgers, unreachable } = await this.#readLedgers(options.signal);
+    const { ledgers, unreachable } = await readLedgers(this.#ctx, options.signal);
     let pendingByShard = new Map<string, string[]>();
     let planError: SerializedError | null = null;
     try {
-      const p = makePlan({ migrations, shards: this.shards.filter((s) => !unreachable.has(s.id)), ledgers, router: this.#config.router, overrides: await this.#overrides(), drift: 'warn' });
+      const p = makePlan({ migrations, shards: this.shards.filter((s) => !unreachable.has(s.id)), ledgers, router: this.#config.router, overrides: await directoryOverrides(this.#ctx), drift: 'warn' });
       pendingByShard = new Map(p.shards.map((s) => [s.shardId, s.steps.map((x) => x.migrationId)]));
     } catch (error) {
       // A refused plan (missing from code, cycle) still leaves ledgers worth showing.
@@ -450,7 +450,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const lease = await acquireWhileHolderAlive(control, runLock, { owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs, signal: options.signal });
     const heartbeat = startHeartbeat(this.#ctx, lease);
     try {
-      const { unreachable } = await this.#readLedgers(options.signal, true);
+      const { unreachable } = await readLedgers(this.#ctx, options.signal, true);
       if (unreachable.size) throw [...unreachable.values()][0]!;
       return await this.#purge(this.shards.map((s) => s.id), options, 'purge');
     } finally {
@@ -763,26 +763,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     }
   }
 
-  async #readLedgers(signal: AbortSignal | undefined, init = false): Promise<{ ledgers: Map<string, LedgerRecord[]>; unreachable: Map<string, unknown> }> {
-    const ledgers = new Map<string, LedgerRecord[]>();
-    const unreachable = new Map<string, unknown>();
-    const queue = new PQueue({ concurrency: Math.max(this.#concurrency, 8) });
-    for (const ref of this.#shards) {
-      void queue.add(async () => {
-        try {
-          await ref.adapter.connect(signal);
-          if (init) await ref.adapter.ledger.init();
-          ledgers.set(ref.descriptor.id, await ref.adapter.ledger.list());
-        } catch (error) {
-          if (!init && isMissingLedger(error)) ledgers.set(ref.descriptor.id, []);
-          else unreachable.set(ref.descriptor.id, asShardUnavailable(ref.descriptor.id, error));
-        }
-      });
-    }
-    await queue.onIdle();
-    return { ledgers, unreachable };
-  }
-
   #context(ref: ShardRef, migrationId: string, step: PlanStep | undefined, signal: AbortSignal | undefined): MigrationContext {
     return {
       shard: ref.descriptor,
@@ -790,10 +770,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       signal: signal ?? new AbortController().signal,
       tenants: step?.tenants,
     };
-  }
-
-  async #overrides(): Promise<DirectoryOverrides | undefined> {
-    return this.#config.control?.directory ? await this.#config.control.directory() : undefined;
   }
 
   #retryable(ref: ShardRef, error: unknown): boolean {
@@ -842,10 +818,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   get #ttl(): number {
     return ttlOf(this.#ctx);
   }
-}
-
-function isMissingLedger(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === '42P01';
 }
 
 function withTimeout(signal: AbortSignal | undefined, timeoutMs: number | undefined): AbortSignal | undefined {
