@@ -10,38 +10,40 @@ import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
 import pRetry from 'p-retry';
-import type { Fence, KeyValue, Lease, LedgerRecord, LockStatus, PreservedCopy, ShardDescriptor } from '../engine/engine.js';
+import type { Fence, Lease, LedgerRecord, ShardDescriptor } from '../engine/engine.js';
 import {
-  ErrorCode, isMigrateError, MigrateError, RollbackError, RunFailedError, serializeError, type SerializedError,
+  ErrorCode, isMigrateError, MigrateError, RollbackError, serializeError,
 } from '../errors/errors.js';
-import { isLegacyChecksum, type DataMigration, type Migration, type MigrationContext } from '../definition/migration.js';
+import type { DataMigration, Migration, MigrationContext } from '../definition/migration.js';
 import { loadMigrations } from '../definition/load.js';
 import type { MigratorEventName, MigratorEventPayload, MigratorEvents } from '../events/events.js';
 import { plan as makePlan, orderMigrations, planRollback, type Plan, type PlanStep, type RollbackTarget } from '../plan/planner.js';
 import { noopLogger, type Logger } from '../util/logger.js';
 import { Scrubber, scrubbingLogger, scrubbingShard, scrubMethods } from '../util/scrubber.js';
-import { describeRow, stepFailure } from '../errors/classify.js';
-import { sleep, throwIfAborted } from '../util/time.js';
+import { stepFailure } from '../errors/classify.js';
+import { throwIfAborted } from '../util/time.js';
 import { runBatches } from '../data/batch-runner.js';
 import { PauseGate } from '../data/throttle.js';
-import { StatusTracker, type StatusSnapshot } from '../events/status-tracker.js';
+import { StatusTracker } from '../events/status-tracker.js';
 import { DependencyGate } from './dependencies.js';
-import { backupsOf, purgeShardBackups, refusePurgedRollback, type BackupInfo, type PurgeBackupsOptions, type PurgedBackup } from './backups.js';
+import { purgeShardBackups, refusePurgedRollback, type PurgeBackupsOptions, type PurgedBackup } from './backups.js';
 import { upgradeLegacyChecksums } from './checksum-upgrade.js';
 import { repairOf, type RepairChange, type RepairOptions } from './repair.js';
 import { acquireWhileHolderAlive } from './lock-wait.js';
 import { directoryOverrides, readLedgers } from './ledger-reader.js';
+import { inspectStatus, runVerify, runWait, verifyStatus, type MigratorStatus, type VerifyOptions, type VerifyReport } from './inspector.js';
 import { finishRollback, finishRun, markUnavailable, newReport, shardReport, type RunMode } from './report-builder.js';
 import { DEFAULTS, ttlOf, type MigratorContext, type ShardRef } from './context.js';
-import { controlLock, fenceOf, startHeartbeat, runLockName, shardLease, shardLockName, type Heartbeat } from './lease-keeper.js';
+import { controlLock, fenceOf, startHeartbeat, runLockName, shardLease, type Heartbeat } from './lease-keeper.js';
 import { deadlineError, StepDeadline } from './step-deadline.js';
 import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
-import { summarize, type RunReport, type ShardReport, type StepReport } from './report.js';
-import { assertPreservedCopies, listPreserved, purgePreservedCopies, restorePreserved, savePreserved, type PurgedCopy, type PurgePreservedOptions } from './preserve-steps.js';
+import type { RunReport, ShardReport, StepReport } from './report.js';
+import { assertPreservedCopies, purgePreservedCopies, restorePreserved, savePreserved, type PurgedCopy, type PurgePreservedOptions } from './preserve-steps.js';
 
 export type { RepairAction, RepairChange, RepairOptions } from './repair.js';
 export { fenceOf } from './lease-keeper.js';
 export type { RunMode } from './report-builder.js';
+export type { DataCheck, MigratorStatus, ShardStatus, VerifyOptions, VerifyReport } from './inspector.js';
 export type { BackupInfo, BackupRetention, PurgeBackupsOptions, PurgedBackup } from './backups.js';
 import { validateOptions } from './options.js';
 import { beforeFirstBatch, preflight, skippedNote } from './preflight.js';
@@ -59,56 +61,6 @@ export interface RunOptions {
    * `failed` with `MIGRATE_TIMEOUT`, never `applied`, even if it ignores `ctx.signal` and finishes later.
    */
   readonly timeoutMs?: number;
-}
-
-export interface ShardStatus {
-  readonly shardId: string;
-  readonly engine: string;
-  readonly location: string | undefined;
-  readonly reachable: boolean;
-  readonly error: SerializedError | null;
-  readonly lock: LockStatus | null;
-  readonly migrations: readonly (LedgerRecord & { readonly drift: boolean })[];
-  readonly pending: readonly string[];
-  /** Backups of data migrations that exist on this shard (not rolled back, not purged), per its ledger. */
-  readonly backups: readonly BackupInfo[];
-  /** Copies kept for schema migrations' `preserve`, until `purgePreserved()`. */
-  readonly preserved: readonly PreservedCopy[];
-}
-
-export interface MigratorStatus {
-  readonly set: string;
-  /** What this migrator is doing now (state, per-shard rate, throttling), folded from its events. */
-  readonly live: StatusSnapshot;
-  readonly runLock: LockStatus | null;
-  /** Why `run()` would refuse to plan (missing from code, cycle, unknown dependency), or `null`. Drift shows per record. */
-  readonly planError: SerializedError | null;
-  readonly shards: readonly ShardStatus[];
-}
-
-export interface DataCheck {
-  readonly shardId: string;
-  readonly migrationId: string;
-  readonly rows: number;
-  /** Keys of rows whose `verify` predicate failed, with the reason (at most 100 per shard). */
-  readonly failures: readonly { readonly key: KeyValue; readonly reason: string }[];
-}
-
-export interface VerifyOptions {
-  readonly signal?: AbortSignal;
-  /** Also scan the tables of applied data migrations and check their `verify` predicates. Default `false`. */
-  readonly data?: boolean;
-}
-
-export interface VerifyReport {
-  readonly ok: boolean;
-  readonly data: readonly DataCheck[];
-  readonly pending: readonly { shardId: string; migrationId: string }[];
-  readonly failed: readonly { shardId: string; migrationId: string; error: SerializedError | null }[];
-  readonly drifted: readonly { shardId: string; migrationId: string }[];
-  /** Why `run()` would refuse to plan (a cycle, an unknown dependency), or `null`. */
-  readonly planError: SerializedError | null;
-  readonly problems: readonly string[];
 }
 
 /** Marks an error as one that p-retry must not retry. */
@@ -198,8 +150,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const report = newReport(this.#ctx, 'run', mode);
     this.#emit('run:start', { runId: report.runId, mode, runnerId: this.runnerId });
     const migrations = await this.#load();
-    if (mode === 'verify') return this.#runVerify(report);
-    if (mode === 'wait') return this.#runWait(report, signal);
+    if (mode === 'verify') return runVerify(this.#ctx, this, report);
+    if (mode === 'wait') return runWait(this.#ctx, this, report, signal);
 
     const control = controlLock(this.#ctx);
     const runLock = runLockName(this.#ctx);
@@ -323,88 +275,14 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   async status(options: { signal?: AbortSignal } = {}): Promise<MigratorStatus> {
     this.#ensureOpen();
     validateOptions('status', options);
-    const migrations = await this.#load();
-    const byId = new Map(migrations.map((m) => [m.id, m]));
-    const { ledgers, unreachable } = await readLedgers(this.#ctx, options.signal);
-    let pendingByShard = new Map<string, string[]>();
-    let planError: SerializedError | null = null;
-    try {
-      const p = makePlan({ migrations, shards: this.shards.filter((s) => !unreachable.has(s.id)), ledgers, router: this.#config.router, overrides: await directoryOverrides(this.#ctx), drift: 'warn' });
-      pendingByShard = new Map(p.shards.map((s) => [s.shardId, s.steps.map((x) => x.migrationId)]));
-    } catch (error) {
-      // A refused plan (missing from code, cycle) still leaves ledgers worth showing.
-      planError = serializeError(error);
-    }
-    const shards = await Promise.all(
-      this.#shards.map(async (ref): Promise<ShardStatus> => {
-        const id = ref.descriptor.id;
-        const records = ledgers.get(id) ?? [];
-        return {
-          shardId: id,
-          engine: ref.descriptor.engine,
-          location: ref.descriptor.location,
-          reachable: !unreachable.has(id),
-          error: unreachable.has(id) ? serializeError(unreachable.get(id)) : null,
-          lock: unreachable.has(id) ? null : await ref.adapter.lock.status(shardLockName(this.#ctx, id)).catch(() => null),
-          migrations: records.sort((a, b) => a.seq - b.seq).map((r) => ({ ...r, drift: r.state === 'applied' && byId.has(r.id) && byId.get(r.id)!.checksum !== r.checksum && !isLegacyChecksum(r.checksum) })),
-          pending: pendingByShard.get(id) ?? [],
-          backups: backupsOf(records, byId),
-          preserved: unreachable.has(id) ? [] : await listPreserved(ref.adapter).catch(() => []),
-        };
-      }),
-    );
-    const runLock = await controlLock(this.#ctx).status(runLockName(this.#ctx)).catch(() => null);
-    return { set: this.name, live: this.#tracker.snapshot(), runLock, planError, shards };
+    return inspectStatus(this.#ctx, options.signal);
   }
 
   /** Checks that everything is applied, nothing drifted or failed, every shard reachable. Never throws for those: see `ok`. */
   async verify(options: VerifyOptions = {}): Promise<VerifyReport> {
     validateOptions('verify', options);
     const status = await this.status({ ...(options.signal ? { signal: options.signal } : {}) });
-    const data = options.data ? await this.#checkData(status, options.signal) : [];
-    const pending = status.shards.flatMap((s) => s.pending.map((migrationId) => ({ shardId: s.shardId, migrationId })));
-    const failed = status.shards.flatMap((s) => s.migrations.filter((m) => m.state === 'failed').map((m) => ({ shardId: s.shardId, migrationId: m.id, error: m.error ? { name: 'MigrationError', ...m.error } : null })));
-    const drifted = status.shards.flatMap((s) => s.migrations.filter((m) => m.drift).map((m) => ({ shardId: s.shardId, migrationId: m.id })));
-    const planError = status.planError && status.planError.code !== ErrorCode.MissingFromCode ? status.planError : null;
-    const problems = [
-      ...status.shards.filter((s) => !s.reachable).map((s) => `shard "${s.shardId}" is unreachable: ${s.error?.message ?? ''}`),
-      // An applied migration missing from code is what an older replica sees during a rolling deploy: not a readiness problem.
-      ...(planError ? [`the plan is refused: ${planError.message}`] : []),
-      ...pending.map((p) => `"${p.migrationId}" is pending on shard "${p.shardId}"`),
-      ...failed.map((f) => `"${f.migrationId}" failed on shard "${f.shardId}"`),
-      ...drifted.map((d) => `"${d.migrationId}" drifted on shard "${d.shardId}"`),
-      ...data.filter((d) => d.failures.length).map((d) => `"${d.migrationId}" on shard "${d.shardId}": ${d.failures.length} row(s) fail its verify predicate, first ${describeRow(d.failures[0]!.key)}: ${d.failures[0]!.reason}`),
-    ];
-    return { ok: problems.length === 0, data, pending, failed, drifted, planError, problems };
-  }
-
-  async #checkData(status: MigratorStatus, signal: AbortSignal | undefined): Promise<DataCheck[]> {
-    const migrations = await this.#load();
-    const out: DataCheck[] = [];
-    for (const s of status.shards.filter((x) => x.reachable)) {
-      for (const record of s.migrations.filter((r) => r.state === 'applied')) {
-        const m = migrations.find((x) => x.id === record.id);
-        if (m?.kind !== 'data' || !m.verify || skippedNote(record)) continue;
-        const target = { ...m.target, filter: m.filter };
-        const store = this.#shard(s.shardId).adapter.data;
-        const failures: { key: KeyValue; reason: string }[] = [];
-        let rows = 0;
-        let after: KeyValue | undefined;
-        for (;;) {
-          throwIfAborted(signal);
-          const page = await store.scan(target, after, 1000);
-          for (const row of page) {
-            rows++;
-            const verdict = m.verify(row);
-            if (verdict !== true && failures.length < 100) failures.push({ key: target.key.map((k) => row[k]), reason: typeof verdict === 'string' ? verdict : 'predicate returned false' });
-          }
-          if (page.length < 1000) break;
-          after = target.key.map((k) => page.at(-1)![k]);
-        }
-        out.push({ shardId: s.shardId, migrationId: m.id, rows, failures });
-      }
-    }
-    return out;
+    return verifyStatus(this.#ctx, status, options);
   }
 
   /**
@@ -717,50 +595,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         return next;
       },
     });
-  }
-
-  async #runVerify(report: RunReport): Promise<RunReport> {
-    const v = await this.verify();
-    for (const p of v.pending) shardReport(report, p.shardId).migrations.push({ migrationId: p.migrationId, status: 'not-run', reason: 'pending' });
-    for (const f of v.failed) shardReport(report, f.shardId).migrations.push({ migrationId: f.migrationId, status: 'failed', error: f.error ?? undefined });
-    if (v.ok) await this.#recordApplied(report, new Set());
-    summarize(report);
-    if (!v.ok) {
-      throw new RunFailedError(`Not ready: ${v.problems.slice(0, 5).join('; ')}${v.problems.length > 5 ? `; and ${v.problems.length - 5} more` : ''}`, report, { code: ErrorCode.Pending }) as never;
-    }
-    this.#emit('run:done', { runId: report.runId, report });
-    return report;
-  }
-
-  async #runWait(report: RunReport, signal: AbortSignal | undefined): Promise<RunReport> {
-    let waitedFor: Set<string> | undefined;
-    for (;;) {
-      throwIfAborted(signal);
-      const v = await this.verify({ signal });
-      if (v.ok) {
-        await this.#recordApplied(report, waitedFor ?? new Set());
-        return finishRun(this.#ctx, report);
-      }
-      // What was pending when this runner started waiting is what another runner applies meanwhile.
-      waitedFor ??= new Set(v.pending.map((p) => `${p.shardId}\u0000${p.migrationId}`));
-      report.waitedForLock = true;
-      if (v.failed.length || v.drifted.length || v.planError) {
-        throw new RunFailedError(`Waiting is pointless: ${[...(v.planError ? [`the plan is refused: ${v.planError.message}`] : []), ...v.failed.map((f) => `"${f.migrationId}" failed on "${f.shardId}"`), ...v.drifted.map((d) => `"${d.migrationId}" drifted on "${d.shardId}"`)].join('; ')}`, summarize(report));
-      }
-      await sleep(250, signal);
-    }
-  }
-
-  /** A `wait`/`verify` report lists what is applied on each shard (skipped: nothing for this runner to do), saying which were applied while it waited. */
-  async #recordApplied(report: RunReport, waitedFor: ReadonlySet<string>): Promise<void> {
-    const status = await this.status();
-    for (const shard of status.shards) {
-      const sr = shardReport(report, shard.shardId);
-      for (const r of shard.migrations.filter((x) => x.state === 'applied')) {
-        const waited = waitedFor.has(`${shard.shardId}\u0000${r.id}`);
-        sr.migrations.push({ migrationId: r.id, status: 'skipped', reason: waited ? 'applied by another runner while this one waited' : 'already applied' });
-      }
-    }
   }
 
   #context(ref: ShardRef, migrationId: string, step: PlanStep | undefined, signal: AbortSignal | undefined): MigrationContext {
