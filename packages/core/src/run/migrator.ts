@@ -9,20 +9,16 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
-import pRetry from 'p-retry';
-import type { Fence, Lease, LedgerRecord, ShardDescriptor } from '../engine/engine.js';
+import type { Lease, ShardDescriptor } from '../engine/engine.js';
 import {
-  ErrorCode, isMigrateError, MigrateError, RollbackError, serializeError,
+  ErrorCode, MigrateError, RollbackError, serializeError,
 } from '../errors/errors.js';
-import type { DataMigration, Migration, MigrationContext } from '../definition/migration.js';
+import type { Migration } from '../definition/migration.js';
 import { loadMigrations } from '../definition/load.js';
 import type { MigratorEventName, MigratorEventPayload, MigratorEvents } from '../events/events.js';
 import { plan as makePlan, orderMigrations, planRollback, type Plan, type PlanStep, type RollbackTarget } from '../plan/planner.js';
 import { noopLogger, type Logger } from '../util/logger.js';
 import { Scrubber, scrubbingLogger, scrubbingShard, scrubMethods } from '../util/scrubber.js';
-import { stepFailure } from '../errors/classify.js';
-import { throwIfAborted } from '../util/time.js';
-import { runBatches } from '../data/batch-runner.js';
 import { PauseGate } from '../data/throttle.js';
 import { StatusTracker } from '../events/status-tracker.js';
 import { DependencyGate } from './dependencies.js';
@@ -34,11 +30,11 @@ import { directoryOverrides, readLedgers } from './ledger-reader.js';
 import { inspectStatus, runVerify, runWait, verifyStatus, type MigratorStatus, type VerifyOptions, type VerifyReport } from './inspector.js';
 import { finishRollback, finishRun, markUnavailable, newReport, shardReport, type RunMode } from './report-builder.js';
 import { DEFAULTS, ttlOf, type MigratorContext, type ShardRef } from './context.js';
-import { controlLock, fenceOf, startHeartbeat, runLockName, shardLease, type Heartbeat } from './lease-keeper.js';
-import { deadlineError, StepDeadline } from './step-deadline.js';
+import { controlLock, fenceOf, startHeartbeat, runLockName, shardLease } from './lease-keeper.js';
+import { applyStep, rollbackStep } from './step-runner.js';
 import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
-import type { RunReport, ShardReport, StepReport } from './report.js';
-import { assertPreservedCopies, purgePreservedCopies, restorePreserved, savePreserved, type PurgedCopy, type PurgePreservedOptions } from './preserve-steps.js';
+import type { RunReport, ShardReport } from './report.js';
+import { assertPreservedCopies, purgePreservedCopies, type PurgedCopy, type PurgePreservedOptions } from './preserve-steps.js';
 
 export type { RepairAction, RepairChange, RepairOptions } from './repair.js';
 export { fenceOf } from './lease-keeper.js';
@@ -46,7 +42,7 @@ export type { RunMode } from './report-builder.js';
 export type { DataCheck, MigratorStatus, ShardStatus, VerifyOptions, VerifyReport } from './inspector.js';
 export type { BackupInfo, BackupRetention, PurgeBackupsOptions, PurgedBackup } from './backups.js';
 import { validateOptions } from './options.js';
-import { beforeFirstBatch, preflight, skippedNote } from './preflight.js';
+import { preflight } from './preflight.js';
 
 export interface RunOptions {
   /**
@@ -61,13 +57,6 @@ export interface RunOptions {
    * `failed` with `MIGRATE_TIMEOUT`, never `applied`, even if it ignores `ctx.signal` and finishes later.
    */
   readonly timeoutMs?: number;
-}
-
-/** Marks an error as one that p-retry must not retry. */
-class Permanent extends Error {
-  constructor(readonly inner: unknown) {
-    super('permanent');
-  }
 }
 
 export class Migrator extends EventEmitter<MigratorEvents> {
@@ -257,7 +246,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         for (const ref of this.#shards) {
           if (!(perShard.get(ref.descriptor.id) ?? []).some((s) => s.migrationId === id)) continue;
           void queue.add(async () => {
-            const step = await this.#rollbackOne(byId.get(id)!, ref, ledgers.get(ref.descriptor.id) ?? [], report.runId, options.signal);
+            const step = await rollbackStep(this.#ctx, { migration: byId.get(id)!, ref, records: ledgers.get(ref.descriptor.id) ?? [], runId: report.runId, signal: options.signal });
             shardReport(report, ref.descriptor.id).migrations.push(step);
             if (step.status === 'failed') failed = true;
           });
@@ -441,7 +430,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
                   started.add(m.id);
                   this.#emit('migration:start', { runId: report.runId, migrationId: m.id, shards: remaining.get(m.id)?.left ?? 0 });
                 }
-                const result = await this.#applyOne(m, step, ref, lease, report.runId, signal, heartbeat);
+                const result = await applyStep(this.#ctx, { migration: m, step, ref, lease, runId: report.runId, signal, heartbeat });
                 sr.migrations.push(result);
                 const agg = remaining.get(m.id)!;
                 agg.left--;
@@ -468,149 +457,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         }
       }
     }
-  }
-
-  async #applyOne(m: Migration, step: PlanStep, ref: ShardRef, lease: Lease, runId: string, signal: AbortSignal | undefined, heartbeat: Heartbeat): Promise<StepReport> {
-    const shardId = ref.descriptor.id;
-    const fence = fenceOf(lease);
-    const t0 = Date.now();
-    this.#emit('shard:start', { runId, migrationId: m.id, shardId, action: step.action });
-    const records = await ref.adapter.ledger.list();
-    const existing = records.find((r) => r.id === m.id);
-    const seq = Math.max(0, ...records.map((r) => r.seq)) + 1;
-    let record: LedgerRecord = {
-      id: m.id, state: 'running', checksum: m.checksum, startedAt: new Date().toISOString(), finishedAt: null, runnerId: this.runnerId,
-      checkpoint: existing?.state === 'running' || existing?.state === 'failed' ? existing.checkpoint : null,
-      counts: existing?.state === 'running' || existing?.state === 'failed' ? existing.counts : null, error: null, seq,
-    };
-    let attempts = 0;
-    // p-retry rejects with the abort reason even after an attempt that succeeded: the step was done then.
-    let succeeded = false;
-    const deadline = new StepDeadline(signal);
-    const what = { migrationId: m.id, shardId };
-    try {
-      await ref.adapter.ledger.put(record, fence);
-      await pRetry(
-        async () => {
-          attempts++;
-          heartbeat.check();
-          throwIfAborted(signal);
-          try {
-            if (m.kind === 'schema') {
-              const ctx = this.#context(ref, m.id, step, signal);
-              await deadline.race(ref.adapter.execute({ migrationId: m.id, direction: 'up', transaction: m.transaction, signal }, async (handle) => {
-                await savePreserved(m, ref.adapter, handle, { reuse: attempts > 1 || existing?.state === 'running' || existing?.state === 'failed', signal });
-                await m.up(handle, ctx);
-              }), what);
-            } else {
-              const skipped = await beforeFirstBatch(m, ref.adapter, record);
-              record = skipped ?? (await deadline.race(this.#runData(m, ref, 'up', fence, record, runId, signal, (r) => (record = r), () => deadline.guard(what)), what)).record;
-            }
-            succeeded = true;
-          } catch (error) {
-            if (!this.#retryable(ref, error)) throw new Permanent(error);
-            throw error;
-          }
-        },
-        {
-          retries: this.#config.retry?.retries ?? DEFAULTS.retries,
-          minTimeout: this.#config.retry?.minTimeoutMs ?? DEFAULTS.minTimeoutMs,
-          maxTimeout: this.#config.retry?.maxTimeoutMs ?? DEFAULTS.maxTimeoutMs,
-          randomize: true,
-          signal,
-          shouldRetry: ({ error }) => !(error instanceof Permanent),
-          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-            if (succeeded || error instanceof Permanent || retriesLeft === 0) return;
-            this.#log.warn(`retrying "${m.id}" on shard "${shardId}"`, { attempt: attemptNumber, error: serializeError(error) });
-            this.#emit('shard:retry', { runId, migrationId: m.id, shardId, attempt: attemptNumber, error: serializeError(error) });
-          },
-        },
-      ).catch((error: unknown) => {
-        if (succeeded) return;
-        if (error instanceof Permanent) throw error.inner;
-        // p-retry rejects with the bare abort reason: name the step and say it timed out.
-        throw signal?.aborted && !isMigrateError(error) ? deadlineError(signal, what) : error;
-      });
-      record = { ...record, state: 'applied', finishedAt: new Date().toISOString(), checkpoint: m.kind === 'data' ? record.checkpoint : null };
-      await ref.adapter.ledger.put(record, fence);
-      const durationMs = Date.now() - t0;
-      this.#emit('shard:done', { runId, migrationId: m.id, shardId, durationMs });
-      const note = skippedNote(record);
-      return { migrationId: m.id, status: note ? 'skipped' : 'applied', ...(note ? { reason: note } : {}), durationMs, attempts, ...(record.counts ? { counts: record.counts } : {}) };
-    } catch (cause) {
-      const wrapped = stepFailure(cause, { migrationId: m.id, shardId, direction: 'up' });
-      const error = serializeError(wrapped);
-      if (!(cause instanceof MigrateError && cause.code === ErrorCode.StaleLease)) {
-        await ref.adapter.ledger.put({ ...record, state: 'failed', finishedAt: new Date().toISOString(), error }, fence).catch((e: unknown) => {
-          this.#log.error(`could not record failure of "${m.id}" on shard "${shardId}"`, { error: serializeError(e) });
-        });
-      }
-      this.#log.error(`migration "${m.id}" failed on shard "${shardId}"`, { error });
-      this.#emit('shard:failed', { runId, migrationId: m.id, shardId, error });
-      return { migrationId: m.id, status: 'failed', error, durationMs: Date.now() - t0, attempts };
-    }
-  }
-
-  async #rollbackOne(m: Migration, ref: ShardRef, records: readonly LedgerRecord[], runId: string, signal: AbortSignal | undefined): Promise<StepReport> {
-    const shardId = ref.descriptor.id;
-    const t0 = Date.now();
-    let lease: Lease | undefined;
-    try {
-      lease = await shardLease(this.#ctx, ref, runId, signal);
-      const fence = fenceOf(lease);
-      let record = (await ref.adapter.ledger.list()).find((r) => r.id === m.id) ?? records.find((r) => r.id === m.id)!;
-      if (m.kind === 'schema') {
-        const ctx = this.#context(ref, m.id, undefined, signal);
-        await ref.adapter.execute({ migrationId: m.id, direction: 'down', transaction: m.transaction, signal }, async (handle) => {
-          await m.down!(handle, ctx);
-          await restorePreserved(m, ref.adapter, handle, signal);
-        });
-      } else if (!skippedNote(record)) {
-        // A rollback starts from the first key whatever the forward run's checkpoint says (even one
-        // made by another version of the migration); only a rollback in progress is resumed.
-        const down = record.checkpoint?.direction === 'down' ? record : { ...record, checkpoint: null, counts: null };
-        record = (await this.#runData(m, ref, 'down', fence, down, runId, signal)).record;
-      }
-      await ref.adapter.ledger.put({ ...record, state: 'rolled_back', finishedAt: new Date().toISOString(), checkpoint: null, error: null }, fence);
-      this.#emit('rollback:shard', { runId, migrationId: m.id, shardId, status: 'done' });
-      return { migrationId: m.id, status: 'applied', durationMs: Date.now() - t0 };
-    } catch (cause) {
-      const error = serializeError(stepFailure(cause, { migrationId: m.id, shardId, direction: 'down' }));
-      this.#emit('rollback:shard', { runId, migrationId: m.id, shardId, status: 'failed', error });
-      return { migrationId: m.id, status: 'failed', error, durationMs: Date.now() - t0 };
-    } finally {
-      await lease?.release().catch(() => undefined);
-    }
-  }
-
-  #runData(m: DataMigration, ref: ShardRef, direction: 'up' | 'down', fence: Fence, record: LedgerRecord, runId: string, signal: AbortSignal | undefined, onCheckpoint?: (r: LedgerRecord) => void, guard?: () => void) {
-    return runBatches({
-      migration: m, shard: ref.adapter, descriptor: ref.descriptor, direction, fence, record, runId,
-      gate: this.#gate, throttle: this.#config.throttle ?? {}, signal: signal ?? new AbortController().signal,
-      emit: (e) => this.#emit('batch', e),
-      checkpoint: async (next) => {
-        guard?.();
-        await ref.adapter.ledger.put(next, fence);
-        onCheckpoint?.(next);
-        return next;
-      },
-    });
-  }
-
-  #context(ref: ShardRef, migrationId: string, step: PlanStep | undefined, signal: AbortSignal | undefined): MigrationContext {
-    return {
-      shard: ref.descriptor,
-      log: scrubbingLogger(this.#config.logger ?? noopLogger, this.#scrubber, { set: this.name, migration: migrationId, shard: ref.descriptor.id }),
-      signal: signal ?? new AbortController().signal,
-      tenants: step?.tenants,
-    };
-  }
-
-  #retryable(ref: ShardRef, error: unknown): boolean {
-    if (error instanceof MigrateError) return error.retryable && error.code !== ErrorCode.StaleLease;
-    const engine = this.#config.engines[ref.descriptor.engine];
-    if (engine?.isRetryable) return engine.isRetryable(error);
-    return (error as { retryable?: unknown } | null)?.retryable === true;
   }
 
   #load(): Promise<readonly Migration[]> {
