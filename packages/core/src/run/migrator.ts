@@ -9,19 +9,18 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
-import type { Lease, ShardDescriptor } from '../engine/engine.js';
+import type { ShardDescriptor } from '../engine/engine.js';
 import {
   ErrorCode, MigrateError, RollbackError, serializeError,
 } from '../errors/errors.js';
 import type { Migration } from '../definition/migration.js';
 import { loadMigrations } from '../definition/load.js';
 import type { MigratorEventName, MigratorEventPayload, MigratorEvents } from '../events/events.js';
-import { plan as makePlan, orderMigrations, planRollback, type Plan, type PlanStep, type RollbackTarget } from '../plan/planner.js';
+import { plan as makePlan, orderMigrations, planRollback, type Plan, type RollbackTarget } from '../plan/planner.js';
 import { noopLogger, type Logger } from '../util/logger.js';
 import { Scrubber, scrubbingLogger, scrubbingShard, scrubMethods } from '../util/scrubber.js';
 import { PauseGate } from '../data/throttle.js';
 import { StatusTracker } from '../events/status-tracker.js';
-import { DependencyGate } from './dependencies.js';
 import { purgeShardBackups, refusePurgedRollback, type PurgeBackupsOptions, type PurgedBackup } from './backups.js';
 import { upgradeLegacyChecksums } from './checksum-upgrade.js';
 import { repairOf, type RepairChange, type RepairOptions } from './repair.js';
@@ -31,9 +30,10 @@ import { inspectStatus, runVerify, runWait, verifyStatus, type MigratorStatus, t
 import { finishRollback, finishRun, markUnavailable, newReport, shardReport, type RunMode } from './report-builder.js';
 import { DEFAULTS, ttlOf, type MigratorContext, type ShardRef } from './context.js';
 import { controlLock, fenceOf, startHeartbeat, runLockName, shardLease } from './lease-keeper.js';
-import { applyStep, rollbackStep } from './step-runner.js';
+import { rollbackStep } from './step-runner.js';
+import { executePlan } from './run-controller.js';
 import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
-import type { RunReport, ShardReport } from './report.js';
+import type { RunReport } from './report.js';
 import { assertPreservedCopies, purgePreservedCopies, type PurgedCopy, type PurgePreservedOptions } from './preserve-steps.js';
 
 export type { RepairAction, RepairChange, RepairOptions } from './repair.js';
@@ -180,7 +180,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       if (!halted) {
         // Refuses a missing table or a non-unique key before anything is applied on any shard.
         await preflight(plan, migrations, this.#shards.filter((r) => !unreachable.has(r.descriptor.id)).map((r) => ({ id: r.descriptor.id, adapter: r.adapter })));
-        await this.#execute(plan, migrations, report, signal, new Set(reachable.map((s) => s.id)));
+        await executePlan(this.#ctx, { plan, migrations, report, signal, reachable: new Set(reachable.map((s) => s.id)) });
         const retention = this.#config.backupRetention;
         if (retention && retention !== 'keep') {
           // Housekeeping: a purge that fails leaves the backups for the next run and fails nothing.
@@ -362,102 +362,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   }
 
   // ----------------------------------------------------------------------------------------------
-
-  async #execute(plan: Plan, migrations: readonly Migration[], report: RunReport, signal: AbortSignal | undefined, reachable: ReadonlySet<string>): Promise<void> {
-    const byId = new Map(migrations.map((m) => [m.id, m]));
-    const waves = [...new Set(plan.shards.flatMap((s) => s.steps.map((x) => x.wave)))].sort((a, b) => a - b);
-    const deps = new DependencyGate(plan, migrations);
-    const remaining = new Map<string, { applied: string[]; failed: string[]; left: number }>();
-    for (const sp of plan.shards) {
-      if (!reachable.has(sp.shardId)) continue;
-      for (const step of sp.steps) {
-        const r = remaining.get(step.migrationId) ?? { applied: [], failed: [], left: 0 };
-        r.left++;
-        remaining.set(step.migrationId, r);
-      }
-    }
-    let halted = false;
-    const started = new Set<string>();
-    const notRun = (sr: ShardReport, steps: readonly PlanStep[], reason: string) => {
-      for (const s of steps) sr.migrations.push({ migrationId: s.migrationId, status: 'not-run', reason });
-    };
-
-    for (const wave of waves) {
-      const tasks = plan.shards
-        .filter((sp) => reachable.has(sp.shardId))
-        .map((sp) => ({ sp, steps: sp.steps.filter((s) => s.wave === wave) }))
-        .filter((t) => t.steps.length > 0);
-      if (halted) {
-        for (const t of tasks) notRun(shardReport(report, t.sp.shardId), t.steps, 'halted after a failure');
-        continue;
-      }
-      const canary = this.#config.strategy === 'canary' ? tasks.slice(0, this.#config.canaryShards ?? DEFAULTS.canaryShards) : [];
-      const groups = canary.length ? [canary, tasks.slice(canary.length)] : [tasks];
-      for (const [gi, group] of groups.entries()) {
-        const queue = new PQueue({ concurrency: this.#concurrency });
-        for (const { sp, steps } of group) {
-          void queue.add(async () => {
-            const sr = shardReport(report, sp.shardId);
-            if (halted) return notRun(sr, steps, 'halted after a failure');
-            const ref = this.#shard(sp.shardId);
-            let lease: Lease;
-            try {
-              lease = await shardLease(this.#ctx, ref, report.runId, signal);
-            } catch (error) {
-              halted ||= this.#onFailure === 'halt';
-              for (const s of steps) sr.migrations.push({ migrationId: s.migrationId, status: 'failed', error: serializeError(error) });
-              return;
-            }
-            const heartbeat = startHeartbeat(this.#ctx, lease);
-            try {
-              let shardFailed = false;
-              for (const step of steps) {
-                const m = byId.get(step.migrationId)!;
-                if (shardFailed) {
-                  sr.migrations.push({ migrationId: m.id, status: 'not-run', reason: 'an earlier migration failed on this shard' });
-                  continue;
-                }
-                if (halted && this.#onFailure === 'halt') {
-                  sr.migrations.push({ migrationId: m.id, status: 'not-run', reason: 'halted after a failure' });
-                  continue;
-                }
-                const blocked = deps.blocker(m, sp.shardId);
-                if (blocked) {
-                  sr.migrations.push({ migrationId: m.id, status: 'not-run', reason: blocked });
-                  continue;
-                }
-                if (!started.has(m.id)) {
-                  started.add(m.id);
-                  this.#emit('migration:start', { runId: report.runId, migrationId: m.id, shards: remaining.get(m.id)?.left ?? 0 });
-                }
-                const result = await applyStep(this.#ctx, { migration: m, step, ref, lease, runId: report.runId, signal, heartbeat });
-                sr.migrations.push(result);
-                const agg = remaining.get(m.id)!;
-                agg.left--;
-                if (result.status === 'failed') {
-                  shardFailed = true;
-                  agg.failed.push(sp.shardId);
-                  if (this.#onFailure === 'halt' || gi === 0 && canary.length) halted = true;
-                } else {
-                  agg.applied.push(sp.shardId);
-                  deps.applied(m.id, sp.shardId);
-                }
-                if (agg.left === 0) this.#emit('migration:done', { runId: report.runId, migrationId: m.id, applied: agg.applied, failed: agg.failed });
-              }
-            } finally {
-              heartbeat.stop();
-              await lease.release().catch(() => undefined);
-            }
-          });
-        }
-        await queue.onIdle();
-        if (gi === 0 && canary.length && halted) {
-          for (const t of groups[1] ?? []) notRun(shardReport(report, t.sp.shardId), t.steps, 'canary failed');
-          break;
-        }
-      }
-    }
-  }
 
   #load(): Promise<readonly Migration[]> {
     this.#migrations ??= (async () => {
