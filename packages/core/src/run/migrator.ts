@@ -8,33 +8,32 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
-import PQueue from 'p-queue';
 import type { ShardDescriptor } from '../engine/engine.js';
 import {
-  ErrorCode, MigrateError, RollbackError, serializeError,
+  ErrorCode, MigrateError, serializeError,
 } from '../errors/errors.js';
 import type { Migration } from '../definition/migration.js';
 import { loadMigrations } from '../definition/load.js';
 import type { MigratorEventName, MigratorEventPayload, MigratorEvents } from '../events/events.js';
-import { plan as makePlan, orderMigrations, planRollback, type Plan, type RollbackTarget } from '../plan/planner.js';
+import { plan as makePlan, type Plan, type RollbackTarget } from '../plan/planner.js';
 import { noopLogger, type Logger } from '../util/logger.js';
 import { Scrubber, scrubbingLogger, scrubbingShard, scrubMethods } from '../util/scrubber.js';
 import { PauseGate } from '../data/throttle.js';
 import { StatusTracker } from '../events/status-tracker.js';
-import { purgeShardBackups, refusePurgedRollback, type PurgeBackupsOptions, type PurgedBackup } from './backups.js';
+import { purgeShardBackups, type PurgeBackupsOptions, type PurgedBackup } from './backups.js';
 import { upgradeLegacyChecksums } from './checksum-upgrade.js';
 import { repairOf, type RepairChange, type RepairOptions } from './repair.js';
 import { acquireWhileHolderAlive } from './lock-wait.js';
 import { directoryOverrides, readLedgers } from './ledger-reader.js';
 import { inspectStatus, runVerify, runWait, verifyStatus, type MigratorStatus, type VerifyOptions, type VerifyReport } from './inspector.js';
 import { finishRollback, finishRun, markUnavailable, newReport, shardReport, type RunMode } from './report-builder.js';
-import { DEFAULTS, ttlOf, type MigratorContext, type ShardRef } from './context.js';
+import { ttlOf, type MigratorContext, type ShardRef } from './context.js';
 import { controlLock, fenceOf, startHeartbeat, runLockName, shardLease } from './lease-keeper.js';
-import { rollbackStep } from './step-runner.js';
+import { rollbackUnderLock } from './rollback-controller.js';
 import { executePlan } from './run-controller.js';
 import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
 import type { RunReport } from './report.js';
-import { assertPreservedCopies, purgePreservedCopies, type PurgedCopy, type PurgePreservedOptions } from './preserve-steps.js';
+import { purgePreservedCopies, type PurgedCopy, type PurgePreservedOptions } from './preserve-steps.js';
 
 export type { RepairAction, RepairChange, RepairOptions } from './repair.js';
 export { fenceOf } from './lease-keeper.js';
@@ -212,7 +211,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     validateOptions('rollbackTarget', target);
     validateOptions('rollback', options);
     const migrations = await this.#load();
-    const byId = new Map(migrations.map((m) => [m.id, m]));
     const report = newReport(this.#ctx, 'rollback', 'apply');
     const control = controlLock(this.#ctx);
     const runLock = runLockName(this.#ctx);
@@ -221,38 +219,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     if (!lease) return finishRollback(this.#ctx, report);
     const heartbeat = startHeartbeat(this.#ctx, lease);
     try {
-      const { ledgers, unreachable } = await readLedgers(this.#ctx, options.signal, true);
-      // An unreachable shard is reported like in run(): under `halt` nothing is rolled back, under
-      // `continue` the reachable shards are; either way the error carries the report.
-      for (const [shardId, error] of unreachable) shardReport(report, shardId).error = serializeError(error);
-      if (unreachable.size && this.#onFailure === 'halt') return finishRollback(this.#ctx, report);
-      const perShard = planRollback({ migrations, shards: this.shards, ledgers }, target);
-      const ids = [...new Set([...perShard.values()].flat().map((s) => s.migrationId))];
-      for (const id of ids) {
-        const m = byId.get(id)!;
-        if (m.kind === 'schema' && !m.down) {
-          throw new RollbackError(`Migration "${id}" has no "down"; nothing was rolled back`, { migrationId: id, field: 'down' });
-        }
-      }
-      refusePurgedRollback(ids, byId, ledgers);
-      await assertPreservedCopies(byId, perShard, this.#shards);
-      // Latest first, one migration at a time across shards, so cross-engine dependents go before their dependencies.
-      const sequence = orderMigrations(migrations).map((m) => m.id).filter((id) => ids.includes(id)).reverse();
-      this.#emit('rollback:start', { runId: report.runId, migrations: sequence });
-      let failed = false;
-      for (const id of sequence) {
-        if (failed && this.#onFailure === 'halt') break;
-        const queue = new PQueue({ concurrency: this.#concurrency });
-        for (const ref of this.#shards) {
-          if (!(perShard.get(ref.descriptor.id) ?? []).some((s) => s.migrationId === id)) continue;
-          void queue.add(async () => {
-            const step = await rollbackStep(this.#ctx, { migration: byId.get(id)!, ref, records: ledgers.get(ref.descriptor.id) ?? [], runId: report.runId, signal: options.signal });
-            shardReport(report, ref.descriptor.id).migrations.push(step);
-            if (step.status === 'failed') failed = true;
-          });
-        }
-        await queue.onIdle();
-      }
+      const outcome = await rollbackUnderLock(this.#ctx, { target, migrations, report, signal: options.signal });
+      if (outcome === 'halted') return finishRollback(this.#ctx, report);
     } finally {
       heartbeat.stop();
       await lease.release().catch(() => undefined);
@@ -389,10 +357,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   #ensureOpen(): void {
     if (this.#closed) throw new MigrateError(ErrorCode.Closed, 'This migrator was closed');
-  }
-
-  get #concurrency(): number {
-    return this.#config.concurrency ?? DEFAULTS.concurrency;
   }
 
   get #onFailure(): 'halt' | 'continue' {
