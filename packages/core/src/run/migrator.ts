@@ -20,16 +20,17 @@ import { noopLogger, type Logger } from '../util/logger.js';
 import { Scrubber, scrubbingLogger, scrubbingShard, scrubMethods } from '../util/scrubber.js';
 import { PauseGate } from '../data/throttle.js';
 import { StatusTracker } from '../events/status-tracker.js';
-import { purgeShardBackups, type PurgeBackupsOptions, type PurgedBackup } from './backups.js';
+import { type PurgeBackupsOptions, type PurgedBackup } from './backups.js';
 import { upgradeLegacyChecksums } from './checksum-upgrade.js';
-import { repairOf, type RepairChange, type RepairOptions } from './repair.js';
+import { type RepairChange, type RepairOptions } from './repair.js';
 import { acquireWhileHolderAlive } from './lock-wait.js';
 import { directoryOverrides, readLedgers } from './ledger-reader.js';
 import { inspectStatus, runVerify, runWait, verifyStatus, type MigratorStatus, type VerifyOptions, type VerifyReport } from './inspector.js';
 import { finishRollback, finishRun, markUnavailable, newReport, shardReport, type RunMode } from './report-builder.js';
 import { ttlOf, type MigratorContext, type ShardRef } from './context.js';
-import { controlLock, fenceOf, startHeartbeat, runLockName, shardLease } from './lease-keeper.js';
+import { controlLock, startHeartbeat, runLockName, shardLease } from './lease-keeper.js';
 import { rollbackUnderLock } from './rollback-controller.js';
+import { purgeBackupsOn, repairLedgers } from './housekeeping.js';
 import { executePlan } from './run-controller.js';
 import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
 import type { RunReport } from './report.js';
@@ -183,7 +184,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         const retention = this.#config.backupRetention;
         if (retention && retention !== 'keep') {
           // Housekeeping: a purge that fails leaves the backups for the next run and fails nothing.
-          await this.#purge(reachable.map((s) => s.id), { olderThanMs: retention.olderThanMs, signal }, report.runId).catch((error: unknown) => {
+          await purgeBackupsOn(this.#ctx, { shardIds: reachable.map((s) => s.id), options: { olderThanMs: retention.olderThanMs, signal }, runId: report.runId }).catch((error: unknown) => {
             this.#log.warn('backup retention: purging old backups failed; the next run tries again', { error: serializeError(error) });
           });
         }
@@ -250,26 +251,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    */
   async repair(options: RepairOptions = {}): Promise<RepairChange[]> {
     this.#ensureOpen();
-    const migrations = await this.#load();
-    const byId = new Map(migrations.map((m) => [m.id, m]));
-    const changed: RepairChange[] = [];
-    for (const ref of this.#shards) {
-      await ref.adapter.connect(options.signal);
-      await ref.adapter.ledger.init();
-      const lease = await shardLease(this.#ctx, ref, 'repair', options.signal);
-      try {
-        for (const r of await ref.adapter.ledger.list()) {
-          const change = repairOf(r, byId.get(r.id), options);
-          if (!change) continue;
-          if (change.next) await ref.adapter.ledger.put(change.next, fenceOf(lease));
-          else await ref.adapter.ledger.delete(r.id, fenceOf(lease));
-          changed.push({ shardId: ref.descriptor.id, migrationId: r.id, action: change.action });
-        }
-      } finally {
-        await lease.release();
-      }
-    }
-    return changed;
+    return repairLedgers(this.#ctx, options);
   }
 
   /**
@@ -287,28 +269,11 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     try {
       const { unreachable } = await readLedgers(this.#ctx, options.signal, true);
       if (unreachable.size) throw [...unreachable.values()][0]!;
-      return await this.#purge(this.shards.map((s) => s.id), options, 'purge');
+      return await purgeBackupsOn(this.#ctx, { shardIds: this.shards.map((s) => s.id), options, runId: 'purge' });
     } finally {
       heartbeat.stop();
       await lease.release().catch(() => undefined);
     }
-  }
-
-  async #purge(shardIds: readonly string[], options: PurgeBackupsOptions, runId: string): Promise<PurgedBackup[]> {
-    const byId = new Map((await this.#load()).map((m) => [m.id, m]));
-    const out: PurgedBackup[] = [];
-    for (const id of shardIds) {
-      const ref = this.#shard(id);
-      const lease = await shardLease(this.#ctx, ref, runId, options.signal);
-      try {
-        const purged = await purgeShardBackups(id, ref.adapter, lease, byId, options);
-        for (const p of purged) this.#log.info(`purged backup "${p.name}" of "${p.migrationId}" on shard "${id}"; rolling it back now needs "reverse"`);
-        out.push(...purged);
-      } finally {
-        await lease.release().catch(() => undefined);
-      }
-    }
-    return out;
   }
 
   /**
