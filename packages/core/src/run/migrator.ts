@@ -21,17 +21,16 @@ import { Scrubber, scrubbingLogger, scrubbingShard, scrubMethods } from '../util
 import { PauseGate } from '../data/throttle.js';
 import { StatusTracker } from '../events/status-tracker.js';
 import { type PurgeBackupsOptions, type PurgedBackup } from './backups.js';
-import { upgradeLegacyChecksums } from './checksum-upgrade.js';
 import { type RepairChange, type RepairOptions } from './repair.js';
 import { acquireWhileHolderAlive } from './lock-wait.js';
 import { directoryOverrides, readLedgers } from './ledger-reader.js';
 import { inspectStatus, runVerify, runWait, verifyStatus, type MigratorStatus, type VerifyOptions, type VerifyReport } from './inspector.js';
-import { finishRollback, finishRun, markUnavailable, newReport, shardReport, type RunMode } from './report-builder.js';
+import { finishRollback, finishRun, markUnavailable, newReport, type RunMode } from './report-builder.js';
 import { ttlOf, type MigratorContext, type ShardRef } from './context.js';
 import { controlLock, startHeartbeat, runLockName, shardLease } from './lease-keeper.js';
 import { rollbackUnderLock } from './rollback-controller.js';
 import { purgeBackupsOn, repairLedgers } from './housekeeping.js';
-import { executePlan } from './run-controller.js';
+import { applyUnderLock } from './run-controller.js';
 import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
 import type { RunReport } from './report.js';
 import { purgePreservedCopies, type PurgedCopy, type PurgePreservedOptions } from './preserve-steps.js';
@@ -158,42 +157,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     this.#emit('lock:acquired', { runId: report.runId, lock: runLock, token: lease.token });
     const heartbeat = startHeartbeat(this.#ctx, lease);
     try {
-      const { ledgers, unreachable } = await readLedgers(this.#ctx, signal, true);
-      for (const [shardId, error] of unreachable) shardReport(report, shardId).error = serializeError(error);
-      const reachable = this.shards.filter((s) => !unreachable.has(s.id));
-      const plan = makePlan({ migrations, shards: this.shards, ledgers, router: this.#config.router, overrides: await directoryOverrides(this.#ctx), drift: this.#config.drift });
-      for (const w of plan.warnings) this.#log.warn(w);
-      const upgrades = (plan.checksumUpgrades ?? []).filter((u) => !unreachable.has(u.shardId));
-      if (upgrades.length) {
-        const n = await upgradeLegacyChecksums(upgrades, migrations, (id) => this.#shard(id).adapter, (id) => shardLease(this.#ctx, this.#shard(id), report.runId, signal));
-        this.#log.info(`upgraded ${n} ledger checksum(s) written by an older SDK to the compiler-independent format`);
-      }
-      this.#emit('plan', { runId: report.runId, plan });
-      for (const sp of plan.shards) {
-        const sr = shardReport(report, sp.shardId);
-        for (const id of sp.applied) sr.migrations.push({ migrationId: id, status: 'skipped' });
-        if (unreachable.has(sp.shardId)) {
-          for (const step of sp.steps) sr.migrations.push({ migrationId: step.migrationId, status: 'not-run', reason: 'shard unreachable' });
-        }
-      }
-      const halted = unreachable.size > 0 && this.#onFailure === 'halt';
-      if (!halted) {
-        // Refuses a missing table or a non-unique key before anything is applied on any shard.
-        await preflight(plan, migrations, this.#shards.filter((r) => !unreachable.has(r.descriptor.id)).map((r) => ({ id: r.descriptor.id, adapter: r.adapter })));
-        await executePlan(this.#ctx, { plan, migrations, report, signal, reachable: new Set(reachable.map((s) => s.id)) });
-        const retention = this.#config.backupRetention;
-        if (retention && retention !== 'keep') {
-          // Housekeeping: a purge that fails leaves the backups for the next run and fails nothing.
-          await purgeBackupsOn(this.#ctx, { shardIds: reachable.map((s) => s.id), options: { olderThanMs: retention.olderThanMs, signal }, runId: report.runId }).catch((error: unknown) => {
-            this.#log.warn('backup retention: purging old backups failed; the next run tries again', { error: serializeError(error) });
-          });
-        }
-      } else {
-        for (const sp of plan.shards.filter((s) => !unreachable.has(s.shardId))) {
-          const sr = shardReport(report, sp.shardId);
-          for (const step of sp.steps) sr.migrations.push({ migrationId: step.migrationId, status: 'not-run', reason: 'halted: a shard is unreachable' });
-        }
-      }
+      await applyUnderLock(this.#ctx, { migrations, report, signal });
     } finally {
       heartbeat.stop();
       await lease.release().catch(() => undefined);
@@ -308,10 +272,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     return this.#migrations;
   }
 
-  #shard(id: string): ShardRef {
-    return this.#shards.find((s) => s.descriptor.id === id)!;
-  }
-
   #emit<K extends MigratorEventName>(name: K, payload: MigratorEventPayload<K>): void {
     try {
       (this.emit as (n: string, p: unknown) => boolean)(name, this.#scrubber.value(payload));
@@ -322,10 +282,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   #ensureOpen(): void {
     if (this.#closed) throw new MigrateError(ErrorCode.Closed, 'This migrator was closed');
-  }
-
-  get #onFailure(): 'halt' | 'continue' {
-    return this.#config.onFailure ?? 'halt';
   }
 
   get #ttl(): number {

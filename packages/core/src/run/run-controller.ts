@@ -1,15 +1,78 @@
 /**
  * The run controller: applies a plan wave by wave, shards in parallel (up to `concurrency`), the
  * canary shards of a wave first under the `canary` strategy, and stops on a failure under `halt`.
+ * It runs under the run lock, which the facade holds.
  */
 import PQueue from 'p-queue';
+import { serializeError } from '../errors/errors.js';
 import type { Migration } from '../definition/migration.js';
-import type { Plan } from '../plan/planner.js';
-import { concurrencyOf, DEFAULTS, type MigratorContext } from './context.js';
+import { plan as makePlan, type Plan } from '../plan/planner.js';
+import { upgradeLegacyChecksums } from './checksum-upgrade.js';
+import { concurrencyOf, DEFAULTS, onFailureOf, shardOf, type MigratorContext } from './context.js';
 import { DependencyGate } from './dependencies.js';
+import { purgeBackupsOn } from './housekeeping.js';
+import { shardLease } from './lease-keeper.js';
+import { directoryOverrides, readLedgers } from './ledger-reader.js';
+import { preflight } from './preflight.js';
 import { shardReport } from './report-builder.js';
 import type { RunReport } from './report.js';
 import { notRun, runShard, type PlanRun, type ShardTask } from './shard-runner.js';
+
+export interface RunInput {
+  readonly migrations: readonly Migration[];
+  readonly report: RunReport;
+  readonly signal: AbortSignal | undefined;
+}
+
+/** Everything `run()` does while it holds the run lock: plan, preflight, apply, then backup retention. */
+export async function applyUnderLock(ctx: MigratorContext, input: RunInput): Promise<void> {
+  const { migrations, report, signal } = input;
+  const { plan, unreachable } = await planUnderLock(ctx, input);
+  const reachable = ctx.shards.map((r) => r.descriptor).filter((s) => !unreachable.has(s.id));
+  if (unreachable.size > 0 && onFailureOf(ctx) === 'halt') {
+    for (const sp of plan.shards.filter((s) => !unreachable.has(s.shardId))) {
+      const sr = shardReport(report, sp.shardId);
+      for (const step of sp.steps) sr.migrations.push({ migrationId: step.migrationId, status: 'not-run', reason: 'halted: a shard is unreachable' });
+    }
+    return;
+  }
+  // Refuses a missing table or a non-unique key before anything is applied on any shard.
+  await preflight(plan, migrations, ctx.shards.filter((r) => !unreachable.has(r.descriptor.id)).map((r) => ({ id: r.descriptor.id, adapter: r.adapter })));
+  await executePlan(ctx, { plan, migrations, report, signal, reachable: new Set(reachable.map((s) => s.id)) });
+  const retention = ctx.config.backupRetention;
+  if (retention && retention !== 'keep') {
+    // Housekeeping: a purge that fails leaves the backups for the next run and fails nothing.
+    await purgeBackupsOn(ctx, { shardIds: reachable.map((s) => s.id), options: { olderThanMs: retention.olderThanMs, signal }, runId: report.runId }).catch((error: unknown) => {
+      ctx.log.warn('backup retention: purging old backups failed; the next run tries again', { error: serializeError(error) });
+    });
+  }
+}
+
+/**
+ * Reads (creating) every ledger, plans, upgrades legacy checksums, announces the plan, and reports
+ * what is already applied and what an unreachable shard cannot run.
+ */
+async function planUnderLock(ctx: MigratorContext, input: RunInput): Promise<{ plan: Plan; unreachable: ReadonlyMap<string, unknown> }> {
+  const { migrations, report, signal } = input;
+  const { ledgers, unreachable } = await readLedgers(ctx, signal, true);
+  for (const [shardId, error] of unreachable) shardReport(report, shardId).error = serializeError(error);
+  const plan = makePlan({ migrations, shards: ctx.shards.map((r) => r.descriptor), ledgers, router: ctx.config.router, overrides: await directoryOverrides(ctx), drift: ctx.config.drift });
+  for (const w of plan.warnings) ctx.log.warn(w);
+  const upgrades = (plan.checksumUpgrades ?? []).filter((u) => !unreachable.has(u.shardId));
+  if (upgrades.length) {
+    const n = await upgradeLegacyChecksums(upgrades, migrations, (id) => shardOf(ctx, id).adapter, (id) => shardLease(ctx, shardOf(ctx, id), report.runId, signal));
+    ctx.log.info(`upgraded ${n} ledger checksum(s) written by an older SDK to the compiler-independent format`);
+  }
+  ctx.emit('plan', { runId: report.runId, plan });
+  for (const sp of plan.shards) {
+    const sr = shardReport(report, sp.shardId);
+    for (const id of sp.applied) sr.migrations.push({ migrationId: id, status: 'skipped' });
+    if (unreachable.has(sp.shardId)) {
+      for (const step of sp.steps) sr.migrations.push({ migrationId: step.migrationId, status: 'not-run', reason: 'shard unreachable' });
+    }
+  }
+  return { plan, unreachable };
+}
 
 export interface ExecuteInput {
   readonly plan: Plan;
