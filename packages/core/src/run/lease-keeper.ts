@@ -4,7 +4,7 @@
  */
 import type { EngineAdapter, Fence, Lease, LockProvider } from '../engine/engine.js';
 import { serializeError } from '../errors/errors.js';
-import { acquireWhileHolderAlive } from './lock-wait.js';
+import { acquireWhileHolderAlive, type LockWaitOptions } from './lock-wait.js';
 import { ttlOf, type MigratorContext, type ShardRef } from './context.js';
 
 export interface Heartbeat {
@@ -57,4 +57,12 @@ export function controlLock(ctx: MigratorContext): LockProvider {
   const engines = ctx.config.engines;
   const engine: EngineAdapter = engines.postgres ?? Object.values(engines)[0]!;
   return engine.shard(engine.shards[0]!.id).lock;
+}
+
+/** Takes the run lock in the control store, waiting while its holder is alive (see `lock-wait.ts`). */
+export async function acquireRunLock(ctx: MigratorContext, options: { signal: AbortSignal | undefined; onWait?: LockWaitOptions['onWait'] }): Promise<Lease> {
+  return acquireWhileHolderAlive(controlLock(ctx), runLockName(ctx), {
+    owner: ctx.runnerId, ttlMs: ttlOf(ctx), waitMs: ctx.config.lock?.waitMs, signal: options.signal,
+    ...(options.onWait ? { onWait: options.onWait } : {}),
+  });
 }

@@ -22,12 +22,11 @@ import { PauseGate } from '../data/throttle.js';
 import { StatusTracker } from '../events/status-tracker.js';
 import { type PurgeBackupsOptions, type PurgedBackup } from './backups.js';
 import { type RepairChange, type RepairOptions } from './repair.js';
-import { acquireWhileHolderAlive } from './lock-wait.js';
 import { directoryOverrides, readLedgers } from './ledger-reader.js';
 import { inspectStatus, runVerify, runWait, verifyStatus, type MigratorStatus, type VerifyOptions, type VerifyReport } from './inspector.js';
 import { finishRollback, finishRun, markUnavailable, newReport, type RunMode } from './report-builder.js';
-import { ttlOf, type MigratorContext, type ShardRef } from './context.js';
-import { controlLock, startHeartbeat, runLockName, shardLease } from './lease-keeper.js';
+import { type MigratorContext, type ShardRef } from './context.js';
+import { acquireRunLock, startHeartbeat, runLockName, shardLease } from './lease-keeper.js';
 import { rollbackUnderLock } from './rollback-controller.js';
 import { purgeBackupsOn, repairLedgers } from './housekeeping.js';
 import { applyUnderLock } from './run-controller.js';
@@ -141,12 +140,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     if (mode === 'verify') return runVerify(this.#ctx, this, report);
     if (mode === 'wait') return runWait(this.#ctx, this, report, signal);
 
-    const control = controlLock(this.#ctx);
     const runLock = runLockName(this.#ctx);
-    const lease = await acquireWhileHolderAlive(control, runLock, {
-      owner: this.runnerId,
-      ttlMs: this.#ttl,
-      waitMs: this.#config.lock?.waitMs,
+    const lease = await acquireRunLock(this.#ctx, {
       signal,
       onWait: (holder) => {
         if (!report.waitedForLock) this.#emit('lock:wait', { runId: report.runId, lock: runLock, holder });
@@ -177,9 +172,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     validateOptions('rollback', options);
     const migrations = await this.#load();
     const report = newReport(this.#ctx, 'rollback', 'apply');
-    const control = controlLock(this.#ctx);
-    const runLock = runLockName(this.#ctx);
-    const lease = await acquireWhileHolderAlive(control, runLock, { owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs, signal: options.signal })
+    const lease = await acquireRunLock(this.#ctx, { signal: options.signal })
       .catch((error: unknown) => markUnavailable(report, error));
     if (!lease) return finishRollback(this.#ctx, report);
     const heartbeat = startHeartbeat(this.#ctx, lease);
@@ -226,9 +219,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    */
   async purgeBackups(options: PurgeBackupsOptions = {}): Promise<PurgedBackup[]> {
     this.#ensureOpen();
-    const control = controlLock(this.#ctx);
-    const runLock = runLockName(this.#ctx);
-    const lease = await acquireWhileHolderAlive(control, runLock, { owner: this.runnerId, ttlMs: this.#ttl, waitMs: this.#config.lock?.waitMs, signal: options.signal });
+    const lease = await acquireRunLock(this.#ctx, { signal: options.signal });
     const heartbeat = startHeartbeat(this.#ctx, lease);
     try {
       const { unreachable } = await readLedgers(this.#ctx, options.signal, true);
@@ -282,10 +273,6 @@ export class Migrator extends EventEmitter<MigratorEvents> {
 
   #ensureOpen(): void {
     if (this.#closed) throw new MigrateError(ErrorCode.Closed, 'This migrator was closed');
-  }
-
-  get #ttl(): number {
-    return ttlOf(this.#ctx);
   }
 }
 
