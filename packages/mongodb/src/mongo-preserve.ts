@@ -20,11 +20,12 @@ import {
 } from '@mcp/migrate-core';
 import { chunkedBulkWrite, writeChunkSize } from './mongo-batch-store.js';
 import { DUPLICATE_KEY_CODE, isNotFound } from './mongo-errors.js';
+import { STORED } from './stored-form.js';
 
 /** Documents read per cursor batch and written per round of chunks. */
 const PAGE = 1_000;
-/** Reads that keep BSON types as stored. */
-const RAW_TYPES: FindOptions = { promoteValues: false, promoteBuffers: false, bsonRegExp: true, batchSize: PAGE };
+/** Reads that keep BSON types as stored (the decoding of stored-form.ts). */
+const RAW_TYPES: FindOptions = { ...STORED, batchSize: PAGE };
 
 interface CatalogDoc {
   _id: string;
