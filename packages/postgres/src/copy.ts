@@ -67,8 +67,7 @@ export async function copyRows(source: pg.Pool | pg.ClientBase, target: pg.Pool 
 async function checkout(from: pg.Pool | pg.ClientBase): Promise<{ client: pg.ClientBase; release(): void }> {
   if ('totalCount' in from) {
     // With an 'error' listener while out: a host pool's client dying mid-copy must not crash the host.
-    const out = await checkoutClient(from as pg.Pool);
-    return { client: out.client, release: () => out.release() };
+    return checkoutClient(from as pg.Pool);
   }
   return { client: from as pg.ClientBase, release: () => undefined };
 }
