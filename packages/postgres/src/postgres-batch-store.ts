@@ -442,8 +442,8 @@ export class PostgresBatchStore implements BatchStore {
 
   async #insert(f: PostgresFeatures, t: TableName, columns: readonly string[], rows: readonly Row[], conflict: string): Promise<number> {
     const list = columns.map(q).join(', ');
+    const json = new Set((await this.#columnsOf(t, f)).filter((c) => c.json).map((c) => c.name));
     if (f.recordsets) {
-      const json = new Set((await this.#columnsOf(t, f)).filter((c) => c.json).map((c) => c.name));
       const payload = `[${rows.map((row) => `{${columns.map((c) => `${JSON.stringify(c)}:${columnJson(row[c], json.has(c))}`).join(',')}}`).join(',')}]`;
       const r = await this.#ctx.pool.query(
         `INSERT INTO ${t.sql} AS r (${list}) SELECT ${columns.map((c) => `d.${q(c)}`).join(', ')} FROM json_populate_recordset(NULL::${t.sql}, $1::json) AS d ${conflict}`,
@@ -452,7 +452,6 @@ export class PostgresBatchStore implements BatchStore {
       return r.rowCount ?? 0;
     }
     let written = 0;
-    const json = new Set((await this.#columnsOf(t, f)).filter((c) => c.json).map((c) => c.name));
     for (const chunk of chunks(rows, Math.max(1, Math.floor(FALLBACK_CHUNK_PARAMS / columns.length)))) {
       const p = new Params();
       const values = chunk.map((row) => `(${columns.map((c) => p.add(bound(row[c], json.has(c)))).join(', ')})`).join(', ');
