@@ -256,25 +256,26 @@ async function originals(shard: ShardAdapter, target: DataTarget, backup: string
 
 async function apply(fn: TransformFn, row: Row, input: BatchRunInput, target: DataTarget): Promise<Row | null> {
   const before = canonicalEncode(keyOf(target, row));
-  const named = describeRow(keyOf(target, row));
+  // Only for the error messages below: not computed for every row.
+  const named = () => describeRow(keyOf(target, row));
   let next: Row | null | undefined;
   try {
     next = await fn(cloneValue(row), { shard: input.descriptor, migrationId: input.migration.id });
   } catch (error) {
     throw new MigrationFailedError(
-      `Data migration "${input.migration.id}" on shard "${input.shard.id}": ${input.direction === 'up' ? 'transform' : 'reverse'} threw for ${named}: ${error instanceof Error ? error.message : String(error)}`,
+      `Data migration "${input.migration.id}" on shard "${input.shard.id}": ${input.direction === 'up' ? 'transform' : 'reverse'} threw for ${named()}: ${error instanceof Error ? error.message : String(error)}`,
       { migrationId: input.migration.id, shardId: input.shard.id, cause: error },
     );
   }
   if (next === null || next === undefined) return null;
   if (typeof next !== 'object' || Array.isArray(next)) {
-    throw new MigrationFailedError(`Data migration "${input.migration.id}": transform must return an object or null, got ${Array.isArray(next) ? 'an array' : typeof next} for ${named}`, {
+    throw new MigrationFailedError(`Data migration "${input.migration.id}": transform must return an object or null, got ${Array.isArray(next) ? 'an array' : typeof next} for ${named()}`, {
       migrationId: input.migration.id, shardId: input.shard.id, field: 'transform',
     });
   }
   if (canonicalEncode(keyOf(target, next)) !== before) {
     throw new MigrationFailedError(
-      `Data migration "${input.migration.id}" on shard "${input.shard.id}": transform changed the key (${target.key.join(', ')}) of ${named}; keys must stay as they are`,
+      `Data migration "${input.migration.id}" on shard "${input.shard.id}": transform changed the key (${target.key.join(', ')}) of ${named()}; keys must stay as they are`,
       { migrationId: input.migration.id, shardId: input.shard.id, field: 'key' },
     );
   }

@@ -8,6 +8,7 @@ import type { EngineName, PreserveTarget, Row, ShardDescriptor } from '../engine
 import { DefinitionError } from '../errors/errors.js';
 import type { Logger } from '../util/logger.js';
 import { sha256 } from '../util/canonical.js';
+import { NAME } from './names.js';
 import { normalizePreserve, preserveSchema, type PreserveInput } from './preserve.js';
 
 /** What a migration's `up`/`down` receive besides the native handle. */
@@ -135,7 +136,6 @@ export const DEFAULT_BATCH_SIZE = 1000;
 export const MAX_BATCH_SIZE = 100_000;
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-const NAME = /^[A-Za-z_][A-Za-z0-9_$.-]{0,62}$/;
 
 const idSchema = z.string().regex(ID, 'must match [A-Za-z0-9][A-Za-z0-9_.-]* (at most 128 characters)');
 const engineSchema = z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be an engine name such as "postgres" or "mongodb"');

@@ -5,6 +5,8 @@
 import { createHash } from 'node:crypto';
 import type { EngineName } from '../engine/engine.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
+// A shard-key field is a plain name, as a data migration's `key` (non-empty, no spaces or quotes).
+import { NAME } from '../definition/names.js';
 import { compareUtf8 } from '../util/canonical.js';
 
 /** Per-engine overrides: engine → tenant → shard id. */
@@ -52,9 +54,6 @@ function noShards(engine: EngineName): never {
   throw new DefinitionError(`Router: engine "${engine}" has no shards to route to`, { code: ErrorCode.Config, field: 'shards' });
 }
 
-/** A shard-key field: a plain name, as a data migration's `key` (non-empty, no spaces or quotes). */
-const FIELD = /^[A-Za-z_][A-Za-z0-9_$.-]{0,62}$/;
-
 function checkOptions(router: string, options: unknown, allowed: readonly string[]): void {
   const fail = (field: string, why: string): never => {
     throw new DefinitionError(`${router}: field "${field}": ${why}`, { code: ErrorCode.Config, field });
@@ -63,7 +62,7 @@ function checkOptions(router: string, options: unknown, allowed: readonly string
   const unknown = Object.keys(options as object).filter((k) => !allowed.includes(k));
   if (unknown.length) fail(unknown.join(', '), `unknown option(s) ${unknown.map((k) => `"${k}"`).join(', ')}`);
   const key = (options as { key?: unknown }).key;
-  if (key !== undefined && (typeof key !== 'string' || !FIELD.test(key))) fail('key', `must be a plain field name such as "tenant_id", got ${JSON.stringify(key) ?? String(key)}`);
+  if (key !== undefined && (typeof key !== 'string' || !NAME.test(key))) fail('key', `must be a plain field name such as "tenant_id", got ${JSON.stringify(key) ?? String(key)}`);
 }
 
 export interface HashRouterOptions {

@@ -61,17 +61,7 @@ function encodeInto(value: unknown, out: string[], loose: boolean): void {
     return void out.push(']');
   }
   if (value instanceof Uint8Array) return part(out, 'b', Buffer.from(value).toString('base64'));
-  if (value instanceof Map) {
-    const entries = [...value].map(([k, v]) => [canonicalEncode(k), canonicalEncode(v)] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    out.push('M', String(entries.length), '{');
-    for (const [k, v] of entries) out.push(k, v);
-    return void out.push('}');
-  }
-  if (value instanceof Set) {
-    const items = [...value].map((v) => canonicalEncode(v)).sort();
-    out.push('S', String(items.length), '[', ...items, ']');
-    return;
-  }
+  if (value instanceof Map || value instanceof Set) return collectionInto(value, out, canonicalEncode);
   const bsonType = (value as { _bsontype?: unknown })._bsontype;
   if (typeof bsonType === 'string') return encodeBson(bsonType, value, out);
   const entries = Object.entries(value as Record<string, unknown>)
@@ -83,6 +73,21 @@ function encodeInto(value: unknown, out: string[], loose: boolean): void {
     encodeInto(v, out, loose);
   }
   out.push('}');
+}
+
+/**
+ * A Map or Set, its entries each encoded whole with `encode` and sorted, so insertion order is not
+ * compared. Shared by both encodings (each passes itself).
+ */
+function collectionInto(value: Map<unknown, unknown> | Set<unknown>, out: string[], encode: (v: unknown) => string): void {
+  if (value instanceof Map) {
+    const entries = [...value].map(([k, v]) => [encode(k), encode(v)] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    out.push('M', String(entries.length), '{');
+    for (const [k, v] of entries) out.push(k, v);
+    return void out.push('}');
+  }
+  const items = [...value].map((v) => encode(v)).sort();
+  out.push('S', String(items.length), '[', ...items, ']');
 }
 
 function encodeBson(type: string, value: object, out: string[]): void {
@@ -167,17 +172,7 @@ function typedInto(value: unknown, out: string[]): void {
   }
   if (value instanceof Uint8Array) return part(out, 'b', Buffer.from(value).toString('base64'));
   if (value instanceof RegExp) return part(out, 'R', `${value.source}/${value.flags}`);
-  if (value instanceof Map) {
-    const entries = [...value].map(([k, v]) => [typedEncode(k), typedEncode(v)] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    out.push('M', String(entries.length), '{');
-    for (const [k, v] of entries) out.push(k, v);
-    return void out.push('}');
-  }
-  if (value instanceof Set) {
-    const items = [...value].map((v) => typedEncode(v)).sort();
-    out.push('S', String(items.length), '[', ...items, ']');
-    return;
-  }
+  if (value instanceof Map || value instanceof Set) return collectionInto(value, out, typedEncode);
   const bsonType = (value as { _bsontype?: unknown })._bsontype;
   if (typeof bsonType === 'string') return typedBson(bsonType, value, out);
   const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
