@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type pg from 'pg';
-import { createMigrator, defineMigration, ErrorCode, isMigrateError, type RunFailedError, type RunReport } from '@mcp/migrate-core';
+import { createMigrator, defineMigration, ErrorCode, isMigrateError, type Migration, type RunFailedError, type RunReport } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
 import { mongoEngine } from '@mcp/migrate-mongodb';
 import { shouldRun } from '../support/services.js';
@@ -17,6 +17,16 @@ import { rejectionOf } from '../support/secrets.js';
 
 const QUICK = { retry: { retries: 1, minTimeoutMs: 1, maxTimeoutMs: 5 }, lock: { ttlMs: 5_000, waitMs: 5_000 } } as const;
 const DEAD_PG = 'postgres://mcp@127.0.0.1:1/nowhere';
+
+/** The rejection of run() of `migration` on a migrator over `engines` (closed afterwards). */
+async function runRejection(engines: Parameters<typeof createMigrator>[0]['engines'], migration: Migration): Promise<any> {
+  const migrator = createMigrator({ engines, migrations: [migration], ...QUICK });
+  try {
+    return await rejectionOf(migrator.run());
+  } finally {
+    await migrator.close();
+  }
+}
 
 describe('engines refuse connection strings of the wrong kind when built', () => {
   it.each([['garbage'], ['mysql://u:p@h/db'], ['host=db user=x']])('postgresEngine refuses %j with MIGRATE_CONFIG naming the field', (connectionString) => {
@@ -58,28 +68,18 @@ describe('error taxonomy on PostgreSQL', async () => {
         id: '0001-dies', engine: 'postgres', transaction: false, down: () => undefined,
         up: async (client: pg.PoolClient) => void (await client.query('SELECT pg_terminate_backend(pg_backend_pid())')),
       });
-      const migrator = createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-a', connectionString: url }] }) }, migrations: [dies], ...QUICK });
-      try {
-        const err = (await rejectionOf(migrator.run())) as RunFailedError<RunReport>;
-        const step = err.report.shards[0]!.migrations[0]!;
-        expect(step.error).toMatchObject({ code: ErrorCode.ShardUnavailable, causeCode: '57P01' });
-        expect(step.error!.message).toContain('Shard "pg-a" became unreachable while applying "0001-dies"');
-      } finally {
-        await migrator.close();
-      }
+      const err = (await runRejection({ postgres: postgresEngine({ shards: [{ id: 'pg-a', connectionString: url }] }) }, dies)) as RunFailedError<RunReport>;
+      const step = err.report.shards[0]!.migrations[0]!;
+      expect(step.error).toMatchObject({ code: ErrorCode.ShardUnavailable, causeCode: '57P01' });
+      expect(step.error!.message).toContain('Shard "pg-a" became unreachable while applying "0001-dies"');
     });
   }, 60_000);
 
   it.skipIf(!enabled)('an unreachable shard fails run() with a message naming the shard and the cause', async () => {
     await withPgDatabase('mcp_err_unreach', async ({ url }) => {
       const engine = postgresEngine({ shards: [{ id: 'pg-a', connectionString: url }, { id: 'pg-dead', connectionString: DEAD_PG }] });
-      const migrator = createMigrator({ engines: { postgres: engine }, migrations: [defineMigration({ id: '0001-a', engine: 'postgres', up: () => undefined })], ...QUICK });
-      try {
-        const err = await rejectionOf(migrator.run());
-        expect(err.message).toMatch(/^Migration run failed: shard "pg-dead" is unavailable \(MIGRATE_SHARD_UNAVAILABLE\): .*ECONNREFUSED/);
-      } finally {
-        await migrator.close();
-      }
+      const err = await runRejection({ postgres: engine }, defineMigration({ id: '0001-a', engine: 'postgres', up: () => undefined }));
+      expect(err.message).toMatch(/^Migration run failed: shard "pg-dead" is unavailable \(MIGRATE_SHARD_UNAVAILABLE\): .*ECONNREFUSED/);
     });
   }, 60_000);
 
@@ -147,13 +147,8 @@ describe('error taxonomy on the MongoDB-wire server', async () => {
   it.skipIf(!enabled)('an unreachable MongoDB shard fails run() naming the shard and the cause', async () => {
     await withMongoDatabase('mcp_err_unreach', async ({ name }) => {
       const engine = mongoEngine({ serverSelectionTimeoutMS: 500, shards: [{ id: 'mg-a', uri: process.env.MONGODB_URI!, database: name }, { id: 'mg-dead', uri: 'mongodb://127.0.0.1:1/', database: 'x' }] });
-      const migrator = createMigrator({ engines: { mongodb: engine }, migrations: [defineMigration({ id: '0001-a', engine: 'mongodb', up: () => undefined })], ...QUICK });
-      try {
-        const err = await rejectionOf(migrator.run());
-        expect(err.message).toMatch(/^Migration run failed: shard "mg-dead" is unavailable \(MIGRATE_SHARD_UNAVAILABLE\): .*unreachable/);
-      } finally {
-        await migrator.close();
-      }
+      const err = await runRejection({ mongodb: engine }, defineMigration({ id: '0001-a', engine: 'mongodb', up: () => undefined }));
+      expect(err.message).toMatch(/^Migration run failed: shard "mg-dead" is unavailable \(MIGRATE_SHARD_UNAVAILABLE\): .*unreachable/);
     });
   }, 60_000);
 });

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { createMigrator, defineMigration, ErrorCode, type RunFailedError, type RunReport } from '@mcp/migrate-core';
+import { createMigrator, defineMigration, ErrorCode, type Migration, type RunFailedError, type RunReport } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
 import { shouldRun } from '../support/services.js';
 import { pgAvailable, withPgDatabase } from '../support/servers.js';
@@ -47,6 +47,25 @@ function trackClients(pool: pg.Pool): Set<pg.PoolClient> {
   return clients;
 }
 
+/**
+ * Runs `migration` on the host pool, terminates its backend once it is sleeping (`started` gives
+ * the pid), and checks the step failed as MIGRATE_SHARD_UNAVAILABLE naming shard and migration.
+ */
+async function expectStepLost(url: string, pool: pg.Pool, migration: Migration, started: Promise<number>): Promise<void> {
+  const migrator = createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-host', pool }] }) }, migrations: [migration], ...QUICK });
+  try {
+    const run = rejectionOf(migrator.run());
+    await terminateWhenSleeping(url, await started);
+    const err = (await run) as RunFailedError<RunReport>;
+    const step = err.report.shards[0]!.migrations[0]!;
+    expect(step.status).toBe('failed');
+    expect(step.error).toMatchObject({ code: ErrorCode.ShardUnavailable });
+    expect(step.error!.message).toContain(`Shard "pg-host" became unreachable while applying "${migration.id}"`);
+  } finally {
+    await migrator.close();
+  }
+}
+
 describe('a host pg.Pool losing the step’s connection', async () => {
   const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
 
@@ -62,18 +81,7 @@ describe('a host pg.Pool losing the step’s connection', async () => {
           await client.query('SELECT pg_sleep(60)');
         },
       });
-      const migrator = createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-host', pool }] }) }, migrations: [dies], ...QUICK });
-      try {
-        const run = rejectionOf(migrator.run());
-        await terminateWhenSleeping(url, await started.promise);
-        const err = (await run) as RunFailedError<RunReport>;
-        const step = err.report.shards[0]!.migrations[0]!;
-        expect(step.status).toBe('failed');
-        expect(step.error).toMatchObject({ code: ErrorCode.ShardUnavailable });
-        expect(step.error!.message).toContain('Shard "pg-host" became unreachable while applying "0001-dies"');
-      } finally {
-        await migrator.close();
-      }
+      await expectStepLost(url, pool, dies, started.promise);
       // The SDK's listener went with its checkout: a client back in the pool has at most the pool's own.
       expect(clients.size).toBeGreaterThan(0);
       for (const c of clients) expect(c.listenerCount('error')).toBeLessThanOrEqual(1);
@@ -91,18 +99,7 @@ describe('a host pg.Pool losing the step’s connection', async () => {
           await client.query('SELECT pg_sleep(60)').catch(() => undefined);
         },
       });
-      const migrator = createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-host', pool }] }) }, migrations: [swallows], ...QUICK });
-      try {
-        const run = rejectionOf(migrator.run());
-        await terminateWhenSleeping(url, await started.promise);
-        const err = (await run) as RunFailedError<RunReport>;
-        const step = err.report.shards[0]!.migrations[0]!;
-        expect(step.status).toBe('failed');
-        expect(step.error).toMatchObject({ code: ErrorCode.ShardUnavailable });
-        expect(step.error!.message).toContain('Shard "pg-host" became unreachable while applying "0001-swallows"');
-      } finally {
-        await migrator.close();
-      }
+      await expectStepLost(url, pool, swallows, started.promise);
     });
   }, 60_000);
 });

@@ -13,17 +13,9 @@ import { postgresEngine } from '@mcp/migrate-postgres';
 import { mongoEngine } from '@mcp/migrate-mongodb';
 import { shouldRun } from '../support/services.js';
 import { ferretdbVersion, mongoAvailable, pgAvailable, withMongoDatabase, withPgDatabase } from '../support/servers.js';
+import { rejectionOf } from '../support/secrets.js';
 
 const QUICK = { lock: { ttlMs: 5_000, waitMs: 20_000 }, retry: { retries: 0 } } as const;
-
-async function rejection(p: Promise<unknown>): Promise<{ code?: string; message: string; migrationId?: string; shardId?: string; field?: string }> {
-  try {
-    await p;
-  } catch (error) {
-    return error as never;
-  }
-  throw new Error('expected a rejection');
-}
 
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
@@ -121,7 +113,7 @@ describe('preserve on real PostgreSQL', async () => {
       const typo = defineMigration<pg.PoolClient>({ id: '0043-typo', engine: 'postgres', preserve: [{ table: 'channels', columns: ['legacy_cgf'] }], up: async (c) => void (await c.query('DROP TABLE channels')) });
       const bad = createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-t', pool }] }) }, migrations: [typo], ...QUICK });
       try {
-        const error = await rejection(bad.run());
+        const error = await rejectionOf(bad.run());
         const step = (error as unknown as { report: { shards: { migrations: { error: { code: string; message: string } }[] }[] } }).report.shards[0]!.migrations[0]!;
         expect(step.error.code).toBe(ErrorCode.PreserveTarget);
         expect(step.error.message).toMatch(/"0043-typo".*column "legacy_cgf" of "public\.channels" does not exist.*"pg-t"/);
@@ -139,7 +131,7 @@ describe('preserve on real PostgreSQL', async () => {
         expect(purged).toHaveLength(2);
         const left = await pool.query(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE 'mcp\\_preserved\\_%'`);
         expect(left.rows[0].n).toBe(0);
-        const error = await rejection(migrator.rollback({ steps: 1 }));
+        const error = await rejectionOf(migrator.rollback({ steps: 1 }));
         expect(error).toMatchObject({ code: ErrorCode.PreserveMissing, migrationId: '0042-drop-legacy', shardId: 'pg-p', field: 'tenant_feature_flags' });
         // Nothing was rolled back: `down` did not run.
         expect((await pool.query(`SELECT to_regclass('tenant_feature_flags') AS t`)).rows[0].t).toBeNull();
@@ -161,7 +153,7 @@ describe('preserve on real PostgreSQL', async () => {
       });
       const migrator = createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-f', pool }] }) }, migrations: [m], ...QUICK });
       try {
-        expect((await rejection(migrator.run())).code).toBe(ErrorCode.RunFailed);
+        expect((await rejectionOf(migrator.run())).code).toBe(ErrorCode.RunFailed);
         expect((await pool.query(`SELECT to_regclass('tenant_feature_flags') IS NOT NULL AS ok`)).rows[0].ok).toBe(true);
         expect((await migrator.status()).shards[0]!.preserved).toEqual([]);
         expect((await pool.query(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE 'mcp\\_preserved\\_%'`)).rows[0].n).toBe(0);
@@ -182,7 +174,7 @@ describe('preserve on real PostgreSQL', async () => {
       const migrator = createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-r', pool }] }) }, migrations: [m], ...QUICK });
       try {
         await migrator.run();
-        const error = await rejection(migrator.rollback({ steps: 1 }));
+        const error = await rejectionOf(migrator.rollback({ steps: 1 }));
         const step = (error as unknown as { report: { shards: { migrations: { error: { code: string; message: string } }[] }[] } }).report.shards[0]!.migrations[0]!;
         expect(step.error.code).toBe(ErrorCode.PreserveRestore);
         expect(step.error.message).toContain('column "legacy_amount" of "public.channels" is numeric after "down" but numeric(50,10) in the copy');
@@ -208,7 +200,7 @@ describe('preserve on pg-mem', () => {
     const m = defineMigration<pg.PoolClient>({ id: '0048-pgmem', engine: 'postgres', preserve: [{ table: 't', columns: ['b'] }], up: async () => void (ran = true) });
     const migrator = createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-mem', pool }] }) }, migrations: [m], ...QUICK });
     try {
-      const error = await rejection(migrator.run());
+      const error = await rejectionOf(migrator.run());
       const step = (error as unknown as { report: { shards: { migrations: { error: { code: string; message: string } }[] }[] } }).report.shards[0]!.migrations[0]!;
       expect(step.error.code).toBe(ErrorCode.PreserveUnsupported);
       expect(step.error.message).toContain('"0048-pgmem"');
@@ -308,7 +300,7 @@ describe('preserve on the MongoDB-wire server', async () => {
       });
       const first = createMigrator({ engines: { mongodb: engine() }, migrations: [half], ...QUICK });
       try {
-        expect((await rejection(first.run())).code).toBe(ErrorCode.RunFailed);
+        expect((await rejectionOf(first.run())).code).toBe(ErrorCode.RunFailed);
       } finally {
         await first.close();
       }
@@ -331,7 +323,7 @@ describe('preserve on the MongoDB-wire server', async () => {
       const typo = defineMigration<Db>({ id: '0045-typo', engine: 'mongodb', preserve: ['old_colection'], up: async (d) => void (await d.collection('old_collection').drop()) });
       const bad = createMigrator({ engines: { mongodb: mongoEngine({ shards: [{ id: 'mg-t', client, database: name }] }) }, migrations: [typo], ...QUICK });
       try {
-        const error = await rejection(bad.run());
+        const error = await rejectionOf(bad.run());
         const step = (error as unknown as { report: { shards: { migrations: { error: { code: string; message: string } }[] }[] } }).report.shards[0]!.migrations[0]!;
         expect(step.error.code).toBe(ErrorCode.PreserveTarget);
         expect(step.error.message).toMatch(/"0045-typo".*collection "old_colection" does not exist.*"mg-t"/);
@@ -346,7 +338,7 @@ describe('preserve on the MongoDB-wire server', async () => {
       try {
         await migrator.run();
         expect(await migrator.purgePreserved()).toHaveLength(2);
-        const error = await rejection(migrator.rollback({ steps: 1 }));
+        const error = await rejectionOf(migrator.rollback({ steps: 1 }));
         expect(error).toMatchObject({ code: ErrorCode.PreserveMissing, migrationId: '0044-drop-legacy', shardId: 'mg-p', field: 'old_collection' });
         expect(await db.listCollections({ name: 'old_collection' }).toArray()).toHaveLength(0);
       } finally {

@@ -1,5 +1,9 @@
 /** Shared helpers of the core unit tests. */
-import { vi } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, vi } from 'vitest';
+import { defineDataMigration, defineMigration } from '../src/definition/migration.js';
 import {
   createMemoryStore, memoryEngine, type MemoryEngine, type MemoryStore,
 } from '../src/testing/index.js';
@@ -7,6 +11,28 @@ import type { BatchStore, EngineAdapter, ShardAdapter } from '../src/engine/engi
 import type { RunReport } from '../src/run/report.js';
 
 export const QUICK = { lock: { ttlMs: 5_000, waitMs: 10_000 }, retry: { retries: 3, minTimeoutMs: 1, maxTimeoutMs: 5 } } as const;
+
+/**
+ * For migration files written by a test that define themselves through the globals
+ * `__defineMigration` / `__defineDataMigration` (so they need no import of the SDK): sets those
+ * globals and makes a temporary directory before the cases, removes both after. Returns the
+ * directory, to be read inside the cases.
+ */
+export function migrationFilesRoot(prefix: string): () => string {
+  const g = globalThis as Record<string, unknown>;
+  let root = '';
+  beforeAll(async () => {
+    g.__defineMigration = defineMigration;
+    g.__defineDataMigration = defineDataMigration;
+    root = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    delete g.__defineMigration;
+    delete g.__defineDataMigration;
+    await rm(root, { recursive: true, force: true });
+  });
+  return () => root;
+}
 
 let n = 0;
 /** A fresh store and a memory engine over it, with a fast lock poll. */

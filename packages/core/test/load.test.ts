@@ -1,34 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadMigrations } from '../src/definition/load.js';
-import { defineDataMigration, defineMigration } from '../src/definition/migration.js';
+import { defineMigration } from '../src/definition/migration.js';
 import { createMigrator } from '../src/run/migrator.js';
 import { DefinitionError, ErrorCode } from '../src/errors/errors.js';
-import { QUICK, memory, rejection } from './helpers.js';
+import { QUICK, memory, migrationFilesRoot, rejection } from './helpers.js';
 
-// The files below define their migrations through these globals, so they need no import of the SDK.
-const g = globalThis as Record<string, unknown>;
-let root: string;
+// The files below define their migrations through globals, so they need no import of the SDK.
+const root = migrationFilesRoot('mcp-migrate-load-');
 let dirs = 0;
 const dir = async (files: Record<string, string>) => {
-  const d = join(root, `d${++dirs}`);
+  const d = join(root(), `d${++dirs}`);
   await mkdir(d);
   for (const [name, text] of Object.entries(files)) await writeFile(join(d, name), text);
   return d;
 };
 
-beforeAll(async () => {
-  g.__defineMigration = defineMigration;
-  g.__defineDataMigration = defineDataMigration;
-  root = await mkdtemp(join(tmpdir(), 'mcp-migrate-load-'));
-});
-afterAll(async () => {
-  delete g.__defineMigration;
-  delete g.__defineDataMigration;
-  await rm(root, { recursive: true, force: true });
-});
 
 const schemaFile = (id: string, exportAs = 'export default') =>
   `${exportAs} globalThis.__defineMigration({ id: '${id}', engine: 'memory', up: async (h) => { h.schema.set('${id}', true); } });\n`;
@@ -71,7 +59,7 @@ describe('loadMigrations', () => {
   });
 
   it('rejects a missing directory', async () => {
-    const err = await rejection(loadMigrations(join(root, 'does-not-exist')));
+    const err = await rejection(loadMigrations(join(root(), 'does-not-exist')));
     expect(err).toBeInstanceOf(DefinitionError);
     expect(err).toMatchObject({ code: ErrorCode.Config, field: 'migrations' });
     expect(err.message).toContain('does-not-exist');

@@ -3,9 +3,8 @@
  * `onFailure: 'continue'`, step timeouts, waiting for a live lock holder, repair advice, checksums
  * and backup retention. Every ordering is forced with hooks/promises, never with wall-clock bounds.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
@@ -19,7 +18,7 @@ import type { LockProvider } from '../src/engine/engine.js';
 import { sleep } from '../src/util/time.js';
 import { createMemoryStore } from '../src/testing/index.js';
 import type { RunReport } from '../src/run/report.js';
-import { QUICK, memory, rejection, statuses, tick } from './helpers.js';
+import { QUICK, memory, migrationFilesRoot, rejection, statuses, tick } from './helpers.js';
 
 const open: Migrator[] = [];
 afterEach(async () => {
@@ -360,19 +359,8 @@ describe('repair does what the errors advise (defect 11)', () => {
 });
 
 describe('checksums do not depend on the compiler (defect 11)', () => {
-  // The compiled files define their migrations through these globals, so they need no import of the SDK.
-  const g = globalThis as Record<string, unknown>;
-  let root: string;
-  beforeAll(async () => {
-    g.__defineMigration = defineMigration;
-    g.__defineDataMigration = defineDataMigration;
-    root = await mkdtemp(join(tmpdir(), 'mcp-migrate-checksum-'));
-  });
-  afterAll(async () => {
-    delete g.__defineMigration;
-    delete g.__defineDataMigration;
-    await rm(root, { recursive: true, force: true });
-  });
+  // The compiled files define their migrations through globals, so they need no import of the SDK.
+  const root = migrationFilesRoot('mcp-migrate-checksum-');
 
   const SOURCE = `
 class Counter { static calls = 0; #step = 1; next(): number { Counter.calls += this.#step; return Counter.calls; } }
@@ -389,7 +377,7 @@ export const data = (globalThis as any).__defineDataMigration({
 
   /** Compiles SOURCE for `target` with typescript's transpileModule into its own directory, as tsc would. */
   async function compiled(target: ts.ScriptTarget, options: { sourceMap: boolean; source?: string }): Promise<string> {
-    const dir = await mkdtemp(join(root, 'build-'));
+    const dir = await mkdtemp(join(root(), 'build-'));
     const out = ts.transpileModule(options.source ?? SOURCE, {
       fileName: '0001-compiled.ts',
       compilerOptions: { target, module: ts.ModuleKind.ESNext, sourceMap: options.sourceMap, inlineSources: options.sourceMap, useDefineForClassFields: true },

@@ -10,47 +10,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Double, Int32, Long, MongoClient, ObjectId, type Db } from 'mongodb';
 import {
   compareData, createMigrator, defineDataMigration, defineMigration, ErrorCode, RunFailedError, typedEncode, type Migration,
 } from '@mcp/migrate-core';
 import {
-  copyDocuments, dropCollectionIfExists, dropIndexIfExists, ensureCollection, ensureIndex, mongoEngine, renameField, type MongoEngine,
+  copyDocuments, dropCollectionIfExists, dropIndexIfExists, ensureCollection, ensureIndex, mongoEngine, renameField,
 } from '../src/index.js';
-import { databaseName, MONGODB_URI, serverAvailable } from './support.js';
+import { serverAvailable, serverFixture } from './support.js';
 
 const enabled = await serverAvailable();
-const uri = MONGODB_URI ?? 'mongodb://127.0.0.1:27018/';
 
 describe.runIf(enabled)('mongodb adapter on a real server', () => {
-  let client: MongoClient;
-  const databases: string[] = [];
-  const engines: MongoEngine[] = [];
-  const fresh = () => {
-    const name = databaseName();
-    databases.push(name);
-    return name;
-  };
-  const engine = (dbs: string[], extra: Partial<Parameters<typeof mongoEngine>[0]> = {}) => {
-    const e = mongoEngine({ shards: dbs.map((database, i) => ({ id: `mg-${i}`, uri, database })), lockPollMs: 20, ...extra });
-    engines.push(e);
-    return e;
-  };
-
-  beforeAll(async () => {
-    client = new MongoClient(uri);
-    await client.connect();
-  });
-  afterAll(async () => {
-    await Promise.allSettled(engines.map((e) => e.close()));
-    await Promise.allSettled(databases.map((d) => client.db(d).dropDatabase()));
-    await client.close();
-  });
+  const { uri, client, fresh, engine, track } = serverFixture({ lockPollMs: 20 });
 
   it('an unreachable shard fails with ShardUnavailableError naming it, credentials redacted', async () => {
-    const e = mongoEngine({ shards: [{ id: 'dead-0', uri: 'mongodb://admin:hunter2@127.0.0.1:1/?authSource=admin', database: 'x' }], serverSelectionTimeoutMS: 300 });
-    engines.push(e);
+    const e = track(mongoEngine({ shards: [{ id: 'dead-0', uri: 'mongodb://admin:hunter2@127.0.0.1:1/?authSource=admin', database: 'x' }], serverSelectionTimeoutMS: 300 }));
     const error = await e.shard('dead-0').connect().catch((err: unknown) => err);
     expect(error).toMatchObject({ code: ErrorCode.ShardUnavailable, shardId: 'dead-0', retryable: true });
     expect((error as Error).message).toContain('dead-0');

@@ -5,14 +5,11 @@
  * wrote the record. That must not be reported as `StaleLeaseError`: the put retries once and
  * succeeds. A genuinely newer fence still refuses the write (the retry meets it again).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MongoClient } from 'mongodb';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode, type LedgerRecord } from '@mcp/migrate-core';
-import { mongoEngine, type MongoEngine } from '../src/index.js';
-import { databaseName, MONGODB_URI, serverAvailable } from './support.js';
+import { serverAvailable, serverFixture } from './support.js';
 
 const enabled = await serverAvailable();
-const uri = MONGODB_URI ?? 'mongodb://127.0.0.1:27018/';
 /** Records raced per case, and writers per record; small, as FerretDB writes take ~10 ms each. */
 const RECORDS = 25;
 const WRITERS = 4;
@@ -22,30 +19,12 @@ const record = (id: string, runnerId: string): LedgerRecord => ({
 });
 
 describe.runIf(enabled)('ledger.put under the upsert race (MongoDB-wire server)', () => {
-  let client: MongoClient;
-  const databases: string[] = [];
-  const engines: MongoEngine[] = [];
-  const engine = (database: string) => {
-    const e = mongoEngine({ shards: [{ id: 'mg-0', uri, database }] });
-    engines.push(e);
-    return e;
-  };
-
-  beforeAll(async () => {
-    client = new MongoClient(uri);
-    await client.connect();
-  });
-  afterAll(async () => {
-    await Promise.allSettled(engines.map((e) => e.close()));
-    await Promise.allSettled(databases.map((d) => client.db(d).dropDatabase()));
-    await client.close();
-  });
+  const { client, fresh, engine } = serverFixture();
 
   it(`${WRITERS} concurrent puts of a new record with the same valid fence all succeed (${RECORDS} records), none is reported stale`, async () => {
-    const db = databaseName('mcp_ledger_race');
-    databases.push(db);
+    const db = fresh('mcp_ledger_race');
     // One engine (one connection pool) per writer, so the upserts really reach the server together.
-    const shards = Array.from({ length: WRITERS }, () => engine(db).shard('mg-0'));
+    const shards = Array.from({ length: WRITERS }, () => engine([db]).shard('mg-0'));
     await shards[0]!.ledger.init();
     const lease = await shards[0]!.lock.acquire('race', { owner: 'w', ttlMs: 60_000, waitMs: 0 });
     const fence = { lockName: 'race', token: lease.token };
@@ -66,9 +45,8 @@ describe.runIf(enabled)('ledger.put under the upsert race (MongoDB-wire server)'
   }, 120_000);
 
   it('a record stamped with a newer fence still refuses the write after the retry (StaleLeaseError)', async () => {
-    const db = databaseName('mcp_ledger_race');
-    databases.push(db);
-    const s = engine(db).shard('mg-0');
+    const db = fresh('mcp_ledger_race');
+    const s = engine([db]).shard('mg-0');
     await s.ledger.init();
     const lease = await s.lock.acquire('race', { owner: 'w', ttlMs: 60_000, waitMs: 0 });
     const fence = { lockName: 'race', token: lease.token };

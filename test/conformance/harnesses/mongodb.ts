@@ -7,24 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { Double, Int32, MongoClient, type Db, type Document } from 'mongodb';
 import { mongoEngine } from '@mcp/migrate-mongodb';
 import type { Fixture, Harness, SuiteRow } from '../harness.js';
+import { mongoAvailable } from '../../support/services.js';
 
 const uri = () => process.env.MONGODB_URI;
 
 export const mongoHarness: Harness = {
   name: 'mongodb',
-  async available() {
-    const url = uri();
-    if (!url) return 'MONGODB_URI is not set';
-    const client = new MongoClient(url, { serverSelectionTimeoutMS: 3_000, connectTimeoutMS: 3_000 });
-    try {
-      await client.db('admin').command({ ping: 1 });
-      return true;
-    } catch (error) {
-      return `no answer to ping on MONGODB_URI within 3 s: ${error instanceof Error ? error.message : String(error)}`;
-    } finally {
-      await client.close().catch(() => undefined);
-    }
-  },
+  available: () => mongoAvailable(uri()),
   async setup(shardCount) {
     const url = uri()!;
     const client = new MongoClient(url, { serverSelectionTimeoutMS: 3_000 });
