@@ -10,6 +10,7 @@ import type { LedgerRecord, Lease, ShardAdapter } from '../engine/engine.js';
 import type { DataMigration, Migration } from '../definition/migration.js';
 import { backupName } from '../data/batch-runner.js';
 import { RollbackError } from '../errors/errors.js';
+import { fenceOf } from './lease-keeper.js';
 
 export type BackupRetention = 'keep' | { readonly olderThanMs: number };
 
@@ -54,7 +55,7 @@ export async function purgeShardBackups(
   options: PurgeBackupsOptions,
   now = Date.now(),
 ): Promise<PurgedBackup[]> {
-  const fence = { lockName: lease.name, token: lease.token };
+  const fence = fenceOf(lease);
   const out: PurgedBackup[] = [];
   for (const r of await adapter.ledger.list()) {
     const m = migrations.get(r.id);

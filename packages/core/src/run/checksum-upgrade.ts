@@ -5,6 +5,7 @@
  */
 import type { Lease, ShardAdapter } from '../engine/engine.js';
 import { isLegacyChecksum, type Migration } from '../definition/migration.js';
+import { fenceOf } from './lease-keeper.js';
 
 export async function upgradeLegacyChecksums(
   upgrades: readonly { readonly shardId: string; readonly migrationId: string }[],
@@ -23,7 +24,7 @@ export async function upgradeLegacyChecksums(
       for (const r of await ledger.list()) {
         const m = byId.get(r.id);
         if (!ids.has(r.id) || !m || r.state !== 'applied' || !isLegacyChecksum(r.checksum)) continue;
-        await ledger.put({ ...r, checksum: m.checksum }, { lockName: held.name, token: held.token });
+        await ledger.put({ ...r, checksum: m.checksum }, fenceOf(held));
         upgraded++;
       }
     } finally {

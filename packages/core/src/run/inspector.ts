@@ -68,10 +68,12 @@ export interface VerifyReport {
   readonly problems: readonly string[];
 }
 
-/** The facade's public (scrubbing) `status` and `verify`, which `wait` and `verify` modes go through. */
+/**
+ * The facade's public (scrubbing) `status`, which `wait` and `verify` modes go through: one status
+ * per check, from which both the verdict and the applied list are derived.
+ */
 export interface Inspection {
-  status(): Promise<MigratorStatus>;
-  verify(options?: VerifyOptions): Promise<VerifyReport>;
+  status(options?: { signal?: AbortSignal }): Promise<MigratorStatus>;
 }
 
 /** Ledgers, locks and reachability of every shard, with drift and pending migrations. */
@@ -160,10 +162,11 @@ async function checkData(ctx: MigratorContext, status: MigratorStatus, signal: A
 
 /** `run({ mode: 'verify' })`: fails fast with `MIGRATE_PENDING` unless everything is applied. */
 export async function runVerify(ctx: MigratorContext, inspection: Inspection, report: RunReport): Promise<RunReport> {
-  const v = await inspection.verify();
+  const status = await inspection.status();
+  const v = await verifyStatus(ctx, status, {});
   for (const p of v.pending) shardReport(report, p.shardId).migrations.push({ migrationId: p.migrationId, status: 'not-run', reason: 'pending' });
   for (const f of v.failed) shardReport(report, f.shardId).migrations.push({ migrationId: f.migrationId, status: 'failed', error: f.error ?? undefined });
-  if (v.ok) await recordApplied(inspection, report, new Set());
+  if (v.ok) recordApplied(status, report, new Set());
   summarize(report);
   if (!v.ok) {
     throw new RunFailedError(`Not ready: ${v.problems.slice(0, 5).join('; ')}${v.problems.length > 5 ? `; and ${v.problems.length - 5} more` : ''}`, report, { code: ErrorCode.Pending }) as never;
@@ -177,9 +180,10 @@ export async function runWait(ctx: MigratorContext, inspection: Inspection, repo
   let waitedFor: Set<string> | undefined;
   for (;;) {
     throwIfAborted(signal);
-    const v = await inspection.verify({ signal });
+    const status = await inspection.status({ ...(signal ? { signal } : {}) });
+    const v = await verifyStatus(ctx, status, {});
     if (v.ok) {
-      await recordApplied(inspection, report, waitedFor ?? new Set());
+      recordApplied(status, report, waitedFor ?? new Set());
       return finishRun(ctx, report);
     }
     // What was pending when this runner started waiting is what another runner applies meanwhile.
@@ -193,8 +197,7 @@ export async function runWait(ctx: MigratorContext, inspection: Inspection, repo
 }
 
 /** A `wait`/`verify` report lists what is applied on each shard (skipped: nothing for this runner to do), saying which were applied while it waited. */
-async function recordApplied(inspection: Inspection, report: RunReport, waitedFor: ReadonlySet<string>): Promise<void> {
-  const status = await inspection.status();
+function recordApplied(status: MigratorStatus, report: RunReport, waitedFor: ReadonlySet<string>): void {
   for (const shard of status.shards) {
     const sr = shardReport(report, shard.shardId);
     for (const r of shard.migrations.filter((x) => x.state === 'applied')) {

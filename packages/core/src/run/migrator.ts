@@ -177,8 +177,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     if (!lease) return finishRollback(this.#ctx, report);
     const heartbeat = startHeartbeat(this.#ctx, lease);
     try {
-      const outcome = await rollbackUnderLock(this.#ctx, { target, migrations, report, signal: options.signal });
-      if (outcome === 'halted') return finishRollback(this.#ctx, report);
+      await rollbackUnderLock(this.#ctx, { target, migrations, report, signal: options.signal });
     } finally {
       heartbeat.stop();
       await lease.release().catch(() => undefined);

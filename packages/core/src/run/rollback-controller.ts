@@ -22,15 +22,15 @@ export interface RollbackInput {
   readonly signal: AbortSignal | undefined;
 }
 
-/** Rolls back `target`; returns `'halted'` when an unreachable shard under `halt` stopped it before anything was done. */
-export async function rollbackUnderLock(ctx: MigratorContext, input: RollbackInput): Promise<'halted' | 'done'> {
+/** Rolls back `target`; an unreachable shard under `halt` stops it before anything is done (the report says why). */
+export async function rollbackUnderLock(ctx: MigratorContext, input: RollbackInput): Promise<void> {
   const { migrations, report, signal } = input;
   const byId = new Map(migrations.map((m) => [m.id, m]));
   const { ledgers, unreachable } = await readLedgers(ctx, signal, true);
   // An unreachable shard is reported like in run(): under `halt` nothing is rolled back, under
   // `continue` the reachable shards are; either way the error carries the report.
   for (const [shardId, error] of unreachable) shardReport(report, shardId).error = serializeError(error);
-  if (unreachable.size && onFailureOf(ctx) === 'halt') return 'halted';
+  if (unreachable.size && onFailureOf(ctx) === 'halt') return;
   const perShard = planRollback({ migrations, shards: ctx.shards.map((r) => r.descriptor), ledgers }, input.target);
   const ids = [...new Set([...perShard.values()].flat().map((s) => s.migrationId))];
   for (const id of ids) {
@@ -49,7 +49,6 @@ export async function rollbackUnderLock(ctx: MigratorContext, input: RollbackInp
     if (failed && onFailureOf(ctx) === 'halt') break;
     failed = (await rollbackEverywhere(ctx, { ...input, migration: byId.get(id)!, perShard, ledgers })) || failed;
   }
-  return 'done';
 }
 
 interface MigrationRollback extends RollbackInput {
