@@ -6,7 +6,7 @@
 export * from './definition/migration.js';
 export * from './definition/load.js';
 export { normalizePreserve, preserveCopyName, PRESERVE_CATALOG, type PreserveInput } from './definition/preserve.js';
-export * from './engine/engine.js';
+export * from './engine/index.js';
 export * from './errors/errors.js';
 export { describeRow, isConnectionLoss, asShardUnavailable, stepFailure, type StepFailureContext } from './errors/classify.js';
 export * from './events/events.js';

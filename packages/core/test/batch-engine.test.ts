@@ -6,7 +6,7 @@ import { ErrorCode, RunFailedError } from '../src/errors/errors.js';
 import { backupName, fingerprint } from '../src/data/batch-runner.js';
 import { PauseGate } from '../src/data/throttle.js';
 import type { BatchEvent } from '../src/events/events.js';
-import type { BatchStore, EngineAdapter, Row, RowPatch } from '../src/engine/engine.js';
+import type { BatchStore, EngineAdapter, Row, RowPatch } from '../src/engine/index.js';
 import type { RunReport } from '../src/run/report.js';
 import type { MemoryStore } from '../src/testing/index.js';
 import { QUICK, latch, memory, rejection, tick, wrapEngine } from './helpers.js';

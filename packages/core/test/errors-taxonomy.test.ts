@@ -10,7 +10,7 @@ import type { MigratorConfig } from '../src/run/config.js';
 import { ErrorCode, MigrationFailedError, RunFailedError, serializeError } from '../src/errors/errors.js';
 import { describeRow, isConnectionLoss, stepFailure } from '../src/errors/classify.js';
 import type { RunReport } from '../src/run/report.js';
-import type { EngineAdapter } from '../src/engine/engine.js';
+import type { EngineAdapter } from '../src/engine/index.js';
 import { QUICK, memory, rejection, statuses } from './helpers.js';
 
 const open: Migrator[] = [];

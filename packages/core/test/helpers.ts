@@ -7,7 +7,7 @@ import { defineDataMigration, defineMigration } from '../src/definition/migratio
 import {
   createMemoryStore, memoryEngine, type MemoryEngine, type MemoryStore,
 } from '../src/testing/index.js';
-import type { BatchStore, EngineAdapter, ShardAdapter } from '../src/engine/engine.js';
+import type { BatchStore, EngineAdapter, ShardAdapter } from '../src/engine/index.js';
 import type { RunReport } from '../src/run/report.js';
 
 export const QUICK = { lock: { ttlMs: 5_000, waitMs: 10_000 }, retry: { retries: 3, minTimeoutMs: 1, maxTimeoutMs: 5 } } as const;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryStore, memoryEngine, MemoryCollection, MemoryLockProvider, MemoryLockTable } from '../src/testing/index.js';
 import { DefinitionError, ErrorCode, ShardUnavailableError, StaleLeaseError } from '../src/errors/errors.js';
-import type { LedgerRecord } from '../src/engine/engine.js';
+import type { LedgerRecord } from '../src/engine/index.js';
 import { latch, manualClock, memory, rejection, within } from './helpers.js';
 
 afterEach(() => {

@@ -3,7 +3,7 @@ import { defineDataMigration, defineMigration, type Migration } from '../src/def
 import { orderMigrations, plan, planRollback, waves, type PlanInput } from '../src/plan/planner.js';
 import { ErrorCode, PlanError } from '../src/errors/errors.js';
 import { hashRouter } from '../src/router/router.js';
-import type { LedgerRecord, LedgerState, ShardDescriptor } from '../src/engine/engine.js';
+import type { LedgerRecord, LedgerState, ShardDescriptor } from '../src/engine/index.js';
 
 const pg: ShardDescriptor[] = [{ id: 'pg-0', engine: 'postgres' }, { id: 'pg-1', engine: 'postgres' }];
 const mg: ShardDescriptor[] = [{ id: 'mg-0', engine: 'mongodb' }];

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { defineDataMigration } from '../src/definition/migration.js';
 import { createMigrator } from '../src/run/migrator.js';
-import type { BatchStore } from '../src/engine/engine.js';
+import type { BatchStore } from '../src/engine/index.js';
 import { QUICK, memory, rejection, wrapEngine } from './helpers.js';
 
 const migration = defineDataMigration({

@@ -14,7 +14,7 @@ import { sha256 } from '../src/util/canonical.js';
 import { createMigrator, type Migrator } from '../src/run/migrator.js';
 import type { MigratorConfig } from '../src/run/config.js';
 import { LockTimeoutError, type RunFailedError } from '../src/errors/errors.js';
-import type { LockProvider } from '../src/engine/engine.js';
+import type { LockProvider } from '../src/engine/index.js';
 import { sleep } from '../src/util/time.js';
 import { createMemoryStore } from '../src/testing/index.js';
 import type { RunReport } from '../src/run/report.js';

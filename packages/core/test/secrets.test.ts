@@ -9,7 +9,7 @@ import { defineDataMigration, defineMigration } from '../src/definition/migratio
 import { createMigrator, type Migrator } from '../src/run/migrator.js';
 import { redact } from '../src/util/redact.js';
 import { connectionSecrets, Scrubber, secretForms } from '../src/util/scrubber.js';
-import type { EngineAdapter } from '../src/engine/engine.js';
+import type { EngineAdapter } from '../src/engine/index.js';
 import type { MigratorEventName } from '../src/events/events.js';
 import { QUICK, memory, rejection } from './helpers.js';
 

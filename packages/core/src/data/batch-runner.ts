@@ -8,7 +8,7 @@
  * refused; backups keep the FIRST copy of a row, so a re-done batch never overwrites an original
  * with an already transformed row, and a re-done batch transforms the saved originals again.
  */
-import type { Checkpoint, DataTarget, Direction, Fence, KeyValue, LedgerCounts, LedgerRecord, Row, RowPatch, ShardAdapter, ShardDescriptor } from '../engine/engine.js';
+import type { Checkpoint, DataTarget, Direction, Fence, KeyValue, LedgerCounts, LedgerRecord, Row, RowPatch, ShardAdapter, ShardDescriptor } from '../engine/index.js';
 import { ErrorCode, MigrateError, MigrationFailedError } from '../errors/errors.js';
 import { describeRow } from '../errors/classify.js';
 import type { DataMigration, TransformFn } from '../definition/migration.js';

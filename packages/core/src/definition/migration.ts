@@ -4,7 +4,7 @@
  * and throw a `DefinitionError` that names the migration and the field, before anything runs.
  */
 import { z } from 'zod';
-import type { EngineName, PreserveTarget, Row, ShardDescriptor } from '../engine/engine.js';
+import type { EngineName, PreserveTarget, Row, ShardDescriptor } from '../engine/index.js';
 import { DefinitionError } from '../errors/errors.js';
 import type { Logger } from '../util/logger.js';
 import { sha256 } from '../util/canonical.js';

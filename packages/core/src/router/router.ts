@@ -3,7 +3,7 @@
  * directory of per-tenant overrides (written by tenant moves) is passed in, not kept here.
  */
 import { createHash } from 'node:crypto';
-import type { EngineName } from '../engine/engine.js';
+import type { EngineName } from '../engine/index.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
 // A shard-key field is a plain name, as a data migration's `key` (non-empty, no spaces or quotes).
 import { NAME } from '../definition/names.js';

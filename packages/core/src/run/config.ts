@@ -3,7 +3,7 @@
  * field, thrown before anything connects or applies.
  */
 import { z } from 'zod';
-import type { EngineAdapter, LockProvider } from '../engine/engine.js';
+import type { EngineAdapter, LockProvider } from '../engine/index.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
 import type { DriftPolicy } from '../plan/planner.js';
 import type { DirectoryOverrides, Router } from '../router/router.js';

@@ -2,7 +2,7 @@
  * What every room of the migrator shares: one value handed to the extracted functions instead of
  * long positional parameter lists. The `Migrator` facade builds it once in its constructor.
  */
-import type { ShardAdapter, ShardDescriptor } from '../engine/engine.js';
+import type { ShardAdapter, ShardDescriptor } from '../engine/index.js';
 import type { Migration } from '../definition/migration.js';
 import type { MigratorEventName, MigratorEventPayload } from '../events/events.js';
 import type { PauseGate } from '../data/throttle.js';

@@ -2,7 +2,7 @@
  * Leases of a run: the names of the run lock and the shard locks, acquiring a shard's lease, and the
  * heartbeat that renews a lease and notices when it is lost.
  */
-import type { EngineAdapter, Fence, Lease, LockProvider } from '../engine/engine.js';
+import type { EngineAdapter, Fence, Lease, LockProvider } from '../engine/index.js';
 import { serializeError } from '../errors/errors.js';
 import { acquireWhileHolderAlive, type LockWaitOptions } from './lock-wait.js';
 import { ttlOf, type MigratorContext, type ShardRef } from './context.js';

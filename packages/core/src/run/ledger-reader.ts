@@ -3,7 +3,7 @@
  * directory overrides of the control store.
  */
 import PQueue from 'p-queue';
-import type { LedgerRecord } from '../engine/engine.js';
+import type { LedgerRecord } from '../engine/index.js';
 import { asShardUnavailable } from '../errors/classify.js';
 import type { DirectoryOverrides } from '../router/router.js';
 import { concurrencyOf, type MigratorContext } from './context.js';

@@ -6,7 +6,7 @@
  * (`lock.waitMs` when given, the run's `timeoutMs`/`signal`). There is no fixed default deadline: a
  * replica started during a two-hour backfill waits for it instead of failing after ten minutes.
  */
-import type { AcquireOptions, Lease, LockProvider, LockStatus } from '../engine/engine.js';
+import type { AcquireOptions, Lease, LockProvider, LockStatus } from '../engine/index.js';
 import { ErrorCode, isMigrateError, LockTimeoutError } from '../errors/errors.js';
 import { sleep } from '../util/time.js';
 

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
-import type { ShardDescriptor } from '../engine/engine.js';
+import type { ShardDescriptor } from '../engine/index.js';
 import {
   ErrorCode, MigrateError, serializeError,
 } from '../errors/errors.js';

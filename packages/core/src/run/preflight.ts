@@ -9,7 +9,7 @@
  * steps the pre-flight had to leave open because a schema step planned before them on that shard
  * may create the table or its unique index.
  */
-import type { DataTarget, LedgerRecord, ShardAdapter, TargetInfo } from '../engine/engine.js';
+import type { DataTarget, LedgerRecord, ShardAdapter, TargetInfo } from '../engine/index.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
 import type { DataMigration, Migration } from '../definition/migration.js';
 import type { Plan } from '../plan/planner.js';

@@ -6,7 +6,7 @@
  * The logic lives here so that the migrator only calls it; the copies themselves are made by the
  * shard adapter's optional {@link PreserveStore}, in the server.
  */
-import type { EngineAdapter, Lease, PreservedCopy, PreserveStore, PreserveTarget, ShardAdapter, ShardDescriptor } from '../engine/engine.js';
+import type { EngineAdapter, Lease, PreservedCopy, PreserveStore, PreserveTarget, ShardAdapter, ShardDescriptor } from '../engine/index.js';
 import type { Migration } from '../definition/migration.js';
 import { ErrorCode, PreserveError } from '../errors/errors.js';
 import { throwIfAborted } from '../util/time.js';

@@ -13,7 +13,7 @@
 import type {
   BatchStore, DataTarget, EngineAdapter, EngineCapabilities, EngineName, Fence, KeyRange, KeyValue, RowPatch, LedgerRecord,
   LedgerStore, PreserveStore, Row, ShardAdapter, ShardDescriptor, StepOptions, TargetInfo,
-} from '../engine/engine.js';
+} from '../engine/index.js';
 import { DefinitionError, ErrorCode, ShardUnavailableError } from '../errors/errors.js';
 import { RowSetHash, typedEncode } from '../util/canonical.js';
 import { sameValue } from '../util/same-value.js';

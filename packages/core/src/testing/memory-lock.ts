@@ -3,7 +3,7 @@
  * Tokens are monotonic per lock name for the lifetime of the {@link MemoryLockTable}, which several
  * migrators in one process may share (as several replicas share a database).
  */
-import type { AcquireOptions, Fence, Lease, LockProvider, LockStatus } from '../engine/engine.js';
+import type { AcquireOptions, Fence, Lease, LockProvider, LockStatus } from '../engine/index.js';
 import { ErrorCode, LockTimeoutError, MigrateError, StaleLeaseError } from '../errors/errors.js';
 import { sleep } from '../util/time.js';
 

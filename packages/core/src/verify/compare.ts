@@ -4,7 +4,7 @@
  * down to the keys that differ, as data-diff and VDiff do. Uses only `scan` and `checksum` of the
  * `BatchStore` contract, so it works across adapters of the same engine.
  */
-import type { BatchStore, DataTarget, KeyRange, KeyValue, Row } from '../engine/engine.js';
+import type { BatchStore, DataTarget, KeyRange, KeyValue, Row } from '../engine/index.js';
 import { ValidationError } from '../errors/errors.js';
 import { canonicalEncode, compareKeys as compare, storedFormOf, typedEncode } from '../util/canonical.js';
 

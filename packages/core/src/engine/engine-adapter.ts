@@ -1,0 +1,84 @@
+/**
+ * The engine adapter contract: what a database needs to supply so that the planner, orchestrator
+ * and batch engine can run migrations on it. One {@link EngineAdapter} per engine (PostgreSQL,
+ * MongoDB, memory), one {@link ShardAdapter} per shard of it.
+ *
+ * Reading one adapter teaches all of them: each supplies a {@link LedgerStore}, a {@link LockProvider},
+ * a {@link BatchStore} and `execute` for schema steps. The conformance suite in the repository's
+ * `test/` folder runs the same tests over every adapter.
+ */
+
+import type { EngineCapabilities } from './capabilities.js';
+import type { BatchStore } from './data-store.js';
+import type { Direction, LedgerStore } from './ledger-store.js';
+import type { LockProvider } from './lock-provider.js';
+import type { PreserveStore } from './preserve-store.js';
+
+/** The engines the platform runs. Other names are allowed for third-party adapters. */
+export type EngineName = 'postgres' | 'mongodb' | (string & {});
+
+/** A shard as the migrator reports it: id and engine, and a redacted location for humans. */
+export interface ShardDescriptor {
+  readonly id: string;
+  readonly engine: EngineName;
+  /** Host/database with credentials removed, e.g. `postgres://***@db-0:5432/chat`. */
+  readonly location?: string | undefined;
+}
+
+export interface EngineAdapter<Handle = unknown> {
+  readonly name: EngineName;
+  readonly capabilities: EngineCapabilities;
+  /** The shards of this engine, in their configured order (the canary order). */
+  readonly shards: readonly ShardDescriptor[];
+  /** The adapter of one shard. Throws `MIGRATE_CONFIG` for an unknown id. Does not connect. */
+  shard(id: string): ShardAdapter<Handle>;
+  /** Closes every connection this adapter opened (never a pool or client the host passed in). */
+  close(): Promise<void>;
+  /**
+   * Classifies a driver error once for the orchestrator: `true` when retrying the same step may
+   * succeed (a dropped connection, a lock or serialization timeout). Optional: without it, only
+   * errors that carry `retryable: true` are retried.
+   */
+  isRetryable?(error: unknown): boolean;
+  /**
+   * Every secret this adapter was configured with (connection-string passwords, `password`
+   * options, `sslpassword`, auth passwords), as given. The migrator scrubs them, and their encoded
+   * forms, from every string that leaves the SDK. Optional: without it only the patterns apply.
+   */
+  secrets?(): readonly string[];
+}
+
+/** What a schema step's `execute` is told about the step. */
+export interface StepOptions {
+  readonly migrationId: string;
+  readonly direction: Direction;
+  /** Run inside a transaction. Ignored (runs without one) when the engine lacks `transactions`. */
+  readonly transaction: boolean;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface ShardAdapter<Handle = unknown> {
+  readonly id: string;
+  readonly engine: EngineName;
+  /**
+   * Connects; idempotent. Throws a `ShardUnavailableError` that names the shard and never contains
+   * credentials.
+   */
+  connect(signal?: AbortSignal): Promise<void>;
+  readonly ledger: LedgerStore;
+  readonly lock: LockProvider;
+  readonly data: BatchStore;
+  /**
+   * Runs a schema step: calls `fn` with the native handle (a `pg` client, a MongoDB `Db`, a memory
+   * shard), in a transaction when `options.transaction` and the engine supports it. A thrown error
+   * rolls the transaction back and is rethrown unchanged (the adapter may wrap it keeping `cause`).
+   */
+  execute(options: StepOptions, fn: (handle: Handle) => Promise<void>): Promise<void>;
+  /**
+   * Optional: server-side copies of what a schema migration's `preserve` names (see
+   * {@link PreserveStore}). A migration with `preserve` is refused on an engine whose shards lack it.
+   */
+  readonly preserved?: PreserveStore | undefined;
+  close(): Promise<void>;
+}
+

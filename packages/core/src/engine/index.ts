@@ -1,0 +1,11 @@
+/**
+ * `@mcp/migrate-core/engine`: the adapter SPI — what a database supplies so that the planner, the
+ * run controller and the batch engine can run migrations on it. Host services import from the root.
+ */
+export type { EngineCapabilities } from './capabilities.js';
+export type { EngineAdapter, EngineName, ShardAdapter, ShardDescriptor, StepOptions } from './engine-adapter.js';
+export { LedgerState } from './ledger-store.js';
+export type { Checkpoint, Direction, Fence, LedgerCounts, LedgerRecord, LedgerStore } from './ledger-store.js';
+export type { AcquireOptions, Lease, LockProvider, LockStatus } from './lock-provider.js';
+export type { BatchStore, DataTarget, KeyRange, KeyValue, RangeChecksum, Row, RowPatch, TargetInfo } from './data-store.js';
+export type { PreservedCopy, PreserveRestoreOptions, PreserveSaveOptions, PreserveStore, PreserveTarget } from './preserve-store.js';

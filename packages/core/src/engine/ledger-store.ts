@@ -1,0 +1,70 @@
+/** The ledger: one record per migration per shard, written under a fencing token. */
+/** Which way a step runs. */
+export type Direction = 'up' | 'down';
+
+
+export const LedgerState = {
+  Pending: 'pending',
+  Running: 'running',
+  Applied: 'applied',
+  Failed: 'failed',
+  RolledBack: 'rolled_back',
+} as const;
+export type LedgerState = (typeof LedgerState)[keyof typeof LedgerState];
+
+/** Where a data migration stopped, and what it was running when it did. */
+export interface Checkpoint {
+  /** Key of the last row whose batch was fully written; `null` before the first batch. */
+  readonly after: readonly unknown[] | null;
+  /** Fingerprint of the migration (checksum, batch settings, SDK version): a resume must match it. */
+  readonly fingerprint: string;
+  /** `up` or `down`: a rollback in progress checkpoints too. */
+  readonly direction: Direction;
+}
+
+export interface LedgerCounts {
+  readonly read: number;
+  readonly written: number;
+  readonly skipped: number;
+  /**
+   * Set by `migrator.purgeBackups()` when it dropped this data migration's backup: a rollback
+   * without `reverse` is refused from then on. Kept in `counts` so every ledger store persists it.
+   */
+  readonly backupPurgedAt?: string | undefined;
+}
+
+/** One record per migration per shard, kept in the shard itself (`mcp_migrations`). */
+export interface LedgerRecord {
+  readonly id: string;
+  readonly state: LedgerState;
+  readonly checksum: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly runnerId: string | null;
+  readonly checkpoint: Checkpoint | null;
+  readonly counts: LedgerCounts | null;
+  readonly error: { readonly code: string; readonly message: string; readonly causeCode?: string | undefined } | null;
+  /** Order in which records were applied on this shard (monotonic), used by rollback. */
+  readonly seq: number;
+}
+
+/** A fencing token of a lease: ledger writes carry it and are refused once a newer lease exists. */
+export interface Fence {
+  readonly lockName: string;
+  readonly token: number;
+}
+
+export interface LedgerStore {
+  /** Creates the ledger (and fencing state) if absent; safe when several runners call it at once. */
+  init(): Promise<void>;
+  /** Every record on this shard, in no particular order. */
+  list(): Promise<LedgerRecord[]>;
+  /**
+   * Inserts or replaces the record with `record.id`, only if `fence.token` is still the newest token
+   * issued for `fence.lockName` on this shard; otherwise throws `StaleLeaseError` and writes nothing.
+   */
+  put(record: LedgerRecord, fence: Fence): Promise<void>;
+  /** Deletes a record under the same fencing rule (used by `repair`). */
+  delete(id: string, fence: Fence): Promise<void>;
+}
+
