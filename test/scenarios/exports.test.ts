@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 const require = createRequire(import.meta.url);
 
 const ENTRIES: Record<string, readonly string[]> = {
-  '@mcp/migrate-core': ['createMigrator', 'defineMigration', 'defineDataMigration', 'hashRouter', 'rangeRouter', 'StatusTracker', 'isMigrateError', 'compareData', 'redact', 'loadMigrations', 'plan'],
+  '@mcp/migrate-core': ['createMigrator', 'defineMigration', 'defineDataMigration', 'hashRouter', 'rangeRouter', 'StatusTracker', 'isMigrateError', 'compareData', 'redact', 'loadMigrations', 'plan', 'VetoError'],
   '@mcp/migrate-core/testing': ['memoryEngine', 'createMemoryStore', 'MemoryShard'],
   '@mcp/migrate-postgres': ['postgresEngine'],
   '@mcp/migrate-mongodb': ['mongoEngine'],

@@ -11,6 +11,7 @@ export * from './errors/errors.js';
 export { describeRow, isConnectionLoss, asShardUnavailable, stepFailure, type StepFailureContext } from './errors/classify.js';
 export * from './events/events.js';
 export * from './events/status-tracker.js';
+export { VetoError, type AfterStepContext, type BeforeBatchContext, type BeforeRunContext, type HookName, type MigratorHooks, type StepHookContext } from './hooks/hooks.js';
 export * from './plan/planner.js';
 export * from './router/router.js';
 export * from './run/config.js';

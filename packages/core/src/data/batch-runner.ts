@@ -33,6 +33,8 @@ export interface BatchRunInput {
   readonly throttle: ThrottleOptions;
   readonly signal: AbortSignal;
   readonly emit: (e: BatchEvent) => void;
+  /** Awaited before each batch (the host's `beforeBatch` hook): may delay, or throw to stop the step at its last checkpoint. */
+  readonly beforeBatch?: ((after: KeyValue | undefined, batchSize: number) => Promise<void>) | undefined;
   /** Writes the record (fenced); the runner calls it after every batch with the new checkpoint. */
   readonly checkpoint: (record: LedgerRecord) => Promise<LedgerRecord>;
 }
@@ -81,6 +83,7 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
     throwIfAborted(input.signal);
     await input.gate.wait(input.signal);
     await pacer.pace(input.signal);
+    await input.beforeBatch?.(after, pacer.size);
     const t0 = Date.now();
     const size = pacer.size;
     const { rows, last, conflict } =

@@ -37,6 +37,10 @@ export const ErrorCode = {
   BackupNameCollision: 'MIGRATE_BACKUP_NAME_COLLISION',
   KeyNotUnique: 'MIGRATE_KEY_NOT_UNIQUE',
   TargetMissing: 'MIGRATE_TARGET_MISSING',
+  /** A `beforeRun`, `beforeStep` or `beforeBatch` hook threw: it refused the run, the step or the next batch. */
+  Vetoed: 'MIGRATE_VETOED',
+  /** An `afterStep` hook threw; the step it followed is not undone. */
+  HookFailed: 'MIGRATE_HOOK_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

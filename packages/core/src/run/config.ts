@@ -11,6 +11,7 @@ import { validateMigration, type Migration } from '../definition/migration.js';
 import { checkBackupNames } from '../definition/backup-names.js';
 import type { Logger } from '../util/logger.js';
 import type { ThrottleOptions } from '../data/throttle.js';
+import type { MigratorHooks } from '../hooks/hooks.js';
 import type { BackupRetention } from './backups.js';
 import { checkPreserveSupport } from './preserve-steps.js';
 
@@ -55,6 +56,11 @@ export interface MigratorConfig {
   readonly backupRetention?: BackupRetention | undefined;
   /** Throttling and adaptive batch sizing of data migrations. */
   readonly throttle?: ThrottleOptions | undefined;
+  /**
+   * Awaited host functions that may veto or delay the run, a step or a batch (`beforeRun`,
+   * `beforeStep`, `afterStep`, `beforeBatch`): throw to veto. Events only observe; see docs/guides/hooks.md.
+   */
+  readonly hooks?: MigratorHooks | undefined;
   /** Identifies this runner in locks and ledgers. Default `<hostname>:<pid>:<random>`. */
   readonly runnerId?: string | undefined;
   /** Receives redacted log lines. Default: none. */
@@ -91,6 +97,7 @@ const schema = z.strictObject({
     pressure: fn.optional(),
     pressureBackoffMs: z.number().min(0).optional(),
   }).optional(),
+  hooks: z.strictObject({ beforeRun: fn.optional(), beforeStep: fn.optional(), afterStep: fn.optional(), beforeBatch: fn.optional() }).optional(),
   runnerId: z.string().min(1).max(200).optional(),
   secrets: z.array(z.string()).optional(),
   logger: z.custom<Logger>((v) => typeof (v as Logger)?.info === 'function' && typeof (v as Logger)?.error === 'function', 'must have debug/info/warn/error methods').optional(),

@@ -15,6 +15,7 @@ import { shardLease } from './lease-keeper.js';
 import { directoryOverrides, readLedgers } from './ledger-reader.js';
 import { preflight } from './preflight.js';
 import { shardReport } from './report-builder.js';
+import { beforeRunHook } from './step-hooks.js';
 import type { RunReport } from './report.js';
 import { notRun, runShard, type PlanRun, type ShardTask } from './shard-runner.js';
 
@@ -38,6 +39,7 @@ export async function applyUnderLock(ctx: MigratorContext, input: RunInput): Pro
   }
   // Refuses a missing table or a non-unique key before anything is applied on any shard.
   await preflight(plan, migrations, ctx.shards.filter((r) => !unreachable.has(r.descriptor.id)).map((r) => ({ id: r.descriptor.id, adapter: r.adapter })));
+  await beforeRunHook(ctx, { runId: report.runId, plan, signal }, unreachable);
   await executePlan(ctx, { plan, migrations, report, signal, reachable: new Set(reachable.map((s) => s.id)) });
   const retention = ctx.config.backupRetention;
   if (retention && retention !== 'keep') {

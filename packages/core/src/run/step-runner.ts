@@ -18,6 +18,7 @@ import { beforeFirstBatch, skippedNote } from './preflight.js';
 import { restorePreserved, savePreserved } from './preserve-steps.js';
 import type { StepReport } from './report.js';
 import { deadlineError, StepDeadline } from './step-deadline.js';
+import { batchHook, hookedStep } from './step-hooks.js';
 
 /** One migration on one shard, within a run. */
 export interface StepInput {
@@ -56,7 +57,12 @@ class Permanent extends Error {
   }
 }
 
-export async function applyStep(ctx: MigratorContext, input: ApplyInput): Promise<StepReport> {
+/** Applies one migration on one shard, between the host's `beforeStep` and `afterStep` hooks. */
+export function applyStep(ctx: MigratorContext, input: ApplyInput): Promise<StepReport> {
+  return hookedStep(ctx, input, 'up', () => applyOne(ctx, input));
+}
+
+async function applyOne(ctx: MigratorContext, input: ApplyInput): Promise<StepReport> {
   const { migration: m, ref, runId } = input;
   const shardId = ref.descriptor.id;
   const fence = fenceOf(input.lease);
@@ -169,7 +175,11 @@ async function recordFailure(ctx: MigratorContext, input: ApplyInput, state: App
 }
 
 /** Rolls one migration back on one shard under its own lease: `down` (schema), or `reverse` / the backup (data). */
-export async function rollbackStep(ctx: MigratorContext, input: RollbackInput): Promise<StepReport> {
+export function rollbackStep(ctx: MigratorContext, input: RollbackInput): Promise<StepReport> {
+  return hookedStep(ctx, input, 'down', () => rollbackOne(ctx, input));
+}
+
+async function rollbackOne(ctx: MigratorContext, input: RollbackInput): Promise<StepReport> {
   const { migration: m, ref, runId, signal } = input;
   const shardId = ref.descriptor.id;
   const t0 = Date.now();
@@ -219,6 +229,7 @@ function runData(ctx: MigratorContext, input: DataRunInput): ReturnType<typeof r
     migration: input.migration, shard: ref.adapter, descriptor: ref.descriptor, direction: input.direction, fence, record: input.record, runId: input.runId,
     gate: ctx.gate, throttle: ctx.config.throttle ?? {}, signal: input.signal ?? new AbortController().signal,
     emit: (e) => ctx.emit('batch', e),
+    beforeBatch: batchHook(ctx, input, input.direction),
     checkpoint: async (next) => {
       input.guard?.();
       await ref.adapter.ledger.put(next, fence);
