@@ -1,0 +1,205 @@
+/**
+ * The packages as a user gets them: `pnpm pack` every publishable package (so `workspace:` ranges
+ * become real ones, as on publish), install the tarballs with npm into a scratch project outside the
+ * workspace, beside the peers a host installs (pg, mongodb, pg-mem, @types/pg, @types/node at the
+ * versions the workspace tests with), and use them only through their published entry points:
+ * - core's README example runs unchanged as ESM (.mjs) and, with its imports as `require`, as CommonJS (.cjs);
+ * - the PostgreSQL README example runs on pg-mem (its connection string swapped for a pg-mem pool);
+ * - `tsc --strict` (no skipLibCheck, so the shipped .d.ts/.d.cts are checked too) accepts the READMEs'
+ *   TypeScript and a file using every entry point, under `moduleResolution` node16 (ESM and CJS files)
+ *   and bundler;
+ * - @arethetypeswrong/cli finds no problem in any tarball: every `exports` entry (., ./engine,
+ *   ./testing) resolves for import and require, with types of the right module kind.
+ * Needs the packages built (`pnpm exec turbo run build`) and the npm registry (`--prefer-offline`
+ * uses npm's cache first, so a second run fetches nothing).
+ */
+import { execFile as execFileCb } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const execFile = promisify(execFileCb);
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const require = createRequire(import.meta.url);
+
+interface Manifest { name: string; version: string; private?: boolean; exports?: Record<string, unknown> }
+const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
+
+const packages = readdirSync(join(root, 'packages'))
+  .map((dir) => ({ dir: join(root, 'packages', dir), manifest: readJson<Manifest>(join(root, 'packages', dir, 'package.json')) }))
+  .filter((p) => p.manifest.private !== true);
+
+/** The version of a package as installed for the test workspace, so the scratch project matches it. */
+function workspaceVersion(name: string): string {
+  return readJson<Manifest>(join(realpathSync(join(here, '..', 'node_modules', name)), 'package.json')).version;
+}
+
+/** The first fenced block of `lang` in a package's README. */
+function readmeBlock(pkg: string, lang: 'js' | 'ts'): string {
+  const block = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(readFileSync(join(root, 'packages', pkg, 'README.md'), 'utf8'))?.[1];
+  if (!block) throw new Error(`packages/${pkg}/README.md has no \`\`\`${lang} block`);
+  return block;
+}
+
+/** ESM to CommonJS for a README example: named imports become `require`, the rest runs in an async function. */
+function toCommonJs(esm: string): string {
+  const imports: string[] = [];
+  const body = esm.replace(/^import \{([^}]*)\} from '([^']+)';\n/gm, (_, names: string, from: string) => {
+    imports.push(`const {${names}} = require('${from}');`);
+    return '';
+  });
+  if (/^import /m.test(body)) throw new Error('toCommonJs: an import form it does not know');
+  return `'use strict';\n${imports.join('\n')}\n(async () => {\n${body}\n})().catch((e) => { console.error(e); process.exit(1); });\n`;
+}
+
+let work = '';
+let app = '';
+const tarballs = new Map<string, string>();
+
+async function run(cmd: string, args: string[], cwd: string): Promise<string> {
+  try {
+    const { stdout, stderr } = await execFile(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 32 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false' } });
+    return stdout + stderr;
+  } catch (e) {
+    const { stdout = '', stderr = '' } = e as { stdout?: string; stderr?: string };
+    throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed:\n${stdout}\n${stderr}`);
+  }
+}
+
+beforeAll(async () => {
+  for (const p of packages) {
+    if (!existsSync(join(p.dir, 'dist'))) throw new Error(`${p.manifest.name} is not built: run \`pnpm exec turbo run build\` first`);
+  }
+  work = mkdtempSync(join(tmpdir(), 'mcp-packed-'));
+  const packs = join(work, 'tarballs');
+  app = join(work, 'app');
+  mkdirSync(packs);
+  mkdirSync(app);
+  for (const p of packages) {
+    const before = new Set(readdirSync(packs));
+    await run('pnpm', ['pack', '--pack-destination', packs], p.dir);
+    const made = readdirSync(packs).filter((f) => !before.has(f));
+    expect(made, `pnpm pack of ${p.manifest.name} made one tarball`).toHaveLength(1);
+    tarballs.set(p.manifest.name, join(packs, made[0]!));
+  }
+  const peers = ['pg', 'mongodb', 'pg-mem', '@types/pg', '@types/node'];
+  writeFileSync(join(app, 'package.json'), JSON.stringify({
+    name: 'scratch-host', private: true, version: '0.0.0',
+    dependencies: {
+      ...Object.fromEntries([...tarballs].map(([name, file]) => [name, `file:${file}`])),
+      ...Object.fromEntries(peers.map((name) => [name, workspaceVersion(name)])),
+    },
+  }, null, 2));
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], app);
+}, 300_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('packed packages, installed with npm into a scratch project', () => {
+  it('installs core once: the adapters take it as a peer, not a copy of their own', () => {
+    for (const adapter of ['@mcp/migrate-postgres', '@mcp/migrate-mongodb']) {
+      expect(existsSync(join(app, 'node_modules', adapter, 'node_modules', '@mcp', 'migrate-core')), `${adapter} has no nested core`).toBe(false);
+      const manifest = readJson<{ peerDependencies?: Record<string, string>; dependencies?: Record<string, string> }>(join(app, 'node_modules', adapter, 'package.json'));
+      expect(manifest.peerDependencies?.['@mcp/migrate-core']).toMatch(/^\^\d/);
+      expect(manifest.dependencies?.['@mcp/migrate-core']).toBeUndefined();
+    }
+    for (const p of packages) expect(existsSync(join(app, 'node_modules', p.manifest.name, 'README.md')), `${p.manifest.name} ships its README`).toBe(true);
+  });
+
+  const readme = () => readmeBlock('core', 'js');
+  const expectReadmeOutput = (out: string) => {
+    expect(out).toContain('{ applied: 4, skipped: 0, failed: 0, notRun: 0 }');
+    expect(out).toContain("[ { _id: 'mg-0-1', content: { type: 'text', text: 'hello' } } ]");
+  };
+
+  it("core's README example runs as ESM (import, .mjs)", async () => {
+    writeFileSync(join(app, 'readme.mjs'), readme());
+    expectReadmeOutput(await run(process.execPath, ['readme.mjs'], app));
+  });
+
+  it("core's README example runs as CommonJS (require, .cjs)", async () => {
+    const cjs = toCommonJs(readme());
+    expect(cjs).toContain("require('@mcp/migrate-core/testing')");
+    writeFileSync(join(app, 'readme.cjs'), cjs);
+    expectReadmeOutput(await run(process.execPath, ['readme.cjs'], app));
+  });
+
+  it("the PostgreSQL README example runs on pg-mem, as ESM and as CommonJS", async () => {
+    const example = readmeBlock('postgres', 'ts');
+    const shard = "{ id: 'pg-0', connectionString: process.env.DATABASE_URL! }";
+    expect(example, 'the README example has the shard line this test swaps').toContain(shard);
+    const onPgMem = `import { newDb } from 'pg-mem';\n${example.replace(shard, "{ id: 'pg-0', pool: new (newDb().adapters.createPg().Pool)() }")}`;
+    const js = ts.transpileModule(onPgMem, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+    writeFileSync(join(app, 'postgres.mjs'), js);
+    writeFileSync(join(app, 'postgres.cjs'), toCommonJs(js));
+    for (const file of ['postgres.mjs', 'postgres.cjs']) {
+      expect(await run(process.execPath, [file], app), file).toContain('{ applied: 1, skipped: 0, failed: 0, notRun: 0 }');
+    }
+  }, 120_000);
+
+  /** Uses every entry point's public types, so a type that is missing or wrong in one module kind fails. */
+  const USES = `
+import { createMigrator, defineMigration, isMigrateError, type Migration, type RunReport } from '@mcp/migrate-core';
+import type { EngineAdapter, ShardAdapter } from '@mcp/migrate-core/engine';
+import { memoryEngine, type MemoryShard } from '@mcp/migrate-core/testing';
+import { postgresEngine } from '@mcp/migrate-postgres';
+import { mongoEngine } from '@mcp/migrate-mongodb';
+import { messageContent, type Transformer } from '@mcp/migrate-transformers';
+import type { PoolClient } from 'pg';
+
+const m: Migration = defineMigration<MemoryShard>({ id: '0001-a', engine: 'memory', up: (db) => void db.collection('a') });
+const p = defineMigration<PoolClient>({ id: '0001-p', engine: 'postgres', up: async (c) => { await c.query('SELECT 1'); } });
+const engines: Record<string, EngineAdapter> = {
+  memory: memoryEngine(),
+  postgres: postgresEngine({ shards: [{ id: 'pg-0', connectionString: 'postgres://localhost/x' }] }),
+  mongodb: mongoEngine({ shards: [{ id: 'mg-0', uri: 'mongodb://localhost', database: 'x' }] }),
+};
+const t: Transformer<Record<string, unknown>, Record<string, unknown>> = messageContent;
+export const uses = { m, p, engines, t, createMigrator, isMigrateError };
+export type Uses = [RunReport['totals']['applied'], ShardAdapter['id']];
+`;
+
+  it('tsc --strict accepts the READMEs and every entry point, with moduleResolution node16 (ESM and CJS) and bundler', async () => {
+    const tsc = require.resolve('typescript/bin/tsc');
+    const dir = join(app, 'typecheck');
+    mkdirSync(dir, { recursive: true });
+    const readmes = { core: readme(), postgres: readmeBlock('postgres', 'ts'), mongodb: readmeBlock('mongodb', 'ts'), transformers: readmeBlock('transformers', 'ts') };
+    for (const [name, code] of Object.entries(readmes)) {
+      writeFileSync(join(dir, `readme-${name}.mts`), code);
+      writeFileSync(join(dir, `readme-${name}.ts`), code);
+    }
+    writeFileSync(join(dir, 'uses.mts'), USES);
+    writeFileSync(join(dir, 'uses.cts'), USES);
+    writeFileSync(join(dir, 'uses.ts'), USES);
+    const base = { strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022', lib: ['ES2023'], types: ['node'], noUncheckedIndexedAccess: true };
+    const configs = {
+      'tsconfig.node16.json': { compilerOptions: { ...base, module: 'node16', moduleResolution: 'node16' }, files: [...Object.keys(readmes).map((n) => `readme-${n}.mts`), 'uses.mts', 'uses.cts'] },
+      'tsconfig.bundler.json': { compilerOptions: { ...base, module: 'esnext', moduleResolution: 'bundler' }, files: [...Object.keys(readmes).map((n) => `readme-${n}.ts`), 'uses.ts'] },
+    };
+    for (const [file, config] of Object.entries(configs)) {
+      writeFileSync(join(dir, file), JSON.stringify(config, null, 2));
+      await run(process.execPath, [tsc, '-p', file], dir);
+    }
+  }, 300_000);
+
+  it('@arethetypeswrong/cli finds no problem in any tarball (node16 from ESM and CJS, bundler)', async () => {
+    const attw = join(dirname(require.resolve('@arethetypeswrong/cli/package.json')), 'dist', 'index.js');
+    for (const [name, tarball] of tarballs) {
+      const out = await run(process.execPath, [attw, tarball, '--profile', 'node16', '--format', 'ascii', '--no-color'], app).catch((e: Error) => {
+        throw new Error(`attw reports problems in ${name}: ${e.message}`);
+      });
+      // attw exits non-zero on a problem; node10 (no `exports` support) is outside the profile.
+      const judged = out.split('\n').filter((line) => !line.includes('ignored'));
+      expect(judged.filter((line) => /💀|❌|🐛|⚠️|🥴|🎭|👺/u.test(line)), name).toEqual([]);
+      expect(judged.filter((line) => line.includes('🟢')).length, `${name}: attw judged its entry points`).toBeGreaterThanOrEqual(6);
+    }
+  }, 240_000);
+});
