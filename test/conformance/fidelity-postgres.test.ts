@@ -7,7 +7,7 @@
  * text form (`col::text`), never JS values or checksums.
  *
  * The cases: JS transforms with and without `reverse`, with compare-and-set (always used on
- * PostgreSQL) and without (turned off by removing the store's `writeIfUnchanged`, test-only), a
+ * PostgreSQL) and without (turned off by removing the store's `compareAndSet`, test-only), a
  * child process killed with SIGKILL mid-run followed by resume and by rollback, and one case per
  * PostgreSQL defect of issue 8 items 1–3 (each failed on the code before this suite).
  */
@@ -107,7 +107,7 @@ const touchV = (id: string, reverse: boolean, batchSize = 16): Migration =>
 /** A migrator over `pool`; `cas: false` removes the store's compare-and-set (test-only switch). */
 function migratorOn(pool: pg.Pool, migrations: readonly Migration[], cas = true) {
   const engine = postgresEngine({ shards: [{ id: 'pg-fid', pool }] });
-  if (!cas) (engine.shard('pg-fid').data as { writeIfUnchanged?: unknown }).writeIfUnchanged = undefined;
+  if (!cas) (engine.shard('pg-fid').data as { compareAndSet?: unknown }).compareAndSet = undefined;
   return createMigrator({ engines: { postgres: engine }, migrations, throttle: { minBatchSize: 16, maxBatchSize: 16 } });
 }
 

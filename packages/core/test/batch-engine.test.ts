@@ -3,13 +3,14 @@ import { defineDataMigration, type DataMigrationInput } from '../src/definition/
 import { createMigrator, type Migrator } from '../src/run/migrator.js';
 import type { MigratorConfig } from '../src/run/config.js';
 import { ErrorCode, RunFailedError } from '../src/errors/errors.js';
-import { backupName, fingerprint } from '../src/data/batch-runner.js';
+import { fingerprint } from '../src/data/batch-runner.js';
+import { backupName } from '../src/data/backup.js';
 import { PauseGate } from '../src/data/throttle.js';
 import type { BatchEvent } from '../src/events/events.js';
-import type { BatchStore, EngineAdapter, Row, RowPatch } from '../src/engine/index.js';
+import type { DataStore, EngineAdapter, Row, RowPatch } from '../src/engine/index.js';
 import type { RunReport } from '../src/run/report.js';
 import type { MemoryStore } from '../src/testing/index.js';
-import { QUICK, latch, memory, rejection, tick, wrapEngine } from './helpers.js';
+import { QUICK, delegate, latch, memory, rejection, tick, wrapEngine } from './helpers.js';
 
 const open: Migrator[] = [];
 afterEach(async () => {
@@ -39,11 +40,11 @@ const rowsOf = (store: MemoryStore, shardId: string, name = 'items') => store.sh
 const ns = (store: MemoryStore, shardId: string) => rowsOf(store, shardId).map((r) => r.n);
 const original = IDS.map((_, i) => i * 10);
 
-/** A BatchStore whose `update` misbehaves on its `nth` call (1-based). */
-function faultyWrite(nth: number, fault: (data: BatchStore, t: Parameters<BatchStore['update']>[0], rows: readonly RowPatch[]) => Promise<number>) {
+/** A DataStore whose `update` misbehaves on its `nth` call (1-based). */
+function faultyWrite(nth: number, fault: (data: DataStore, t: Parameters<DataStore['update']>[0], rows: readonly RowPatch[]) => Promise<number>) {
   let calls = 0;
-  return (d: BatchStore): BatchStore => ({
-    ...d,
+  return (d: DataStore): DataStore => ({
+    ...delegate(d),
     update: async (t, rows) => (++calls === nth ? fault(d, t, rows) : d.update(t, rows)),
   });
 }

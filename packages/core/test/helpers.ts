@@ -7,7 +7,7 @@ import { defineDataMigration, defineMigration } from '../src/definition/migratio
 import {
   createMemoryStore, memoryEngine, type MemoryEngine, type MemoryStore,
 } from '../src/testing/index.js';
-import type { BatchStore, EngineAdapter, ShardAdapter } from '../src/engine/index.js';
+import type { DataStore, EngineAdapter, ShardAdapter } from '../src/engine/index.js';
 import type { RunReport } from '../src/run/report.js';
 
 export const QUICK = { lock: { ttlMs: 5_000, waitMs: 10_000 }, retry: { retries: 3, minTimeoutMs: 1, maxTimeoutMs: 5 } } as const;
@@ -45,8 +45,21 @@ export function memory(shards: number | string[] = 2, options: { name?: string; 
   return { store, engine, ids };
 }
 
-/** Wraps an engine so that each shard's BatchStore can be replaced (fault injection). */
-export function wrapEngine<H>(engine: EngineAdapter<H>, wrapData: (data: BatchStore, shardId: string) => BatchStore): EngineAdapter<H> {
+/**
+ * Every member of a data store as an own property bound to it (a class instance's methods live on
+ * its prototype, so `{ ...store }` would copy none of them): spread it and replace one to inject a fault.
+ */
+export function delegate(d: DataStore): DataStore {
+  return {
+    scan: (t, a, l) => d.scan(t, a, l), count: (t, r) => d.count(t, r), checksum: (t, r) => d.checksum(t, r),
+    write: (t, rows) => d.write(t, rows), update: (t, p) => d.update(t, p), remove: (t, k) => d.remove(t, k), drop: (t) => d.drop(t),
+    ...(d.inspect ? { inspect: (t: Parameters<NonNullable<DataStore['inspect']>>[0]) => d.inspect!(t) } : {}),
+    compareAndSet: d.compareAndSet, serverCopy: d.serverCopy,
+  };
+}
+
+/** Wraps an engine so that each shard's DataStore can be replaced (fault injection). */
+export function wrapEngine<H>(engine: EngineAdapter<H>, wrapData: (data: DataStore, shardId: string) => DataStore): EngineAdapter<H> {
   const cache = new Map<string, ShardAdapter<H>>();
   return {
     name: engine.name,
@@ -59,6 +72,9 @@ export function wrapEngine<H>(engine: EngineAdapter<H>, wrapData: (data: BatchSt
         const a = engine.shard(id);
         s = {
           id: a.id, engine: a.engine, ledger: a.ledger, lock: a.lock, data: wrapData(a.data, id),
+          get capabilities() {
+            return a.capabilities;
+          },
           connect: (signal) => a.connect(signal),
           execute: (o, f) => a.execute(o, f),
           close: () => a.close(),

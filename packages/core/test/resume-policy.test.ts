@@ -66,7 +66,7 @@ describe('a batch re-done after a crash', () => {
   });
 });
 
-describe('compare-and-set writes (adapters with writeIfUnchanged)', () => {
+describe('compare-and-set writes (shards with the compareAndSet capability)', () => {
   const setup = (onScan: (n: number, items: ReturnType<ReturnType<ReturnType<typeof createMemoryStore>['shard']>['collection']>) => void, retries = 0) => {
     const store = createMemoryStore();
     const items = store.shard('s0').collection('items', ['id']);

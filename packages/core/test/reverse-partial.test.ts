@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { defineDataMigration } from '../src/definition/migration.js';
 import { createMigrator } from '../src/run/migrator.js';
-import type { BatchStore } from '../src/engine/index.js';
-import { QUICK, memory, rejection, wrapEngine } from './helpers.js';
+import type { DataStore } from '../src/engine/index.js';
+import { QUICK, delegate, memory, rejection, wrapEngine } from './helpers.js';
 
 const migration = defineDataMigration({
   id: '0001-plus-hundred',
@@ -21,8 +21,8 @@ const migration = defineDataMigration({
 /** Fails the `nth` update (after writing it, or before, as asked), like a crash mid-run. */
 function crashOn(nth: number, afterWrite: boolean) {
   let calls = 0;
-  return (d: BatchStore): BatchStore => ({
-    ...d,
+  return (d: DataStore): DataStore => ({
+    ...delegate(d),
     update: async (t, patches) => {
       if (++calls !== nth) return d.update(t, patches);
       if (afterWrite) await d.update(t, patches);

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defineDataMigration, defineMigration, type DataMigration, type Migration } from '../src/definition/migration.js';
 import { createMigrator, type Migrator } from '../src/run/migrator.js';
 import { plan } from '../src/plan/planner.js';
-import { backupName } from '../src/data/batch-runner.js';
+import { backupName } from '../src/data/backup.js';
 import { ErrorCode, isMigrateError } from '../src/errors/errors.js';
 import { hashRouter, rangeRouter } from '../src/router/router.js';
 import type { MemoryStore } from '../src/testing/index.js';

@@ -1,12 +1,12 @@
 /**
  * `@mcp/migrate-mongodb`: the MongoDB engine adapter for `@mcp/migrate-core`, with a lease lock
- * with fencing tokens, a per-shard ledger, keyset batch primitives, idempotent schema helpers for
+ * with fencing tokens, a per-shard ledger, a keyset data store, idempotent schema helpers for
  * migrations and a bulk document mover. Runs on MongoDB and on FerretDB v1.24.
  */
 export * from './mongo-engine.js';
 export * from './mongo-ledger.js';
 export * from './mongo-lock.js';
-export * from './mongo-batch-store.js';
+export { CHECKSUM_CURSOR_BATCH, MongoDataStore } from './mongo-data-store.js';
 export * from './mongo-executor.js';
 export * from './mongo-copy.js';
 export * from './helpers.js';

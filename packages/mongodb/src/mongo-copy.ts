@@ -7,7 +7,7 @@
 import type { AnyBulkWriteOperation, Db, Document, Filter } from 'mongodb';
 import type { Row } from '@mcp/migrate-core';
 import { afterKey, and } from './keyset.js';
-import { bulkFailure, chunkedBulkWrite } from './mongo-batch-store.js';
+import { bulkFailure, chunkedBulkWrite } from './internal/bulk-write.js';
 import { decodeRow, RAW_READ, storedDocument } from './stored-form.js';
 
 export interface CopyDocumentsOptions {

@@ -23,7 +23,7 @@ import {
 import { isRetryable, shardUnavailable } from './mongo-errors.js';
 import { DEFAULT_LEDGER_COLLECTION, MongoLedgerStore } from './mongo-ledger.js';
 import { DEFAULT_LOCK_COLLECTION, DEFAULT_LOCK_POLL_MS, MongoLockProvider } from './mongo-lock.js';
-import { MongoBatchStore } from './mongo-batch-store.js';
+import { MongoDataStore } from './mongo-data-store.js';
 import { executeStep } from './mongo-executor.js';
 import { MongoPreserveStore } from './mongo-preserve.js';
 
@@ -79,14 +79,20 @@ export interface MongoServerInfo {
   readonly mongos: boolean;
 }
 
-const NO_CAPABILITIES: EngineCapabilities = { transactions: false, transactionalDdl: false, changeCapture: false };
+/**
+ * What every MongoDB shard has: `inspect`; never compare-and-set (see docs/guides/mongodb.md) nor
+ * server-side copies (a backup page is written back as stored BSON). The rest is known per shard.
+ */
+const NO_CAPABILITIES: EngineCapabilities = {
+  transactions: false, transactionalDdl: false, changeCapture: false, compareAndSet: false, serverCopy: false, inspect: true,
+};
 
 /** The MongoDB engine adapter, with the driver error classifier the migrator uses for retries. */
 export interface MongoEngine extends EngineAdapter<Db> {
   readonly name: 'mongodb';
   /**
-   * The engine-wide capabilities: all `false`, because they are known only per shard, after
-   * `connect()`. See {@link MongoShardAdapter.capabilities} for what each shard supports.
+   * The engine-wide capabilities: only `inspect`, because the others are known only per shard,
+   * after `connect()`. See {@link MongoShardAdapter.capabilities} for what each shard supports.
    */
   readonly capabilities: EngineCapabilities;
   shard(id: string): MongoShardAdapter;
@@ -141,7 +147,7 @@ export class MongoShardAdapter implements ShardAdapter<Db> {
   readonly location: string;
   readonly ledger: MongoLedgerStore;
   readonly lock: MongoLockProvider;
-  readonly data: MongoBatchStore;
+  readonly data: MongoDataStore;
   readonly preserved: MongoPreserveStore;
   readonly #config: MongoShardConfig;
   readonly #clients: ClientPool;
@@ -157,14 +163,15 @@ export class MongoShardAdapter implements ShardAdapter<Db> {
     const db = async () => (await this.#connect()).db;
     this.ledger = new MongoLedgerStore(db, engine.ledgerCollection, engine.lockCollection, config.id);
     this.lock = new MongoLockProvider(db, engine.lockCollection, config.id, engine.lockPollMs);
-    this.data = new MongoBatchStore(db, config.id);
+    this.data = new MongoDataStore(db, config.id);
     this.preserved = new MongoPreserveStore(db, config.id);
   }
 
   /**
-   * What this shard supports, detected at `connect()` (all `false` before):
+   * What this shard supports, detected at `connect()` (before: only `inspect`):
    * `transactions` and `changeCapture` need a replica set or mongos that is not FerretDB;
-   * `transactionalDdl` is always `false` (MongoDB DDL is not transactional in general).
+   * `transactionalDdl` is always `false` (MongoDB DDL is not transactional in general); so are
+   * `compareAndSet` and `serverCopy` (see {@link MongoDataStore}).
    */
   get capabilities(): EngineCapabilities {
     return this.#capabilities;
@@ -241,8 +248,8 @@ export class MongoShardAdapter implements ShardAdapter<Db> {
     this.#server = { version: typeof build.version === 'string' ? build.version : null, ferretdb, setName, mongos };
     const replicated = ferretdb === null && (setName !== null || mongos);
     this.#capabilities = {
+      ...NO_CAPABILITIES,
       transactions: replicated && hello.logicalSessionTimeoutMinutes != null,
-      transactionalDdl: false,
       changeCapture: replicated,
     };
   }

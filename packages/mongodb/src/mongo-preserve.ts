@@ -18,7 +18,7 @@ import {
   ErrorCode, PRESERVE_CATALOG, PreserveError, preserveCopyName,
   type PreservedCopy, type PreserveRestoreOptions, type PreserveSaveOptions, type PreserveStore, type PreserveTarget,
 } from '@mcp/migrate-core';
-import { chunkedBulkWrite, writeChunkSize } from './mongo-batch-store.js';
+import { chunkedBulkWrite, writeChunkSize } from './internal/bulk-write.js';
 import { DUPLICATE_KEY_CODE, isNotFound } from './mongo-errors.js';
 import { STORED } from './stored-form.js';
 

@@ -60,7 +60,10 @@ describe.runIf(enabled)('mongodb adapter on a real server', () => {
       mongos: hello.msg === 'isdbgrid',
     });
     const replicated = server.ferretdb === null && (server.setName !== null || server.mongos);
-    expect(e.shard('h-0').capabilities).toEqual({ transactions: replicated && hello.logicalSessionTimeoutMinutes != null, transactionalDdl: false, changeCapture: replicated });
+    expect(e.shard('h-0').capabilities).toEqual({
+      transactions: replicated && hello.logicalSessionTimeoutMinutes != null, transactionalDdl: false, changeCapture: replicated,
+      compareAndSet: false, serverCopy: false, inspect: true,
+    });
     await e.close();
     expect(await host.db('admin').command({ ping: 1 })).toMatchObject({ ok: 1 });
     await host.close();
@@ -255,10 +258,16 @@ describe.runIf(enabled)('mongodb adapter on a real server', () => {
     expect(await coll.find({ _id: { $in: [1, 2] } } as never).sort({ _id: 1 }).toArray()).toEqual([{ _id: 1, email: 'a@x' }, { _id: 2, email: 'b@x' }]);
   });
 
-  it('backups keep the first copy, with null fields and raw BSON types, and backupRestore restores exactly', async () => {
+  it('backups keep the first copy, with null fields and raw BSON types, and a backup page written back restores exactly', async () => {
     const db = fresh();
     const s = engine([db]).shard('mg-0');
     const target = { name: 'items', key: ['_id'] };
+    const bk = { name: 'bk', key: ['_id'], backupOf: target };
+    // What the batch engine does without serverCopy: read a page of the backup, write it back.
+    const restorePage = async (after: unknown[] | undefined) => {
+      const page = await s.data.scan(bk, after, 1);
+      return { restored: page.length ? await s.data.write(target, page) : 0, last: page.length ? [page.at(-1)!._id] : undefined };
+    };
     const items = client.db(db).collection<Record<string, unknown>>('items');
     const originals = [
       { _id: 1, a: null, b: 'orig', l: Long.fromNumber(5), d: new Double(1), sub: { x: Long.fromNumber(2) } },
@@ -267,10 +276,10 @@ describe.runIf(enabled)('mongodb adapter on a real server', () => {
     await items.insertMany(originals.map((o) => ({ ...o })) as never[]);
     const asStored = async () => (await items.find({}, { promoteValues: false }).sort({ _id: 1 }).toArray()).map((d) => typedEncode(d));
     const before = await asStored();
-    expect(await s.data.backupWrite(target, 'bk', await s.data.scan(target, undefined, 10))).toBe(2);
+    expect(await s.data.write(bk, await s.data.scan(target, undefined, 10))).toBe(2);
     // The first copy wins: a second backup of changed rows keeps the originals, adds the new one.
-    expect(await s.data.backupWrite(target, 'bk', [{ _id: 1, a: 'changed', b: 'changed' }, { _id: 3, a: 3 }])).toBe(2);
-    expect(await s.data.backupScan(target, 'bk', undefined, 10)).toEqual([
+    expect(await s.data.write(bk, [{ _id: 1, a: 'changed', b: 'changed' }, { _id: 3, a: 3 }])).toBe(2);
+    expect(await s.data.scan(bk, undefined, 10)).toEqual([
       { _id: 1, a: null, b: 'orig', l: 5, d: 1, sub: { x: 2 } }, { _id: 2, a: 1, big: Long.fromString('9007199254740993') }, { _id: 3, a: 3 },
     ]);
     const saved = await client.db(db).collection('bk').find({ _id: { $in: [1, 2] } } as never, { promoteValues: false }).sort({ _id: 1 }).toArray();
@@ -279,13 +288,16 @@ describe.runIf(enabled)('mongodb adapter on a real server', () => {
     await items.updateOne({ _id: 1 } as never, { $set: { l: 5, d: 1, 'sub.x': 2, b: 'changed' } });
     await items.deleteOne({ _id: 2 } as never);
     expect(await asStored()).not.toEqual(before);
-    expect(await s.data.backupRestore(target, 'bk', undefined, 1)).toEqual({ restored: 1, last: [1] });
-    expect(await s.data.backupRestore(target, 'bk', [1], 1)).toEqual({ restored: 1, last: [2] });
-    expect(await s.data.backupRestore(target, 'bk', [3], 1)).toEqual({ restored: 0, last: undefined });
+    expect(await restorePage(undefined)).toEqual({ restored: 1, last: [1] });
+    expect(await restorePage([1])).toEqual({ restored: 1, last: [2] });
+    expect(await restorePage([3])).toEqual({ restored: 0, last: undefined });
     expect((await asStored()).slice(0, 2)).toEqual(before);
-    await s.data.backupDrop(target, 'bk');
-    await s.data.backupDrop(target, 'bk');
-    expect(await s.data.backupScan(target, 'bk', undefined, 10)).toEqual([]);
+    await s.data.drop(bk);
+    await s.data.drop(bk);
+    expect(await s.data.scan(bk, undefined, 10)).toEqual([]);
+    // drop never drops a collection of the application.
+    await expect(s.data.drop(target)).rejects.toMatchObject({ code: 'MIGRATE_DEFINITION', field: 'backupOf' });
+    expect(await items.countDocuments()).toBe(2);
   });
 
   it('helpers are idempotent: ensureCollection, ensureIndex (refusing a conflicting one), drops, renameField', async () => {

@@ -60,7 +60,7 @@ describe('mongoEngine options (no server)', () => {
     const engine = mongoEngine({ shards: [{ id: 'mg-0', uri: 'mongodb+srv://u:p4ss@cluster.example.net/?retryWrites=true', database: 'chat' }] });
     expect(engine.shards).toEqual([{ id: 'mg-0', engine: 'mongodb', location: 'mongodb+srv://***@cluster.example.net/chat' }]);
     expect(inspect(engine.shards)).not.toContain('p4ss');
-    expect(engine.capabilities).toEqual({ transactions: false, transactionalDdl: false, changeCapture: false });
+    expect(engine.capabilities).toEqual({ transactions: false, transactionalDdl: false, changeCapture: false, compareAndSet: false, serverCopy: false, inspect: true });
     expect(() => engine.shard('nope')).toThrow(/no shard "nope"/);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * `postgresEngine`: the PostgreSQL engine adapter. One {@link ShardAdapter} per shard, each with a
  * ledger kept in the shard itself, an advisory lock with fencing tokens, a schema-step executor with
- * `lock_timeout`, and batch primitives. Works over a real server and over pg-mem (with documented
+ * `lock_timeout`, and a data store. Works over a real server and over pg-mem (with documented
  * fallbacks for what pg-mem lacks).
  *
  * ### Examples
@@ -19,17 +19,18 @@
 import pg from 'pg';
 import {
   connectionSecrets, DefinitionError, ErrorCode, redact,
-  type BatchStore, type EngineAdapter, type EngineCapabilities, type LedgerStore, type LockProvider, type PreserveStore, type ShardAdapter,
+  type EngineAdapter, type EngineCapabilities, type LedgerStore, type LockProvider, type PreserveStore, type ShardAdapter,
   type ShardDescriptor, type StepOptions,
 } from '@mcp/migrate-core';
 import { assertIdentifier } from './identifiers.js';
-import { PostgresBatchStore } from './postgres-batch-store.js';
 import { isRetryable } from './postgres-errors.js';
 import { PostgresExecutor } from './postgres-executor.js';
 import { PostgresLedger } from './postgres-ledger.js';
 import { PostgresLock } from './postgres-lock.js';
 import { PostgresPreserveStore } from './postgres-preserve.js';
+import { isPgMem, PG_MEM_CAPABILITIES } from './pg-mem/pg-mem-data-store.js';
 import { ShardContext, type PostgresFeatures } from './shard-context.js';
+import { ShardDataStore } from './shard-data-store.js';
 
 /** A shard given by connection string: the adapter opens (and closes) its own pool. */
 export interface PostgresConnectionShard {
@@ -73,7 +74,11 @@ export const DEFAULT_LEDGER_TABLE = 'mcp_migrations';
 export const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
 export const DEFAULT_POOL_SIZE = 10;
 
-const CAPABILITIES: EngineCapabilities = { transactions: true, transactionalDdl: true, changeCapture: true };
+const CAPABILITIES: EngineCapabilities = {
+  transactions: true, transactionalDdl: true, changeCapture: true, compareAndSet: true, serverCopy: true, inspect: true,
+};
+/** A shard on pg-mem (known once connected) has neither compare-and-set nor server-side copies. */
+const PG_MEM_SHARD_CAPABILITIES: EngineCapabilities = { ...CAPABILITIES, ...PG_MEM_CAPABILITIES };
 const SHARD_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /** The PostgreSQL engine adapter: migrations' `up`/`down` receive a `pg.PoolClient`. */
@@ -152,20 +157,25 @@ class PostgresShardAdapter implements ShardAdapter<pg.PoolClient> {
   readonly engine = 'postgres';
   readonly ledger: LedgerStore;
   readonly lock: LockProvider;
-  readonly data: BatchStore;
+  readonly data: ShardDataStore;
   readonly preserved: PreserveStore;
   readonly #ctx: ShardContext;
   readonly #executor: PostgresExecutor;
-  readonly #data: PostgresBatchStore;
 
   constructor(ctx: ShardContext, settings: Settings) {
     this.id = ctx.shardId;
     this.#ctx = ctx;
     this.ledger = new PostgresLedger(ctx);
     this.lock = new PostgresLock(ctx);
-    this.data = this.#data = new PostgresBatchStore(ctx);
+    this.data = new ShardDataStore(ctx);
     this.preserved = new PostgresPreserveStore(ctx);
     this.#executor = new PostgresExecutor(ctx, settings);
+  }
+
+  /** The engine's capabilities; on pg-mem, once connected, without compare-and-set and server-side copies. */
+  get capabilities(): EngineCapabilities {
+    const f = this.#ctx.features;
+    return f && isPgMem(f) ? PG_MEM_SHARD_CAPABILITIES : CAPABILITIES;
   }
 
   async connect(): Promise<void> {
@@ -176,8 +186,8 @@ class PostgresShardAdapter implements ShardAdapter<pg.PoolClient> {
     try {
       await this.#executor.execute(options, fn);
     } finally {
-      // A schema step may have changed the tables the batch store knows.
-      this.#data.invalidate();
+      // A schema step may have changed the tables the data store knows.
+      this.data.invalidate();
     }
   }
 

@@ -7,8 +7,7 @@
  * The key is unique when its columns are exactly the key columns of the primary key, or of a valid
  * unique index that is neither partial nor on expressions and whose columns are all NOT NULL (a
  * unique index lets NULLs repeat, and a NULL key cannot be paginated past). Included (`INCLUDE`)
- * columns are not key columns. pg-mem has no index catalog: there existence is checked and
- * uniqueness is reported unknown.
+ * columns are not key columns. (pg-mem has no index catalog: see `PgMemDataStore.inspect`.)
  */
 import type { DataTarget, TargetInfo } from '@mcp/migrate-core';
 import { assertIdentifier, tableName, type TableName } from './identifiers.js';
@@ -25,10 +24,9 @@ interface IndexRow {
 }
 
 export async function inspectTable(ctx: ShardContext, target: DataTarget): Promise<TargetInfo> {
-  const f = await ctx.ready();
+  await ctx.ready();
   const t = tableName(target.name, ctx.schema, 'table');
   target.key.forEach((k) => assertIdentifier(k, 'key'));
-  if (!f.recordsets) return inspectWithoutCatalog(ctx, t);
   const { rows: columns } = await ctx.pool.query<ColumnRow>(
     `SELECT a.attname AS name, a.attnotnull AS notnull FROM pg_catalog.pg_attribute a
      WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
@@ -54,14 +52,4 @@ export async function inspectTable(ctx: ShardContext, target: DataTarget): Promi
 async function exists(ctx: ShardContext, t: TableName): Promise<boolean> {
   const { rows } = await ctx.pool.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [t.regclass]);
   return rows[0]?.found === true;
-}
-
-async function inspectWithoutCatalog(ctx: ShardContext, t: TableName): Promise<TargetInfo> {
-  const { rows } = await ctx.pool.query<{ name: string }>(
-    'SELECT column_name AS name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
-    [t.schema, t.table],
-  );
-  if (rows.length) return { exists: true, uniqueKey: undefined, columns: rows.map((r) => r.name) };
-  const { rows: tables } = await ctx.pool.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2', [t.schema, t.table]);
-  return tables.length ? { exists: true, uniqueKey: undefined } : { exists: false, uniqueKey: false };
 }

@@ -19,6 +19,7 @@ import {
   type PreservedCopy, type PreserveRestoreOptions, type PreserveSaveOptions, type PreserveStore, type PreserveTarget,
 } from '@mcp/migrate-core';
 import { tableName, type TableName } from './identifiers.js';
+import { q } from './internal/sql.js';
 import { sqlState } from './postgres-errors.js';
 import { checkout, type ShardContext } from './shard-context.js';
 
@@ -40,7 +41,6 @@ interface CatalogRow {
   readonly created_at: Date;
 }
 
-const q = (name: string) => `"${name}"`;
 
 /** A pool or one client: both answer `query`. */
 type Queryable = Pick<pg.ClientBase, 'query'>;

@@ -1,5 +1,5 @@
 /**
- * What the ledger, lock, batch store and executor of one shard share: the pool, the schema and
+ * What the ledger, lock, data store and executor of one shard share: the pool, the schema and
  * table names, the features detected on the server once, and dedicated sessions for locks.
  * Internal.
  */
@@ -88,6 +88,7 @@ export class ShardContext {
   readonly tables: { readonly ledger: string; readonly fences: string; readonly locks: string };
   readonly #connectionString: string | undefined;
   #ready: Promise<PostgresFeatures> | undefined;
+  #features: PostgresFeatures | undefined;
   #tables: Promise<void> | undefined;
 
   constructor(options: ShardContextOptions) {
@@ -102,9 +103,14 @@ export class ShardContext {
 
   /** Connects (once) and detects features. Throws `ShardUnavailableError` naming the shard, redacted. */
   ready(): Promise<PostgresFeatures> {
-    this.#ready ??= this.#connect();
+    this.#ready ??= this.#connect().then((f) => (this.#features = f));
     this.#ready.catch(() => (this.#ready = undefined));
     return this.#ready;
+  }
+
+  /** The features {@link ready} detected, or `undefined` before it resolved. */
+  get features(): PostgresFeatures | undefined {
+    return this.#features;
   }
 
   async #connect(): Promise<PostgresFeatures> {

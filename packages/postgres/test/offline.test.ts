@@ -4,7 +4,7 @@ import { ErrorCode, isMigrateError } from '@mcp/migrate-core';
 import pg from 'pg';
 import { assertIdentifier, isRetryable, lockKey, postgresEngine, quoteIdentifier, tableName } from '../src/index.js';
 import { decodeKeyValue, encodeKeyValue } from '../src/key-codec.js';
-import { columnJson, jsonText, jsonValue } from '../src/row-values.js';
+import { columnJson, jsonText, jsonValue } from '../src/internal/values.js';
 
 const configError = (fn: () => unknown) => {
   try {
@@ -37,7 +37,7 @@ describe('postgresEngine options', () => {
   it('describes shards with a redacted location and supports pg-style capabilities', () => {
     const engine = postgresEngine({ shards: [{ id: 'pg-0', connectionString: 'postgres://app:s3cret@db-0:5432/chat' }] });
     expect(engine.name).toBe('postgres');
-    expect(engine.capabilities).toEqual({ transactions: true, transactionalDdl: true, changeCapture: true });
+    expect(engine.capabilities).toEqual({ transactions: true, transactionalDdl: true, changeCapture: true, compareAndSet: true, serverCopy: true, inspect: true });
     expect(engine.shards).toEqual([{ id: 'pg-0', engine: 'postgres', location: 'postgres://***@db-0:5432/chat' }]);
     expect(() => engine.shard('nope')).toThrow(/no shard "nope"/);
     return engine.close();

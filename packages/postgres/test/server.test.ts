@@ -249,7 +249,7 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
        '{1,NULL,3}', '{"a,b","c\\"d",NULL}', '\\x00ff10', '-0', '-0', '1 day 02:03:04.500001', '6f1c1d5e-0000-4000-8000-000000000001', true),
       (-1, NULL, 'null', '0.0', 'null', '1969-12-31 23:59:59.999999+00', NULL, NULL, NULL, NULL, '{}', NULL, NULL, 'NaN', 'Infinity', NULL, NULL, false)`;
 
-  it('update and writeIfUnchanged write only the changed column: every other column keeps its server text (JSON null, -0, µs, jsonb 0.0, long numbers, json)', async () => {
+  it('update and compareAndSet.writeIfUnchanged write only the changed column: every other column keeps its server text (JSON null, -0, µs, jsonb 0.0, long numbers, json)', async () => {
     await q(0).query(TY_DDL);
     await q(0).query(TY_ROWS);
     const data = engine().shard('pg-0').data;
@@ -259,34 +259,39 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
     expect(rows).toHaveLength(2);
     expect(Object.keys(rows[0]!)).toEqual(Object.keys(before[0]!)); // the row version is not a column
     const flip = (r: Row) => ({ key: [r.id], before: r, set: { flag: !r.flag }, unset: [] });
-    expect(await data.writeIfUnchanged!(target, rows.map(flip))).toEqual({ written: 2, conflicts: [] });
+    expect(await data.compareAndSet!.writeIfUnchanged(target, rows.map(flip))).toEqual({ written: 2, conflicts: [] });
     const flipped = await serverText(0, 'ty');
     expect(flipped).toEqual(before.map((r) => ({ ...r, flag: r.flag === 'true' ? 'false' : 'true' })));
     // The same patches again: the rows are no longer the ones read, so nothing is written.
-    expect(await data.writeIfUnchanged!(target, rows.map(flip))).toEqual({ written: 0, conflicts: [['-1'], ['9007199254740993']] });
+    expect(await data.compareAndSet!.writeIfUnchanged(target, rows.map(flip))).toEqual({ written: 0, conflicts: [['-1'], ['9007199254740993']] });
     expect(await serverText(0, 'ty')).toEqual(flipped);
     // The plain update (rollback through reverse) flips back; every other column still untouched.
     expect(await data.update(target, (await data.scan(target, undefined, 10)).map(flip))).toBe(2);
     expect(await serverText(0, 'ty')).toEqual(before);
   });
 
-  it('backups are server-side copies and backupRestore puts every value back exactly, changed ones included', async () => {
+  it('backups are server-side copies (serverCopy) and serverCopy.restore puts every value back exactly, changed ones included', async () => {
     const data = engine().shard('pg-0').data;
     const target = { name: 'ty', key: ['id'] };
+    const backup = { name: 'mcp_backup_ty', key: ['id'], backupOf: target };
     const before = await serverText(0, 'ty');
     const rows = await data.scan(target, undefined, 10);
-    expect(await data.backupWrite(target, 'mcp_backup_ty', rows)).toBe(2);
+    const keys = rows.map((r) => [r.id]);
+    expect(await data.serverCopy!.copy(target, backup, keys)).toBe(2);
     expect(await serverText(0, 'mcp_backup_ty')).toEqual(before);
     // Change every column a JS round trip would lose, in the server.
     await q(0).query(`UPDATE ty SET j = '{}', js = NULL, jz = '0', jt = '{}', ts = now(), t = now(), f = 0, f4 = 0, flag = NOT flag`);
     expect(await serverText(0, 'ty')).not.toEqual(before);
-    expect(await data.backupWrite(target, 'mcp_backup_ty', rows)).toBe(2); // the first copy wins
+    expect(await data.serverCopy!.copy(target, backup, keys)).toBe(2); // the first copy wins
     expect(await serverText(0, 'mcp_backup_ty')).toEqual(before);
-    expect(await data.backupRestore!(target, 'mcp_backup_ty', undefined, 10)).toEqual({ restored: 2, last: ['9007199254740993'] });
+    expect(await data.serverCopy!.restore(backup, target, undefined, 10)).toEqual({ restored: 2, last: ['9007199254740993'] });
     expect(await serverText(0, 'ty')).toEqual(before);
-    await data.backupDrop(target, 'mcp_backup_ty');
-    await data.backupDrop(target, 'mcp_backup_ty');
-    expect(await data.backupScan(target, 'mcp_backup_ty', undefined, 10)).toEqual([]);
+    await data.drop(backup);
+    await data.drop(backup);
+    expect(await data.scan(backup, undefined, 10)).toEqual([]);
+    // drop never drops a table of the application.
+    await expect(data.drop(target)).rejects.toMatchObject({ code: 'MIGRATE_DEFINITION', field: 'backupOf' });
+    expect(await serverText(0, 'ty')).toEqual(before);
   });
 
   it('checksums tell apart values JS reads alike: float -0/0, JSON null/SQL NULL, jsonb 0.0/0, microseconds, json text', async () => {

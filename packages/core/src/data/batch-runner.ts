@@ -18,6 +18,7 @@ import { cloneValue } from '../util/clone.js';
 import { diffRow, sameValue } from '../util/same-value.js';
 import { throwIfAborted } from '../util/time.js';
 import { SDK_VERSION } from '../version.js';
+import { backupTarget, originals, restoreOriginals, saveOriginals } from './backup.js';
 import { BatchPacer, type PauseGate, type ThrottleOptions } from './throttle.js';
 
 export interface BatchRunInput {
@@ -37,11 +38,6 @@ export interface BatchRunInput {
   readonly beforeBatch?: ((after: KeyValue | undefined, batchSize: number) => Promise<void>) | undefined;
   /** Writes the record (fenced); the runner calls it after every batch with the new checkpoint. */
   readonly checkpoint: (record: LedgerRecord) => Promise<LedgerRecord>;
-}
-
-/** Name of the backup table/collection of a migration: `mcp_backup_<id>` with non-word characters as `_`. */
-export function backupName(migrationId: string): string {
-  return `mcp_backup_${migrationId.replace(/[^A-Za-z0-9_]/g, '_')}`.slice(0, 63);
 }
 
 /**
@@ -71,7 +67,7 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
   const resuming = cp !== null && cp !== undefined && cp.direction === direction;
   let after: KeyValue | undefined = resuming && cp.after ? cp.after : undefined;
   const counts = { ...(resuming && record.counts ? record.counts : { read: 0, written: 0, skipped: 0 }) };
-  const backup = backupName(m.id);
+  const backup = backupTarget(target, m.id);
   const pacer = new BatchPacer(m.batchSize, m.maxRowsPerSecond, input.throttle);
   const total = direction === 'down' && !m.reverse ? undefined : await input.shard.data.count(target).catch(() => undefined);
   const started = Date.now();
@@ -121,7 +117,7 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
     });
     if (rows.read < size && !conflict) break;
   }
-  if (direction === 'down') await input.shard.data.backupDrop(target, backup);
+  if (direction === 'down') await input.shard.data.drop(backup);
   return { record, counts };
 }
 
@@ -136,13 +132,13 @@ interface BatchResult {
 /** How often the same row may change under a batch before the step fails (retryable). */
 const MAX_CONFLICT_RETRIES = 20;
 
-async function upBatch(input: BatchRunInput, target: DataTarget, after: KeyValue | undefined, size: number, backup: string): Promise<BatchResult> {
+async function upBatch(input: BatchRunInput, target: DataTarget, after: KeyValue | undefined, size: number, backup: DataTarget): Promise<BatchResult> {
   const { shard, migration: m } = input;
   const current = await shard.data.scan(target, after, size);
   if (current.length === 0) return { rows: { read: 0, written: 0 }, last: undefined };
   const last = keyOf(target, current.at(-1)!);
   // A batch re-done after a crash finds some of its rows already backed up (and maybe written).
-  const saved = await originals(shard, target, backup, after, current);
+  const saved = await originals(shard, backup, after, current);
   const changed: RowPatch[] = [];
   const firstCopies: Row[] = [];
   // Rows an earlier attempt already wrote: counted as written now, since that attempt's counts were
@@ -162,12 +158,13 @@ async function upBatch(input: BatchRunInput, target: DataTarget, after: KeyValue
     if (!original) firstCopies.push(row);
     changed.push(patch);
   }
-  if (firstCopies.length) await shard.data.backupWrite(target, backup, firstCopies);
-  if (shard.data.writeIfUnchanged && changed.length) {
-    const result = await shard.data.writeIfUnchanged(target, changed);
+  await saveOriginals(shard, target, backup, firstCopies);
+  const cas = shard.capabilities.compareAndSet ? shard.data.compareAndSet : undefined;
+  if (cas && changed.length) {
+    const result = await cas.writeIfUnchanged(target, changed);
     if (result.conflicts.length) {
       // The saved copies of the refused rows are stale: drop them, so the rows are backed up afresh.
-      await shard.data.backupRemove?.(target, backup, result.conflicts);
+      await shard.data.remove(backup, result.conflicts);
       // Everything before the first conflicting row is done; the rest is read again.
       const conflicted = new Set(result.conflicts.map((k) => canonicalEncode(k)));
       const at = current.findIndex((row) => conflicted.has(canonicalEncode(keyOf(target, row))));
@@ -211,7 +208,7 @@ async function redo(row: Row, original: Row, input: BatchRunInput, target: DataT
   return fromOriginal;
 }
 
-async function downBatch(input: BatchRunInput, target: DataTarget, after: KeyValue | undefined, size: number, backup: string): Promise<BatchResult> {
+async function downBatch(input: BatchRunInput, target: DataTarget, after: KeyValue | undefined, size: number, backup: DataTarget): Promise<BatchResult> {
   const { shard, migration: m } = input;
   if (m.reverse) {
     const current = await shard.data.scan(target, after, size);
@@ -219,7 +216,7 @@ async function downBatch(input: BatchRunInput, target: DataTarget, after: KeyVal
     // A migration that never completed transformed only the rows it saved a copy of (and maybe
     // not all of those): `reverse` must not run on rows the forward run never changed.
     const partial = input.record.state !== 'applied';
-    const saved = partial ? await originals(shard, target, backup, after, current) : undefined;
+    const saved = partial ? await originals(shard, backup, after, current) : undefined;
     const changed: RowPatch[] = [];
     for (const row of current) {
       if (saved) {
@@ -234,27 +231,10 @@ async function downBatch(input: BatchRunInput, target: DataTarget, after: KeyVal
     checkWritten(input, written, changed.length);
     return { rows: { read: current.length, written }, last: keyOf(target, current.at(-1)!) };
   }
-  const inServer = await shard.data.backupRestore?.(target, backup, after, size);
-  if (inServer) return { rows: { read: inServer.restored, written: inServer.restored }, last: inServer.last };
-  const saved = await shard.data.backupScan(target, backup, after, size);
-  if (saved.length === 0) return { rows: { read: 0, written: 0 }, last: undefined };
-  const written = await shard.data.write(target, saved);
-  checkWritten(input, written, saved.length);
-  return { rows: { read: saved.length, written }, last: keyOf(target, saved.at(-1)!) };
-}
-
-/**
- * Saved originals of the rows in this batch. Backup keys in (after, last] are at most as many as the
- * batch's rows and are the smallest backup keys after `after`, so one page of that size holds them all.
- */
-async function originals(shard: ShardAdapter, target: DataTarget, backup: string, after: KeyValue | undefined, batch: readonly Row[]): Promise<Map<string, Row>> {
-  const inBatch = new Set(batch.map((row) => canonicalEncode(keyOf(target, row))));
-  const out = new Map<string, Row>();
-  for (const row of await shard.data.backupScan(target, backup, after, batch.length)) {
-    const id = canonicalEncode(keyOf(target, row));
-    if (inBatch.has(id)) out.set(id, row);
-  }
-  return out;
+  const restored = await restoreOriginals(shard, target, backup, after, size);
+  if (restored.last === undefined) return { rows: { read: 0, written: 0 }, last: undefined };
+  checkWritten(input, restored.written, restored.read);
+  return { rows: { read: restored.read, written: restored.written }, last: restored.last };
 }
 
 async function apply(fn: TransformFn, row: Row, input: BatchRunInput, target: DataTarget): Promise<Row | null> {

@@ -7,7 +7,7 @@
  * The names themselves are left as they are: backups of migrations applied (or in flight) under an
  * earlier version live under these names, and a rollback must find them.
  */
-import { backupName } from '../data/batch-runner.js';
+import { backupName } from '../data/backup.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
 import type { Migration } from './migration.js';
 

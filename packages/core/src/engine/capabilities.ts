@@ -1,5 +1,14 @@
-/** What an engine can do. Core reads these flags; adapters declare them. */
-/** What an engine can do. Flags default to `false`; features behind them are feature-detected. */
+/**
+ * What an engine can do. Adapters declare these flags; core reads them (the batch engine, the
+ * pre-flight) and so does the conformance suite, which runs a case only where its flag is set.
+ *
+ * An engine declares what it knows before connecting; core reads a shard adapter's own
+ * `capabilities`, which may differ once `connect()` has found out what its server is (MongoDB:
+ * transactions only on a replica set; PostgreSQL emulated by pg-mem: no compare-and-set and no
+ * server-side copies). A data-store flag that says yes, on the engine or on a shard, needs its
+ * object on the shard's `DataStore`: core checks both, and an adapter whose flag says yes without
+ * the object is a construction error.
+ */
 export interface EngineCapabilities {
   /** Schema steps can run in a transaction (PostgreSQL: yes; MongoDB: only on a replica set). */
   readonly transactions: boolean;
@@ -7,4 +16,20 @@ export interface EngineCapabilities {
   readonly transactionalDdl: boolean;
   /** The engine can capture changes made during a copy (PostgreSQL triggers, MongoDB change streams). */
   readonly changeCapture: boolean;
+  /**
+   * `DataStore.compareAndSet` is there: a batch's write never overwrites a row the application
+   * changed after the batch read it. Default `false` (the batch engine then writes with `update`).
+   */
+  readonly compareAndSet?: boolean | undefined;
+  /**
+   * `DataStore.serverCopy` is there: backups are copied and restored inside the server, so values
+   * the driver cannot carry exactly (PostgreSQL timestamp microseconds) survive. Default `false`
+   * (the batch engine then copies through `scan` and `write`).
+   */
+  readonly serverCopy?: boolean | undefined;
+  /**
+   * `DataStore.inspect` is there: a data migration's target is checked (exists, key unique) before
+   * anything is written. Default `false` (not checked).
+   */
+  readonly inspect?: boolean | undefined;
 }

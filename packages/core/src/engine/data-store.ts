@@ -13,6 +13,12 @@ export interface DataTarget {
   readonly filter?: Readonly<Record<string, unknown>> | undefined;
   /** The data migration this target belongs to, when there is one: adapters name it in refusals. */
   readonly migrationId?: string | undefined;
+  /**
+   * Set on a backup: the target whose rows this one saves (core derives it, see `backupTarget`).
+   * A backup lives beside its source (PostgreSQL: in the source table's schema), has the source's
+   * key, and is created like the source by the first `write` or `serverCopy.copy` into it.
+   */
+  readonly backupOf?: DataTarget | undefined;
 }
 
 /**
@@ -39,7 +45,7 @@ export interface RangeChecksum {
   readonly hash: string;
 }
 
-/** What {@link BatchStore.inspect} finds out about a data migration's target on one shard. */
+/** What {@link DataStore.inspect} finds out about a data migration's target on one shard. */
 export interface TargetInfo {
   /** The table/collection exists. */
   readonly exists: boolean;
@@ -54,23 +60,31 @@ export interface TargetInfo {
   readonly columns?: readonly string[] | undefined;
 }
 
-export interface BatchStore {
-  /**
-   * Optional: whether `target` exists and its key is unique on this shard. The migrator calls it
-   * before a data migration's first batch on a shard, and refuses the step (nothing written) when
-   * the target is missing (`MIGRATE_TARGET_MISSING`, unless `ifMissing: 'skip'`) or the key does not
-   * identify one row (`MIGRATE_KEY_NOT_UNIQUE`). Without it, neither is checked.
-   */
-  inspect?(target: DataTarget): Promise<TargetInfo>;
+/**
+ * The rows of one shard, as the batch engine reads and writes them: seven verbs on a
+ * {@link DataTarget}, plus optional capabilities, each declared by the flag of the same name in
+ * `EngineCapabilities` (core uses one only when the flag AND the object are there).
+ *
+ * A backup is just another target (`backupOf` set): the batch engine saves originals with `write`
+ * (or `serverCopy.copy`), reads them with `scan`, and drops them with `drop`.
+ */
+export interface DataStore {
   /**
    * Up to `limit` rows with key strictly greater than `after` (or from the very first key when
    * `after` is undefined — never from 0), ascending by key, collation-safe (bytewise for text).
+   * A backup that does not exist (yet) has no rows.
    */
   scan(target: DataTarget, after: KeyValue | undefined, limit: number): Promise<Row[]>;
+  /** Rows of `target` (within its filter) in `range`. */
+  count(target: DataTarget, range?: KeyRange): Promise<number>;
+  /** Count and order-independent hash of the rows of `target` in `range`. */
+  checksum(target: DataTarget, range?: KeyRange): Promise<RangeChecksum>;
   /**
-   * Idempotent upsert by key of whole rows, in as few round trips as the engine allows. Returns
-   * rows written. Used where there is no row to compare with (a restore through JS, a copy); the
-   * batch engine writes a transform's output with {@link BatchStore.update}.
+   * Idempotent whole-row upsert by key, in as few round trips as the engine allows; returns rows
+   * written. On a backup target (`backupOf` set) the FIRST copy of a row wins: a row already
+   * saved is kept, never overwritten (a re-done batch must not replace an original with its own
+   * output), and the backup is created like its source on first use. The batch engine writes a
+   * transform's output with {@link DataStore.update}, not with this.
    */
   write(target: DataTarget, rows: readonly Row[]): Promise<number>;
   /**
@@ -82,37 +96,49 @@ export interface BatchStore {
    * not have or an `unset` it cannot express (PostgreSQL has no "absent column").
    */
   update(target: DataTarget, patches: readonly RowPatch[]): Promise<number>;
-  /**
-   * Optional compare-and-set form of {@link BatchStore.update}: applies each patch only where the
-   * stored row is still the one `scan` returned as `before` (compared by the server's own form of
-   * the row, never through values JS cannot carry exactly), in as few round trips as the engine
-   * allows. Returns the keys it did NOT write because the row changed (or vanished) in between.
-   * When an adapter has it, the batch engine uses it, so a write by the application between a
-   * batch's read and its write is never overwritten: the batch is re-read from the first
-   * conflicting key instead.
-   */
-  writeIfUnchanged?(target: DataTarget, patches: readonly RowPatch[]): Promise<{ written: number; conflicts: KeyValue[] }>;
-  /**
-   * Removes saved copies from backup `backup` by key. Required with `writeIfUnchanged`: the copies
-   * of rows whose write was refused are stale and are taken again when those rows are re-read.
-   */
-  backupRemove?(target: DataTarget, backup: string, keys: readonly KeyValue[]): Promise<number>;
   /** Deletes rows by key; returns rows deleted. */
   remove(target: DataTarget, keys: readonly KeyValue[]): Promise<number>;
-  /** Saves originals into backup `backup` (a table/collection the adapter names), idempotent by key. */
-  backupWrite(target: DataTarget, backup: string, rows: readonly Row[]): Promise<number>;
-  /** Reads saved originals, ascending by key, like `scan`. */
-  backupScan(target: DataTarget, backup: string, after: KeyValue | undefined, limit: number): Promise<Row[]>;
   /**
-   * Optional: writes the next `limit` saved originals after `after` back into the table, in the
-   * server, so that values the driver cannot carry exactly (PostgreSQL timestamp microseconds)
-   * are restored exactly. Returns the rows restored and the last key restored (`undefined` when
-   * none was left), or `null` when this shard cannot (the batch engine then restores through JS).
+   * Drops a backup (idempotent). Refuses, with a typed error, a target without `backupOf`: the
+   * SDK never drops a table or collection of the application.
    */
-  backupRestore?(target: DataTarget, backup: string, after: KeyValue | undefined, limit: number): Promise<{ restored: number; last: KeyValue | undefined } | null>;
-  /** Drops the backup. Idempotent. */
-  backupDrop(target: DataTarget, backup: string): Promise<void>;
-  count(target: DataTarget, range?: KeyRange): Promise<number>;
-  checksum(target: DataTarget, range?: KeyRange): Promise<RangeChecksum>;
+  drop(target: DataTarget): Promise<void>;
+
+  /**
+   * Capability `inspect`: whether `target` exists and its key is unique on this shard. The
+   * migrator calls it before a data migration's first batch on a shard, and refuses the step
+   * (nothing written) when the target is missing (`MIGRATE_TARGET_MISSING`, unless
+   * `ifMissing: 'skip'`) or the key does not identify one row (`MIGRATE_KEY_NOT_UNIQUE`).
+   */
+  inspect?(target: DataTarget): Promise<TargetInfo>;
+  /** Capability `compareAndSet`: writes that never overwrite a concurrent change. */
+  readonly compareAndSet?: CompareAndSet | undefined;
+  /** Capability `serverCopy`: backups copied and restored inside the server, exactly. */
+  readonly serverCopy?: ServerCopy | undefined;
 }
 
+export interface CompareAndSet {
+  /**
+   * {@link DataStore.update}, applying each patch only where the stored row is still the one
+   * `scan` returned as `before` (compared by the server's own form of the row, never through
+   * values JS cannot carry exactly), in as few round trips as the engine allows. Returns the keys
+   * it did NOT write because the row changed (or vanished) in between. The batch engine then
+   * removes those rows' saved copies (they are stale) and reads them again.
+   */
+  writeIfUnchanged(target: DataTarget, patches: readonly RowPatch[]): Promise<{ written: number; conflicts: KeyValue[] }>;
+}
+
+export interface ServerCopy {
+  /**
+   * `write(to, <the stored rows of `from` with these keys>)`, done inside the server from the
+   * stored rows, so only keys travel and every value keeps its stored form. `to` is a backup of
+   * `from`, so the first copy of a row wins. Returns the keys sent.
+   */
+  copy(from: DataTarget, to: DataTarget, keys: readonly KeyValue[]): Promise<number>;
+  /**
+   * `write(to, scan(from, after, limit))` inside the server: the next `limit` rows of backup
+   * `from` after `after` replace (or bring back) the rows of `to` by key, exactly as stored.
+   * Returns the rows restored and the last key restored (`undefined` when none was left).
+   */
+  restore(from: DataTarget, to: DataTarget, after: KeyValue | undefined, limit: number): Promise<{ restored: number; last: KeyValue | undefined }>;
+}

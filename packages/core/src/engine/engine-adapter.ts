@@ -4,12 +4,12 @@
  * MongoDB, memory), one {@link ShardAdapter} per shard of it.
  *
  * Reading one adapter teaches all of them: each supplies a {@link LedgerStore}, a {@link LockProvider},
- * a {@link BatchStore} and `execute` for schema steps. The conformance suite in the repository's
+ * a {@link DataStore} and `execute` for schema steps. The conformance suite in the repository's
  * `test/` folder runs the same tests over every adapter.
  */
 
 import type { EngineCapabilities } from './capabilities.js';
-import type { BatchStore } from './data-store.js';
+import type { DataStore } from './data-store.js';
 import type { Direction, LedgerStore } from './ledger-store.js';
 import type { LockProvider } from './lock-provider.js';
 import type { PreserveStore } from './preserve-store.js';
@@ -67,7 +67,12 @@ export interface ShardAdapter<Handle = unknown> {
   connect(signal?: AbortSignal): Promise<void>;
   readonly ledger: LedgerStore;
   readonly lock: LockProvider;
-  readonly data: BatchStore;
+  readonly data: DataStore;
+  /**
+   * What this shard can do: its engine's `capabilities`, with a flag turned off where `connect()`
+   * found the server cannot (see `EngineCapabilities`). Core reads it after connecting.
+   */
+  readonly capabilities: EngineCapabilities;
   /**
    * Runs a schema step: calls `fn` with the native handle (a `pg` client, a MongoDB `Db`, a memory
    * shard), in a transaction when `options.transaction` and the engine supports it. A thrown error

@@ -7,5 +7,5 @@ export type { EngineAdapter, EngineName, ShardAdapter, ShardDescriptor, StepOpti
 export { LedgerState } from './ledger-store.js';
 export type { Checkpoint, Direction, Fence, LedgerCounts, LedgerRecord, LedgerStore } from './ledger-store.js';
 export type { AcquireOptions, Lease, LockProvider, LockStatus } from './lock-provider.js';
-export type { BatchStore, DataTarget, KeyRange, KeyValue, RangeChecksum, Row, RowPatch, TargetInfo } from './data-store.js';
+export type { CompareAndSet, DataStore, DataTarget, KeyRange, KeyValue, RangeChecksum, Row, RowPatch, ServerCopy, TargetInfo } from './data-store.js';
 export type { PreservedCopy, PreserveRestoreOptions, PreserveSaveOptions, PreserveStore, PreserveTarget } from './preserve-store.js';

@@ -8,7 +8,7 @@
  */
 import type { LedgerRecord, Lease, ShardAdapter } from '../engine/index.js';
 import type { DataMigration, Migration } from '../definition/migration.js';
-import { backupName } from '../data/batch-runner.js';
+import { backupName, backupTarget } from '../data/backup.js';
 import { RollbackError } from '../errors/errors.js';
 import { fenceOf } from './lease-keeper.js';
 
@@ -65,7 +65,7 @@ export async function purgeShardBackups(
     // Mark first: if the drop then fails, a rollback is refused (safe) rather than restoring from half a backup.
     const counts = { read: 0, written: 0, skipped: 0, ...r.counts, backupPurgedAt: new Date(now).toISOString() };
     await adapter.ledger.put({ ...r, counts }, fence);
-    await adapter.data.backupDrop({ ...m.target, filter: m.filter }, backupName(m.id));
+    await adapter.data.drop(backupTarget({ ...m.target, filter: m.filter }, m.id));
     out.push({ shardId, migrationId: m.id, name: backupName(m.id) });
   }
   return out;

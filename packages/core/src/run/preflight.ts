@@ -15,6 +15,8 @@ import type { DataMigration, Migration } from '../definition/migration.js';
 import type { Plan } from '../plan/planner.js';
 
 const targetOf = (m: DataMigration): DataTarget => ({ ...m.target, filter: m.filter });
+/** The shard's `inspect`, when its capability says it has one. */
+const inspector = (adapter: ShardAdapter) => (adapter.capabilities.inspect ? adapter.data.inspect?.bind(adapter.data) : undefined);
 const noun = (m: DataMigration): string => (m.engine === 'mongodb' ? 'collection' : 'table');
 
 /** What is wrong with `info` for `m` on shard `shardId`, as the typed error to throw; `null` when nothing is. */
@@ -48,13 +50,13 @@ export interface PreflightShard {
  * Before a run applies anything: inspects the target of every data step of `plan` on the shards in
  * `shards`, and throws the first problem (shards in configured order). A problem of a step that
  * follows a schema step on the same shard is left to {@link beforeFirstBatch}: that schema step may
- * create the table or the index. Adapters without `inspect` are not checked.
+ * create the table or the index. Shards without the `inspect` capability are not checked.
  */
 export async function preflight(plan: Plan, migrations: readonly Migration[], shards: readonly PreflightShard[]): Promise<void> {
   const byId = new Map(migrations.map((m) => [m.id, m]));
   const found = await Promise.all(
     shards.map(async ({ id, adapter }) => {
-      const inspect = adapter.data.inspect?.bind(adapter.data);
+      const inspect = inspector(adapter);
       const steps = plan.shards.find((s) => s.shardId === id)?.steps ?? [];
       if (!inspect) return null;
       let schemaBefore = false;
@@ -83,8 +85,9 @@ export function skippedNote(record: LedgerRecord): string | undefined {
  * target is missing and the migration says `ifMissing: 'skip'`; `null` to go on with the batches.
  */
 export async function beforeFirstBatch(m: DataMigration, adapter: ShardAdapter, record: LedgerRecord): Promise<LedgerRecord | null> {
-  if (!adapter.data.inspect) return null;
-  const info = await adapter.data.inspect(targetOf(m));
+  const inspect = inspector(adapter);
+  if (!inspect) return null;
+  const info = await inspect(targetOf(m));
   const error = problem(m, adapter.id, info);
   if (error) throw error;
   if (info.exists) return null;

@@ -3,5 +3,6 @@
  */
 export * from './memory-engine.js';
 export * from './memory-collection.js';
+export * from './memory-data-store.js';
 export * from './memory-lock.js';
 export * from './memory-preserve.js';

@@ -11,13 +11,12 @@
  * ```
  */
 import type {
-  BatchStore, DataTarget, EngineAdapter, EngineCapabilities, EngineName, Fence, KeyRange, KeyValue, RowPatch, LedgerRecord,
-  LedgerStore, PreserveStore, Row, ShardAdapter, ShardDescriptor, StepOptions, TargetInfo,
+  EngineAdapter, EngineCapabilities, EngineName, Fence, KeyValue, LedgerRecord,
+  LedgerStore, PreserveStore, Row, ShardAdapter, ShardDescriptor, StepOptions,
 } from '../engine/index.js';
 import { DefinitionError, ErrorCode, ShardUnavailableError } from '../errors/errors.js';
-import { RowSetHash, typedEncode } from '../util/canonical.js';
-import { sameValue } from '../util/same-value.js';
 import { MemoryCollection } from './memory-collection.js';
+import { MemoryDataStore } from './memory-data-store.js';
 import { MemoryLockProvider, MemoryLockTable } from './memory-lock.js';
 import { MemoryPreserveStore } from './memory-preserve.js';
 
@@ -102,15 +101,18 @@ export interface MemoryEngineOptions {
   /** Artificial latency per operation, to make concurrency observable. Default 0. */
   readonly latencyMs?: number;
   /**
-   * Offer the optional compare-and-set write (`BatchStore.writeIfUnchanged`), as an adapter that
-   * can guard against concurrent writers does. Default `false`, like the plain `write` path.
+   * Offer the compare-and-set capability (`DataStore.compareAndSet`, flag
+   * `capabilities.compareAndSet`), as an adapter that can guard against concurrent writers does.
+   * Default `false`: the batch engine then writes with `update`.
    */
   readonly compareAndSet?: boolean;
   /** Offer preserved copies (`ShardAdapter.preserved`) for schema migrations' `preserve`. Default `true`. */
   readonly preserve?: boolean;
 }
 
-const CAPABILITIES: EngineCapabilities = { transactions: false, transactionalDdl: false, changeCapture: false };
+const capabilitiesOf = (compareAndSet: boolean): EngineCapabilities => ({
+  transactions: false, transactionalDdl: false, changeCapture: false, compareAndSet, serverCopy: false, inspect: true,
+});
 
 export interface MemoryEngine extends EngineAdapter<MemoryShard> {
   readonly store: MemoryStore;
@@ -128,11 +130,12 @@ export function memoryEngine(options: MemoryEngineOptions = {}): MemoryEngine {
   }
   const store = options.store ?? createMemoryStore();
   const lock = new MemoryLockProvider(store.locks);
-  const adapters = new Map(ids.map((id) => [id, new MemoryShardAdapter(id, name, store, lock, options.latencyMs ?? 0, options.compareAndSet ?? false, options.preserve ?? true)]));
+  const capabilities = capabilitiesOf(options.compareAndSet ?? false);
+  const adapters = new Map(ids.map((id) => [id, new MemoryShardAdapter(id, name, store, lock, options.latencyMs ?? 0, capabilities, options.preserve ?? true)]));
   const shards: ShardDescriptor[] = ids.map((id) => ({ id, engine: name, location: `memory://${id}` }));
   return {
     name,
-    capabilities: CAPABILITIES,
+    capabilities,
     shards,
     store,
     handle: (id) => store.shard(id),
@@ -150,13 +153,15 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
   readonly engine: EngineName;
   readonly ledger: LedgerStore;
   readonly lock: MemoryLockProvider;
-  readonly data: BatchStore;
+  readonly data: MemoryDataStore;
+  readonly capabilities: EngineCapabilities;
   readonly preserved: PreserveStore | undefined;
   readonly #store: MemoryStore;
   readonly #latencyMs: number;
 
-  constructor(id: string, engine: EngineName, store: MemoryStore, lock: MemoryLockProvider, latencyMs: number, compareAndSet: boolean, preserve: boolean) {
+  constructor(id: string, engine: EngineName, store: MemoryStore, lock: MemoryLockProvider, latencyMs: number, capabilities: EngineCapabilities, preserve: boolean) {
     this.id = id;
+    this.capabilities = capabilities;
     this.engine = engine;
     this.#store = store;
     this.#latencyMs = latencyMs;
@@ -179,41 +184,7 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
         }),
     };
     this.preserved = preserve ? new MemoryPreserveStore(shard, io) : undefined;
-    const coll = (t: DataTarget) => shard().collection(t.name, t.key);
-    const backup = (t: DataTarget, b: string) => shard().collection(b, t.key);
-    this.data = {
-      inspect: (t) => io(() => inspectMemory(shard(), t)),
-      scan: (t, after, limit) => io(() => coll(t).rows({ after }, t.filter, limit)),
-      write: (t, rows) => io(() => coll(t).upsert(rows)),
-      update: (t, patches) => io(() => coll(t).patch(patches)),
-      remove: (t, keys) => io(() => coll(t).delete(keys)),
-      backupWrite: (t, b, rows) => io(() => backup(t, b).insertMissing(rows)),
-      backupScan: (t, b, after, limit) => io(() => backup(t, b).rows({ after }, undefined, limit)),
-      backupDrop: (_t, b) => io(() => void shard().dropCollection(b)),
-      count: (t, range?: KeyRange) => io(() => coll(t).rows(range, t.filter).length),
-      checksum: (t, range?: KeyRange) =>
-        io(() => {
-          // Type-tagged, like the MongoDB adapter's: -0 and 0, 5 and 5n hash differently.
-          const h = new RowSetHash(typedEncode);
-          for (const row of coll(t).rows(range, t.filter)) h.add(row);
-          return { count: h.count, hash: h.digest() };
-        }),
-    } satisfies BatchStore;
-    if (compareAndSet) {
-      (this.data as { writeIfUnchanged?: BatchStore['writeIfUnchanged'] }).writeIfUnchanged = (t, patches) =>
-        io(() => {
-          const c = coll(t);
-          const conflicts: KeyValue[] = [];
-          const ok: RowPatch[] = [];
-          for (const p of patches) {
-            const now = c.get(p.key);
-            if (now && sameValue(now, p.before)) ok.push(p);
-            else conflicts.push(p.key);
-          }
-          return { written: c.patch(ok), conflicts };
-        });
-      (this.data as { backupRemove?: BatchStore['backupRemove'] }).backupRemove = (t, b, keys) => io(() => backup(t, b).delete(keys));
-    }
+    this.data = new MemoryDataStore(shard, io, { compareAndSet: capabilities.compareAndSet === true });
   }
 
   async connect(): Promise<void> {
@@ -236,16 +207,6 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
     }
     return op();
   }
-}
-
-/**
- * A memory collection stores its rows by its own key, which is unique by construction; the batch
- * primitives address rows by that key, so only that key (in its order) is a usable key here.
- */
-function inspectMemory(shard: MemoryShard, target: DataTarget): TargetInfo {
-  if (!shard.hasCollection(target.name)) return { exists: false, uniqueKey: false };
-  const own = shard.collection(target.name).key;
-  return { exists: true, uniqueKey: own.length === target.key.length && own.every((k, i) => target.key[i] === k) };
 }
 
 export type { KeyValue, Row };

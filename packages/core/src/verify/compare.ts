@@ -2,14 +2,14 @@
  * Data verification: compare a table/collection on two sides (before/after copies, source/target of
  * a move, two shards) by counts and order-independent checksums per key range, and bisect a mismatch
  * down to the keys that differ, as data-diff and VDiff do. Uses only `scan` and `checksum` of the
- * `BatchStore` contract, so it works across adapters of the same engine.
+ * `DataStore` contract, so it works across adapters of the same engine.
  */
-import type { BatchStore, DataTarget, KeyRange, KeyValue, Row } from '../engine/index.js';
+import type { DataStore, DataTarget, KeyRange, KeyValue, Row } from '../engine/index.js';
 import { ValidationError } from '../errors/errors.js';
 import { canonicalEncode, compareKeys as compare, storedFormOf, typedEncode } from '../util/canonical.js';
 
 export interface DataSide {
-  readonly store: BatchStore;
+  readonly store: DataStore;
   readonly target: DataTarget;
 }
 

@@ -61,7 +61,8 @@ export function jsonText(value: unknown): string {
   return `{${parts.join(',')}}`;
 }
 
-function localTimestamp(d: Date): string {
+/** A `Date` as node-postgres binds it: local time with its offset, millisecond precision. */
+export function localTimestamp(d: Date): string {
   if (Number.isNaN(d.getTime())) return 'invalid';
   const pad = (n: number, w = 2) => String(Math.abs(n)).padStart(w, '0');
   const offset = -d.getTimezoneOffset();
@@ -69,4 +70,9 @@ function localTimestamp(d: Date): string {
   const y = year > 0 ? pad(year, 4) : pad(1 - year, 4);
   const text = `${y}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}${offset >= 0 ? '+' : '-'}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
   return year > 0 ? text : `${text} BC`;
+}
+
+/** A value as a bound parameter: `bigint` as text (node-postgres handles Date, Buffer, arrays, objects). */
+export function bindable(value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
 }

@@ -1,0 +1,74 @@
+/**
+ * Backups of a data migration: the originals of the rows it changes, saved in a table/collection
+ * beside the target (`mcp_backup_<id>`), first copy winning, and restored by a rollback without
+ * `reverse`. A backup is just another {@link DataTarget} (`backupOf` set), so the adapter's
+ * `DataStore` verbs do the work; with the `serverCopy` capability the copies are made inside the
+ * server, exactly.
+ */
+import type { DataTarget, KeyValue, Row, ShardAdapter } from '../engine/index.js';
+import { DefinitionError, ErrorCode } from '../errors/errors.js';
+import { canonicalEncode } from '../util/canonical.js';
+
+/** Name of the backup table/collection of a migration: `mcp_backup_<id>` with non-word characters as `_`. */
+export function backupName(migrationId: string): string {
+  return `mcp_backup_${migrationId.replace(/[^A-Za-z0-9_]/g, '_')}`.slice(0, 63);
+}
+
+/** The backup of `target` for migration `migrationId`: same key, no filter, `backupOf` the target. */
+export function backupTarget(target: DataTarget, migrationId: string): DataTarget {
+  return { name: backupName(migrationId), key: target.key, migrationId, backupOf: target };
+}
+
+/**
+ * Throws unless `target` is a backup. Adapters call it in `DataStore.drop`: the SDK never drops a
+ * table or collection of the application.
+ */
+export function assertBackupTarget(target: DataTarget, shardId: string): asserts target is DataTarget & { readonly backupOf: DataTarget } {
+  if (target.backupOf) return;
+  throw new DefinitionError(`Refusing to drop "${target.name}" on shard "${shardId}": only backups (targets with "backupOf") are ever dropped`, {
+    code: ErrorCode.Definition, migrationId: target.migrationId, shardId, field: 'backupOf',
+  });
+}
+
+const keyOf = (target: DataTarget, row: Row): KeyValue => target.key.map((k) => row[k]);
+
+/** Saves the first copies of `rows` of `target` into `backup`: in the server where the shard can. */
+export async function saveOriginals(shard: ShardAdapter, target: DataTarget, backup: DataTarget, rows: readonly Row[]): Promise<void> {
+  if (rows.length === 0) return;
+  const copy = shard.capabilities.serverCopy ? shard.data.serverCopy : undefined;
+  if (copy) await copy.copy(target, backup, rows.map((row) => keyOf(target, row)));
+  else await shard.data.write(backup, rows);
+}
+
+/**
+ * Saved originals of the rows in this batch. Backup keys in (after, last] are at most as many as the
+ * batch's rows and are the smallest backup keys after `after`, so one page of that size holds them all.
+ */
+export async function originals(shard: ShardAdapter, backup: DataTarget, after: KeyValue | undefined, batch: readonly Row[]): Promise<Map<string, Row>> {
+  const inBatch = new Set(batch.map((row) => canonicalEncode(keyOf(backup, row))));
+  const out = new Map<string, Row>();
+  for (const row of await shard.data.scan(backup, after, batch.length)) {
+    const id = canonicalEncode(keyOf(backup, row));
+    if (inBatch.has(id)) out.set(id, row);
+  }
+  return out;
+}
+
+/**
+ * Restores the next `size` saved originals after `after` into `target`: in the server where the
+ * shard can (values the driver cannot carry come back exactly), else read and written back.
+ * `written` is what the adapter reports, for the batch engine to check against `read`.
+ */
+export async function restoreOriginals(
+  shard: ShardAdapter, target: DataTarget, backup: DataTarget, after: KeyValue | undefined, size: number,
+): Promise<{ read: number; written: number; last: KeyValue | undefined }> {
+  const copy = shard.capabilities.serverCopy ? shard.data.serverCopy : undefined;
+  if (copy) {
+    const { restored, last } = await copy.restore(backup, target, after, size);
+    return { read: restored, written: restored, last };
+  }
+  const saved = await shard.data.scan(backup, after, size);
+  if (saved.length === 0) return { read: 0, written: 0, last: undefined };
+  const written = await shard.data.write(target, saved);
+  return { read: saved.length, written, last: keyOf(target, saved.at(-1)!) };
+}

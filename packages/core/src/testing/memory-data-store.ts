@@ -1,0 +1,97 @@
+/**
+ * `MemoryDataStore`: the `DataStore` of a memory shard. A target is a collection of the shard
+ * (created on first use, keyed by the target's key); a backup is one more collection, where the
+ * first copy of a row wins. Compare-and-set is optional (`memoryEngine({ compareAndSet: true })`),
+ * as on an engine that can or cannot guard against concurrent writers.
+ */
+import type {
+  CompareAndSet, DataStore, DataTarget, KeyRange, KeyValue, RangeChecksum, Row, RowPatch, TargetInfo,
+} from '../engine/index.js';
+import { assertBackupTarget } from '../data/backup.js';
+import { RowSetHash, typedEncode } from '../util/canonical.js';
+import { sameValue } from '../util/same-value.js';
+import type { MemoryCollection } from './memory-collection.js';
+import type { MemoryShard } from './memory-engine.js';
+
+/** Runs an operation as the shard would: after its latency, failing when the shard is unreachable. */
+export type MemoryIo = <T>(op: () => T) => Promise<T>;
+
+export class MemoryDataStore implements DataStore {
+  readonly #shard: () => MemoryShard;
+  readonly #io: MemoryIo;
+  readonly compareAndSet: CompareAndSet | undefined;
+
+  constructor(shard: () => MemoryShard, io: MemoryIo, options: { compareAndSet: boolean }) {
+    this.#shard = shard;
+    this.#io = io;
+    this.compareAndSet = options.compareAndSet ? { writeIfUnchanged: (t, patches) => this.#writeIfUnchanged(t, patches) } : undefined;
+  }
+
+  /**
+   * A memory collection stores its rows by its own key, which is unique by construction; the data
+   * store addresses rows by that key, so only that key (in its order) is a usable key here.
+   */
+  inspect(target: DataTarget): Promise<TargetInfo> {
+    return this.#io(() => {
+      const shard = this.#shard();
+      if (!shard.hasCollection(target.name)) return { exists: false, uniqueKey: false };
+      const own = shard.collection(target.name).key;
+      return { exists: true, uniqueKey: own.length === target.key.length && own.every((k, i) => target.key[i] === k) };
+    });
+  }
+
+  scan(target: DataTarget, after: KeyValue | undefined, limit: number): Promise<Row[]> {
+    return this.#io(() => this.#collection(target).rows({ after }, target.filter, limit));
+  }
+
+  count(target: DataTarget, range?: KeyRange): Promise<number> {
+    return this.#io(() => this.#collection(target).rows(range, target.filter).length);
+  }
+
+  /** Type-tagged, like the MongoDB adapter's: -0 and 0, 5 and 5n hash differently. */
+  checksum(target: DataTarget, range?: KeyRange): Promise<RangeChecksum> {
+    return this.#io(() => {
+      const h = new RowSetHash(typedEncode);
+      for (const row of this.#collection(target).rows(range, target.filter)) h.add(row);
+      return { count: h.count, hash: h.digest() };
+    });
+  }
+
+  /** Upserts by key; into a backup, inserts only rows not saved yet (returns those). */
+  write(target: DataTarget, rows: readonly Row[]): Promise<number> {
+    return this.#io(() => (target.backupOf ? this.#collection(target).insertMissing(rows) : this.#collection(target).upsert(rows)));
+  }
+
+  update(target: DataTarget, patches: readonly RowPatch[]): Promise<number> {
+    return this.#io(() => this.#collection(target).patch(patches));
+  }
+
+  remove(target: DataTarget, keys: readonly KeyValue[]): Promise<number> {
+    return this.#io(() => this.#collection(target).delete(keys));
+  }
+
+  drop(target: DataTarget): Promise<void> {
+    return this.#io(() => {
+      assertBackupTarget(target, this.#shard().id);
+      this.#shard().dropCollection(target.name);
+    });
+  }
+
+  #writeIfUnchanged(target: DataTarget, patches: readonly RowPatch[]): Promise<{ written: number; conflicts: KeyValue[] }> {
+    return this.#io(() => {
+      const c = this.#collection(target);
+      const conflicts: KeyValue[] = [];
+      const ok: RowPatch[] = [];
+      for (const p of patches) {
+        const now = c.get(p.key);
+        if (now && sameValue(now, p.before)) ok.push(p);
+        else conflicts.push(p.key);
+      }
+      return { written: c.patch(ok), conflicts };
+    });
+  }
+
+  #collection(target: DataTarget): MemoryCollection {
+    return this.#shard().collection(target.name, target.key);
+  }
+}
