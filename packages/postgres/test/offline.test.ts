@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, isMigrateError } from '@mcp/migrate-core';
 import pg from 'pg';
+import { newDb } from 'pg-mem';
 import { assertIdentifier, isRetryable, lockKey, postgresEngine, quoteIdentifier, tableName } from '../src/index.js';
 import { decodeKeyValue, encodeKeyValue } from '../src/key-codec.js';
 import { columnJson, jsonText, jsonValue } from '../src/internal/values.js';
@@ -41,6 +42,29 @@ describe('postgresEngine options', () => {
     expect(engine.shards).toEqual([{ id: 'pg-0', engine: 'postgres', location: 'postgres://***@db-0:5432/chat' }]);
     expect(() => engine.shard('nope')).toThrow(/no shard "nope"/);
     return engine.close();
+  });
+
+  it('a pg-mem shard turns compareAndSet and serverCopy off once connected; its backups go through write and scan', async () => {
+    const db = newDb();
+    const Pool = db.adapters.createPg().Pool as new () => pg.Pool;
+    const shard = postgresEngine({ shards: [{ id: 'mem-0', pool: new Pool() }] }).shard('mem-0');
+    expect(shard.capabilities.compareAndSet).toBe(true); // not known before connecting
+    await shard.connect();
+    expect(shard.capabilities).toMatchObject({ compareAndSet: false, serverCopy: false, inspect: true });
+    db.public.none('CREATE TABLE items (id integer PRIMARY KEY, v text)');
+    db.public.none(`INSERT INTO items VALUES (1, 'a'), (2, 'b')`);
+    const target = { name: 'items', key: ['id'] };
+    const backup = { name: 'mcp_backup_x', key: ['id'], backupOf: target };
+    const rows = await shard.data.scan(target, undefined, 10);
+    const refused = await shard.data.compareAndSet!.writeIfUnchanged(target, []).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: ErrorCode.Definition, field: 'compareAndSet' });
+    expect(await shard.data.scan(backup, undefined, 10)).toEqual([]);
+    await shard.data.write(backup, rows);
+    await shard.data.write(backup, [{ id: 1, v: 'changed' }]); // the first copy wins
+    expect(await shard.data.scan(backup, undefined, 10)).toEqual([{ id: 1, v: 'a' }, { id: 2, v: 'b' }]);
+    await shard.data.drop(backup);
+    expect(await shard.data.scan(backup, undefined, 10)).toEqual([]);
+    await expect(shard.data.drop(target)).rejects.toMatchObject({ field: 'backupOf' });
   });
 });
 
