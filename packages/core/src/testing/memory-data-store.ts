@@ -11,17 +11,24 @@ import { assertBackupTarget } from '../data/backup.js';
 import { RowSetHash, typedEncode } from '../util/canonical.js';
 import { sameValue } from '../util/same-value.js';
 import type { MemoryCollection } from './memory-collection.js';
-import type { MemoryShard } from './memory-engine.js';
+
+/** What the data store needs of a memory shard (`MemoryShard` has it). */
+export interface MemoryCollections {
+  readonly id: string;
+  collection(name: string, key?: readonly string[]): MemoryCollection;
+  hasCollection(name: string): boolean;
+  dropCollection(name: string): boolean;
+}
 
 /** Runs an operation as the shard would: after its latency, failing when the shard is unreachable. */
 export type MemoryIo = <T>(op: () => T) => Promise<T>;
 
 export class MemoryDataStore implements DataStore {
-  readonly #shard: () => MemoryShard;
+  readonly #shard: () => MemoryCollections;
   readonly #io: MemoryIo;
   readonly compareAndSet: CompareAndSet | undefined;
 
-  constructor(shard: () => MemoryShard, io: MemoryIo, options: { compareAndSet: boolean }) {
+  constructor(shard: () => MemoryCollections, io: MemoryIo, options: { compareAndSet: boolean }) {
     this.#shard = shard;
     this.#io = io;
     this.compareAndSet = options.compareAndSet ? { writeIfUnchanged: (t, patches) => this.#writeIfUnchanged(t, patches) } : undefined;
