@@ -10,6 +10,7 @@ export * from './engine/index.js';
 export * from './errors/errors.js';
 export { describeRow, isConnectionLoss, asShardUnavailable, stepFailure, type StepFailureContext } from './errors/classify.js';
 export * from './events/events.js';
+export { acquireLock, type AcquireOptions } from './lock/acquire.js';
 export * from './events/status-tracker.js';
 export { VetoError, type AfterStepContext, type BeforeBatchContext, type BeforeRunContext, type HookName, type MigratorHooks, type StepHookContext } from './hooks/hooks.js';
 export * from './plan/planner.js';

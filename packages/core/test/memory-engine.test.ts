@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryStore, memoryEngine, MemoryCollection, MemoryLockProvider, MemoryLockTable } from '../src/testing/index.js';
 import { DefinitionError, ErrorCode, ShardUnavailableError, StaleLeaseError } from '../src/errors/errors.js';
 import type { LedgerRecord } from '../src/engine/index.js';
+import { acquireLock } from '../src/lock/acquire.js';
 import { latch, manualClock, memory, rejection, within } from './helpers.js';
 
 afterEach(() => {
@@ -34,17 +35,17 @@ describe('memoryEngine', () => {
     const store = createMemoryStore();
     const a = memoryEngine({ shards: ['s'], store });
     const b = memoryEngine({ shards: ['s'], store });
-    const lease = await a.shard('s').lock.acquire('L', { owner: 'a', ttlMs: 1000, waitMs: 0 });
+    const lease = await acquireLock(a.shard('s').lock, 'L', { owner: 'a', ttlMs: 1000, waitMs: 0 });
     await b.shard('s').ledger.put(record('x'), { lockName: 'L', token: lease.token });
     expect((await a.shard('s').ledger.list()).map((r) => r.id)).toEqual(['x']);
     expect(a.handle('s')).toBe(b.handle('s'));
-    await expect(b.shard('s').lock.acquire('L', { owner: 'b', ttlMs: 1000, waitMs: 0 })).rejects.toMatchObject({ code: ErrorCode.LockTimeout });
+    await expect(acquireLock(b.shard('s').lock, 'L', { owner: 'b', ttlMs: 1000, waitMs: 0 })).rejects.toMatchObject({ code: ErrorCode.LockTimeout });
   });
 
   it('ledger records are copies: mutating what list() returned changes nothing stored', async () => {
     const { engine, ids, store } = memory(1);
     const s = engine.shard(ids[0]!);
-    const lease = await s.lock.acquire('L', { owner: 'a', ttlMs: 1000, waitMs: 0 });
+    const lease = await acquireLock(s.lock, 'L', { owner: 'a', ttlMs: 1000, waitMs: 0 });
     await s.ledger.put(record('x', { counts: { read: 1, written: 1, skipped: 0 } }), { lockName: 'L', token: lease.token });
     const [got] = await s.ledger.list();
     (got as { counts: { read: number } }).counts.read = 99;
@@ -142,12 +143,12 @@ describe('memory lock', () => {
     const table = new MemoryLockTable();
     table.pollMs = 1;
     const lock = new MemoryLockProvider(table);
-    const a = await lock.acquire('L', { owner: 'a', ttlMs: 1000, waitMs: 0 });
+    const a = await acquireLock(lock, 'L', { owner: 'a', ttlMs: 1000, waitMs: 0 });
     expect(await lock.status('L')).toMatchObject({ name: 'L', owner: 'a', token: a.token });
     await a.release();
     await a.release();
     expect(await lock.status('L')).toBeNull();
-    const b = await lock.acquire('L', { owner: 'b', ttlMs: 1000, waitMs: 0 });
+    const b = await acquireLock(lock, 'L', { owner: 'b', ttlMs: 1000, waitMs: 0 });
     expect(b.token).toBeGreaterThan(a.token);
     expect(await lock.forceRelease('L')).toBe(true);
     expect(await lock.forceRelease('L')).toBe(false);
@@ -160,10 +161,10 @@ describe('memory lock', () => {
     const table = new MemoryLockTable();
     table.pollMs = 1;
     const lock = new MemoryLockProvider(table);
-    const a = await lock.acquire('L', { owner: 'a', ttlMs: 5000, waitMs: 0 });
+    const a = await acquireLock(lock, 'L', { owner: 'a', ttlMs: 5000, waitMs: 0 });
     const holders: (string | undefined)[] = [];
     const waited = latch();
-    const waiting = lock.acquire('L', { owner: 'b', ttlMs: 5000, waitMs: 5000, onWait: (h) => { holders.push(h?.owner); waited.open(); } });
+    const waiting = acquireLock(lock, 'L', { owner: 'b', ttlMs: 5000, waitMs: 5000, onWait: (h) => { holders.push(h?.owner); waited.open(); } });
     await within(waited.promise, 5_000, 'onWait was never called');
     expect(holders.length).toBeGreaterThan(0);
     expect(new Set(holders)).toEqual(new Set(['a']));
@@ -174,9 +175,9 @@ describe('memory lock', () => {
 
   it('a lock wait can be aborted', async () => {
     const lock = new MemoryLockProvider(new MemoryLockTable());
-    await lock.acquire('L', { owner: 'a', ttlMs: 5000, waitMs: 0 });
+    await acquireLock(lock, 'L', { owner: 'a', ttlMs: 5000, waitMs: 0 });
     const ac = new AbortController();
-    const p = rejection(lock.acquire('L', { owner: 'b', ttlMs: 5000, waitMs: 5000, signal: ac.signal }));
+    const p = rejection(acquireLock(lock, 'L', { owner: 'b', ttlMs: 5000, waitMs: 5000, signal: ac.signal }));
     ac.abort();
     expect((await p).code).toBe(ErrorCode.Aborted);
   });
@@ -184,15 +185,15 @@ describe('memory lock', () => {
   it('renew keeps a lease alive past its ttl; without renewal it expires', async () => {
     const clock = manualClock();
     const lock = new MemoryLockProvider(new MemoryLockTable());
-    const a = await lock.acquire('L', { owner: 'a', ttlMs: 30, waitMs: 0 });
+    const a = await acquireLock(lock, 'L', { owner: 'a', ttlMs: 30, waitMs: 0 });
     for (let i = 0; i < 4; i++) {
       clock.advance(20);
       await a.renew();
     }
     // 80 ms after acquiring a 30 ms lease: still held, because it was renewed every 20 ms.
-    await expect(lock.acquire('L', { owner: 'b', ttlMs: 30, waitMs: 0 })).rejects.toMatchObject({ code: ErrorCode.LockTimeout });
+    await expect(acquireLock(lock, 'L', { owner: 'b', ttlMs: 30, waitMs: 0 })).rejects.toMatchObject({ code: ErrorCode.LockTimeout });
     clock.advance(31);
-    const b = await lock.acquire('L', { owner: 'b', ttlMs: 30, waitMs: 0 });
+    const b = await acquireLock(lock, 'L', { owner: 'b', ttlMs: 30, waitMs: 0 });
     expect(b.token).toBeGreaterThan(a.token);
     await expect(a.renew()).rejects.toBeInstanceOf(StaleLeaseError);
   });

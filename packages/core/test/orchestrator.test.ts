@@ -4,6 +4,7 @@ import { createMigrator, type Migrator } from '../src/run/migrator.js';
 import type { MigratorConfig } from '../src/run/config.js';
 import { ErrorCode, isMigrateError, RollbackError, RunFailedError, StaleLeaseError } from '../src/errors/errors.js';
 import { hashRouter } from '../src/router/router.js';
+import { acquireLock } from '../src/lock/acquire.js';
 import { createMemoryStore, type MemoryStore } from '../src/testing/index.js';
 import type { RunReport } from '../src/run/report.js';
 import type { MigratorEventName } from '../src/events/events.js';
@@ -265,13 +266,13 @@ describe('fencing', () => {
     const { engine, store, ids } = memory(1);
     const shard = engine.shard(ids[0]!);
     const clock = manualClock();
-    const a = await shard.lock.acquire('fence-test', { owner: 'A', ttlMs: 10, waitMs: 0 });
+    const a = await acquireLock(shard.lock, 'fence-test', { owner: 'A', ttlMs: 10, waitMs: 0 });
     const record = { id: 'x', state: 'applied' as const, checksum: 'A', startedAt: null, finishedAt: null, runnerId: 'A', checkpoint: null, counts: null, error: null, seq: 1 };
     await shard.ledger.put(record, { lockName: a.name, token: a.token });
     // while A holds it, B cannot take it
-    await expect(shard.lock.acquire('fence-test', { owner: 'B', ttlMs: 1000, waitMs: 0 })).rejects.toMatchObject({ code: ErrorCode.LockTimeout });
+    await expect(acquireLock(shard.lock, 'fence-test', { owner: 'B', ttlMs: 1000, waitMs: 0 })).rejects.toMatchObject({ code: ErrorCode.LockTimeout });
     clock.advance(25); // A's 10 ms lease expires without A noticing (no real time passes)
-    const b = await shard.lock.acquire('fence-test', { owner: 'B', ttlMs: 1000, waitMs: 0 });
+    const b = await acquireLock(shard.lock, 'fence-test', { owner: 'B', ttlMs: 1000, waitMs: 0 });
     expect(b.token).toBeGreaterThan(a.token);
     const err = await rejection(shard.ledger.put({ ...record, checksum: 'A2' }, { lockName: a.name, token: a.token }));
     expect(err).toBeInstanceOf(StaleLeaseError);

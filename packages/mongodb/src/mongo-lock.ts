@@ -9,17 +9,16 @@
  * - Expiry is compared inside the query (FerretDB has no TTL indexes). Times are the CLIENT's clock
  *   (FerretDB v1.24 has no `$expr`/`$$NOW` to compare with the server's), so clocks of runners must
  *   agree to well within the lease TTL; see docs/guides/mongodb.md.
+ * - It only tries (`tryAcquire`): waiting for a held lock is core's (`acquireLock`), polling every
+ *   `lockPollMs`.
  */
 import type { Collection, Db } from 'mongodb';
-import {
-  ErrorCode, LockTimeoutError, MigrateError, sleep, StaleLeaseError,
-  type AcquireOptions, type Lease, type LockProvider, type LockStatus,
-} from '@mcp/migrate-core';
+import { StaleLeaseError, type Lease, type LockProvider, type LockStatus, type TryAcquireOptions } from '@mcp/migrate-core';
 import { isDuplicateKey } from './mongo-errors.js';
 
 /** Default lease collection. */
 export const DEFAULT_LOCK_COLLECTION = 'mcp_migrate_locks';
-/** Default poll interval while waiting for a held lock. */
+/** Default poll interval of core's waiting loop while the lock is held. */
 export const DEFAULT_LOCK_POLL_MS = 100;
 
 /** A lease as stored. `owner: null` and `expiresAt` in the past mean free. */
@@ -38,28 +37,18 @@ export class MongoLockProvider implements LockProvider {
   readonly #db: () => Promise<Db>;
   readonly #collection: string;
   readonly #shardId: string;
-  readonly #pollMs: number;
+  readonly pollMs: number;
 
   constructor(db: () => Promise<Db>, collection: string, shardId: string, pollMs = DEFAULT_LOCK_POLL_MS) {
     this.#db = db;
     this.#collection = collection;
     this.#shardId = shardId;
-    this.#pollMs = pollMs;
+    this.pollMs = pollMs;
   }
 
-  async acquire(name: string, options: AcquireOptions): Promise<Lease> {
-    const deadline = Date.now() + options.waitMs;
-    for (;;) {
-      if (options.signal?.aborted) throw new MigrateError(ErrorCode.Aborted, `Waiting for lock "${name}" on shard "${this.#shardId}" was aborted`, { shardId: this.#shardId });
-      const taken = await this.#tryTake(name, options.owner, options.ttlMs);
-      if (taken) return this.#lease(name, options.owner, taken.token, options.ttlMs);
-      const holder = await this.status(name);
-      if (Date.now() >= deadline) {
-        throw new LockTimeoutError(`Lock "${name}" on shard "${this.#shardId}" still held by ${holder?.owner ?? 'another runner'} after ${options.waitMs} ms`, { shardId: this.#shardId });
-      }
-      options.onWait?.(holder);
-      await sleep(Math.min(this.#pollMs, Math.max(1, deadline - Date.now())), options.signal);
-    }
+  async tryAcquire(name: string, options: TryAcquireOptions): Promise<Lease | null> {
+    const taken = await this.#tryTake(name, options.owner, options.ttlMs);
+    return taken ? this.#lease(name, options.owner, taken.token, options.ttlMs) : null;
   }
 
   async status(name: string): Promise<LockStatus | null> {

@@ -13,7 +13,7 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { Double, Int32, Long, MongoClient, ObjectId, type Db } from 'mongodb';
 import {
-  compareData, createMigrator, defineDataMigration, defineMigration, ErrorCode, RunFailedError, typedEncode, type Migration,
+  acquireLock, compareData, createMigrator, defineDataMigration, defineMigration, ErrorCode, RunFailedError, typedEncode, type Migration,
 } from '@mcp/migrate-core';
 import {
   copyDocuments, dropCollectionIfExists, dropIndexIfExists, ensureCollection, ensureIndex, mongoEngine, renameField,
@@ -91,9 +91,9 @@ describe.runIf(enabled)('mongodb adapter on a real server', () => {
     const a = engine([db]).shard('mg-0');
     const b = engine([db]).shard('mg-0');
     await a.ledger.init();
-    const paused = await a.lock.acquire('set:shard', { owner: 'paused', ttlMs: 300, waitMs: 0 });
+    const paused = await acquireLock(a.lock, 'set:shard', { owner: 'paused', ttlMs: 300, waitMs: 0 });
     const waited: (string | null)[] = [];
-    const taker = await b.lock.acquire('set:shard', { owner: 'taker', ttlMs: 5_000, waitMs: 5_000, onWait: (h) => waited.push(h?.owner ?? null) });
+    const taker = await acquireLock(b.lock, 'set:shard', { owner: 'taker', ttlMs: 5_000, waitMs: 5_000, onWait: (h) => waited.push(h?.owner ?? null) });
     // It waited while the paused holder still held the lease (no timing assumed).
     expect(waited).toContain('paused');
     expect(taker.token).toBeGreaterThan(paused.token);
@@ -115,7 +115,7 @@ describe.runIf(enabled)('mongodb adapter on a real server', () => {
     const db = fresh();
     const s = engine([db]).shard('mg-0');
     await s.ledger.init();
-    const lease = await s.lock.acquire('l', { owner: 'a', ttlMs: 5_000, waitMs: 0 });
+    const lease = await acquireLock(s.lock, 'l', { owner: 'a', ttlMs: 5_000, waitMs: 0 });
     const record = { id: 'm1', state: 'applied' as const, checksum: 'new', startedAt: null, finishedAt: null, runnerId: 'a', checkpoint: null, counts: null, error: null, seq: 1 };
     await s.ledger.put(record, { lockName: 'l', token: lease.token });
     // Simulate a stale writer that passed the lease check just before the lease moved on: its
@@ -134,7 +134,7 @@ describe.runIf(enabled)('mongodb adapter on a real server', () => {
     writeFileSync(script, `
       import { mongoEngine } from ${JSON.stringify(dist)};
       const e = mongoEngine({ shards: [{ id: 'mg-0', uri: ${JSON.stringify(uri)}, database: ${JSON.stringify(db)} }] });
-      const lease = await e.shard('mg-0').lock.acquire('set:run', { owner: 'child:' + process.pid, ttlMs: 1500, waitMs: 0 });
+      const lease = await e.shard('mg-0').lock.tryAcquire('set:run', { owner: 'child:' + process.pid, ttlMs: 1500 });
       console.log('locked ' + lease.token);
       setInterval(() => lease.renew().catch(() => {}), 400);
     `);
@@ -151,10 +151,10 @@ describe.runIf(enabled)('mongodb adapter on a real server', () => {
     });
     const s = engine([db]).shard('mg-0');
     expect(await s.lock.status('set:run')).toMatchObject({ owner: `child:${child.pid}` });
-    await expect(s.lock.acquire('set:run', { owner: 'me', ttlMs: 5_000, waitMs: 0 })).rejects.toMatchObject({ code: ErrorCode.LockTimeout });
+    await expect(acquireLock(s.lock, 'set:run', { owner: 'me', ttlMs: 5_000, waitMs: 0 })).rejects.toMatchObject({ code: ErrorCode.LockTimeout });
     child.kill('SIGKILL');
     // The child's lease is never released: acquiring within waitMs proves it expired (no timing assumed).
-    const lease = await s.lock.acquire('set:run', { owner: 'me', ttlMs: 5_000, waitMs: 20_000 });
+    const lease = await acquireLock(s.lock, 'set:run', { owner: 'me', ttlMs: 5_000, waitMs: 20_000 });
     expect(await s.lock.status('set:run')).toMatchObject({ owner: 'me', token: lease.token });
     expect(lease.token).toBeGreaterThan(token);
     await lease.release();

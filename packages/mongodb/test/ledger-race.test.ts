@@ -6,7 +6,7 @@
  * succeeds. A genuinely newer fence still refuses the write (the retry meets it again).
  */
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, type LedgerRecord } from '@mcp/migrate-core';
+import { acquireLock, ErrorCode, type LedgerRecord } from '@mcp/migrate-core';
 import { serverAvailable, serverFixture } from './support.js';
 
 const enabled = await serverAvailable();
@@ -26,7 +26,7 @@ describe.runIf(enabled)('ledger.put under the upsert race (MongoDB-wire server)'
     // One engine (one connection pool) per writer, so the upserts really reach the server together.
     const shards = Array.from({ length: WRITERS }, () => engine([db]).shard('mg-0'));
     await shards[0]!.ledger.init();
-    const lease = await shards[0]!.lock.acquire('race', { owner: 'w', ttlMs: 60_000, waitMs: 0 });
+    const lease = await acquireLock(shards[0]!.lock, 'race', { owner: 'w', ttlMs: 60_000, waitMs: 0 });
     const fence = { lockName: 'race', token: lease.token };
     const failures: unknown[] = [];
     for (let i = 0; i < RECORDS; i++) {
@@ -48,7 +48,7 @@ describe.runIf(enabled)('ledger.put under the upsert race (MongoDB-wire server)'
     const db = fresh('mcp_ledger_race');
     const s = engine([db]).shard('mg-0');
     await s.ledger.init();
-    const lease = await s.lock.acquire('race', { owner: 'w', ttlMs: 60_000, waitMs: 0 });
+    const lease = await acquireLock(s.lock, 'race', { owner: 'w', ttlMs: 60_000, waitMs: 0 });
     const fence = { lockName: 'race', token: lease.token };
     await s.ledger.put(record('m1', 'first'), fence);
     await client.db(db).collection('mcp_migrations').updateOne({ _id: 'm1' as never }, { $set: { 'fence.token': lease.token + 1 } });

@@ -7,6 +7,6 @@ export * from './postgres-engine.js';
 export * from './postgres-errors.js';
 export * from './identifiers.js';
 export * from './copy.js';
-export { lockKey, type AdvisoryKey } from './postgres-lock.js';
+export { lockKey, type AdvisoryKey } from './internal/advisory-key.js';
 export type { PostgresFeatures } from './shard-context.js';
 export { encodeKeyValue, decodeKeyValue } from './key-codec.js';

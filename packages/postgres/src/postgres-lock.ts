@@ -1,69 +1,41 @@
 /**
- * `PostgresLock`: the shard's {@link LockProvider}.
+ * `PostgresLock`: the shard's {@link LockProvider}, a **session advisory lock** taken with
+ * `pg_try_advisory_lock` on a dedicated connection. The server releases it when that session ends,
+ * so a runner that dies (even by SIGKILL) frees the lock without manual repair. Holder information
+ * (owner, since, heartbeat) lives in `mcp_migrate_locks`; `status()` reports a holder only while
+ * some session holds the advisory lock, so a stale row of a dead process does not count. Each
+ * acquisition increments the fencing token in `mcp_migrate_fences` (the ledger refuses writes with
+ * an older one). Waiting for a held lock is core's (`acquireLock`); this only tries.
  *
- * On PostgreSQL it is a **session advisory lock** taken with `pg_try_advisory_lock` on a dedicated
- * connection, polled until `waitMs`. The server releases it when that session ends, so a runner
- * that dies (even by SIGKILL) frees the lock without manual repair. Holder information (owner,
- * since, heartbeat) lives in `mcp_migrate_locks`; `status()` reports a holder only while some session
- * holds the advisory lock, so a stale row of a dead process does not count. Each acquisition
- * increments the fencing token in `mcp_migrate_fences` (the ledger refuses writes with an older one).
- *
- * Where advisory locks are missing (pg-mem) it falls back to a **TTL lease** in the same holder
- * table, claimed with one conditional `UPDATE … WHERE expires_at <= now`.
+ * Where advisory locks are missing (pg-mem) every call goes to the TTL lease of
+ * `pg-mem/ttl-lease-lock.ts`.
  */
-import { createHash } from 'node:crypto';
 import {
-  ErrorCode, LockTimeoutError, MigrateError, StaleLeaseError, sleep,
-  type AcquireOptions, type Lease, type LockProvider, type LockStatus,
+  StaleLeaseError, sleep,
+  type Lease, type LockProvider, type LockStatus, type TryAcquireOptions,
 } from '@mcp/migrate-core';
+import { lockKey, type AdvisoryKey } from './internal/advisory-key.js';
+import { toStatus, type HolderRow } from './internal/lock-holder.js';
+import { TtlLeaseLock } from './pg-mem/ttl-lease-lock.js';
 import { sqlState } from './postgres-errors.js';
 import type { Session, ShardContext } from './shard-context.js';
 
-/** The 64-bit advisory-lock key of a lock name, and its two halves as `pg_locks` shows them. */
-export interface AdvisoryKey {
-  /** Signed 64-bit key, decimal. */
-  readonly key: string;
-  /** High 32 bits, unsigned (`pg_locks.classid`). */
-  readonly classid: string;
-  /** Low 32 bits, unsigned (`pg_locks.objid`). */
-  readonly objid: string;
-}
-
-/**
- * The advisory-lock key of `name` in `schema`: the first 8 bytes of sha256(`schema \0 name`) as a
- * signed 64-bit integer. Computed in the client (not with `hashtext`, whose output is an internal
- * detail of the server) so every runner and every server version agree.
- */
-export function lockKey(schema: string, name: string): AdvisoryKey {
-  const digest = createHash('sha256').update(`${schema}\0${name}`).digest();
-  const unsigned = digest.readBigUInt64BE(0);
-  return { key: BigInt.asIntN(64, unsigned).toString(), classid: String(unsigned >> 32n), objid: String(unsigned & 0xffffffffn) };
-}
-
-const POLL_MS = 50;
 /** How long `forceRelease` waits for a terminated session to let go. */
 const TERMINATE_WAIT_MS = 5_000;
-const EPOCH = new Date(0);
-
-interface HolderRow {
-  owner: string;
-  token: string | number;
-  since: Date | string;
-  heartbeat_at: Date | string;
-  expires_at: Date | string | null;
-}
 
 export class PostgresLock implements LockProvider {
   readonly #ctx: ShardContext;
+  readonly #ttlLease: TtlLeaseLock;
 
   constructor(ctx: ShardContext) {
     this.#ctx = ctx;
+    this.#ttlLease = new TtlLeaseLock(ctx);
   }
 
-  async acquire(name: string, options: AcquireOptions): Promise<Lease> {
+  async tryAcquire(name: string, options: TryAcquireOptions): Promise<Lease | null> {
     const features = await this.#ctx.ready();
     await this.#ctx.ensureTables();
-    return features.advisoryLocks ? this.#acquireAdvisory(name, options) : this.#acquireLease(name, options);
+    return features.advisoryLocks ? this.#tryAdvisory(name, options) : this.#ttlLease.tryAcquire(name, options);
   }
 
   async status(name: string): Promise<LockStatus | null> {
@@ -77,11 +49,8 @@ export class PostgresLock implements LockProvider {
 
   async #status(name: string): Promise<LockStatus | null> {
     const features = await this.#ctx.ready();
+    if (!features.advisoryLocks) return this.#ttlLease.status(name);
     const { locks } = this.#ctx.tables;
-    if (!features.advisoryLocks) {
-      const { rows } = await this.#ctx.pool.query<HolderRow>(`SELECT owner, token, since, heartbeat_at, expires_at FROM ${locks} WHERE lock_name = $1 AND expires_at > $2`, [name, new Date()]);
-      return rows[0] ? toStatus(name, rows[0]) : null;
-    }
     const k = lockKey(this.#ctx.schema, name);
     const { rows } = await this.#ctx.pool.query<HolderRow & { pid: number }>(
       `SELECT p.pid, l.owner, l.token, l.since, l.heartbeat_at, l.expires_at
@@ -102,13 +71,8 @@ export class PostgresLock implements LockProvider {
   async forceRelease(name: string): Promise<boolean> {
     const features = await this.#ctx.ready();
     await this.#ctx.ensureTables();
+    if (!features.advisoryLocks) return this.#ttlLease.forceRelease(name);
     const { locks } = this.#ctx.tables;
-    if (!features.advisoryLocks) {
-      const held = await this.status(name);
-      const { rows } = await this.#ctx.pool.query<{ token: string }>(`UPDATE ${locks} SET token = token + 1, expires_at = $2 WHERE lock_name = $1 RETURNING token`, [name, EPOCH]);
-      await this.#setFence(name, String(rows[0]?.token ?? '1'));
-      return held !== null;
-    }
     // Bump the fence first, so the old holder's writes are refused from now on; then end its session.
     const token = await this.#bumpFence(name);
     const k = lockKey(this.#ctx.schema, name);
@@ -129,23 +93,16 @@ export class PostgresLock implements LockProvider {
   // ----------------------------------------------------------------------------------------------
   // Advisory lock
 
-  async #acquireAdvisory(name: string, options: AcquireOptions): Promise<Lease> {
+  async #tryAdvisory(name: string, options: TryAcquireOptions): Promise<Lease | null> {
     const k = lockKey(this.#ctx.schema, name);
-    const deadline = Date.now() + options.waitMs;
+    // A look through the pool first: a lock that is held needs no dedicated session to be refused.
+    const held = await this.#ctx.pool.query(`SELECT 1 FROM pg_catalog.pg_locks p WHERE ${HELD_NO_NAME} LIMIT 1`, [k.classid, k.objid]);
+    if (held.rowCount) return null;
     const session = await this.#ctx.openSession();
     let leased = false;
     try {
-      for (;;) {
-        checkAborted(name, options.signal);
-        const { rows } = await session.client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [k.key]);
-        if (rows[0]?.ok) break;
-        const holder = await this.status(name).catch(() => null);
-        if (Date.now() >= deadline) {
-          throw new LockTimeoutError(`Lock "${name}" on shard "${this.#ctx.shardId}" still held by ${holder?.owner ?? 'another session'} after ${options.waitMs} ms`, { shardId: this.#ctx.shardId });
-        }
-        options.onWait?.(holder);
-        await sleep(Math.max(1, Math.min(POLL_MS, deadline - Date.now())), options.signal);
-      }
+      const { rows: [taken] } = await session.client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [k.key]);
+      if (!taken?.ok) return null;
       const { fences, locks } = this.#ctx.tables;
       const { rows } = await session.client.query<{ token: string }>(
         `WITH f AS (
@@ -220,67 +177,6 @@ export class PostgresLock implements LockProvider {
     );
     return String(rows[0]!.token);
   }
-
-  // ----------------------------------------------------------------------------------------------
-  // TTL lease fallback (no advisory locks)
-
-  async #acquireLease(name: string, options: AcquireOptions): Promise<Lease> {
-    const { locks } = this.#ctx.tables;
-    const deadline = Date.now() + options.waitMs;
-    await this.#ctx.pool.query(
-      `INSERT INTO ${locks} (lock_name, owner, token, since, heartbeat_at, expires_at) VALUES ($1, '', 0, $2, $2, $2) ON CONFLICT (lock_name) DO NOTHING`,
-      [name, EPOCH],
-    );
-    for (;;) {
-      checkAborted(name, options.signal);
-      const now = new Date();
-      const { rows } = await this.#ctx.pool.query<{ token: string }>(
-        `UPDATE ${locks} SET owner = $2, token = token + 1, since = $3, heartbeat_at = $3, expires_at = $4
-         WHERE lock_name = $1 AND expires_at <= $3 RETURNING token`,
-        [name, options.owner, now, new Date(now.getTime() + options.ttlMs)],
-      );
-      if (rows[0]) {
-        const token = String(rows[0].token);
-        await this.#setFence(name, token);
-        return this.#ttlLease(name, options.owner, Number(token), options.ttlMs);
-      }
-      const holder = await this.status(name);
-      if (Date.now() >= deadline) {
-        throw new LockTimeoutError(`Lock "${name}" on shard "${this.#ctx.shardId}" still held by ${holder?.owner ?? 'another runner'} after ${options.waitMs} ms`, { shardId: this.#ctx.shardId });
-      }
-      options.onWait?.(holder);
-      await sleep(Math.max(1, Math.min(POLL_MS / 5, deadline - Date.now())), options.signal);
-    }
-  }
-
-  /** Raises the fence to `token` (never lowers it). */
-  async #setFence(name: string, token: string): Promise<void> {
-    await this.#ctx.pool.query(
-      `INSERT INTO ${this.#ctx.tables.fences} AS f (lock_name, token) VALUES ($1, $2::bigint)
-       ON CONFLICT (lock_name) DO UPDATE SET token = greatest(f.token, EXCLUDED.token)`,
-      [name, token],
-    );
-  }
-
-  #ttlLease(name: string, owner: string, token: number, ttlMs: number): Lease {
-    const ctx = this.#ctx;
-    const { locks } = ctx.tables;
-    return {
-      name,
-      owner,
-      token,
-      async renew() {
-        const now = new Date();
-        const r = await ctx.pool.query(`UPDATE ${locks} SET heartbeat_at = $3, expires_at = $4 WHERE lock_name = $1 AND token = $2::bigint AND expires_at > $3`, [
-          name, String(token), now, new Date(now.getTime() + ttlMs),
-        ]);
-        if (!r.rowCount) throw new StaleLeaseError(`Lease on "${name}" (token ${token}) on shard "${ctx.shardId}" was lost: it expired or was taken over`, { shardId: ctx.shardId });
-      },
-      async release() {
-        await ctx.pool.query(`UPDATE ${locks} SET expires_at = $3 WHERE lock_name = $1 AND token = $2::bigint`, [name, String(token), EPOCH]).catch(() => undefined);
-      },
-    };
-  }
 }
 
 /** Sessions holding the advisory key whose classid/objid are parameters `$n`, `$n+1`, in this database. */
@@ -290,22 +186,3 @@ function heldWhere(n: number): string {
 }
 const HELD = heldWhere(2);
 const HELD_NO_NAME = heldWhere(1);
-
-function checkAborted(name: string, signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new MigrateError(ErrorCode.Aborted, `Waiting for lock "${name}" was aborted`, { cause: signal.reason });
-}
-
-function toIso(value: Date | string): string {
-  return (value instanceof Date ? value : new Date(value)).toISOString();
-}
-
-function toStatus(name: string, row: HolderRow): LockStatus {
-  return {
-    name,
-    owner: row.owner,
-    token: Number(row.token),
-    since: toIso(row.since),
-    heartbeatAt: toIso(row.heartbeat_at),
-    expiresAt: row.expires_at === null ? null : toIso(row.expires_at),
-  };
-}

@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { ShardUnavailableError, redact } from '@mcp/migrate-core';
 import { describePgError, sqlState } from './postgres-errors.js';
-import { lockKey } from './postgres-lock.js';
+import { lockKey } from './internal/advisory-key.js';
 
 /**
  * Server features, detected once per shard on first use. A real PostgreSQL server has them all;

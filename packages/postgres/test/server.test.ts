@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import {
-  ErrorCode, RunFailedError, createMigrator, defineDataMigration, defineMigration, isMigrateError,
+  acquireLock, ErrorCode, RunFailedError, createMigrator, defineDataMigration, defineMigration, isMigrateError,
   type Migration, type Row,
 } from '@mcp/migrate-core';
 import { copyRows, postgresEngine, type PostgresEngine } from '../src/index.js';
@@ -144,10 +144,10 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
     });
     const held = await shard.lock.status('kill-test');
     expect(held?.owner).toBe(`child:${child.pid}`);
-    await expect(shard.lock.acquire('kill-test', { owner: 'me', ttlMs: 5_000, waitMs: 0 })).rejects.toMatchObject({ code: ErrorCode.LockTimeout });
+    await expect(acquireLock(shard.lock, 'kill-test', { owner: 'me', ttlMs: 5_000, waitMs: 0 })).rejects.toMatchObject({ code: ErrorCode.LockTimeout });
     child.kill('SIGKILL');
     // acquire() throws MIGRATE_LOCK_TIMEOUT unless the dead holder's lock is taken within waitMs.
-    const lease = await shard.lock.acquire('kill-test', { owner: 'me', ttlMs: 5_000, waitMs: 5_000 });
+    const lease = await acquireLock(shard.lock, 'kill-test', { owner: 'me', ttlMs: 5_000, waitMs: 5_000 });
     expect(lease.token).toBeGreaterThan(token);
     expect((await shard.lock.status('kill-test'))?.owner).toBe('me');
     await lease.renew();
@@ -159,7 +159,7 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
     const a = engine().shard('pg-1');
     const b = engine().shard('pg-1');
     await a.ledger.init();
-    const lease = await a.lock.acquire('force-test', { owner: 'old', ttlMs: 5_000, waitMs: 0 });
+    const lease = await acquireLock(a.lock, 'force-test', { owner: 'old', ttlMs: 5_000, waitMs: 0 });
     expect(await b.lock.forceRelease('force-test')).toBe(true);
     await expect(lease.renew()).rejects.toMatchObject({ code: ErrorCode.StaleLease });
     const record = { id: 'f', state: 'applied' as const, checksum: 'c', startedAt: null, finishedAt: null, runnerId: null, checkpoint: null, counts: null, error: null, seq: 1 };
@@ -168,7 +168,7 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
     // A holder row left by a dead session is not a holder.
     await q(1).query(`INSERT INTO mcp_migrate_locks (lock_name, owner, token, since, heartbeat_at) VALUES ('ghost', 'dead', 1, now(), now())`);
     expect(await b.lock.status('ghost')).toBeNull();
-    const next = await b.lock.acquire('force-test', { owner: 'new', ttlMs: 5_000, waitMs: 0 });
+    const next = await acquireLock(b.lock, 'force-test', { owner: 'new', ttlMs: 5_000, waitMs: 0 });
     expect(next.token).toBeGreaterThan(lease.token);
     await next.release();
     await lease.release();
@@ -334,7 +334,7 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
   it('checkpoints with Date, bigint-as-text and text keys round-trip through the ledger', async () => {
     const shard = engine().shard('pg-1');
     await shard.ledger.init();
-    const lease = await shard.lock.acquire('cp', { owner: 'me', ttlMs: 5_000, waitMs: 0 });
+    const lease = await acquireLock(shard.lock, 'cp', { owner: 'me', ttlMs: 5_000, waitMs: 0 });
     const after = [new Date('2026-03-04T05:06:07.089Z'), '9007199254740993', 'ü', -0.5, 7n];
     const record = { id: 'cp-1', state: 'running' as const, checksum: 'c', startedAt: new Date().toISOString(), finishedAt: null, runnerId: 'me', checkpoint: { after, fingerprint: 'fp', direction: 'up' as const }, counts: { read: 1, written: 1, skipped: 0 }, error: null, seq: 3 };
     await shard.ledger.put(record, { lockName: 'cp', token: lease.token });

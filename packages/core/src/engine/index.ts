@@ -6,6 +6,6 @@ export type { EngineCapabilities } from './capabilities.js';
 export type { EngineAdapter, EngineName, ShardAdapter, ShardDescriptor, StepOptions } from './engine-adapter.js';
 export { LedgerState } from './ledger-store.js';
 export type { Checkpoint, Direction, Fence, LedgerCounts, LedgerRecord, LedgerStore } from './ledger-store.js';
-export type { AcquireOptions, Lease, LockProvider, LockStatus } from './lock-provider.js';
+export type { Lease, LockProvider, LockStatus, TryAcquireOptions } from './lock-provider.js';
 export type { CompareAndSet, DataStore, DataTarget, KeyRange, KeyValue, RangeChecksum, Row, RowPatch, ServerCopy, TargetInfo } from './data-store.js';
 export type { PreservedCopy, PreserveRestoreOptions, PreserveSaveOptions, PreserveStore, PreserveTarget } from './preserve-store.js';

@@ -1,15 +1,16 @@
-/** Locks with fencing tokens: the run lock and per-shard leases. */
+/**
+ * Locks with fencing tokens: the run lock and per-shard leases. An adapter only TRIES to take a lock
+ * ({@link LockProvider.tryAcquire}); waiting for a held one (deadline, abort, `onWait`, polling,
+ * `LockTimeoutError` naming the holder) is core's, written once in `lock/acquire.ts`.
+ */
 
-export interface AcquireOptions {
+export interface TryAcquireOptions {
   /** Who asks: the runner id (host, pid, random). Shown by `status()`. */
   readonly owner: string;
   /** How long the lease lives without a heartbeat. The SDK renews it every `ttlMs / 3`. */
   readonly ttlMs: number;
-  /** How long to wait for a held lock before `LockTimeoutError`. `0` tries once. */
-  readonly waitMs: number;
+  /** Aborts the attempt (an adapter may ignore it: one attempt is short). */
   readonly signal?: AbortSignal | undefined;
-  /** Called (at most every poll) while waiting, with the current holder when it is known. */
-  readonly onWait?: ((holder: LockStatus | null) => void) | undefined;
 }
 
 /**
@@ -38,11 +39,16 @@ export interface LockStatus {
 }
 
 export interface LockProvider {
-  /** Takes the lock, waiting up to `waitMs`. Throws `LockTimeoutError` naming the holder. */
-  acquire(name: string, options: AcquireOptions): Promise<Lease>;
+  /**
+   * Takes the lock once, without waiting: a {@link Lease} with a fencing token greater than every
+   * earlier one, or `null` when someone else holds it (`status()` tells who). Throws only for
+   * failures (shard unreachable, …), never for "held".
+   */
+  tryAcquire(name: string, options: TryAcquireOptions): Promise<Lease | null>;
   /** The current holder, or `null` when the lock is free. */
   status(name: string): Promise<LockStatus | null>;
   /** Clears the lock whoever holds it and bumps the fence, so the old holder's writes are refused. */
   forceRelease(name: string): Promise<boolean>;
+  /** How often core's waiting loop tries again while the lock is held (ms). Default 50. */
+  readonly pollMs?: number | undefined;
 }
-

@@ -5,7 +5,7 @@
  */
 import type { Lease, ShardAdapter } from '../engine/index.js';
 import { isLegacyChecksum, type Migration } from '../definition/migration.js';
-import { fenceOf } from './lease-keeper.js';
+import { fenceOf } from '../lock/lease-keeper.js';
 
 export async function upgradeLegacyChecksums(
   upgrades: readonly { readonly shardId: string; readonly migrationId: string }[],

@@ -88,7 +88,7 @@ const schema = z.strictObject({
   drift: z.enum(['fail', 'warn']).optional(),
   retry: z.strictObject({ retries: z.number().int().min(0).max(20).optional(), minTimeoutMs: z.number().min(0).optional(), maxTimeoutMs: z.number().min(0).optional() }).optional(),
   lock: z.strictObject({ ttlMs: z.number().int().min(100, 'must be at least 100').optional(), waitMs: z.number().int().min(0).optional() }).optional(),
-  control: z.strictObject({ lock: z.custom<LockProvider>((v) => typeof (v as LockProvider)?.acquire === 'function', 'must be a LockProvider').optional(), directory: fn.optional() }).optional(),
+  control: z.strictObject({ lock: z.custom<LockProvider>((v) => typeof (v as LockProvider)?.tryAcquire === 'function', 'must be a LockProvider').optional(), directory: fn.optional() }).optional(),
   backupRetention: z.union([z.literal('keep'), z.strictObject({ olderThanMs: z.number().int().min(0) })]).optional(),
   throttle: z.strictObject({
     targetBatchMs: z.number().positive().optional(),

@@ -2,7 +2,7 @@
  * Housekeeping on every shard, each under its shard lease: `repair()` (writes what `repair.ts`
  * decides) and purging old backups (`purgeBackups()`, and backup retention after a run).
  */
-import { fenceOf, shardLease } from './lease-keeper.js';
+import { fenceOf, shardLease } from '../lock/lease-keeper.js';
 import { shardOf, type MigratorContext } from './context.js';
 import { purgeShardBackups, type PurgeBackupsOptions, type PurgedBackup } from './backups.js';
 import { repairOf, type RepairChange, type RepairOptions } from './repair.js';

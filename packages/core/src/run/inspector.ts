@@ -11,7 +11,7 @@ import { plan as makePlan } from '../plan/planner.js';
 import { sleep, throwIfAborted } from '../util/time.js';
 import { backupsOf, type BackupInfo } from './backups.js';
 import { shardOf, type MigratorContext } from './context.js';
-import { controlLock, runLockName, shardLockName } from './lease-keeper.js';
+import { controlLock, runLockName, shardLockName } from '../lock/lease-keeper.js';
 import { directoryOverrides, readLedgers } from './ledger-reader.js';
 import { skippedNote } from './preflight.js';
 import { listPreserved } from './preserve-steps.js';

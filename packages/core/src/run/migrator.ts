@@ -26,7 +26,7 @@ import { directoryOverrides, readLedgers } from './ledger-reader.js';
 import { inspectStatus, runVerify, runWait, verifyStatus, type MigratorStatus, type VerifyOptions, type VerifyReport } from './inspector.js';
 import { finishRollback, finishRun, markUnavailable, newReport, type RunMode } from './report-builder.js';
 import { type MigratorContext, type ShardRef } from './context.js';
-import { acquireRunLock, startHeartbeat, runLockName, shardLease } from './lease-keeper.js';
+import { acquireRunLock, startHeartbeat, runLockName, shardLease } from '../lock/lease-keeper.js';
 import { rollbackUnderLock } from './rollback-controller.js';
 import { purgeBackupsOn, repairLedgers } from './housekeeping.js';
 import { applyUnderLock } from './run-controller.js';
@@ -35,7 +35,7 @@ import type { RunReport } from './report.js';
 import { purgePreservedCopies, type PurgedCopy, type PurgePreservedOptions } from './preserve-steps.js';
 
 export type { RepairAction, RepairChange, RepairOptions } from './repair.js';
-export { fenceOf } from './lease-keeper.js';
+export { fenceOf } from '../lock/lease-keeper.js';
 export type { RunMode } from './report-builder.js';
 export type { DataCheck, MigratorStatus, ShardStatus, VerifyOptions, VerifyReport } from './inspector.js';
 export type { BackupInfo, BackupRetention, PurgeBackupsOptions, PurgedBackup } from './backups.js';

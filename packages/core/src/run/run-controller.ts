@@ -11,7 +11,7 @@ import { upgradeLegacyChecksums } from './checksum-upgrade.js';
 import { concurrencyOf, DEFAULTS, onFailureOf, shardOf, type MigratorContext } from './context.js';
 import { DependencyGate } from './dependencies.js';
 import { purgeBackupsOn } from './housekeeping.js';
-import { shardLease } from './lease-keeper.js';
+import { shardLease } from '../lock/lease-keeper.js';
 import { directoryOverrides, readLedgers } from './ledger-reader.js';
 import { preflight } from './preflight.js';
 import { shardReport } from './report-builder.js';

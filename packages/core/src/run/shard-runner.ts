@@ -8,7 +8,7 @@ import type { Migration } from '../definition/migration.js';
 import type { PlanStep, ShardPlan } from '../plan/planner.js';
 import { onFailureOf, shardOf, type MigratorContext } from './context.js';
 import type { DependencyGate } from './dependencies.js';
-import { shardLease, startHeartbeat, type Heartbeat } from './lease-keeper.js';
+import { shardLease, startHeartbeat, type Heartbeat } from '../lock/lease-keeper.js';
 import { shardReport } from './report-builder.js';
 import type { RunReport, ShardReport } from './report.js';
 import { applyStep } from './step-runner.js';

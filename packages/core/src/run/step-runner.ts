@@ -13,7 +13,7 @@ import { noopLogger } from '../util/logger.js';
 import { scrubbingLogger } from '../util/scrubber.js';
 import { throwIfAborted } from '../util/time.js';
 import { DEFAULTS, type MigratorContext, type ShardRef } from './context.js';
-import { fenceOf, shardLease, type Heartbeat } from './lease-keeper.js';
+import { fenceOf, shardLease, type Heartbeat } from '../lock/lease-keeper.js';
 import { beforeFirstBatch, skippedNote } from './preflight.js';
 import { restorePreserved, savePreserved } from './preserve-steps.js';
 import type { StepReport } from './report.js';

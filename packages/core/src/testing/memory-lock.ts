@@ -3,9 +3,8 @@
  * Tokens are monotonic per lock name for the lifetime of the {@link MemoryLockTable}, which several
  * migrators in one process may share (as several replicas share a database).
  */
-import type { AcquireOptions, Fence, Lease, LockProvider, LockStatus } from '../engine/index.js';
-import { ErrorCode, LockTimeoutError, MigrateError, StaleLeaseError } from '../errors/errors.js';
-import { sleep } from '../util/time.js';
+import type { Fence, Lease, LockProvider, LockStatus, TryAcquireOptions } from '../engine/index.js';
+import { StaleLeaseError } from '../errors/errors.js';
 
 interface Holder {
   owner: string;
@@ -18,7 +17,7 @@ interface Holder {
 export class MemoryLockTable {
   readonly #holders = new Map<string, Holder>();
   readonly #tokens = new Map<string, number>();
-  /** Poll interval while waiting. */
+  /** Poll interval of core's waiting loop for the providers over this table. */
   pollMs = 5;
 
   /** The newest token ever issued for `name` (0 when none). */
@@ -80,19 +79,13 @@ export class MemoryLockProvider implements LockProvider {
     this.#table = table;
   }
 
-  async acquire(name: string, options: AcquireOptions): Promise<Lease> {
-    const deadline = Date.now() + options.waitMs;
-    for (;;) {
-      if (options.signal?.aborted) throw new MigrateError(ErrorCode.Aborted, `Waiting for lock "${name}" was aborted`);
-      const holder = this.#table.tryTake(name, options.owner, options.ttlMs);
-      if (holder) return this.#lease(name, holder.owner, holder.token, options.ttlMs);
-      const current = this.#table.status(name);
-      if (Date.now() >= deadline) {
-        throw new LockTimeoutError(`Lock "${name}" still held by ${current?.owner ?? 'another runner'} after ${options.waitMs} ms`);
-      }
-      options.onWait?.(current);
-      await sleep(Math.min(this.#table.pollMs, Math.max(1, deadline - Date.now())), options.signal);
-    }
+  get pollMs(): number {
+    return this.#table.pollMs;
+  }
+
+  async tryAcquire(name: string, options: TryAcquireOptions): Promise<Lease | null> {
+    const holder = this.#table.tryTake(name, options.owner, options.ttlMs);
+    return holder ? this.#lease(name, holder.owner, holder.token, options.ttlMs) : null;
   }
 
   async status(name: string): Promise<LockStatus | null> {

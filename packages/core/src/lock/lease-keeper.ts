@@ -4,8 +4,8 @@
  */
 import type { EngineAdapter, Fence, Lease, LockProvider } from '../engine/index.js';
 import { serializeError } from '../errors/errors.js';
-import { acquireWhileHolderAlive, type LockWaitOptions } from './lock-wait.js';
-import { ttlOf, type MigratorContext, type ShardRef } from './context.js';
+import { ttlOf, type MigratorContext, type ShardRef } from '../run/context.js';
+import { acquireLock, type AcquireOptions } from './acquire.js';
 
 export interface Heartbeat {
   stop(): void;
@@ -27,8 +27,8 @@ export function shardLockName(ctx: MigratorContext, shardId: string): string {
 
 export async function shardLease(ctx: MigratorContext, ref: ShardRef, runId: string, signal: AbortSignal | undefined): Promise<Lease> {
   const name = shardLockName(ctx, ref.descriptor.id);
-  return acquireWhileHolderAlive(ref.adapter.lock, name, {
-    owner: ctx.runnerId, ttlMs: ttlOf(ctx), waitMs: ctx.config.lock?.waitMs, signal,
+  return acquireLock(ref.adapter.lock, name, {
+    owner: ctx.runnerId, ttlMs: ttlOf(ctx), waitMs: ctx.config.lock?.waitMs, signal, shardId: ref.descriptor.id,
     onWait: (holder) => ctx.emit('lock:wait', { runId, lock: name, holder }),
   });
 }
@@ -59,9 +59,9 @@ export function controlLock(ctx: MigratorContext): LockProvider {
   return engine.shard(engine.shards[0]!.id).lock;
 }
 
-/** Takes the run lock in the control store, waiting while its holder is alive (see `lock-wait.ts`). */
-export async function acquireRunLock(ctx: MigratorContext, options: { signal: AbortSignal | undefined; onWait?: LockWaitOptions['onWait'] }): Promise<Lease> {
-  return acquireWhileHolderAlive(controlLock(ctx), runLockName(ctx), {
+/** Takes the run lock in the control store, waiting while its holder is alive (see `acquire.ts`). */
+export async function acquireRunLock(ctx: MigratorContext, options: { signal: AbortSignal | undefined; onWait?: AcquireOptions['onWait'] }): Promise<Lease> {
+  return acquireLock(controlLock(ctx), runLockName(ctx), {
     owner: ctx.runnerId, ttlMs: ttlOf(ctx), waitMs: ctx.config.lock?.waitMs, signal: options.signal,
     ...(options.onWait ? { onWait: options.onWait } : {}),
   });
