@@ -77,9 +77,14 @@ export async function acquireLock(provider: LockProvider, name: string, options:
     }
     options.onWait?.(holder);
     const jittered = interval * (0.75 + Math.random() / 2);
-    interval = Math.min(interval * BACKOFF, Math.max(pollMs, Math.min(Math.max(pollMs * MAX_BACKOFF, (now - started) / 8), MAX_POLL_MS)));
+    interval = Math.min(interval * BACKOFF, longestPoll(pollMs, now - started));
     await sleep(Math.max(1, Math.min(jittered, deadline - now)), signal);
   }
+}
+
+/** The longest interval between two attempts after waiting `waitedMs`: see {@link BACKOFF}. */
+function longestPoll(pollMs: number, waitedMs: number): number {
+  return Math.max(pollMs, Math.min(Math.max(pollMs * MAX_BACKOFF, waitedMs / 8), MAX_POLL_MS));
 }
 
 /** The ttl the holder's lease was given (expiry minus last heartbeat), 0 when unknown. */

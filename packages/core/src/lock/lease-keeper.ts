@@ -2,7 +2,7 @@
  * Leases of a run: the names of the run lock and the shard locks, acquiring a shard's lease, and the
  * heartbeat that renews a lease and notices when it is lost.
  */
-import type { EngineAdapter, Fence, Lease, LockProvider } from '../engine/index.js';
+import type { EngineAdapter, Lease, LockProvider } from '../engine/index.js';
 import { serializeError } from '../errors/errors.js';
 import { ttlOf, type MigratorContext, type ShardRef } from '../run/context.js';
 import { acquireLock, type AcquireOptions } from './acquire.js';
@@ -13,9 +13,7 @@ export interface Heartbeat {
   check(): void;
 }
 
-export function fenceOf(lease: Lease): Fence {
-  return { lockName: lease.name, token: lease.token };
-}
+export { fenceOf } from './fence.js';
 
 export function runLockName(ctx: MigratorContext): string {
   return `mcp-migrate:${ctx.name}:run`;

@@ -10,7 +10,7 @@ import type { LedgerRecord, Lease, ShardAdapter } from '../engine/index.js';
 import type { DataMigration, Migration } from '../definition/migration.js';
 import { backupName, backupTarget } from '../data/backup.js';
 import { RollbackError } from '../errors/errors.js';
-import { fenceOf } from '../lock/lease-keeper.js';
+import { fenceOf } from '../lock/fence.js';
 
 export type BackupRetention = 'keep' | { readonly olderThanMs: number };
 
