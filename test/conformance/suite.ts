@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  assertEqualData, compareData, createMigrator, defineDataMigration, defineMigration, ErrorCode, isMigrateError, RunFailedError,
+  acquireLock, assertEqualData, compareData, createMigrator, defineDataMigration, defineMigration, ErrorCode, isMigrateError, RunFailedError,
   type EngineAdapter, type Migration, type MigratorConfig, type Row,
 } from '@mcp/migrate-core';
 import type { Fixture, Harness, SuiteRow } from './harness.js';
@@ -22,6 +22,12 @@ export interface ConformanceOptions {
    */
   readonly verificationRows?: { readonly rows: number; readonly reason: string };
 }
+
+/** Name of the case that races tryAcquire calls (a harness may skip it by this name, with a reason). */
+export const CONCURRENT_TRY_ACQUIRE = 'lock: of 20 concurrent tryAcquire calls on a free lock exactly one wins';
+
+/** Concurrent `run()` calls of the lock case: enough to crowd the run lock and the shard leases. */
+export const CONCURRENT_RUNNERS = 50;
 
 /** Rows per shard of the verification case: enough for several leaves of the bisection. */
 export const VERIFICATION_ROWS = 3_000;
@@ -62,6 +68,8 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
     if (!enabled || reason) it.skip(reason ? `${name} (skipped: ${reason})` : name, fn);
     else it(name, fn, (timeout ?? 60_000) * (options.timeoutScale ?? 1));
   };
+
+  const runners = CONCURRENT_RUNNERS;
 
   describe(`conformance: ${harness.name}`, () => {
     let fx: Fixture;
@@ -113,7 +121,7 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
       expect(await objects()).toEqual(afterConcurrent);
       expect(await shards[0]!.ledger.list()).toEqual([]);
       // One record per id however many runners initialised the ledger: the key is still unique.
-      const lease = await shards[1]!.lock.acquire('conf:init', { owner: 'a', ttlMs: 5_000, waitMs: 0 });
+      const lease = await acquireLock(shards[1]!.lock, 'conf:init', { owner: 'a', ttlMs: 5_000, waitMs: 0 });
       const record = { id: 'x1', state: 'applied' as const, checksum: 'c1', startedAt: null, finishedAt: null, runnerId: 'a', checkpoint: null, counts: null, error: null, seq: 1 };
       const fence = { lockName: lease.name, token: lease.token };
       for (const [i, s] of shards.entries()) await s.ledger.put({ ...record, checksum: `c${i}` }, fence);
@@ -128,7 +136,7 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
       const s = engine().shard(fx.shardIds[0]!);
       await s.connect();
       await s.ledger.init();
-      const a = await s.lock.acquire('conf:fence', { owner: 'a', ttlMs: 5_000, waitMs: 0 });
+      const a = await acquireLock(s.lock, 'conf:fence', { owner: 'a', ttlMs: 5_000, waitMs: 0 });
       const record = {
         id: 'x1', state: 'applied' as const, checksum: 'c1', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z',
         runnerId: 'a', checkpoint: { after: [-3, 'ü'], fingerprint: 'f', direction: 'up' as const }, counts: { read: 3, written: 2, skipped: 1 }, error: null, seq: 1,
@@ -136,7 +144,7 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
       await s.ledger.put(record, { lockName: a.name, token: a.token });
       expect(await s.ledger.list()).toEqual([record]);
       expect(await s.lock.forceRelease('conf:fence')).toBe(true);
-      const b = await s.lock.acquire('conf:fence', { owner: 'b', ttlMs: 5_000, waitMs: 0 });
+      const b = await acquireLock(s.lock, 'conf:fence', { owner: 'b', ttlMs: 5_000, waitMs: 0 });
       expect(b.token).toBeGreaterThan(a.token);
       const stale = s.ledger.put({ ...record, checksum: 'c2' }, { lockName: a.name, token: a.token });
       await expect(stale).rejects.toMatchObject({ code: ErrorCode.StaleLease });
@@ -153,17 +161,96 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
       const s2 = engine().shard(fx.shardIds[0]!);
       await Promise.all([s1.connect(), s2.connect()]);
       await Promise.all([s1.ledger.init(), s2.ledger.init()]);
-      const a = await s1.lock.acquire('conf:lock', { owner: 'runner-a', ttlMs: 5_000, waitMs: 0 });
+      const a = await acquireLock(s1.lock, 'conf:lock', { owner: 'runner-a', ttlMs: 5_000, waitMs: 0 });
       const status = await s2.lock.status('conf:lock');
       expect(status).toMatchObject({ owner: 'runner-a', token: a.token });
-      const err = await s2.lock.acquire('conf:lock', { owner: 'runner-b', ttlMs: 5_000, waitMs: 150 }).catch((e: unknown) => e);
+      const err = await acquireLock(s2.lock, 'conf:lock', { owner: 'runner-b', ttlMs: 5_000, waitMs: 150 }).catch((e: unknown) => e);
       expect(isMigrateError(err) && err.code).toBe(ErrorCode.LockTimeout);
       expect(String((err as Error).message)).toContain('runner-a');
       await a.release();
-      const b = await s2.lock.acquire('conf:lock', { owner: 'runner-b', ttlMs: 5_000, waitMs: 2_000 });
+      const b = await acquireLock(s2.lock, 'conf:lock', { owner: 'runner-b', ttlMs: 5_000, waitMs: 2_000 });
       expect(b.token).toBeGreaterThan(a.token);
       await b.release();
       expect(await s1.lock.status('conf:lock')).toBeNull();
+    });
+
+    test('lock: tryAcquire returns null while held, then a token greater than every earlier one after release and after forceRelease', async () => {
+      await setup(1);
+      const s1 = engine().shard(fx.shardIds[0]!);
+      const s2 = engine().shard(fx.shardIds[0]!);
+      await Promise.all([s1.connect(), s2.connect()]);
+      await Promise.all([s1.ledger.init(), s2.ledger.init()]);
+      const tokens: number[] = [];
+      const take = async (s: typeof s1, owner: string) => {
+        const lease = await s.lock.tryAcquire('conf:try', { owner, ttlMs: 5_000 });
+        expect(lease, `${owner} takes the free lock`).not.toBeNull();
+        expect(lease!.owner).toBe(owner);
+        expect(lease!.token, `token of ${owner} after ${tokens.join(', ')}`).toBeGreaterThan(Math.max(0, ...tokens));
+        tokens.push(lease!.token);
+        return lease!;
+      };
+      const a = await take(s1, 'runner-a');
+      expect(await s2.lock.tryAcquire('conf:try', { owner: 'runner-b', ttlMs: 5_000 })).toBeNull();
+      expect(await s1.lock.tryAcquire('conf:try', { owner: 'runner-a', ttlMs: 5_000 }), 'not re-entrant').toBeNull();
+      expect(await s2.lock.status('conf:try')).toMatchObject({ owner: 'runner-a', token: a.token });
+      await a.release();
+      const b = await take(s2, 'runner-b');
+      expect(await s1.lock.tryAcquire('conf:try', { owner: 'runner-a', ttlMs: 5_000 })).toBeNull();
+      expect(await s1.lock.forceRelease('conf:try')).toBe(true);
+      await expect(b.renew()).rejects.toMatchObject({ code: ErrorCode.StaleLease });
+      const c = await take(s1, 'runner-c');
+      await b.release();
+      expect(await s2.lock.status('conf:try'), 'a lost lease releasing changes nothing').toMatchObject({ owner: 'runner-c', token: c.token });
+      await c.release();
+      expect(await s2.lock.status('conf:try')).toBeNull();
+    });
+
+    test('lock: tryAcquire after a lease expired (not renewed past its ttl) gives a greater token; the old lease is lost', async () => {
+      await setup(1);
+      const s1 = engine().shard(fx.shardIds[0]!);
+      const s2 = engine().shard(fx.shardIds[0]!);
+      await Promise.all([s1.connect(), s2.connect()]);
+      await Promise.all([s1.ledger.init(), s2.ledger.init()]);
+      const a = (await s1.lock.tryAcquire('conf:ttl', { owner: 'runner-a', ttlMs: 300 }))!;
+      expect(a).not.toBeNull();
+      const held = await s2.lock.status('conf:ttl');
+      expect(held).toMatchObject({ owner: 'runner-a', token: a.token });
+      if (held!.expiresAt === null) {
+        // A session lock (PostgreSQL advisory lock) does not expire while its session lives: it is
+        // still refused after the ttl, and passes on with the session's end (see the SIGKILL tests).
+        await new Promise((r) => setTimeout(r, 450));
+        expect(await s2.lock.tryAcquire('conf:ttl', { owner: 'runner-b', ttlMs: 5_000 })).toBeNull();
+        await a.release();
+        return;
+      }
+      expect(await s2.lock.tryAcquire('conf:ttl', { owner: 'runner-b', ttlMs: 5_000 })).toBeNull();
+      const deadline = Date.now() + 10_000;
+      let b: Awaited<ReturnType<typeof s2.lock.tryAcquire>> = null;
+      while (!b && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        b = await s2.lock.tryAcquire('conf:ttl', { owner: 'runner-b', ttlMs: 5_000 });
+      }
+      expect(b, 'the expired lease is taken').not.toBeNull();
+      expect(b!.token).toBeGreaterThan(a.token);
+      await expect(a.renew()).rejects.toMatchObject({ code: ErrorCode.StaleLease });
+      await a.release();
+      expect(await s1.lock.status('conf:ttl')).toMatchObject({ owner: 'runner-b', token: b!.token });
+      await b!.release();
+    });
+
+    test(CONCURRENT_TRY_ACQUIRE, async () => {
+      await setup(1);
+      const shards = Array.from({ length: 4 }, () => engine().shard(fx.shardIds[0]!));
+      await Promise.all(shards.map((s) => s.connect()));
+      await Promise.all(shards.map((s) => s.ledger.init()));
+      const before = (await acquireLock(shards[0]!.lock, 'conf:race', { owner: 'warm-up', ttlMs: 5_000, waitMs: 0 }));
+      await before.release();
+      const leases = await Promise.all(Array.from({ length: 20 }, (_, i) => shards[i % shards.length]!.lock.tryAcquire('conf:race', { owner: `racer-${i}`, ttlMs: 5_000 })));
+      const won = leases.filter((l) => l !== null);
+      expect(won).toHaveLength(1);
+      expect(won[0]!.token).toBeGreaterThan(before.token);
+      expect(await shards[1]!.lock.status('conf:race')).toMatchObject({ owner: won[0]!.owner, token: won[0]!.token });
+      await won[0]!.release();
     });
 
     test('run: applies pending migrations on every shard; a second run applies nothing', async () => {
@@ -177,14 +264,24 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
       for (const id of fx.shardIds) expect(await logRows(id)).toEqual(['0001-a', '0002-b']);
     });
 
-    test('concurrent runners: 8 runners at once apply each migration exactly once per shard', async () => {
+    test(`concurrent runners: ${runners} run() calls at once apply each migration exactly once per shard; every other run saw it applied`, async () => {
       await setup(2);
       const migrations = [...base(), logged('0001-a'), logged('0002-b'), logged('0003-c', { dependsOn: ['0002-b'] })];
-      const reports = await Promise.all(Array.from({ length: 8 }, () => migrator(migrations, { concurrency: 2 }).run()));
-      expect(reports.reduce((n, r) => n + r.totals.applied, 0)).toBe(8);
+      const steps = migrations.length * fx.shardIds.length;
+      // One engine per run() (a replica each); no waitMs: a waiter waits as long as the holder is alive.
+      const reports = await Promise.all(Array.from({ length: runners }, () => migrator(migrations, { concurrency: 2, lock: { ttlMs: 5_000 } }).run()));
+      for (const r of reports) {
+        expect(r.ok, `run ${r.runnerId}: ${JSON.stringify(r.totals)}`).toBe(true);
+        for (const shard of r.shards) {
+          for (const m of shard.migrations) expect(['applied', 'skipped'], `${m.migrationId} on ${shard.shardId} in run ${r.runnerId}`).toContain(m.status);
+        }
+        expect(r.totals.applied + r.totals.skipped).toBe(steps);
+      }
+      expect(reports.reduce((n, r) => n + r.totals.applied, 0)).toBe(steps);
       expect(reports.filter((r) => r.totals.applied > 0)).toHaveLength(1);
+      expect(reports.filter((r) => r.waitedForLock).length, 'runs that waited for the run lock').toBeGreaterThan(0);
       for (const id of fx.shardIds) expect(await logRows(id)).toEqual(['0001-a', '0002-b', '0003-c']);
-    }, 60_000);
+    }, 120_000);
 
     test('plan refusals: drift and applied-but-missing-from-code are refused, naming migration and shard', async () => {
       await setup(1);
