@@ -65,6 +65,10 @@ export function wrapEngine<H>(engine: EngineAdapter<H>, wrapData: (data: DataSto
     name: engine.name,
     capabilities: engine.capabilities,
     shards: engine.shards,
+    defaultKey: engine.defaultKey,
+    classifyError: (error) => engine.classifyError(error),
+    compareKeys: (a, b) => engine.compareKeys(a, b),
+    ...(engine.control ? { control: () => engine.control!() } : {}),
     close: () => engine.close(),
     shard(id: string) {
       let s = cache.get(id);

@@ -10,5 +10,6 @@ export { CHECKSUM_CURSOR_BATCH, MongoDataStore } from './mongo-data-store.js';
 export * from './mongo-executor.js';
 export * from './mongo-copy.js';
 export * from './helpers.js';
-export { isRetryable, isDuplicateKey } from './mongo-errors.js';
+export { classifyError, isRetryable, isDuplicateKey } from './mongo-errors.js';
+export { MongoTenantDirectory, TENANT_DIRECTORY_COLLECTION } from './mongo-directory.js';
 export { afterKey, upToKey, rangeQuery, bsonTypeOf } from './keyset.js';

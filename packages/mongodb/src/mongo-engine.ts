@@ -17,10 +17,11 @@
  */
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import {
-  connectionSecrets, DefinitionError, ErrorCode, MigrateError, redact,
-  type EngineAdapter, type EngineCapabilities, type ShardAdapter, type ShardDescriptor, type StepOptions,
+  compareKeys, connectionSecrets, DefinitionError, ErrorCode, MigrateError, redact,
+  type ControlStore, type EngineAdapter, type EngineCapabilities, type EngineTerms, type ShardAdapter, type ShardDescriptor, type StepOptions,
 } from '@mcp/migrate-core';
-import { isRetryable, shardUnavailable } from './mongo-errors.js';
+import { MongoTenantDirectory } from './mongo-directory.js';
+import { classifyError, shardUnavailable } from './mongo-errors.js';
 import { DEFAULT_LEDGER_COLLECTION, MongoLedgerStore } from './mongo-ledger.js';
 import { DEFAULT_LOCK_COLLECTION, DEFAULT_LOCK_POLL_MS, MongoLockProvider } from './mongo-lock.js';
 import { MongoDataStore } from './mongo-data-store.js';
@@ -86,6 +87,8 @@ export interface MongoServerInfo {
 const NO_CAPABILITIES: EngineCapabilities = {
   transactions: false, transactionalDdl: false, changeCapture: false, compareAndSet: false, serverCopy: false, inspect: true,
 };
+const DEFAULT_KEY: readonly string[] = Object.freeze(['_id']);
+const TERMS: EngineTerms = Object.freeze({ target: 'collection', uniqueKey: 'it must be "_id" or exactly the fields of a unique index (not partial, not sparse)' });
 
 /** The MongoDB engine adapter, with the driver error classifier the migrator uses for retries. */
 export interface MongoEngine extends EngineAdapter<Db> {
@@ -96,8 +99,8 @@ export interface MongoEngine extends EngineAdapter<Db> {
    */
   readonly capabilities: EngineCapabilities;
   shard(id: string): MongoShardAdapter;
-  /** True for errors where retrying the same step may succeed (network, `RetryableWriteError`, `NotWritablePrimary`, …). */
-  isRetryable(error: unknown): boolean;
+  /** The control store on the first shard: its lease lock, and the collection `mcp_tenant_directory`. */
+  control(): ControlStore;
 }
 
 /**
@@ -110,16 +113,23 @@ export function mongoEngine(options: MongoEngineOptions): MongoEngine {
   const adapters = new Map<string, MongoShardAdapter>();
   for (const shard of config.shards) adapters.set(shard.id, new MongoShardAdapter(shard, config, clients));
   const shards: ShardDescriptor[] = config.shards.map((s) => ({ id: s.id, engine: 'mongodb', location: adapters.get(s.id)!.location }));
+  const first = adapters.get(config.shards[0]!.id)!;
+  let control: ControlStore | undefined;
   return {
     name: 'mongodb',
     capabilities: NO_CAPABILITIES,
     shards,
+    classifyError,
+    defaultKey: DEFAULT_KEY,
+    // The SDK's key order is MongoDB's BSON comparison order.
+    compareKeys,
+    terms: TERMS,
+    control: () => (control ??= { lock: first.lock, directory: new MongoTenantDirectory(() => first.db()) }),
     shard(id) {
       const a = adapters.get(id);
       if (!a) throw new DefinitionError(`mongoEngine: no shard "${id}"`, { code: ErrorCode.Config, shardId: id, field: 'shards' });
       return a;
     },
-    isRetryable,
     secrets: () => [
       ...config.shards.flatMap((s) => ('uri' in s ? connectionSecrets(s.uri) : clientSecrets(s.client))),
       ...[config.clientOptions.auth?.password, config.clientOptions.tlsCertificateKeyFilePassword].filter((v): v is string => typeof v === 'string'),

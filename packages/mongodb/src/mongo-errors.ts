@@ -4,36 +4,52 @@
  * exist or is it already gone. Duck-typed on `name`, `code` and error labels, so it works when the
  * host and this package resolve different copies of the driver.
  */
-import { redact, ShardUnavailableError } from '@mcp/migrate-core';
+import { errorClass, redact, ShardUnavailableError, type ErrorClass, type ErrorReason } from '@mcp/migrate-core';
 
-/** Server codes after which the same operation may succeed (the driver's retryable-write set, plus timeouts). */
-const RETRYABLE_CODES = new Set<number>([
-  6, // HostUnreachable
-  7, // HostNotFound
-  89, // NetworkTimeout
-  91, // ShutdownInProgress
-  112, // WriteConflict
-  133, // FailedToSatisfyReadPreference
-  189, // PrimarySteppedDown
-  262, // ExceededTimeLimit
-  9001, // SocketException
-  10107, // NotWritablePrimary
-  11600, // InterruptedAtShutdown
-  11602, // InterruptedDueToReplStateChange
-  13435, // NotPrimaryNoSecondaryOk
-  13436, // NotPrimaryOrSecondary
+/** Server codes after which the same operation may succeed (the driver's retryable-write set, plus timeouts), by reason. */
+const RETRYABLE_CODES = new Map<number, ErrorReason>([
+  [6, 'connection-lost'], // HostUnreachable
+  [7, 'connection-lost'], // HostNotFound
+  [89, 'connection-lost'], // NetworkTimeout
+  [91, 'connection-lost'], // ShutdownInProgress
+  [112, 'serialization'], // WriteConflict
+  [133, 'connection-lost'], // FailedToSatisfyReadPreference
+  [189, 'connection-lost'], // PrimarySteppedDown
+  [262, 'lock-timeout'], // ExceededTimeLimit
+  [9001, 'connection-lost'], // SocketException
+  [10107, 'connection-lost'], // NotWritablePrimary
+  [11600, 'connection-lost'], // InterruptedAtShutdown
+  [11602, 'connection-lost'], // InterruptedDueToReplStateChange
+  [13435, 'connection-lost'], // NotPrimaryNoSecondaryOk
+  [13436, 'connection-lost'], // NotPrimaryOrSecondary
 ]);
 
-const RETRYABLE_NAMES = new Set<string>([
+/** Server codes of permanent errors, by reason. */
+const PERMANENT_CODES = new Map<number, ErrorReason>([
+  [13, 'permission'], // Unauthorized
+  [18, 'permission'], // AuthenticationFailed
+  [2, 'invalid-input'], // BadValue
+  [9, 'invalid-input'], // FailedToParse
+  [14, 'invalid-input'], // TypeMismatch
+  [121, 'invalid-input'], // DocumentValidationFailure
+]);
+
+/** Driver error names of an unreachable or vanished server. */
+const CONNECTION_NAMES = new Set<string>([
   'MongoNetworkError',
   'MongoNetworkTimeoutError',
   'MongoServerSelectionError',
   'MongoTopologyClosedError',
   'MongoPoolClearedError',
-  'MongoWriteConcernError',
 ]);
 
-const RETRYABLE_LABELS = ['RetryableWriteError', 'TransientTransactionError', 'ResetPool', 'PoolRequestedRetry'];
+/** Error labels after which the same operation may succeed, by reason. */
+const RETRYABLE_LABELS: readonly (readonly [string, ErrorReason])[] = [
+  ['RetryableWriteError', 'connection-lost'],
+  ['TransientTransactionError', 'serialization'],
+  ['ResetPool', 'connection-lost'],
+  ['PoolRequestedRetry', 'connection-lost'],
+];
 
 /** Server codes of "it already exists": NamespaceExists, IndexOptionsConflict, IndexKeySpecsConflict. */
 export const ALREADY_EXISTS_CODES: ReadonlySet<number> = new Set([48, 85, 86]);
@@ -72,18 +88,37 @@ function hasLabel(e: DriverErrorLike, label: string): boolean {
 }
 
 /**
+ * The SDK's reason for a driver error: network errors, server selection failures and the
+ * primary-changed codes (`NotWritablePrimary`, `PrimarySteppedDown`, …) are `connection-lost`;
+ * `WriteConflict` and `TransientTransactionError` `serialization`; `ExceededTimeLimit`
+ * `lock-timeout`; a write-concern error is retryable without a reason (`unknown`). Those are
+ * retryable. E11000 is `duplicate-key`, `NamespaceNotFound`/`IndexNotFound` `missing-object`,
+ * `Unauthorized`/`AuthenticationFailed` `permission`, `BadValue`, parse and validation errors
+ * `invalid-input`; everything else `unknown`. The migrator calls this as `engine.classifyError`.
+ */
+export function classifyError(error: unknown): ErrorClass {
+  const e = asDriverError(error);
+  if (!e) return errorClass('unknown');
+  if (typeof e.name === 'string' && CONNECTION_NAMES.has(e.name)) return errorClass('connection-lost');
+  if (e.name === 'MongoWriteConcernError') return { reason: 'unknown', retryable: true };
+  const label = RETRYABLE_LABELS.find(([l]) => hasLabel(e, l));
+  if (label) return errorClass(label[1]);
+  const code = errorCode(error);
+  const reason = code === undefined ? undefined : (RETRYABLE_CODES.get(code) ?? PERMANENT_CODES.get(code));
+  if (reason) return errorClass(reason);
+  if (isDuplicateKey(error)) return errorClass('duplicate-key');
+  if (isNotFound(error)) return errorClass('missing-object');
+  return errorClass('unknown');
+}
+
+/**
  * True when retrying the same operation may succeed: network errors and timeouts, server selection
  * failures, errors labelled `RetryableWriteError` / `TransientTransactionError`, and the
  * primary-changed codes (`NotWritablePrimary`, `PrimarySteppedDown`, …). Duplicate keys, validation
- * errors and everything else are permanent. The migrator calls this as `engine.isRetryable`.
+ * errors and everything else are permanent. See {@link classifyError}.
  */
 export function isRetryable(error: unknown): boolean {
-  const e = asDriverError(error);
-  if (!e) return false;
-  if (typeof e.name === 'string' && RETRYABLE_NAMES.has(e.name)) return true;
-  if (RETRYABLE_LABELS.some((label) => hasLabel(e, label))) return true;
-  const code = errorCode(error);
-  return code !== undefined && RETRYABLE_CODES.has(code);
+  return classifyError(error).retryable;
 }
 
 /** E11000 duplicate key, from a single write or any write of a bulk write. */

@@ -35,7 +35,7 @@ export async function executeStep(client: MongoClient, database: string, transac
       throw error;
     }
     // No automatic re-run of `fn` on TransientTransactionError (withTransaction would): the
-    // migrator's own retry policy decides, with the error classified by `isRetryable`.
+    // migrator's own retry policy decides, with the error classified by `classifyError`.
     await session.commitTransaction();
   } finally {
     sessions.delete(db);

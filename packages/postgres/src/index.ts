@@ -10,3 +10,4 @@ export * from './copy.js';
 export { lockKey, type AdvisoryKey } from './internal/advisory-key.js';
 export type { PostgresFeatures } from './shard-context.js';
 export { encodeKeyValue, decodeKeyValue } from './key-codec.js';
+export { PostgresTenantDirectory, TENANT_DIRECTORY_TABLE } from './postgres-directory.js';

@@ -18,12 +18,13 @@
  */
 import pg from 'pg';
 import {
-  connectionSecrets, DefinitionError, ErrorCode, redact,
-  type EngineAdapter, type EngineCapabilities, type LedgerStore, type LockProvider, type PreserveStore, type ShardAdapter,
-  type ShardDescriptor, type StepOptions,
+  compareScalar, connectionSecrets, DefinitionError, ErrorCode, redact,
+  type ControlStore, type EngineAdapter, type EngineCapabilities, type EngineTerms, type KeyValue, type LedgerStore, type LockProvider,
+  type PreserveStore, type ShardAdapter, type ShardDescriptor, type StepOptions,
 } from '@mcp/migrate-core';
 import { assertIdentifier } from './identifiers.js';
-import { isRetryable } from './postgres-errors.js';
+import { PostgresTenantDirectory } from './postgres-directory.js';
+import { classifyError } from './postgres-errors.js';
 import { PostgresExecutor } from './postgres-executor.js';
 import { PostgresLedger } from './postgres-ledger.js';
 import { PostgresLock } from './postgres-lock.js';
@@ -79,13 +80,18 @@ const CAPABILITIES: EngineCapabilities = {
 };
 /** A shard on pg-mem (known once connected) has neither compare-and-set nor server-side copies. */
 const PG_MEM_SHARD_CAPABILITIES: EngineCapabilities = { ...CAPABILITIES, ...PG_MEM_CAPABILITIES };
+const DEFAULT_KEY: readonly string[] = Object.freeze(['id']);
+const TERMS: EngineTerms = Object.freeze({
+  target: 'table',
+  uniqueKey: 'it must be exactly the columns of the primary key or of a unique index (not partial, columns NOT NULL)',
+});
 const SHARD_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /** The PostgreSQL engine adapter: migrations' `up`/`down` receive a `pg.PoolClient`. */
 export interface PostgresEngine extends EngineAdapter<pg.PoolClient> {
   readonly name: 'postgres';
-  /** Whether retrying an operation that threw `error` may succeed (core's migrator asks this). */
-  isRetryable(error: unknown): boolean;
+  /** The control store on the first shard: its advisory lock, and the table `mcp_tenant_directory`. */
+  control(): ControlStore;
   /** The pool of shard `id` (the host's, or the one the adapter opened), e.g. for `copyRows`. */
   pool(id: string): pg.Pool;
   /** Server features detected on shard `id` (connects if needed): what pg-mem lacks falls back. */
@@ -133,11 +139,17 @@ export function postgresEngine(options: PostgresEngineOptions): PostgresEngine {
     return ctx;
   };
   let closed: Promise<void> | undefined;
+  let control: ControlStore | undefined;
+  const first = options.shards[0]!.id;
   return {
     name: 'postgres',
     capabilities: CAPABILITIES,
     shards: descriptors,
-    isRetryable,
+    classifyError,
+    defaultKey: DEFAULT_KEY,
+    compareKeys,
+    terms: TERMS,
+    control: () => (control ??= { lock: adapters.get(first)!.lock, directory: new PostgresTenantDirectory(context(first)) }),
     shard(id) {
       context(id);
       return adapters.get(id)!;
@@ -150,6 +162,20 @@ export function postgresEngine(options: PostgresEngineOptions): PostgresEngine {
       return closed;
     },
   };
+}
+
+/**
+ * Key order on PostgreSQL: the SDK's (numbers by value, text by code point as `COLLATE "C"`, time
+ * by instant), except `bytea`, which the server orders bytewise (MongoDB puts shorter binary first).
+ */
+function compareKeys(a: KeyValue, b: KeyValue): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i];
+    const y = b[i];
+    const c = x instanceof Uint8Array && y instanceof Uint8Array ? Buffer.compare(x, y) : compareScalar(x, y);
+    if (c !== 0) return c;
+  }
+  return 0;
 }
 
 class PostgresShardAdapter implements ShardAdapter<pg.PoolClient> {

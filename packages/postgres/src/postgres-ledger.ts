@@ -7,6 +7,7 @@ import {
   StaleLeaseError, type Checkpoint, type Fence, type LedgerCounts, type LedgerRecord, type LedgerState, type LedgerStore,
 } from '@mcp/migrate-core';
 import { decodeKeyValue, encodeKeyValue } from './key-codec.js';
+import { sqlState } from './postgres-errors.js';
 import type { ShardContext } from './shard-context.js';
 
 interface LedgerRow {
@@ -35,10 +36,16 @@ export class PostgresLedger implements LedgerStore {
     await this.#ctx.ensureTables(true);
   }
 
+  /** Every record; `[]` when the ledger table does not exist yet (SQLSTATE 42P01: nothing was ever applied here). */
   async list(): Promise<LedgerRecord[]> {
     await this.#ctx.ready();
-    const { rows } = await this.#ctx.pool.query<LedgerRow>(`SELECT ${COLUMNS} FROM ${this.#ctx.tables.ledger}`);
-    return rows.map(toRecord);
+    try {
+      const { rows } = await this.#ctx.pool.query<LedgerRow>(`SELECT ${COLUMNS} FROM ${this.#ctx.tables.ledger}`);
+      return rows.map(toRecord);
+    } catch (error) {
+      if (sqlState(error) === '42P01') return [];
+      throw error;
+    }
   }
 
   async put(record: LedgerRecord, fence: Fence): Promise<void> {

@@ -168,9 +168,9 @@ export class ShardContext {
       // pg-mem rejects CREATE TABLE IF NOT EXISTS on an existing table with constraints: look first.
       for (const [i, sql] of ddl.entries()) {
         const name = [this.tables.ledger, this.tables.fences, this.tables.locks][i - (ddl.length - 3)];
-        if (name && (await this.#tableExists(name))) continue;
+        if (name && (await this.tableExists(name))) continue;
         await this.pool.query(sql).catch(async (error: unknown) => {
-          if (!name || !(await this.#tableExists(name))) throw error;
+          if (!name || !(await this.tableExists(name))) throw error;
         });
       }
       return;
@@ -198,7 +198,8 @@ export class ShardContext {
     }
   }
 
-  async #tableExists(quoted: string): Promise<boolean> {
+  /** Whether table `quoted` (`"schema"."table"`, as in {@link tables}) exists. */
+  async tableExists(quoted: string): Promise<boolean> {
     const table = quoted.slice(quoted.lastIndexOf('.') + 2, -1);
     const { rows } = await this.pool.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2', [this.schema, table]);
     return rows.length > 0;

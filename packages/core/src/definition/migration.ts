@@ -4,7 +4,7 @@
  * and throw a `DefinitionError` that names the migration and the field, before anything runs.
  */
 import { z } from 'zod';
-import type { EngineName, PreserveTarget, Row, ShardDescriptor } from '../engine/index.js';
+import type { EngineAdapter, EngineName, PreserveTarget, Row, ShardDescriptor } from '../engine/index.js';
 import { DefinitionError } from '../errors/errors.js';
 import type { Logger } from '../util/logger.js';
 import { sha256 } from '../util/canonical.js';
@@ -87,7 +87,10 @@ export interface DataMigrationInput {
   readonly collection?: string | undefined;
   /** PostgreSQL table to rewrite. */
   readonly table?: string | undefined;
-  /** Key for keyset pagination. Default `_id` on MongoDB, `id` elsewhere. Composite keys as an array. */
+  /**
+   * Key for keyset pagination. Composite keys as an array. Default: the engine adapter's
+   * `defaultKey` (`_id` on MongoDB, `id` on PostgreSQL and memory engines).
+   */
   readonly key?: string | readonly string[] | undefined;
   /** Equality filter `{ field: value }`: only matching rows are read. */
   readonly filter?: Readonly<Record<string, unknown>> | undefined;
@@ -244,7 +247,37 @@ export function isLegacyChecksum(checksum: string): boolean {
 
 /** The checksum of `m` combined with the text of the file it was loaded from, as written. */
 export function withSourceText(m: Migration, sourceText: string): Migration {
-  return Object.freeze({ ...m, checksum: declaredChecksum([m.checksum, sha256(sourceText.replace(/\r\n/g, '\n'))]) } as Migration);
+  return keepKeyDefault(m, Object.freeze({ ...m, checksum: declaredChecksum([m.checksum, sha256(sourceText.replace(/\r\n/g, '\n'))]) } as Migration));
+}
+
+/**
+ * The key a data migration that declares none is defined with, before it is bound to an engine:
+ * `['_id']` for `mongodb`, `['id']` for any other engine name. It is part of the migration's
+ * checksum, so it stays what it always was (changing it would make every such migration drift);
+ * `createMigrator` then binds the migration to its engine, whose adapter's `defaultKey` decides
+ * (see {@link bindToEngine}). The memory engine takes it as its own default for its name.
+ */
+export function definedDefaultKey(engine: EngineName): readonly string[] {
+  return engine === 'mongodb' ? ['_id'] : ['id'];
+}
+
+/** Data migrations whose key was not declared (it is {@link definedDefaultKey} until bound). */
+const KEY_DEFAULTED = new WeakSet<object>();
+
+function keepKeyDefault<T extends Migration>(from: Migration, to: T): T {
+  if (KEY_DEFAULTED.has(from)) KEY_DEFAULTED.add(to);
+  return to;
+}
+
+/**
+ * `m` bound to the adapter of its engine: a data migration that declares no key gets the adapter's
+ * `defaultKey`. The checksum is left as defined. Returns `m` itself when nothing changes.
+ */
+export function bindToEngine(m: Migration, adapter: Pick<EngineAdapter, 'defaultKey'>): Migration {
+  if (m.kind !== 'data' || !KEY_DEFAULTED.has(m)) return m;
+  const key = adapter.defaultKey;
+  if (key.length === m.target.key.length && key.every((k, i) => k === m.target.key[i])) return m;
+  return keepKeyDefault(m, Object.freeze({ ...m, target: { name: m.target.name, key: [...key] } }));
 }
 
 const stepPart = (f: unknown): string | boolean => (typeof f === 'string' ? f : typeof f === 'function');
@@ -297,13 +330,13 @@ export function defineMigration<Handle = any>(input: MigrationInput<Handle>): Sc
 export function defineDataMigration(input: DataMigrationInput): DataMigration {
   const v = parse(dataInput, 'Data migration', input);
   const scope = toScope(v.scope);
-  const key = v.key === undefined ? [v.engine === 'mongodb' ? '_id' : 'id'] : typeof v.key === 'string' ? [v.key] : [...v.key];
+  const key = v.key === undefined ? [...definedDefaultKey(v.engine)] : typeof v.key === 'string' ? [v.key] : [...v.key];
   if (new Set(key).size !== key.length) {
     throw new DefinitionError(`Data migration "${v.id}": field "key": repeats a field`, { migrationId: v.id, field: 'key' });
   }
   const target = { name: (v.collection ?? v.table)!, key };
   const batchSize = v.batchSize ?? DEFAULT_BATCH_SIZE;
-  return Object.freeze({
+  const defined = Object.freeze({
     kind: 'data' as const,
     id: v.id,
     engine: v.engine,
@@ -320,6 +353,8 @@ export function defineDataMigration(input: DataMigrationInput): DataMigration {
     ifMissing: v.ifMissing ?? 'fail',
     checksum: declaredChecksum(['data', v.id, v.engine, scope, target, v.filter ?? null, v.version ?? null, stepPart(input.transform), stepPart(input.reverse)]),
   });
+  if (v.key === undefined) KEY_DEFAULTED.add(defined);
+  return defined;
 }
 
 /** Fields a built migration has beyond its input's (the input's `table`/`collection`/`key` become `target`). */

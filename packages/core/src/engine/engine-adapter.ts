@@ -9,7 +9,9 @@
  */
 
 import type { EngineCapabilities } from './capabilities.js';
-import type { DataStore } from './data-store.js';
+import type { ControlStore } from './control-store.js';
+import type { DataStore, KeyValue } from './data-store.js';
+import type { ErrorClass } from './error-reason.js';
 import type { Direction, LedgerStore } from './ledger-store.js';
 import type { LockProvider } from './lock-provider.js';
 import type { PreserveStore } from './preserve-store.js';
@@ -25,6 +27,11 @@ export interface ShardDescriptor {
   readonly location?: string | undefined;
 }
 
+/**
+ * The factory of one engine's shards. Third-party adapters start from `engineAdapterDefaults` (or
+ * extend `EngineAdapterBase`) for `capabilities`, `classifyError`, `defaultKey` and `compareKeys`;
+ * `createMigrator` checks every adapter with `verifyEngineAdapter` before anything connects.
+ */
 export interface EngineAdapter<Handle = unknown> {
   readonly name: EngineName;
   readonly capabilities: EngineCapabilities;
@@ -35,17 +42,49 @@ export interface EngineAdapter<Handle = unknown> {
   /** Closes every connection this adapter opened (never a pool or client the host passed in). */
   close(): Promise<void>;
   /**
-   * Classifies a driver error once for the orchestrator: `true` when retrying the same step may
-   * succeed (a dropped connection, a lock or serialization timeout). Optional: without it, only
-   * errors that carry `retryable: true` are retried.
+   * Classifies a driver error once, into an engine-neutral reason and whether retrying the same
+   * operation may succeed (a lost connection, a lock or serialization timeout). Core decides retries
+   * from this alone (a `MigrateError` carries its own `retryable`). Default: `unknown`, retryable
+   * only when the error says `retryable: true`.
    */
-  isRetryable?(error: unknown): boolean;
+  classifyError(error: unknown): ErrorClass;
+  /**
+   * The key of a data migration that declares none (`['id']` on PostgreSQL, `['_id']` on MongoDB).
+   * Resolved when `createMigrator` binds the migrations to their engines. Default `['id']`.
+   */
+  readonly defaultKey: readonly string[];
+  /**
+   * The order of key values on this engine's servers (negative, zero, positive), the order `scan`
+   * returns rows in. Core orders and compares keys only with it (range splitting in `compareData`).
+   * Default: the SDK's key order (`compareKeys` of the root package, MongoDB's BSON type order).
+   */
+  compareKeys(a: KeyValue, b: KeyValue): number;
+  /**
+   * The control store this engine offers (the run lock and the tenant directory, on its first
+   * shard). Optional: the migrator uses the configured `control`, else the first engine in
+   * `engines` order that offers one.
+   */
+  control?(): ControlStore;
+  /**
+   * How messages name this engine's things: `target` is `table` or `collection` (also the field a
+   * refusal names), `uniqueKey` says what a data migration's key must be. Default: `table`, and a
+   * key must be "exactly the fields of a unique index".
+   */
+  readonly terms?: EngineTerms | undefined;
   /**
    * Every secret this adapter was configured with (connection-string passwords, `password`
    * options, `sslpassword`, auth passwords), as given. The migrator scrubs them, and their encoded
    * forms, from every string that leaves the SDK. Optional: without it only the patterns apply.
    */
   secrets?(): readonly string[];
+}
+
+/** How refusals name an engine's things (see {@link EngineAdapter.terms}). */
+export interface EngineTerms {
+  /** `table` or `collection`: the noun, and the definition field a refusal names. */
+  readonly target: string;
+  /** What a data migration's key must be on this engine, e.g. `it must be "_id" or …`. */
+  readonly uniqueKey: string;
 }
 
 /** What a schema step's `execute` is told about the step. */

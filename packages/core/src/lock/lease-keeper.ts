@@ -2,7 +2,7 @@
  * Leases of a run: the names of the run lock and the shard locks, acquiring a shard's lease, and the
  * heartbeat that renews a lease and notices when it is lost.
  */
-import type { EngineAdapter, Lease, LockProvider } from '../engine/index.js';
+import type { Lease } from '../engine/index.js';
 import { serializeError } from '../errors/errors.js';
 import { ttlOf, type MigratorContext, type ShardRef } from '../run/context.js';
 import { acquireLock, type AcquireOptions } from './acquire.js';
@@ -49,17 +49,9 @@ export function startHeartbeat(ctx: MigratorContext, lease: Lease): Heartbeat {
   };
 }
 
-/** The lock provider of the control store: the configured one, else the first shard of `postgres` (or of the first engine). */
-export function controlLock(ctx: MigratorContext): LockProvider {
-  if (ctx.config.control?.lock) return ctx.config.control.lock;
-  const engines = ctx.config.engines;
-  const engine: EngineAdapter = engines.postgres ?? Object.values(engines)[0]!;
-  return engine.shard(engine.shards[0]!.id).lock;
-}
-
-/** Takes the run lock in the control store, waiting while its holder is alive (see `acquire.ts`). */
+/** Takes the run lock in the control store (`ctx.control`), waiting while its holder is alive (see `acquire.ts`). */
 export async function acquireRunLock(ctx: MigratorContext, options: { signal: AbortSignal | undefined; onWait?: AcquireOptions['onWait'] }): Promise<Lease> {
-  return acquireLock(controlLock(ctx), runLockName(ctx), {
+  return acquireLock(ctx.control.lock, runLockName(ctx), {
     owner: ctx.runnerId, ttlMs: ttlOf(ctx), waitMs: ctx.config.lock?.waitMs, signal: options.signal,
     ...(options.onWait ? { onWait: options.onWait } : {}),
   });

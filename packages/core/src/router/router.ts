@@ -1,16 +1,16 @@
 /**
  * Shard routing: which shard of an engine holds a tenant. Routers are pure and deterministic; the
- * directory of per-tenant overrides (written by tenant moves) is passed in, not kept here.
+ * placements of the tenant directory (the control store's, written by tenant moves) are passed in
+ * as overrides, not kept here.
  */
 import { createHash } from 'node:crypto';
-import type { EngineName } from '../engine/index.js';
+import type { DirectoryOverrides, EngineName } from '../engine/index.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
 // A shard-key field is a plain name, as a data migration's `key` (non-empty, no spaces or quotes).
 import { NAME } from '../definition/names.js';
 import { compareUtf8 } from '../util/canonical.js';
 
-/** Per-engine overrides: engine → tenant → shard id. */
-export type DirectoryOverrides = Readonly<Record<string, Readonly<Record<string, string>>>>;
+export type { DirectoryOverrides };
 
 export interface Router {
   /** The field that carries the shard key in rows and documents (e.g. `tenant_id`). */

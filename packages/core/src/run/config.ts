@@ -3,10 +3,10 @@
  * field, thrown before anything connects or applies.
  */
 import { z } from 'zod';
-import type { EngineAdapter, LockProvider } from '../engine/index.js';
+import { verifyEngineAdapter, type EngineAdapter, type LockProvider, type TenantDirectory } from '../engine/index.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
 import type { DriftPolicy } from '../plan/planner.js';
-import type { DirectoryOverrides, Router } from '../router/router.js';
+import type { Router } from '../router/router.js';
 import { validateMigration, type Migration } from '../definition/migration.js';
 import { checkBackupNames } from '../definition/backup-names.js';
 import type { Logger } from '../util/logger.js';
@@ -14,6 +14,7 @@ import type { ThrottleOptions } from '../data/throttle.js';
 import type { MigratorHooks } from '../hooks/hooks.js';
 import type { BackupRetention } from './backups.js';
 import { checkPreserveSupport } from './preserve-steps.js';
+import type { ControlOption } from './control-store.js';
 
 export interface MigratorConfig {
   /** One adapter per engine, keyed by engine name (`postgres`, `mongodb`). */
@@ -43,10 +44,12 @@ export interface MigratorConfig {
    */
   readonly lock?: { readonly ttlMs?: number; readonly waitMs?: number } | undefined;
   /**
-   * The control store: the run lock and the tenant directory. Default: the first shard of the
-   * `postgres` engine, else of the first engine.
+   * The control store: the run lock and the tenant directory (a `TenantDirectory`, or a function
+   * returning the placements, read-only). What is not given here comes from the first engine, in
+   * the order of `engines`, whose adapter offers `control()` (PostgreSQL, MongoDB and memory do, on
+   * their first shard); failing that, the first engine's first shard holds the lock.
    */
-  readonly control?: { readonly lock?: LockProvider; readonly directory?: () => DirectoryOverrides | Promise<DirectoryOverrides> } | undefined;
+  readonly control?: ControlOption | undefined;
   /**
    * How long data migrations' backups (the saved originals a rollback without `reverse` restores)
    * are kept once applied. `'keep'` (default): until `migrator.purgeBackups()`. `{ olderThanMs }`:
@@ -77,7 +80,7 @@ const positiveInt = (max: number) => z.number().int('must be an integer').min(1,
 const fn = z.custom<(...a: unknown[]) => unknown>((v) => typeof v === 'function', 'must be a function');
 
 const schema = z.strictObject({
-  engines: z.record(z.string(), z.custom<EngineAdapter>((v) => typeof v === 'object' && v !== null && typeof (v as EngineAdapter).shard === 'function' && Array.isArray((v as EngineAdapter).shards), 'must be an engine adapter (postgresEngine(), mongoEngine(), memoryEngine())')),
+  engines: z.record(z.string(), z.custom<EngineAdapter>((v) => typeof v === 'object' && v !== null, 'must be an engine adapter (postgresEngine(), mongoEngine(), memoryEngine())')),
   migrations: z.union([z.array(z.unknown()), z.string().min(1)]),
   router: z.custom<Router>((v) => typeof v === 'object' && v !== null && typeof (v as Router).route === 'function', 'must be a router (hashRouter(), rangeRouter())').optional(),
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must match [A-Za-z0-9][A-Za-z0-9_.-]*').optional(),
@@ -88,7 +91,7 @@ const schema = z.strictObject({
   drift: z.enum(['fail', 'warn']).optional(),
   retry: z.strictObject({ retries: z.number().int().min(0).max(20).optional(), minTimeoutMs: z.number().min(0).optional(), maxTimeoutMs: z.number().min(0).optional() }).optional(),
   lock: z.strictObject({ ttlMs: z.number().int().min(100, 'must be at least 100').optional(), waitMs: z.number().int().min(0).optional() }).optional(),
-  control: z.strictObject({ lock: z.custom<LockProvider>((v) => typeof (v as LockProvider)?.tryAcquire === 'function', 'must be a LockProvider').optional(), directory: fn.optional() }).optional(),
+  control: z.strictObject({ lock: z.custom<LockProvider>((v) => typeof (v as LockProvider)?.tryAcquire === 'function', 'must be a LockProvider').optional(), directory: z.custom<TenantDirectory>((v) => typeof v === 'function' || typeof (v as TenantDirectory | null)?.list === 'function', 'must be a TenantDirectory or a function').optional() }).optional(),
   backupRetention: z.union([z.literal('keep'), z.strictObject({ olderThanMs: z.number().int().min(0) })]).optional(),
   throttle: z.strictObject({
     targetBatchMs: z.number().positive().optional(),
@@ -118,6 +121,7 @@ export function validateConfig(config: MigratorConfig): void {
   if (engines.length === 0) throw new DefinitionError('createMigrator: field "engines": configure at least one engine', { code: ErrorCode.Config, field: 'engines' });
   const seen = new Map<string, string>();
   for (const [key, adapter] of engines) {
+    verifyEngineAdapter(adapter, { where: `createMigrator: field "engines.${key}"`, field: `engines.${key}` });
     if (adapter.name !== key) {
       throw new DefinitionError(`createMigrator: field "engines.${key}": adapter is for engine "${adapter.name}"`, { code: ErrorCode.Config, field: `engines.${key}` });
     }

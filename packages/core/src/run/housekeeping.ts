@@ -6,6 +6,8 @@ import { fenceOf, shardLease } from '../lock/lease-keeper.js';
 import { shardOf, type MigratorContext } from './context.js';
 import { purgeShardBackups, type PurgeBackupsOptions, type PurgedBackup } from './backups.js';
 import { repairOf, type RepairChange, type RepairOptions } from './repair.js';
+import { readLedgers } from './ledger-reader.js';
+import { withRunLock } from './run-lock.js';
 
 export interface PurgeInput {
   readonly shardIds: readonly string[];
@@ -30,6 +32,16 @@ export async function purgeBackupsOn(ctx: MigratorContext, input: PurgeInput): P
     }
   }
   return out;
+}
+
+/** `purgeBackups()`: under the run lock, on every shard (all must be reachable). */
+export async function purgeAllBackups(ctx: MigratorContext, options: PurgeBackupsOptions): Promise<PurgedBackup[]> {
+  const purged = await withRunLock(ctx, { signal: options.signal }, async () => {
+    const { unreachable } = await readLedgers(ctx, options.signal, true);
+    if (unreachable.size) throw [...unreachable.values()][0]!;
+    return purgeBackupsOn(ctx, { shardIds: ctx.shards.map((s) => s.descriptor.id), options, runId: 'purge' });
+  });
+  return purged!;
 }
 
 /** Applies `repairOf` to every ledger record of every shard, shard by shard. */

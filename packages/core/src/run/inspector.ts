@@ -7,13 +7,13 @@ import { ErrorCode, RunFailedError, serializeError, type SerializedError } from 
 import { describeRow } from '../errors/classify.js';
 import { isLegacyChecksum } from '../definition/migration.js';
 import type { StatusSnapshot } from '../events/status-tracker.js';
-import { plan as makePlan } from '../plan/planner.js';
+import { plan as makePlan, type Plan } from '../plan/planner.js';
 import { sleep, throwIfAborted } from '../util/time.js';
 import { backupsOf, type BackupInfo } from './backups.js';
 import { shardOf, type MigratorContext } from './context.js';
-import { controlLock, runLockName, shardLockName } from '../lock/lease-keeper.js';
+import { runLockName, shardLockName } from '../lock/lease-keeper.js';
 import { directoryOverrides, readLedgers } from './ledger-reader.js';
-import { skippedNote } from './preflight.js';
+import { preflight, skippedNote } from './preflight.js';
 import { listPreserved } from './preserve-steps.js';
 import { finishRun, shardReport } from './report-builder.js';
 import { summarize, type RunReport } from './report.js';
@@ -76,6 +76,17 @@ export interface Inspection {
   status(options?: { signal?: AbortSignal }): Promise<MigratorStatus>;
 }
 
+/** `plan()`, the dry run: reads every ledger (an unreachable shard throws), plans, and pre-flights the plan. */
+export async function dryRun(ctx: MigratorContext, signal: AbortSignal | undefined): Promise<Plan> {
+  const migrations = await ctx.load();
+  const { ledgers, unreachable } = await readLedgers(ctx, signal);
+  if (unreachable.size) throw [...unreachable.values()][0]!;
+  const { router, drift } = ctx.config;
+  const plan = makePlan({ migrations, shards: ctx.shards.map((r) => r.descriptor), ledgers, router, overrides: await directoryOverrides(ctx), drift });
+  await preflight(plan, migrations, ctx.shards);
+  return plan;
+}
+
 /** Ledgers, locks and reachability of every shard, with drift and pending migrations. */
 export async function inspectStatus(ctx: MigratorContext, signal: AbortSignal | undefined): Promise<MigratorStatus> {
   const migrations = await ctx.load();
@@ -108,7 +119,7 @@ export async function inspectStatus(ctx: MigratorContext, signal: AbortSignal | 
       };
     }),
   );
-  const runLock = await controlLock(ctx).status(runLockName(ctx)).catch(() => null);
+  const runLock = await ctx.control.lock.status(runLockName(ctx)).catch(() => null);
   return { set: ctx.name, live: ctx.tracker.snapshot(), runLock, planError, shards };
 }
 

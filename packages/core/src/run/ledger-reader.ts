@@ -1,6 +1,6 @@
 /**
  * Reading what the shards know: every shard's ledger (with the unreachable ones set apart) and the
- * directory overrides of the control store.
+ * placements of the control store's tenant directory.
  */
 import PQueue from 'p-queue';
 import type { LedgerRecord } from '../engine/index.js';
@@ -14,7 +14,10 @@ export interface Ledgers {
   readonly unreachable: Map<string, unknown>;
 }
 
-/** Connects every shard and lists its ledger; `init` creates missing ledgers (otherwise a missing one reads as empty). */
+/**
+ * Connects every shard and lists its ledger; `init` creates missing ledgers (otherwise a missing
+ * one reads as empty: `LedgerStore.list()` returns `[]` for a ledger not created yet).
+ */
 export async function readLedgers(ctx: MigratorContext, signal: AbortSignal | undefined, init = false): Promise<Ledgers> {
   const ledgers = new Map<string, LedgerRecord[]>();
   const unreachable = new Map<string, unknown>();
@@ -26,8 +29,7 @@ export async function readLedgers(ctx: MigratorContext, signal: AbortSignal | un
         if (init) await ref.adapter.ledger.init();
         ledgers.set(ref.descriptor.id, await ref.adapter.ledger.list());
       } catch (error) {
-        if (!init && isMissingLedger(error)) ledgers.set(ref.descriptor.id, []);
-        else unreachable.set(ref.descriptor.id, asShardUnavailable(ref.descriptor.id, error));
+        unreachable.set(ref.descriptor.id, asShardUnavailable(ref.descriptor.id, error));
       }
     });
   }
@@ -35,10 +37,7 @@ export async function readLedgers(ctx: MigratorContext, signal: AbortSignal | un
   return { ledgers, unreachable };
 }
 
+/** The tenant directory's placements, as the router's overrides; read only when a router is configured. */
 export async function directoryOverrides(ctx: MigratorContext): Promise<DirectoryOverrides | undefined> {
-  return ctx.config.control?.directory ? await ctx.config.control.directory() : undefined;
-}
-
-function isMissingLedger(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === '42P01';
+  return ctx.config.router ? await ctx.control.directory.list() : undefined;
 }

@@ -5,123 +5,82 @@
  * `run()` is idempotent and safe to call from every replica at startup: one runner holds the run
  * lock and applies; the others wait for it, then find nothing pending and return.
  */
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
-import type { ShardDescriptor } from '../engine/index.js';
-import {
-  ErrorCode, MigrateError, serializeError,
-} from '../errors/errors.js';
-import type { Migration } from '../definition/migration.js';
-import { loadMigrations } from '../definition/load.js';
-import type { MigratorEventName, MigratorEventPayload, MigratorEvents } from '../events/events.js';
-import { plan as makePlan, type Plan, type RollbackTarget } from '../plan/planner.js';
-import { noopLogger, type Logger } from '../util/logger.js';
-import { Scrubber, scrubbingLogger, scrubbingShard, scrubMethods } from '../util/scrubber.js';
-import { PauseGate } from '../data/throttle.js';
-import { StatusTracker } from '../events/status-tracker.js';
+import type { ShardDescriptor, TenantDirectory } from '../engine/index.js';
+import { ErrorCode, MigrateError } from '../errors/errors.js';
+import type { MigratorEvents } from '../events/events.js';
+import type { Plan, RollbackTarget } from '../plan/planner.js';
+import { scrubMethods } from '../util/scrubber.js';
 import { type PurgeBackupsOptions, type PurgedBackup } from './backups.js';
 import { type RepairChange, type RepairOptions } from './repair.js';
-import { directoryOverrides, readLedgers } from './ledger-reader.js';
-import { inspectStatus, runVerify, runWait, verifyStatus, type MigratorStatus, type VerifyOptions, type VerifyReport } from './inspector.js';
-import { finishRollback, finishRun, markUnavailable, newReport, type RunMode } from './report-builder.js';
-import { type MigratorContext, type ShardRef } from './context.js';
-import { acquireRunLock, startHeartbeat, runLockName, shardLease } from '../lock/lease-keeper.js';
+import { dryRun, inspectStatus, runVerify, runWait, verifyStatus, type MigratorStatus, type VerifyOptions, type VerifyReport } from './inspector.js';
+import { finishRollback, finishRun, newReport } from './report-builder.js';
+import { createContext, type MigratorContext } from './context.js';
+import { shardLease } from '../lock/lease-keeper.js';
 import { rollbackUnderLock } from './rollback-controller.js';
-import { purgeBackupsOn, repairLedgers } from './housekeeping.js';
+import { purgeAllBackups, repairLedgers } from './housekeeping.js';
 import { applyUnderLock } from './run-controller.js';
+import { withRunLock } from './run-lock.js';
 import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
 import type { RunReport } from './report.js';
 import { purgePreservedCopies, type PurgedCopy, type PurgePreservedOptions } from './preserve-steps.js';
+import { validateOptions, withTimeout, type RunOptions } from './options.js';
 
 export type { RepairAction, RepairChange, RepairOptions } from './repair.js';
 export { fenceOf } from '../lock/lease-keeper.js';
 export type { RunMode } from './report-builder.js';
+export type { RunOptions } from './options.js';
 export type { DataCheck, MigratorStatus, ShardStatus, VerifyOptions, VerifyReport } from './inspector.js';
 export type { BackupInfo, BackupRetention, PurgeBackupsOptions, PurgedBackup } from './backups.js';
-import { validateOptions } from './options.js';
-import { preflight } from './preflight.js';
-
-export interface RunOptions {
-  /**
-   * `apply` (default): the run-lock holder applies, the others wait for it and return.
-   * `wait`: never apply; wait until another runner has applied everything (or `timeoutMs`).
-   * `verify`: fail fast with `MIGRATE_PENDING` if anything is pending, drifted or failed.
-   */
-  readonly mode?: RunMode;
-  readonly signal?: AbortSignal;
-  /**
-   * Gives up (abort) after this long. Default: no limit. A step still running then is reported
-   * `failed` with `MIGRATE_TIMEOUT`, never `applied`, even if it ignores `ctx.signal` and finishes later.
-   */
-  readonly timeoutMs?: number;
-}
+export type { ControlOption, DirectoryOption } from './control-store.js';
 
 export class Migrator extends EventEmitter<MigratorEvents> {
   readonly name: string;
   readonly runnerId: string;
-  readonly #config: MigratorConfig;
-  readonly #log: Logger;
-  readonly #shards: readonly ShardRef[];
-  readonly #gate = new PauseGate();
-  readonly #tracker = new StatusTracker();
-  readonly #scrubber: Scrubber;
   readonly #ctx: MigratorContext;
-  #migrations: Promise<readonly Migration[]> | undefined;
   #closed = false;
 
   constructor(config: MigratorConfig) {
     super();
     validateConfig(config);
     if (Array.isArray(config.migrations)) validateMigrations(config.migrations, config.engines);
-    this.#config = config;
-    this.name = config.name ?? 'default';
-    // Every secret the SDK was given: scrubbed exactly from events, logs, ledger rows, results and errors.
-    this.#scrubber = new Scrubber([...(config.secrets ?? []), ...Object.values(config.engines).flatMap((e) => e.secrets?.() ?? [])]);
-    // The host chooses the runner id, and it is stored (ledger rows, lock owners) and shown (events,
-    // reports, status): scrubbed once here, so every place that writes or shows it has the same text.
-    this.runnerId = this.#scrubber.text(config.runnerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
-    this.#log = scrubbingLogger(config.logger ?? noopLogger, this.#scrubber, { set: this.name, runner: this.runnerId });
-    this.#tracker.attach(this);
-    this.#shards = Object.values(config.engines).flatMap((engine) => engine.shards.map((d) => ({ descriptor: d, adapter: scrubbingShard(engine.shard(d.id), this.#scrubber) })));
-    this.#ctx = {
-      name: this.name, runnerId: this.runnerId, config, log: this.#log, scrubber: this.#scrubber, shards: this.#shards, gate: this.#gate, tracker: this.#tracker,
-      emit: (name, payload) => this.#emit(name, payload),
-      load: () => this.#load(),
-    };
-    scrubMethods(this, ['plan', 'run', 'rollback', 'status', 'verify', 'repair'], this.#scrubber);
+    this.#ctx = createContext(config, (name, payload) => (this.emit as (n: string, p: unknown) => boolean)(name, payload));
+    this.name = this.#ctx.name;
+    this.runnerId = this.#ctx.runnerId;
+    this.#ctx.tracker.attach(this);
+    scrubMethods(this, ['plan', 'run', 'rollback', 'status', 'verify', 'repair'], this.#ctx.scrubber);
   }
 
   /** Every shard, in configured order (engines in `engines` order). */
   get shards(): readonly ShardDescriptor[] {
-    return this.#shards.map((s) => s.descriptor);
+    return this.#ctx.shards.map((s) => s.descriptor);
+  }
+
+  /** The tenant directory of the control store: where tenant moves place tenants; the router's overrides. */
+  get directory(): TenantDirectory {
+    return this.#ctx.control.directory;
   }
 
   /** Pauses every running data migration between batches. Schema steps in flight finish. */
   pause(): void {
-    this.#gate.pause();
-    this.#emit('pause', { paused: true });
+    this.#ctx.gate.pause();
+    this.#ctx.emit('pause', { paused: true });
   }
 
   resume(): void {
-    this.#gate.resume();
-    this.#emit('pause', { paused: false });
+    this.#ctx.gate.resume();
+    this.#ctx.emit('pause', { paused: false });
   }
 
   get paused(): boolean {
-    return this.#gate.paused;
+    return this.#ctx.gate.paused;
   }
 
   /** The dry run: what `run()` would do now. Reads ledgers; takes no lock; changes nothing. */
   async plan(options: { signal?: AbortSignal } = {}): Promise<Plan> {
     this.#ensureOpen();
     validateOptions('plan', options);
-    const migrations = await this.#load();
-    const { ledgers, unreachable } = await readLedgers(this.#ctx, options.signal);
-    if (unreachable.size) throw [...unreachable.values()][0]!;
-    const plan = makePlan({ migrations, shards: this.shards, ledgers, router: this.#config.router, overrides: await directoryOverrides(this.#ctx), drift: this.#config.drift });
-    await preflight(plan, migrations, this.#shards.map((r) => ({ id: r.descriptor.id, adapter: r.adapter })));
-    return plan;
+    return dryRun(this.#ctx, options.signal);
   }
 
   /**
@@ -135,29 +94,11 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const mode = options.mode ?? 'apply';
     const signal = withTimeout(options.signal, options.timeoutMs);
     const report = newReport(this.#ctx, 'run', mode);
-    this.#emit('run:start', { runId: report.runId, mode, runnerId: this.runnerId });
-    const migrations = await this.#load();
+    this.#ctx.emit('run:start', { runId: report.runId, mode, runnerId: this.runnerId });
+    const migrations = await this.#ctx.load();
     if (mode === 'verify') return runVerify(this.#ctx, this, report);
     if (mode === 'wait') return runWait(this.#ctx, this, report, signal);
-
-    const runLock = runLockName(this.#ctx);
-    const lease = await acquireRunLock(this.#ctx, {
-      signal,
-      onWait: (holder) => {
-        if (!report.waitedForLock) this.#emit('lock:wait', { runId: report.runId, lock: runLock, holder });
-        report.waitedForLock = true;
-      },
-    }).catch((error: unknown) => markUnavailable(report, error));
-    if (!lease) return finishRun(this.#ctx, report);
-    this.#emit('lock:acquired', { runId: report.runId, lock: runLock, token: lease.token });
-    const heartbeat = startHeartbeat(this.#ctx, lease);
-    try {
-      await applyUnderLock(this.#ctx, { migrations, report, signal });
-    } finally {
-      heartbeat.stop();
-      await lease.release().catch(() => undefined);
-      this.#emit('lock:released', { runId: report.runId, lock: runLock });
-    }
+    await withRunLock(this.#ctx, { signal, report, announce: true }, () => applyUnderLock(this.#ctx, { migrations, report, signal }));
     return finishRun(this.#ctx, report);
   }
 
@@ -170,18 +111,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     this.#ensureOpen();
     validateOptions('rollbackTarget', target);
     validateOptions('rollback', options);
-    const migrations = await this.#load();
+    const migrations = await this.#ctx.load();
     const report = newReport(this.#ctx, 'rollback', 'apply');
-    const lease = await acquireRunLock(this.#ctx, { signal: options.signal })
-      .catch((error: unknown) => markUnavailable(report, error));
-    if (!lease) return finishRollback(this.#ctx, report);
-    const heartbeat = startHeartbeat(this.#ctx, lease);
-    try {
-      await rollbackUnderLock(this.#ctx, { target, migrations, report, signal: options.signal });
-    } finally {
-      heartbeat.stop();
-      await lease.release().catch(() => undefined);
-    }
+    await withRunLock(this.#ctx, { signal: options.signal, report }, () => rollbackUnderLock(this.#ctx, { target, migrations, report, signal: options.signal }));
     return finishRollback(this.#ctx, report);
   }
 
@@ -218,16 +150,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    */
   async purgeBackups(options: PurgeBackupsOptions = {}): Promise<PurgedBackup[]> {
     this.#ensureOpen();
-    const lease = await acquireRunLock(this.#ctx, { signal: options.signal });
-    const heartbeat = startHeartbeat(this.#ctx, lease);
-    try {
-      const { unreachable } = await readLedgers(this.#ctx, options.signal, true);
-      if (unreachable.size) throw [...unreachable.values()][0]!;
-      return await purgeBackupsOn(this.#ctx, { shardIds: this.shards.map((s) => s.id), options, runId: 'purge' });
-    } finally {
-      heartbeat.stop();
-      await lease.release().catch(() => undefined);
-    }
+    return purgeAllBackups(this.#ctx, options);
   }
 
   /**
@@ -236,49 +159,21 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    */
   async purgePreserved(options: PurgePreservedOptions = {}): Promise<PurgedCopy[]> {
     this.#ensureOpen();
-    return purgePreservedCopies(this.#shards, options, (ref) => shardLease(this.#ctx, ref, 'purge-preserved', options.signal));
+    return purgePreservedCopies(this.#ctx.shards, options, (ref) => shardLease(this.#ctx, ref, 'purge-preserved', options.signal));
   }
 
   /** Closes every engine adapter (they close only connections they opened). Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#gate.resume();
-    await Promise.allSettled(Object.values(this.#config.engines).map((e) => e.close()));
+    this.#ctx.gate.resume();
+    await Promise.allSettled(Object.values(this.#ctx.config.engines).map((e) => e.close()));
     this.removeAllListeners();
-  }
-
-  // ----------------------------------------------------------------------------------------------
-
-  #load(): Promise<readonly Migration[]> {
-    this.#migrations ??= (async () => {
-      const source = this.#config.migrations;
-      if (typeof source !== 'string') return source as readonly Migration[];
-      const loaded = await loadMigrations(source);
-      validateMigrations(loaded, this.#config.engines);
-      return loaded;
-    })();
-    this.#migrations.catch(() => (this.#migrations = undefined));
-    return this.#migrations;
-  }
-
-  #emit<K extends MigratorEventName>(name: K, payload: MigratorEventPayload<K>): void {
-    try {
-      (this.emit as (n: string, p: unknown) => boolean)(name, this.#scrubber.value(payload));
-    } catch (error) {
-      this.#log.error(`a listener of "${name}" threw; ignored`, { error: serializeError(error) });
-    }
   }
 
   #ensureOpen(): void {
     if (this.#closed) throw new MigrateError(ErrorCode.Closed, 'This migrator was closed');
   }
-}
-
-function withTimeout(signal: AbortSignal | undefined, timeoutMs: number | undefined): AbortSignal | undefined {
-  if (timeoutMs === undefined) return signal;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  return signal ? AbortSignal.any([signal, timeout]) : timeout;
 }
 
 /**

@@ -50,3 +50,25 @@ export function validateOptions(call: OptionsOf, options: unknown): void {
   const detail = issue.code === 'unrecognized_keys' ? `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
   throw new DefinitionError(`${what}: field "${field}": ${detail}`, { code: ErrorCode.Config, field });
 }
+
+export interface RunOptions {
+  /**
+   * `apply` (default): the run-lock holder applies, the others wait for it and return.
+   * `wait`: never apply; wait until another runner has applied everything (or `timeoutMs`).
+   * `verify`: fail fast with `MIGRATE_PENDING` if anything is pending, drifted or failed.
+   */
+  readonly mode?: 'apply' | 'wait' | 'verify';
+  readonly signal?: AbortSignal;
+  /**
+   * Gives up (abort) after this long. Default: no limit. A step still running then is reported
+   * `failed` with `MIGRATE_TIMEOUT`, never `applied`, even if it ignores `ctx.signal` and finishes later.
+   */
+  readonly timeoutMs?: number;
+}
+
+/** `signal`, also aborted after `timeoutMs` when given. */
+export function withTimeout(signal: AbortSignal | undefined, timeoutMs: number | undefined): AbortSignal | undefined {
+  if (timeoutMs === undefined) return signal;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+}

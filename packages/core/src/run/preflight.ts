@@ -9,7 +9,7 @@
  * steps the pre-flight had to leave open because a schema step planned before them on that shard
  * may create the table or its unique index.
  */
-import type { DataTarget, LedgerRecord, ShardAdapter, TargetInfo } from '../engine/index.js';
+import { DEFAULT_TERMS, type DataTarget, type EngineTerms, type LedgerRecord, type ShardAdapter, type TargetInfo } from '../engine/index.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
 import type { DataMigration, Migration } from '../definition/migration.js';
 import type { Plan } from '../plan/planner.js';
@@ -17,33 +17,34 @@ import type { Plan } from '../plan/planner.js';
 const targetOf = (m: DataMigration): DataTarget => ({ ...m.target, filter: m.filter });
 /** The shard's `inspect`, when its capability says it has one. */
 const inspector = (adapter: ShardAdapter) => (adapter.capabilities.inspect ? adapter.data.inspect?.bind(adapter.data) : undefined);
-const noun = (m: DataMigration): string => (m.engine === 'mongodb' ? 'collection' : 'table');
+
+/** A shard to check: its adapter, and how its engine names things in refusals (`terms`). */
+export interface PreflightShard {
+  readonly descriptor: { readonly id: string };
+  readonly adapter: ShardAdapter;
+  readonly engine: { readonly terms?: EngineTerms | undefined };
+}
 
 /** What is wrong with `info` for `m` on shard `shardId`, as the typed error to throw; `null` when nothing is. */
-function problem(m: DataMigration, shardId: string, info: TargetInfo): DefinitionError | null {
-  const what = `${noun(m)} "${m.target.name}"`;
+function problem(m: DataMigration, shard: PreflightShard, info: TargetInfo): DefinitionError | null {
+  const terms = shard.engine.terms ?? DEFAULT_TERMS;
+  const shardId = shard.descriptor.id;
+  const noun = terms.target;
+  const what = `${noun} "${m.target.name}"`;
   if (!info.exists) {
     if (m.ifMissing === 'skip') return null;
     return new DefinitionError(
-      `Data migration "${m.id}" on shard "${shardId}": field "${noun(m)}": ${what} does not exist; nothing was applied (declare ifMissing: 'skip' if it may be absent on some shards)`,
-      { code: ErrorCode.TargetMissing, migrationId: m.id, shardId, field: noun(m) },
+      `Data migration "${m.id}" on shard "${shardId}": field "${noun}": ${what} does not exist; nothing was applied (declare ifMissing: 'skip' if it may be absent on some shards)`,
+      { code: ErrorCode.TargetMissing, migrationId: m.id, shardId, field: noun },
     );
   }
   if (info.uniqueKey === false) {
-    const rule = m.engine === 'mongodb'
-      ? 'it must be "_id" or exactly the fields of a unique index (not partial, not sparse)'
-      : 'it must be exactly the columns of the primary key or of a unique index (not partial, columns NOT NULL)';
     return new DefinitionError(
-      `Data migration "${m.id}" on shard "${shardId}": field "key": (${m.target.key.join(', ')}) does not identify one row of ${what}: ${rule}; nothing was applied`,
+      `Data migration "${m.id}" on shard "${shardId}": field "key": (${m.target.key.join(', ')}) does not identify one row of ${what}: ${terms.uniqueKey}; nothing was applied`,
       { code: ErrorCode.KeyNotUnique, migrationId: m.id, shardId, field: 'key' },
     );
   }
   return null;
-}
-
-export interface PreflightShard {
-  readonly id: string;
-  readonly adapter: ShardAdapter;
 }
 
 /**
@@ -55,16 +56,16 @@ export interface PreflightShard {
 export async function preflight(plan: Plan, migrations: readonly Migration[], shards: readonly PreflightShard[]): Promise<void> {
   const byId = new Map(migrations.map((m) => [m.id, m]));
   const found = await Promise.all(
-    shards.map(async ({ id, adapter }) => {
-      const inspect = inspector(adapter);
-      const steps = plan.shards.find((s) => s.shardId === id)?.steps ?? [];
+    shards.map(async (shard) => {
+      const inspect = inspector(shard.adapter);
+      const steps = plan.shards.find((s) => s.shardId === shard.descriptor.id)?.steps ?? [];
       if (!inspect) return null;
       let schemaBefore = false;
       for (const step of steps) {
         const m = byId.get(step.migrationId);
         if (m?.kind === 'schema') schemaBefore = true;
         if (m?.kind !== 'data' || schemaBefore) continue;
-        const error = problem(m, id, await inspect(targetOf(m)));
+        const error = problem(m, shard, await inspect(targetOf(m)));
         if (error) return error;
       }
       return null;
@@ -84,13 +85,14 @@ export function skippedNote(record: LedgerRecord): string | undefined {
  * `MIGRATE_KEY_NOT_UNIQUE` (nothing written), or returns the record to store as applied when the
  * target is missing and the migration says `ifMissing: 'skip'`; `null` to go on with the batches.
  */
-export async function beforeFirstBatch(m: DataMigration, adapter: ShardAdapter, record: LedgerRecord): Promise<LedgerRecord | null> {
-  const inspect = inspector(adapter);
+export async function beforeFirstBatch(m: DataMigration, shard: PreflightShard, record: LedgerRecord): Promise<LedgerRecord | null> {
+  const inspect = inspector(shard.adapter);
   if (!inspect) return null;
   const info = await inspect(targetOf(m));
-  const error = problem(m, adapter.id, info);
+  const error = problem(m, shard, info);
   if (error) throw error;
   if (info.exists) return null;
-  const message = `skipped: ${noun(m)} "${m.target.name}" does not exist on shard "${adapter.id}" (ifMissing: 'skip')`;
+  const noun = (shard.engine.terms ?? DEFAULT_TERMS).target;
+  const message = `skipped: ${noun} "${m.target.name}" does not exist on shard "${shard.descriptor.id}" (ifMissing: 'skip')`;
   return { ...record, checkpoint: null, counts: { read: 0, written: 0, skipped: 0 }, error: { code: ErrorCode.TargetMissing, message } };
 }

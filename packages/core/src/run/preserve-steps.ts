@@ -113,10 +113,10 @@ export interface PurgedCopy extends PreservedCopy {
  * Drops preserved copies on every shard (under each shard's lease, so never under a rollback that
  * is reading them). A rollback of a migration whose copies were purged is refused afterwards.
  */
-export async function purgePreservedCopies(
-  shards: readonly { readonly descriptor: ShardDescriptor; readonly adapter: ShardAdapter }[],
+export async function purgePreservedCopies<S extends { readonly descriptor: ShardDescriptor; readonly adapter: ShardAdapter }>(
+  shards: readonly S[],
   options: PurgePreservedOptions,
-  lease: (shard: { readonly descriptor: ShardDescriptor; readonly adapter: ShardAdapter }) => Promise<Lease>,
+  lease: (shard: S) => Promise<Lease>,
 ): Promise<PurgedCopy[]> {
   const wanted = options.migrationIds ? new Set(options.migrationIds) : undefined;
   const purged: PurgedCopy[] = [];

@@ -38,7 +38,7 @@ export async function applyUnderLock(ctx: MigratorContext, input: RunInput): Pro
     return;
   }
   // Refuses a missing table or a non-unique key before anything is applied on any shard.
-  await preflight(plan, migrations, ctx.shards.filter((r) => !unreachable.has(r.descriptor.id)).map((r) => ({ id: r.descriptor.id, adapter: r.adapter })));
+  await preflight(plan, migrations, ctx.shards.filter((r) => !unreachable.has(r.descriptor.id)));
   await beforeRunHook(ctx, { runId: report.runId, plan, signal }, unreachable);
   await executePlan(ctx, { plan, migrations, report, signal, reachable: new Set(reachable.map((s) => s.id)) });
   const retention = ctx.config.backupRetention;

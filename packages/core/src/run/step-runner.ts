@@ -108,7 +108,7 @@ async function attemptApply(ctx: MigratorContext, input: ApplyInput, state: Appl
     }), what);
     return;
   }
-  const skipped = await beforeFirstBatch(m, ref.adapter, state.record);
+  const skipped = await beforeFirstBatch(m, ref, state.record);
   state.record = skipped ?? (await deadline.race(runData(ctx, {
     migration: m, ref, runId: input.runId, signal, direction: 'up', fence: fenceOf(input.lease), record: state.record,
     onCheckpoint: (r) => (state.record = r), guard: () => deadline.guard(what),
@@ -128,7 +128,7 @@ async function withRetries(ctx: MigratorContext, input: ApplyInput, state: Apply
         await attempt();
         state.succeeded = true;
       } catch (error) {
-        if (!isRetryable(ctx, ref, error)) throw new Permanent(error);
+        if (!isRetryable(ref, error)) throw new Permanent(error);
         throw error;
       }
     },
@@ -248,9 +248,8 @@ function migrationContext(ctx: MigratorContext, input: StepInput, step: PlanStep
   };
 }
 
-function isRetryable(ctx: MigratorContext, ref: ShardRef, error: unknown): boolean {
+/** A `MigrateError` says itself (a stale lease never is); anything else is what the engine adapter classifies it as. */
+function isRetryable(ref: ShardRef, error: unknown): boolean {
   if (error instanceof MigrateError) return error.retryable && error.code !== ErrorCode.StaleLease;
-  const engine = ctx.config.engines[ref.descriptor.engine];
-  if (engine?.isRetryable) return engine.isRetryable(error);
-  return (error as { retryable?: unknown } | null)?.retryable === true;
+  return ref.engine.classifyError(error).retryable;
 }

@@ -10,13 +10,17 @@
  * store.shard('pg-0').collection('tenants', ['id']).upsert([{ id: 't1', name: 'Acme' }]);
  * ```
  */
-import type {
-  EngineAdapter, EngineCapabilities, EngineName, Fence, KeyValue, LedgerRecord,
-  LedgerStore, PreserveStore, Row, ShardAdapter, ShardDescriptor, StepOptions,
+import {
+  engineAdapterDefaults, errorClass,
+  type ControlStore, type EngineAdapter, type EngineCapabilities, type EngineName, type ErrorClass, type Fence, type KeyValue, type LedgerRecord,
+  type LedgerStore, type PreserveStore, type Row, type ShardAdapter, type ShardDescriptor, type StepOptions,
 } from '../engine/index.js';
-import { DefinitionError, ErrorCode, ShardUnavailableError } from '../errors/errors.js';
+import { definedDefaultKey } from '../definition/migration.js';
+import { DefinitionError, ErrorCode, isMigrateError, ShardUnavailableError } from '../errors/errors.js';
+import { compareKeys } from '../util/canonical.js';
 import { MemoryCollection } from './memory-collection.js';
 import { MemoryDataStore } from './memory-data-store.js';
+import { MemoryTenantDirectory } from './memory-directory.js';
 import { MemoryLockProvider, MemoryLockTable } from './memory-lock.js';
 import { MemoryPreserveStore } from './memory-preserve.js';
 
@@ -70,6 +74,8 @@ export class MemoryShard {
 
   /** The ledger as stored on this shard (like the `mcp_migrations` table of a real one). */
   readonly ledger = new Map<string, LedgerRecord>();
+  /** The tenant directory, on the control shard (engine → tenant → shard id). */
+  readonly directory = new Map<string, Map<string, string>>();
 }
 
 /**
@@ -108,6 +114,11 @@ export interface MemoryEngineOptions {
   readonly compareAndSet?: boolean;
   /** Offer preserved copies (`ShardAdapter.preserved`) for schema migrations' `preserve`. Default `true`. */
   readonly preserve?: boolean;
+  /**
+   * The key of data migrations that declare none (`EngineAdapter.defaultKey`). Default: what such a
+   * migration of this engine name is defined with (`['_id']` for `mongodb`, else `['id']`).
+   */
+  readonly defaultKey?: readonly string[];
 }
 
 const capabilitiesOf = (compareAndSet: boolean): EngineCapabilities => ({
@@ -133,10 +144,15 @@ export function memoryEngine(options: MemoryEngineOptions = {}): MemoryEngine {
   const capabilities = capabilitiesOf(options.compareAndSet ?? false);
   const adapters = new Map(ids.map((id) => [id, new MemoryShardAdapter(id, name, store, lock, options.latencyMs ?? 0, capabilities, options.preserve ?? true)]));
   const shards: ShardDescriptor[] = ids.map((id) => ({ id, engine: name, location: `memory://${id}` }));
+  const first = adapters.get(ids[0]!)!;
   return {
     name,
     capabilities,
     shards,
+    defaultKey: options.defaultKey ?? definedDefaultKey(name),
+    classifyError: classifyMemoryError,
+    compareKeys,
+    control: (): ControlStore => ({ lock: first.lock, directory: first.directory }),
     store,
     handle: (id) => store.shard(id),
     shard(id) {
@@ -156,6 +172,8 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
   readonly data: MemoryDataStore;
   readonly capabilities: EngineCapabilities;
   readonly preserved: PreserveStore | undefined;
+  /** The tenant directory kept on this shard, used when it is the control shard. */
+  readonly directory: MemoryTenantDirectory;
   readonly #store: MemoryStore;
   readonly #latencyMs: number;
 
@@ -185,6 +203,7 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
     };
     this.preserved = preserve ? new MemoryPreserveStore(shard, io) : undefined;
     this.data = new MemoryDataStore(shard, io, { compareAndSet: capabilities.compareAndSet === true });
+    this.directory = new MemoryTenantDirectory(shard, io);
   }
 
   async connect(): Promise<void> {
@@ -207,6 +226,13 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
     }
     return op();
   }
+}
+
+/** The memory engine's errors are the SDK's own: an unreachable shard is a lost connection, a lock wait a lock timeout. */
+function classifyMemoryError(error: unknown): ErrorClass {
+  if (isMigrateError(error) && error.code === ErrorCode.ShardUnavailable) return errorClass('connection-lost');
+  if (isMigrateError(error) && error.code === ErrorCode.LockTimeout) return errorClass('lock-timeout');
+  return engineAdapterDefaults.classifyError(error);
 }
 
 export type { KeyValue, Row };

@@ -296,7 +296,14 @@ export class RowSetHash {
   }
 }
 
-/** Total order used for keys by the memory engine and by range splitting: mirrors adapters' order. */
+/**
+ * The SDK's key order: MongoDB's BSON comparison order, which every built-in engine agrees with on
+ * the values its keys hold (a PostgreSQL key column has one type; strings by code point, as
+ * `COLLATE "C"`). Types first — null < numbers (number, bigint, Long, Int32, Double, Decimal128,
+ * compared by value) < strings < objects < arrays < binary < ObjectId < booleans < dates <
+ * timestamps < regular expressions — then values within the type. It is the default
+ * `EngineAdapter.compareKeys` and the memory engine's order.
+ */
 export function compareKeys(a: readonly unknown[], b: readonly unknown[]): number {
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
     const c = compareScalar(a[i], b[i]);
@@ -305,26 +312,124 @@ export function compareKeys(a: readonly unknown[], b: readonly unknown[]): numbe
   return 0;
 }
 
-function rank(v: unknown): number {
-  if (v === null || v === undefined) return 0;
-  if (typeof v === 'number' || typeof v === 'bigint') return 1;
-  if (typeof v === 'string') return 2;
-  if (typeof v === 'object' && typeof (v as { _bsontype?: unknown })._bsontype === 'string') return 3;
-  if (v instanceof Date) return 4;
-  return 5;
+/** BSON type brackets, in comparison order. */
+const Rank = { Null: 0, Number: 1, String: 2, Object: 3, Array: 4, Binary: 5, ObjectId: 6, Boolean: 7, Date: 8, Timestamp: 9, RegExp: 10, Other: 11 } as const;
+type Rank = (typeof Rank)[keyof typeof Rank];
+
+const bsonType = (v: object): unknown => (v as { _bsontype?: unknown })._bsontype;
+
+function rank(v: unknown): Rank {
+  if (v === null || v === undefined) return Rank.Null;
+  switch (typeof v) {
+    case 'number':
+    case 'bigint':
+      return Rank.Number;
+    case 'string':
+      return Rank.String;
+    case 'boolean':
+      return Rank.Boolean;
+    case 'object':
+      break;
+    default:
+      return Rank.Other;
+  }
+  if (v instanceof Date) return Rank.Date;
+  if (v instanceof RegExp) return Rank.RegExp;
+  if (Array.isArray(v)) return Rank.Array;
+  if (v instanceof Uint8Array) return Rank.Binary;
+  switch (bsonType(v)) {
+    case undefined:
+      return Rank.Object;
+    case 'Long': case 'Int32': case 'Double': case 'Decimal128':
+      return Rank.Number;
+    case 'Binary': case 'UUID':
+      return Rank.Binary;
+    case 'ObjectId': case 'ObjectID':
+      return Rank.ObjectId;
+    case 'Timestamp':
+      return Rank.Timestamp;
+    case 'BSONRegExp':
+      return Rank.RegExp;
+    default:
+      return Rank.Other;
+  }
 }
 
+/** A number-like value as a number or (integers beyond 2^53) a bigint, for ordering. */
+function numeric(v: unknown): number | bigint {
+  if (typeof v === 'number' || typeof v === 'bigint') return v;
+  const type = bsonType(v as object);
+  if (type === 'Long') return BigInt(String(v));
+  if (type === 'Decimal128') return Number(String(v));
+  return Number((v as { valueOf(): unknown }).valueOf());
+}
+
+/** The bytes of a binary value, and its BSON subtype (0 for plain bytes). */
+function bytesOf(v: unknown): { bytes: Uint8Array; subtype: number } {
+  if (v instanceof Uint8Array) return { bytes: v, subtype: 0 };
+  const b = v as { buffer?: Uint8Array; sub_type?: number; position?: number };
+  const bytes = b.buffer instanceof Uint8Array ? b.buffer.subarray(0, b.position ?? b.buffer.length) : new Uint8Array();
+  return { bytes, subtype: b.sub_type ?? 0 };
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+/** BSON object order: field by field (type, then name, then value), then the shorter first. */
+function compareObjects(a: Record<string, unknown>, b: Record<string, unknown>): number {
+  const ea = Object.entries(a).filter(([, v]) => v !== undefined);
+  const eb = Object.entries(b).filter(([, v]) => v !== undefined);
+  for (let i = 0; i < Math.min(ea.length, eb.length); i++) {
+    const [ka, va] = ea[i]!;
+    const [kb, vb] = eb[i]!;
+    const c = rank(va) - rank(vb) || compareUtf8(ka, kb) || compareScalar(va, vb);
+    if (c !== 0) return c;
+  }
+  return ea.length - eb.length;
+}
+
+const sign = (x: number | bigint, y: number | bigint): number => (x < y ? -1 : x > y ? 1 : 0);
+
+/** One key value against another, in the order of {@link compareKeys}. */
 export function compareScalar(a: unknown, b: unknown): number {
   const ra = rank(a);
   const rb = rank(b);
   if (ra !== rb) return ra - rb;
-  if (ra === 1) return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
-  if (ra === 4) return (a as Date).getTime() - (b as Date).getTime();
-  // Bytewise (code point) order, like COLLATE "C": both sides of a copy must agree on it.
-  const sa = ra === 3 ? String((a as { toHexString?: () => string }).toHexString?.() ?? a) : String(a);
-  const sb = ra === 3 ? String((b as { toHexString?: () => string }).toHexString?.() ?? b) : String(b);
-  return compareUtf8(sa, sb);
+  switch (ra) {
+    case Rank.Null:
+      return 0;
+    case Rank.Number:
+      return sign(numeric(a), numeric(b));
+    case Rank.String:
+      // Bytewise (code point) order, like COLLATE "C": both sides of a copy must agree on it.
+      return compareUtf8(a as string, b as string);
+    case Rank.Object:
+      return compareObjects(a as Record<string, unknown>, b as Record<string, unknown>);
+    case Rank.Array:
+      return compareKeys(a as unknown[], b as unknown[]);
+    case Rank.Binary: {
+      // BSON: the shorter first, then the subtype, then the bytes.
+      const x = bytesOf(a);
+      const y = bytesOf(b);
+      return x.bytes.length - y.bytes.length || x.subtype - y.subtype || compareBytes(x.bytes, y.bytes);
+    }
+    case Rank.ObjectId:
+      return compareUtf8(hexOf(a), hexOf(b));
+    case Rank.Boolean:
+      return Number(a) - Number(b);
+    case Rank.Date:
+      return sign((a as Date).getTime(), (b as Date).getTime());
+    case Rank.Timestamp:
+      return sign(BigInt(String(a)), BigInt(String(b)));
+    default:
+      return compareUtf8(String(a), String(b));
+  }
 }
+
+const hexOf = (v: unknown): string => String((v as { toHexString?: () => string }).toHexString?.() ?? v);
 
 /**
  * Orders strings by code point, which is the order of their UTF-8 bytes: what `COLLATE "C"`,

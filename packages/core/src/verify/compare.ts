@@ -6,7 +6,7 @@
  */
 import type { DataStore, DataTarget, KeyRange, KeyValue, Row } from '../engine/index.js';
 import { ValidationError } from '../errors/errors.js';
-import { canonicalEncode, compareKeys as compare, storedFormOf, typedEncode } from '../util/canonical.js';
+import { canonicalEncode, compareKeys, storedFormOf, typedEncode } from '../util/canonical.js';
 
 export interface DataSide {
   readonly store: DataStore;
@@ -29,6 +29,11 @@ export interface CompareOptions {
   /** Stop after this many differences. Default 1000. */
   readonly maxDifferences?: number;
   readonly signal?: AbortSignal;
+  /**
+   * The order the stores scan keys in: the engine adapter's `compareKeys` (pass
+   * `engine.compareKeys`). Default: the SDK's key order, which every built-in adapter uses.
+   */
+  readonly compareKeys?: (a: KeyValue, b: KeyValue) => number;
 }
 
 export interface CompareResult {
@@ -48,6 +53,7 @@ export async function compareData(left: DataSide, right: DataSide, options: Comp
   const fanout = Math.max(2, options.fanout ?? 16);
   const max = options.maxDifferences ?? 1000;
   const range = options.range ?? {};
+  const compare = options.compareKeys ?? compareKeys;
   const [l, r] = await Promise.all([left.store.checksum(left.target, range), right.store.checksum(right.target, range)]);
   const differences: KeyDifference[] = [];
   const ranges: KeyRange[] = [];
@@ -96,7 +102,7 @@ export async function compareData(left: DataSide, right: DataSide, options: Comp
     }
     const segments: KeyRange[] = [];
     let from = span.after;
-    for (const cut of dedupe(cuts)) {
+    for (const cut of dedupe(cuts, compare)) {
       segments.push({ after: from, upTo: cut });
       from = cut;
     }
@@ -105,7 +111,7 @@ export async function compareData(left: DataSide, right: DataSide, options: Comp
   }
 
   async function diffRows(span: KeyRange): Promise<KeyDifference[]> {
-    const [a, b] = await Promise.all([readRange(left, span), readRange(right, span)]);
+    const [a, b] = await Promise.all([readRange(left, span, compare), readRange(right, span, compare)]);
     const out: KeyDifference[] = [];
     for (const [id, row] of a) {
       const other = b.get(id);
@@ -118,7 +124,7 @@ export async function compareData(left: DataSide, right: DataSide, options: Comp
 }
 
 /** Rows of a side in a range, by canonical key. */
-async function readRange(side: DataSide, span: KeyRange): Promise<Map<string, { key: KeyValue; encoded: string }>> {
+async function readRange(side: DataSide, span: KeyRange, compare: (a: KeyValue, b: KeyValue) => number): Promise<Map<string, { key: KeyValue; encoded: string }>> {
   const out = new Map<string, { key: KeyValue; encoded: string }>();
   let after = span.after;
   for (;;) {
@@ -136,7 +142,7 @@ async function readRange(side: DataSide, span: KeyRange): Promise<Map<string, { 
 
 const keyOf = (target: DataTarget, row: Row): KeyValue => target.key.map((k) => row[k]);
 
-function dedupe(keys: KeyValue[]): KeyValue[] {
+function dedupe(keys: KeyValue[], compare: (a: KeyValue, b: KeyValue) => number): KeyValue[] {
   const sorted = [...keys].sort(compare);
   return sorted.filter((k, i) => i === 0 || compare(k, sorted[i - 1]!) !== 0);
 }

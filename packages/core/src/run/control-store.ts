@@ -1,0 +1,64 @@
+/**
+ * Which control store a migrator uses — the run lock and the tenant directory. Chosen once, at
+ * construction, in this order:
+ * 1. what `createMigrator({ control })` gives (`lock`, `directory`; each may be given alone);
+ * 2. for what it leaves out: the control store of the first engine, in the order of the `engines`
+ *    object, whose adapter offers `control()` (the built-in adapters offer their first shard);
+ * 3. else the lock of the first engine's first shard, and no directory (it reads as empty and
+ *    refuses writes).
+ */
+import type { ControlStore, DirectoryOverrides, EngineAdapter, TenantDirectory } from '../engine/index.js';
+import { DefinitionError, ErrorCode } from '../errors/errors.js';
+import type { MigratorConfig } from './config.js';
+
+/** The `directory` option: a tenant directory, or (read-only) a function returning its placements. */
+export type DirectoryOption = TenantDirectory | (() => DirectoryOverrides | Promise<DirectoryOverrides>);
+
+/** The `control` option of `createMigrator`. */
+export interface ControlOption {
+  readonly lock?: ControlStore['lock'] | undefined;
+  readonly directory?: DirectoryOption | undefined;
+}
+
+export function resolveControlStore(config: Pick<MigratorConfig, 'engines' | 'control'>): ControlStore {
+  const explicit = config.control;
+  const engines = Object.values(config.engines);
+  const offering = explicit?.lock && explicit.directory ? undefined : engines.find((e) => typeof e.control === 'function');
+  const offered = offering?.control!();
+  return {
+    lock: explicit?.lock ?? offered?.lock ?? firstShardLock(engines[0]!),
+    directory: explicit?.directory ? asDirectory(explicit.directory) : (offered?.directory ?? NO_DIRECTORY),
+  };
+}
+
+function firstShardLock(engine: EngineAdapter): ControlStore['lock'] {
+  return engine.shard(engine.shards[0]!.id).lock;
+}
+
+function asDirectory(option: DirectoryOption): TenantDirectory {
+  if (typeof option !== 'function') return option;
+  return {
+    list: async () => option(),
+    get: async (engine, tenant) => (await option())[engine]?.[tenant],
+    set: async () => readOnly(),
+    delete: async () => readOnly(),
+  };
+}
+
+const readOnly = (): never => {
+  throw new DefinitionError('The tenant directory given as a function is read-only: give a TenantDirectory (get, set, delete, list) to write it', {
+    code: ErrorCode.Config, field: 'control.directory',
+  });
+};
+
+/** No engine offers a directory and none was given: nothing is placed, and nothing can be. */
+const NO_DIRECTORY: TenantDirectory = {
+  list: async () => ({}),
+  get: async () => undefined,
+  set: async () => {
+    throw new DefinitionError('No tenant directory: no engine offers a control store; give createMigrator({ control: { directory } })', {
+      code: ErrorCode.Config, field: 'control.directory',
+    });
+  },
+  delete: async () => false,
+};
