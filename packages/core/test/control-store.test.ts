@@ -1,8 +1,10 @@
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defineMigration } from '../src/definition/migration.js';
 import { RunFailedError } from '../src/errors/errors.js';
+import { hashRouter } from '../src/router/router.js';
 import { createMigrator } from '../src/run/migrator.js';
 import { createMemoryStore, memoryEngine } from '../src/testing/index.js';
+import { memory, rejection } from './helpers.js';
 
 it('a run whose control-store shard is unreachable fails with a report naming that shard, applying nothing', async () => {
   const store = createMemoryStore();
@@ -17,4 +19,80 @@ it('a run whose control-store shard is unreachable fails with a report naming th
   expect((err as Error).message).toContain('pg-0');
   expect(ran).toBe(0);
   expect(store.shard('pg-1').ledger.size).toBe(0);
+});
+
+describe('the control store: chosen explicitly or by the documented preference', () => {
+  const noop = (id: string, engine: string) => defineMigration({ id, engine, up: () => undefined });
+
+  it('without `control`, the first engine in `engines` order that offers control() holds the run lock', async () => {
+    const store = createMemoryStore();
+    const mg = memoryEngine({ name: 'mongodb', shards: ['mg-0'], store });
+    const pg = memoryEngine({ name: 'postgres', shards: ['pg-0'], store });
+    const seen: string[] = [];
+    const spy = (e: ReturnType<typeof memoryEngine>, tag: string) => {
+      const original = e.control!.bind(e);
+      (e as { control: typeof original }).control = () => {
+        const c = original();
+        return { ...c, lock: { ...c.lock, acquire: (...a: Parameters<typeof c.lock.acquire>) => (seen.push(tag), c.lock.acquire(...a)), status: c.lock.status.bind(c.lock), forceRelease: c.lock.forceRelease.bind(c.lock) } };
+      };
+    };
+    spy(mg, 'mongodb');
+    spy(pg, 'postgres');
+    await createMigrator({ engines: { mongodb: mg, postgres: pg }, migrations: [noop('a', 'postgres')] }).run();
+    expect(seen).toEqual(['mongodb']);
+    seen.length = 0;
+    await createMigrator({ engines: { postgres: pg, mongodb: mg }, migrations: [noop('a', 'postgres')] }).run();
+    expect(seen).toEqual(['postgres']);
+  });
+
+  it('an explicit control.lock wins; an engine without control() falls back to its first shard, with an empty directory that refuses writes', async () => {
+    const { engine } = memory(2);
+    const bare = { ...engine, control: undefined };
+    const used: string[] = [];
+    const lock = engine.shard(engine.shards[1]!.id).lock;
+    const counting = { acquire: (...a: Parameters<typeof lock.acquire>) => (used.push(a[0]), lock.acquire(...a)), status: lock.status.bind(lock), forceRelease: lock.forceRelease.bind(lock) };
+    await createMigrator({ engines: { memory: bare }, migrations: [noop('a', 'memory')], control: { lock: counting } }).run();
+    expect(used).toEqual(['mcp-migrate:default:run']);
+    const m = createMigrator({ engines: { memory: bare }, migrations: [] });
+    expect(await m.directory.list()).toEqual({});
+    expect(await m.directory.get('memory', 'acme')).toBeUndefined();
+    expect(await rejection(m.directory.set('memory', 'acme', engine.shards[0]!.id))).toMatchObject({ code: 'MIGRATE_CONFIG', field: 'control.directory' });
+  });
+
+  it('a directory given as a function is read (as the router overrides) but refuses writes', async () => {
+    const { engine, ids } = memory(2);
+    const m = createMigrator({ engines: { memory: engine }, migrations: [], control: { directory: () => ({ memory: { acme: ids[1]! } }) } });
+    expect(await m.directory.get('memory', 'acme')).toBe(ids[1]);
+    expect(await m.directory.list()).toEqual({ memory: { acme: ids[1] } });
+    expect(await rejection(m.directory.set('memory', 'acme', ids[0]!))).toMatchObject({ code: 'MIGRATE_CONFIG', field: 'control.directory' });
+  });
+
+  it('the memory tenant directory persists in the store: another migrator reads it, and its router follows it', async () => {
+    const { store, engine, ids } = memory(3);
+    const router = hashRouter();
+    const natural = router.route('acme', 'memory', ids);
+    const target = ids.find((id) => id !== natural)!;
+    const writer = createMigrator({ engines: { memory: engine }, migrations: [] });
+    expect(await writer.directory.list()).toEqual({});
+    await writer.directory.set('memory', 'acme', target);
+    await writer.directory.set('memory', 'gone', natural);
+    expect(await writer.directory.delete('memory', 'gone')).toBe(true);
+    expect(await writer.directory.delete('memory', 'gone')).toBe(false);
+    await writer.close();
+
+    const got: string[] = [];
+    const m = defineMigration({ id: '0001-t', engine: 'memory', scope: { tenants: ['acme'] }, up: async (_h, ctx) => void got.push(ctx.shard.id) });
+    const reader = createMigrator({ engines: { memory: memoryEngine({ name: 'memory', shards: ids, store }) }, migrations: [m], router });
+    expect(await reader.directory.list()).toEqual({ memory: { acme: target } });
+    expect((await reader.plan()).shards.filter((s) => s.steps.length).map((s) => s.shardId)).toEqual([target]);
+    await reader.run();
+    expect(got).toEqual([target]);
+  });
+
+  it('the directory is on the control shard: it is unreachable when that shard is', async () => {
+    const { store, engine, ids } = memory(2);
+    const m = createMigrator({ engines: { memory: engine }, migrations: [] });
+    store.shard(ids[0]!).available = false;
+    expect(await rejection(m.directory.list())).toMatchObject({ code: 'MIGRATE_SHARD_UNAVAILABLE', shardId: ids[0] });
+  });
 });

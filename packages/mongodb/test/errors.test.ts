@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, isMigrateError } from '@mcp/migrate-core';
-import { isDuplicateKey, isRetryable, mongoEngine, uriLocation } from '../src/index.js';
+import { classifyError, isDuplicateKey, isRetryable, mongoEngine, uriLocation } from '../src/index.js';
 
 const driverError = (fields: Record<string, unknown>, labels: string[] = []) =>
   Object.assign(new Error('boom'), fields, { hasErrorLabel: (l: string) => labels.includes(l) });
@@ -21,6 +21,36 @@ describe('isRetryable (no server)', () => {
     expect(isRetryable(new Error('syntax'))).toBe(false);
     expect(isRetryable(null)).toBe(false);
     expect(isDuplicateKey({ writeErrors: [{ code: 11000 }] })).toBe(true);
+  });
+});
+
+describe('classifyError (no server): driver errors → engine-neutral reasons', () => {
+  it.each<[string, unknown, string, boolean]>([
+    ['network error', Object.assign(new Error('x'), { name: 'MongoNetworkError' }), 'connection-lost', true],
+    ['NotWritablePrimary', driverError({ name: 'MongoServerError', code: 10107 }), 'connection-lost', true],
+    ['RetryableWriteError label', driverError({ name: 'MongoServerError', code: 2 }, ['RetryableWriteError']), 'connection-lost', true],
+    ['TransientTransactionError label', { code: 1, errorLabels: ['TransientTransactionError'] }, 'serialization', true],
+    ['WriteConflict', driverError({ name: 'MongoServerError', code: 112 }), 'serialization', true],
+    ['ExceededTimeLimit', driverError({ name: 'MongoServerError', code: 262 }), 'lock-timeout', true],
+    ['write concern error', Object.assign(new Error('x'), { name: 'MongoWriteConcernError' }), 'unknown', true],
+    ['E11000', driverError({ name: 'MongoServerError', code: 11000 }), 'duplicate-key', false],
+    ['E11000 in a bulk write', { writeErrors: [{ code: 11000 }] }, 'duplicate-key', false],
+    ['NamespaceNotFound', driverError({ name: 'MongoServerError', code: 26 }), 'missing-object', false],
+    ['Unauthorized', driverError({ name: 'MongoServerError', code: 13 }), 'permission', false],
+    ['BadValue', driverError({ name: 'MongoServerError', code: 2 }), 'invalid-input', false],
+    ['plain error', new Error('syntax'), 'unknown', false],
+  ])('%s', (_name, error, reason, retryable) => {
+    expect(classifyError(error)).toEqual({ reason, retryable });
+    expect(isRetryable(error)).toBe(retryable);
+  });
+  it('the engine classifies with it, keys by _id in BSON order, names collections, and offers a control store', () => {
+    const engine = mongoEngine({ shards: [{ id: 'mg-0', uri: 'mongodb://127.0.0.1:1', database: 'x' }] });
+    expect(engine.classifyError(driverError({ code: 11000 }))).toEqual({ reason: 'duplicate-key', retryable: false });
+    expect(engine.defaultKey).toEqual(['_id']);
+    expect(engine.compareKeys([true], [new Date(0)])).toBeLessThan(0); // BSON: booleans before dates
+    expect(engine.terms?.target).toBe('collection');
+    expect(engine.control().lock).toBe(engine.shard('mg-0').lock);
+    void engine.close();
   });
 });
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode, isMigrateError } from '@mcp/migrate-core';
 import pg from 'pg';
 import { newDb } from 'pg-mem';
-import { assertIdentifier, isRetryable, lockKey, postgresEngine, quoteIdentifier, tableName } from '../src/index.js';
+import { assertIdentifier, classifyError, isRetryable, lockKey, postgresEngine, quoteIdentifier, tableName } from '../src/index.js';
 import { decodeKeyValue, encodeKeyValue } from '../src/key-codec.js';
 import { columnJson, jsonText, jsonValue } from '../src/internal/values.js';
 
@@ -95,6 +95,37 @@ describe('isRetryable', () => {
     expect(isRetryable(new Error('wrapped', { cause: pgError('55P03') }))).toBe(true);
     expect(isRetryable(new Error('boom'))).toBe(false);
     expect(isRetryable('nope')).toBe(false);
+  });
+});
+
+describe('classifyError: SQLSTATE → engine-neutral reason', () => {
+  const pgError = (code: string) => Object.assign(new Error(`pg ${code}`), { code });
+  it.each([
+    ['08006', 'connection-lost', true], ['57P01', 'connection-lost', true], ['53300', 'connection-lost', true],
+    ['40001', 'serialization', true], ['40P01', 'serialization', true], ['55P03', 'lock-timeout', true],
+    ['42P01', 'missing-object', false], ['42703', 'missing-object', false], ['3F000', 'missing-object', false],
+    ['23505', 'duplicate-key', false], ['42501', 'permission', false], ['28P01', 'permission', false],
+    ['42601', 'invalid-input', false], ['22P02', 'invalid-input', false], ['23502', 'invalid-input', false],
+    ['57014', 'unknown', false], ['XX000', 'unknown', false],
+  ])('SQLSTATE %s → %s (retryable %s)', (code, reason, retryable) => {
+    expect(classifyError(pgError(code))).toEqual({ reason, retryable });
+    expect(classifyError(new Error('wrapped', { cause: pgError(code) }))).toEqual({ reason, retryable });
+  });
+  it('socket codes and lost-connection messages are connection-lost; anything else unknown, even if it says retryable', () => {
+    expect(classifyError(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toEqual({ reason: 'connection-lost', retryable: true });
+    expect(classifyError(new Error('Connection terminated unexpectedly'))).toEqual({ reason: 'connection-lost', retryable: true });
+    expect(classifyError(Object.assign(new Error('x'), { retryable: true }))).toEqual({ reason: 'unknown', retryable: false });
+    expect(classifyError(null)).toEqual({ reason: 'unknown', retryable: false });
+  });
+  it('the engine classifies with it, keys by id in the SDK order (bytea bytewise), names tables, and offers a control store', () => {
+    const engine = postgresEngine({ shards: [{ id: 'pg-0', connectionString: 'postgres://u:p@127.0.0.1:1/x' }] });
+    expect(engine.classifyError(pgError('40001'))).toEqual({ reason: 'serialization', retryable: true });
+    expect(engine.defaultKey).toEqual(['id']);
+    expect(engine.compareKeys([Buffer.from([2])], [Buffer.from([1, 1])])).toBeGreaterThan(0);
+    expect(engine.compareKeys([2], ['1'])).toBeLessThan(0);
+    expect(engine.terms?.target).toBe('table');
+    expect(engine.control().lock).toBe(engine.shard('pg-0').lock);
+    void engine.close();
   });
 });
 

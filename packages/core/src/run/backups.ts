@@ -46,16 +46,21 @@ export function backupsOf(records: readonly LedgerRecord[], migrations: Readonly
     .map((r) => ({ migrationId: r.id, name: backupName(r.id), state: r.state, appliedAt: r.state === 'applied' ? r.finishedAt : null }));
 }
 
+/** One shard's purge: the shard, the lease held on it, the migrations by id, what to purge. */
+export interface ShardPurge {
+  readonly shardId: string;
+  readonly adapter: ShardAdapter;
+  readonly lease: Lease;
+  readonly migrations: ReadonlyMap<string, Migration>;
+  readonly options: PurgeBackupsOptions;
+  /** The time `olderThanMs` counts from. Default: now. */
+  readonly now?: number | undefined;
+}
+
 /** Drops the eligible backups of one shard under its lease; marks each record before dropping. */
-export async function purgeShardBackups(
-  shardId: string,
-  adapter: ShardAdapter,
-  lease: Lease,
-  migrations: ReadonlyMap<string, Migration>,
-  options: PurgeBackupsOptions,
-  now = Date.now(),
-): Promise<PurgedBackup[]> {
-  const fence = fenceOf(lease);
+export async function purgeShardBackups(input: ShardPurge): Promise<PurgedBackup[]> {
+  const { shardId, adapter, migrations, options, now = Date.now() } = input;
+  const fence = fenceOf(input.lease);
   const out: PurgedBackup[] = [];
   for (const r of await adapter.ledger.list()) {
     const m = migrations.get(r.id);

@@ -24,7 +24,7 @@ export async function purgeBackupsOn(ctx: MigratorContext, input: PurgeInput): P
     const ref = shardOf(ctx, id);
     const lease = await shardLease(ctx, ref, runId, options.signal);
     try {
-      const purged = await purgeShardBackups(id, ref.adapter, lease, byId, options);
+      const purged = await purgeShardBackups({ shardId: id, adapter: ref.adapter, lease, migrations: byId, options });
       for (const p of purged) ctx.log.info(`purged backup "${p.name}" of "${p.migrationId}" on shard "${id}"; rolling it back now needs "reverse"`);
       out.push(...purged);
     } finally {

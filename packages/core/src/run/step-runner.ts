@@ -48,6 +48,8 @@ interface ApplyState {
   succeeded: boolean;
   /** A record left `running` or `failed` by an earlier run: its checkpoint and preserved copies are reused. */
   readonly resumed: boolean;
+  /** When the step started (`Date.now()`), for its duration. */
+  readonly t0: number;
 }
 
 /** Marks an error as one that p-retry must not retry. */
@@ -80,6 +82,7 @@ async function applyOne(ctx: MigratorContext, input: ApplyInput): Promise<StepRe
     attempts: 0,
     succeeded: false,
     resumed,
+    t0,
   };
   const deadline = new StepDeadline(input.signal);
   try {
@@ -92,7 +95,7 @@ async function applyOne(ctx: MigratorContext, input: ApplyInput): Promise<StepRe
     const note = skippedNote(state.record);
     return { migrationId: m.id, status: note ? 'skipped' : 'applied', ...(note ? { reason: note } : {}), durationMs, attempts: state.attempts, ...(state.record.counts ? { counts: state.record.counts } : {}) };
   } catch (cause) {
-    return recordFailure(ctx, input, state, cause, t0);
+    return recordFailure(ctx, input, state, cause);
   }
 }
 
@@ -160,7 +163,7 @@ function retryOptions(ctx: MigratorContext, input: ApplyInput, state: ApplyState
 }
 
 /** Records a failed apply in the ledger (unless the lease went stale: the record is another runner's now) and reports it. */
-async function recordFailure(ctx: MigratorContext, input: ApplyInput, state: ApplyState, cause: unknown, t0: number): Promise<StepReport> {
+async function recordFailure(ctx: MigratorContext, input: ApplyInput, state: ApplyState, cause: unknown): Promise<StepReport> {
   const { migration: m, ref, runId } = input;
   const shardId = ref.descriptor.id;
   const error = serializeError(stepFailure(cause, { migrationId: m.id, shardId, direction: 'up' }));
@@ -171,7 +174,7 @@ async function recordFailure(ctx: MigratorContext, input: ApplyInput, state: App
   }
   ctx.log.error(`migration "${m.id}" failed on shard "${shardId}"`, { error });
   ctx.emit('shard:failed', { runId, migrationId: m.id, shardId, error });
-  return { migrationId: m.id, status: 'failed', error, durationMs: Date.now() - t0, attempts: state.attempts };
+  return { migrationId: m.id, status: 'failed', error, durationMs: Date.now() - state.t0, attempts: state.attempts };
 }
 
 /** Rolls one migration back on one shard under its own lease: `down` (schema), or `reverse` / the backup (data). */
