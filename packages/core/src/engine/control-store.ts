@@ -3,7 +3,7 @@
  * the tenant directory. An adapter offers one with `EngineAdapter.control()` (on its first shard);
  * the host may give its own (`createMigrator({ control })`).
  */
-import type { EngineName } from './engine-adapter.js';
+import type { EngineName } from './engine-name.js';
 import type { LockProvider } from './lock-provider.js';
 
 /** Per-engine tenant placements: engine → tenant → shard id. */

@@ -16,8 +16,9 @@ import type { Direction, LedgerStore } from './ledger-store.js';
 import type { LockProvider } from './lock-provider.js';
 import type { PreserveStore } from './preserve-store.js';
 
-/** The engines the platform runs. Other names are allowed for third-party adapters. */
-export type EngineName = 'postgres' | 'mongodb' | (string & {});
+import type { EngineName } from './engine-name.js';
+
+export type { EngineName };
 
 /** A shard as the migrator reports it: id and engine, and a redacted location for humans. */
 export interface ShardDescriptor {

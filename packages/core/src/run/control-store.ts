@@ -9,7 +9,6 @@
  */
 import type { ControlStore, DirectoryOverrides, EngineAdapter, TenantDirectory } from '../engine/index.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
-import type { MigratorConfig } from './config.js';
 
 /** The `directory` option: a tenant directory, or (read-only) a function returning its placements. */
 export type DirectoryOption = TenantDirectory | (() => DirectoryOverrides | Promise<DirectoryOverrides>);
@@ -20,7 +19,13 @@ export interface ControlOption {
   readonly directory?: DirectoryOption | undefined;
 }
 
-export function resolveControlStore(config: Pick<MigratorConfig, 'engines' | 'control'>): ControlStore {
+/** What the control store is chosen from: `createMigrator`'s `engines` and `control`. */
+export interface ControlChoice {
+  readonly engines: Readonly<Record<string, EngineAdapter<any>>>;
+  readonly control?: ControlOption | undefined;
+}
+
+export function resolveControlStore(config: ControlChoice): ControlStore {
   const explicit = config.control;
   const engines = Object.values(config.engines);
   const offering = explicit?.lock && explicit.directory ? undefined : engines.find((e) => typeof e.control === 'function');

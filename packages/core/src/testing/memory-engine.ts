@@ -203,7 +203,7 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
     };
     this.preserved = preserve ? new MemoryPreserveStore(shard, io) : undefined;
     this.data = new MemoryDataStore(shard, io, { compareAndSet: capabilities.compareAndSet === true });
-    this.directory = new MemoryTenantDirectory(shard, io);
+    this.directory = new MemoryTenantDirectory(() => shard().directory, io);
   }
 
   async connect(): Promise<void> {
