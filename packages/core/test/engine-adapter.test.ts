@@ -23,6 +23,25 @@ function thirdParty(patch: Record<string, unknown> = {}, name = 'memory', store 
   return { ...engineAdapterDefaults, name: inner.name, shards: inner.shards, shard: (id: string) => inner.shard(id), close: () => inner.close(), ...patch } as EngineAdapter<MemoryShard>;
 }
 
+/** `shard` with its data store replaced by `data` (members bound to the original). */
+function withData(shard: ShardAdapter<MemoryShard>, data: object): ShardAdapter<MemoryShard> {
+  return {
+    id: shard.id, engine: shard.engine, capabilities: shard.capabilities, ledger: shard.ledger, lock: shard.lock,
+    connect: (signal) => shard.connect(signal), execute: (o, f) => shard.execute(o, f), close: () => shard.close(), data: data as ShardAdapter['data'],
+  };
+}
+
+/** The members of a data store, bound to it, with `change` applied (a member set to `undefined` is left out). */
+function boundData(data: object, change: Record<string, unknown> = {}): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of ['scan', 'count', 'checksum', 'write', 'update', 'remove', 'drop', 'inspect', 'compareAndSet', 'serverCopy']) {
+    const v = (data as Record<string, unknown>)[name];
+    if (v !== undefined) out[name] = typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(data) : v;
+  }
+  for (const [k, v] of Object.entries(change)) if (v === undefined) delete out[k]; else out[k] = v;
+  return out;
+}
+
 function refusal(make: () => unknown): { code: string; field: string; message: string } {
   try {
     make();
@@ -57,11 +76,11 @@ describe('verifyEngineAdapter: a malformed adapter is refused at createMigrator,
     const withoutPut = thirdParty({
       shard: (id: string) => {
         const s = inner.shard(id);
-        return { ...s, id: s.id, engine: s.engine, connect: s.connect, execute: s.execute, close: s.close, lock: s.lock, data: s.data, ledger: { ...s.ledger, put: undefined } };
+        return { ...withData(s, s.data), ledger: { ...s.ledger, put: undefined } };
       },
     });
     expect(refusal(construct(withoutPut)).message).toContain('member "shard("memory-x0").ledger.put" must be a function, got undefined');
-    const wrongId = thirdParty({ shard: (id: string) => ({ ...inner.shard(id), id: 'elsewhere', ledger: inner.shard(id).ledger, lock: inner.shard(id).lock, data: inner.shard(id).data }) });
+    const wrongId = thirdParty({ shard: (id: string) => ({ ...withData(inner.shard(id), inner.shard(id).data), id: 'elsewhere' }) });
     expect(refusal(construct(wrongId)).message).toContain('member "shard("memory-x0").id" must be "memory-x0", got "elsewhere"');
   });
 
@@ -70,11 +89,7 @@ describe('verifyEngineAdapter: a malformed adapter is refused at createMigrator,
       const inner = thirdParty();
       const lying = thirdParty({
         capabilities: { transactions: false, transactionalDdl: false, changeCapture: false, [flag]: true },
-        shard: (id: string) => {
-          const s = inner.shard(id);
-          const { inspect: _inspect, ...data } = s.data as unknown as Record<string, unknown>;
-          return { id: s.id, engine: s.engine, connect: s.connect, execute: s.execute, close: s.close, ledger: s.ledger, lock: s.lock, data };
-        },
+        shard: (id: string) => withData(inner.shard(id), boundData(inner.shard(id).data, { [flag]: undefined })),
       });
       const error = refusal(construct(lying));
       expect(error.message).toContain(`member "shard("memory-x0").data.${flag}" must be present: capabilities.${flag} is true`);
@@ -142,8 +157,8 @@ describe('defaultKey: a data migration without a key gets its engine adapter\'s 
       ...engine,
       shard: (id: string) => {
         const s = engine.shard(id);
-        const data = new Proxy(s.data, { get: (t, p) => (p === 'scan' ? (target: { key: string[] }, ...rest: unknown[]) => (seen.push([...target.key]), (t.scan as (...a: unknown[]) => unknown)(target, ...rest)) : Reflect.get(t, p)) });
-        return { ...s, id: s.id, engine: s.engine, ledger: s.ledger, lock: s.lock, connect: s.connect.bind(s), execute: s.execute.bind(s), close: s.close.bind(s), data };
+        const scan = (target: { key: string[] }, ...rest: unknown[]) => (seen.push([...target.key]), (s.data.scan as (...a: unknown[]) => unknown).call(s.data, target, ...rest));
+        return withData(s, boundData(s.data, { scan }));
       },
     } as EngineAdapter<MemoryShard>;
     const report = await createMigrator({ engines: { vendor: spy }, migrations: [m], ...QUICK }).run();

@@ -16,7 +16,7 @@ const SHARD_METHODS: Readonly<Record<string, readonly string[]>> = {
   '': ['connect', 'execute', 'close'],
   ledger: ['init', 'list', 'put', 'delete'],
   lock: ['acquire', 'status', 'forceRelease'],
-  data: ['scan', 'write', 'update', 'remove', 'backupWrite', 'backupScan', 'backupDrop', 'count', 'checksum'],
+  data: ['scan', 'count', 'checksum', 'write', 'update', 'remove', 'drop'],
 };
 
 /**
@@ -40,9 +40,9 @@ const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v)
 
 /**
  * Throws `MIGRATE_CONFIG` naming the first member of `adapter` (or of one of its shard adapters)
- * that is missing or of the wrong kind; checks that each capability flag that says `true` has its
- * member on every shard's data store (see {@link CAPABILITY_MEMBERS}). Calls `adapter.shard(id)`
- * for each shard (which must not connect).
+ * that is missing or of the wrong kind; checks that each capability flag that says `true` (on the
+ * engine or on a shard) has its member on the shard's data store (see {@link CAPABILITY_MEMBERS}).
+ * Calls `adapter.shard(id)` for each shard (which must not connect).
  */
 export function verifyEngineAdapter(adapter: unknown, options: VerifyAdapterOptions = {}): asserts adapter is EngineAdapter {
   const a = adapter as Record<string, unknown> | null;
@@ -61,11 +61,18 @@ export function verifyEngineAdapter(adapter: unknown, options: VerifyAdapterOpti
   if (!Array.isArray(key) || key.length === 0 || key.some((k) => typeof k !== 'string' || k.length === 0)) fail('defaultKey', 'must be a non-empty array of field names');
   const capabilities = a.capabilities as Record<string, unknown> | null | undefined;
   if (typeof capabilities !== 'object' || capabilities === null) return fail('capabilities', `must be an object of boolean flags, got ${describe(capabilities)}`);
-  for (const [flag, value] of Object.entries(capabilities)) if (typeof value !== 'boolean') fail(`capabilities.${flag}`, `must be a boolean, got ${describe(value)}`);
+  checkFlags(capabilities, 'capabilities', fail);
   const terms = a.terms as Record<string, unknown> | undefined;
   if (terms !== undefined && (typeof terms?.target !== 'string' || typeof terms.uniqueKey !== 'string')) fail('terms', 'must be { target, uniqueKey } strings when present');
   if (!Array.isArray(a.shards)) return fail('shards', `must be an array of shard descriptors, got ${describe(a.shards)}`);
   (a.shards as unknown[]).forEach((d, i) => verifyShard(a as unknown as EngineAdapter, { descriptor: d, at: `shards[${i}]`, capabilities, fail }));
+}
+
+/** Every flag a boolean (`undefined`: the default, `false`). */
+function checkFlags(capabilities: Record<string, unknown>, path: string, fail: (member: string, why: string) => never): void {
+  for (const [flag, value] of Object.entries(capabilities)) {
+    if (value !== undefined && typeof value !== 'boolean') fail(`${path}.${flag}`, `must be a boolean, got ${describe(value)}`);
+  }
 }
 
 interface ShardCheck {
@@ -95,11 +102,15 @@ function verifyShard(engine: EngineAdapter, { descriptor, at, capabilities, fail
     if (typeof owner !== 'object' || owner === null) fail(path, `must be an object, got ${describe(owner)}`);
     for (const m of methods) if (typeof owner![m] !== 'function') fail(`${path}.${m}`, `must be a function, got ${describe(owner![m])}`);
   }
+  const own = shard.capabilities as Record<string, unknown> | null | undefined;
+  if (typeof own !== 'object' || own === null) return fail(`shard("${id}").capabilities`, `must be an object of boolean flags, got ${describe(own)}`);
+  checkFlags(own, `shard("${id}").capabilities`, fail);
   const data = shard.data as Record<string, unknown>;
   for (const [flag, member] of Object.entries(CAPABILITY_MEMBERS)) {
     const offered = data[member];
-    if (capabilities[flag] === true && (offered === undefined || offered === null || (typeof offered !== 'object' && typeof offered !== 'function'))) {
-      fail(`shard("${id}").data.${member}`, `must be present: capabilities.${flag} is true`);
+    const says = capabilities[flag] === true ? 'capabilities' : own[flag] === true ? `shard("${id}").capabilities` : undefined;
+    if (says && (offered === undefined || offered === null || (typeof offered !== 'object' && typeof offered !== 'function'))) {
+      fail(`shard("${id}").data.${member}`, `must be present: ${says}.${flag} is true`);
     }
   }
 }
