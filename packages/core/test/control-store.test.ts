@@ -33,7 +33,7 @@ describe('the control store: chosen explicitly or by the documented preference',
       const original = e.control!.bind(e);
       (e as { control: typeof original }).control = () => {
         const c = original();
-        return { ...c, lock: { ...c.lock, acquire: (...a: Parameters<typeof c.lock.acquire>) => (seen.push(tag), c.lock.acquire(...a)), status: c.lock.status.bind(c.lock), forceRelease: c.lock.forceRelease.bind(c.lock) } };
+        return { ...c, lock: { ...c.lock, tryAcquire: (...a: Parameters<typeof c.lock.tryAcquire>) => (seen.push(tag), c.lock.tryAcquire(...a)), status: c.lock.status.bind(c.lock), forceRelease: c.lock.forceRelease.bind(c.lock) } };
       };
     };
     spy(mg, 'mongodb');
@@ -50,7 +50,7 @@ describe('the control store: chosen explicitly or by the documented preference',
     const bare = { ...engine, control: undefined };
     const used: string[] = [];
     const lock = engine.shard(engine.shards[1]!.id).lock;
-    const counting = { acquire: (...a: Parameters<typeof lock.acquire>) => (used.push(a[0]), lock.acquire(...a)), status: lock.status.bind(lock), forceRelease: lock.forceRelease.bind(lock) };
+    const counting = { tryAcquire: (...a: Parameters<typeof lock.tryAcquire>) => (used.push(a[0]), lock.tryAcquire(...a)), status: lock.status.bind(lock), forceRelease: lock.forceRelease.bind(lock) };
     await createMigrator({ engines: { memory: bare }, migrations: [noop('a', 'memory')], control: { lock: counting } }).run();
     expect(used).toEqual(['mcp-migrate:default:run']);
     const m = createMigrator({ engines: { memory: bare }, migrations: [] });

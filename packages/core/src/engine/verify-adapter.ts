@@ -15,7 +15,7 @@ const ENGINE_OPTIONAL_METHODS = ['control', 'secrets'] as const;
 const SHARD_METHODS: Readonly<Record<string, readonly string[]>> = {
   '': ['connect', 'execute', 'close'],
   ledger: ['init', 'list', 'put', 'delete'],
-  lock: ['acquire', 'status', 'forceRelease'],
+  lock: ['tryAcquire', 'status', 'forceRelease'],
   data: ['scan', 'count', 'checksum', 'write', 'update', 'remove', 'drop'],
 };
 
