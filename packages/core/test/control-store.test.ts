@@ -45,6 +45,21 @@ describe('the control store: chosen explicitly or by the documented preference',
     expect(seen).toEqual(['postgres']);
   });
 
+  it('a higher controlPreference wins over the order of `engines`, so every replica picks the same store', async () => {
+    const store = createMemoryStore();
+    const seen: string[] = [];
+    const offering = (name: string, preference: number) => {
+      const e = memoryEngine({ name, shards: [`${name}-0`], store });
+      const original = e.control!.bind(e);
+      return Object.assign(e, { controlPreference: preference, control: () => (seen.push(name), original()) });
+    };
+    const mg = offering('mongodb', 1);
+    const pg = offering('postgres', 2);
+    createMigrator({ engines: { mongodb: mg, postgres: pg }, migrations: [noop('a', 'postgres')] });
+    createMigrator({ engines: { postgres: pg, mongodb: mg }, migrations: [noop('a', 'postgres')] });
+    expect(seen).toEqual(['postgres', 'postgres']);
+  });
+
   it('an explicit control.lock wins; an engine without control() falls back to its first shard, with an empty directory that refuses writes', async () => {
     const { engine } = memory(2);
     const bare = { ...engine, control: undefined };

@@ -124,6 +124,7 @@ export function mongoEngine(options: MongoEngineOptions): MongoEngine {
     // The SDK's key order is MongoDB's BSON comparison order.
     compareKeys,
     terms: TERMS,
+    controlPreference: 1,
     control: () => (control ??= { lock: first.lock, directory: new MongoTenantDirectory(() => first.db()) }),
     shard(id) {
       const a = adapters.get(id);

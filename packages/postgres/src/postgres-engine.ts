@@ -149,6 +149,7 @@ export function postgresEngine(options: PostgresEngineOptions): PostgresEngine {
     defaultKey: DEFAULT_KEY,
     compareKeys,
     terms: TERMS,
+    controlPreference: 2,
     control: () => (control ??= { lock: adapters.get(first)!.lock, directory: new PostgresTenantDirectory(context(first)) }),
     shard(id) {
       context(id);

@@ -62,10 +62,17 @@ export interface EngineAdapter<Handle = unknown> {
   compareKeys(a: KeyValue, b: KeyValue): number;
   /**
    * The control store this engine offers (the run lock and the tenant directory, on its first
-   * shard). Optional: the migrator uses the configured `control`, else the first engine in
-   * `engines` order that offers one.
+   * shard). Optional: the migrator uses the configured `control`, else the offering engine with the
+   * highest {@link EngineAdapter.controlPreference} (ties: the order of `engines`).
    */
   control?(): ControlStore;
+  /**
+   * How strongly this engine's control store should be preferred when `createMigrator` chooses one:
+   * higher wins. Default 0. PostgreSQL gives 2 (a session-bound advisory lock the server releases
+   * with a dead holder), MongoDB 1. Every replica must choose the same store, so the choice never
+   * depends on the order of keys in a host's `engines` object between engines that differ here.
+   */
+  readonly controlPreference?: number | undefined;
   /**
    * How messages name this engine's things: `target` is `table` or `collection` (also the field a
    * refusal names), `uniqueKey` says what a data migration's key must be. Default: `table`, and a

@@ -45,9 +45,10 @@ export interface MigratorConfig {
   readonly lock?: { readonly ttlMs?: number; readonly waitMs?: number } | undefined;
   /**
    * The control store: the run lock and the tenant directory (a `TenantDirectory`, or a function
-   * returning the placements, read-only). What is not given here comes from the first engine, in
-   * the order of `engines`, whose adapter offers `control()` (PostgreSQL, MongoDB and memory do, on
-   * their first shard); failing that, the first engine's first shard holds the lock.
+   * returning the placements, read-only). What is not given here comes from the engine whose adapter
+   * offers `control()` with the highest `controlPreference` (PostgreSQL, then MongoDB, then memory,
+   * each on its first shard; ties in the order of `engines`); failing that, the first engine's first
+   * shard holds the lock.
    */
   readonly control?: ControlOption | undefined;
   /**

@@ -2,8 +2,9 @@
  * Which control store a migrator uses — the run lock and the tenant directory. Chosen once, at
  * construction, in this order:
  * 1. what `createMigrator({ control })` gives (`lock`, `directory`; each may be given alone);
- * 2. for what it leaves out: the control store of the first engine, in the order of the `engines`
- *    object, whose adapter offers `control()` (the built-in adapters offer their first shard);
+ * 2. for what it leaves out: the control store of the engine with the highest `controlPreference`
+ *    among those whose adapter offers `control()` (ties: the order of the `engines` object; the
+ *    built-in adapters offer their first shard, PostgreSQL preferred over MongoDB);
  * 3. else the lock of the first engine's first shard, and no directory (it reads as empty and
  *    refuses writes).
  */
@@ -28,12 +29,22 @@ export interface ControlChoice {
 export function resolveControlStore(config: ControlChoice): ControlStore {
   const explicit = config.control;
   const engines = Object.values(config.engines);
-  const offering = explicit?.lock && explicit.directory ? undefined : engines.find((e) => typeof e.control === 'function');
+  const offering = explicit?.lock && explicit.directory ? undefined : preferred(engines);
   const offered = offering?.control!();
   return {
     lock: explicit?.lock ?? offered?.lock ?? firstShardLock(engines[0]!),
     directory: explicit?.directory ? asDirectory(explicit.directory) : (offered?.directory ?? NO_DIRECTORY),
   };
+}
+
+/** The offering engine with the highest preference; the first of them in `engines` order on a tie. */
+function preferred(engines: readonly EngineAdapter[]): EngineAdapter | undefined {
+  let best: EngineAdapter | undefined;
+  for (const e of engines) {
+    if (typeof e.control !== 'function') continue;
+    if (!best || (e.controlPreference ?? 0) > (best.controlPreference ?? 0)) best = e;
+  }
+  return best;
 }
 
 function firstShardLock(engine: EngineAdapter): ControlStore['lock'] {
