@@ -7,7 +7,19 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     languageOptions: {
-      globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', Buffer: 'readonly', URL: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', performance: 'readonly' },
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        performance: 'readonly',
+      },
     },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
@@ -21,6 +33,20 @@ export default tseslint.config(
     files: ['packages/*/src/**/*.ts'],
     rules: {
       'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
+      // A source file is one room: over 400 lines (as formatted), it holds two and is split.
+      'max-lines': ['error', { max: 400 }],
     },
+  },
+  {
+    // Rooms still too big since the formatter came in: split them and delete them from this list.
+    files: [
+      'packages/core/src/definition/migration.ts',
+      'packages/core/src/util/canonical.ts',
+      'packages/core/src/verify/compare.ts',
+      'packages/mongodb/src/mongo-engine.ts',
+      'packages/postgres/src/postgres-data-store.ts',
+      'packages/postgres/src/postgres-preserve.ts',
+    ],
+    rules: { 'max-lines': 'off', 'max-lines-per-function': 'off' },
   },
 );

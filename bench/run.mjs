@@ -18,7 +18,12 @@ if (existsSync(envFile)) {
 }
 const wanted = process.argv.slice(2);
 const benches = readdirSync(here, { withFileTypes: true })
-  .filter((d) => d.isDirectory() && existsSync(join(here, d.name, 'index.mjs')) && (wanted.length === 0 || wanted.includes(d.name)))
+  .filter(
+    (d) =>
+      d.isDirectory() &&
+      existsSync(join(here, d.name, 'index.mjs')) &&
+      (wanted.length === 0 || wanted.includes(d.name)),
+  )
   .map((d) => d.name)
   .sort();
 if (benches.length === 0) {

@@ -19,9 +19,7 @@ import madge from 'madge';
  * progress removes them; a listed loop that no longer exists fails the check too, so this list
  * only shrinks (delete the line). Any loop not listed fails.
  */
-const KNOWN = [
-  ['core/src/testing/memory-engine.ts', 'core/src/testing/memory-preserve.ts'],
-];
+const KNOWN = [['core/src/testing/memory-engine.ts', 'core/src/testing/memory-preserve.ts']];
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const packages = join(root, 'packages');
@@ -44,7 +42,8 @@ const fresh = found.filter((cycle) => !known.has(keyOf(cycle)));
 const gone = KNOWN.filter((cycle) => !current.has(keyOf(cycle)));
 
 const show = (cycle) => `  packages/${[...cycle, cycle[0]].join(' → packages/')}`;
-for (const cycle of found.filter((c) => known.has(keyOf(c)))) console.warn(`[cycles] known, to remove:\n${show(cycle)}`);
+for (const cycle of found.filter((c) => known.has(keyOf(c))))
+  console.warn(`[cycles] known, to remove:\n${show(cycle)}`);
 if (gone.length > 0) {
   console.error('[cycles] these listed loops are gone: delete them from KNOWN in scripts/check-cycles.mjs');
   for (const cycle of gone) console.error(show(cycle));

@@ -25,7 +25,9 @@ try {
 function skippedByFile() {
   const out = new Map();
   for (const r of report.testResults ?? []) {
-    const n = (r.assertionResults ?? []).filter((a) => a.status === 'pending' || a.status === 'skipped' || a.status === 'todo').length;
+    const n = (r.assertionResults ?? []).filter(
+      (a) => a.status === 'pending' || a.status === 'skipped' || a.status === 'todo',
+    ).length;
     if (n) out.set(relative(root, r.name), n);
   }
   return out;
@@ -60,14 +62,19 @@ function banner(skipped) {
   const serverCases = serverFiles.reduce((n, f) => n + skipped.get(f), 0);
   const line = '!'.repeat(78);
   console.log(`\n${line}`);
-  console.log(`!! ${total} TEST CASE(S) SKIPPED: this run did NOT test them${serverCases ? ` (${serverCases} need a real server that is absent or lacks a feature; reasons below)` : ''}`);
+  console.log(
+    `!! ${total} TEST CASE(S) SKIPPED: this run did NOT test them${serverCases ? ` (${serverCases} need a real server that is absent or lacks a feature; reasons below)` : ''}`,
+  );
   if (process.env.MCP_MIGRATE_REQUIRE_SERVICES !== '1') {
-    console.log('!! MCP_MIGRATE_REQUIRE_SERVICES is not set: an absent server skips its suites instead of failing them.');
+    console.log(
+      '!! MCP_MIGRATE_REQUIRE_SERVICES is not set: an absent server skips its suites instead of failing them.',
+    );
     console.log('!! Start the servers with: bash scripts/services.sh start; source .services/env');
   }
   for (const [f, n] of [...skipped].sort()) {
     console.log(`!!   ${String(n).padStart(3)} skipped in ${f}`);
-    for (const reason of reasons.get(f) ?? ['(no reason recorded: a skip outside test/support/services.ts)']) console.log(`!!         ${reason}`);
+    for (const reason of reasons.get(f) ?? ['(no reason recorded: a skip outside test/support/services.ts)'])
+      console.log(`!!         ${reason}`);
   }
   console.log(`${line}\n`);
 }
@@ -75,6 +82,8 @@ function banner(skipped) {
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 const byFile = skippedByFile();
 if (byFile.size) banner(byFile);
-const failedSuites = (report.testResults ?? []).filter((r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0).length;
+const failedSuites = (report.testResults ?? []).filter(
+  (r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0,
+).length;
 if (failedSuites) console.log(`[test] ${failedSuites} test file(s) failed to load`);
 console.log(`${report.numPassedTests} passed, ${report.numFailedTests + failedSuites} failed, ${skipped} skipped`);

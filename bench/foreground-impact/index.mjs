@@ -17,9 +17,16 @@ const { url, drop } = await benchDatabase('mcp_bench_fg');
 try {
   const setup = new pg.Client({ connectionString: url.toString() });
   await setup.connect();
-  await setup.query(`CREATE TABLE deliveries (id integer PRIMARY KEY, tenant_id text NOT NULL, status text NOT NULL, attempts integer NOT NULL, last_attempt_at timestamptz)`);
-  await setup.query(`INSERT INTO deliveries SELECT g, 't-' || (g % 500), CASE WHEN g % 7 = 0 THEN 'FAILED' ELSE 'SENT' END, g % 5, now() - g * interval '1 second' FROM generate_series(1, $1) g`, [ROWS]);
-  await setup.query(`CREATE TABLE delivery_events (id bigserial PRIMARY KEY, delivery_id integer NOT NULL, at timestamptz NOT NULL DEFAULT now())`);
+  await setup.query(
+    `CREATE TABLE deliveries (id integer PRIMARY KEY, tenant_id text NOT NULL, status text NOT NULL, attempts integer NOT NULL, last_attempt_at timestamptz)`,
+  );
+  await setup.query(
+    `INSERT INTO deliveries SELECT g, 't-' || (g % 500), CASE WHEN g % 7 = 0 THEN 'FAILED' ELSE 'SENT' END, g % 5, now() - g * interval '1 second' FROM generate_series(1, $1) g`,
+    [ROWS],
+  );
+  await setup.query(
+    `CREATE TABLE delivery_events (id bigserial PRIMARY KEY, delivery_id integer NOT NULL, at timestamptz NOT NULL DEFAULT now())`,
+  );
   await setup.query('VACUUM ANALYZE deliveries');
   await setup.end();
 
@@ -49,7 +56,10 @@ try {
   };
 
   const before = await load('alone');
-  const child = spawn(process.execPath, [join(here, 'migrate-child.mjs')], { env: { ...process.env, BENCH_URL: url.toString() }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(here, 'migrate-child.mjs')], {
+    env: { ...process.env, BENCH_URL: url.toString() },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let last = { processed: 0, rate: 0 };
   child.stdout.on('data', (chunk) => {
     for (const line of chunk.toString().trim().split('\n')) {
@@ -71,12 +81,17 @@ try {
   const after = await load('alone again');
 
   const baseline = { p50: (before.p50 + after.p50) / 2, p99: (before.p99 + after.p99) / 2 };
-  const fmt = (r) => `${r.label.padEnd(17)} ops ${String(r.ops).padStart(7)}  p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms`;
-  console.log(`foreground: ${WORKERS} workers, ${SECONDS}s per phase, 80% point reads / 20% inserts, ${ROWS.toLocaleString('en-US')} rows`);
+  const fmt = (r) =>
+    `${r.label.padEnd(17)} ops ${String(r.ops).padStart(7)}  p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms`;
+  console.log(
+    `foreground: ${WORKERS} workers, ${SECONDS}s per phase, 80% point reads / 20% inserts, ${ROWS.toLocaleString('en-US')} rows`,
+  );
   for (const r of [before, beside, after]) console.log(fmt(r));
   console.log(`p50 ratio (beside / alone): ${(beside.p50 / baseline.p50).toFixed(3)}`);
   console.log(`p99 ratio (beside / alone): ${(beside.p99 / baseline.p99).toFixed(3)}   target ≤ 1.05`);
-  console.log(`migration during the window: ${migrated.toLocaleString('en-US')} rows, ${Math.round(migrationRate).toLocaleString('en-US')} rows/s (ceiling ${process.env.BENCH_RATE ?? 1500}/s)${migrated > 0 ? '' : '  — NOT PROGRESSING'}`);
+  console.log(
+    `migration during the window: ${migrated.toLocaleString('en-US')} rows, ${Math.round(migrationRate).toLocaleString('en-US')} rows/s (ceiling ${process.env.BENCH_RATE ?? 1500}/s)${migrated > 0 ? '' : '  — NOT PROGRESSING'}`,
+  );
 } finally {
   await drop();
 }

@@ -17,7 +17,9 @@ const migrator = createMigrator({
   migrations: [migration],
   throttle: { targetBatchMs: 100, minBatchSize: 100, maxBatchSize: 2000 },
 });
-migrator.on('batch', (e) => process.stdout.write(`${JSON.stringify({ processed: e.processed, rate: e.rate, batchSize: e.batchSize })}\n`));
+migrator.on('batch', (e) =>
+  process.stdout.write(`${JSON.stringify({ processed: e.processed, rate: e.rate, batchSize: e.batchSize })}\n`),
+);
 const stop = new AbortController();
 process.on('SIGTERM', () => stop.abort(new Error('bench window over')));
 await migrator.run({ signal: stop.signal }).catch(() => undefined);

@@ -29,12 +29,17 @@ const serverDbName = `mcp_bench_server_${tag}`;
 const client = new MongoClient(uri, { serverSelectionTimeoutMS: 3_000 });
 await client.connect();
 const build = await client.db('admin').command({ buildInfo: 1 });
-const server = build.ferretdbVersion ? `FerretDB ${build.ferretdbVersion} (MongoDB ${build.version} wire)` : `MongoDB ${build.version}`;
+const server = build.ferretdbVersion
+  ? `FerretDB ${build.ferretdbVersion} (MongoDB ${build.version} wire)`
+  : `MongoDB ${build.version}`;
 // FerretDB v1.24 pushes no filter down to its backend, so every per-document write scans the whole
 // collection and both paths grow quadratically: 200k documents would take days there. Without an
 // explicit BENCH_DOCS it runs 2,000 on FerretDB and says so.
 const docs = Number(process.env.BENCH_DOCS ?? (build.ferretdbVersion ? 2_000 : 200_000));
-if (build.ferretdbVersion && !process.env.BENCH_DOCS) console.log('FerretDB detected: 2,000 documents instead of 200,000 (no filter pushdown; see docs/guides/mongodb.md). Set BENCH_DOCS to override.');
+if (build.ferretdbVersion && !process.env.BENCH_DOCS)
+  console.log(
+    'FerretDB detected: 2,000 documents instead of 200,000 (no filter pushdown; see docs/guides/mongodb.md). Set BENCH_DOCS to override.',
+  );
 console.log(`server: ${server}; documents: ${docs}; SDK batch size: ${batchSize}`);
 
 try {
@@ -45,13 +50,23 @@ try {
 
   // --- SDK
   const migration = core.defineDataMigration({
-    id: 'bench-structured-content', engine: 'mongodb', collection: 'messages', batchSize,
-    transform: (doc) => (typeof doc.content === 'string' ? { ...doc, content: { type: 'text', text: doc.content } } : null),
+    id: 'bench-structured-content',
+    engine: 'mongodb',
+    collection: 'messages',
+    batchSize,
+    transform: (doc) =>
+      typeof doc.content === 'string' ? { ...doc, content: { type: 'text', text: doc.content } } : null,
   });
   const engine = mongo.mongoEngine({ shards: [{ id: 'bench-0', uri, database: sdkDbName }] });
-  const migrator = core.createMigrator({ engines: { mongodb: engine }, migrations: [migration], throttle: { minBatchSize: batchSize, maxBatchSize: batchSize * 4 } });
+  const migrator = core.createMigrator({
+    engines: { mongodb: engine },
+    migrations: [migration],
+    throttle: { minBatchSize: batchSize, maxBatchSize: batchSize * 4 },
+  });
   let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 20);
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 20);
   let lastLog = 0;
   migrator.on('batch', (e) => {
     if (Date.now() - lastLog > 5_000) {
@@ -72,31 +87,51 @@ try {
   let baseline = 'updateMany with an update pipeline ($set content: { type: "text", text: "$content" })';
   t0 = Date.now();
   try {
-    await messages.updateMany({ content: { $type: 'string' } }, [{ $set: { content: { type: 'text', text: '$content' } } }]);
+    await messages.updateMany({ content: { $type: 'string' } }, [
+      { $set: { content: { type: 'text', text: '$content' } } },
+    ]);
   } catch (error) {
     baseline = `two updateMany without pipeline ($rename, then $set + $rename): the server refused the pipeline (${error.message})`;
     t0 = Date.now();
     await messages.updateMany({ content: { $type: 'string' } }, { $rename: { content: 'content_text_tmp' } });
-    await messages.updateMany({ content_text_tmp: { $exists: true } }, { $set: { 'content.type': 'text' }, $rename: { content_text_tmp: 'content.text' } });
+    await messages.updateMany(
+      { content_text_tmp: { $exists: true } },
+      { $set: { 'content.type': 'text' }, $rename: { content_text_tmp: 'content.text' } },
+    );
   }
   const serverMs = Date.now() - t0;
 
   // --- same result?
   const target = { name: 'messages', key: ['_id'] };
-  const check = mongo.mongoEngine({ shards: [{ id: 'a', uri, database: sdkDbName }, { id: 'b', uri, database: serverDbName }] });
+  const check = mongo.mongoEngine({
+    shards: [
+      { id: 'a', uri, database: sdkDbName },
+      { id: 'b', uri, database: serverDbName },
+    ],
+  });
   const [a, b] = await Promise.all([check.shard('a').data.checksum(target), check.shard('b').data.checksum(target)]);
   await check.close();
 
   console.log(`baseline: ${baseline}`);
-  console.log(`sdk:      ${(sdkMs / 1000).toFixed(2)} s (read ${counts?.read}, written ${counts?.written}; includes backup of originals and per-batch checkpoints)`);
+  console.log(
+    `sdk:      ${(sdkMs / 1000).toFixed(2)} s (read ${counts?.read}, written ${counts?.written}; includes backup of originals and per-batch checkpoints)`,
+  );
   console.log(`server:   ${(serverMs / 1000).toFixed(2)} s`);
   console.log(`ratio:    ${(sdkMs / serverMs).toFixed(2)}× (target ≤ 1.5× at 1M documents)`);
   console.log(`sdk peak RSS: ${(peakRss / 1024 / 1024).toFixed(0)} MB (target < 200 MB)`);
-  console.log(`results equal: ${a.count === b.count && a.hash === b.hash ? 'yes' : `NO (${a.count}/${a.hash} vs ${b.count}/${b.hash})`}`);
+  console.log(
+    `results equal: ${a.count === b.count && a.hash === b.hash ? 'yes' : `NO (${a.count}/${a.hash} vs ${b.count}/${b.hash})`}`,
+  );
 } finally {
   if (process.env.BENCH_KEEP !== '1') {
-    await client.db(sdkDbName).dropDatabase().catch(() => undefined);
-    await client.db(serverDbName).dropDatabase().catch(() => undefined);
+    await client
+      .db(sdkDbName)
+      .dropDatabase()
+      .catch(() => undefined);
+    await client
+      .db(serverDbName)
+      .dropDatabase()
+      .catch(() => undefined);
   }
   await client.close();
 }

@@ -41,7 +41,14 @@ try {
       yield chunk;
     }
   }
-  await pipeline(Readable.from(csv()), db.query(copyFrom(`COPY deliveries_sdk (id, tenant_id, status, attempts, last_attempt_at, payload, status_code) FROM STDIN (FORMAT csv)`)));
+  await pipeline(
+    Readable.from(csv()),
+    db.query(
+      copyFrom(
+        `COPY deliveries_sdk (id, tenant_id, status, attempts, last_attempt_at, payload, status_code) FROM STDIN (FORMAT csv)`,
+      ),
+    ),
+  );
   await db.query(DDL('deliveries_sql'));
   await db.query('INSERT INTO deliveries_sql SELECT * FROM deliveries_sdk');
   await db.query('VACUUM ANALYZE deliveries_sdk');
@@ -59,13 +66,21 @@ try {
 
   const engine = postgresEngine({ shards: [{ id: 'bench', connectionString: url.toString() }], poolSize: 4 });
   const migration = defineDataMigration({
-    id: '0001-status-upper', engine: 'postgres', table: 'deliveries_sdk', key: 'id', batchSize: BATCH,
+    id: '0001-status-upper',
+    engine: 'postgres',
+    table: 'deliveries_sdk',
+    key: 'id',
+    batchSize: BATCH,
     transform: (row) => {
       const status = String(row.status).toUpperCase();
       return { ...row, status, status_code: CODES[status] };
     },
   });
-  const migrator = createMigrator({ engines: { postgres: engine }, migrations: [migration], throttle: { minBatchSize: BATCH, maxBatchSize: BATCH } });
+  const migrator = createMigrator({
+    engines: { postgres: engine },
+    migrations: [migration],
+    throttle: { minBatchSize: BATCH, maxBatchSize: BATCH },
+  });
   const rssBefore = process.memoryUsage().rss;
   peakRss = rssBefore;
   const m0 = Date.now();
@@ -81,9 +96,13 @@ try {
 
   const maxRss = process.resourceUsage().maxRSS * 1024;
   console.log(`single UPDATE      ${(sqlMs / 1000).toFixed(2)} s`);
-  console.log(`SDK (batch ${BATCH})  ${(sdkMs / 1000).toFixed(2)} s  (${Math.round(ROWS / (sdkMs / 1000)).toLocaleString()} rows/s, backup included)`);
+  console.log(
+    `SDK (batch ${BATCH})  ${(sdkMs / 1000).toFixed(2)} s  (${Math.round(ROWS / (sdkMs / 1000)).toLocaleString()} rows/s, backup included)`,
+  );
   console.log(`ratio SDK/UPDATE   ${(sdkMs / sqlMs).toFixed(2)}  (target ≤ 1.5)`);
-  console.log(`peak RSS           ${mb(Math.max(peakRss, maxRss))} (during the SDK run, sampled: ${mb(peakRss)}; before it: ${mb(rssBefore)})`);
+  console.log(
+    `peak RSS           ${mb(Math.max(peakRss, maxRss))} (during the SDK run, sampled: ${mb(peakRss)}; before it: ${mb(rssBefore)})`,
+  );
 } finally {
   clearInterval(sampler);
   await drop();

@@ -19,8 +19,28 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Binary, BSONRegExp, Decimal128, Double, Int32, Long, MongoClient, ObjectId, Timestamp, UUID, type Db, type Document } from 'mongodb';
-import { compareData, createMigrator, defineDataMigration, typedEncode, type Migration, type Row } from '@mcp/migrate-core';
+import {
+  Binary,
+  BSONRegExp,
+  Decimal128,
+  Double,
+  Int32,
+  Long,
+  MongoClient,
+  ObjectId,
+  Timestamp,
+  UUID,
+  type Db,
+  type Document,
+} from 'mongodb';
+import {
+  compareData,
+  createMigrator,
+  defineDataMigration,
+  typedEncode,
+  type Migration,
+  type Row,
+} from '@mcp/migrate-core';
 import { copyDocuments, mongoEngine } from '@mcp/migrate-mongodb';
 import { shouldRun } from '../support/services.js';
 import { ferretdbVersion, mongoAvailable, withMongoDatabase } from '../support/servers.js';
@@ -41,14 +61,20 @@ async function accepts(doc: Document): Promise<boolean> {
   const client = new MongoClient(uri(), { serverSelectionTimeoutMS: 3_000 });
   const name = `mcp_fid_probe_${process.pid}`;
   try {
-    await client.db(name).collection('p').insertOne({ ...doc });
+    await client
+      .db(name)
+      .collection('p')
+      .insertOne({ ...doc });
     return true;
   } catch {
     return false;
   } finally {
     await client.close().catch(() => undefined);
     const cleanup = new MongoClient(uri(), { serverSelectionTimeoutMS: 3_000 });
-    await cleanup.db(name).dropDatabase().catch(() => undefined);
+    await cleanup
+      .db(name)
+      .dropDatabase()
+      .catch(() => undefined);
     await cleanup.close().catch(() => undefined);
   }
 }
@@ -75,8 +101,21 @@ function document(i: number): Document {
     bin128: new Binary(Buffer.from('user-defined'), 128),
     uuid: new UUID(),
     ts: new Timestamp({ t: 1_700_000_000 + i, i: 7 }),
-    sub: { l: Long.fromNumber(2), d: new Double(3), deep: { i: new Int32(3), s: 'x', d: new Double(4) }, arr: [new Double(1)] },
-    arr: [Long.fromNumber(1), new Double(1), new Int32(1), 'a', { d: new Double(1) }, ...(nestedArrays ? [[Long.fromNumber(2)]] : []), null],
+    sub: {
+      l: Long.fromNumber(2),
+      d: new Double(3),
+      deep: { i: new Int32(3), s: 'x', d: new Double(4) },
+      arr: [new Double(1)],
+    },
+    arr: [
+      Long.fromNumber(1),
+      new Double(1),
+      new Int32(1),
+      'a',
+      { d: new Double(1) },
+      ...(nestedArrays ? [[Long.fromNumber(2)]] : []),
+      null,
+    ],
     n: null,
     u: `héllo wörld 😀 — 日本語 ${i}`,
     empty: '',
@@ -94,16 +133,66 @@ async function stored(db: Db): Promise<Map<number, Document>> {
 
 /** The server's own `$type` of each field (top level and nested), per document. */
 async function serverTypes(db: Db): Promise<Document[]> {
-  const fields = ['v', 'l', 'big', 'i32', 'd1', 'dm0', 'dt', 'oid', 'bin', 'uuid', 'ts', 'sub', 'arr', 'n', 'u', 'bool', 're', ...(decimals ? ['dec'] : [])];
-  const nested = { 'sub_l': '$sub.l', 'sub_d': '$sub.d', 'sub_deep_i': '$sub.deep.i', 'sub_deep_d': '$sub.deep.d', 'sub_deep_s': '$sub.deep.s' };
-  const project = Object.fromEntries([...fields.map((f) => [f, { $type: `$${f}` }]), ...Object.entries(nested).map(([k, path]) => [k, { $type: path }])]);
-  return db.collection(COLLECTION).aggregate([{ $sort: { _id: 1 } }, { $project: project }]).toArray();
+  const fields = [
+    'v',
+    'l',
+    'big',
+    'i32',
+    'd1',
+    'dm0',
+    'dt',
+    'oid',
+    'bin',
+    'uuid',
+    'ts',
+    'sub',
+    'arr',
+    'n',
+    'u',
+    'bool',
+    're',
+    ...(decimals ? ['dec'] : []),
+  ];
+  const nested = {
+    sub_l: '$sub.l',
+    sub_d: '$sub.d',
+    sub_deep_i: '$sub.deep.i',
+    sub_deep_d: '$sub.deep.d',
+    sub_deep_s: '$sub.deep.s',
+  };
+  const project = Object.fromEntries([
+    ...fields.map((f) => [f, { $type: `$${f}` }]),
+    ...Object.entries(nested).map(([k, path]) => [k, { $type: path }]),
+  ]);
+  return db
+    .collection(COLLECTION)
+    .aggregate([{ $sort: { _id: 1 } }, { $project: project }])
+    .toArray();
 }
 
 const EXPECTED_TYPES = {
-  v: 'int', l: 'long', big: 'long', i32: 'int', d1: 'double', dm0: 'double', dt: 'date', oid: 'objectId', bin: 'binData', uuid: 'binData',
-  ts: 'timestamp', sub: 'object', arr: 'array', n: 'null', u: 'string', bool: 'bool', re: 'regex',
-  sub_l: 'long', sub_d: 'double', sub_deep_i: 'int', sub_deep_d: 'double', sub_deep_s: 'string',
+  v: 'int',
+  l: 'long',
+  big: 'long',
+  i32: 'int',
+  d1: 'double',
+  dm0: 'double',
+  dt: 'date',
+  oid: 'objectId',
+  bin: 'binData',
+  uuid: 'binData',
+  ts: 'timestamp',
+  sub: 'object',
+  arr: 'array',
+  n: 'null',
+  u: 'string',
+  bool: 'bool',
+  re: 'regex',
+  sub_l: 'long',
+  sub_d: 'double',
+  sub_deep_i: 'int',
+  sub_deep_d: 'double',
+  sub_deep_s: 'string',
 };
 
 /** `doc` with `v` and `sub.deep.s` as the forward migrations leave them. */
@@ -121,11 +210,15 @@ async function expectStored(db: Db, expected: Map<number, Document>, what: strin
   for (const [id, doc] of expected) expect(typedEncode(now.get(id)), `${what}: document ${id}`).toBe(typedEncode(doc));
 }
 
-const touchV = (reverse: boolean): Migration => defineDataMigration({
-  id: '0001-touch-v', engine: 'mongodb', collection: COLLECTION, batchSize: BATCH,
-  transform: (row) => ({ ...row, v: Number(row.v) + 1 }),
-  ...(reverse ? { reverse: (row: Row) => ({ ...row, v: Number(row.v) - 1 }) } : {}),
-});
+const touchV = (reverse: boolean): Migration =>
+  defineDataMigration({
+    id: '0001-touch-v',
+    engine: 'mongodb',
+    collection: COLLECTION,
+    batchSize: BATCH,
+    transform: (row) => ({ ...row, v: Number(row.v) + 1 }),
+    ...(reverse ? { reverse: (row: Row) => ({ ...row, v: Number(row.v) - 1 }) } : {}),
+  });
 
 const touchNested = (reverse: boolean): Migration => {
   const setS = (s: string) => (row: Row) => {
@@ -133,7 +226,11 @@ const touchNested = (reverse: boolean): Migration => {
     return { ...row, sub: { ...sub, deep: { ...(sub.deep as Row), s } } };
   };
   return defineDataMigration({
-    id: '0002-touch-nested', engine: 'mongodb', collection: COLLECTION, batchSize: BATCH, dependsOn: ['0001-touch-v'],
+    id: '0002-touch-nested',
+    engine: 'mongodb',
+    collection: COLLECTION,
+    batchSize: BATCH,
+    dependsOn: ['0001-touch-v'],
     transform: setS('y'),
     ...(reverse ? { reverse: setS('x') } : {}),
   });
@@ -147,7 +244,9 @@ function childScript(): string {
   const require = createRequire(import.meta.url);
   const dir = mkdtempSync(join(tmpdir(), 'mcp-fid-'));
   const file = join(dir, 'runner.cjs');
-  writeFileSync(file, `
+  writeFileSync(
+    file,
+    `
     const { createMigrator, defineDataMigration } = require(${JSON.stringify(require.resolve('@mcp/migrate-core'))});
     const { mongoEngine } = require(${JSON.stringify(require.resolve('@mcp/migrate-mongodb'))});
     const [mode, uri, database] = process.argv.slice(2);
@@ -165,7 +264,8 @@ function childScript(): string {
     (mode === 'up' ? migrator.run() : migrator.rollback({ steps: 1 }))
       .then(async (report) => { process.stdout.write('done ' + JSON.stringify(report.totals) + '\\n'); await migrator.close(); })
       .catch((error) => { process.stderr.write(String(error && error.stack || error) + '\\n'); process.exit(1); });
-  `);
+  `,
+  );
   return file;
 }
 
@@ -173,7 +273,12 @@ function childScript(): string {
  * Runs the child; with `killAfter`, sends SIGKILL `delayMs` after its `killAfter`-th batch line, so
  * the kill lands inside a later batch (between its read, backup, write and checkpoint).
  */
-function runChild(script: string, mode: 'up' | 'rollback', database: string, kill?: { after: number; delayMs: number }): Promise<{ killed: boolean; code: number | null; out: string }> {
+function runChild(
+  script: string,
+  mode: 'up' | 'rollback',
+  database: string,
+  kill?: { after: number; delayMs: number },
+): Promise<{ killed: boolean; code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, mode, uri(), database], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -192,7 +297,8 @@ function runChild(script: string, mode: 'up' | 'rollback', database: string, kil
 }
 
 async function ledgerState(db: Db): Promise<string | undefined> {
-  return (await db.collection<{ _id: string; state: string }>('mcp_migrations').findOne({ _id: '0001-touch-v' }))?.state;
+  return (await db.collection<{ _id: string; state: string }>('mcp_migrations').findOne({ _id: '0001-touch-v' }))
+    ?.state;
 }
 
 /** Documents whose `v` the migration has changed (the transform is not idempotent: twice would show +2). */
@@ -228,18 +334,28 @@ describe.runIf(enabled)(`fidelity: MongoDB-wire server${ferret ? ` (FerretDB ${f
         // Two reference databases for compareData: the original (copied with copyDocuments) and
         // the expected forward state (inserted as stored).
         const [origName, expName] = [`${name}_orig`, `${name}_exp`];
-        const refs = mongoEngine({ shards: [{ id: 'live', uri: uri(), database: name }, { id: 'orig', uri: uri(), database: origName }, { id: 'exp', uri: uri(), database: expName }] });
+        const refs = mongoEngine({
+          shards: [
+            { id: 'live', uri: uri(), database: name },
+            { id: 'orig', uri: uri(), database: origName },
+            { id: 'exp', uri: uri(), database: expName },
+          ],
+        });
         const migrator = createMigrator({
           engines: { mongodb: mongoEngine({ shards: [{ id: 'mg-fid', uri: uri(), database: name }] }) },
           migrations: [touchV(reverse), touchNested(reverse)],
-          throttle: { minBatchSize: BATCH, maxBatchSize: BATCH }, retry: { retries: 0 },
+          throttle: { minBatchSize: BATCH, maxBatchSize: BATCH },
+          retry: { retries: 0 },
         });
         const target = { name: COLLECTION, key: ['_id'] };
         const side = (id: string) => ({ store: refs.shard(id).data, target });
         try {
           await copyDocuments(db, client.db(origName), COLLECTION, {}, { batchSize: 10 });
           await expectStored(client.db(origName), before, 'copy of the original');
-          await client.db(expName).collection(COLLECTION).insertMany([...forward.values()]);
+          await client
+            .db(expName)
+            .collection(COLLECTION)
+            .insertMany([...forward.values()]);
 
           await migrator.run();
           await expectStored(db, forward, 'after the forward run');
@@ -278,7 +394,11 @@ describe.runIf(enabled)(`fidelity: MongoDB-wire server${ferret ? ` (FerretDB ${f
       const resumed = await runChild(script, 'up', name);
       expect(resumed.code, resumed.out).toBe(0);
       expect(await ledgerState(db)).toBe('applied');
-      await expectStored(db, new Map([...before].map(([id, d]) => [id, migrated(d, { v: true, nested: false })])), 'after kills and resume');
+      await expectStored(
+        db,
+        new Map([...before].map(([id, d]) => [id, migrated(d, { v: true, nested: false })])),
+        'after kills and resume',
+      );
       for (const t of await serverTypes(db)) expect(t).toMatchObject(EXPECTED_TYPES);
       const rolledBack = await runChild(script, 'rollback', name);
       expect(rolledBack.code, rolledBack.out).toBe(0);

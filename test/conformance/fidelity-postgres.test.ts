@@ -17,7 +17,15 @@ import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { newDb } from 'pg-mem';
 import { describe, expect, it } from 'vitest';
-import { compareData, createMigrator, defineDataMigration, ErrorCode, isMigrateError, type Migration, type Row } from '@mcp/migrate-core';
+import {
+  compareData,
+  createMigrator,
+  defineDataMigration,
+  ErrorCode,
+  isMigrateError,
+  type Migration,
+  type Row,
+} from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
 import { shouldRun } from '../support/services.js';
 import { pgAvailable, withPgDatabase } from '../support/servers.js';
@@ -25,7 +33,28 @@ import { pgAvailable, withPgDatabase } from '../support/servers.js';
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** Every column but `id` and `v`; `v` is the one the transform changes. */
-const UNTOUCHED = ['tstz', 'ts', 'd', 'num', 'num_s', 'f8', 'f4', 'jb', 'js', 't', 'b', 'ints', 'texts', 'jbs', 'u', 'iv', 'm', 'pos', 'big', 'flag'] as const;
+const UNTOUCHED = [
+  'tstz',
+  'ts',
+  'd',
+  'num',
+  'num_s',
+  'f8',
+  'f4',
+  'jb',
+  'js',
+  't',
+  'b',
+  'ints',
+  'texts',
+  'jbs',
+  'u',
+  'iv',
+  'm',
+  'pos',
+  'big',
+  'flag',
+] as const;
 
 const DDL = [
   `CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')`,
@@ -79,13 +108,21 @@ function seedSql(generated: number): string[] {
 
 /** Each row as the server prints it: id → column → `col::text` (long values as their md5). */
 async function snapshot(pool: pg.Pool): Promise<Map<number, Record<string, string | null>>> {
-  const cols = ['v', ...UNTOUCHED].map((c) => `CASE WHEN length(${c}::text) > 200 THEN 'md5:' || md5(${c}::text) ELSE ${c}::text END AS ${c}`);
-  const { rows } = await pool.query<Record<string, string | null> & { id: number }>(`SELECT id, ${cols.join(', ')} FROM fx ORDER BY id`);
+  const cols = ['v', ...UNTOUCHED].map(
+    (c) => `CASE WHEN length(${c}::text) > 200 THEN 'md5:' || md5(${c}::text) ELSE ${c}::text END AS ${c}`,
+  );
+  const { rows } = await pool.query<Record<string, string | null> & { id: number }>(
+    `SELECT id, ${cols.join(', ')} FROM fx ORDER BY id`,
+  );
   return new Map(rows.map(({ id, ...rest }) => [id, rest]));
 }
 
 /** Asserts that `after` is `before` with `v` raised by `delta` and every other column identical. */
-function expectOnlyV(before: Map<number, Record<string, string | null>>, after: Map<number, Record<string, string | null>>, delta: number): void {
+function expectOnlyV(
+  before: Map<number, Record<string, string | null>>,
+  after: Map<number, Record<string, string | null>>,
+  delta: number,
+): void {
   expect([...after.keys()]).toEqual([...before.keys()]);
   for (const [id, was] of before) {
     const now = after.get(id)!;
@@ -99,7 +136,10 @@ async function createFx(pool: pg.Pool, generated: number): Promise<void> {
 
 const touchV = (id: string, reverse: boolean, batchSize = 16): Migration =>
   defineDataMigration({
-    id, engine: 'postgres', table: 'fx', batchSize,
+    id,
+    engine: 'postgres',
+    table: 'fx',
+    batchSize,
     transform: (row: Row) => ({ ...row, v: (row.v as number) + 1 }),
     ...(reverse ? { reverse: (row: Row) => ({ ...row, v: (row.v as number) - 1 }) } : {}),
   });
@@ -108,12 +148,23 @@ const touchV = (id: string, reverse: boolean, batchSize = 16): Migration =>
 function migratorOn(pool: pg.Pool, migrations: readonly Migration[], cas = true) {
   const engine = postgresEngine({ shards: [{ id: 'pg-fid', pool }] });
   if (!cas) (engine.shard('pg-fid').data as { compareAndSet?: unknown }).compareAndSet = undefined;
-  return createMigrator({ engines: { postgres: engine }, migrations, throttle: { minBatchSize: 16, maxBatchSize: 16 } });
+  return createMigrator({
+    engines: { postgres: engine },
+    migrations,
+    throttle: { minBatchSize: 16, maxBatchSize: 16 },
+  });
 }
 
-async function runChild(env: Record<string, string>, killAfterBatches: number | null): Promise<{ killed: boolean; code: number | null; out: string }> {
+async function runChild(
+  env: Record<string, string>,
+  killAfterBatches: number | null,
+): Promise<{ killed: boolean; code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'fidelity-postgres-child.mjs')], { cwd: here, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(here, 'fidelity-postgres-child.mjs')], {
+      cwd: here,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let killed = false;
     child.stdout.on('data', (chunk: Buffer) => {
@@ -204,14 +255,24 @@ describe('fidelity on PostgreSQL: a one-column transform changes nothing else, r
       await pool.query(`CREATE TABLE fx2 (LIKE fx INCLUDING ALL)`);
       await pool.query(`INSERT INTO fx2 SELECT * FROM fx`);
       const data = postgresEngine({ shards: [{ id: 'pg-cmp', pool }] }).shard('pg-cmp').data;
-      const sides = () => [{ store: data, target: { name: 'fx', key: ['id'] } }, { store: data, target: { name: 'fx2', key: ['id'] } }] as const;
+      const sides = () =>
+        [
+          { store: data, target: { name: 'fx', key: ['id'] } },
+          { store: data, target: { name: 'fx2', key: ['id'] } },
+        ] as const;
       expect((await compareData(...sides())).equal).toBe(true);
       const changes = [
         [`UPDATE fx2 SET f8 = 0 WHERE id = 1`, `UPDATE fx2 SET f8 = '-0' WHERE id = 1`],
         [`UPDATE fx2 SET jb = NULL WHERE id = 2`, `UPDATE fx2 SET jb = 'null' WHERE id = 2`],
         [`UPDATE fx2 SET jb = '0' WHERE id = 3`, `UPDATE fx2 SET jb = '0.0' WHERE id = 3`],
-        [`UPDATE fx2 SET tstz = date_trunc('milliseconds', tstz) WHERE id = 1`, `UPDATE fx2 SET tstz = '2026-01-02 03:04:05.123456+00' WHERE id = 1`],
-        [`UPDATE fx2 SET js = '{"z":1,"a":3.141592653589793238462643383279,"n":null,"big":123456789012345678901234567890}' WHERE id = 1`, `UPDATE fx2 SET js = fx.js FROM fx WHERE fx.id = 1 AND fx2.id = 1`],
+        [
+          `UPDATE fx2 SET tstz = date_trunc('milliseconds', tstz) WHERE id = 1`,
+          `UPDATE fx2 SET tstz = '2026-01-02 03:04:05.123456+00' WHERE id = 1`,
+        ],
+        [
+          `UPDATE fx2 SET js = '{"z":1,"a":3.141592653589793238462643383279,"n":null,"big":123456789012345678901234567890}' WHERE id = 1`,
+          `UPDATE fx2 SET js = fx.js FROM fx WHERE fx.id = 1 AND fx2.id = 1`,
+        ],
       ];
       for (const [change, undo] of changes) {
         await pool.query(change!);
@@ -225,16 +286,35 @@ describe('fidelity on PostgreSQL: a one-column transform changes nothing else, r
   // ---- One case per PostgreSQL defect of issue 8 (items 1–3): each failed before the fix. ----
 
   /** Runs a `v + 1` migration over table `t(id, v, <extra>)` and returns the server text of `<col>` before and after. */
-  async function untouched(columns: string, values: string, col: string): Promise<{ before: string[]; after: string[]; error: unknown }> {
+  async function untouched(
+    columns: string,
+    values: string,
+    col: string,
+  ): Promise<{ before: string[]; after: string[]; error: unknown }> {
     return withPgDatabase('mcp_fid_defect', async ({ pool }) => {
       await pool.query(`CREATE TABLE t (id integer PRIMARY KEY, v integer NOT NULL, ${columns})`);
       await pool.query(`INSERT INTO t VALUES ${values}`);
-      const read = async () => (await pool.query<{ x: string }>(`SELECT ${col}::text AS x FROM t ORDER BY id`)).rows.map((r) => r.x);
+      const read = async () =>
+        (await pool.query<{ x: string }>(`SELECT ${col}::text AS x FROM t ORDER BY id`)).rows.map((r) => r.x);
       const vs = async () => (await pool.query<{ v: number }>('SELECT v FROM t ORDER BY id')).rows.map((r) => r.v);
       const before = await read();
       const v0 = await vs();
-      const m = defineDataMigration({ id: '0001-defect', engine: 'postgres', table: 't', transform: (row: Row) => ({ ...row, v: (row.v as number) + 1 }) });
-      const error = await createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-d', pool }] }) }, migrations: [m], retry: { retries: 0 } }).run().then(() => undefined, (e: unknown) => e);
+      const m = defineDataMigration({
+        id: '0001-defect',
+        engine: 'postgres',
+        table: 't',
+        transform: (row: Row) => ({ ...row, v: (row.v as number) + 1 }),
+      });
+      const error = await createMigrator({
+        engines: { postgres: postgresEngine({ shards: [{ id: 'pg-d', pool }] }) },
+        migrations: [m],
+        retry: { retries: 0 },
+      })
+        .run()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       const after = await read();
       if (error === undefined) expect(await vs()).toEqual(v0.map((v) => v + 1));
       return { before, after, error };
@@ -242,7 +322,11 @@ describe('fidelity on PostgreSQL: a one-column transform changes nothing else, r
   }
 
   test('defect 1: untouched timestamptz and timestamp keep their microseconds', async () => {
-    const r = await untouched('ts timestamptz, lt timestamp', `(1, 1, '2026-01-01 00:00:00.123456+00', '2026-01-01 00:00:00.654321')`, `ts::text || ' ' || lt`);
+    const r = await untouched(
+      'ts timestamptz, lt timestamp',
+      `(1, 1, '2026-01-01 00:00:00.123456+00', '2026-01-01 00:00:00.654321')`,
+      `ts::text || ' ' || lt`,
+    );
     expect(r.error).toBeUndefined();
     expect(r.after).toEqual(['2026-01-01 00:00:00.123456+00 2026-01-01 00:00:00.654321']);
     expect(r.after).toEqual(r.before);
@@ -267,7 +351,11 @@ describe('fidelity on PostgreSQL: a one-column transform changes nothing else, r
   });
 
   test('defect 2: jsonb numbers JS cannot hold (30 digits, 31 decimals) neither fail the migration nor change', async () => {
-    const r = await untouched('j jsonb', `(1, 1, '123456789012345678901234567890'), (2, 1, '{"pi": 3.141592653589793238462643383279}')`, 'j');
+    const r = await untouched(
+      'j jsonb',
+      `(1, 1, '123456789012345678901234567890'), (2, 1, '{"pi": 3.141592653589793238462643383279}')`,
+      'j',
+    );
     expect(r.error).toBeUndefined();
     expect(r.after).toEqual(['123456789012345678901234567890', '{"pi": 3.141592653589793238462643383279}']);
   });
@@ -282,11 +370,22 @@ describe('fidelity on PostgreSQL: a one-column transform changes nothing else, r
     await withPgDatabase('mcp_fid_nmae', async ({ pool }) => {
       await pool.query(`CREATE TABLE people (id integer PRIMARY KEY, name text)`);
       await pool.query(`INSERT INTO people SELECT g, 'p' || g FROM generate_series(1, 30) g`);
-      const m = defineDataMigration({ id: '0007-rename-typo', engine: 'postgres', table: 'people', transform: (row: Row) => ({ ...row, nmae: String(row.name).toUpperCase() }) });
-      const migrator = createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-typo', pool }] }) }, migrations: [m] });
+      const m = defineDataMigration({
+        id: '0007-rename-typo',
+        engine: 'postgres',
+        table: 'people',
+        transform: (row: Row) => ({ ...row, nmae: String(row.name).toUpperCase() }),
+      });
+      const migrator = createMigrator({
+        engines: { postgres: postgresEngine({ shards: [{ id: 'pg-typo', pool }] }) },
+        migrations: [m],
+      });
       const retries: string[] = [];
       migrator.on('shard:retry', (e) => retries.push(e.shardId));
-      const failed = await migrator.run().then(() => null, (e: unknown) => e);
+      const failed = await migrator.run().then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(isMigrateError(failed)).toBe(true);
       expect(retries, 'a definition error is not retried').toEqual([]);
       const status = await migrator.status();
@@ -303,8 +402,15 @@ describe('fidelity on PostgreSQL: a one-column transform changes nothing else, r
   test('a table with a column type that has no binary send form (aclitem) still migrates, with compare-and-set on the row text', async () => {
     await withPgDatabase('mcp_fid_acl', async ({ pool }) => {
       await pool.query(`CREATE TABLE acl (id integer PRIMARY KEY, v integer NOT NULL, a aclitem, ts timestamptz)`);
-      await pool.query(`INSERT INTO acl SELECT g, g, 'mcp=r/mcp', timestamptz '2026-01-01 00:00:00.000001+00' + g * interval '1 second' FROM generate_series(1, 40) g`);
-      const read = async () => (await pool.query<{ t: string }>(`SELECT string_agg(id || '|' || v || '|' || a::text || '|' || ts::text, ',' ORDER BY id) AS t FROM acl`)).rows[0]!.t;
+      await pool.query(
+        `INSERT INTO acl SELECT g, g, 'mcp=r/mcp', timestamptz '2026-01-01 00:00:00.000001+00' + g * interval '1 second' FROM generate_series(1, 40) g`,
+      );
+      const read = async () =>
+        (
+          await pool.query<{ t: string }>(
+            `SELECT string_agg(id || '|' || v || '|' || a::text || '|' || ts::text, ',' ORDER BY id) AS t FROM acl`,
+          )
+        ).rows[0]!.t;
       const before = await read();
       const engine = postgresEngine({ shards: [{ id: 'pg-acl', pool }] });
       const data = engine.shard('pg-acl').data;
@@ -316,9 +422,26 @@ describe('fidelity on PostgreSQL: a one-column transform changes nothing else, r
         if (t.name === 'acl' && ++scans === 2) await pool.query(`UPDATE acl SET v = 1000 WHERE id = 15`);
         return rows;
       };
-      const m = defineDataMigration({ id: '0001-acl', engine: 'postgres', table: 'acl', batchSize: 10, transform: (row: Row) => ({ ...row, v: (row.v as number) + 1 }) });
-      await createMigrator({ engines: { postgres: engine }, migrations: [m], throttle: { minBatchSize: 10, maxBatchSize: 10 } }).run();
-      expect(await read()).toBe(before.split(',').map((r) => r.replace(/^(\d+)\|(\d+)\|/, (_x, id: string, v: string) => `${id}|${id === '15' ? 1001 : Number(v) + 1}|`)).join(','));
+      const m = defineDataMigration({
+        id: '0001-acl',
+        engine: 'postgres',
+        table: 'acl',
+        batchSize: 10,
+        transform: (row: Row) => ({ ...row, v: (row.v as number) + 1 }),
+      });
+      await createMigrator({
+        engines: { postgres: engine },
+        migrations: [m],
+        throttle: { minBatchSize: 10, maxBatchSize: 10 },
+      }).run();
+      expect(await read()).toBe(
+        before
+          .split(',')
+          .map((r) =>
+            r.replace(/^(\d+)\|(\d+)\|/, (_x, id: string, v: string) => `${id}|${id === '15' ? 1001 : Number(v) + 1}|`),
+          )
+          .join(','),
+      );
     });
   }, 60_000);
 
@@ -326,10 +449,16 @@ describe('fidelity on PostgreSQL: a one-column transform changes nothing else, r
 
   test('values the transform sets are written faithfully: json text and key order, bigints in documents, float -0, µs-free Dates', async () => {
     await withPgDatabase('mcp_fid_set', async ({ pool }) => {
-      await pool.query(`CREATE TABLE s (id integer PRIMARY KEY, js json, jb jsonb, f8 float8, ts timestamptz, keep timestamptz)`);
-      await pool.query(`INSERT INTO s VALUES (1, '{}', '{}', 1, NULL, '2026-01-01 00:00:00.123456+00'), (2, '{}', '{}', 1, NULL, '1969-12-31 23:59:59.999999+00')`);
+      await pool.query(
+        `CREATE TABLE s (id integer PRIMARY KEY, js json, jb jsonb, f8 float8, ts timestamptz, keep timestamptz)`,
+      );
+      await pool.query(
+        `INSERT INTO s VALUES (1, '{}', '{}', 1, NULL, '2026-01-01 00:00:00.123456+00'), (2, '{}', '{}', 1, NULL, '1969-12-31 23:59:59.999999+00')`,
+      );
       const m = defineDataMigration({
-        id: '0001-set', engine: 'postgres', table: 's',
+        id: '0001-set',
+        engine: 'postgres',
+        table: 's',
         transform: (row: Row) => ({
           ...row,
           js: { z: 1, a: [1.5, 'ü'], n: 123456789012345678901234567890n, none: null },
@@ -338,12 +467,19 @@ describe('fidelity on PostgreSQL: a one-column transform changes nothing else, r
           ts: new Date('2030-05-06T07:08:09.123Z'),
         }),
       });
-      await createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-s', pool }] }) }, migrations: [m] }).run();
-      const { rows } = await pool.query(`SELECT js::text AS js, jb::text AS jb, f8::text AS f8, ts = '2030-05-06T07:08:09.123Z' AS ts, keep::text AS keep FROM s ORDER BY id`);
+      await createMigrator({
+        engines: { postgres: postgresEngine({ shards: [{ id: 'pg-s', pool }] }) },
+        migrations: [m],
+      }).run();
+      const { rows } = await pool.query(
+        `SELECT js::text AS js, jb::text AS jb, f8::text AS f8, ts = '2030-05-06T07:08:09.123Z' AS ts, keep::text AS keep FROM s ORDER BY id`,
+      );
       expect(rows[0]).toEqual({
         js: '{"z":1,"a":[1.5,"ü"],"n":123456789012345678901234567890,"none":null}',
         jb: '{"s": "x\\"y", "big": 123456789012345678901234567890, "neg": -1.25}',
-        f8: '-0', ts: true, keep: expect.stringMatching(/^2026-01-01 0\d:00:00\.123456/),
+        f8: '-0',
+        ts: true,
+        keep: expect.stringMatching(/^2026-01-01 0\d:00:00\.123456/),
       });
       expect(rows[1]!.keep).toMatch(/:59:59\.999999/);
     });
@@ -363,17 +499,25 @@ describe('fidelity on pg-mem (fallback path)', () => {
     it(`${reverse ? 'with' : 'without'} reverse: forward touches only v, rollback restores every column`, async () => {
       const Pool = newDb().adapters.createPg().Pool as new () => pg.Pool;
       const pool = new Pool();
-      await pool.query(`CREATE TABLE fx (id integer PRIMARY KEY, v integer NOT NULL, tstz timestamptz, ts timestamp, num numeric, f8 double precision, jb jsonb, t text, b bytea, u uuid, big bigint, flag boolean)`);
+      await pool.query(
+        `CREATE TABLE fx (id integer PRIMARY KEY, v integer NOT NULL, tstz timestamptz, ts timestamp, num numeric, f8 double precision, jb jsonb, t text, b bytea, u uuid, big bigint, flag boolean)`,
+      );
       await pool.query(`INSERT INTO fx VALUES
         (1, 1, '2026-01-02 03:04:05.123+00', '1969-07-20 20:17:40.654', 12.50, -0, '{"b": 1.5, "a": null}', 'x', '\\x00ff', '6f1c1d5e-0000-4000-8000-000000000001', 9007199254740991, true),
         (2, 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
         (3, 3, '1901-01-01 00:00:00+00', '2000-02-29 23:59:59.999', -0.001, 123.25, '"s"', '', '\\x', NULL, -1, false)`);
       // pg-mem cannot cast timestamps to text: they are in the table but not compared here.
       const cols = ['v', 'num', 'f8', 'jb', 't', 'b', 'u', 'big', 'flag'];
-      const text = async () => (await pool.query(`SELECT id, ${cols.map((c) => `${c}::text AS ${c}`).join(', ')} FROM fx ORDER BY id`)).rows as Record<string, unknown>[];
+      const text = async () =>
+        (await pool.query(`SELECT id, ${cols.map((c) => `${c}::text AS ${c}`).join(', ')} FROM fx ORDER BY id`))
+          .rows as Record<string, unknown>[];
       const before = await text();
       const m = touchV('0001-touch-v', reverse, 2);
-      const migrator = () => createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'mem-fid', pool }] }) }, migrations: [m] });
+      const migrator = () =>
+        createMigrator({
+          engines: { postgres: postgresEngine({ shards: [{ id: 'mem-fid', pool }] }) },
+          migrations: [m],
+        });
       await migrator().run();
       expect(await text()).toEqual(before.map((r) => ({ ...r, v: String(Number(r.v) + 1) })));
       expect((await migrator().rollback({ steps: 1 })).totals.failed).toBe(0);

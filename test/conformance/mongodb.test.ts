@@ -14,6 +14,12 @@ const ferretdb = await ferretdbVersion();
 // lock takes leases by unique insert (the one write FerretDB keeps atomic).
 await runConformance(mongoHarness, {
   timeoutScale: ferretdb ? 5 : 1,
-  ...(ferretdb ? { skip: { [CONCURRENT_TRY_ACQUIRE]: `FerretDB ${ferretdb} applies concurrent updates of one document non-atomically` } } : {}),
+  ...(ferretdb
+    ? {
+        skip: {
+          [CONCURRENT_TRY_ACQUIRE]: `FerretDB ${ferretdb} applies concurrent updates of one document non-atomically`,
+        },
+      }
+    : {}),
   ...(ferretdb ? { verificationRows: { rows: 1_200, reason: `FerretDB ${ferretdb} pushes no filter down` } } : {}),
 });

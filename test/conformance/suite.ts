@@ -5,8 +5,19 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  acquireLock, assertEqualData, compareData, createMigrator, defineDataMigration, defineMigration, ErrorCode, isMigrateError, RunFailedError,
-  type EngineAdapter, type Migration, type MigratorConfig, type Row,
+  acquireLock,
+  assertEqualData,
+  compareData,
+  createMigrator,
+  defineDataMigration,
+  defineMigration,
+  ErrorCode,
+  isMigrateError,
+  RunFailedError,
+  type EngineAdapter,
+  type Migration,
+  type MigratorConfig,
+  type Row,
 } from '@mcp/migrate-core';
 import type { Fixture, Harness, SuiteRow } from './harness.js';
 import { shouldRun } from '../support/services.js';
@@ -39,21 +50,29 @@ export const VERIFICATION_ROWS = 3_000;
 async function catalog(engineName: string, handle: unknown): Promise<string[]> {
   if (engineName === 'postgres') {
     const pg = handle as { query(sql: string): Promise<{ rows: { kind: string; def: string }[] }> };
-    const { rows } = await pg.query(
-      `SELECT 'table' AS kind, tablename AS def FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
+    const { rows } = await pg
+      .query(
+        `SELECT 'table' AS kind, tablename AS def FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
        UNION ALL SELECT 'index', regexp_replace(indexdef, '^CREATE (UNIQUE )?INDEX \\S+ ', 'CREATE \\1INDEX ') FROM pg_indexes WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`,
-    ).catch(async () =>
-      // pg-mem has no pg_tables/pg_indexes: tables only.
-      pg.query(`SELECT 'table' AS kind, table_name AS def FROM information_schema.tables WHERE table_schema = 'public'`),
-    );
+      )
+      .catch(async () =>
+        // pg-mem has no pg_tables/pg_indexes: tables only.
+        pg.query(
+          `SELECT 'table' AS kind, table_name AS def FROM information_schema.tables WHERE table_schema = 'public'`,
+        ),
+      );
     return rows.map((r) => `${r.kind}:${r.def}`).sort();
   }
   if (engineName === 'mongodb') {
-    const db = handle as { listCollections(): { toArray(): Promise<{ name: string }[]> }; collection(n: string): { indexes(): Promise<{ key: unknown; unique?: boolean }[]> } };
+    const db = handle as {
+      listCollections(): { toArray(): Promise<{ name: string }[]> };
+      collection(n: string): { indexes(): Promise<{ key: unknown; unique?: boolean }[]> };
+    };
     const out: string[] = [];
     for (const { name } of await db.listCollections().toArray()) {
       out.push(`collection:${name}`);
-      for (const ix of await db.collection(name).indexes()) out.push(`index:${name}:${JSON.stringify(ix.key)}:${ix.unique === true}`);
+      for (const ix of await db.collection(name).indexes())
+        out.push(`index:${name}:${JSON.stringify(ix.key)}:${ix.unique === true}`);
     }
     return out.sort();
   }
@@ -80,7 +99,13 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
       return e;
     };
     const migrator = (migrations: readonly Migration[], extra: Partial<MigratorConfig> = {}) =>
-      createMigrator({ engines: { [fx.engineName]: engine() }, migrations, lock: { ttlMs: 5_000, waitMs: 30_000 }, retry: { retries: 2, minTimeoutMs: 5, maxTimeoutMs: 20 }, ...extra });
+      createMigrator({
+        engines: { [fx.engineName]: engine() },
+        migrations,
+        lock: { ttlMs: 5_000, waitMs: 30_000 },
+        retry: { retries: 2, minTimeoutMs: 5, maxTimeoutMs: 20 },
+        ...extra,
+      });
 
     const setup = async (shards = 2) => {
       fx = await harness.setup(shards);
@@ -95,12 +120,24 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
       defineMigration({
         id,
         engine: fx.engineName,
-        up: async (h) => fx.ops.insert(h, 'mig_log', { id: hashId(`${id}:${Math.random()}`), name: id, n: 1, note: null }),
-        down: async (h) => fx.ops.insert(h, 'mig_log', { id: hashId(`${id}:down:${Date.now()}:${Math.random()}`), name: `${id}:down`, n: 1, note: null }),
+        up: async (h) =>
+          fx.ops.insert(h, 'mig_log', { id: hashId(`${id}:${Math.random()}`), name: id, n: 1, note: null }),
+        down: async (h) =>
+          fx.ops.insert(h, 'mig_log', {
+            id: hashId(`${id}:down:${Date.now()}:${Math.random()}`),
+            name: `${id}:down`,
+            n: 1,
+            note: null,
+          }),
         ...extra,
       });
     const base = () => [
-      defineMigration({ id: '0000-create-log', engine: fx.engineName, up: async (h) => fx.ops.createTable(h, 'mig_log'), down: async (h) => fx.ops.dropTable(h, 'mig_log') }),
+      defineMigration({
+        id: '0000-create-log',
+        engine: fx.engineName,
+        up: async (h) => fx.ops.createTable(h, 'mig_log'),
+        down: async (h) => fx.ops.dropTable(h, 'mig_log'),
+      }),
     ];
     const logRows = async (shardId: string) => (await fx.rows(shardId, 'mig_log')).map((r) => r.name).sort();
 
@@ -111,18 +148,36 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
       await Promise.all(shards.map((s) => s.ledger.init()));
       const objects = async () => {
         let names: string[] = [];
-        await shards[0]!.execute({ migrationId: 'conf-catalog', direction: 'up', transaction: false }, async (h) => void (names = await catalog(fx.engineName, h)));
+        await shards[0]!.execute(
+          { migrationId: 'conf-catalog', direction: 'up', transaction: false },
+          async (h) => void (names = await catalog(fx.engineName, h)),
+        );
         return names;
       };
       const afterConcurrent = await objects();
-      if (fx.engineName !== 'memory') expect(afterConcurrent.length, 'the catalog query found the ledger').toBeGreaterThan(0);
-      expect(afterConcurrent.filter((o, i) => afterConcurrent.indexOf(o) !== i), 'duplicate objects after concurrent init').toEqual([]);
+      if (fx.engineName !== 'memory')
+        expect(afterConcurrent.length, 'the catalog query found the ledger').toBeGreaterThan(0);
+      expect(
+        afterConcurrent.filter((o, i) => afterConcurrent.indexOf(o) !== i),
+        'duplicate objects after concurrent init',
+      ).toEqual([]);
       await shards[0]!.ledger.init();
       expect(await objects()).toEqual(afterConcurrent);
       expect(await shards[0]!.ledger.list()).toEqual([]);
       // One record per id however many runners initialised the ledger: the key is still unique.
       const lease = await acquireLock(shards[1]!.lock, 'conf:init', { owner: 'a', ttlMs: 5_000, waitMs: 0 });
-      const record = { id: 'x1', state: 'applied' as const, checksum: 'c1', startedAt: null, finishedAt: null, runnerId: 'a', checkpoint: null, counts: null, error: null, seq: 1 };
+      const record = {
+        id: 'x1',
+        state: 'applied' as const,
+        checksum: 'c1',
+        startedAt: null,
+        finishedAt: null,
+        runnerId: 'a',
+        checkpoint: null,
+        counts: null,
+        error: null,
+        seq: 1,
+      };
       const fence = { lockName: lease.name, token: lease.token };
       for (const [i, s] of shards.entries()) await s.ledger.put({ ...record, checksum: `c${i}` }, fence);
       const listed = await shards[2]!.ledger.list();
@@ -138,8 +193,16 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
       await s.ledger.init();
       const a = await acquireLock(s.lock, 'conf:fence', { owner: 'a', ttlMs: 5_000, waitMs: 0 });
       const record = {
-        id: 'x1', state: 'applied' as const, checksum: 'c1', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z',
-        runnerId: 'a', checkpoint: { after: [-3, 'ü'], fingerprint: 'f', direction: 'up' as const }, counts: { read: 3, written: 2, skipped: 1 }, error: null, seq: 1,
+        id: 'x1',
+        state: 'applied' as const,
+        checksum: 'c1',
+        startedAt: '2026-01-01T00:00:00.000Z',
+        finishedAt: '2026-01-01T00:00:01.000Z',
+        runnerId: 'a',
+        checkpoint: { after: [-3, 'ü'], fingerprint: 'f', direction: 'up' as const },
+        counts: { read: 3, written: 2, skipped: 1 },
+        error: null,
+        seq: 1,
       };
       await s.ledger.put(record, { lockName: a.name, token: a.token });
       expect(await s.ledger.list()).toEqual([record]);
@@ -148,7 +211,9 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
       expect(b.token).toBeGreaterThan(a.token);
       const stale = s.ledger.put({ ...record, checksum: 'c2' }, { lockName: a.name, token: a.token });
       await expect(stale).rejects.toMatchObject({ code: ErrorCode.StaleLease });
-      await expect(s.ledger.delete('x1', { lockName: a.name, token: a.token })).rejects.toMatchObject({ code: ErrorCode.StaleLease });
+      await expect(s.ledger.delete('x1', { lockName: a.name, token: a.token })).rejects.toMatchObject({
+        code: ErrorCode.StaleLease,
+      });
       expect((await s.ledger.list())[0]!.checksum).toBe('c1');
       await s.ledger.put({ ...record, checksum: 'c3' }, { lockName: b.name, token: b.token });
       expect((await s.ledger.list())[0]!.checksum).toBe('c3');
@@ -164,7 +229,9 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
       const a = await acquireLock(s1.lock, 'conf:lock', { owner: 'runner-a', ttlMs: 5_000, waitMs: 0 });
       const status = await s2.lock.status('conf:lock');
       expect(status).toMatchObject({ owner: 'runner-a', token: a.token });
-      const err = await acquireLock(s2.lock, 'conf:lock', { owner: 'runner-b', ttlMs: 5_000, waitMs: 150 }).catch((e: unknown) => e);
+      const err = await acquireLock(s2.lock, 'conf:lock', { owner: 'runner-b', ttlMs: 5_000, waitMs: 150 }).catch(
+        (e: unknown) => e,
+      );
       expect(isMigrateError(err) && err.code).toBe(ErrorCode.LockTimeout);
       expect(String((err as Error).message)).toContain('runner-a');
       await a.release();
@@ -200,7 +267,10 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
       await expect(b.renew()).rejects.toMatchObject({ code: ErrorCode.StaleLease });
       const c = await take(s1, 'runner-c');
       await b.release();
-      expect(await s2.lock.status('conf:try'), 'a lost lease releasing changes nothing').toMatchObject({ owner: 'runner-c', token: c.token });
+      expect(await s2.lock.status('conf:try'), 'a lost lease releasing changes nothing').toMatchObject({
+        owner: 'runner-c',
+        token: c.token,
+      });
       await c.release();
       expect(await s2.lock.status('conf:try')).toBeNull();
     });
@@ -243,9 +313,13 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
       const shards = Array.from({ length: 4 }, () => engine().shard(fx.shardIds[0]!));
       await Promise.all(shards.map((s) => s.connect()));
       await Promise.all(shards.map((s) => s.ledger.init()));
-      const before = (await acquireLock(shards[0]!.lock, 'conf:race', { owner: 'warm-up', ttlMs: 5_000, waitMs: 0 }));
+      const before = await acquireLock(shards[0]!.lock, 'conf:race', { owner: 'warm-up', ttlMs: 5_000, waitMs: 0 });
       await before.release();
-      const leases = await Promise.all(Array.from({ length: 20 }, (_, i) => shards[i % shards.length]!.lock.tryAcquire('conf:race', { owner: `racer-${i}`, ttlMs: 5_000 })));
+      const leases = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          shards[i % shards.length]!.lock.tryAcquire('conf:race', { owner: `racer-${i}`, ttlMs: 5_000 }),
+        ),
+      );
       const won = leases.filter((l) => l !== null);
       expect(won).toHaveLength(1);
       expect(won[0]!.token).toBeGreaterThan(before.token);
@@ -269,11 +343,16 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
       const migrations = [...base(), logged('0001-a'), logged('0002-b'), logged('0003-c', { dependsOn: ['0002-b'] })];
       const steps = migrations.length * fx.shardIds.length;
       // One engine per run() (a replica each); no waitMs: a waiter waits as long as the holder is alive.
-      const reports = await Promise.all(Array.from({ length: runners }, () => migrator(migrations, { concurrency: 2, lock: { ttlMs: 5_000 } }).run()));
+      const reports = await Promise.all(
+        Array.from({ length: runners }, () => migrator(migrations, { concurrency: 2, lock: { ttlMs: 5_000 } }).run()),
+      );
       for (const r of reports) {
         expect(r.ok, `run ${r.runnerId}: ${JSON.stringify(r.totals)}`).toBe(true);
         for (const shard of r.shards) {
-          for (const m of shard.migrations) expect(['applied', 'skipped'], `${m.migrationId} on ${shard.shardId} in run ${r.runnerId}`).toContain(m.status);
+          for (const m of shard.migrations)
+            expect(['applied', 'skipped'], `${m.migrationId} on ${shard.shardId} in run ${r.runnerId}`).toContain(
+              m.status,
+            );
         }
         expect(r.totals.applied + r.totals.skipped).toBe(steps);
       }
@@ -287,11 +366,28 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
       await setup(1);
       const migrations = [...base(), logged('0001-a')];
       await migrator(migrations).run();
-      const edited = [...base(), defineMigration({ id: '0001-a', engine: fx.engineName, up: async () => { /* edited */ } })];
-      const drift = await migrator(edited).plan().catch((e: unknown) => e);
+      const edited = [
+        ...base(),
+        defineMigration({
+          id: '0001-a',
+          engine: fx.engineName,
+          up: async () => {
+            /* edited */
+          },
+        }),
+      ];
+      const drift = await migrator(edited)
+        .plan()
+        .catch((e: unknown) => e);
       expect(drift).toMatchObject({ code: ErrorCode.Drift, migrationId: '0001-a', shardId: fx.shardIds[0] });
-      const missing = await migrator(base()).run().catch((e: unknown) => e);
-      expect(missing).toMatchObject({ code: ErrorCode.MissingFromCode, migrationId: '0001-a', shardId: fx.shardIds[0] });
+      const missing = await migrator(base())
+        .run()
+        .catch((e: unknown) => e);
+      expect(missing).toMatchObject({
+        code: ErrorCode.MissingFromCode,
+        migrationId: '0001-a',
+        shardId: fx.shardIds[0],
+      });
       expect(await logRows(fx.shardIds[0]!)).toEqual(['0001-a']);
       const warned = await migrator(edited, { drift: 'warn' }).plan();
       expect(warned.pending).toBe(0);
@@ -300,8 +396,16 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
 
     test('failure: recorded as failed in the shard ledger with the error; a fixed migration re-runs', async () => {
       await setup(2);
-      const boom = defineMigration({ id: '0001-boom', engine: fx.engineName, up: async () => { throw new Error('syntax error near "SELEC" password=hunter2'); } });
-      const err = await migrator([...base(), boom], { onFailure: 'continue' }).run().catch((e: unknown) => e);
+      const boom = defineMigration({
+        id: '0001-boom',
+        engine: fx.engineName,
+        up: async () => {
+          throw new Error('syntax error near "SELEC" password=hunter2');
+        },
+      });
+      const err = await migrator([...base(), boom], { onFailure: 'continue' })
+        .run()
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(RunFailedError);
       const report = (err as RunFailedError<{ totals: { failed: number } }>).report;
       expect(report.totals.failed).toBe(2);
@@ -338,12 +442,30 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
     test('data migration: keyset batches from no lower bound (keys ≤ 0 included), exact rollback from backup', async () => {
       await setup(2);
       await fx.createRowsTable('items');
-      const rows: SuiteRow[] = [-5, -1, 0, 1, 2, 3, 7, 1000, 2_000_000_000].map((id) => ({ id, name: `n${id}é`, n: id % 3 === 0 ? null : id, note: id === 0 ? null : 'x' }));
+      const rows: SuiteRow[] = [-5, -1, 0, 1, 2, 3, 7, 1000, 2_000_000_000].map((id) => ({
+        id,
+        name: `n${id}é`,
+        n: id % 3 === 0 ? null : id,
+        note: id === 0 ? null : 'x',
+      }));
       for (const s of fx.shardIds) await fx.seed(s, 'items', rows);
-      const before = await Promise.all(fx.shardIds.map((s) => engine().shard(s).data.checksum({ name: 'items', key: [fx.keyField] })));
+      const before = await Promise.all(
+        fx.shardIds.map((s) =>
+          engine()
+            .shard(s)
+            .data.checksum({ name: 'items', key: [fx.keyField] }),
+        ),
+      );
       const upper = defineDataMigration({
-        id: '0001-upper', engine: fx.engineName, table: 'items', key: fx.keyField, batchSize: 2,
-        transform: (row: Row) => (typeof row.name === 'string' && row.id !== 3 && row._id !== 3 ? { ...row, name: row.name.toUpperCase() } : null),
+        id: '0001-upper',
+        engine: fx.engineName,
+        table: 'items',
+        key: fx.keyField,
+        batchSize: 2,
+        transform: (row: Row) =>
+          typeof row.name === 'string' && row.id !== 3 && row._id !== 3
+            ? { ...row, name: row.name.toUpperCase() }
+            : null,
       });
       const report = await migrator([upper]).run();
       expect(report.totals.applied).toBe(2);
@@ -352,10 +474,18 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
         expect(got.map((r) => r.id)).toEqual(rows.map((r) => r.id));
         expect(got.map((r) => r.name)).toEqual(rows.map((r) => (r.id === 3 ? r.name : r.name!.toUpperCase())));
       }
-      const after = await engine().shard(fx.shardIds[0]!).data.checksum({ name: 'items', key: [fx.keyField] });
+      const after = await engine()
+        .shard(fx.shardIds[0]!)
+        .data.checksum({ name: 'items', key: [fx.keyField] });
       expect(after.hash).not.toBe(before[0]!.hash);
       await migrator([upper]).rollback({ steps: 1 });
-      const restored = await Promise.all(fx.shardIds.map((s) => engine().shard(s).data.checksum({ name: 'items', key: [fx.keyField] })));
+      const restored = await Promise.all(
+        fx.shardIds.map((s) =>
+          engine()
+            .shard(s)
+            .data.checksum({ name: 'items', key: [fx.keyField] }),
+        ),
+      );
       expect(restored).toEqual(before);
       for (const s of fx.shardIds) expect(await fx.rows(s, 'items')).toEqual(rows);
     });
@@ -368,7 +498,11 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
       const seen: number[] = [];
       let calls = 0;
       const m = defineDataMigration({
-        id: '0001-bump', engine: fx.engineName, table: 'items', key: fx.keyField, batchSize: 5,
+        id: '0001-bump',
+        engine: fx.engineName,
+        table: 'items',
+        key: fx.keyField,
+        batchSize: 5,
         transform: (row: Row) => {
           calls++;
           seen.push(Number(row.n));
@@ -399,44 +533,62 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
     // The corrupted row is id 534, the 1035th row.
     if (verification.rows < 1_100) throw new Error(`verificationRows must be at least 1100, got ${verification.rows}`);
     const verificationName = `verification: one row corrupted after a migration is found by key, by predicate and by bisection (${verification.rows} rows per shard${verification.reason ? `, reduced from ${VERIFICATION_ROWS}: ${verification.reason}` : ''})`;
-    test(verificationName, async () => {
-      await setup(2);
-      await fx.createRowsTable('items');
-      const rows: SuiteRow[] = Array.from({ length: verification.rows }, (_, i) => ({ id: i - 500, name: `r${i}`, n: i, note: null }));
-      const [a, b] = fx.shardIds as [string, string];
-      await fx.seed(a, 'items', rows);
-      await fx.seed(b, 'items', rows);
-      const tag = defineDataMigration({
-        id: '0001-tag', engine: fx.engineName, table: 'items', key: fx.keyField, batchSize: 500,
-        transform: (row: Row) => (row.note === null ? { ...row, note: 'tagged' } : null),
-        verify: (row: Row) => row.note === 'tagged' || `note is ${JSON.stringify(row.note)}`,
-      });
-      await migrator([tag]).run();
-      expect((await migrator([tag]).verify({ data: true })).ok).toBe(true);
-      await fx.seed(b, 'items', [{ id: 534, name: 'r1034', n: 1034, note: 'corrupted' }]);
-      const report = await migrator([tag]).verify({ data: true });
-      expect(report.ok).toBe(false);
-      const check = report.data.find((d) => d.shardId === b)!;
-      expect(check.rows).toBe(verification.rows);
-      expect(check.failures).toEqual([{ key: [534], reason: 'note is "corrupted"' }]);
-      expect(report.data.find((d) => d.shardId === a)!.failures).toEqual([]);
-      const target = { name: 'items', key: [fx.keyField] };
-      const left = { store: engine().shard(a).data, target };
-      const right = { store: engine().shard(b).data, target };
-      const diff = await compareData(left, right, { leafRows: 64 });
-      expect(diff.equal).toBe(false);
-      expect(diff.differences).toEqual([{ key: [534], kind: 'changed' }]);
-      const err = await assertEqualData(left, right).catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: ErrorCode.ValidationFailed });
-      expect((err as { ranges: unknown[] }).ranges.length).toBeGreaterThan(0);
-      await fx.seed(b, 'items', [{ id: 534, name: 'r1034', n: 1034, note: 'tagged' }]);
-      expect((await compareData(left, right)).equal).toBe(true);
-    }, 180_000);
+    test(
+      verificationName,
+      async () => {
+        await setup(2);
+        await fx.createRowsTable('items');
+        const rows: SuiteRow[] = Array.from({ length: verification.rows }, (_, i) => ({
+          id: i - 500,
+          name: `r${i}`,
+          n: i,
+          note: null,
+        }));
+        const [a, b] = fx.shardIds as [string, string];
+        await fx.seed(a, 'items', rows);
+        await fx.seed(b, 'items', rows);
+        const tag = defineDataMigration({
+          id: '0001-tag',
+          engine: fx.engineName,
+          table: 'items',
+          key: fx.keyField,
+          batchSize: 500,
+          transform: (row: Row) => (row.note === null ? { ...row, note: 'tagged' } : null),
+          verify: (row: Row) => row.note === 'tagged' || `note is ${JSON.stringify(row.note)}`,
+        });
+        await migrator([tag]).run();
+        expect((await migrator([tag]).verify({ data: true })).ok).toBe(true);
+        await fx.seed(b, 'items', [{ id: 534, name: 'r1034', n: 1034, note: 'corrupted' }]);
+        const report = await migrator([tag]).verify({ data: true });
+        expect(report.ok).toBe(false);
+        const check = report.data.find((d) => d.shardId === b)!;
+        expect(check.rows).toBe(verification.rows);
+        expect(check.failures).toEqual([{ key: [534], reason: 'note is "corrupted"' }]);
+        expect(report.data.find((d) => d.shardId === a)!.failures).toEqual([]);
+        const target = { name: 'items', key: [fx.keyField] };
+        const left = { store: engine().shard(a).data, target };
+        const right = { store: engine().shard(b).data, target };
+        const diff = await compareData(left, right, { leafRows: 64 });
+        expect(diff.equal).toBe(false);
+        expect(diff.differences).toEqual([{ key: [534], kind: 'changed' }]);
+        const err = await assertEqualData(left, right).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: ErrorCode.ValidationFailed });
+        expect((err as { ranges: unknown[] }).ranges.length).toBeGreaterThan(0);
+        await fx.seed(b, 'items', [{ id: 534, name: 'r1034', n: 1034, note: 'tagged' }]);
+        expect((await compareData(left, right)).equal).toBe(true);
+      },
+      180_000,
+    );
 
     test('checksum: independent of insertion order, sensitive to one changed value', async () => {
       await setup(2);
       await fx.createRowsTable('items');
-      const rows: SuiteRow[] = Array.from({ length: 30 }, (_, i) => ({ id: i, name: i % 2 ? 'a' : 'ab', n: i === 4 ? null : -i, note: i % 3 ? 'c' : null }));
+      const rows: SuiteRow[] = Array.from({ length: 30 }, (_, i) => ({
+        id: i,
+        name: i % 2 ? 'a' : 'ab',
+        n: i === 4 ? null : -i,
+        note: i % 3 ? 'c' : null,
+      }));
       const [a, b] = fx.shardIds as [string, string];
       await fx.seed(a, 'items', rows);
       await fx.seed(b, 'items', [...rows].reverse());
@@ -447,9 +599,15 @@ export async function runConformance(harness: Harness, options: ConformanceOptio
       expect(ca.count).toBe(30);
       await fx.seed(b, 'items', [{ ...rows[7]!, note: 'changed' }]);
       expect((await engine().shard(b).data.checksum(target)).hash).not.toBe(ca.hash);
-      const ranged = await engine().shard(a).data.checksum({ ...target }, { after: [9], upTo: [19] });
+      const ranged = await engine()
+        .shard(a)
+        .data.checksum({ ...target }, { after: [9], upTo: [19] });
       expect(ranged.count).toBe(10);
-      expect(await engine().shard(a).data.count(target, { after: [-1], upTo: [4] })).toBe(5);
+      expect(
+        await engine()
+          .shard(a)
+          .data.count(target, { after: [-1], upTo: [4] }),
+      ).toBe(5);
     });
   });
 }

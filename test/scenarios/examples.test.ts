@@ -9,7 +9,11 @@ import { expect, it } from 'vitest';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const run = (example: string, env: Record<string, string> = {}) =>
-  execFileSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: join(root, 'examples', example), encoding: 'utf8', env: { ...process.env, ...env } });
+  execFileSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: join(root, 'examples', example),
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
 
 it('examples/data-migrations: resumes after an interruption, finds a corrupted row by key, rolls back exactly', () => {
   const out = run('data-migrations');
@@ -30,12 +34,15 @@ it('examples/host-service: the first start applies everything, the second applie
 
 it('examples/hooks: a peak-hours veto applies nothing, a step vetoed at the peak resumes off-peak, a queue drains before its step', () => {
   const out = run('hooks');
-  expect(out).toContain('10:00 run refused (MIGRATE_VETOED): beforeRun hook vetoed the run: peak hours 9:00-18:00 UTC (now 10:00); nothing was applied');
+  expect(out).toContain(
+    '10:00 run refused (MIGRATE_VETOED): beforeRun hook vetoed the run: peak hours 9:00-18:00 UTC (now 10:00); nothing was applied',
+  );
   expect(out).toContain('after the refused run: pg-0: -; pg-1: -');
   expect(out).toContain('08:57 run stopped at the peak: 2 applied, 1 vetoed, 3 not run');
   expect(out).toContain('after the stopped run: pg-0: 0001-webhooks, 0002-webhook-events; pg-1: -');
   expect(out).toContain('22:00 run: 4 applied, 2 already applied');
-  for (const shard of ['pg-0', 'pg-1']) expect(out).toContain(`drained 5 queued deliveries on ${shard} before 0004-delivery-payload-v2`);
+  for (const shard of ['pg-0', 'pg-1'])
+    expect(out).toContain(`drained 5 queued deliveries on ${shard} before 0004-delivery-payload-v2`);
   expect(out).toContain('queue empty when 0004 ran: pg-0=true, pg-1=true');
   expect(out).toContain('drain run: 2 applied');
 }, 120_000);

@@ -9,7 +9,20 @@ import { describe, expect, it } from 'vitest';
 const require = createRequire(import.meta.url);
 
 const ENTRIES: Record<string, readonly string[]> = {
-  '@mcp/migrate-core': ['createMigrator', 'defineMigration', 'defineDataMigration', 'hashRouter', 'rangeRouter', 'StatusTracker', 'isMigrateError', 'compareData', 'redact', 'loadMigrations', 'plan', 'VetoError'],
+  '@mcp/migrate-core': [
+    'createMigrator',
+    'defineMigration',
+    'defineDataMigration',
+    'hashRouter',
+    'rangeRouter',
+    'StatusTracker',
+    'isMigrateError',
+    'compareData',
+    'redact',
+    'loadMigrations',
+    'plan',
+    'VetoError',
+  ],
   '@mcp/migrate-core/testing': ['memoryEngine', 'createMemoryStore', 'MemoryShard'],
   '@mcp/migrate-postgres': ['postgresEngine'],
   '@mcp/migrate-mongodb': ['mongoEngine'],
@@ -20,8 +33,14 @@ describe.each(Object.entries(ENTRIES))('%s', (name, expected) => {
   it('loads with import and require, with the same names, including the promised API', async () => {
     const esm = (await import(name)) as Record<string, unknown>;
     const cjs = require(name) as Record<string, unknown>;
-    const esmNames = Object.keys(esm).filter((k) => k !== 'default' && k !== 'module.exports').sort();
-    expect(Object.keys(cjs).filter((k) => k !== 'default').sort()).toEqual(esmNames);
+    const esmNames = Object.keys(esm)
+      .filter((k) => k !== 'default' && k !== 'module.exports')
+      .sort();
+    expect(
+      Object.keys(cjs)
+        .filter((k) => k !== 'default')
+        .sort(),
+    ).toEqual(esmNames);
     for (const n of expected) expect(esm[n], `${name} exports ${n}`).toBeDefined();
   });
 });

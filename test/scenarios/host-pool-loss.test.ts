@@ -8,13 +8,23 @@
  */
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { createMigrator, defineMigration, ErrorCode, type Migration, type RunFailedError, type RunReport } from '@mcp/migrate-core';
+import {
+  createMigrator,
+  defineMigration,
+  ErrorCode,
+  type Migration,
+  type RunFailedError,
+  type RunReport,
+} from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
 import { shouldRun } from '../support/services.js';
 import { pgAvailable, withPgDatabase } from '../support/servers.js';
 import { rejectionOf } from '../support/secrets.js';
 
-const QUICK = { retry: { retries: 0, minTimeoutMs: 1, maxTimeoutMs: 5 }, lock: { ttlMs: 5_000, waitMs: 5_000 } } as const;
+const QUICK = {
+  retry: { retries: 0, minTimeoutMs: 1, maxTimeoutMs: 5 },
+  lock: { ttlMs: 5_000, waitMs: 5_000 },
+} as const;
 
 /** Resolves with the step's backend pid once the step has started its long query. */
 function deferred<T>() {
@@ -29,7 +39,10 @@ async function terminateWhenSleeping(url: string, pid: number): Promise<void> {
   await admin.connect();
   try {
     for (let i = 0; i < 200; i++) {
-      const { rows } = await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1 AND state = 'active' AND query LIKE '%pg_sleep%'`, [pid]);
+      const { rows } = await admin.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1 AND state = 'active' AND query LIKE '%pg_sleep%'`,
+        [pid],
+      );
       if (rows[0]!.n === 1) break;
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -51,8 +64,17 @@ function trackClients(pool: pg.Pool): Set<pg.PoolClient> {
  * Runs `migration` on the host pool, terminates its backend once it is sleeping (`started` gives
  * the pid), and checks the step failed as MIGRATE_SHARD_UNAVAILABLE naming shard and migration.
  */
-async function expectStepLost(url: string, pool: pg.Pool, migration: Migration, started: Promise<number>): Promise<void> {
-  const migrator = createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-host', pool }] }) }, migrations: [migration], ...QUICK });
+async function expectStepLost(
+  url: string,
+  pool: pg.Pool,
+  migration: Migration,
+  started: Promise<number>,
+): Promise<void> {
+  const migrator = createMigrator({
+    engines: { postgres: postgresEngine({ shards: [{ id: 'pg-host', pool }] }) },
+    migrations: [migration],
+    ...QUICK,
+  });
   try {
     const run = rejectionOf(migrator.run());
     await terminateWhenSleeping(url, await started);
@@ -69,37 +91,50 @@ async function expectStepLost(url: string, pool: pg.Pool, migration: Migration, 
 describe('a host pg.Pool losing the step’s connection', async () => {
   const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
 
-  it.skipIf(!enabled)('a backend terminated mid-step fails the step as MIGRATE_SHARD_UNAVAILABLE, the process does not crash', async () => {
-    await withPgDatabase('mcp_hostpool_loss', async ({ url, pool }) => {
-      const clients = trackClients(pool);
-      const started = deferred<number>();
-      const dies = defineMigration({
-        id: '0001-dies', engine: 'postgres', down: () => undefined,
-        up: async (client: pg.PoolClient) => {
-          const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-          started.resolve(rows[0]!.pid);
-          await client.query('SELECT pg_sleep(60)');
-        },
+  it.skipIf(!enabled)(
+    'a backend terminated mid-step fails the step as MIGRATE_SHARD_UNAVAILABLE, the process does not crash',
+    async () => {
+      await withPgDatabase('mcp_hostpool_loss', async ({ url, pool }) => {
+        const clients = trackClients(pool);
+        const started = deferred<number>();
+        const dies = defineMigration({
+          id: '0001-dies',
+          engine: 'postgres',
+          down: () => undefined,
+          up: async (client: pg.PoolClient) => {
+            const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+            started.resolve(rows[0]!.pid);
+            await client.query('SELECT pg_sleep(60)');
+          },
+        });
+        await expectStepLost(url, pool, dies, started.promise);
+        // The SDK's listener went with its checkout: a client back in the pool has at most the pool's own.
+        expect(clients.size).toBeGreaterThan(0);
+        for (const c of clients) expect(c.listenerCount('error')).toBeLessThanOrEqual(1);
       });
-      await expectStepLost(url, pool, dies, started.promise);
-      // The SDK's listener went with its checkout: a client back in the pool has at most the pool's own.
-      expect(clients.size).toBeGreaterThan(0);
-      for (const c of clients) expect(c.listenerCount('error')).toBeLessThanOrEqual(1);
-    });
-  }, 60_000);
+    },
+    60_000,
+  );
 
-  it.skipIf(!enabled)('a step that swallows the failed query and returns is not recorded as applied: the recorded loss fails it', async () => {
-    await withPgDatabase('mcp_hostpool_swallow', async ({ url, pool }) => {
-      const started = deferred<number>();
-      const swallows = defineMigration({
-        id: '0001-swallows', engine: 'postgres', transaction: false, down: () => undefined,
-        up: async (client: pg.PoolClient) => {
-          const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-          started.resolve(rows[0]!.pid);
-          await client.query('SELECT pg_sleep(60)').catch(() => undefined);
-        },
+  it.skipIf(!enabled)(
+    'a step that swallows the failed query and returns is not recorded as applied: the recorded loss fails it',
+    async () => {
+      await withPgDatabase('mcp_hostpool_swallow', async ({ url, pool }) => {
+        const started = deferred<number>();
+        const swallows = defineMigration({
+          id: '0001-swallows',
+          engine: 'postgres',
+          transaction: false,
+          down: () => undefined,
+          up: async (client: pg.PoolClient) => {
+            const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+            started.resolve(rows[0]!.pid);
+            await client.query('SELECT pg_sleep(60)').catch(() => undefined);
+          },
+        });
+        await expectStepLost(url, pool, swallows, started.promise);
       });
-      await expectStepLost(url, pool, swallows, started.promise);
-    });
-  }, 60_000);
+    },
+    60_000,
+  );
 });

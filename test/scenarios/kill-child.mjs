@@ -28,7 +28,10 @@ const migrator = createMigrator({
   engines: { [engineName]: engine },
   migrations: [bump],
   lock: { ttlMs: 1500, waitMs: 60_000 },
-  throttle: { minBatchSize: Math.min(500, Number(process.env.KILL_BATCH ?? 2000)), maxBatchSize: 2 * Number(process.env.KILL_BATCH ?? 2000) },
+  throttle: {
+    minBatchSize: Math.min(500, Number(process.env.KILL_BATCH ?? 2000)),
+    maxBatchSize: 2 * Number(process.env.KILL_BATCH ?? 2000),
+  },
 });
 migrator.on('batch', (e) => process.stdout.write(`batch ${e.processed}\n`));
 const report = await migrator.run();

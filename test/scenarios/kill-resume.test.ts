@@ -59,9 +59,16 @@ interface ChildResult {
   readonly out: string;
 }
 
-async function runChild(env: Record<string, string>, kill: { afterBatches: number; delayMs: number } | null): Promise<ChildResult> {
+async function runChild(
+  env: Record<string, string>,
+  kill: { afterBatches: number; delayMs: number } | null,
+): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'kill-child.mjs')], { cwd: here, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(here, 'kill-child.mjs')], {
+      cwd: here,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let timer: ReturnType<typeof setTimeout> | undefined;
     child.stdout.on('data', (chunk: Buffer) => {
@@ -91,7 +98,10 @@ async function killAndResume(target: Target, label: string): Promise<void> {
   let kills = 0;
   let finishedEarly = false;
   while (kills < KILLS && !finishedEarly) {
-    const r = await runChild(target.env, { afterBatches: 1 + Math.floor(random() * spread), delayMs: Math.floor(random() * 60) });
+    const r = await runChild(target.env, {
+      afterBatches: 1 + Math.floor(random() * spread),
+      delayMs: Math.floor(random() * 60),
+    });
     if (r.killed) kills++;
     else if (r.code !== 0) throw new Error(`runner exited with ${r.code} (${replay}):\n${r.out.slice(-2000)}`);
     else finishedEarly = true;
@@ -114,34 +124,51 @@ const PG_EXPECTED = `SELECT g - 1000 AS id, ((g * 7) % 1000)::text AS n0, (2 * (
 
 describe('kill -9 and resume: PostgreSQL', async () => {
   const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
-  it.skipIf(!enabled)(`${ROWS} rows, ${KILLS} actual SIGKILLs, each row transformed exactly once, every value exact`, async () => {
-    await withPgDatabase('mcp_kill', async ({ url, pool }) => {
-      await killAndResume({
-        env: { KILL_ENGINE: 'postgres', KILL_URL: url },
-        rows: ROWS,
-        minBatches: Math.ceil(ROWS / 4000), // KILL_BATCH 2000, the throttle may double it
-        async seed() {
-          await pool.query('CREATE TABLE items (id integer PRIMARY KEY, n0 integer NOT NULL, n bigint NOT NULL, note text, at timestamptz, doc jsonb)');
-          // The initial state: n = n0. Untouched columns include a timestamptz with microseconds. (jsonb
-          // values JavaScript cannot carry — 1.0, 30 digits — are the property test's and the fidelity
-          // suite's: here they would fail the run for a reason other than crash safety.)
-          await pool.query(`INSERT INTO items SELECT id, n0::integer, n0::bigint, note, at::timestamptz, doc::jsonb FROM (${PG_EXPECTED}) e`, [ROWS]);
-        },
-        async check() {
-          const diff = `SELECT coalesce(i.id, e.id) AS id, i.n0::text AS n0, i.n::text AS n, i.note, i.at::text AS at, i.doc::text AS doc,
+  it.skipIf(!enabled)(
+    `${ROWS} rows, ${KILLS} actual SIGKILLs, each row transformed exactly once, every value exact`,
+    async () => {
+      await withPgDatabase('mcp_kill', async ({ url, pool }) => {
+        await killAndResume(
+          {
+            env: { KILL_ENGINE: 'postgres', KILL_URL: url },
+            rows: ROWS,
+            minBatches: Math.ceil(ROWS / 4000), // KILL_BATCH 2000, the throttle may double it
+            async seed() {
+              await pool.query(
+                'CREATE TABLE items (id integer PRIMARY KEY, n0 integer NOT NULL, n bigint NOT NULL, note text, at timestamptz, doc jsonb)',
+              );
+              // The initial state: n = n0. Untouched columns include a timestamptz with microseconds. (jsonb
+              // values JavaScript cannot carry — 1.0, 30 digits — are the property test's and the fidelity
+              // suite's: here they would fail the run for a reason other than crash safety.)
+              await pool.query(
+                `INSERT INTO items SELECT id, n0::integer, n0::bigint, note, at::timestamptz, doc::jsonb FROM (${PG_EXPECTED}) e`,
+                [ROWS],
+              );
+            },
+            async check() {
+              const diff = `SELECT coalesce(i.id, e.id) AS id, i.n0::text AS n0, i.n::text AS n, i.note, i.at::text AS at, i.doc::text AS doc,
               e.n0 AS want_n0, e.n AS want_n, e.note AS want_note, e.at AS want_at, e.doc AS want_doc
             FROM items i FULL JOIN (${PG_EXPECTED}) e ON e.id = i.id
             WHERE i.id IS NULL OR e.id IS NULL OR i.n0::text IS DISTINCT FROM e.n0 OR i.n::text IS DISTINCT FROM e.n
               OR i.note IS DISTINCT FROM e.note OR i.at::text IS DISTINCT FROM e.at OR i.doc::text IS DISTINCT FROM e.doc`;
-          const wrong = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM (${diff}) d`, [ROWS]);
-          const examples = await pool.query(`${diff} ORDER BY 1 LIMIT 3`, [ROWS]);
-          const total = await pool.query<{ n: string }>('SELECT count(*) AS n FROM items');
-          const s = await pool.query<{ state: string }>(`SELECT state FROM mcp_migrations WHERE id = '0001-bump'`);
-          return { total: Number(total.rows[0]!.n), wrong: Number(wrong.rows[0]!.n), examples: examples.rows.map((r) => JSON.stringify(r)), state: s.rows[0]?.state };
-        },
-      }, 'PostgreSQL');
-    });
-  }, 900_000);
+              const wrong = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM (${diff}) d`, [ROWS]);
+              const examples = await pool.query(`${diff} ORDER BY 1 LIMIT 3`, [ROWS]);
+              const total = await pool.query<{ n: string }>('SELECT count(*) AS n FROM items');
+              const s = await pool.query<{ state: string }>(`SELECT state FROM mcp_migrations WHERE id = '0001-bump'`);
+              return {
+                total: Number(total.rows[0]!.n),
+                wrong: Number(wrong.rows[0]!.n),
+                examples: examples.rows.map((r) => JSON.stringify(r)),
+                state: s.rows[0]?.state,
+              };
+            },
+          },
+          'PostgreSQL',
+        );
+      });
+    },
+    900_000,
+  );
 });
 
 /** A BSON value as `type(value)`, read with promoteValues: false so Int32, Long and Double stay apart. */
@@ -158,8 +185,13 @@ function typed(v: unknown): string {
 function expectedDoc(g: number): Record<string, string> {
   const n0 = (g * 7) % 1000;
   return {
-    _id: typed(new Int32(g - 1000)), n0: typed(new Int32(n0)), n: typed(new Int32(2 * n0 + 1)), note: typed(`row ${g}`),
-    l: typed(Long.fromNumber(g)), d: typed(new Double(1)), at: typed(new Date(Date.UTC(2026, 0, 1) + g * 1001)),
+    _id: typed(new Int32(g - 1000)),
+    n0: typed(new Int32(n0)),
+    n: typed(new Int32(2 * n0 + 1)),
+    note: typed(`row ${g}`),
+    l: typed(Long.fromNumber(g)),
+    d: typed(new Double(1)),
+    at: typed(new Date(Date.UTC(2026, 0, 1) + g * 1001)),
   };
 }
 
@@ -168,42 +200,71 @@ describe('kill -9 and resume: MongoDB', async () => {
   const ferret = enabled ? await ferretdbVersion() : null;
   const rows = ferret ? FERRET_ROWS : ROWS;
   const batch = ferret ? 100 : 2000;
-  it.skipIf(!enabled)(`${rows} documents${ferret ? ` (FerretDB ${ferret})` : ''}, ${KILLS} actual SIGKILLs, each document transformed exactly once, every value and BSON type exact`, async () => {
-    await withMongoDatabase('mcp_kill', async ({ db, name }) => {
-      await killAndResume({
-        env: { KILL_ENGINE: 'mongodb', KILL_URL: process.env.MONGODB_URI!, KILL_DB: name, KILL_BATCH: String(batch) },
-        rows,
-        minBatches: Math.ceil(rows / (2 * batch)),
-        async seed() {
-          const items = db.collection('items');
-          for (let start = 0; start < rows; start += 10_000) {
-            const docs = Array.from({ length: Math.min(10_000, rows - start) }, (_, i) => {
-              const g = start + i + 1;
-              const n0 = (g * 7) % 1000;
-              // Explicit BSON types: the untouched Long and Double(1.0) must keep theirs through the run.
-              return { _id: new Int32(g - 1000), n0: new Int32(n0), n: new Int32(n0), note: `row ${g}`, l: Long.fromNumber(g), d: new Double(1), at: new Date(Date.UTC(2026, 0, 1) + g * 1001) };
-            });
-            await items.insertMany(docs as never[], { ordered: false });
-          }
-        },
-        async check() {
-          let total = 0;
-          let wrong = 0;
-          const examples: string[] = [];
-          for await (const d of db.collection('items').find({}, { promoteValues: false }).sort({ _id: 1 }).batchSize(10_000)) {
-            total++;
-            const id = (d._id as unknown as Int32).value;
-            const got = Object.fromEntries(Object.entries(d).map(([k, v]) => [k, typed(v)]));
-            const want = expectedDoc(id + 1000);
-            if (JSON.stringify(got, Object.keys(want).sort()) !== JSON.stringify(want, Object.keys(want).sort()) || Object.keys(got).length !== Object.keys(want).length) {
-              wrong++;
-              if (examples.length < 3) examples.push(`got ${JSON.stringify(got)} want ${JSON.stringify(want)}`);
-            }
-          }
-          const rec = await db.collection<{ _id: string; state: string }>('mcp_migrations').findOne({ _id: '0001-bump' });
-          return { total, wrong, examples, state: rec?.state };
-        },
-      }, ferret ? `MongoDB-wire (FerretDB ${ferret})` : 'MongoDB');
-    });
-  }, 1_200_000);
+  it.skipIf(!enabled)(
+    `${rows} documents${ferret ? ` (FerretDB ${ferret})` : ''}, ${KILLS} actual SIGKILLs, each document transformed exactly once, every value and BSON type exact`,
+    async () => {
+      await withMongoDatabase('mcp_kill', async ({ db, name }) => {
+        await killAndResume(
+          {
+            env: {
+              KILL_ENGINE: 'mongodb',
+              KILL_URL: process.env.MONGODB_URI!,
+              KILL_DB: name,
+              KILL_BATCH: String(batch),
+            },
+            rows,
+            minBatches: Math.ceil(rows / (2 * batch)),
+            async seed() {
+              const items = db.collection('items');
+              for (let start = 0; start < rows; start += 10_000) {
+                const docs = Array.from({ length: Math.min(10_000, rows - start) }, (_, i) => {
+                  const g = start + i + 1;
+                  const n0 = (g * 7) % 1000;
+                  // Explicit BSON types: the untouched Long and Double(1.0) must keep theirs through the run.
+                  return {
+                    _id: new Int32(g - 1000),
+                    n0: new Int32(n0),
+                    n: new Int32(n0),
+                    note: `row ${g}`,
+                    l: Long.fromNumber(g),
+                    d: new Double(1),
+                    at: new Date(Date.UTC(2026, 0, 1) + g * 1001),
+                  };
+                });
+                await items.insertMany(docs as never[], { ordered: false });
+              }
+            },
+            async check() {
+              let total = 0;
+              let wrong = 0;
+              const examples: string[] = [];
+              for await (const d of db
+                .collection('items')
+                .find({}, { promoteValues: false })
+                .sort({ _id: 1 })
+                .batchSize(10_000)) {
+                total++;
+                const id = (d._id as unknown as Int32).value;
+                const got = Object.fromEntries(Object.entries(d).map(([k, v]) => [k, typed(v)]));
+                const want = expectedDoc(id + 1000);
+                if (
+                  JSON.stringify(got, Object.keys(want).sort()) !== JSON.stringify(want, Object.keys(want).sort()) ||
+                  Object.keys(got).length !== Object.keys(want).length
+                ) {
+                  wrong++;
+                  if (examples.length < 3) examples.push(`got ${JSON.stringify(got)} want ${JSON.stringify(want)}`);
+                }
+              }
+              const rec = await db
+                .collection<{ _id: string; state: string }>('mcp_migrations')
+                .findOne({ _id: '0001-bump' });
+              return { total, wrong, examples, state: rec?.state };
+            },
+          },
+          ferret ? `MongoDB-wire (FerretDB ${ferret})` : 'MongoDB',
+        );
+      });
+    },
+    1_200_000,
+  );
 });

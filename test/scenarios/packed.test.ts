@@ -14,7 +14,16 @@
  * uses npm's cache first, so a second run fetches nothing).
  */
 import { execFile as execFileCb } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -28,11 +37,19 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const require = createRequire(import.meta.url);
 
-interface Manifest { name: string; version: string; private?: boolean; exports?: Record<string, unknown> }
+interface Manifest {
+  name: string;
+  version: string;
+  private?: boolean;
+  exports?: Record<string, unknown>;
+}
 const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
 
 const packages = readdirSync(join(root, 'packages'))
-  .map((dir) => ({ dir: join(root, 'packages', dir), manifest: readJson<Manifest>(join(root, 'packages', dir, 'package.json')) }))
+  .map((dir) => ({
+    dir: join(root, 'packages', dir),
+    manifest: readJson<Manifest>(join(root, 'packages', dir, 'package.json')),
+  }))
   .filter((p) => p.manifest.private !== true);
 
 /** The version of a package as installed for the test workspace, so the scratch project matches it. */
@@ -42,7 +59,9 @@ function workspaceVersion(name: string): string {
 
 /** The first fenced block of `lang` in a package's README. */
 function readmeBlock(pkg: string, lang: 'js' | 'ts'): string {
-  const block = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(readFileSync(join(root, 'packages', pkg, 'README.md'), 'utf8'))?.[1];
+  const block = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(
+    readFileSync(join(root, 'packages', pkg, 'README.md'), 'utf8'),
+  )?.[1];
   if (!block) throw new Error(`packages/${pkg}/README.md has no \`\`\`${lang} block`);
   return block;
 }
@@ -64,7 +83,12 @@ const tarballs = new Map<string, string>();
 
 async function run(cmd: string, args: string[], cwd: string): Promise<string> {
   try {
-    const { stdout, stderr } = await execFile(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 32 * 1024 * 1024, env: { ...process.env, npm_config_update_notifier: 'false' } });
+    const { stdout, stderr } = await execFile(cmd, args, {
+      cwd,
+      encoding: 'utf8',
+      maxBuffer: 32 * 1024 * 1024,
+      env: { ...process.env, npm_config_update_notifier: 'false' },
+    });
     return stdout + stderr;
   } catch (e) {
     const { stdout = '', stderr = '' } = e as { stdout?: string; stderr?: string };
@@ -74,7 +98,8 @@ async function run(cmd: string, args: string[], cwd: string): Promise<string> {
 
 beforeAll(async () => {
   for (const p of packages) {
-    if (!existsSync(join(p.dir, 'dist'))) throw new Error(`${p.manifest.name} is not built: run \`pnpm exec turbo run build\` first`);
+    if (!existsSync(join(p.dir, 'dist')))
+      throw new Error(`${p.manifest.name} is not built: run \`pnpm exec turbo run build\` first`);
   }
   work = mkdtempSync(join(tmpdir(), 'mcp-packed-'));
   const packs = join(work, 'tarballs');
@@ -89,14 +114,27 @@ beforeAll(async () => {
     tarballs.set(p.manifest.name, join(packs, made[0]!));
   }
   const peers = ['pg', 'mongodb', 'pg-mem', '@types/pg', '@types/node'];
-  writeFileSync(join(app, 'package.json'), JSON.stringify({
-    name: 'scratch-host', private: true, version: '0.0.0',
-    dependencies: {
-      ...Object.fromEntries([...tarballs].map(([name, file]) => [name, `file:${file}`])),
-      ...Object.fromEntries(peers.map((name) => [name, workspaceVersion(name)])),
-    },
-  }, null, 2));
-  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], app);
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify(
+      {
+        name: 'scratch-host',
+        private: true,
+        version: '0.0.0',
+        dependencies: {
+          ...Object.fromEntries([...tarballs].map(([name, file]) => [name, `file:${file}`])),
+          ...Object.fromEntries(peers.map((name) => [name, workspaceVersion(name)])),
+        },
+      },
+      null,
+      2,
+    ),
+  );
+  await run(
+    'npm',
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'],
+    app,
+  );
 }, 300_000);
 
 afterAll(() => {
@@ -106,12 +144,21 @@ afterAll(() => {
 describe('packed packages, installed with npm into a scratch project', () => {
   it('installs core once: the adapters take it as a peer, not a copy of their own', () => {
     for (const adapter of ['@mcp/migrate-postgres', '@mcp/migrate-mongodb']) {
-      expect(existsSync(join(app, 'node_modules', adapter, 'node_modules', '@mcp', 'migrate-core')), `${adapter} has no nested core`).toBe(false);
-      const manifest = readJson<{ peerDependencies?: Record<string, string>; dependencies?: Record<string, string> }>(join(app, 'node_modules', adapter, 'package.json'));
+      expect(
+        existsSync(join(app, 'node_modules', adapter, 'node_modules', '@mcp', 'migrate-core')),
+        `${adapter} has no nested core`,
+      ).toBe(false);
+      const manifest = readJson<{ peerDependencies?: Record<string, string>; dependencies?: Record<string, string> }>(
+        join(app, 'node_modules', adapter, 'package.json'),
+      );
       expect(manifest.peerDependencies?.['@mcp/migrate-core']).toMatch(/^\^\d/);
       expect(manifest.dependencies?.['@mcp/migrate-core']).toBeUndefined();
     }
-    for (const p of packages) expect(existsSync(join(app, 'node_modules', p.manifest.name, 'README.md')), `${p.manifest.name} ships its README`).toBe(true);
+    for (const p of packages)
+      expect(
+        existsSync(join(app, 'node_modules', p.manifest.name, 'README.md')),
+        `${p.manifest.name} ships its README`,
+      ).toBe(true);
   });
 
   const readme = () => readmeBlock('core', 'js');
@@ -132,16 +179,20 @@ describe('packed packages, installed with npm into a scratch project', () => {
     expectReadmeOutput(await run(process.execPath, ['readme.cjs'], app));
   });
 
-  it("the PostgreSQL README example runs on pg-mem, as ESM and as CommonJS", async () => {
+  it('the PostgreSQL README example runs on pg-mem, as ESM and as CommonJS', async () => {
     const example = readmeBlock('postgres', 'ts');
     const shard = "{ id: 'pg-0', connectionString: process.env.DATABASE_URL! }";
     expect(example, 'the README example has the shard line this test swaps').toContain(shard);
     const onPgMem = `import { newDb } from 'pg-mem';\n${example.replace(shard, "{ id: 'pg-0', pool: new (newDb().adapters.createPg().Pool)() }")}`;
-    const js = ts.transpileModule(onPgMem, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+    const js = ts.transpileModule(onPgMem, {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+    }).outputText;
     writeFileSync(join(app, 'postgres.mjs'), js);
     writeFileSync(join(app, 'postgres.cjs'), toCommonJs(js));
     for (const file of ['postgres.mjs', 'postgres.cjs']) {
-      expect(await run(process.execPath, [file], app), file).toContain('{ applied: 1, skipped: 0, failed: 0, notRun: 0 }');
+      expect(await run(process.execPath, [file], app), file).toContain(
+        '{ applied: 1, skipped: 0, failed: 0, notRun: 0 }',
+      );
     }
   }, 120_000);
 
@@ -171,7 +222,12 @@ export type Uses = [RunReport['totals']['applied'], ShardAdapter['id']];
     const tsc = require.resolve('typescript/bin/tsc');
     const dir = join(app, 'typecheck');
     mkdirSync(dir, { recursive: true });
-    const readmes = { core: readme(), postgres: readmeBlock('postgres', 'ts'), mongodb: readmeBlock('mongodb', 'ts'), transformers: readmeBlock('transformers', 'ts') };
+    const readmes = {
+      core: readme(),
+      postgres: readmeBlock('postgres', 'ts'),
+      mongodb: readmeBlock('mongodb', 'ts'),
+      transformers: readmeBlock('transformers', 'ts'),
+    };
     for (const [name, code] of Object.entries(readmes)) {
       writeFileSync(join(dir, `readme-${name}.mts`), code);
       writeFileSync(join(dir, `readme-${name}.ts`), code);
@@ -179,10 +235,24 @@ export type Uses = [RunReport['totals']['applied'], ShardAdapter['id']];
     writeFileSync(join(dir, 'uses.mts'), USES);
     writeFileSync(join(dir, 'uses.cts'), USES);
     writeFileSync(join(dir, 'uses.ts'), USES);
-    const base = { strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022', lib: ['ES2023'], types: ['node'], noUncheckedIndexedAccess: true };
+    const base = {
+      strict: true,
+      noEmit: true,
+      skipLibCheck: false,
+      target: 'ES2022',
+      lib: ['ES2023'],
+      types: ['node'],
+      noUncheckedIndexedAccess: true,
+    };
     const configs = {
-      'tsconfig.node16.json': { compilerOptions: { ...base, module: 'node16', moduleResolution: 'node16' }, files: [...Object.keys(readmes).map((n) => `readme-${n}.mts`), 'uses.mts', 'uses.cts'] },
-      'tsconfig.bundler.json': { compilerOptions: { ...base, module: 'esnext', moduleResolution: 'bundler' }, files: [...Object.keys(readmes).map((n) => `readme-${n}.ts`), 'uses.ts'] },
+      'tsconfig.node16.json': {
+        compilerOptions: { ...base, module: 'node16', moduleResolution: 'node16' },
+        files: [...Object.keys(readmes).map((n) => `readme-${n}.mts`), 'uses.mts', 'uses.cts'],
+      },
+      'tsconfig.bundler.json': {
+        compilerOptions: { ...base, module: 'esnext', moduleResolution: 'bundler' },
+        files: [...Object.keys(readmes).map((n) => `readme-${n}.ts`), 'uses.ts'],
+      },
     };
     for (const [file, config] of Object.entries(configs)) {
       writeFileSync(join(dir, file), JSON.stringify(config, null, 2));
@@ -193,13 +263,23 @@ export type Uses = [RunReport['totals']['applied'], ShardAdapter['id']];
   it('@arethetypeswrong/cli finds no problem in any tarball (node16 from ESM and CJS, bundler)', async () => {
     const attw = join(dirname(require.resolve('@arethetypeswrong/cli/package.json')), 'dist', 'index.js');
     for (const [name, tarball] of tarballs) {
-      const out = await run(process.execPath, [attw, tarball, '--profile', 'node16', '--format', 'ascii', '--no-color'], app).catch((e: Error) => {
+      const out = await run(
+        process.execPath,
+        [attw, tarball, '--profile', 'node16', '--format', 'ascii', '--no-color'],
+        app,
+      ).catch((e: Error) => {
         throw new Error(`attw reports problems in ${name}: ${e.message}`);
       });
       // attw exits non-zero on a problem; node10 (no `exports` support) is outside the profile.
       const judged = out.split('\n').filter((line) => !line.includes('ignored'));
-      expect(judged.filter((line) => /💀|❌|🐛|⚠️|🥴|🎭|👺/u.test(line)), name).toEqual([]);
-      expect(judged.filter((line) => line.includes('🟢')).length, `${name}: attw judged its entry points`).toBeGreaterThanOrEqual(6);
+      expect(
+        judged.filter((line) => /💀|❌|🐛|⚠️|🥴|🎭|👺/u.test(line)),
+        name,
+      ).toEqual([]);
+      expect(
+        judged.filter((line) => line.includes('🟢')).length,
+        `${name}: attw judged its entry points`,
+      ).toBeGreaterThanOrEqual(6);
     }
   }, 240_000);
 });

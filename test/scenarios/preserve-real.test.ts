@@ -24,7 +24,8 @@ const FLAGS_DDL = `CREATE TABLE tenant_feature_flags (
   id bigserial PRIMARY KEY, tenant text NOT NULL, state mood, amount numeric, ratio float8, small real,
   at timestamptz, local_at timestamp, span interval, uid uuid, tags text[], doc jsonb, raw_json json, blob bytea, cents money_cents,
   doubled bigint GENERATED ALWAYS AS (id * 2) STORED)`;
-const CHANNEL_COLUMNS = 'legacy_cfg jsonb, legacy_at timestamptz, legacy_amount numeric(50,10), legacy_blob bytea, legacy_json json';
+const CHANNEL_COLUMNS =
+  'legacy_cfg jsonb, legacy_at timestamptz, legacy_amount numeric(50,10), legacy_blob bytea, legacy_json json';
 
 async function seedPostgres(pool: pg.Pool): Promise<void> {
   await pool.query(`CREATE TYPE mood AS ENUM ('off', 'on', 'beta')`);
@@ -50,7 +51,9 @@ async function seedPostgres(pool: pg.Pool): Promise<void> {
 /** Every row of `table` as the server's text form of each column, keyed by column name (column order may change). */
 async function pgText(pool: pg.Pool, table: string): Promise<Record<string, string | null>[]> {
   const { rows: cols } = await pool.query<{ name: string }>(
-    `SELECT attname AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attname`, [table]);
+    `SELECT attname AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attname`,
+    [table],
+  );
   const list = cols.map((c) => `"${c.name}"::text AS "${c.name}"`).join(', ');
   return (await pool.query<Record<string, string | null>>(`SELECT ${list} FROM "${table}" ORDER BY id`)).rows;
 }
@@ -59,10 +62,15 @@ const pgMigration = () =>
   defineMigration<pg.PoolClient>({
     id: '0042-drop-legacy',
     engine: 'postgres',
-    preserve: ['tenant_feature_flags', { table: 'channels', columns: ['legacy_cfg', 'legacy_at', 'legacy_amount', 'legacy_blob', 'legacy_json'] }],
+    preserve: [
+      'tenant_feature_flags',
+      { table: 'channels', columns: ['legacy_cfg', 'legacy_at', 'legacy_amount', 'legacy_blob', 'legacy_json'] },
+    ],
     async up(client) {
       await client.query('DROP TABLE tenant_feature_flags');
-      await client.query('ALTER TABLE channels DROP COLUMN legacy_cfg, DROP COLUMN legacy_at, DROP COLUMN legacy_amount, DROP COLUMN legacy_blob, DROP COLUMN legacy_json');
+      await client.query(
+        'ALTER TABLE channels DROP COLUMN legacy_cfg, DROP COLUMN legacy_at, DROP COLUMN legacy_amount, DROP COLUMN legacy_blob, DROP COLUMN legacy_json',
+      );
     },
     async down(client) {
       await client.query(FLAGS_DDL);
@@ -77,116 +85,195 @@ const pgMigration = () =>
 describe('preserve on real PostgreSQL', async () => {
   const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
 
-  it.skipIf(!enabled)('rolling back a migration that dropped a table and columns it preserved restores every value (col::text of every column)', async () => {
-    await withPgDatabase('mcp_preserve', async ({ pool }) => {
-      await seedPostgres(pool);
-      const flags = await pgText(pool, 'tenant_feature_flags');
-      const channels = await pgText(pool, 'channels');
-      expect(flags[0]).toMatchObject({ ratio: '-0', at: '1969-12-31 23:59:59.999999+00', amount: '1234567890123456789012345678901234567890' });
-      const migrator: Migrator = createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-p', pool }] }) }, migrations: [pgMigration()], ...QUICK });
-      try {
-        await migrator.run();
-        const gone = await pool.query(`SELECT to_regclass('tenant_feature_flags') AS t, (SELECT count(*)::int FROM information_schema.columns WHERE table_name = 'channels') AS n`);
-        expect(gone.rows[0]).toEqual({ t: null, n: 2 });
-        const listed = (await migrator.status()).shards[0]!.preserved;
-        expect(listed.map((c) => [c.target, c.columns, c.rows]).sort()).toEqual([
-          ['channels', ['legacy_cfg', 'legacy_at', 'legacy_amount', 'legacy_blob', 'legacy_json'], 40],
-          ['tenant_feature_flags', null, 4],
-        ]);
-        for (const c of listed) expect(c.copy).toMatch(/^public\.mcp_preserved_0042_drop_legacy_/);
+  it.skipIf(!enabled)(
+    'rolling back a migration that dropped a table and columns it preserved restores every value (col::text of every column)',
+    async () => {
+      await withPgDatabase('mcp_preserve', async ({ pool }) => {
+        await seedPostgres(pool);
+        const flags = await pgText(pool, 'tenant_feature_flags');
+        const channels = await pgText(pool, 'channels');
+        expect(flags[0]).toMatchObject({
+          ratio: '-0',
+          at: '1969-12-31 23:59:59.999999+00',
+          amount: '1234567890123456789012345678901234567890',
+        });
+        const migrator: Migrator = createMigrator({
+          engines: { postgres: postgresEngine({ shards: [{ id: 'pg-p', pool }] }) },
+          migrations: [pgMigration()],
+          ...QUICK,
+        });
+        try {
+          await migrator.run();
+          const gone = await pool.query(
+            `SELECT to_regclass('tenant_feature_flags') AS t, (SELECT count(*)::int FROM information_schema.columns WHERE table_name = 'channels') AS n`,
+          );
+          expect(gone.rows[0]).toEqual({ t: null, n: 2 });
+          const listed = (await migrator.status()).shards[0]!.preserved;
+          expect(listed.map((c) => [c.target, c.columns, c.rows]).sort()).toEqual([
+            ['channels', ['legacy_cfg', 'legacy_at', 'legacy_amount', 'legacy_blob', 'legacy_json'], 40],
+            ['tenant_feature_flags', null, 4],
+          ]);
+          for (const c of listed) expect(c.copy).toMatch(/^public\.mcp_preserved_0042_drop_legacy_/);
 
-        await migrator.rollback({ steps: 1 });
-        expect(await pgText(pool, 'tenant_feature_flags')).toEqual(flags);
-        expect(await pgText(pool, 'channels')).toEqual(channels);
-        // The serial sequence was moved past the restored ids: the application can insert again.
-        const next = await pool.query<{ id: string }>(`INSERT INTO tenant_feature_flags (tenant) VALUES ('t5') RETURNING id::text AS id`);
-        expect(Number(next.rows[0]!.id)).toBeGreaterThan(4);
-      } finally {
-        await migrator.close();
-      }
-    });
-  }, 120_000);
-
-  it.skipIf(!enabled)('a target missing at up time, and a rollback whose copy was purged, are typed errors naming migration, shard and table', async () => {
-    await withPgDatabase('mcp_preserve', async ({ pool }) => {
-      await seedPostgres(pool);
-      const typo = defineMigration<pg.PoolClient>({ id: '0043-typo', engine: 'postgres', preserve: [{ table: 'channels', columns: ['legacy_cgf'] }], up: async (c) => void (await c.query('DROP TABLE channels')) });
-      const bad = createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-t', pool }] }) }, migrations: [typo], ...QUICK });
-      try {
-        const error = await rejectionOf(bad.run());
-        const step = (error as unknown as { report: { shards: { migrations: { error: { code: string; message: string } }[] }[] } }).report.shards[0]!.migrations[0]!;
-        expect(step.error.code).toBe(ErrorCode.PreserveTarget);
-        expect(step.error.message).toMatch(/"0043-typo".*column "legacy_cgf" of "public\.channels" does not exist.*"pg-t"/);
-        expect((await pool.query(`SELECT to_regclass('channels') IS NOT NULL AS ok`)).rows[0].ok).toBe(true);
-      } finally {
-        await bad.close();
-      }
-    });
-    await withPgDatabase('mcp_preserve', async ({ pool }) => {
-      await seedPostgres(pool);
-      const migrator = createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-p', pool }] }) }, migrations: [pgMigration()], ...QUICK });
-      try {
-        await migrator.run();
-        const purged = await migrator.purgePreserved({ migrationIds: ['0042-drop-legacy'] });
-        expect(purged).toHaveLength(2);
-        const left = await pool.query(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE 'mcp\\_preserved\\_%'`);
-        expect(left.rows[0].n).toBe(0);
-        const error = await rejectionOf(migrator.rollback({ steps: 1 }));
-        expect(error).toMatchObject({ code: ErrorCode.PreserveMissing, migrationId: '0042-drop-legacy', shardId: 'pg-p', field: 'tenant_feature_flags' });
-        // Nothing was rolled back: `down` did not run.
-        expect((await pool.query(`SELECT to_regclass('tenant_feature_flags') AS t`)).rows[0].t).toBeNull();
-      } finally {
-        await migrator.close();
-      }
-    });
-  }, 120_000);
-
-  it.skipIf(!enabled)('the copy is taken in up\'s transaction: an up that fails leaves neither the change nor a copy', async () => {
-    await withPgDatabase('mcp_preserve', async ({ pool }) => {
-      await seedPostgres(pool);
-      const m = defineMigration<pg.PoolClient>({
-        id: '0047-fails', engine: 'postgres', preserve: ['tenant_feature_flags'],
-        async up(c) {
-          await c.query('DROP TABLE tenant_feature_flags');
-          await c.query('SELECT 1/0');
-        },
+          await migrator.rollback({ steps: 1 });
+          expect(await pgText(pool, 'tenant_feature_flags')).toEqual(flags);
+          expect(await pgText(pool, 'channels')).toEqual(channels);
+          // The serial sequence was moved past the restored ids: the application can insert again.
+          const next = await pool.query<{ id: string }>(
+            `INSERT INTO tenant_feature_flags (tenant) VALUES ('t5') RETURNING id::text AS id`,
+          );
+          expect(Number(next.rows[0]!.id)).toBeGreaterThan(4);
+        } finally {
+          await migrator.close();
+        }
       });
-      const migrator = createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-f', pool }] }) }, migrations: [m], ...QUICK });
-      try {
-        expect((await rejectionOf(migrator.run())).code).toBe(ErrorCode.RunFailed);
-        expect((await pool.query(`SELECT to_regclass('tenant_feature_flags') IS NOT NULL AS ok`)).rows[0].ok).toBe(true);
-        expect((await migrator.status()).shards[0]!.preserved).toEqual([]);
-        expect((await pool.query(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE 'mcp\\_preserved\\_%'`)).rows[0].n).toBe(0);
-      } finally {
-        await migrator.close();
-      }
-    });
-  }, 120_000);
+    },
+    120_000,
+  );
 
-  it.skipIf(!enabled)('a down that recreates a column with another type is refused (MIGRATE_PRESERVE_RESTORE naming the column) and the copy is kept', async () => {
-    await withPgDatabase('mcp_preserve', async ({ pool }) => {
-      await seedPostgres(pool);
-      const m = defineMigration<pg.PoolClient>({
-        id: '0046-drop-amount', engine: 'postgres', preserve: [{ table: 'channels', columns: ['legacy_amount'] }],
-        up: async (c) => void (await c.query('ALTER TABLE channels DROP COLUMN legacy_amount')),
-        down: async (c) => void (await c.query('ALTER TABLE channels ADD COLUMN legacy_amount numeric')),
+  it.skipIf(!enabled)(
+    'a target missing at up time, and a rollback whose copy was purged, are typed errors naming migration, shard and table',
+    async () => {
+      await withPgDatabase('mcp_preserve', async ({ pool }) => {
+        await seedPostgres(pool);
+        const typo = defineMigration<pg.PoolClient>({
+          id: '0043-typo',
+          engine: 'postgres',
+          preserve: [{ table: 'channels', columns: ['legacy_cgf'] }],
+          up: async (c) => void (await c.query('DROP TABLE channels')),
+        });
+        const bad = createMigrator({
+          engines: { postgres: postgresEngine({ shards: [{ id: 'pg-t', pool }] }) },
+          migrations: [typo],
+          ...QUICK,
+        });
+        try {
+          const error = await rejectionOf(bad.run());
+          const step = (
+            error as unknown as { report: { shards: { migrations: { error: { code: string; message: string } }[] }[] } }
+          ).report.shards[0]!.migrations[0]!;
+          expect(step.error.code).toBe(ErrorCode.PreserveTarget);
+          expect(step.error.message).toMatch(
+            /"0043-typo".*column "legacy_cgf" of "public\.channels" does not exist.*"pg-t"/,
+          );
+          expect((await pool.query(`SELECT to_regclass('channels') IS NOT NULL AS ok`)).rows[0].ok).toBe(true);
+        } finally {
+          await bad.close();
+        }
       });
-      const migrator = createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-r', pool }] }) }, migrations: [m], ...QUICK });
-      try {
-        await migrator.run();
-        const error = await rejectionOf(migrator.rollback({ steps: 1 }));
-        const step = (error as unknown as { report: { shards: { migrations: { error: { code: string; message: string } }[] }[] } }).report.shards[0]!.migrations[0]!;
-        expect(step.error.code).toBe(ErrorCode.PreserveRestore);
-        expect(step.error.message).toContain('column "legacy_amount" of "public.channels" is numeric after "down" but numeric(50,10) in the copy');
-        expect((await migrator.status()).shards[0]!.preserved).toHaveLength(1);
-        // The restore runs in down's transaction: down is undone with it, and the ledger still says applied.
-        expect((await pool.query(`SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'channels' AND column_name = 'legacy_amount'`)).rows[0].n).toBe(0);
-        expect((await migrator.status()).shards[0]!.migrations[0]!.state).toBe('applied');
-      } finally {
-        await migrator.close();
-      }
-    });
-  }, 120_000);
+      await withPgDatabase('mcp_preserve', async ({ pool }) => {
+        await seedPostgres(pool);
+        const migrator = createMigrator({
+          engines: { postgres: postgresEngine({ shards: [{ id: 'pg-p', pool }] }) },
+          migrations: [pgMigration()],
+          ...QUICK,
+        });
+        try {
+          await migrator.run();
+          const purged = await migrator.purgePreserved({ migrationIds: ['0042-drop-legacy'] });
+          expect(purged).toHaveLength(2);
+          const left = await pool.query(
+            `SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE 'mcp\\_preserved\\_%'`,
+          );
+          expect(left.rows[0].n).toBe(0);
+          const error = await rejectionOf(migrator.rollback({ steps: 1 }));
+          expect(error).toMatchObject({
+            code: ErrorCode.PreserveMissing,
+            migrationId: '0042-drop-legacy',
+            shardId: 'pg-p',
+            field: 'tenant_feature_flags',
+          });
+          // Nothing was rolled back: `down` did not run.
+          expect((await pool.query(`SELECT to_regclass('tenant_feature_flags') AS t`)).rows[0].t).toBeNull();
+        } finally {
+          await migrator.close();
+        }
+      });
+    },
+    120_000,
+  );
+
+  it.skipIf(!enabled)(
+    "the copy is taken in up's transaction: an up that fails leaves neither the change nor a copy",
+    async () => {
+      await withPgDatabase('mcp_preserve', async ({ pool }) => {
+        await seedPostgres(pool);
+        const m = defineMigration<pg.PoolClient>({
+          id: '0047-fails',
+          engine: 'postgres',
+          preserve: ['tenant_feature_flags'],
+          async up(c) {
+            await c.query('DROP TABLE tenant_feature_flags');
+            await c.query('SELECT 1/0');
+          },
+        });
+        const migrator = createMigrator({
+          engines: { postgres: postgresEngine({ shards: [{ id: 'pg-f', pool }] }) },
+          migrations: [m],
+          ...QUICK,
+        });
+        try {
+          expect((await rejectionOf(migrator.run())).code).toBe(ErrorCode.RunFailed);
+          expect((await pool.query(`SELECT to_regclass('tenant_feature_flags') IS NOT NULL AS ok`)).rows[0].ok).toBe(
+            true,
+          );
+          expect((await migrator.status()).shards[0]!.preserved).toEqual([]);
+          expect(
+            (await pool.query(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE 'mcp\\_preserved\\_%'`))
+              .rows[0].n,
+          ).toBe(0);
+        } finally {
+          await migrator.close();
+        }
+      });
+    },
+    120_000,
+  );
+
+  it.skipIf(!enabled)(
+    'a down that recreates a column with another type is refused (MIGRATE_PRESERVE_RESTORE naming the column) and the copy is kept',
+    async () => {
+      await withPgDatabase('mcp_preserve', async ({ pool }) => {
+        await seedPostgres(pool);
+        const m = defineMigration<pg.PoolClient>({
+          id: '0046-drop-amount',
+          engine: 'postgres',
+          preserve: [{ table: 'channels', columns: ['legacy_amount'] }],
+          up: async (c) => void (await c.query('ALTER TABLE channels DROP COLUMN legacy_amount')),
+          down: async (c) => void (await c.query('ALTER TABLE channels ADD COLUMN legacy_amount numeric')),
+        });
+        const migrator = createMigrator({
+          engines: { postgres: postgresEngine({ shards: [{ id: 'pg-r', pool }] }) },
+          migrations: [m],
+          ...QUICK,
+        });
+        try {
+          await migrator.run();
+          const error = await rejectionOf(migrator.rollback({ steps: 1 }));
+          const step = (
+            error as unknown as { report: { shards: { migrations: { error: { code: string; message: string } }[] }[] } }
+          ).report.shards[0]!.migrations[0]!;
+          expect(step.error.code).toBe(ErrorCode.PreserveRestore);
+          expect(step.error.message).toContain(
+            'column "legacy_amount" of "public.channels" is numeric after "down" but numeric(50,10) in the copy',
+          );
+          expect((await migrator.status()).shards[0]!.preserved).toHaveLength(1);
+          // The restore runs in down's transaction: down is undone with it, and the ledger still says applied.
+          expect(
+            (
+              await pool.query(
+                `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'channels' AND column_name = 'legacy_amount'`,
+              )
+            ).rows[0].n,
+          ).toBe(0);
+          expect((await migrator.status()).shards[0]!.migrations[0]!.state).toBe('applied');
+        } finally {
+          await migrator.close();
+        }
+      });
+    },
+    120_000,
+  );
 });
 
 describe('preserve on pg-mem', () => {
@@ -197,11 +284,22 @@ describe('preserve on pg-mem', () => {
     await pool.query(`CREATE TABLE t (id integer PRIMARY KEY, a text, b text)`);
     await pool.query(`INSERT INTO t VALUES (1, 'x', 'y')`);
     let ran = false;
-    const m = defineMigration<pg.PoolClient>({ id: '0048-pgmem', engine: 'postgres', preserve: [{ table: 't', columns: ['b'] }], up: async () => void (ran = true) });
-    const migrator = createMigrator({ engines: { postgres: postgresEngine({ shards: [{ id: 'pg-mem', pool }] }) }, migrations: [m], ...QUICK });
+    const m = defineMigration<pg.PoolClient>({
+      id: '0048-pgmem',
+      engine: 'postgres',
+      preserve: [{ table: 't', columns: ['b'] }],
+      up: async () => void (ran = true),
+    });
+    const migrator = createMigrator({
+      engines: { postgres: postgresEngine({ shards: [{ id: 'pg-mem', pool }] }) },
+      migrations: [m],
+      ...QUICK,
+    });
     try {
       const error = await rejectionOf(migrator.run());
-      const step = (error as unknown as { report: { shards: { migrations: { error: { code: string; message: string } }[] }[] } }).report.shards[0]!.migrations[0]!;
+      const step = (
+        error as unknown as { report: { shards: { migrations: { error: { code: string; message: string } }[] }[] } }
+      ).report.shards[0]!.migrations[0]!;
       expect(step.error.code).toBe(ErrorCode.PreserveUnsupported);
       expect(step.error.message).toContain('"0048-pgmem"');
       expect(ran).toBe(false);
@@ -216,25 +314,56 @@ describe('preserve on pg-mem', () => {
 // MongoDB wire (FerretDB)
 
 /** Canonical Extended JSON: every number carries its BSON type (`$numberInt`, `$numberDouble`, `$numberLong`, …). */
-const typed = (doc: Document) => BSON.EJSON.stringify(Object.fromEntries(Object.entries(doc).sort(([a], [b]) => (a < b ? -1 : 1))), { relaxed: false });
+const typed = (doc: Document) =>
+  BSON.EJSON.stringify(Object.fromEntries(Object.entries(doc).sort(([a], [b]) => (a < b ? -1 : 1))), {
+    relaxed: false,
+  });
 
 async function mongoTyped(db: Db, collection: string): Promise<string[]> {
-  const docs = await db.collection(collection).find({}, { promoteValues: false, bsonRegExp: true }).sort({ _id: 1 }).toArray();
+  const docs = await db
+    .collection(collection)
+    .find({}, { promoteValues: false, bsonRegExp: true })
+    .sort({ _id: 1 })
+    .toArray();
   return docs.map(typed);
 }
 
 async function seedMongo(db: Db, decimal: boolean): Promise<void> {
   const legacy = (i: number): Document | undefined => {
     const values: unknown[] = [
-      Long.fromString('9007199254740993'), new Int32(7), new Double(1), new Double(-0), new Date(-1), new Binary(Buffer.from([0, 255, i])),
-      new Timestamp({ t: 1_700_000_000, i }), { nested: { deep: [new Int32(1), new Double(2), 'три'] } }, null, 'ünïcødé 🚀', new ObjectId(),
+      Long.fromString('9007199254740993'),
+      new Int32(7),
+      new Double(1),
+      new Double(-0),
+      new Date(-1),
+      new Binary(Buffer.from([0, 255, i])),
+      new Timestamp({ t: 1_700_000_000, i }),
+      { nested: { deep: [new Int32(1), new Double(2), 'три'] } },
+      null,
+      'ünïcødé 🚀',
+      new ObjectId(),
       ...(decimal ? [Decimal128.fromString('1.50')] : []),
     ];
     return i % 6 === 5 ? undefined : { legacy: values[i % values.length], legacy_at: new Date(1_600_000_000_000 + i) };
   };
-  await db.collection('messages').insertMany(Array.from({ length: 24 }, (_, i) => ({ _id: `m${String(i).padStart(2, '0')}`, n: new Int32(i), ...legacy(i) })) as Document[]);
+  await db.collection('messages').insertMany(
+    Array.from({ length: 24 }, (_, i) => ({
+      _id: `m${String(i).padStart(2, '0')}`,
+      n: new Int32(i),
+      ...legacy(i),
+    })) as Document[],
+  );
   await db.collection('old_collection').insertMany([
-    { _id: new ObjectId(), l: Long.fromNumber(5), d: new Double(1), i: new Int32(2), z: new Double(-0), when: new Date(0), bin: new Binary(Buffer.from('bytes')), nested: { a: [new Long(1), null] } },
+    {
+      _id: new ObjectId(),
+      l: Long.fromNumber(5),
+      d: new Double(1),
+      i: new Int32(2),
+      z: new Double(-0),
+      when: new Date(0),
+      bin: new Binary(Buffer.from('bytes')),
+      nested: { a: [new Long(1), null] },
+    },
     { _id: 'string-id', ts: new Timestamp({ t: 1, i: 2 }), text: 'ü', empty: {}, arr: [] },
     { _id: 7, only: null },
   ] as Document[]);
@@ -245,10 +374,12 @@ const mongoMigration = (up?: (db: Db) => Promise<void>) =>
     id: '0044-drop-legacy',
     engine: 'mongodb',
     preserve: ['old_collection', { collection: 'messages', fields: ['legacy', 'legacy_at'] }],
-    up: up ?? (async (db) => {
-      await db.collection('old_collection').drop();
-      await db.collection('messages').updateMany({}, { $unset: { legacy: '', legacy_at: '' } });
-    }),
+    up:
+      up ??
+      (async (db) => {
+        await db.collection('old_collection').drop();
+        await db.collection('messages').updateMany({}, { $unset: { legacy: '', legacy_at: '' } });
+      }),
     async down(db) {
       await db.createCollection('old_collection');
       // A document down seeds with an _id a saved document has: the saved document wins.
@@ -263,87 +394,126 @@ describe('preserve on the MongoDB-wire server', async () => {
   // FerretDB v1.24 closes the connection on a Decimal128 insert: only MongoDB gets one.
   const decimal = enabled && (await ferretdbVersion()) === null;
 
-  it.skipIf(!enabled)('rolling back a migration that dropped a collection and fields it preserved restores every value with its BSON type', async () => {
-    await withMongoDatabase('mcp_preserve', async ({ client, db, name }) => {
-      await seedMongo(db, decimal);
-      const messages = await mongoTyped(db, 'messages');
-      const old = await mongoTyped(db, 'old_collection');
-      expect(old.join()).toContain('{"$numberLong":"5"}');
-      expect(messages.join()).toContain('"legacy":{"$numberDouble":"1.0"}');
-      const migrator = createMigrator({ engines: { mongodb: mongoEngine({ shards: [{ id: 'mg-p', client, database: name }] }) }, migrations: [mongoMigration()], ...QUICK });
-      try {
-        await migrator.run();
-        expect(await db.listCollections({ name: 'old_collection' }).toArray()).toHaveLength(0);
-        expect(await db.collection('messages').countDocuments({ legacy: { $exists: true } })).toBe(0);
-        const listed = (await migrator.status()).shards[0]!.preserved;
-        expect(listed.map((c) => [c.target, c.columns, c.rows, c.complete]).sort()).toEqual([['messages', ['legacy', 'legacy_at'], 24, true], ['old_collection', null, 3, true]]);
+  it.skipIf(!enabled)(
+    'rolling back a migration that dropped a collection and fields it preserved restores every value with its BSON type',
+    async () => {
+      await withMongoDatabase('mcp_preserve', async ({ client, db, name }) => {
+        await seedMongo(db, decimal);
+        const messages = await mongoTyped(db, 'messages');
+        const old = await mongoTyped(db, 'old_collection');
+        expect(old.join()).toContain('{"$numberLong":"5"}');
+        expect(messages.join()).toContain('"legacy":{"$numberDouble":"1.0"}');
+        const migrator = createMigrator({
+          engines: { mongodb: mongoEngine({ shards: [{ id: 'mg-p', client, database: name }] }) },
+          migrations: [mongoMigration()],
+          ...QUICK,
+        });
+        try {
+          await migrator.run();
+          expect(await db.listCollections({ name: 'old_collection' }).toArray()).toHaveLength(0);
+          expect(await db.collection('messages').countDocuments({ legacy: { $exists: true } })).toBe(0);
+          const listed = (await migrator.status()).shards[0]!.preserved;
+          expect(listed.map((c) => [c.target, c.columns, c.rows, c.complete]).sort()).toEqual([
+            ['messages', ['legacy', 'legacy_at'], 24, true],
+            ['old_collection', null, 3, true],
+          ]);
 
-        await migrator.rollback({ steps: 1 });
-        expect(await mongoTyped(db, 'old_collection')).toEqual(old);
-        expect(await mongoTyped(db, 'messages')).toEqual(messages);
-      } finally {
-        await migrator.close();
-      }
-    });
-  }, 120_000);
-
-  it.skipIf(!enabled)('an up that failed after removing the fields is fixed and re-run: the first copy is kept, so rollback still restores every value', async () => {
-    await withMongoDatabase('mcp_preserve', async ({ client, db, name }) => {
-      await seedMongo(db, false);
-      const messages = await mongoTyped(db, 'messages');
-      const old = await mongoTyped(db, 'old_collection');
-      const engine = () => mongoEngine({ shards: [{ id: 'mg-r', client, database: name }] });
-      const half = mongoMigration(async (d) => {
-        // No transaction on MongoDB: the fields are gone when the step fails.
-        await d.collection('messages').updateMany({}, { $unset: { legacy: '', legacy_at: '' } });
-        throw new Error('the step failed half way');
+          await migrator.rollback({ steps: 1 });
+          expect(await mongoTyped(db, 'old_collection')).toEqual(old);
+          expect(await mongoTyped(db, 'messages')).toEqual(messages);
+        } finally {
+          await migrator.close();
+        }
       });
-      const first = createMigrator({ engines: { mongodb: engine() }, migrations: [half], ...QUICK });
-      try {
-        expect((await rejectionOf(first.run())).code).toBe(ErrorCode.RunFailed);
-      } finally {
-        await first.close();
-      }
-      expect(await db.collection('messages').countDocuments({ legacy: { $exists: true } })).toBe(0);
-      const fixed = createMigrator({ engines: { mongodb: engine() }, migrations: [mongoMigration()], ...QUICK });
-      try {
-        await fixed.run();
-        await fixed.rollback({ steps: 1 });
-        expect(await mongoTyped(db, 'messages')).toEqual(messages);
-        expect(await mongoTyped(db, 'old_collection')).toEqual(old);
-      } finally {
-        await fixed.close();
-      }
-    });
-  }, 120_000);
+    },
+    120_000,
+  );
 
-  it.skipIf(!enabled)('a collection missing at up time, and a rollback whose copy was purged, are typed errors naming migration, shard and collection', async () => {
-    await withMongoDatabase('mcp_preserve', async ({ client, db, name }) => {
-      await seedMongo(db, false);
-      const typo = defineMigration<Db>({ id: '0045-typo', engine: 'mongodb', preserve: ['old_colection'], up: async (d) => void (await d.collection('old_collection').drop()) });
-      const bad = createMigrator({ engines: { mongodb: mongoEngine({ shards: [{ id: 'mg-t', client, database: name }] }) }, migrations: [typo], ...QUICK });
-      try {
-        const error = await rejectionOf(bad.run());
-        const step = (error as unknown as { report: { shards: { migrations: { error: { code: string; message: string } }[] }[] } }).report.shards[0]!.migrations[0]!;
-        expect(step.error.code).toBe(ErrorCode.PreserveTarget);
-        expect(step.error.message).toMatch(/"0045-typo".*collection "old_colection" does not exist.*"mg-t"/);
-        expect(await db.listCollections({ name: 'old_collection' }).toArray()).toHaveLength(1);
-      } finally {
-        await bad.close();
-      }
-    });
-    await withMongoDatabase('mcp_preserve', async ({ client, db, name }) => {
-      await seedMongo(db, false);
-      const migrator = createMigrator({ engines: { mongodb: mongoEngine({ shards: [{ id: 'mg-p', client, database: name }] }) }, migrations: [mongoMigration()], ...QUICK });
-      try {
-        await migrator.run();
-        expect(await migrator.purgePreserved()).toHaveLength(2);
-        const error = await rejectionOf(migrator.rollback({ steps: 1 }));
-        expect(error).toMatchObject({ code: ErrorCode.PreserveMissing, migrationId: '0044-drop-legacy', shardId: 'mg-p', field: 'old_collection' });
-        expect(await db.listCollections({ name: 'old_collection' }).toArray()).toHaveLength(0);
-      } finally {
-        await migrator.close();
-      }
-    });
-  }, 120_000);
+  it.skipIf(!enabled)(
+    'an up that failed after removing the fields is fixed and re-run: the first copy is kept, so rollback still restores every value',
+    async () => {
+      await withMongoDatabase('mcp_preserve', async ({ client, db, name }) => {
+        await seedMongo(db, false);
+        const messages = await mongoTyped(db, 'messages');
+        const old = await mongoTyped(db, 'old_collection');
+        const engine = () => mongoEngine({ shards: [{ id: 'mg-r', client, database: name }] });
+        const half = mongoMigration(async (d) => {
+          // No transaction on MongoDB: the fields are gone when the step fails.
+          await d.collection('messages').updateMany({}, { $unset: { legacy: '', legacy_at: '' } });
+          throw new Error('the step failed half way');
+        });
+        const first = createMigrator({ engines: { mongodb: engine() }, migrations: [half], ...QUICK });
+        try {
+          expect((await rejectionOf(first.run())).code).toBe(ErrorCode.RunFailed);
+        } finally {
+          await first.close();
+        }
+        expect(await db.collection('messages').countDocuments({ legacy: { $exists: true } })).toBe(0);
+        const fixed = createMigrator({ engines: { mongodb: engine() }, migrations: [mongoMigration()], ...QUICK });
+        try {
+          await fixed.run();
+          await fixed.rollback({ steps: 1 });
+          expect(await mongoTyped(db, 'messages')).toEqual(messages);
+          expect(await mongoTyped(db, 'old_collection')).toEqual(old);
+        } finally {
+          await fixed.close();
+        }
+      });
+    },
+    120_000,
+  );
+
+  it.skipIf(!enabled)(
+    'a collection missing at up time, and a rollback whose copy was purged, are typed errors naming migration, shard and collection',
+    async () => {
+      await withMongoDatabase('mcp_preserve', async ({ client, db, name }) => {
+        await seedMongo(db, false);
+        const typo = defineMigration<Db>({
+          id: '0045-typo',
+          engine: 'mongodb',
+          preserve: ['old_colection'],
+          up: async (d) => void (await d.collection('old_collection').drop()),
+        });
+        const bad = createMigrator({
+          engines: { mongodb: mongoEngine({ shards: [{ id: 'mg-t', client, database: name }] }) },
+          migrations: [typo],
+          ...QUICK,
+        });
+        try {
+          const error = await rejectionOf(bad.run());
+          const step = (
+            error as unknown as { report: { shards: { migrations: { error: { code: string; message: string } }[] }[] } }
+          ).report.shards[0]!.migrations[0]!;
+          expect(step.error.code).toBe(ErrorCode.PreserveTarget);
+          expect(step.error.message).toMatch(/"0045-typo".*collection "old_colection" does not exist.*"mg-t"/);
+          expect(await db.listCollections({ name: 'old_collection' }).toArray()).toHaveLength(1);
+        } finally {
+          await bad.close();
+        }
+      });
+      await withMongoDatabase('mcp_preserve', async ({ client, db, name }) => {
+        await seedMongo(db, false);
+        const migrator = createMigrator({
+          engines: { mongodb: mongoEngine({ shards: [{ id: 'mg-p', client, database: name }] }) },
+          migrations: [mongoMigration()],
+          ...QUICK,
+        });
+        try {
+          await migrator.run();
+          expect(await migrator.purgePreserved()).toHaveLength(2);
+          const error = await rejectionOf(migrator.rollback({ steps: 1 }));
+          expect(error).toMatchObject({
+            code: ErrorCode.PreserveMissing,
+            migrationId: '0044-drop-legacy',
+            shardId: 'mg-p',
+            field: 'old_collection',
+          });
+          expect(await db.listCollections({ name: 'old_collection' }).toArray()).toHaveLength(0);
+        } finally {
+          await migrator.close();
+        }
+      });
+    },
+    120_000,
+  );
 });

@@ -42,7 +42,8 @@ function instrument(block: string): string {
   ];
   let out = block;
   for (const [pattern, replacement] of anchors) {
-    if (!pattern.test(out)) throw new Error(`README example no longer matches ${pattern}: update test/scenarios/readme.test.ts`);
+    if (!pattern.test(out))
+      throw new Error(`README example no longer matches ${pattern}: update test/scenarios/readme.test.ts`);
     out = out.replace(pattern, replacement);
   }
   return HOOKS + out;
@@ -67,10 +68,12 @@ it('README minimal example runs and applies 4 steps, structures the string conte
     const before = state('before');
     expect(Object.values(before).flat()).toHaveLength(6);
     // Forward: string contents became { type: 'text', text }, everything else is as it was.
-    const expected = Object.fromEntries(Object.entries(before).map(([shard, docs]) => [
-      shard,
-      docs.map((d) => (typeof d.content === 'string' ? { ...d, content: { type: 'text', text: d.content } } : d)),
-    ]));
+    const expected = Object.fromEntries(
+      Object.entries(before).map(([shard, docs]) => [
+        shard,
+        docs.map((d) => (typeof d.content === 'string' ? { ...d, content: { type: 'text', text: d.content } } : d)),
+      ]),
+    );
     expect(state('after-run')).toEqual(expected);
     expect(state('after-rollback')).toEqual(before);
   } finally {

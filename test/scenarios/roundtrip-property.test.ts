@@ -27,7 +27,8 @@ import { ferretdbVersion, mongoAvailable, pgAvailable, withMongoDatabase, withPg
 
 const RUNS = Number(process.env.MCP_PROPERTY_RUNS ?? 25);
 // A property with 0 runs passes without checking anything.
-if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`MCP_PROPERTY_RUNS must be an integer ≥ 1, got ${JSON.stringify(process.env.MCP_PROPERTY_RUNS)}`);
+if (!Number.isInteger(RUNS) || RUNS < 1)
+  throw new Error(`MCP_PROPERTY_RUNS must be an integer ≥ 1, got ${JSON.stringify(process.env.MCP_PROPERTY_RUNS)}`);
 
 const { EJSON } = BSON;
 const noNul = (s: string) => !s.includes('\u0000');
@@ -38,24 +39,60 @@ const fieldName = fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/);
 
 /** JSON number tokens JavaScript cannot carry exactly, and ordinary ones. */
 const jsonNumber = fc.oneof(
-  fc.constantFrom('-0', '1.0', '0.0', '-0.0', '1e2', '123456789012345678901234567890', '3.141592653589793238462643383279', '-98765432109876543210.5'),
+  fc.constantFrom(
+    '-0',
+    '1.0',
+    '0.0',
+    '-0.0',
+    '1e2',
+    '123456789012345678901234567890',
+    '3.141592653589793238462643383279',
+    '-98765432109876543210.5',
+  ),
   fc.integer({ min: -2_000_000_000, max: 2_000_000_000 }).map(String),
-  fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e12, max: 1e12 }).map((d) => (Object.is(d, -0) ? '-0' : String(d))),
+  fc
+    .double({ noNaN: true, noDefaultInfinity: true, min: -1e12, max: 1e12 })
+    .map((d) => (Object.is(d, -0) ? '-0' : String(d))),
 );
 /** JSON text (never through JSON.stringify of a JS value): numbers as written, nested, with null. */
 const jsonText: fc.Arbitrary<string> = fc.letrec<{ value: string; array: string; object: string }>((tie) => ({
-  value: fc.oneof({ depthSize: 'small' }, fc.constant('null'), fc.constantFrom('true', 'false'), jsonNumber, text.map((s) => JSON.stringify(s)), tie('array'), tie('object')),
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.constant('null'),
+    fc.constantFrom('true', 'false'),
+    jsonNumber,
+    text.map((s) => JSON.stringify(s)),
+    tie('array'),
+    tie('object'),
+  ),
   array: fc.array(tie('value'), { maxLength: 3 }).map((xs) => `[${xs.join(', ')}]`),
-  object: fc.uniqueArray(fc.tuple(fieldName, tie('value')), { maxLength: 3, selector: ([k]) => k }).map((kv) => `{${kv.map(([k, v]) => `${JSON.stringify(k)}: ${v}`).join(', ')}}`),
+  object: fc
+    .uniqueArray(fc.tuple(fieldName, tie('value')), { maxLength: 3, selector: ([k]) => k })
+    .map((kv) => `{${kv.map(([k, v]) => `${JSON.stringify(k)}: ${v}`).join(', ')}}`),
 })).value;
 /** A timestamp with microseconds (and dates before 1970), as SQL text. */
-const timestampText = fc.tuple(fc.integer({ min: 1900, max: 2199 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 28 }), fc.integer({ min: 0, max: 86_399 }), fc.integer({ min: 0, max: 999_999 }))
-  .map(([y, mo, d, s, us]) => `${y}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')} ${String(Math.floor(s / 3600)).padStart(2, '0')}:${String(Math.floor(s / 60) % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}.${String(us).padStart(6, '0')}`);
-const decimalText = fc.tuple(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), fc.integer({ min: 0, max: 8 })).map(([units, scale]) => {
-  const s = (units < 0n ? -units : units).toString().padStart(scale + 1, '0');
-  return `${units < 0n ? '-' : ''}${scale ? `${s.slice(0, -scale)}.${s.slice(-scale)}` : s}`;
-});
-const floatText = fc.oneof(fc.constantFrom('-0', '0', '1.7976931348623157e308', '5e-324', '-2.2250738585072014e-308', '0.1'), fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => (Object.is(d, -0) ? '-0' : String(d))));
+const timestampText = fc
+  .tuple(
+    fc.integer({ min: 1900, max: 2199 }),
+    fc.integer({ min: 1, max: 12 }),
+    fc.integer({ min: 1, max: 28 }),
+    fc.integer({ min: 0, max: 86_399 }),
+    fc.integer({ min: 0, max: 999_999 }),
+  )
+  .map(
+    ([y, mo, d, s, us]) =>
+      `${y}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')} ${String(Math.floor(s / 3600)).padStart(2, '0')}:${String(Math.floor(s / 60) % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}.${String(us).padStart(6, '0')}`,
+  );
+const decimalText = fc
+  .tuple(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), fc.integer({ min: 0, max: 8 }))
+  .map(([units, scale]) => {
+    const s = (units < 0n ? -units : units).toString().padStart(scale + 1, '0');
+    return `${units < 0n ? '-' : ''}${scale ? `${s.slice(0, -scale)}.${s.slice(-scale)}` : s}`;
+  });
+const floatText = fc.oneof(
+  fc.constantFrom('-0', '0', '1.7976931348623157e308', '5e-324', '-2.2250738585072014e-308', '0.1'),
+  fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => (Object.is(d, -0) ? '-0' : String(d))),
+);
 
 /**
  * Columns the transform changes (`note`, `tags`, `doc`, `at`) and columns it leaves alone (`*_keep`,
@@ -65,11 +102,17 @@ const PG_COLUMNS = ['doc', 'at', 'tags', 'note', 'doc_keep', 'at_keep', 'ts_keep
 const PG_UNTOUCHED = ['doc_keep', 'at_keep', 'ts_keep', 'amount', 'big', 'f'] as const;
 const pgRow = fc.record({
   doc: fc.option(jsonText, { nil: null }),
-  at: fc.option(timestampText.map((t) => `${t}+00`), { nil: null }),
+  at: fc.option(
+    timestampText.map((t) => `${t}+00`),
+    { nil: null },
+  ),
   tags: fc.option(fc.array(text, { maxLength: 4 }), { nil: null }),
   note: fc.option(text, { nil: null }),
   doc_keep: fc.option(jsonText, { nil: null }),
-  at_keep: fc.option(timestampText.map((t) => `${t}+00`), { nil: null }),
+  at_keep: fc.option(
+    timestampText.map((t) => `${t}+00`),
+    { nil: null },
+  ),
   ts_keep: fc.option(timestampText, { nil: null }),
   amount: fc.option(decimalText, { nil: null }),
   big: fc.option(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String), { nil: null }),
@@ -77,8 +120,14 @@ const pgRow = fc.record({
 });
 
 /** Every row as the server prints each column (`col::text`), by id. */
-async function pgText(pool: pg.Pool, table: string, columns: readonly string[]): Promise<Record<string, string | null>[]> {
-  const { rows } = await pool.query<Record<string, string | null>>(`SELECT id::text AS id, ${columns.map((c) => `"${c}"::text AS "${c}"`).join(', ')} FROM "${table}" ORDER BY id`);
+async function pgText(
+  pool: pg.Pool,
+  table: string,
+  columns: readonly string[],
+): Promise<Record<string, string | null>[]> {
+  const { rows } = await pool.query<Record<string, string | null>>(
+    `SELECT id::text AS id, ${columns.map((c) => `"${c}"::text AS "${c}"`).join(', ')} FROM "${table}" ORDER BY id`,
+  );
   return rows;
 }
 
@@ -96,10 +145,23 @@ const pgTransform = (row: Row): Row => ({
 const int32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }).map((v) => new Int32(v));
 const long = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map((v) => Long.fromBigInt(v));
 /** Doubles, with integral ones (1.0, 5.0, …) that a JS number would turn into an Int32. */
-const double = fc.oneof(fc.constant(new Double(1)), fc.integer({ min: -1_000_000, max: 1_000_000 }).map((v) => new Double(v)), fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Object.is(d, -0)).map((d) => new Double(d)));
+const double = fc.oneof(
+  fc.constant(new Double(1)),
+  fc.integer({ min: -1_000_000, max: 1_000_000 }).map((v) => new Double(v)),
+  fc
+    .double({ noNaN: true, noDefaultInfinity: true })
+    .filter((d) => !Object.is(d, -0))
+    .map((d) => new Double(d)),
+);
 const negativeZero = fc.constant(null).map(() => new Double(-0));
-const decimal128 = decimalText.filter((d) => d.replace(/[-.]/g, '').replace(/^0+/, '').length <= 34).map((d) => Decimal128.fromString(d));
-const date = fc.date({ min: new Date('1900-01-01T00:00:00Z'), max: new Date('2200-01-01T00:00:00Z'), noInvalidDate: true });
+const decimal128 = decimalText
+  .filter((d) => d.replace(/[-.]/g, '').replace(/^0+/, '').length <= 34)
+  .map((d) => Decimal128.fromString(d));
+const date = fc.date({
+  min: new Date('1900-01-01T00:00:00Z'),
+  max: new Date('2200-01-01T00:00:00Z'),
+  noInvalidDate: true,
+});
 const objectId = fc.constant(null).map(() => new ObjectId());
 
 /** A BSON value: scalars of every numeric type, and documents/arrays of them (no arrays directly in arrays on FerretDB). */
@@ -119,7 +181,10 @@ function bsonValue(extra: fc.Arbitrary<unknown>[], nestedArrays: boolean): fc.Ar
 async function mongoRaw(db: Db, name: string): Promise<Map<string, [string, string][]>> {
   const out = new Map<string, [string, string][]>();
   for (const d of await db.collection(name).find({}, { promoteValues: false, promoteLongs: false }).toArray()) {
-    out.set(EJSON.stringify(d._id, { relaxed: false }), Object.entries(d).map(([k, v]) => [k, EJSON.stringify(v, { relaxed: false })]));
+    out.set(
+      EJSON.stringify(d._id, { relaxed: false }),
+      Object.entries(d).map(([k, v]) => [k, EJSON.stringify(v, { relaxed: false })]),
+    );
   }
   return out;
 }
@@ -132,7 +197,14 @@ const mongoTransform = (doc: Row): Row => {
   const next: Row = { ...doc, t: `${String(doc.t)}!` };
   for (const [k, v] of Object.entries(doc)) {
     if (!k.startsWith('c')) continue;
-    next[k] = typeof v === 'string' ? `${v}!` : Array.isArray(v) ? [...v].reverse().concat('x') : v instanceof Date ? new Date(v.getTime() + 1) : v;
+    next[k] =
+      typeof v === 'string'
+        ? `${v}!`
+        : Array.isArray(v)
+          ? [...v].reverse().concat('x')
+          : v instanceof Date
+            ? new Date(v.getTime() + 1)
+            : v;
   }
   return next;
 };
@@ -146,15 +218,26 @@ interface Observed {
   untouched(): Promise<unknown>;
 }
 
-async function roundTrip(engine: () => EngineAdapter, engineName: string, name: string, key: string, transform: (row: Row) => Row, observed: Observed): Promise<void> {
+async function roundTrip(
+  engine: () => EngineAdapter,
+  engineName: string,
+  name: string,
+  key: string,
+  transform: (row: Row) => Row,
+  observed: Observed,
+): Promise<void> {
   const target = { name, key: [key] };
   const checksum = () => engine().shard(engine().shards[0]!.id).data.checksum(target);
   const before = { checksum: await checksum(), all: await observed.snapshot(), untouched: await observed.untouched() };
   const m = defineDataMigration({ id: `p-${name}`, engine: engineName, table: name, key, batchSize: 7, transform });
   const migrator = () => createMigrator({ engines: { [engineName]: engine() }, migrations: [m] });
-  await migrator().run().catch((error: { report?: { shards: { migrations: { error?: { message: string } }[] }[] } }) => {
-    throw new Error(`run failed: ${JSON.stringify(error.report?.shards.flatMap((s) => s.migrations.map((x) => x.error?.message)) ?? String(error))}`);
-  });
+  await migrator()
+    .run()
+    .catch((error: { report?: { shards: { migrations: { error?: { message: string } }[] }[] } }) => {
+      throw new Error(
+        `run failed: ${JSON.stringify(error.report?.shards.flatMap((s) => s.migrations.map((x) => x.error?.message)) ?? String(error))}`,
+      );
+    });
   // Forward: the transform changed something, and nothing it did not change.
   expect(await observed.untouched(), 'untouched values after the forward run').toEqual(before.untouched);
   const during = await checksum();
@@ -167,32 +250,40 @@ async function roundTrip(engine: () => EngineAdapter, engineName: string, name: 
 
 describe('property: a data migration changes only what its transform changed, and rollback restores every row exactly — PostgreSQL', async () => {
   const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
-  it.skipIf(!enabled)('random rows with jsonb/timestamptz/timestamp/numeric/float8/bigint/text[] given as SQL text (µs, -0, 1.0, 30 digits, JSON null)', async () => {
-    await withPgDatabase('mcp_prop', async ({ pool }) => {
-      const engine = () => postgresEngine({ shards: [{ id: 'pg-prop', pool }] });
-      let run = 0;
-      await fc.assert(
-        fc.asyncProperty(fc.uniqueArray(fc.integer({ min: -1_000_000, max: 1_000_000 }), { minLength: 1, maxLength: 40 }), fc.array(pgRow, { minLength: 40, maxLength: 40 }), async (ids, rows) => {
-          const name = `props_${++run}`;
-          await pool.query('DELETE FROM mcp_migrations').catch(() => undefined); // one migration per run: forget earlier runs
-          await pool.query(`CREATE TABLE "${name}" (id integer PRIMARY KEY, doc jsonb, at timestamptz, tags text[], note text,
+  it.skipIf(!enabled)(
+    'random rows with jsonb/timestamptz/timestamp/numeric/float8/bigint/text[] given as SQL text (µs, -0, 1.0, 30 digits, JSON null)',
+    async () => {
+      await withPgDatabase('mcp_prop', async ({ pool }) => {
+        const engine = () => postgresEngine({ shards: [{ id: 'pg-prop', pool }] });
+        let run = 0;
+        await fc.assert(
+          fc.asyncProperty(
+            fc.uniqueArray(fc.integer({ min: -1_000_000, max: 1_000_000 }), { minLength: 1, maxLength: 40 }),
+            fc.array(pgRow, { minLength: 40, maxLength: 40 }),
+            async (ids, rows) => {
+              const name = `props_${++run}`;
+              await pool.query('DELETE FROM mcp_migrations').catch(() => undefined); // one migration per run: forget earlier runs
+              await pool.query(`CREATE TABLE "${name}" (id integer PRIMARY KEY, doc jsonb, at timestamptz, tags text[], note text,
             doc_keep jsonb, at_keep timestamptz, ts_keep timestamp, amount numeric, big bigint, f float8)`);
-          for (const [i, id] of ids.entries()) {
-            const r = rows[i]!;
-            await pool.query(
-              `INSERT INTO "${name}" (id, ${PG_COLUMNS.join(', ')}) VALUES ($1, $2::jsonb, $3::timestamptz, $4::text[], $5, $6::jsonb, $7::timestamptz, $8::timestamp, $9::numeric, $10::bigint, $11::float8)`,
-              [id, ...PG_COLUMNS.map((c) => r[c])],
-            );
-          }
-          await roundTrip(engine, 'postgres', name, 'id', pgTransform, {
-            snapshot: () => pgText(pool, name, PG_COLUMNS),
-            untouched: () => pgText(pool, name, PG_UNTOUCHED),
-          });
-        }),
-        { numRuns: RUNS, endOnFailure: true }, // no shrinking: each run is a full migration on a real server
-      );
-    });
-  }, 600_000);
+              for (const [i, id] of ids.entries()) {
+                const r = rows[i]!;
+                await pool.query(
+                  `INSERT INTO "${name}" (id, ${PG_COLUMNS.join(', ')}) VALUES ($1, $2::jsonb, $3::timestamptz, $4::text[], $5, $6::jsonb, $7::timestamptz, $8::timestamp, $9::numeric, $10::bigint, $11::float8)`,
+                  [id, ...PG_COLUMNS.map((c) => r[c])],
+                );
+              }
+              await roundTrip(engine, 'postgres', name, 'id', pgTransform, {
+                snapshot: () => pgText(pool, name, PG_COLUMNS),
+                untouched: () => pgText(pool, name, PG_UNTOUCHED),
+              });
+            },
+          ),
+          { numRuns: RUNS, endOnFailure: true }, // no shrinking: each run is a full migration on a real server
+        );
+      });
+    },
+    600_000,
+  );
 });
 
 describe('property: a data migration changes only what its transform changed, and rollback restores every document exactly — MongoDB', async () => {
@@ -207,25 +298,52 @@ describe('property: a data migration changes only what its transform changed, an
       const engine = () => mongoEngine({ shards: [{ id: 'mg-prop', client, database: dbName }] });
       let run = 0;
       const value = bsonValue(extra, !ferret);
-      const doc = fc.tuple(text, fc.dictionary(fieldName.map((k) => `k${k}`), value, { maxKeys: 4 }), fc.dictionary(fieldName.map((k) => `c${k}`), value, { maxKeys: 3 }))
+      const doc = fc
+        .tuple(
+          text,
+          fc.dictionary(
+            fieldName.map((k) => `k${k}`),
+            value,
+            { maxKeys: 4 },
+          ),
+          fc.dictionary(
+            fieldName.map((k) => `c${k}`),
+            value,
+            { maxKeys: 3 },
+          ),
+        )
         .map(([t, keep, change]) => ({ t, ...keep, ...change }));
       const key = fc.oneof(int32, fc.stringMatching(/^[A-Za-z0-9_-]{1,10}$/), objectId);
       await fc.assert(
-        fc.asyncProperty(fc.uniqueArray(key, { minLength: 1, maxLength: 40, selector: (k) => EJSON.stringify(k, { relaxed: false }) }), fc.array(doc, { minLength: 40, maxLength: 40 }), async (ids, docs) => {
-          const name = `props_${++run}`;
-          await db.collection('mcp_migrations').deleteMany({}); // one migration per run: forget earlier runs
-          await db.collection(name).insertMany(ids.map((id, i) => ({ ...docs[i]!, _id: id })) as never[]);
-          await roundTrip(engine, 'mongodb', name, '_id', mongoTransform, {
-            snapshot: async () => Object.fromEntries(await mongoRaw(db, name)),
-            untouched: async () => Object.fromEntries([...(await mongoRaw(db, name))].map(([id, d]) => [id, d.filter(([k]) => k.startsWith('k') || k === '_id')])),
-          });
-        }),
+        fc.asyncProperty(
+          fc.uniqueArray(key, { minLength: 1, maxLength: 40, selector: (k) => EJSON.stringify(k, { relaxed: false }) }),
+          fc.array(doc, { minLength: 40, maxLength: 40 }),
+          async (ids, docs) => {
+            const name = `props_${++run}`;
+            await db.collection('mcp_migrations').deleteMany({}); // one migration per run: forget earlier runs
+            await db.collection(name).insertMany(ids.map((id, i) => ({ ...docs[i]!, _id: id })) as never[]);
+            await roundTrip(engine, 'mongodb', name, '_id', mongoTransform, {
+              snapshot: async () => Object.fromEntries(await mongoRaw(db, name)),
+              untouched: async () =>
+                Object.fromEntries(
+                  [...(await mongoRaw(db, name))].map(([id, d]) => [
+                    id,
+                    d.filter(([k]) => k.startsWith('k') || k === '_id'),
+                  ]),
+                ),
+            });
+          },
+        ),
         { numRuns: RUNS, endOnFailure: true }, // no shrinking: each run is a full migration on a real server
       );
     });
   };
 
-  it.skipIf(!enabled)(`random documents with Int32, Long, Double (1.0), dates, ObjectIds, nesting, nulls, unicode${ferret ? ` (FerretDB ${ferret}: no arrays directly in arrays)` : ''}`, property([]), 600_000);
+  it.skipIf(!enabled)(
+    `random documents with Int32, Long, Double (1.0), dates, ObjectIds, nesting, nulls, unicode${ferret ? ` (FerretDB ${ferret}: no arrays directly in arrays)` : ''}`,
+    property([]),
+    600_000,
+  );
 
   // Counted, not dropped: on a server that cannot store these, this case is skipped with the reason.
   const extraName = 'random documents that also hold Decimal128 (with scale) and Double(-0)';
@@ -242,7 +360,10 @@ describe('property: a data migration changes only what its transform changed, an
 async function probeServer(): Promise<{ decimal128: boolean; negativeZero: boolean }> {
   return withMongoDatabase('mcp_probe', async ({ db }) => {
     const c = db.collection('probe');
-    const decimal128 = await c.insertOne({ _id: 'd' as never, v: Decimal128.fromString('1.50') }).then(() => true, () => false);
+    const decimal128 = await c.insertOne({ _id: 'd' as never, v: Decimal128.fromString('1.50') }).then(
+      () => true,
+      () => false,
+    );
     await c.insertOne({ _id: 'z' as never, v: new Double(-0) });
     const z = await c.findOne({ _id: 'z' as never }, { promoteValues: false });
     const negativeZero = z !== null && EJSON.stringify(z.v, { relaxed: false }).includes('-0');

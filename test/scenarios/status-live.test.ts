@@ -18,9 +18,22 @@ const CEILING = 20_000;
 async function observe(maxRowsPerSecond: number | undefined) {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
   const store = createMemoryStore();
-  store.shard('s0').collection('items', ['id']).upsert(Array.from({ length: ROWS }, (_, id) => ({ id, v: 1 })));
-  const m = defineDataMigration({ id: 'bump', engine: 'memory', table: 'items', batchSize: 100, ...(maxRowsPerSecond ? { maxRowsPerSecond } : {}), transform: (r) => ({ ...r, v: 2 }) });
-  const migrator = createMigrator({ engines: { memory: memoryEngine({ name: 'memory', shards: ['s0'], store }) }, migrations: [m] });
+  store
+    .shard('s0')
+    .collection('items', ['id'])
+    .upsert(Array.from({ length: ROWS }, (_, id) => ({ id, v: 1 })));
+  const m = defineDataMigration({
+    id: 'bump',
+    engine: 'memory',
+    table: 'items',
+    batchSize: 100,
+    ...(maxRowsPerSecond ? { maxRowsPerSecond } : {}),
+    transform: (r) => ({ ...r, v: 2 }),
+  });
+  const migrator = createMigrator({
+    engines: { memory: memoryEngine({ name: 'memory', shards: ['s0'], store }) },
+    migrations: [m],
+  });
   let whilePaused: MigratorStatus | undefined;
   let batches = 0;
   const throttled: boolean[] = [];

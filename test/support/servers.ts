@@ -11,7 +11,8 @@ export { mongoAvailable, postgresAvailable as pgAvailable };
 
 /** A database-name stem: a validated prefix and a random suffix (names are quoted in SQL anyway). */
 function stem(prefix: string): string {
-  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(prefix)) throw new Error(`temporary database prefix must match [a-z_][a-z0-9_]{0,40}, got ${JSON.stringify(prefix)}`);
+  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(prefix))
+    throw new Error(`temporary database prefix must match [a-z_][a-z0-9_]{0,40}, got ${JSON.stringify(prefix)}`);
   return `${prefix}_${randomBytes(4).toString('hex')}`;
 }
 
@@ -43,14 +44,18 @@ export async function tempPgDatabases(count: number, prefix = 'mcp_t'): Promise<
   return {
     names,
     urls: names.map((n) => Object.assign(new URL(adminUrl), { pathname: `/${n}` }).toString()),
-    drop: () => admin(async (c) => {
-      for (const n of names) await c.query(`DROP DATABASE IF EXISTS "${n}" WITH (FORCE)`);
-    }),
+    drop: () =>
+      admin(async (c) => {
+        for (const n of names) await c.query(`DROP DATABASE IF EXISTS "${n}" WITH (FORCE)`);
+      }),
   };
 }
 
 /** A fresh PostgreSQL database for the duration of `fn`, dropped afterwards (even when `fn` throws). */
-export async function withPgDatabase<T>(prefix: string, fn: (db: { url: string; pool: pg.Pool }) => Promise<T>): Promise<T> {
+export async function withPgDatabase<T>(
+  prefix: string,
+  fn: (db: { url: string; pool: pg.Pool }) => Promise<T>,
+): Promise<T> {
   const dbs = await tempPgDatabases(1, prefix);
   const pool = new pg.Pool({ connectionString: dbs.urls[0], max: 4 });
   pool.on('error', () => undefined); // DROP DATABASE … WITH (FORCE) ends idle clients
@@ -63,7 +68,10 @@ export async function withPgDatabase<T>(prefix: string, fn: (db: { url: string; 
 }
 
 /** A fresh MongoDB database for the duration of `fn`, dropped afterwards (even when `fn` throws). */
-export async function withMongoDatabase<T>(prefix: string, fn: (db: { client: MongoClient; db: Db; name: string }) => Promise<T>): Promise<T> {
+export async function withMongoDatabase<T>(
+  prefix: string,
+  fn: (db: { client: MongoClient; db: Db; name: string }) => Promise<T>,
+): Promise<T> {
   const client = new MongoClient(process.env.MONGODB_URI!);
   await client.connect();
   const name = stem(prefix);

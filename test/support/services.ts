@@ -18,7 +18,9 @@ export const REQUIRE_SERVICES = process.env.MCP_MIGRATE_REQUIRE_SERVICES === '1'
 const PROBE_MS = 3_000;
 
 /** Where skips are recorded for scripts/test-summary.mjs (one JSON object a line). */
-export const SKIP_LOG = process.env.MCP_MIGRATE_SKIP_LOG ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'node_modules', '.cache', 'mcp-migrate', 'skips.jsonl');
+export const SKIP_LOG =
+  process.env.MCP_MIGRATE_SKIP_LOG ??
+  join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'node_modules', '.cache', 'mcp-migrate', 'skips.jsonl');
 
 export interface ServiceCheck {
   readonly name: string;

@@ -30,10 +30,13 @@ export class Outbox {
     return new Promise((resolve, reject) => {
       const onAbort = () => reject(signal.reason as Error);
       signal.addEventListener('abort', onAbort, { once: true });
-      this.#idle.set(shardId, [...(this.#idle.get(shardId) ?? []), () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }]);
+      this.#idle.set(shardId, [
+        ...(this.#idle.get(shardId) ?? []),
+        () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      ]);
     });
   }
 
@@ -51,7 +54,11 @@ export class Outbox {
 }
 
 /** Waits for `shardId`'s queue to drain before each step of `migrationIds`. */
-export function drainBefore(outbox: Outbox, migrationIds: readonly string[], log: (line: string) => void): MigratorHooks {
+export function drainBefore(
+  outbox: Outbox,
+  migrationIds: readonly string[],
+  log: (line: string) => void,
+): MigratorHooks {
   return {
     beforeStep: async ({ migrationId, shardId, direction, signal }) => {
       if (direction !== 'up' || !migrationIds.includes(migrationId)) return;

@@ -18,7 +18,8 @@ export function offPeakOnly(clock: () => Date, peak: PeakHours = { from: 9, to: 
     const now = clock();
     const hour = now.getUTCHours();
     // Throwing is how a hook vetoes: the run (or step) ends with MIGRATE_VETOED and this message as its reason.
-    if (hour >= peak.from && hour < peak.to) throw new Error(`peak hours ${peak.from}:00-${peak.to}:00 UTC (now ${now.toISOString().slice(11, 16)})`);
+    if (hour >= peak.from && hour < peak.to)
+      throw new Error(`peak hours ${peak.from}:00-${peak.to}:00 UTC (now ${now.toISOString().slice(11, 16)})`);
   };
   return { beforeRun: refuseInPeak, beforeStep: refuseInPeak };
 }

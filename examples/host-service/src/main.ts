@@ -26,7 +26,10 @@ function seed(): void {
   const router = hashRouter({ key: 'tenant_id' });
   const tenants = Array.from({ length: TENANTS }, (_, i) => `tenant-${String(i).padStart(3, '0')}`);
   for (const id of tenants) {
-    pgStore.shard(router.route(id, 'postgres', pgShards)).collection('tenants').upsert([{ id, name: `Tenant ${id}`, status: 'active' }]);
+    pgStore
+      .shard(router.route(id, 'postgres', pgShards))
+      .collection('tenants')
+      .upsert([{ id, name: `Tenant ${id}`, status: 'active' }]);
   }
   const byShard = new Map<string, Record<string, unknown>[]>();
   for (let i = 0; i < MESSAGES; i++) {
@@ -40,7 +43,9 @@ function seed(): void {
       channel_id: `ch-${i % 40}`,
       direction: i % 2 ? 'inbound' : 'outbound',
       status: 'delivered',
-      content: structured ? { type: 'media', media: { file_id: `f-${i}`, url: `https://cdn.example/f-${i}` } } : `Hello #${i} 👋`,
+      content: structured
+        ? { type: 'media', media: { file_id: `f-${i}`, url: `https://cdn.example/f-${i}` } }
+        : `Hello #${i} 👋`,
       created_at: new Date(Date.UTC(2026, 0, 1) + i * 1000),
     };
     let list = byShard.get(shard);
@@ -53,7 +58,9 @@ function seed(): void {
 async function main(): Promise<void> {
   const t0 = Date.now();
   seed();
-  console.log(`Seeded ${TENANTS} tenants over ${pgShards.length} PostgreSQL shards and ${MESSAGES.toLocaleString('en-US')} messages over ${mongoShards.length} MongoDB shards (in memory, ${Date.now() - t0} ms).\n`);
+  console.log(
+    `Seeded ${TENANTS} tenants over ${pgShards.length} PostgreSQL shards and ${MESSAGES.toLocaleString('en-US')} messages over ${mongoShards.length} MongoDB shards (in memory, ${Date.now() - t0} ms).\n`,
+  );
 
   console.log('== First start of the service: migrations run before it takes traffic');
   const first = await startService({ engines: engines() });
@@ -71,7 +78,9 @@ async function main(): Promise<void> {
 
 function summary(report: RunReport): void {
   const { applied, skipped, failed, notRun } = report.totals;
-  console.log(`report: ${applied} applied, ${skipped} already applied, ${failed} failed, ${notRun} not run, in ${report.durationMs} ms${report.totals.applied === 0 ? ' (nothing to do)' : ''}`);
+  console.log(
+    `report: ${applied} applied, ${skipped} already applied, ${failed} failed, ${notRun} not run, in ${report.durationMs} ms${report.totals.applied === 0 ? ' (nothing to do)' : ''}`,
+  );
 }
 
 export type { Migrator };

@@ -14,13 +14,25 @@ export class ProgressPrinter {
   }
 
   attach(migrator: Migrator): void {
-    migrator.on('lock:wait', (e) => this.line(`waiting for ${e.lock} (held by ${e.holder?.owner ?? 'another runner'})`));
-    migrator.on('plan', (e) => this.line(e.plan.pending ? `plan: ${e.plan.pending} step(s) pending over ${e.plan.shards.filter((s) => s.steps.length).length} shard(s)` : 'plan: nothing pending: every shard is up to date'));
-    migrator.on('shard:retry', (e) => this.line(`retry ${e.attempt} of ${e.migrationId} on ${e.shardId}: ${e.error.message}`));
+    migrator.on('lock:wait', (e) =>
+      this.line(`waiting for ${e.lock} (held by ${e.holder?.owner ?? 'another runner'})`),
+    );
+    migrator.on('plan', (e) =>
+      this.line(
+        e.plan.pending
+          ? `plan: ${e.plan.pending} step(s) pending over ${e.plan.shards.filter((s) => s.steps.length).length} shard(s)`
+          : 'plan: nothing pending: every shard is up to date',
+      ),
+    );
+    migrator.on('shard:retry', (e) =>
+      this.line(`retry ${e.attempt} of ${e.migrationId} on ${e.shardId}: ${e.error.message}`),
+    );
     migrator.on('shard:failed', (e) => this.line(`✗ ${e.migrationId} on ${e.shardId}: ${e.error.message}`));
     migrator.on('migration:done', (e) => {
       this.#shards.clear();
-      this.line(`✓ ${e.migrationId}: applied on ${e.applied.length} shard(s)${e.failed.length ? `, failed on ${e.failed.join(', ')}` : ''}`);
+      this.line(
+        `✓ ${e.migrationId}: applied on ${e.applied.length} shard(s)${e.failed.length ? `, failed on ${e.failed.join(', ')}` : ''}`,
+      );
     });
     migrator.on('batch', (e) => {
       this.#shards.set(e.shardId, { processed: e.processed, total: e.total, rate: e.rate });
@@ -43,10 +55,12 @@ export class ProgressPrinter {
     const now = Date.now();
     if (now - this.#lastPrint < (this.#tty ? 100 : 500)) return;
     this.#lastPrint = now;
-    const parts = [...this.#shards].sort(([a], [b]) => a.localeCompare(b)).map(([id, s]) => {
-      const pct = s.total ? Math.floor((100 * s.processed) / s.total) : 0;
-      return `${id} ${pct.toString().padStart(3)}%`;
-    });
+    const parts = [...this.#shards]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([id, s]) => {
+        const pct = s.total ? Math.floor((100 * s.processed) / s.total) : 0;
+        return `${id} ${pct.toString().padStart(3)}%`;
+      });
     const rate = [...this.#shards.values()].reduce((n, s) => n + s.rate, 0);
     const text = `  ${migrationId}: ${parts.join('  ')}  ${Math.round(rate).toLocaleString('en-US')} docs/s`;
     if (this.#tty) {

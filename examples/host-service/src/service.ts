@@ -3,7 +3,14 @@
  * the events to its logger, and `await migrator.run()` before it takes traffic. Every replica runs
  * this; one applies, the others wait for it and return.
  */
-import { createMigrator, hashRouter, isMigrateError, RunFailedError, type EngineAdapter, type RunReport } from '@mcp/migrate-core';
+import {
+  createMigrator,
+  hashRouter,
+  isMigrateError,
+  RunFailedError,
+  type EngineAdapter,
+  type RunReport,
+} from '@mcp/migrate-core';
 import { migrations } from './migrations.js';
 import { ProgressPrinter } from './progress.js';
 

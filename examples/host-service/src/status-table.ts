@@ -9,7 +9,15 @@ export async function printStatus(engines: { postgres: EngineAdapter; mongodb: E
     const applied = s.migrations.filter((m) => m.state === 'applied');
     const last = applied.at(-1);
     const data = applied.filter((m) => m.counts).reduce((n, m) => n + (m.counts?.written ?? 0), 0);
-    return [s.shardId, s.engine, s.reachable ? 'up' : 'DOWN', String(applied.length), String(s.pending.length), last?.id ?? '-', data ? data.toLocaleString('en-US') : '-'];
+    return [
+      s.shardId,
+      s.engine,
+      s.reachable ? 'up' : 'DOWN',
+      String(applied.length),
+      String(s.pending.length),
+      last?.id ?? '-',
+      data ? data.toLocaleString('en-US') : '-',
+    ];
   });
   const header = ['shard', 'engine', 'state', 'applied', 'pending', 'last applied', 'rows rewritten'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

@@ -14,7 +14,8 @@ export default defineDataMigration({
   dependsOn: ['0002-platform-indexes'],
   collection: 'messages',
   batchSize: 500,
-  transform: (doc) => (typeof doc.content === 'string' ? { ...doc, content: { type: 'text', text: doc.content }, [MARKER]: true } : null),
+  transform: (doc) =>
+    typeof doc.content === 'string' ? { ...doc, content: { type: 'text', text: doc.content }, [MARKER]: true } : null,
   reverse: (doc) => {
     if (doc[MARKER] !== true) return null;
     const { [MARKER]: _marker, ...rest } = doc;

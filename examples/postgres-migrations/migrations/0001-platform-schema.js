@@ -61,9 +61,22 @@ CREATE INDEX role_permissions_permission ON role_permissions (permission_id);
 `;
 
 const TABLES = [
-  'role_permissions', 'permissions', 'roles', 'users', 'api_keys', 'message_templates', 'webhook_deliveries', 'webhook_events',
-  'webhooks', 'channel_credentials', 'channel_configurations', 'channels', 'tenant_feature_flags', 'tenant_limits',
-  'tenant_settings', 'tenants',
+  'role_permissions',
+  'permissions',
+  'roles',
+  'users',
+  'api_keys',
+  'message_templates',
+  'webhook_deliveries',
+  'webhook_events',
+  'webhooks',
+  'channel_credentials',
+  'channel_configurations',
+  'channels',
+  'tenant_feature_flags',
+  'tenant_limits',
+  'tenant_settings',
+  'tenants',
 ];
 
 export default defineMigration({

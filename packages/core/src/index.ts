@@ -8,11 +8,25 @@ export * from './definition/load.js';
 export { normalizePreserve, preserveCopyName, PRESERVE_CATALOG, type PreserveInput } from './definition/preserve.js';
 export * from './engine/index.js';
 export * from './errors/errors.js';
-export { describeRow, isConnectionLoss, asShardUnavailable, stepFailure, type StepFailureContext } from './errors/classify.js';
+export {
+  describeRow,
+  isConnectionLoss,
+  asShardUnavailable,
+  stepFailure,
+  type StepFailureContext,
+} from './errors/classify.js';
 export * from './events/events.js';
 export { acquireLock, type AcquireOptions } from './lock/acquire.js';
 export * from './events/status-tracker.js';
-export { VetoError, type AfterStepContext, type BeforeBatchContext, type BeforeRunContext, type HookName, type MigratorHooks, type StepHookContext } from './hooks/hooks.js';
+export {
+  VetoError,
+  type AfterStepContext,
+  type BeforeBatchContext,
+  type BeforeRunContext,
+  type HookName,
+  type MigratorHooks,
+  type StepHookContext,
+} from './hooks/hooks.js';
 export * from './plan/planner.js';
 export * from './router/router.js';
 export * from './run/config.js';

@@ -21,7 +21,11 @@ afterEach(async () => {
 /** Fixed batches of 2 rows: the pacer may not adapt them. */
 const FIXED = { throttle: { minBatchSize: 2, maxBatchSize: 2 } };
 
-function migratorOf(engine: EngineAdapter<any>, migrations: MigratorConfig['migrations'], extra: Partial<MigratorConfig> = {}): Migrator {
+function migratorOf(
+  engine: EngineAdapter<any>,
+  migrations: MigratorConfig['migrations'],
+  extra: Partial<MigratorConfig> = {},
+): Migrator {
   const m = createMigrator({ engines: { [engine.name]: engine }, migrations, ...QUICK, ...FIXED, ...extra });
   open.push(m);
   return m;
@@ -30,18 +34,32 @@ function migratorOf(engine: EngineAdapter<any>, migrations: MigratorConfig['migr
 const plusOne = (row: Row) => ({ ...row, n: (row.n as number) + 1 });
 const minusOne = (row: Row) => ({ ...row, n: (row.n as number) - 1 });
 const data = (extra: Partial<DataMigrationInput> = {}) =>
-  defineDataMigration({ id: '0001-plus-one', engine: 'memory', table: 'items', batchSize: 2, transform: plusOne, ...extra });
+  defineDataMigration({
+    id: '0001-plus-one',
+    engine: 'memory',
+    table: 'items',
+    batchSize: 2,
+    transform: plusOne,
+    ...extra,
+  });
 
 const IDS = [-7, -1, 0, 1, 2, 3, 5, 8, 13, 1_000_000];
 function seed(store: MemoryStore, shardId: string, ids: readonly unknown[] = IDS) {
-  store.shard(shardId).collection('items', ['id']).upsert(ids.map((id, i) => ({ id, n: i * 10, name: `row ${String(id)}` })));
+  store
+    .shard(shardId)
+    .collection('items', ['id'])
+    .upsert(ids.map((id, i) => ({ id, n: i * 10, name: `row ${String(id)}` })));
 }
-const rowsOf = (store: MemoryStore, shardId: string, name = 'items') => store.shard(shardId).collection(name, ['id']).rows();
+const rowsOf = (store: MemoryStore, shardId: string, name = 'items') =>
+  store.shard(shardId).collection(name, ['id']).rows();
 const ns = (store: MemoryStore, shardId: string) => rowsOf(store, shardId).map((r) => r.n);
 const original = IDS.map((_, i) => i * 10);
 
 /** A DataStore whose `update` misbehaves on its `nth` call (1-based). */
-function faultyWrite(nth: number, fault: (data: DataStore, t: Parameters<DataStore['update']>[0], rows: readonly RowPatch[]) => Promise<number>) {
+function faultyWrite(
+  nth: number,
+  fault: (data: DataStore, t: Parameters<DataStore['update']>[0], rows: readonly RowPatch[]) => Promise<number>,
+) {
   let calls = 0;
   return (d: DataStore): DataStore => ({
     ...delegate(d),
@@ -71,7 +89,12 @@ describe('batch engine: scanning', () => {
     const keys = ['', ' ', '0', 'A', 'Z', '_', 'a', 'z', 'é', '€', '😀'];
     seed(store, ids[0]!, [...keys].reverse());
     const seen: unknown[] = [];
-    const m = data({ transform: (row) => { seen.push(row.id); return { ...row, n: (row.n as number) + 1 }; } });
+    const m = data({
+      transform: (row) => {
+        seen.push(row.id);
+        return { ...row, n: (row.n as number) + 1 };
+      },
+    });
     await migratorOf(engine, [m]).run();
     expect(seen).toEqual(keys);
     expect(rowsOf(store, ids[0]!).every((r, i) => r.n === (keys.length - 1 - i) * 10 + 1)).toBe(true);
@@ -80,14 +103,27 @@ describe('batch engine: scanning', () => {
   it('counts rows the transform leaves (null) as skipped, and the filter limits what is read', async () => {
     const { engine, store, ids } = memory(1);
     seed(store, ids[0]!);
-    store.shard(ids[0]!).collection('items').update((r) => ({ ...r, kind: (r.id as number) % 2 === 0 ? 'even' : 'odd' }));
+    store
+      .shard(ids[0]!)
+      .collection('items')
+      .update((r) => ({ ...r, kind: (r.id as number) % 2 === 0 ? 'even' : 'odd' }));
     const m = data({ filter: { kind: 'even' }, transform: (row) => ((row.id as number) < 0 ? null : plusOne(row)) });
     const report = await migratorOf(engine, [m]).run();
     // even ids: 0, 2, 8, 1_000_000 (and no negative even one); -7, -1 are odd
     expect(report.shards[0]!.migrations[0]!.counts).toEqual({ read: 4, written: 4, skipped: 0 });
-    const m2 = defineDataMigration({ id: '0002-neg', engine: 'memory', table: 'items', batchSize: 2, transform: (row) => ((row.id as number) < 0 ? plusOne(row) : null) });
+    const m2 = defineDataMigration({
+      id: '0002-neg',
+      engine: 'memory',
+      table: 'items',
+      batchSize: 2,
+      transform: (row) => ((row.id as number) < 0 ? plusOne(row) : null),
+    });
     const r2 = await migratorOf(engine, [m, m2]).run();
-    expect(r2.shards[0]!.migrations.find((x) => x.migrationId === '0002-neg')!.counts).toEqual({ read: 10, written: 2, skipped: 8 });
+    expect(r2.shards[0]!.migrations.find((x) => x.migrationId === '0002-neg')!.counts).toEqual({
+      read: 10,
+      written: 2,
+      skipped: 8,
+    });
   });
 });
 
@@ -95,7 +131,10 @@ describe('batch engine: safety checks', () => {
   it('a write that drops rows fails the step ("wrote X of Y") and the checkpoint stays before the bad batch', async () => {
     const { engine, store, ids } = memory(1);
     seed(store, ids[0]!);
-    const wrapped = wrapEngine(engine, faultyWrite(3, async (d, t, rows) => d.update(t, rows.slice(1))));
+    const wrapped = wrapEngine(
+      engine,
+      faultyWrite(3, async (d, t, rows) => d.update(t, rows.slice(1))),
+    );
     const err = await rejection(migratorOf(wrapped, [data()]).run());
     expect(err).toBeInstanceOf(RunFailedError);
     const step = (err as RunFailedError<RunReport>).report.shards[0]!.migrations[0]!;
@@ -110,7 +149,12 @@ describe('batch engine: safety checks', () => {
   it('refuses to resume a checkpoint made with other batch settings (fingerprint mismatch)', async () => {
     const { engine, store, ids } = memory(1);
     seed(store, ids[0]!);
-    const wrapped = wrapEngine(engine, faultyWrite(3, async () => { throw new Error('disk full'); }));
+    const wrapped = wrapEngine(
+      engine,
+      faultyWrite(3, async () => {
+        throw new Error('disk full');
+      }),
+    );
     await rejection(migratorOf(wrapped, [data()]).run());
     const afterFirst = ns(store, ids[0]!);
     expect(afterFirst).toEqual(original.map((n, i) => (i < 4 ? n + 1 : n)));
@@ -129,7 +173,9 @@ describe('batch engine: safety checks', () => {
   it('refuses a transform that changes the key, writing nothing of that batch', async () => {
     const { engine, store, ids } = memory(1);
     seed(store, ids[0]!);
-    const m = data({ transform: (row) => ({ ...row, id: (row.id as number) === 1 ? 100 : row.id, n: (row.n as number) + 1 }) });
+    const m = data({
+      transform: (row) => ({ ...row, id: (row.id as number) === 1 ? 100 : row.id, n: (row.n as number) + 1 }),
+    });
     const err = await rejection(migratorOf(engine, [m]).run());
     const step = (err as RunFailedError<RunReport>).report.shards[0]!.migrations[0]!;
     expect(step.error!.message).toMatch(/changed the key/);
@@ -152,27 +198,33 @@ describe('batch engine: crash and resume', () => {
   it.each([
     ['retried in the same run', true],
     ['resumed by the next run', false],
-  ])('a batch re-done after a crash after its write transforms the saved originals: n+1 exactly once (%s)', async (_name, retryable) => {
-    const { engine, store, ids } = memory(1);
-    seed(store, ids[0]!);
-    const wrapped = wrapEngine(engine, faultyWrite(3, async (d, t, rows) => {
-      await d.update(t, rows);
-      throw Object.assign(new Error('connection lost after write'), { retryable });
-    }));
-    const m = migratorOf(wrapped, [data()]);
-    if (retryable) {
-      const report = await m.run();
-      expect(report.shards[0]!.migrations[0]).toMatchObject({ status: 'applied', attempts: 2 });
-    } else {
-      await rejection(m.run());
-      // batch 3 was written: rows 5 and 6 already carry n+1
-      expect(ns(store, ids[0]!)).toEqual(original.map((n, i) => (i < 6 ? n + 1 : n)));
-      expect(store.shard(ids[0]!).ledger.get('0001-plus-one')!.checkpoint!.after).toEqual([IDS[3]]);
-      await migratorOf(engine, [data()]).run();
-    }
-    expect(ns(store, ids[0]!)).toEqual(original.map((n) => n + 1));
-    expect(store.shard(ids[0]!).ledger.get('0001-plus-one')!.state).toBe('applied');
-  });
+  ])(
+    'a batch re-done after a crash after its write transforms the saved originals: n+1 exactly once (%s)',
+    async (_name, retryable) => {
+      const { engine, store, ids } = memory(1);
+      seed(store, ids[0]!);
+      const wrapped = wrapEngine(
+        engine,
+        faultyWrite(3, async (d, t, rows) => {
+          await d.update(t, rows);
+          throw Object.assign(new Error('connection lost after write'), { retryable });
+        }),
+      );
+      const m = migratorOf(wrapped, [data()]);
+      if (retryable) {
+        const report = await m.run();
+        expect(report.shards[0]!.migrations[0]).toMatchObject({ status: 'applied', attempts: 2 });
+      } else {
+        await rejection(m.run());
+        // batch 3 was written: rows 5 and 6 already carry n+1
+        expect(ns(store, ids[0]!)).toEqual(original.map((n, i) => (i < 6 ? n + 1 : n)));
+        expect(store.shard(ids[0]!).ledger.get('0001-plus-one')!.checkpoint!.after).toEqual([IDS[3]]);
+        await migratorOf(engine, [data()]).run();
+      }
+      expect(ns(store, ids[0]!)).toEqual(original.map((n) => n + 1));
+      expect(store.shard(ids[0]!).ledger.get('0001-plus-one')!.state).toBe('applied');
+    },
+  );
 
   it("resumes a migration a dead runner left 'running' from its checkpoint", async () => {
     const { engine, store, ids } = memory(1);
@@ -184,8 +236,16 @@ describe('batch engine: crash and resume', () => {
     store.shard(ids[0]!).collection(backupName(m.id), ['id']).upsert(first4);
     items.upsert(first4.map(plusOne));
     store.shard(ids[0]!).ledger.set(m.id, {
-      id: m.id, state: 'running', checksum: m.checksum, startedAt: null, finishedAt: null, runnerId: 'dead',
-      checkpoint: { after: [IDS[3]], fingerprint: fingerprint(m), direction: 'up' }, counts: { read: 4, written: 4, skipped: 0 }, error: null, seq: 1,
+      id: m.id,
+      state: 'running',
+      checksum: m.checksum,
+      startedAt: null,
+      finishedAt: null,
+      runnerId: 'dead',
+      checkpoint: { after: [IDS[3]], fingerprint: fingerprint(m), direction: 'up' },
+      counts: { read: 4, written: 4, skipped: 0 },
+      error: null,
+      seq: 1,
     });
     const migrator = migratorOf(engine, [m]);
     const actions: string[] = [];
@@ -202,7 +262,14 @@ describe('batch engine: rollback', () => {
     const { engine, store, ids } = memory(2);
     for (const id of ids) seed(store, id);
     const before = await Promise.all(ids.map((id) => engine.shard(id).data.checksum({ name: 'items', key: ['id'] })));
-    const wrapped = wrapEngine(engine, (d, shardId) => (shardId === ids[0] ? faultyWrite(3, async (dd, t, rows) => { await dd.update(t, rows); throw new Error('crash'); })(d) : d));
+    const wrapped = wrapEngine(engine, (d, shardId) =>
+      shardId === ids[0]
+        ? faultyWrite(3, async (dd, t, rows) => {
+            await dd.update(t, rows);
+            throw new Error('crash');
+          })(d)
+        : d,
+    );
     await rejection(migratorOf(wrapped, [data()], { onFailure: 'continue' }).run());
     expect(store.shard(ids[0]!).ledger.get('0001-plus-one')!.state).toBe('failed');
     expect(store.shard(ids[1]!).ledger.get('0001-plus-one')!.state).toBe('applied');
@@ -221,7 +288,12 @@ describe('batch engine: rollback', () => {
     const { engine, store, ids } = memory(1);
     seed(store, ids[0]!);
     const reversed: unknown[] = [];
-    const m = data({ reverse: (row) => { reversed.push(row.id); return minusOne(row); } });
+    const m = data({
+      reverse: (row) => {
+        reversed.push(row.id);
+        return minusOne(row);
+      },
+    });
     await migratorOf(engine, [m]).run();
     expect(ns(store, ids[0]!)).toEqual(original.map((n) => n + 1));
     // make the backup disagree: the rollback must come from reverse, not from it
@@ -260,7 +332,14 @@ describe('batch engine: throttling and pause', () => {
     expect(freeEvents.length).toBe(5);
     expect(freeEvents.some(Boolean)).toBe(false);
 
-    const limited = defineDataMigration({ id: '0002-limited', engine: 'memory', table: 'items', batchSize: 2, maxRowsPerSecond: 200, transform: minusOne });
+    const limited = defineDataMigration({
+      id: '0002-limited',
+      engine: 'memory',
+      table: 'items',
+      batchSize: 2,
+      maxRowsPerSecond: 200,
+      transform: minusOne,
+    });
     const m = migratorOf(engine, [data(), limited]);
     const events: boolean[] = [];
     m.on('batch', (e) => events.push(e.throttled));

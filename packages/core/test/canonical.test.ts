@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  attachStoredForm, canonicalEncode, canonicalNumber, compareKeys, compareUtf8, RowSetHash, sha256, storedFormOf, typedEncode,
+  attachStoredForm,
+  canonicalEncode,
+  canonicalNumber,
+  compareKeys,
+  compareUtf8,
+  RowSetHash,
+  sha256,
+  storedFormOf,
+  typedEncode,
 } from '../src/util/canonical.js';
 import { compareData } from '../src/verify/compare.js';
 import { memoryEngine } from '../src/testing/index.js';
@@ -74,7 +82,12 @@ describe('canonicalEncode', () => {
 /** JSON value with object keys sorted and -0 as 0: the equivalence canonicalEncode should implement for JSON. */
 function sortDeep(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortDeep);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortDeep((v as Record<string, unknown>)[k])]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortDeep((v as Record<string, unknown>)[k])]),
+    );
   if (Object.is(v, -0)) return 0;
   return v;
 }
@@ -85,7 +98,12 @@ const int32 = (n: number) => ({ _bsontype: 'Int32', valueOf: () => n });
 const double = (n: number) => ({ _bsontype: 'Double', valueOf: () => n });
 const long = (text: string) => ({ _bsontype: 'Long', unsigned: false, toString: () => text });
 const decimal = (text: string) => ({ _bsontype: 'Decimal128', toString: () => text });
-const binary = (sub: number, bytes: number[]) => ({ _bsontype: 'Binary', sub_type: sub, buffer: new Uint8Array(bytes), position: bytes.length });
+const binary = (sub: number, bytes: number[]) => ({
+  _bsontype: 'Binary',
+  sub_type: sub,
+  buffer: new Uint8Array(bytes),
+  position: bytes.length,
+});
 const timestamp = (t: number, i: number) => ({ _bsontype: 'Timestamp', t, i });
 
 describe('typedEncode: the checksum encoding sees every stored type', () => {
@@ -116,16 +134,23 @@ describe('typedEncode: the checksum encoding sees every stored type', () => {
   });
 
   it('equal values encode equally: field order is not compared, undefined fields are absent, Binary by the bytes in use', () => {
-    expect(typedEncode({ a: long('1'), b: [double(2), { c: int32(3), d: 4 }] })).toBe(typedEncode({ b: [double(2), { d: 4, c: int32(3) }], a: long('1') }));
+    expect(typedEncode({ a: long('1'), b: [double(2), { c: int32(3), d: 4 }] })).toBe(
+      typedEncode({ b: [double(2), { d: 4, c: int32(3) }], a: long('1') }),
+    );
     expect(typedEncode({ a: 1, b: undefined })).toBe(typedEncode({ a: 1 }));
     const grown = { ...binary(0, [1, 2]), buffer: new Uint8Array([1, 2, 0, 0]), position: 2 };
     expect(typedEncode(grown)).toBe(typedEncode(binary(0, [1, 2])));
   });
 
   it('a row hash over typedEncode tells type-only changes apart; the default (key identity) does not', () => {
-    const typed = (rows: unknown[]) => rows.reduce<RowSetHash>((h, r) => h.add(r), new RowSetHash(typedEncode)).digest();
+    const typed = (rows: unknown[]) =>
+      rows.reduce<RowSetHash>((h, r) => h.add(r), new RowSetHash(typedEncode)).digest();
     const before = [{ _id: 1, n: long('5'), d: double(1), z: double(-0) }];
-    for (const after of [[{ _id: 1, n: int32(5), d: double(1), z: double(-0) }], [{ _id: 1, n: long('5'), d: int32(1), z: double(-0) }], [{ _id: 1, n: long('5'), d: double(1), z: int32(0) }]]) {
+    for (const after of [
+      [{ _id: 1, n: int32(5), d: double(1), z: double(-0) }],
+      [{ _id: 1, n: long('5'), d: int32(1), z: double(-0) }],
+      [{ _id: 1, n: long('5'), d: double(1), z: int32(0) }],
+    ]) {
       expect(typed(after)).not.toBe(typed(before));
       expect(hashOf(after)).toBe(hashOf(before));
     }
@@ -134,15 +159,40 @@ describe('typedEncode: the checksum encoding sees every stored type', () => {
 
   it('property: two JSON values encode alike exactly when they are the same JSON value (-0 included, key order not)', () => {
     const sameJson = (a: unknown, b: unknown): boolean => {
-      if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => sameJson(v, b[i]));
+      if (Array.isArray(a) || Array.isArray(b))
+        return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => sameJson(v, b[i]));
       if (a && b && typeof a === 'object' && typeof b === 'object') {
         const [ka, kb] = [Object.keys(a).sort(), Object.keys(b).sort()];
-        return ka.length === kb.length && ka.every((k, i) => k === kb[i] && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+        return (
+          ka.length === kb.length &&
+          ka.every(
+            (k, i) => k === kb[i] && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+          )
+        );
       }
       return Object.is(a, b);
     };
     // Pairs drawn from a small pool, so equal pairs (and -0/0 pairs) actually occur.
-    const pool = fc.constantFrom<unknown>(0, -0, 1, 1.5, '0', '', null, true, [], {}, [0], [-0], { a: 0 }, { a: -0 }, { a: 1, b: 2 }, { b: 2, a: 1 }, { a: null }, [null]);
+    const pool = fc.constantFrom<unknown>(
+      0,
+      -0,
+      1,
+      1.5,
+      '0',
+      '',
+      null,
+      true,
+      [],
+      {},
+      [0],
+      [-0],
+      { a: 0 },
+      { a: -0 },
+      { a: 1, b: 2 },
+      { b: 2, a: 1 },
+      { a: null },
+      [null],
+    );
     const value = fc.oneof(pool, fc.jsonValue({ maxDepth: 2 }));
     let equalPairs = 0;
     fc.assert(
@@ -178,21 +228,46 @@ describe('stored forms', () => {
 describe('checksums and compareData through the memory engine see -0 and number vs bigint', () => {
   it('a table differing only by -0 has another checksum, and compareData names the key', async () => {
     const engine = memoryEngine({ shards: ['a', 'b'] });
-    engine.handle('a').collection('t').upsert([{ id: 1, v: 0 }, { id: 2, v: 10 }]);
-    engine.handle('b').collection('t').upsert([{ id: 1, v: -0 }, { id: 2, v: 10n }]);
+    engine
+      .handle('a')
+      .collection('t')
+      .upsert([
+        { id: 1, v: 0 },
+        { id: 2, v: 10 },
+      ]);
+    engine
+      .handle('b')
+      .collection('t')
+      .upsert([
+        { id: 1, v: -0 },
+        { id: 2, v: 10n },
+      ]);
     const target = { name: 't', key: ['id'] };
     const [a, b] = [engine.shard('a').data, engine.shard('b').data];
     expect((await a.checksum(target)).hash).not.toBe((await b.checksum(target)).hash);
     const result = await compareData({ store: a, target }, { store: b, target });
     expect(result.equal).toBe(false);
-    expect(result.differences).toEqual([{ key: [1], kind: 'changed' }, { key: [2], kind: 'changed' }]);
-    engine.handle('b').collection('t').upsert([{ id: 1, v: 0 }, { id: 2, v: 10 }]);
+    expect(result.differences).toEqual([
+      { key: [1], kind: 'changed' },
+      { key: [2], kind: 'changed' },
+    ]);
+    engine
+      .handle('b')
+      .collection('t')
+      .upsert([
+        { id: 1, v: 0 },
+        { id: 2, v: 10 },
+      ]);
     expect((await compareData({ store: a, target }, { store: b, target })).equal).toBe(true);
   });
 });
 
 describe('RowSetHash', () => {
-  const rows = [{ id: 1, name: 'a' }, { id: 2, name: 'b' }, { id: 3, name: null }];
+  const rows = [
+    { id: 1, name: 'a' },
+    { id: 2, name: 'b' },
+    { id: 3, name: null },
+  ];
 
   it('is order independent and counts rows', () => {
     const h = new RowSetHash();
@@ -213,21 +288,36 @@ describe('RowSetHash', () => {
   });
 
   it('property: every permutation of a multiset gives the same digest', () => {
-    const row = fc.record({ id: fc.integer(), name: fc.option(fc.string(), { nil: null }), tags: fc.array(fc.string(), { maxLength: 3 }) });
+    const row = fc.record({
+      id: fc.integer(),
+      name: fc.option(fc.string(), { nil: null }),
+      tags: fc.array(fc.string(), { maxLength: 3 }),
+    });
     fc.assert(
-      fc.property(fc.array(row, { maxLength: 30 }).chain((rs) => fc.tuple(fc.constant(rs), fc.shuffledSubarray(rs, { minLength: rs.length, maxLength: rs.length }))), ([rs, shuffled]) => {
-        expect(hashOf(shuffled)).toBe(hashOf(rs));
-      }),
+      fc.property(
+        fc
+          .array(row, { maxLength: 30 })
+          .chain((rs) =>
+            fc.tuple(fc.constant(rs), fc.shuffledSubarray(rs, { minLength: rs.length, maxLength: rs.length })),
+          ),
+        ([rs, shuffled]) => {
+          expect(hashOf(shuffled)).toBe(hashOf(rs));
+        },
+      ),
       { numRuns: 200 },
     );
   });
 
   it('property: dropping a row changes the digest', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ id: fc.integer(), v: fc.string() }), { minLength: 1, maxLength: 20 }), fc.nat(), (rs, i) => {
-        const without = rs.filter((_, j) => j !== i % rs.length);
-        expect(hashOf(without)).not.toBe(hashOf(rs));
-      }),
+      fc.property(
+        fc.array(fc.record({ id: fc.integer(), v: fc.string() }), { minLength: 1, maxLength: 20 }),
+        fc.nat(),
+        (rs, i) => {
+          const without = rs.filter((_, j) => j !== i % rs.length);
+          expect(hashOf(without)).not.toBe(hashOf(rs));
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -251,7 +341,21 @@ describe('compareKeys and sha256', () => {
 describe('canonicalEncode: Maps, Sets and very large integers', () => {
   it('tells Maps and Sets apart by content and ignores their insertion order', () => {
     expect(canonicalEncode(new Map([['a', 1]]))).not.toBe(canonicalEncode(new Map([['a', 2]])));
-    expect(canonicalEncode(new Map([['a', 1], ['b', 2]]))).toBe(canonicalEncode(new Map([['b', 2], ['a', 1]])));
+    expect(
+      canonicalEncode(
+        new Map([
+          ['a', 1],
+          ['b', 2],
+        ]),
+      ),
+    ).toBe(
+      canonicalEncode(
+        new Map([
+          ['b', 2],
+          ['a', 1],
+        ]),
+      ),
+    );
     expect(canonicalEncode(new Set([1, 2]))).toBe(canonicalEncode(new Set([2, 1])));
     expect(canonicalEncode(new Set([1]))).not.toBe(canonicalEncode(new Set(['1'])));
     expect(canonicalEncode(new Set([1]))).not.toBe(canonicalEncode([1]));

@@ -11,7 +11,10 @@ it('a run whose control-store shard is unreachable fails with a report naming th
   store.shard('pg-0').available = false;
   let ran = 0;
   const m = defineMigration({ id: 'a', engine: 'postgres', up: () => void ran++ });
-  const migrator = createMigrator({ engines: { postgres: memoryEngine({ name: 'postgres', shards: ['pg-0', 'pg-1'], store }) }, migrations: [m] });
+  const migrator = createMigrator({
+    engines: { postgres: memoryEngine({ name: 'postgres', shards: ['pg-0', 'pg-1'], store }) },
+    migrations: [m],
+  });
   const err = await migrator.run().catch((e: unknown) => e);
   expect(err).toBeInstanceOf(RunFailedError);
   const report = (err as RunFailedError<{ shards: { shardId: string; error?: { code: string } }[] }>).report;
@@ -33,7 +36,15 @@ describe('the control store: chosen explicitly or by the documented preference',
       const original = e.control!.bind(e);
       (e as { control: typeof original }).control = () => {
         const c = original();
-        return { ...c, lock: { ...c.lock, tryAcquire: (...a: Parameters<typeof c.lock.tryAcquire>) => (seen.push(tag), c.lock.tryAcquire(...a)), status: c.lock.status.bind(c.lock), forceRelease: c.lock.forceRelease.bind(c.lock) } };
+        return {
+          ...c,
+          lock: {
+            ...c.lock,
+            tryAcquire: (...a: Parameters<typeof c.lock.tryAcquire>) => (seen.push(tag), c.lock.tryAcquire(...a)),
+            status: c.lock.status.bind(c.lock),
+            forceRelease: c.lock.forceRelease.bind(c.lock),
+          },
+        };
       };
     };
     spy(mg, 'mongodb');
@@ -65,21 +76,39 @@ describe('the control store: chosen explicitly or by the documented preference',
     const bare = { ...engine, control: undefined };
     const used: string[] = [];
     const lock = engine.shard(engine.shards[1]!.id).lock;
-    const counting = { tryAcquire: (...a: Parameters<typeof lock.tryAcquire>) => (used.push(a[0]), lock.tryAcquire(...a)), status: lock.status.bind(lock), forceRelease: lock.forceRelease.bind(lock) };
-    await createMigrator({ engines: { memory: bare }, migrations: [noop('a', 'memory')], control: { lock: counting } }).run();
+    const counting = {
+      tryAcquire: (...a: Parameters<typeof lock.tryAcquire>) => (used.push(a[0]), lock.tryAcquire(...a)),
+      status: lock.status.bind(lock),
+      forceRelease: lock.forceRelease.bind(lock),
+    };
+    await createMigrator({
+      engines: { memory: bare },
+      migrations: [noop('a', 'memory')],
+      control: { lock: counting },
+    }).run();
     expect(used).toEqual(['mcp-migrate:default:run']);
     const m = createMigrator({ engines: { memory: bare }, migrations: [] });
     expect(await m.directory.list()).toEqual({});
     expect(await m.directory.get('memory', 'acme')).toBeUndefined();
-    expect(await rejection(m.directory.set('memory', 'acme', engine.shards[0]!.id))).toMatchObject({ code: 'MIGRATE_CONFIG', field: 'control.directory' });
+    expect(await rejection(m.directory.set('memory', 'acme', engine.shards[0]!.id))).toMatchObject({
+      code: 'MIGRATE_CONFIG',
+      field: 'control.directory',
+    });
   });
 
   it('a directory given as a function is read (as the router overrides) but refuses writes', async () => {
     const { engine, ids } = memory(2);
-    const m = createMigrator({ engines: { memory: engine }, migrations: [], control: { directory: () => ({ memory: { acme: ids[1]! } }) } });
+    const m = createMigrator({
+      engines: { memory: engine },
+      migrations: [],
+      control: { directory: () => ({ memory: { acme: ids[1]! } }) },
+    });
     expect(await m.directory.get('memory', 'acme')).toBe(ids[1]);
     expect(await m.directory.list()).toEqual({ memory: { acme: ids[1] } });
-    expect(await rejection(m.directory.set('memory', 'acme', ids[0]!))).toMatchObject({ code: 'MIGRATE_CONFIG', field: 'control.directory' });
+    expect(await rejection(m.directory.set('memory', 'acme', ids[0]!))).toMatchObject({
+      code: 'MIGRATE_CONFIG',
+      field: 'control.directory',
+    });
   });
 
   it('the memory tenant directory persists in the store: another migrator reads it, and its router follows it', async () => {
@@ -96,8 +125,17 @@ describe('the control store: chosen explicitly or by the documented preference',
     await writer.close();
 
     const got: string[] = [];
-    const m = defineMigration({ id: '0001-t', engine: 'memory', scope: { tenants: ['acme'] }, up: async (_h, ctx) => void got.push(ctx.shard.id) });
-    const reader = createMigrator({ engines: { memory: memoryEngine({ name: 'memory', shards: ids, store }) }, migrations: [m], router });
+    const m = defineMigration({
+      id: '0001-t',
+      engine: 'memory',
+      scope: { tenants: ['acme'] },
+      up: async (_h, ctx) => void got.push(ctx.shard.id),
+    });
+    const reader = createMigrator({
+      engines: { memory: memoryEngine({ name: 'memory', shards: ids, store }) },
+      migrations: [m],
+      router,
+    });
     expect(await reader.directory.list()).toEqual({ memory: { acme: target } });
     expect((await reader.plan()).shards.filter((s) => s.steps.length).map((s) => s.shardId)).toEqual([target]);
     await reader.run();

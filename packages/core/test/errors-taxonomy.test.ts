@@ -18,7 +18,11 @@ afterEach(async () => {
   await Promise.allSettled(open.splice(0).map((m) => m.close()));
 });
 
-function migratorOf(engine: MigratorConfig['engines'][string], migrations: MigratorConfig['migrations'], extra: Partial<MigratorConfig> = {}): Migrator {
+function migratorOf(
+  engine: MigratorConfig['engines'][string],
+  migrations: MigratorConfig['migrations'],
+  extra: Partial<MigratorConfig> = {},
+): Migrator {
   const m = createMigrator({ engines: { [engine.name]: engine }, migrations, ...QUICK, ...extra });
   open.push(m);
   return m;
@@ -30,13 +34,16 @@ const bound = (target: object, prop: string | symbol): unknown => {
   return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
 };
 const noop = (id: string) => defineMigration({ id, engine: 'memory', up: () => undefined, down: () => undefined });
-const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:55432'), { code: 'ECONNREFUSED', errno: -111 });
+const refused = () =>
+  Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:55432'), { code: 'ECONNREFUSED', errno: -111 });
 
 describe('error taxonomy', () => {
   it('a shard that dies mid-step is MIGRATE_SHARD_UNAVAILABLE (retryable, naming the shard), not MIGRATE_MIGRATION_FAILED', async () => {
     const { engine, ids } = memory(2);
     const dies = defineMigration({
-      id: '0001-dies', engine: 'memory', down: () => undefined,
+      id: '0001-dies',
+      engine: 'memory',
+      down: () => undefined,
       up: (_h, ctx) => {
         if (ctx.shard.id === ids[1]) throw refused();
       },
@@ -50,8 +57,12 @@ describe('error taxonomy', () => {
   });
 
   it('a driver error wrapped by an executor (MigrationFailedError with an ECONNRESET cause) is shard-unavailable too', () => {
-    const wrapped = new MigrationFailedError('Migration "m" (up) failed on shard "s": read ECONNRESET', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) });
-    expect(stepFailure(wrapped, { migrationId: 'm', shardId: 's', direction: 'up' }).code).toBe(ErrorCode.ShardUnavailable);
+    const wrapped = new MigrationFailedError('Migration "m" (up) failed on shard "s": read ECONNRESET', {
+      cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+    });
+    expect(stepFailure(wrapped, { migrationId: 'm', shardId: 's', direction: 'up' }).code).toBe(
+      ErrorCode.ShardUnavailable,
+    );
     expect(isConnectionLoss(Object.assign(new Error('x'), { code: '57P01' }))).toBe(true);
     expect(isConnectionLoss(Object.assign(new Error('x'), { name: 'MongoServerSelectionError' }))).toBe(true);
     expect(isConnectionLoss(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe(false);
@@ -62,7 +73,11 @@ describe('error taxonomy', () => {
     store.shard(ids[2]!).available = false;
     const err = await rejection(migratorOf(engine, [noop('0001-a')]).run());
     expect(err).toBeInstanceOf(RunFailedError);
-    expect(err.message).toMatch(new RegExp(`^Migration run failed: shard "${ids[2]}" is unavailable \\(MIGRATE_SHARD_UNAVAILABLE\\): .*unreachable`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `^Migration run failed: shard "${ids[2]}" is unavailable \\(MIGRATE_SHARD_UNAVAILABLE\\): .*unreachable`,
+      ),
+    );
     expect(err.message).toMatch(/\(0 applied, 0 skipped, 0 failed, 3 not run\)$/);
   });
 
@@ -82,15 +97,30 @@ describe('error taxonomy', () => {
   });
 
   it('a failing down is MIGRATE_ROLLBACK whether the engine wrapped it as MIGRATE_MIGRATION_FAILED or not', async () => {
-    const wrapped = new MigrationFailedError('Migration "m" (down) failed on shard "s": 42P01 relation "x" does not exist', { cause: Object.assign(new Error('relation "x" does not exist'), { code: '42P01' }) });
+    const wrapped = new MigrationFailedError(
+      'Migration "m" (down) failed on shard "s": 42P01 relation "x" does not exist',
+      { cause: Object.assign(new Error('relation "x" does not exist'), { code: '42P01' }) },
+    );
     expect(stepFailure(wrapped, { migrationId: 'm', shardId: 's', direction: 'down' }).code).toBe(ErrorCode.Rollback);
-    expect(stepFailure(new Error('plain'), { migrationId: 'm', shardId: 's', direction: 'down' }).code).toBe(ErrorCode.Rollback);
+    expect(stepFailure(new Error('plain'), { migrationId: 'm', shardId: 's', direction: 'down' }).code).toBe(
+      ErrorCode.Rollback,
+    );
     const { engine } = memory(1);
-    const bad = defineMigration({ id: '0001-bad-down', engine: 'memory', up: () => undefined, down: () => { throw wrapped; } });
+    const bad = defineMigration({
+      id: '0001-bad-down',
+      engine: 'memory',
+      up: () => undefined,
+      down: () => {
+        throw wrapped;
+      },
+    });
     const migrator = migratorOf(engine, [bad]);
     await migrator.run();
     const err = await rejection(migrator.rollback({ steps: 1 }));
-    expect((err as RunFailedError<RunReport>).report.shards[0]!.migrations[0]!.error).toMatchObject({ code: ErrorCode.Rollback, causeCode: '42P01' });
+    expect((err as RunFailedError<RunReport>).report.shards[0]!.migrations[0]!.error).toMatchObject({
+      code: ErrorCode.Rollback,
+      causeCode: '42P01',
+    });
   });
 
   it('rollback() with an unreachable shard throws a RunFailedError carrying the report; under halt nothing is rolled back', async () => {
@@ -123,19 +153,40 @@ describe('error taxonomy', () => {
 
   it('rows are named one way: row [<key values as JSON>] (a transform error, a key change)', async () => {
     const { engine, store, ids } = memory(1);
-    store.shard(ids[0]!).collection('items', ['id']).upsert([{ id: 1, n: 1 }, { id: 3, n: 3 }]);
-    const throws = defineDataMigration({ id: '0001-throws', engine: 'memory', table: 'items', transform: (row) => {
-      if (row.id === 3) throw new Error('no');
-      return row;
-    } });
+    store
+      .shard(ids[0]!)
+      .collection('items', ['id'])
+      .upsert([
+        { id: 1, n: 1 },
+        { id: 3, n: 3 },
+      ]);
+    const throws = defineDataMigration({
+      id: '0001-throws',
+      engine: 'memory',
+      table: 'items',
+      transform: (row) => {
+        if (row.id === 3) throw new Error('no');
+        return row;
+      },
+    });
     const err = await rejection(migratorOf(engine, [throws]).run());
     const message = (err as RunFailedError<RunReport>).report.shards[0]!.migrations[0]!.error!.message;
     expect(message).toContain('transform threw for row [3]: no');
     const other = memory(1);
-    other.store.shard(other.ids[0]!).collection('items', ['id']).upsert([{ id: 1, n: 1 }]);
-    const rekey = defineDataMigration({ id: '0002-rekey', engine: 'memory', table: 'items', transform: (row) => ({ ...row, id: (row.id as number) + 100 }) });
+    other.store
+      .shard(other.ids[0]!)
+      .collection('items', ['id'])
+      .upsert([{ id: 1, n: 1 }]);
+    const rekey = defineDataMigration({
+      id: '0002-rekey',
+      engine: 'memory',
+      table: 'items',
+      transform: (row) => ({ ...row, id: (row.id as number) + 100 }),
+    });
     const err2 = await rejection(migratorOf(other.engine, [rekey]).run());
-    expect((err2 as RunFailedError<RunReport>).report.shards[0]!.migrations[0]!.error!.message).toContain('of row [1];');
+    expect((err2 as RunFailedError<RunReport>).report.shards[0]!.migrations[0]!.error!.message).toContain(
+      'of row [1];',
+    );
     expect(describeRow(['3', 7n])).toBe('row ["3","7"]');
   });
 
@@ -157,11 +208,14 @@ describe('error taxonomy', () => {
       shard(id: string) {
         const real = engine.shard(id);
         const ledger = new Proxy(real.ledger, {
-          get: (t, p) => (p === 'list' ? async () => {
-            const records = await t.list();
-            read();
-            return records;
-          } : bound(t, p)),
+          get: (t, p) =>
+            p === 'list'
+              ? async () => {
+                  const records = await t.list();
+                  read();
+                  return records;
+                }
+              : bound(t, p),
         });
         return new Proxy(real, { get: (t, p) => (p === 'ledger' ? ledger : bound(t, p)) });
       },
@@ -172,6 +226,9 @@ describe('error taxonomy', () => {
     const report = await waiting;
     expect(report.waitedForLock).toBe(true);
     expect(report.totals).toEqual({ applied: 0, skipped: 4, failed: 0, notRun: 0 });
-    expect(report.shards[0]!.migrations.map((m) => m.reason)).toEqual(['applied by another runner while this one waited', 'applied by another runner while this one waited']);
+    expect(report.shards[0]!.migrations.map((m) => m.reason)).toEqual([
+      'applied by another runner while this one waited',
+      'applied by another runner while this one waited',
+    ]);
   });
 });

@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, vi } from 'vitest';
 import { defineDataMigration, defineMigration } from '../src/definition/migration.js';
-import {
-  createMemoryStore, memoryEngine, type MemoryEngine, type MemoryStore,
-} from '../src/testing/index.js';
+import { createMemoryStore, memoryEngine, type MemoryEngine, type MemoryStore } from '../src/testing/index.js';
 import type { DataStore, EngineAdapter, ShardAdapter } from '../src/engine/index.js';
 import type { RunReport } from '../src/run/report.js';
 
-export const QUICK = { lock: { ttlMs: 5_000, waitMs: 10_000 }, retry: { retries: 3, minTimeoutMs: 1, maxTimeoutMs: 5 } } as const;
+export const QUICK = {
+  lock: { ttlMs: 5_000, waitMs: 10_000 },
+  retry: { retries: 3, minTimeoutMs: 1, maxTimeoutMs: 5 },
+} as const;
 
 /**
  * For migration files written by a test that define themselves through the globals
@@ -36,7 +37,10 @@ export function migrationFilesRoot(prefix: string): () => string {
 
 let n = 0;
 /** A fresh store and a memory engine over it, with a fast lock poll. */
-export function memory(shards: number | string[] = 2, options: { name?: string; latencyMs?: number; store?: MemoryStore } = {}): { store: MemoryStore; engine: MemoryEngine; ids: string[] } {
+export function memory(
+  shards: number | string[] = 2,
+  options: { name?: string; latencyMs?: number; store?: MemoryStore } = {},
+): { store: MemoryStore; engine: MemoryEngine; ids: string[] } {
   const store = options.store ?? createMemoryStore();
   store.locks.pollMs = 1;
   const name = options.name ?? 'memory';
@@ -51,15 +55,24 @@ export function memory(shards: number | string[] = 2, options: { name?: string; 
  */
 export function delegate(d: DataStore): DataStore {
   return {
-    scan: (t, a, l) => d.scan(t, a, l), count: (t, r) => d.count(t, r), checksum: (t, r) => d.checksum(t, r),
-    write: (t, rows) => d.write(t, rows), update: (t, p) => d.update(t, p), remove: (t, k) => d.remove(t, k), drop: (t) => d.drop(t),
+    scan: (t, a, l) => d.scan(t, a, l),
+    count: (t, r) => d.count(t, r),
+    checksum: (t, r) => d.checksum(t, r),
+    write: (t, rows) => d.write(t, rows),
+    update: (t, p) => d.update(t, p),
+    remove: (t, k) => d.remove(t, k),
+    drop: (t) => d.drop(t),
     ...(d.inspect ? { inspect: (t: Parameters<NonNullable<DataStore['inspect']>>[0]) => d.inspect!(t) } : {}),
-    compareAndSet: d.compareAndSet, serverCopy: d.serverCopy,
+    compareAndSet: d.compareAndSet,
+    serverCopy: d.serverCopy,
   };
 }
 
 /** Wraps an engine so that each shard's DataStore can be replaced (fault injection). */
-export function wrapEngine<H>(engine: EngineAdapter<H>, wrapData: (data: DataStore, shardId: string) => DataStore): EngineAdapter<H> {
+export function wrapEngine<H>(
+  engine: EngineAdapter<H>,
+  wrapData: (data: DataStore, shardId: string) => DataStore,
+): EngineAdapter<H> {
   const cache = new Map<string, ShardAdapter<H>>();
   return {
     name: engine.name,
@@ -75,7 +88,11 @@ export function wrapEngine<H>(engine: EngineAdapter<H>, wrapData: (data: DataSto
       if (!s) {
         const a = engine.shard(id);
         s = {
-          id: a.id, engine: a.engine, ledger: a.ledger, lock: a.lock, data: wrapData(a.data, id),
+          id: a.id,
+          engine: a.engine,
+          ledger: a.ledger,
+          lock: a.lock,
+          data: wrapData(a.data, id),
           get capabilities() {
             return a.capabilities;
           },
@@ -132,7 +149,12 @@ export function latch<T = void>(): { readonly promise: Promise<T>; open(value: T
 export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} (gave up after ${ms} ms)`)), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>(
+        (_, reject) => (timer = setTimeout(() => reject(new Error(`${what} (gave up after ${ms} ms)`)), ms)),
+      ),
+    ]);
   } finally {
     clearTimeout(timer);
   }

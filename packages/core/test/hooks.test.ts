@@ -17,20 +17,56 @@ afterEach(async () => {
   await Promise.allSettled(open.splice(0).map((m) => m.close()));
 });
 
-function migratorOf(engine: MigratorConfig['engines'][string], migrations: readonly Migration[], hooks?: MigratorHooks, extra: Partial<MigratorConfig> = {}): Migrator {
-  const m = createMigrator({ engines: { memory: engine }, migrations, ...QUICK, ...(hooks ? { hooks } : {}), ...extra });
+function migratorOf(
+  engine: MigratorConfig['engines'][string],
+  migrations: readonly Migration[],
+  hooks?: MigratorHooks,
+  extra: Partial<MigratorConfig> = {},
+): Migrator {
+  const m = createMigrator({
+    engines: { memory: engine },
+    migrations,
+    ...QUICK,
+    ...(hooks ? { hooks } : {}),
+    ...extra,
+  });
   open.push(m);
   return m;
 }
 
 /** A schema step that leaves a mark in the shard's `marks` collection. */
-const marking = (id: string) => defineMigration({ id, engine: 'memory', up: (h: MemoryShard) => void h.collection('marks', ['id']).upsert([{ id }]) });
-const marks = (store: MemoryStore, shard: string) => store.shard(shard).collection('marks', ['id']).rows().map((r) => r.id);
+const marking = (id: string) =>
+  defineMigration({
+    id,
+    engine: 'memory',
+    up: (h: MemoryShard) => void h.collection('marks', ['id']).upsert([{ id }]),
+  });
+const marks = (store: MemoryStore, shard: string) =>
+  store
+    .shard(shard)
+    .collection('marks', ['id'])
+    .rows()
+    .map((r) => r.id);
 
-const bump = defineDataMigration({ id: '0002-bump', engine: 'memory', table: 'items', batchSize: 10, transform: (r) => ({ ...r, v: Number(r.v) + 1 }) });
+const bump = defineDataMigration({
+  id: '0002-bump',
+  engine: 'memory',
+  table: 'items',
+  batchSize: 10,
+  transform: (r) => ({ ...r, v: Number(r.v) + 1 }),
+});
 const fixedBatches = { throttle: { minBatchSize: 10, maxBatchSize: 10 } } as const;
-const seed = (store: MemoryStore, shard: string, n = 100) => store.shard(shard).collection('items', ['id']).upsert(Array.from({ length: n }, (_, id) => ({ id, v: 0 })));
-const values = (store: MemoryStore, shard: string) => store.shard(shard).collection('items', ['id']).rows().map((r) => r.v);
+const seed = (store: MemoryStore, shard: string, n = 100) =>
+  store
+    .shard(shard)
+    .collection('items', ['id'])
+    .upsert(Array.from({ length: n }, (_, id) => ({ id, v: 0 })));
+const values = (store: MemoryStore, shard: string) =>
+  store
+    .shard(shard)
+    .collection('items', ['id'])
+    .rows()
+    .map((r) => r.v);
 
 describe('hooks option', () => {
   it('a hook that is not a function, or an unknown hook, is MIGRATE_CONFIG naming the field', () => {
@@ -67,7 +103,12 @@ describe('beforeRun', () => {
     };
     const error = await rejection(migratorOf(engine, [marking('0001-mark'), bump], hooks, fixedBatches).run());
     expect(error).toBeInstanceOf(VetoError);
-    expect(error).toMatchObject({ code: ErrorCode.Vetoed, hook: 'beforeRun', reason: 'peak hours: 09:00-18:00', field: 'hooks.beforeRun' });
+    expect(error).toMatchObject({
+      code: ErrorCode.Vetoed,
+      hook: 'beforeRun',
+      reason: 'peak hours: 09:00-18:00',
+      field: 'hooks.beforeRun',
+    });
     expect(error.message).toContain('nothing was applied');
     expect((error.cause as Error).message).toBe('peak hours: 09:00-18:00');
     expect(seen).toEqual({ pending: 4, shards: 2 });
@@ -87,7 +128,12 @@ describe('beforeRun', () => {
     const { engine } = memory(1);
     await migratorOf(engine, [marking('0001-mark')]).run();
     let asked = 0;
-    const report = await migratorOf(engine, [marking('0001-mark')], { beforeRun: () => { asked++; throw new Error('no'); } }).run();
+    const report = await migratorOf(engine, [marking('0001-mark')], {
+      beforeRun: () => {
+        asked++;
+        throw new Error('no');
+      },
+    }).run();
     expect(report.ok).toBe(true);
     expect(asked).toBe(0);
   });
@@ -103,12 +149,25 @@ describe('beforeStep', () => {
         if (shardId === vetoed && migrationId === '0001-a') throw new Error('tenant t-7 is frozen');
       },
     };
-    const ms = [marking('0001-a'), defineMigration({ id: '0002-b', engine: 'memory', dependsOn: ['0001-a'], up: (h: MemoryShard) => void h.collection('marks', ['id']).upsert([{ id: '0002-b' }]) })];
+    const ms = [
+      marking('0001-a'),
+      defineMigration({
+        id: '0002-b',
+        engine: 'memory',
+        dependsOn: ['0001-a'],
+        up: (h: MemoryShard) => void h.collection('marks', ['id']).upsert([{ id: '0002-b' }]),
+      }),
+    ];
     const error = await rejection(migratorOf(engine, ms, hooks, { onFailure: 'continue' }).run());
     expect(error).toBeInstanceOf(RunFailedError);
     expect(error.message).toContain('MIGRATE_VETOED');
     expect(error.message).toContain('tenant t-7 is frozen');
-    expect(statuses(error.report)).toEqual({ [`${vetoed}/0001-a`]: 'failed', [`${vetoed}/0002-b`]: 'not-run', [`${other}/0001-a`]: 'applied', [`${other}/0002-b`]: 'applied' });
+    expect(statuses(error.report)).toEqual({
+      [`${vetoed}/0001-a`]: 'failed',
+      [`${vetoed}/0002-b`]: 'not-run',
+      [`${other}/0001-a`]: 'applied',
+      [`${other}/0002-b`]: 'applied',
+    });
     const step = error.report.shards.find((s: { shardId: string }) => s.shardId === vetoed).migrations[0];
     expect(step.error).toMatchObject({ code: ErrorCode.Vetoed });
     expect(step.attempts).toBe(0);
@@ -117,13 +176,23 @@ describe('beforeStep', () => {
     expect(marks(store, other)).toEqual(['0001-a', '0002-b']);
 
     const report = await migratorOf(engine, ms).run();
-    expect(statuses(report)).toMatchObject({ [`${vetoed}/0001-a`]: 'applied', [`${vetoed}/0002-b`]: 'applied', [`${other}/0001-a`]: 'skipped' });
+    expect(statuses(report)).toMatchObject({
+      [`${vetoed}/0001-a`]: 'applied',
+      [`${vetoed}/0002-b`]: 'applied',
+      [`${other}/0001-a`]: 'skipped',
+    });
     expect(marks(store, vetoed)).toEqual(['0001-a', '0002-b']);
   });
 
   it('under halt, a veto halts the run like a failure', async () => {
     const { engine, store, ids } = memory(1);
-    const error = await rejection(migratorOf(engine, [marking('0001-a'), marking('0002-b')], { beforeStep: ({ migrationId }) => { if (migrationId === '0001-a') throw new Error('not now'); } }).run());
+    const error = await rejection(
+      migratorOf(engine, [marking('0001-a'), marking('0002-b')], {
+        beforeStep: ({ migrationId }) => {
+          if (migrationId === '0001-a') throw new Error('not now');
+        },
+      }).run(),
+    );
     expect(statuses(error.report)).toEqual({ [`${ids[0]}/0001-a`]: 'failed', [`${ids[0]}/0002-b`]: 'not-run' });
     expect(marks(store, ids[0]!)).toEqual([]);
   });
@@ -154,13 +223,15 @@ describe('beforeStep', () => {
     const { engine, store, ids } = memory(1);
     const stop = new AbortController();
     let hookSignal: AbortSignal | undefined;
-    const error = await rejection(migratorOf(engine, [marking('0001-a')], {
-      beforeStep: ({ signal }) => {
-        hookSignal = signal;
-        stop.abort(new Error('operator stop'));
-        return new Promise(() => undefined); // a hook that never finishes on its own
-      },
-    }).run({ signal: stop.signal }));
+    const error = await rejection(
+      migratorOf(engine, [marking('0001-a')], {
+        beforeStep: ({ signal }) => {
+          hookSignal = signal;
+          stop.abort(new Error('operator stop'));
+          return new Promise(() => undefined); // a hook that never finishes on its own
+        },
+      }).run({ signal: stop.signal }),
+    );
     expect(hookSignal?.aborted).toBe(true);
     const step = error.report.shards[0].migrations[0];
     expect(step).toMatchObject({ status: 'failed', error: { code: ErrorCode.Aborted } });
@@ -174,7 +245,17 @@ describe('beforeStep', () => {
     seed(store, ids[0]!, 20);
     await migratorOf(engine, [bump], {}, fixedBatches).run();
     const seen: string[] = [];
-    const m = migratorOf(engine, [bump], { beforeStep: ({ direction, kind }) => { seen.push(`${direction}:${kind}`); throw new Error('no rollbacks today'); } }, fixedBatches);
+    const m = migratorOf(
+      engine,
+      [bump],
+      {
+        beforeStep: ({ direction, kind }) => {
+          seen.push(`${direction}:${kind}`);
+          throw new Error('no rollbacks today');
+        },
+      },
+      fixedBatches,
+    );
     const error = await rejection(m.rollback());
     expect(seen).toEqual(['down:data']);
     expect(error.report.shards[0].migrations[0]).toMatchObject({ status: 'failed', error: { code: ErrorCode.Vetoed } });
@@ -192,7 +273,11 @@ describe('beforeBatch', () => {
     const hooks: MigratorHooks = {
       beforeBatch: ({ after, batchSize, direction, migrationId }) => {
         calls.push(after);
-        expect({ batchSize, direction, migrationId }).toEqual({ batchSize: 10, direction: 'up', migrationId: '0002-bump' });
+        expect({ batchSize, direction, migrationId }).toEqual({
+          batchSize: 10,
+          direction: 'up',
+          migrationId: '0002-bump',
+        });
         if (after?.[0] === 29) throw new Error('queue backlog over 10k');
       },
     };
@@ -201,11 +286,21 @@ describe('beforeBatch', () => {
     expect(error.report.shards[0].migrations[0]).toMatchObject({ status: 'failed', error: { code: ErrorCode.Vetoed } });
     expect(error.message).toContain('queue backlog over 10k');
     const record = store.shard(shard).ledger.get('0002-bump')!;
-    expect(record).toMatchObject({ state: 'failed', checkpoint: { after: [29], direction: 'up' }, counts: { read: 30, written: 30 }, error: { code: ErrorCode.Vetoed } });
+    expect(record).toMatchObject({
+      state: 'failed',
+      checkpoint: { after: [29], direction: 'up' },
+      counts: { read: 30, written: 30 },
+      error: { code: ErrorCode.Vetoed },
+    });
     expect(values(store, shard)).toEqual(Array.from({ length: 100 }, (_, i) => (i < 30 ? 1 : 0)));
 
     const resumedFrom: unknown[] = [];
-    const report = await migratorOf(engine, [bump], { beforeBatch: ({ after }) => void resumedFrom.push(after) }, fixedBatches).run();
+    const report = await migratorOf(
+      engine,
+      [bump],
+      { beforeBatch: ({ after }) => void resumedFrom.push(after) },
+      fixedBatches,
+    ).run();
     expect(resumedFrom[0]).toEqual([29]);
     expect(report.shards[0]!.migrations[0]).toMatchObject({ status: 'applied', counts: { read: 100, written: 100 } });
     expect(values(store, shard)).toEqual(Array(100).fill(1));
@@ -217,13 +312,18 @@ describe('beforeBatch', () => {
     seed(store, shard, 30);
     const atSecond = latch();
     const go = latch();
-    const run = migratorOf(engine, [bump], {
-      beforeBatch: async ({ after }) => {
-        if (after?.[0] !== 9) return;
-        atSecond.open();
-        await go.promise;
+    const run = migratorOf(
+      engine,
+      [bump],
+      {
+        beforeBatch: async ({ after }) => {
+          if (after?.[0] !== 9) return;
+          atSecond.open();
+          await go.promise;
+        },
       },
-    }, fixedBatches).run();
+      fixedBatches,
+    ).run();
     await within(atSecond.promise, 5_000, 'beforeBatch was not called before the second batch');
     for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
     expect(values(store, shard)).toEqual(Array.from({ length: 30 }, (_, i) => (i < 10 ? 1 : 0)));
@@ -238,32 +338,60 @@ describe('afterStep', () => {
     const { engine, store, ids } = memory(1);
     const shard = ids[0]!;
     const outcomes: string[] = [];
-    const error = await rejection(migratorOf(engine, [marking('0001-a'), marking('0002-b')], {
-      afterStep: ({ migrationId, outcome }) => {
-        outcomes.push(`${migrationId}:${outcome.status}`);
-        if (migrationId === '0001-a') throw new Error('cache warm-up failed');
-      },
-    }).run());
+    const error = await rejection(
+      migratorOf(engine, [marking('0001-a'), marking('0002-b')], {
+        afterStep: ({ migrationId, outcome }) => {
+          outcomes.push(`${migrationId}:${outcome.status}`);
+          if (migrationId === '0001-a') throw new Error('cache warm-up failed');
+        },
+      }).run(),
+    );
     expect(error).toBeInstanceOf(RunFailedError);
     expect(error.message).toContain('MIGRATE_HOOK_FAILED');
     expect(error.message).toContain('cache warm-up failed');
     expect(error.report.ok).toBe(false);
     expect(error.report.totals).toMatchObject({ applied: 2, failed: 0, notRun: 0 });
-    expect(error.report.shards[0].migrations[0]).toMatchObject({ migrationId: '0001-a', status: 'applied', hookError: { code: ErrorCode.HookFailed } });
+    expect(error.report.shards[0].migrations[0]).toMatchObject({
+      migrationId: '0001-a',
+      status: 'applied',
+      hookError: { code: ErrorCode.HookFailed },
+    });
     expect(error.report.shards[0].migrations[0].hookError.message).toContain('nothing was undone');
     expect(outcomes).toEqual(['0001-a:applied', '0002-b:applied']);
     expect(store.shard(shard).ledger.get('0001-a')?.state).toBe('applied');
     expect(marks(store, shard)).toEqual(['0001-a', '0002-b']);
     // Nothing is pending any more: the next run is ok and asks no hook.
-    expect((await migratorOf(engine, [marking('0001-a'), marking('0002-b')], { afterStep: () => { throw new Error('x'); } }).run()).ok).toBe(true);
+    expect(
+      (
+        await migratorOf(engine, [marking('0001-a'), marking('0002-b')], {
+          afterStep: () => {
+            throw new Error('x');
+          },
+        }).run()
+      ).ok,
+    ).toBe(true);
   });
 
   it('follows a failed step too, with the failure as its outcome (a freeze taken in beforeStep can be released)', async () => {
     const { engine } = memory(1);
     const outcomes: unknown[] = [];
-    await rejection(migratorOf(engine, [defineMigration({ id: '0001-bad', engine: 'memory', up: () => { throw new Error('boom'); } })], {
-      afterStep: ({ outcome }) => void outcomes.push({ status: outcome.status, code: outcome.error?.code }),
-    }).run());
+    await rejection(
+      migratorOf(
+        engine,
+        [
+          defineMigration({
+            id: '0001-bad',
+            engine: 'memory',
+            up: () => {
+              throw new Error('boom');
+            },
+          }),
+        ],
+        {
+          afterStep: ({ outcome }) => void outcomes.push({ status: outcome.status, code: outcome.error?.code }),
+        },
+      ).run(),
+    );
     expect(outcomes).toEqual([{ status: 'failed', code: ErrorCode.MigrationFailed }]);
   });
 });
@@ -280,16 +408,40 @@ describe('hooks and events', () => {
       beforeBatch: async ({ after }) => void seen.push(`hook:beforeBatch ${JSON.stringify(after ?? null)}`),
     };
     const m = migratorOf(engine, [marking('0001-a'), bump], hooks, fixedBatches);
-    for (const name of ['plan', 'migration:start', 'shard:start', 'batch', 'shard:done', 'migration:done', 'run:done'] as const) {
-      m.on(name, (e: object) => void seen.push(`event:${name}${'migrationId' in e ? ` ${String(e.migrationId)}` : ''}`));
+    for (const name of [
+      'plan',
+      'migration:start',
+      'shard:start',
+      'batch',
+      'shard:done',
+      'migration:done',
+      'run:done',
+    ] as const) {
+      m.on(
+        name,
+        (e: object) => void seen.push(`event:${name}${'migrationId' in e ? ` ${String(e.migrationId)}` : ''}`),
+      );
     }
     await m.run();
     expect(seen).toEqual([
-      'event:plan', 'hook:beforeRun',
-      'event:migration:start 0001-a', 'hook:beforeStep 0001-a', 'event:shard:start 0001-a', 'event:shard:done 0001-a', 'hook:afterStep 0001-a', 'event:migration:done 0001-a',
-      'event:migration:start 0002-bump', 'hook:beforeStep 0002-bump', 'event:shard:start 0002-bump',
-      'hook:beforeBatch null', 'event:batch 0002-bump', 'hook:beforeBatch [9]', 'event:batch 0002-bump',
-      'event:shard:done 0002-bump', 'hook:afterStep 0002-bump', 'event:migration:done 0002-bump',
+      'event:plan',
+      'hook:beforeRun',
+      'event:migration:start 0001-a',
+      'hook:beforeStep 0001-a',
+      'event:shard:start 0001-a',
+      'event:shard:done 0001-a',
+      'hook:afterStep 0001-a',
+      'event:migration:done 0001-a',
+      'event:migration:start 0002-bump',
+      'hook:beforeStep 0002-bump',
+      'event:shard:start 0002-bump',
+      'hook:beforeBatch null',
+      'event:batch 0002-bump',
+      'hook:beforeBatch [9]',
+      'event:batch 0002-bump',
+      'event:shard:done 0002-bump',
+      'hook:afterStep 0002-bump',
+      'event:migration:done 0002-bump',
       'event:run:done',
     ]);
   });
@@ -297,8 +449,13 @@ describe('hooks and events', () => {
   it('a vetoed step emits shard:failed and no shard:start', async () => {
     const { engine } = memory(1);
     const seen: string[] = [];
-    const m = migratorOf(engine, [marking('0001-a')], { beforeStep: () => { throw new Error('no'); } });
-    for (const name of ['shard:start', 'shard:failed'] as const) m.on(name, (e) => void seen.push(`${name} ${'error' in e ? e.error.code : ''}`.trim()));
+    const m = migratorOf(engine, [marking('0001-a')], {
+      beforeStep: () => {
+        throw new Error('no');
+      },
+    });
+    for (const name of ['shard:start', 'shard:failed'] as const)
+      m.on(name, (e) => void seen.push(`${name} ${'error' in e ? e.error.code : ''}`.trim()));
     await rejection(m.run());
     expect(seen).toEqual([`shard:failed ${ErrorCode.Vetoed}`]);
   });

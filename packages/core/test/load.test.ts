@@ -17,7 +17,6 @@ const dir = async (files: Record<string, string>) => {
   return d;
 };
 
-
 const schemaFile = (id: string, exportAs = 'export default') =>
   `${exportAs} globalThis.__defineMigration({ id: '${id}', engine: 'memory', up: async (h) => { h.schema.set('${id}', true); } });\n`;
 
@@ -38,12 +37,17 @@ describe('loadMigrations', () => {
   });
 
   it('lists a migration exported both as default and by name once', async () => {
-    const d = await dir({ '0001.mjs': `export const m = globalThis.__defineMigration({ id: '0001-a', engine: 'memory', up() {} });\nexport default m;\n` });
+    const d = await dir({
+      '0001.mjs': `export const m = globalThis.__defineMigration({ id: '0001-a', engine: 'memory', up() {} });\nexport default m;\n`,
+    });
     expect((await loadMigrations(d)).map((m) => m.id)).toEqual(['0001-a']);
   });
 
   it('rejects a file that exports no migration, naming it', async () => {
-    const d = await dir({ '0001-ok.mjs': schemaFile('0001-a'), '0002-empty.mjs': 'export const x = { id: "0002", up() {} };\n' });
+    const d = await dir({
+      '0001-ok.mjs': schemaFile('0001-a'),
+      '0002-empty.mjs': 'export const x = { id: "0002", up() {} };\n',
+    });
     const err = await rejection(loadMigrations(d));
     expect(err).toBeInstanceOf(DefinitionError);
     expect(err).toMatchObject({ code: ErrorCode.Config, field: 'migrations' });
@@ -51,7 +55,9 @@ describe('loadMigrations', () => {
   });
 
   it('rejects a file that fails to load, naming it', async () => {
-    const d = await dir({ '0001-broken.mjs': 'export default globalThis.__defineMigration({ id: "bad id", engine: "memory", up() {} });\n' });
+    const d = await dir({
+      '0001-broken.mjs': 'export default globalThis.__defineMigration({ id: "bad id", engine: "memory", up() {} });\n',
+    });
     const err = await rejection(loadMigrations(d));
     expect(err).toBeInstanceOf(DefinitionError);
     expect(err.message).toContain('0001-broken.mjs');
@@ -87,7 +93,9 @@ describe('loadMigrations', () => {
     for (const id of ids) expect([...store.shard(id).schema.keys()].sort()).toEqual(['0001-a', '0002-b']);
     await migrator.close();
 
-    const pg = await dir({ '0001.mjs': `export default globalThis.__defineMigration({ id: '0001-pg', engine: 'postgres', up() {} });\n` });
+    const pg = await dir({
+      '0001.mjs': `export default globalThis.__defineMigration({ id: '0001-pg', engine: 'postgres', up() {} });\n`,
+    });
     const other = memory(1);
     const m2 = createMigrator({ engines: { memory: other.engine }, migrations: pg, ...QUICK });
     const err = await rejection(m2.run());

@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createMemoryStore, memoryEngine, MemoryCollection, MemoryLockProvider, MemoryLockTable } from '../src/testing/index.js';
+import {
+  createMemoryStore,
+  memoryEngine,
+  MemoryCollection,
+  MemoryLockProvider,
+  MemoryLockTable,
+} from '../src/testing/index.js';
 import { DefinitionError, ErrorCode, ShardUnavailableError, StaleLeaseError } from '../src/errors/errors.js';
 import type { LedgerRecord } from '../src/engine/index.js';
 import { acquireLock } from '../src/lock/acquire.js';
@@ -10,7 +16,17 @@ afterEach(() => {
 });
 
 const record = (id: string, extra: Partial<LedgerRecord> = {}): LedgerRecord => ({
-  id, state: 'applied', checksum: 'c', startedAt: null, finishedAt: null, runnerId: null, checkpoint: null, counts: null, error: null, seq: 1, ...extra,
+  id,
+  state: 'applied',
+  checksum: 'c',
+  startedAt: null,
+  finishedAt: null,
+  runnerId: null,
+  checkpoint: null,
+  counts: null,
+  error: null,
+  seq: 1,
+  ...extra,
 });
 
 describe('memoryEngine', () => {
@@ -39,14 +55,19 @@ describe('memoryEngine', () => {
     await b.shard('s').ledger.put(record('x'), { lockName: 'L', token: lease.token });
     expect((await a.shard('s').ledger.list()).map((r) => r.id)).toEqual(['x']);
     expect(a.handle('s')).toBe(b.handle('s'));
-    await expect(acquireLock(b.shard('s').lock, 'L', { owner: 'b', ttlMs: 1000, waitMs: 0 })).rejects.toMatchObject({ code: ErrorCode.LockTimeout });
+    await expect(acquireLock(b.shard('s').lock, 'L', { owner: 'b', ttlMs: 1000, waitMs: 0 })).rejects.toMatchObject({
+      code: ErrorCode.LockTimeout,
+    });
   });
 
   it('ledger records are copies: mutating what list() returned changes nothing stored', async () => {
     const { engine, ids, store } = memory(1);
     const s = engine.shard(ids[0]!);
     const lease = await acquireLock(s.lock, 'L', { owner: 'a', ttlMs: 1000, waitMs: 0 });
-    await s.ledger.put(record('x', { counts: { read: 1, written: 1, skipped: 0 } }), { lockName: 'L', token: lease.token });
+    await s.ledger.put(record('x', { counts: { read: 1, written: 1, skipped: 0 } }), {
+      lockName: 'L',
+      token: lease.token,
+    });
     const [got] = await s.ledger.list();
     (got as { counts: { read: number } }).counts.read = 99;
     expect(store.shard(ids[0]!).ledger.get('x')!.counts!.read).toBe(1);
@@ -56,7 +77,12 @@ describe('memoryEngine', () => {
     const { engine, store, ids } = memory(1);
     store.shard(ids[0]!).available = false;
     const s = engine.shard(ids[0]!);
-    for (const op of [() => s.connect(), () => s.ledger.list(), () => s.data.scan({ name: 't', key: ['id'] }, undefined, 10), () => s.execute({ migrationId: 'm', direction: 'up', transaction: true }, async () => {})]) {
+    for (const op of [
+      () => s.connect(),
+      () => s.ledger.list(),
+      () => s.data.scan({ name: 't', key: ['id'] }, undefined, 10),
+      () => s.execute({ migrationId: 'm', direction: 'up', transaction: true }, async () => {}),
+    ]) {
       const err = await rejection(op());
       expect(err).toBeInstanceOf(ShardUnavailableError);
       expect(err).toMatchObject({ shardId: ids[0], retryable: true });
@@ -67,18 +93,34 @@ describe('memoryEngine', () => {
     const { engine, store, ids } = memory(1);
     const d = engine.shard(ids[0]!).data;
     const t = { name: 'items', key: ['id'] };
-    store.shard(ids[0]!).collection('items').upsert([3, -2, 0, 10, 7].map((id) => ({ id, even: id % 2 === 0 })));
+    store
+      .shard(ids[0]!)
+      .collection('items')
+      .upsert([3, -2, 0, 10, 7].map((id) => ({ id, even: id % 2 === 0 })));
     expect((await d.scan(t, undefined, 2)).map((r) => r.id)).toEqual([-2, 0]);
     expect((await d.scan(t, [0], 2)).map((r) => r.id)).toEqual([3, 7]);
     expect((await d.scan(t, [10], 2)).map((r) => r.id)).toEqual([]);
     expect((await d.scan({ ...t, filter: { even: true } }, undefined, 10)).map((r) => r.id)).toEqual([-2, 0, 10]);
-    expect(await d.write(t, [{ id: 3, even: false, x: 1 }, { id: 3, even: false, x: 2 }])).toBe(2);
+    expect(
+      await d.write(t, [
+        { id: 3, even: false, x: 1 },
+        { id: 3, even: false, x: 2 },
+      ]),
+    ).toBe(2);
     expect(await d.count(t)).toBe(5);
     expect(store.shard(ids[0]!).collection('items').get([3])).toEqual({ id: 3, even: false, x: 2 });
     const bk = { name: 'bk', key: t.key, backupOf: t };
     expect(await d.write(bk, [{ id: 3, v: 'first' }])).toBe(1);
-    expect(await d.write(bk, [{ id: 3, v: 'second' }, { id: 4, v: 'first' }])).toBe(1);
-    expect(await d.scan(bk, undefined, 10)).toEqual([{ id: 3, v: 'first' }, { id: 4, v: 'first' }]);
+    expect(
+      await d.write(bk, [
+        { id: 3, v: 'second' },
+        { id: 4, v: 'first' },
+      ]),
+    ).toBe(1);
+    expect(await d.scan(bk, undefined, 10)).toEqual([
+      { id: 3, v: 'first' },
+      { id: 4, v: 'first' },
+    ]);
     await d.drop(bk);
     await d.drop(bk);
     await expect(d.drop(t)).rejects.toMatchObject({ code: 'MIGRATE_DEFINITION', field: 'backupOf' });
@@ -98,7 +140,9 @@ describe('memoryEngine', () => {
   it('execute passes the shard handle to the step', async () => {
     const { engine, store, ids } = memory(1);
     let got: unknown;
-    await engine.shard(ids[0]!).execute({ migrationId: 'm', direction: 'up', transaction: true }, async (h) => void (got = h));
+    await engine
+      .shard(ids[0]!)
+      .execute({ migrationId: 'm', direction: 'up', transaction: true }, async (h) => void (got = h));
     expect(got).toBe(store.shard(ids[0]!));
   });
 });
@@ -117,11 +161,23 @@ describe('MemoryCollection', () => {
 
   it('keeps key order after inserts and deletes (composite keys)', () => {
     const c = new MemoryCollection('t', ['a', 'b']);
-    c.upsert([{ a: 2, b: 'x' }, { a: 1, b: 'z' }, { a: 1, b: 'a' }]);
-    expect(c.rows().map((r) => [r.a, r.b])).toEqual([[1, 'a'], [1, 'z'], [2, 'x']]);
+    c.upsert([
+      { a: 2, b: 'x' },
+      { a: 1, b: 'z' },
+      { a: 1, b: 'a' },
+    ]);
+    expect(c.rows().map((r) => [r.a, r.b])).toEqual([
+      [1, 'a'],
+      [1, 'z'],
+      [2, 'x'],
+    ]);
     c.delete([[1, 'z']]);
     c.upsert([{ a: 0, b: 'q' }]);
-    expect(c.rows().map((r) => [r.a, r.b])).toEqual([[0, 'q'], [1, 'a'], [2, 'x']]);
+    expect(c.rows().map((r) => [r.a, r.b])).toEqual([
+      [0, 'q'],
+      [1, 'a'],
+      [2, 'x'],
+    ]);
     expect(c.rows({ after: [1, 'a'] }).map((r) => r.a)).toEqual([2]);
     expect(c.size).toBe(3);
   });
@@ -164,7 +220,15 @@ describe('memory lock', () => {
     const a = await acquireLock(lock, 'L', { owner: 'a', ttlMs: 5000, waitMs: 0 });
     const holders: (string | undefined)[] = [];
     const waited = latch();
-    const waiting = acquireLock(lock, 'L', { owner: 'b', ttlMs: 5000, waitMs: 5000, onWait: (h) => { holders.push(h?.owner); waited.open(); } });
+    const waiting = acquireLock(lock, 'L', {
+      owner: 'b',
+      ttlMs: 5000,
+      waitMs: 5000,
+      onWait: (h) => {
+        holders.push(h?.owner);
+        waited.open();
+      },
+    });
     await within(waited.promise, 5_000, 'onWait was never called');
     expect(holders.length).toBeGreaterThan(0);
     expect(new Set(holders)).toEqual(new Set(['a']));
@@ -191,7 +255,9 @@ describe('memory lock', () => {
       await a.renew();
     }
     // 80 ms after acquiring a 30 ms lease: still held, because it was renewed every 20 ms.
-    await expect(acquireLock(lock, 'L', { owner: 'b', ttlMs: 30, waitMs: 0 })).rejects.toMatchObject({ code: ErrorCode.LockTimeout });
+    await expect(acquireLock(lock, 'L', { owner: 'b', ttlMs: 30, waitMs: 0 })).rejects.toMatchObject({
+      code: ErrorCode.LockTimeout,
+    });
     clock.advance(31);
     const b = await acquireLock(lock, 'L', { owner: 'b', ttlMs: 30, waitMs: 0 });
     expect(b.token).toBeGreaterThan(a.token);

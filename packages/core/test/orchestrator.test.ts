@@ -16,7 +16,11 @@ afterEach(async () => {
   await Promise.allSettled(open.splice(0).map((m) => m.close()));
 });
 
-function migratorOf(engine: MigratorConfig['engines'][string], migrations: MigratorConfig['migrations'], extra: Partial<MigratorConfig> = {}): Migrator {
+function migratorOf(
+  engine: MigratorConfig['engines'][string],
+  migrations: MigratorConfig['migrations'],
+  extra: Partial<MigratorConfig> = {},
+): Migrator {
   const m = createMigrator({ engines: { [engine.name]: engine }, migrations, ...QUICK, ...extra });
   open.push(m);
   return m;
@@ -28,12 +32,14 @@ function counted(id: string, counts: Map<string, number>, extra: Partial<Migrati
     id,
     engine: 'memory',
     up: async (_h, ctx) => void counts.set(`${ctx.shard.id}/${id}`, (counts.get(`${ctx.shard.id}/${id}`) ?? 0) + 1),
-    down: async (_h, ctx) => void counts.set(`${ctx.shard.id}/${id}:down`, (counts.get(`${ctx.shard.id}/${id}:down`) ?? 0) + 1),
+    down: async (_h, ctx) =>
+      void counts.set(`${ctx.shard.id}/${id}:down`, (counts.get(`${ctx.shard.id}/${id}:down`) ?? 0) + 1),
     ...extra,
   });
 }
 
-const ledgerStates = (store: MemoryStore, id: string) => Object.fromEntries([...store.shard(id).ledger.values()].map((r) => [r.id, r.state]));
+const ledgerStates = (store: MemoryStore, id: string) =>
+  Object.fromEntries([...store.shard(id).ledger.values()].map((r) => [r.id, r.state]));
 
 describe('run: basics', () => {
   it('applies everything once; a second run skips; the ledger records applied with checksum, runner and seq', async () => {
@@ -107,7 +113,9 @@ describe('run: concurrency and strategies', () => {
   it('canary: a failing first shard stops the run; the other shards are not run and their ledgers untouched', async () => {
     const { engine, store, ids } = memory(4);
     const counts = new Map<string, number>();
-    const err = await rejection(migratorOf(engine, [failOn(ids[0]!, counts)], { strategy: 'canary', onFailure: 'continue' }).run());
+    const err = await rejection(
+      migratorOf(engine, [failOn(ids[0]!, counts)], { strategy: 'canary', onFailure: 'continue' }).run(),
+    );
     expect(err).toBeInstanceOf(RunFailedError);
     const report = (err as RunFailedError<RunReport>).report;
     expect(statuses(report)).toEqual({
@@ -133,7 +141,9 @@ describe('run: concurrency and strategies', () => {
   it('continue: healthy shards finish while the failing one fails and is recorded', async () => {
     const { engine, store, ids } = memory(4);
     const counts = new Map<string, number>();
-    const err = await rejection(migratorOf(engine, [failOn(ids[1]!, counts)], { onFailure: 'continue', concurrency: 1 }).run());
+    const err = await rejection(
+      migratorOf(engine, [failOn(ids[1]!, counts)], { onFailure: 'continue', concurrency: 1 }).run(),
+    );
     const report = (err as RunFailedError<RunReport>).report;
     expect(report.totals).toEqual({ applied: 3, skipped: 0, failed: 1, notRun: 0 });
     expect(report.ok).toBe(false);
@@ -148,7 +158,9 @@ describe('run: concurrency and strategies', () => {
   it('halt: stops starting new shards after a failure', async () => {
     const { engine, store, ids } = memory(4);
     const counts = new Map<string, number>();
-    const err = await rejection(migratorOf(engine, [failOn(ids[0]!, counts)], { onFailure: 'halt', concurrency: 1 }).run());
+    const err = await rejection(
+      migratorOf(engine, [failOn(ids[0]!, counts)], { onFailure: 'halt', concurrency: 1 }).run(),
+    );
     const report = (err as RunFailedError<RunReport>).report;
     expect(report.totals).toEqual({ applied: 0, skipped: 0, failed: 1, notRun: 3 });
     expect(counts.size).toBe(0);
@@ -161,17 +173,40 @@ describe('run: concurrency and strategies', () => {
     const mg = memory(['g-0'], { name: 'mongodb', store }).engine;
     const applied: string[] = [];
     const ms = [
-      defineMigration({ id: '0001-pg', engine: 'postgres', up: async (_h, ctx) => { if (ctx.shard.id === 'p-1') throw new Error('no'); applied.push(`${ctx.shard.id}/0001`); } }),
-      defineMigration({ id: '0002-pg', engine: 'postgres', up: async (_h, ctx) => void applied.push(`${ctx.shard.id}/0002`) }),
-      defineMigration({ id: '0003-mg', engine: 'mongodb', dependsOn: ['0001-pg'], up: async (_h, ctx) => void applied.push(`${ctx.shard.id}/0003`) }),
+      defineMigration({
+        id: '0001-pg',
+        engine: 'postgres',
+        up: async (_h, ctx) => {
+          if (ctx.shard.id === 'p-1') throw new Error('no');
+          applied.push(`${ctx.shard.id}/0001`);
+        },
+      }),
+      defineMigration({
+        id: '0002-pg',
+        engine: 'postgres',
+        up: async (_h, ctx) => void applied.push(`${ctx.shard.id}/0002`),
+      }),
+      defineMigration({
+        id: '0003-mg',
+        engine: 'mongodb',
+        dependsOn: ['0001-pg'],
+        up: async (_h, ctx) => void applied.push(`${ctx.shard.id}/0003`),
+      }),
     ];
-    const m = createMigrator({ engines: { postgres: pg, mongodb: mg }, migrations: ms, ...QUICK, onFailure: 'continue' });
+    const m = createMigrator({
+      engines: { postgres: pg, mongodb: mg },
+      migrations: ms,
+      ...QUICK,
+      onFailure: 'continue',
+    });
     open.push(m);
     const err = await rejection(m.run());
     const report = (err as RunFailedError<RunReport>).report;
     expect(statuses(report)).toEqual({
-      'p-0/0001-pg': 'applied', 'p-0/0002-pg': 'applied',
-      'p-1/0001-pg': 'failed', 'p-1/0002-pg': 'not-run',
+      'p-0/0001-pg': 'applied',
+      'p-0/0002-pg': 'applied',
+      'p-1/0001-pg': 'failed',
+      'p-1/0002-pg': 'not-run',
       'g-0/0003-mg': 'not-run',
     });
     expect(report.shards.find((s) => s.shardId === 'g-0')!.migrations[0]!.reason).toContain('0001-pg');
@@ -184,8 +219,20 @@ describe('run: concurrency and strategies', () => {
     const mg = memory(['g-0', 'g-1'], { name: 'mongodb', store }).engine;
     const log: string[] = [];
     const ms = [
-      defineMigration({ id: '0001-mg', engine: 'mongodb', dependsOn: ['0002-pg'], up: async (_h, ctx) => void log.push(`mg:${ctx.shard.id}`) }),
-      defineMigration({ id: '0002-pg', engine: 'postgres', up: async (_h, ctx) => { await tick(3); log.push(`pg:${ctx.shard.id}`); } }),
+      defineMigration({
+        id: '0001-mg',
+        engine: 'mongodb',
+        dependsOn: ['0002-pg'],
+        up: async (_h, ctx) => void log.push(`mg:${ctx.shard.id}`),
+      }),
+      defineMigration({
+        id: '0002-pg',
+        engine: 'postgres',
+        up: async (_h, ctx) => {
+          await tick(3);
+          log.push(`pg:${ctx.shard.id}`);
+        },
+      }),
     ];
     const m = createMigrator({ engines: { postgres: pg, mongodb: mg }, migrations: ms, ...QUICK, concurrency: 8 });
     open.push(m);
@@ -202,7 +249,8 @@ describe('run: retries', () => {
     const { engine, store, ids } = memory(1);
     let calls = 0;
     const m = defineMigration({
-      id: '0001-flaky', engine: 'memory',
+      id: '0001-flaky',
+      engine: 'memory',
       up: async () => {
         calls++;
         if (calls <= 2) throw Object.assign(new Error(`connection reset ${calls}`), { retryable: true });
@@ -223,14 +271,18 @@ describe('run: retries', () => {
     const [a, b] = engine.shards.map((s) => s.id) as [string, string];
     const calls = new Map<string, number>();
     const m = defineMigration({
-      id: '0001-bad', engine: 'memory',
+      id: '0001-bad',
+      engine: 'memory',
       up: async (_h, ctx) => {
         calls.set(ctx.shard.id, (calls.get(ctx.shard.id) ?? 0) + 1);
         if (ctx.shard.id === a) throw new Error('syntax error');
         throw Object.assign(new Error('timeout'), { retryable: true });
       },
     });
-    const migrator = migratorOf(engine, [m], { onFailure: 'continue', retry: { retries: 2, minTimeoutMs: 1, maxTimeoutMs: 2 } });
+    const migrator = migratorOf(engine, [m], {
+      onFailure: 'continue',
+      retry: { retries: 2, minTimeoutMs: 1, maxTimeoutMs: 2 },
+    });
     const retries: string[] = [];
     migrator.on('shard:retry', (e) => retries.push(e.shardId));
     const report = (await rejection(migrator.run())).report as RunReport;
@@ -249,8 +301,14 @@ describe('run: several runners', () => {
     store.locks.pollMs = 1;
     const ids = ['s-0', 's-1', 's-2'];
     const counts = new Map<string, number>();
-    const ms = [counted('0001-a', counts), counted('0002-b', counts), counted('0003-c', counts, { dependsOn: ['0001-a'] })];
-    const runners = Array.from({ length: 8 }, (_, i) => migratorOf(memory(ids, { store, latencyMs: 1 }).engine, ms, { runnerId: `r${i}`, concurrency: 2 }));
+    const ms = [
+      counted('0001-a', counts),
+      counted('0002-b', counts),
+      counted('0003-c', counts, { dependsOn: ['0001-a'] }),
+    ];
+    const runners = Array.from({ length: 8 }, (_, i) =>
+      migratorOf(memory(ids, { store, latencyMs: 1 }).engine, ms, { runnerId: `r${i}`, concurrency: 2 }),
+    );
     const reports = await Promise.all(runners.map((r) => r.run()));
     expect(counts.size).toBe(9);
     for (const [, n] of counts) expect(n).toBe(1);
@@ -267,17 +325,32 @@ describe('fencing', () => {
     const shard = engine.shard(ids[0]!);
     const clock = manualClock();
     const a = await acquireLock(shard.lock, 'fence-test', { owner: 'A', ttlMs: 10, waitMs: 0 });
-    const record = { id: 'x', state: 'applied' as const, checksum: 'A', startedAt: null, finishedAt: null, runnerId: 'A', checkpoint: null, counts: null, error: null, seq: 1 };
+    const record = {
+      id: 'x',
+      state: 'applied' as const,
+      checksum: 'A',
+      startedAt: null,
+      finishedAt: null,
+      runnerId: 'A',
+      checkpoint: null,
+      counts: null,
+      error: null,
+      seq: 1,
+    };
     await shard.ledger.put(record, { lockName: a.name, token: a.token });
     // while A holds it, B cannot take it
-    await expect(acquireLock(shard.lock, 'fence-test', { owner: 'B', ttlMs: 1000, waitMs: 0 })).rejects.toMatchObject({ code: ErrorCode.LockTimeout });
+    await expect(acquireLock(shard.lock, 'fence-test', { owner: 'B', ttlMs: 1000, waitMs: 0 })).rejects.toMatchObject({
+      code: ErrorCode.LockTimeout,
+    });
     clock.advance(25); // A's 10 ms lease expires without A noticing (no real time passes)
     const b = await acquireLock(shard.lock, 'fence-test', { owner: 'B', ttlMs: 1000, waitMs: 0 });
     expect(b.token).toBeGreaterThan(a.token);
     const err = await rejection(shard.ledger.put({ ...record, checksum: 'A2' }, { lockName: a.name, token: a.token }));
     expect(err).toBeInstanceOf(StaleLeaseError);
     expect(store.shard(ids[0]!).ledger.get('x')!.checksum).toBe('A');
-    await expect(shard.ledger.delete('x', { lockName: a.name, token: a.token })).rejects.toBeInstanceOf(StaleLeaseError);
+    await expect(shard.ledger.delete('x', { lockName: a.name, token: a.token })).rejects.toBeInstanceOf(
+      StaleLeaseError,
+    );
     expect(store.shard(ids[0]!).ledger.has('x')).toBe(true);
     await expect(a.renew()).rejects.toBeInstanceOf(StaleLeaseError);
     // A's release must not free B's lock
@@ -291,7 +364,8 @@ describe('fencing', () => {
     const { engine, store, ids } = memory(1);
     const shardId = ids[0]!;
     const m = defineMigration({
-      id: '0001-victim', engine: 'memory',
+      id: '0001-victim',
+      engine: 'memory',
       up: async () => {
         expect(await engine.shard(shardId).lock.forceRelease(`mcp-migrate:default:shard:${shardId}`)).toBe(true);
       },
@@ -315,10 +389,23 @@ describe('events', () => {
   it('one run on one shard emits run:start, lock:acquired, plan, migration:start, shard:start, shard:done, migration:done, run:done in order', async () => {
     const { engine } = memory(1);
     const migrator = migratorOf(engine, [counted('0001-a', new Map())]);
-    const names: MigratorEventName[] = ['run:start', 'lock:acquired', 'plan', 'migration:start', 'shard:start', 'shard:done', 'migration:done', 'run:done'];
+    const names: MigratorEventName[] = [
+      'run:start',
+      'lock:acquired',
+      'plan',
+      'migration:start',
+      'shard:start',
+      'shard:done',
+      'migration:done',
+      'run:done',
+    ];
     const seen: string[] = [];
     const runIds = new Set<string>();
-    for (const n of names) migrator.on(n, ((e: { runId: string }) => { seen.push(n); runIds.add(e.runId); }) as never);
+    for (const n of names)
+      migrator.on(n, ((e: { runId: string }) => {
+        seen.push(n);
+        runIds.add(e.runId);
+      }) as never);
     const report = await migrator.run();
     expect(seen).toEqual(names);
     expect([...runIds]).toEqual([report.runId]);
@@ -327,8 +414,12 @@ describe('events', () => {
   it('a listener that throws does not break the run, and later listeners of other events still fire', async () => {
     const { engine, store, ids } = memory(2);
     const migrator = migratorOf(engine, [counted('0001-a', new Map())]);
-    migrator.on('shard:start', () => { throw new Error('bad listener'); });
-    migrator.on('plan', () => { throw new Error('bad listener'); });
+    migrator.on('shard:start', () => {
+      throw new Error('bad listener');
+    });
+    migrator.on('plan', () => {
+      throw new Error('bad listener');
+    });
     let done = 0;
     migrator.on('shard:done', () => void done++);
     const report = await migrator.run();
@@ -357,7 +448,13 @@ describe('run modes', () => {
 
   it("'verify' reports a failed migration", async () => {
     const { engine } = memory(1);
-    const bad = defineMigration({ id: '0001-bad', engine: 'memory', up: () => { throw new Error('x'); } });
+    const bad = defineMigration({
+      id: '0001-bad',
+      engine: 'memory',
+      up: () => {
+        throw new Error('x');
+      },
+    });
     await rejection(migratorOf(engine, [bad]).run());
     const v = await migratorOf(engine, [bad]).verify();
     expect(v.ok).toBe(false);
@@ -365,8 +462,22 @@ describe('run modes', () => {
   });
 
   it.each([
-    ['an unknown dependency', (a: ReturnType<typeof counted>) => [a, counted('0002-b', new Map(), { dependsOn: ['0000-nope'] })], ErrorCode.UnknownDependency, '0000-nope'],
-    ['a cycle', (a: ReturnType<typeof counted>) => [a, counted('0002-b', new Map(), { dependsOn: ['0003-c'] }), counted('0003-c', new Map(), { dependsOn: ['0002-b'] })], ErrorCode.Cycle, '0002-b'],
+    [
+      'an unknown dependency',
+      (a: ReturnType<typeof counted>) => [a, counted('0002-b', new Map(), { dependsOn: ['0000-nope'] })],
+      ErrorCode.UnknownDependency,
+      '0000-nope',
+    ],
+    [
+      'a cycle',
+      (a: ReturnType<typeof counted>) => [
+        a,
+        counted('0002-b', new Map(), { dependsOn: ['0003-c'] }),
+        counted('0003-c', new Map(), { dependsOn: ['0002-b'] }),
+      ],
+      ErrorCode.Cycle,
+      '0002-b',
+    ],
   ])("'verify' is not ok when the plan is refused (%s), as 'apply' would be", async (_name, next, code, named) => {
     const { engine } = memory(1);
     const a = counted('0001-a', new Map());
@@ -380,7 +491,7 @@ describe('run modes', () => {
     await expect(migratorOf(engine, ms).run({ mode: 'verify' })).rejects.toMatchObject({ code: ErrorCode.Pending });
   });
 
-  it("an older replica (an applied migration missing from its code) stays ready; status names the refusal", async () => {
+  it('an older replica (an applied migration missing from its code) stays ready; status names the refusal', async () => {
     const { engine } = memory(1);
     const a = counted('0001-a', new Map());
     const b = counted('0002-b', new Map());
@@ -429,7 +540,9 @@ describe('run modes', () => {
 
   it("'wait' gives up after timeoutMs", async () => {
     const { engine, store, ids } = memory(1);
-    const err = await rejection(migratorOf(engine, [counted('0001-a', new Map())]).run({ mode: 'wait', timeoutMs: 50 }));
+    const err = await rejection(
+      migratorOf(engine, [counted('0001-a', new Map())]).run({ mode: 'wait', timeoutMs: 50 }),
+    );
     expect(err.code).toBe(ErrorCode.Aborted);
     expect(store.shard(ids[0]!).ledger.size).toBe(0);
   });
@@ -439,7 +552,9 @@ describe('abort, unreachable shards, close', () => {
   it('an aborted signal stops the run before anything is applied', async () => {
     const { engine, store, ids } = memory(2);
     const counts = new Map<string, number>();
-    const err = await rejection(migratorOf(engine, [counted('0001-a', counts)]).run({ signal: AbortSignal.abort(new Error('shutdown')) }));
+    const err = await rejection(
+      migratorOf(engine, [counted('0001-a', counts)]).run({ signal: AbortSignal.abort(new Error('shutdown')) }),
+    );
     expect(err.code).toBe(ErrorCode.Aborted);
     expect(counts.size).toBe(0);
     for (const id of ids) expect(store.shard(id).ledger.size).toBe(0);
@@ -450,7 +565,8 @@ describe('abort, unreachable shards, close', () => {
     const ac = new AbortController();
     const applied: string[] = [];
     const m = defineMigration({
-      id: '0001-a', engine: 'memory',
+      id: '0001-a',
+      engine: 'memory',
       up: async (_h, ctx) => {
         applied.push(ctx.shard.id);
         ac.abort(new Error('SIGTERM'));
@@ -522,7 +638,12 @@ describe('tenant scope', () => {
     const router = hashRouter();
     const tenants = ['acme', 'globex'];
     const got = new Map<string, readonly string[] | undefined>();
-    const m = defineMigration({ id: '0001-t', engine: 'memory', scope: { tenants }, up: async (_h, ctx) => void got.set(ctx.shard.id, ctx.tenants) });
+    const m = defineMigration({
+      id: '0001-t',
+      engine: 'memory',
+      scope: { tenants },
+      up: async (_h, ctx) => void got.set(ctx.shard.id, ctx.tenants),
+    });
     await migratorOf(engine, [m], { router }).run();
     const expected = new Map<string, string[]>();
     for (const t of tenants) {
@@ -539,7 +660,12 @@ describe('tenant scope', () => {
     const natural = router.route('acme', 'memory', ids);
     const target = ids.find((id) => id !== natural)!;
     const got: string[] = [];
-    const m = defineMigration({ id: '0001-t', engine: 'memory', scope: { tenants: ['acme'] }, up: async (_h, ctx) => void got.push(ctx.shard.id) });
+    const m = defineMigration({
+      id: '0001-t',
+      engine: 'memory',
+      scope: { tenants: ['acme'] },
+      up: async (_h, ctx) => void got.push(ctx.shard.id),
+    });
     await migratorOf(engine, [m], { router, control: { directory: () => ({ memory: { acme: target } }) } }).run();
     expect(got).toEqual([target]);
   });
@@ -549,7 +675,10 @@ describe('rollback', () => {
   it('refuses up front, changing nothing, when a migration to roll back has no down', async () => {
     const { engine, store, ids } = memory(2);
     const counts = new Map<string, number>();
-    const ms = [counted('0001-a', counts), defineMigration({ id: '0002-nodown', engine: 'memory', up: async () => {} })];
+    const ms = [
+      counted('0001-a', counts),
+      defineMigration({ id: '0002-nodown', engine: 'memory', up: async () => {} }),
+    ];
     await migratorOf(engine, ms).run();
     const before = ids.map((id) => JSON.stringify([...store.shard(id).ledger.values()]));
     const err = await rejection(migratorOf(engine, ms).rollback({ steps: 2 }));
@@ -563,7 +692,13 @@ describe('rollback', () => {
     const { engine, store, ids } = memory(2);
     const order: string[] = [];
     const mk = (id: string, deps: string[] = []) =>
-      defineMigration({ id, engine: 'memory', dependsOn: deps, up: async () => {}, down: async (_h, ctx) => void order.push(`${ctx.shard.id}:${id}`) });
+      defineMigration({
+        id,
+        engine: 'memory',
+        dependsOn: deps,
+        up: async () => {},
+        down: async (_h, ctx) => void order.push(`${ctx.shard.id}:${id}`),
+      });
     const ms = [mk('0001-a'), mk('0002-b', ['0001-a']), mk('0003-c', ['0002-b'])];
     await migratorOf(engine, ms).run();
     const r1 = await migratorOf(engine, ms).rollback({ steps: 1 });
@@ -573,7 +708,12 @@ describe('rollback', () => {
     await migratorOf(engine, ms).rollback({ to: '0001-a' });
     expect(order).toHaveLength(2);
     expect(order.every((o) => o.endsWith('0002-b'))).toBe(true);
-    for (const id of ids) expect(ledgerStates(store, id)).toEqual({ '0001-a': 'applied', '0002-b': 'rolled_back', '0003-c': 'rolled_back' });
+    for (const id of ids)
+      expect(ledgerStates(store, id)).toEqual({
+        '0001-a': 'applied',
+        '0002-b': 'rolled_back',
+        '0003-c': 'rolled_back',
+      });
     const again = await migratorOf(engine, ms).run();
     expect(again.totals).toMatchObject({ applied: 4, skipped: 2 });
   });
@@ -582,16 +722,34 @@ describe('rollback', () => {
 describe('status and repair', () => {
   it('status shows drift and pending; repair accepts the new checksum', async () => {
     const { engine, store, ids } = memory(1);
-    const v1 = defineMigration({ id: '0001-a', engine: 'memory', up: async () => { /* v1 */ } });
-    const v2 = defineMigration({ id: '0001-a', engine: 'memory', version: 2, up: async () => { /* v2 */ } });
+    const v1 = defineMigration({
+      id: '0001-a',
+      engine: 'memory',
+      up: async () => {
+        /* v1 */
+      },
+    });
+    const v2 = defineMigration({
+      id: '0001-a',
+      engine: 'memory',
+      version: 2,
+      up: async () => {
+        /* v2 */
+      },
+    });
     const b = defineMigration({ id: '0002-b', engine: 'memory', up: async () => {} });
     await migratorOf(engine, [v1]).run();
     const st = await migratorOf(engine, [v2, b]).status();
     expect(st.shards[0]!.migrations.map((m) => [m.id, m.drift])).toEqual([['0001-a', true]]);
     expect(st.shards[0]!.pending).toEqual(['0002-b']);
-    await expect(migratorOf(engine, [v2, b]).run()).rejects.toMatchObject({ code: ErrorCode.Drift, migrationId: '0001-a' });
+    await expect(migratorOf(engine, [v2, b]).run()).rejects.toMatchObject({
+      code: ErrorCode.Drift,
+      migrationId: '0001-a',
+    });
     expect(store.shard(ids[0]!).ledger.has('0002-b')).toBe(false);
-    expect(await migratorOf(engine, [v2, b]).repair()).toEqual([{ shardId: ids[0], migrationId: '0001-a', action: 'checksum' }]);
+    expect(await migratorOf(engine, [v2, b]).repair()).toEqual([
+      { shardId: ids[0], migrationId: '0001-a', action: 'checksum' },
+    ]);
     expect(store.shard(ids[0]!).ledger.get('0001-a')!.checksum).toBe(v2.checksum);
     const r = await migratorOf(engine, [v2, b]).run();
     expect(r.totals).toMatchObject({ applied: 1, skipped: 1 });

@@ -5,7 +5,10 @@ import { ErrorCode, PlanError } from '../src/errors/errors.js';
 import { hashRouter } from '../src/router/router.js';
 import type { LedgerRecord, LedgerState, ShardDescriptor } from '../src/engine/index.js';
 
-const pg: ShardDescriptor[] = [{ id: 'pg-0', engine: 'postgres' }, { id: 'pg-1', engine: 'postgres' }];
+const pg: ShardDescriptor[] = [
+  { id: 'pg-0', engine: 'postgres' },
+  { id: 'pg-1', engine: 'postgres' },
+];
 const mg: ShardDescriptor[] = [{ id: 'mg-0', engine: 'mongodb' }];
 const shards = [...pg, ...mg];
 
@@ -17,7 +20,13 @@ const rec = (m: Migration | string, state: LedgerState, checksum?: string): Ledg
   id: typeof m === 'string' ? m : m.id,
   state,
   checksum: checksum ?? (typeof m === 'string' ? 'x' : m.checksum),
-  startedAt: null, finishedAt: null, runnerId: null, checkpoint: null, counts: null, error: null, seq: ++seq,
+  startedAt: null,
+  finishedAt: null,
+  runnerId: null,
+  checkpoint: null,
+  counts: null,
+  error: null,
+  seq: ++seq,
 });
 
 const refusal = (fn: () => unknown): PlanError => {
@@ -79,8 +88,15 @@ describe('orderMigrations', () => {
 });
 
 describe('plan', () => {
-  const input = (migrations: Migration[], ledgers: Record<string, LedgerRecord[]> = {}, extra: Partial<PlanInput> = {}): PlanInput => ({
-    migrations, shards, ledgers: new Map(Object.entries(ledgers)), ...extra,
+  const input = (
+    migrations: Migration[],
+    ledgers: Record<string, LedgerRecord[]> = {},
+    extra: Partial<PlanInput> = {},
+  ): PlanInput => ({
+    migrations,
+    shards,
+    ledgers: new Map(Object.entries(ledgers)),
+    ...extra,
   });
 
   it('plans each migration on every shard of its engine, in order, and counts pending', () => {
@@ -121,7 +137,11 @@ describe('plan', () => {
   });
 
   it('refuses drift with policy fail (default), warns with warn', () => {
-    const a = schema('0001-a', 'postgres', { up: async () => { /* new */ } });
+    const a = schema('0001-a', 'postgres', {
+      up: async () => {
+        /* new */
+      },
+    });
     const ledgers = { 'pg-1': [rec(a, 'applied', 'old-checksum-0123456789')] };
     const e = refusal(() => plan(input([a], ledgers)));
     expect(e).toMatchObject({ code: ErrorCode.Drift, migrationId: '0001-a', shardId: 'pg-1', field: 'checksum' });
@@ -141,7 +161,9 @@ describe('plan', () => {
       expect(e).toMatchObject({ code: ErrorCode.MissingFromCode, migrationId: '0000-gone', shardId: 'mg-0' });
       expect(e.message).toContain(state);
     }
-    expect(plan(input([a], { 'mg-0': [rec('0000-gone', 'rolled_back'), rec('0000-gone2', 'pending')] })).pending).toBe(2);
+    expect(plan(input([a], { 'mg-0': [rec('0000-gone', 'rolled_back'), rec('0000-gone2', 'pending')] })).pending).toBe(
+      2,
+    );
   });
 
   it('scope naming an unknown shard (or a shard of another engine) is refused', () => {
@@ -189,7 +211,11 @@ describe('plan', () => {
     const w = waves(orderMigrations([a, b, c, d, e]));
     expect(Object.fromEntries(w)).toEqual({ '0001-pg': 0, '0002-mg': 1, '0003-mg': 1, '0004-pg': 2, '0005-pg': 0 });
     const p = plan(input([a, b, c, d, e]));
-    expect(p.shards[0]!.steps.map((s) => [s.migrationId, s.wave])).toEqual([['0001-pg', 0], ['0004-pg', 2], ['0005-pg', 0]]);
+    expect(p.shards[0]!.steps.map((s) => [s.migrationId, s.wave])).toEqual([
+      ['0001-pg', 0],
+      ['0004-pg', 2],
+      ['0005-pg', 0],
+    ]);
   });
 
   it('is plain JSON: a round trip through JSON gives the same plan', () => {
@@ -197,7 +223,13 @@ describe('plan', () => {
     const ms = [
       schema('0001-a'),
       schema('0002-t', 'postgres', { scope: { tenants: ['acme', 'globex'] } }),
-      defineDataMigration({ id: '0003-d', engine: 'mongodb', collection: 'messages', dependsOn: ['0001-a'], transform: (r) => r }),
+      defineDataMigration({
+        id: '0003-d',
+        engine: 'mongodb',
+        collection: 'messages',
+        dependsOn: ['0001-a'],
+        transform: (r) => r,
+      }),
     ];
     const p = plan(input(ms, { 'pg-0': [rec(ms[0]!, 'applied'), rec(ms[1]!, 'running')] }, { router }));
     expect(JSON.parse(JSON.stringify(p))).toEqual(p);
@@ -225,7 +257,8 @@ describe('planRollback', () => {
     ['mg-0', [rec(m, 'applied')]],
   ]);
   const input: PlanInput = { migrations, shards, ledgers };
-  const ids = (r: Map<string, { migrationId: string }[]>) => Object.fromEntries([...r].map(([k, v]) => [k, v.map((s) => s.migrationId)]));
+  const ids = (r: Map<string, { migrationId: string }[]>) =>
+    Object.fromEntries([...r].map(([k, v]) => [k, v.map((s) => s.migrationId)]));
 
   it('steps: 1 rolls back the latest migration applied somewhere, only where applied', () => {
     expect(ids(planRollback(input, { steps: 1 }))).toEqual({ 'pg-0': ['0003-c'], 'pg-1': [], 'mg-0': [] });
@@ -233,22 +266,44 @@ describe('planRollback', () => {
 
   it('steps: n rolls back latest first per shard, skipping shards where already rolled back', () => {
     // order: 0001-a, 0001-m, 0002-b, 0003-c
-    expect(ids(planRollback(input, { steps: 3 }))).toEqual({ 'pg-0': ['0003-c', '0002-b'], 'pg-1': [], 'mg-0': ['0001-m'] });
+    expect(ids(planRollback(input, { steps: 3 }))).toEqual({
+      'pg-0': ['0003-c', '0002-b'],
+      'pg-1': [],
+      'mg-0': ['0001-m'],
+    });
   });
 
   it('to: rolls back everything after the target (exclusive)', () => {
-    expect(ids(planRollback(input, { to: '0001-a' }))).toEqual({ 'pg-0': ['0003-c', '0002-b'], 'pg-1': [], 'mg-0': ['0001-m'] });
+    expect(ids(planRollback(input, { to: '0001-a' }))).toEqual({
+      'pg-0': ['0003-c', '0002-b'],
+      'pg-1': [],
+      'mg-0': ['0001-m'],
+    });
     expect(ids(planRollback(input, { to: '0003-c' }))).toEqual({ 'pg-0': [], 'pg-1': [], 'mg-0': [] });
   });
 
   it('refuses an unknown `to` and a bad step count', () => {
-    expect(refusal(() => planRollback(input, { to: 'nope' }))).toMatchObject({ code: ErrorCode.Rollback, field: 'to', migrationId: 'nope' });
-    expect(refusal(() => planRollback(input, { steps: 0 }))).toMatchObject({ code: ErrorCode.Rollback, field: 'steps' });
+    expect(refusal(() => planRollback(input, { to: 'nope' }))).toMatchObject({
+      code: ErrorCode.Rollback,
+      field: 'to',
+      migrationId: 'nope',
+    });
+    expect(refusal(() => planRollback(input, { steps: 0 }))).toMatchObject({
+      code: ErrorCode.Rollback,
+      field: 'steps',
+    });
     expect(refusal(() => planRollback(input, { steps: 1.5 }))).toMatchObject({ field: 'steps' });
   });
 
   it('includes failed and running migrations (partly applied work can be undone)', () => {
-    const l = new Map<string, LedgerRecord[]>([['pg-0', [rec(a, 'applied'), rec(b, 'failed')]], ['pg-1', [rec(a, 'applied'), rec(b, 'running')]]]);
-    expect(ids(planRollback({ migrations, shards, ledgers: l }, { steps: 1 }))).toEqual({ 'pg-0': ['0002-b'], 'pg-1': ['0002-b'], 'mg-0': [] });
+    const l = new Map<string, LedgerRecord[]>([
+      ['pg-0', [rec(a, 'applied'), rec(b, 'failed')]],
+      ['pg-1', [rec(a, 'applied'), rec(b, 'running')]],
+    ]);
+    expect(ids(planRollback({ migrations, shards, ledgers: l }, { steps: 1 }))).toEqual({
+      'pg-0': ['0002-b'],
+      'pg-1': ['0002-b'],
+      'mg-0': [],
+    });
   });
 });

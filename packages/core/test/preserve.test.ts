@@ -27,7 +27,12 @@ function migratorOf(engine: MigratorConfig['engines'][string], migrations: Migra
 /** Rows with values a lossy copy would change: Dates, bigint, -0, nested objects, bytes, null, absent fields. */
 function seed(shard: MemoryShard): void {
   shard.createCollection('channels', ['id']).upsert([
-    { id: 1, name: 'general', legacy_cfg: { retries: 3, nested: { at: new Date('2026-01-01T00:00:00.123Z') } }, legacy_n: -0 },
+    {
+      id: 1,
+      name: 'general',
+      legacy_cfg: { retries: 3, nested: { at: new Date('2026-01-01T00:00:00.123Z') } },
+      legacy_n: -0,
+    },
     { id: 2, name: 'random', legacy_cfg: null, legacy_n: 12345678901234567890n },
     { id: 3, name: 'no-legacy' },
     { id: 4, name: 'bytes', legacy_cfg: new Uint8Array([0, 255, 7]), legacy_n: Number.NaN },
@@ -62,13 +67,25 @@ function destructive(extra: Partial<MigrationInput<MemoryShard>> = {}) {
 
 const contents = (shard: MemoryShard) => ({
   channels: shard.collection('channels').rows(),
-  flags: shard.hasCollection('tenant_feature_flags') ? shard.collection('tenant_feature_flags', ['tenant', 'flag']).rows() : null,
+  flags: shard.hasCollection('tenant_feature_flags')
+    ? shard.collection('tenant_feature_flags', ['tenant', 'flag']).rows()
+    : null,
 });
 
 describe('preserve: definition', () => {
   it('normalizes names, tables with columns and collections with fields', () => {
-    const m = defineMigration({ id: 'p1', engine: 'memory', up: () => undefined, preserve: ['a', 'other.b', { table: 'c', columns: ['x'] }, { collection: 'd', fields: ['y', 'z'] }] });
-    expect(m.preserve).toEqual([{ name: 'a' }, { name: 'other.b' }, { name: 'c', columns: ['x'] }, { name: 'd', columns: ['y', 'z'] }]);
+    const m = defineMigration({
+      id: 'p1',
+      engine: 'memory',
+      up: () => undefined,
+      preserve: ['a', 'other.b', { table: 'c', columns: ['x'] }, { collection: 'd', fields: ['y', 'z'] }],
+    });
+    expect(m.preserve).toEqual([
+      { name: 'a' },
+      { name: 'other.b' },
+      { name: 'c', columns: ['x'] },
+      { name: 'd', columns: ['y', 'z'] },
+    ]);
     expect(defineMigration({ id: 'p2', engine: 'memory', up: () => undefined }).preserve).toEqual([]);
   });
 
@@ -120,12 +137,21 @@ describe('preserve: rollback restores every value (memory engine)', () => {
     await migrator.run();
     for (const id of ids) {
       expect(store.shard(id).hasCollection('tenant_feature_flags')).toBe(false);
-      expect(store.shard(id).collection('channels').rows().some((r) => 'legacy_cfg' in r)).toBe(false);
+      expect(
+        store
+          .shard(id)
+          .collection('channels')
+          .rows()
+          .some((r) => 'legacy_cfg' in r),
+      ).toBe(false);
     }
     const status = await migrator.status();
     for (const s of status.shards) {
       expect(s.preserved.map((c) => [c.migrationId, c.target, c.columns, c.rows, c.complete])).toEqual(
-        expect.arrayContaining([['0007-drop-legacy', 'tenant_feature_flags', null, 2, true], ['0007-drop-legacy', 'channels', ['legacy_cfg', 'legacy_n'], 4, true]]),
+        expect.arrayContaining([
+          ['0007-drop-legacy', 'tenant_feature_flags', null, 2, true],
+          ['0007-drop-legacy', 'channels', ['legacy_cfg', 'legacy_n'], 4, true],
+        ]),
       );
     }
     await migrator.rollback({ steps: 1 });
@@ -145,14 +171,17 @@ describe('preserve: rollback restores every value (memory engine)', () => {
     const migrator = migratorOf(engine, [destructive()]);
     await migrator.run();
     await migrator.rollback({ steps: 1 });
-    store.shard(ids[0]!).collection('channels').update((row) => (row.id === 1 ? { ...row, legacy_cfg: 'edited after rollback' } : undefined));
+    store
+      .shard(ids[0]!)
+      .collection('channels')
+      .update((row) => (row.id === 1 ? { ...row, legacy_cfg: 'edited after rollback' } : undefined));
     const before = contents(store.shard(ids[0]!));
     await migrator.run();
     await migrator.rollback({ steps: 1 });
     expect(contents(store.shard(ids[0]!))).toEqual(before);
   });
 
-  it('a retried up keeps the first attempt\'s copy: values its partial run destroyed still come back', async () => {
+  it("a retried up keeps the first attempt's copy: values its partial run destroyed still come back", async () => {
     const { engine, store, ids } = memory(1);
     seed(store.shard(ids[0]!));
     const before = contents(store.shard(ids[0]!));
@@ -164,7 +193,8 @@ describe('preserve: rollback restores every value (memory engine)', () => {
           const { legacy_cfg: _a, legacy_n: _b, ...rest } = row;
           return rest;
         });
-        if (attempts === 1) throw Object.assign(new Error('connection reset after the fields were removed'), { retryable: true });
+        if (attempts === 1)
+          throw Object.assign(new Error('connection reset after the fields were removed'), { retryable: true });
         shard.dropCollection('tenant_feature_flags');
       },
     });
@@ -182,7 +212,12 @@ describe('preserve: refusals', () => {
     let ran = false;
     const m = destructive({ up: () => void (ran = true) });
     const error = await rejection(() => createMigrator({ engines: { memory: engine }, migrations: [m] }));
-    expect(error).toMatchObject({ code: ErrorCode.PreserveUnsupported, migrationId: '0007-drop-legacy', shardId: 'm-0', field: 'preserve' });
+    expect(error).toMatchObject({
+      code: ErrorCode.PreserveUnsupported,
+      migrationId: '0007-drop-legacy',
+      shardId: 'm-0',
+      field: 'preserve',
+    });
     expect(ran).toBe(false);
     expect(engine.store.shard('m-0').ledger.size).toBe(0);
   });
@@ -215,16 +250,35 @@ describe('preserve: refusals', () => {
     const { engine, store, ids } = memory(2);
     for (const id of ids) seed(store.shard(id));
     let downs = 0;
-    const keep = defineMigration<MemoryShard>({ id: '0001-keep', engine: 'memory', preserve: [{ collection: 'channels', fields: ['name'] }], up: () => undefined, down: () => undefined });
+    const keep = defineMigration<MemoryShard>({
+      id: '0001-keep',
+      engine: 'memory',
+      preserve: [{ collection: 'channels', fields: ['name'] }],
+      up: () => undefined,
+      down: () => undefined,
+    });
     const m = destructive({ dependsOn: ['0001-keep'], down: () => void downs++ });
     const migrator = migratorOf(engine, [keep, m]);
     await migrator.run();
     const purged = await migrator.purgePreserved({ migrationIds: ['0007-drop-legacy'] });
-    expect(purged.map((p) => `${p.shardId}:${p.target}`).sort()).toEqual(ids.flatMap((id) => [`${id}:channels`, `${id}:tenant_feature_flags`]).sort());
-    for (const s of (await migrator.status()).shards) expect(s.preserved.map((c) => c.migrationId)).toEqual(['0001-keep']);
-    for (const id of ids) expect(store.shard(id).collectionNames().filter((n) => n.startsWith('mcp_preserved_'))).toHaveLength(1);
+    expect(purged.map((p) => `${p.shardId}:${p.target}`).sort()).toEqual(
+      ids.flatMap((id) => [`${id}:channels`, `${id}:tenant_feature_flags`]).sort(),
+    );
+    for (const s of (await migrator.status()).shards)
+      expect(s.preserved.map((c) => c.migrationId)).toEqual(['0001-keep']);
+    for (const id of ids)
+      expect(
+        store
+          .shard(id)
+          .collectionNames()
+          .filter((n) => n.startsWith('mcp_preserved_')),
+      ).toHaveLength(1);
     const error = await rejection(migrator.rollback({ steps: 1 }));
-    expect(error).toMatchObject({ code: ErrorCode.PreserveMissing, migrationId: '0007-drop-legacy', field: 'tenant_feature_flags' });
+    expect(error).toMatchObject({
+      code: ErrorCode.PreserveMissing,
+      migrationId: '0007-drop-legacy',
+      field: 'tenant_feature_flags',
+    });
     expect(error.message).toContain(ids[0]);
     expect(downs).toBe(0);
     for (const id of ids) expect(store.shard(id).ledger.get('0007-drop-legacy')!.state).toBe('applied');

@@ -13,10 +13,26 @@ const clean = (text: string) => {
 
 describe('redact', () => {
   it.each([
-    ['postgres URL', 'connect ECONNREFUSED postgres://app:s3cr3t-pw@db-0.internal:5432/chat', 'postgres://***@db-0.internal:5432/chat'],
-    ['postgresql URL with params', 'postgresql://app:s3cr3t-pw@db-0/chat?sslmode=require', 'postgresql://***@db-0/chat?sslmode=require'],
-    ['mongodb+srv URL', 'MongoServerSelectionError: mongodb+srv://u:p4ss@cluster0.example.net/app?retryWrites=true', 'mongodb+srv://***@cluster0.example.net/app'],
-    ['mongodb URL with host list', 'mongodb://root:hunter2@m1:27017,m2:27017/admin', 'mongodb://***@m1:27017,m2:27017/admin'],
+    [
+      'postgres URL',
+      'connect ECONNREFUSED postgres://app:s3cr3t-pw@db-0.internal:5432/chat',
+      'postgres://***@db-0.internal:5432/chat',
+    ],
+    [
+      'postgresql URL with params',
+      'postgresql://app:s3cr3t-pw@db-0/chat?sslmode=require',
+      'postgresql://***@db-0/chat?sslmode=require',
+    ],
+    [
+      'mongodb+srv URL',
+      'MongoServerSelectionError: mongodb+srv://u:p4ss@cluster0.example.net/app?retryWrites=true',
+      'mongodb+srv://***@cluster0.example.net/app',
+    ],
+    [
+      'mongodb URL with host list',
+      'mongodb://root:hunter2@m1:27017,m2:27017/admin',
+      'mongodb://***@m1:27017,m2:27017/admin',
+    ],
     ['URL with an unencoded @ in the password', 'postgres://app:p4ss@word@db-0/chat', 'postgres://***@db-0/chat'],
     ['password=...', 'host=db-0 user=app password=hunter2 dbname=chat', 'password=*** dbname=chat'],
     ['Password: ... (any case)', 'Password: hunter2', 'Password: ***'],
@@ -24,8 +40,16 @@ describe('redact', () => {
     ['ADO-style connection string', 'Server=db;User Id=sa;Password=hunter2;Database=x', 'Password=***;Database=x'],
     ['query-string token', 'GET https://api.example.com/hook?token=hunter2&x=1', '?token=***&x=1'],
     ['api key', 'api_key=hunter2 apiKey: p4ss', 'api_key=*** apiKey: ***'],
-    ['JSON text with a password field', 'insert failed: {"user":"app","password":"hunter2"}', '"user":"app","password":***'],
-    ['JSON text with a connectionString field', '{"connectionString":"postgres://app:s3cr3t-pw@db/x"}', '"connectionString":"postgres://***@db/x"'],
+    [
+      'JSON text with a password field',
+      'insert failed: {"user":"app","password":"hunter2"}',
+      '"user":"app","password":***',
+    ],
+    [
+      'JSON text with a connectionString field',
+      '{"connectionString":"postgres://app:s3cr3t-pw@db/x"}',
+      '"connectionString":"postgres://***@db/x"',
+    ],
   ])('%s', (_name, input, kept) => {
     const out = redact(input);
     clean(out);
@@ -33,7 +57,8 @@ describe('redact', () => {
   });
 
   it('leaves text without secrets alone', () => {
-    const text = 'Migration "0003-webhooks" failed on shard "pg-1": column "secret_id" does not exist (postgres://db-0:5432/chat)';
+    const text =
+      'Migration "0003-webhooks" failed on shard "pg-1": column "secret_id" does not exist (postgres://db-0:5432/chat)';
     expect(redact(text)).toBe(text);
   });
 
@@ -102,12 +127,20 @@ describe('redaction in errors, logs, ledgers and events', () => {
     const logged: string[] = [];
     const capture = (m: string, f?: Record<string, unknown>) => void logged.push(m + JSON.stringify(f ?? {}));
     const m = defineMigration({
-      id: '0001-leaky', engine: 'memory',
+      id: '0001-leaky',
+      engine: 'memory',
       up: async () => {
-        throw new Error('could not connect to postgres://admin:s3cr3t-pw@db-0:5432/chat (password=hunter2, {"password":"p4ss"})');
+        throw new Error(
+          'could not connect to postgres://admin:s3cr3t-pw@db-0:5432/chat (password=hunter2, {"password":"p4ss"})',
+        );
       },
     });
-    const migrator = createMigrator({ engines: { memory: engine }, migrations: [m], ...QUICK, logger: { debug: capture, info: capture, warn: capture, error: capture } });
+    const migrator = createMigrator({
+      engines: { memory: engine },
+      migrations: [m],
+      ...QUICK,
+      logger: { debug: capture, info: capture, warn: capture, error: capture },
+    });
     open.push(migrator);
     const events: string[] = [];
     migrator.on('shard:failed', (e) => events.push(JSON.stringify(e)));

@@ -40,13 +40,21 @@ describe('rollback with reverse after a partial run', () => {
     const items = store.shard(ids[0]!).collection('items', ['id']);
     items.upsert(Array.from({ length: 20 }, (_, id) => ({ id, v: id })));
     const config = { ...QUICK, retry: { retries: 0 }, throttle: { minBatchSize: 5, maxBatchSize: 5 } };
-    const failed = await rejection(createMigrator({ engines: { memory: wrapEngine(engine, crashOn(3, afterWrite)) }, migrations: [migration], ...config }).run());
+    const failed = await rejection(
+      createMigrator({
+        engines: { memory: wrapEngine(engine, crashOn(3, afterWrite)) },
+        migrations: [migration],
+        ...config,
+      }).run(),
+    );
     expect(failed).toBeInstanceOf(Error);
     const mid = items.rows().map((r) => r.v as number);
     // batches 1 and 2 are transformed; batch 3 as the crash left it; batch 4 untouched
     expect(mid.slice(0, 10)).toEqual(Array.from({ length: 10 }, (_, i) => i + 100));
     expect(mid.slice(15)).toEqual([15, 16, 17, 18, 19]);
-    const rb = await createMigrator({ engines: { memory: engine }, migrations: [migration], ...config }).rollback({ steps: 1 });
+    const rb = await createMigrator({ engines: { memory: engine }, migrations: [migration], ...config }).rollback({
+      steps: 1,
+    });
     expect(rb.totals.failed).toBe(0);
     expect(items.rows().map((r) => r.v)).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });

@@ -17,7 +17,7 @@ describe('jumpHash', () => {
     expect(() => jumpHash(1n, 2.5)).toThrow(RangeError);
   });
 
-  it('agrees with the paper\'s C++ formulation (2^31 / x, then × (b+1))', () => {
+  it("agrees with the paper's C++ formulation (2^31 / x, then × (b+1))", () => {
     // Reference values of Lamping & Veach's jump consistent hash (as in the paper's C++ code).
     const ref = (key: bigint, buckets: number) => {
       let b = -1n;
@@ -152,9 +152,22 @@ describe('rangeRouter', () => {
   });
 
   it.each([
-    ['non-ascending bounds', { postgres: [{ upTo: 'm', shard: 'a' }, { upTo: 'c', shard: 'b' }, { shard: 'c' }] }, /ascend/],
+    [
+      'non-ascending bounds',
+      { postgres: [{ upTo: 'm', shard: 'a' }, { upTo: 'c', shard: 'b' }, { shard: 'c' }] },
+      /ascend/,
+    ],
     ['equal bounds', { postgres: [{ upTo: 'm', shard: 'a' }, { upTo: 'm', shard: 'b' }, { shard: 'c' }] }, /ascend/],
-    ['missing open last range', { postgres: [{ upTo: 'm', shard: 'a' }, { upTo: 'z', shard: 'b' }] }, /last range must have no "upTo"/],
+    [
+      'missing open last range',
+      {
+        postgres: [
+          { upTo: 'm', shard: 'a' },
+          { upTo: 'z', shard: 'b' },
+        ],
+      },
+      /last range must have no "upTo"/,
+    ],
     ['a middle range without upTo', { postgres: [{ shard: 'a' }, { shard: 'b' }] }, /range 0 needs "upTo"/],
     ['no ranges', { postgres: [] }, /at least one range/],
   ])('rejects %s with a config error naming the engine', (_name, ranges, message) => {

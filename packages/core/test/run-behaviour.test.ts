@@ -8,7 +8,13 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
-import { defineDataMigration, defineMigration, type DataMigration, type Migration, type SchemaMigration } from '../src/definition/migration.js';
+import {
+  defineDataMigration,
+  defineMigration,
+  type DataMigration,
+  type Migration,
+  type SchemaMigration,
+} from '../src/definition/migration.js';
 import { loadMigrations } from '../src/definition/load.js';
 import { sha256 } from '../src/util/canonical.js';
 import { createMigrator, type Migrator } from '../src/run/migrator.js';
@@ -53,7 +59,9 @@ describe("onFailure: 'continue' finishes healthy shards (defect 8)", () => {
     const ms = [
       defineMigration({ id: '0001', engine: 'postgres', up: () => undefined }),
       defineMigration({
-        id: '0002', engine: 'postgres', dependsOn: ['0001'],
+        id: '0002',
+        engine: 'postgres',
+        dependsOn: ['0001'],
         up: async (_h, ctx) => {
           if (ctx.shard.id === 'pg-1') {
             // failure-last: pg-1 fails only after every healthy shard applied 0003.
@@ -70,7 +78,13 @@ describe("onFailure: 'continue' finishes healthy shards (defect 8)", () => {
       defineMigration({ id: '0003', engine: 'postgres', dependsOn: ['0002'], up: () => undefined }),
       defineMigration({ id: '0004', engine: 'mongodb', dependsOn: ['0002'], up: () => undefined }),
     ];
-    const m = migrator({ engines: { postgres: pg, mongodb: mg }, migrations: ms, onFailure: 'continue', concurrency: 4, retry: { retries: 0 } });
+    const m = migrator({
+      engines: { postgres: pg, mongodb: mg },
+      migrations: ms,
+      onFailure: 'continue',
+      concurrency: 4,
+      retry: { retries: 0 },
+    });
     m.on('shard:failed', () => failed.resolve());
     m.on('shard:done', (e) => {
       if (e.migrationId === '0003' && ++done === 3) dependentsDone.resolve();
@@ -83,10 +97,18 @@ describe("onFailure: 'continue' finishes healthy shards (defect 8)", () => {
     it(`0003 runs on every shard where 0002 is applied (${timing})`, async () => {
       const { report, store } = await scenario(timing);
       expect(statuses(report)).toEqual({
-        'pg-0/0001': 'applied', 'pg-0/0002': 'applied', 'pg-0/0003': 'applied',
-        'pg-1/0001': 'applied', 'pg-1/0002': 'failed', 'pg-1/0003': 'not-run',
-        'pg-2/0001': 'applied', 'pg-2/0002': 'applied', 'pg-2/0003': 'applied',
-        'pg-3/0001': 'applied', 'pg-3/0002': 'applied', 'pg-3/0003': 'applied',
+        'pg-0/0001': 'applied',
+        'pg-0/0002': 'applied',
+        'pg-0/0003': 'applied',
+        'pg-1/0001': 'applied',
+        'pg-1/0002': 'failed',
+        'pg-1/0003': 'not-run',
+        'pg-2/0001': 'applied',
+        'pg-2/0002': 'applied',
+        'pg-2/0003': 'applied',
+        'pg-3/0001': 'applied',
+        'pg-3/0002': 'applied',
+        'pg-3/0003': 'applied',
         // A cross-engine dependent waits for its dependency on every shard of that engine.
         'mg-0/0004': 'not-run',
       });
@@ -110,11 +132,18 @@ describe('cross-engine dependencies wait for every shard of their engine', () =>
       defineMigration({ id: '0002-pg', engine: 'postgres', dependsOn: ['0001-pg'], up: () => undefined }),
       defineMigration({ id: '0003-mg', engine: 'mongodb', dependsOn: ['0001-pg'], up: () => undefined }),
     ];
-    const m = migrator({ engines: { postgres: pg, mongodb: mg }, migrations: ms, onFailure: 'continue', control: { lock: mg.shard('g-0').lock } });
+    const m = migrator({
+      engines: { postgres: pg, mongodb: mg },
+      migrations: ms,
+      onFailure: 'continue',
+      control: { lock: mg.shard('g-0').lock },
+    });
     const report = ((await rejection(m.run())) as RunFailedError<RunReport>).report;
     expect(statuses(report)).toEqual({
-      'p-0/0001-pg': 'applied', 'p-0/0002-pg': 'applied',
-      'p-1/0001-pg': 'not-run', 'p-1/0002-pg': 'not-run',
+      'p-0/0001-pg': 'applied',
+      'p-0/0002-pg': 'applied',
+      'p-1/0001-pg': 'not-run',
+      'p-1/0002-pg': 'not-run',
       'g-0/0003-mg': 'not-run',
     });
     expect(report.shards.find((s) => s.shardId === 'g-0')!.migrations[0]!.reason).toContain('"p-1"');
@@ -128,7 +157,8 @@ describe('timeoutMs stops a step that ignores its signal (defect 11)', () => {
     const release = deferred();
     let finished = false;
     const slow = defineMigration({
-      id: '0001-slow', engine: 'memory',
+      id: '0001-slow',
+      engine: 'memory',
       up: async () => {
         await release.promise; // ignores ctx.signal on purpose
         finished = true;
@@ -151,13 +181,23 @@ describe('timeoutMs stops a step that ignores its signal (defect 11)', () => {
 
   it('a data migration whose transform ignores the signal: no late checkpoint or applied record after the timeout', async () => {
     const { engine, store, ids } = memory(1);
-    store.shard(ids[0]!).collection('items').upsert([{ id: 1, v: 1 }, { id: 2, v: 2 }, { id: 3, v: 3 }]);
+    store
+      .shard(ids[0]!)
+      .collection('items')
+      .upsert([
+        { id: 1, v: 1 },
+        { id: 2, v: 2 },
+        { id: 3, v: 3 },
+      ]);
     const release = deferred();
     const m = migrator({
       engines: { memory: engine },
       migrations: [
         defineDataMigration({
-          id: '0001-data', engine: 'memory', table: 'items', batchSize: 1,
+          id: '0001-data',
+          engine: 'memory',
+          table: 'items',
+          batchSize: 1,
           transform: async (row) => {
             if (row.id === 2) await release.promise;
             return { ...row, v: (row.v as number) + 10 };
@@ -184,7 +224,10 @@ describe('timeoutMs stops a step that ignores its signal (defect 11)', () => {
 
 describe('waiting for the run lock: as long as the holder is alive (defect 11)', () => {
   /** A control lock whose holder is `alive` (heartbeat advances at every look) or dead (frozen heartbeat). */
-  function heldLock(inner: LockProvider, options: { alive: boolean; refusals: number; onAcquire?: (n: number) => void }) {
+  function heldLock(
+    inner: LockProvider,
+    options: { alive: boolean; refusals: number; onAcquire?: (n: number) => void },
+  ) {
     let calls = 0;
     let beats = 0;
     const provider: LockProvider = {
@@ -209,7 +252,12 @@ describe('waiting for the run lock: as long as the holder is alive (defect 11)',
   it('keeps waiting through many refused wait chunks while the heartbeat advances, then runs', async () => {
     const { engine, store, ids } = memory(1);
     const lock = heldLock(engine.shard(ids[0]!).lock, { alive: true, refusals: 6 });
-    const m = migrator({ engines: { memory: engine }, migrations: [defineMigration({ id: '0001', engine: 'memory', up: () => undefined })], lock: { ttlMs: 100 }, control: { lock: lock.provider } });
+    const m = migrator({
+      engines: { memory: engine },
+      migrations: [defineMigration({ id: '0001', engine: 'memory', up: () => undefined })],
+      lock: { ttlMs: 100 },
+      control: { lock: lock.provider },
+    });
     const report = await m.run();
     expect(lock.calls()).toBe(7);
     expect(report.totals.applied).toBe(1);
@@ -219,7 +267,12 @@ describe('waiting for the run lock: as long as the holder is alive (defect 11)',
   it('gives up with MIGRATE_LOCK_TIMEOUT naming the holder when its heartbeat stops advancing past the ttl', async () => {
     const { engine, ids } = memory(1);
     const lock = heldLock(engine.shard(ids[0]!).lock, { alive: false, refusals: Number.POSITIVE_INFINITY });
-    const m = migrator({ engines: { memory: engine }, migrations: [defineMigration({ id: '0001', engine: 'memory', up: () => undefined })], lock: { ttlMs: 100 }, control: { lock: lock.provider } });
+    const m = migrator({
+      engines: { memory: engine },
+      migrations: [defineMigration({ id: '0001', engine: 'memory', up: () => undefined })],
+      lock: { ttlMs: 100 },
+      control: { lock: lock.provider },
+    });
     const err = await rejection(m.run());
     expect(err.code).toBe('MIGRATE_LOCK_TIMEOUT');
     expect(err.message).toContain('replica-a');
@@ -231,13 +284,31 @@ describe('waiting for the run lock: as long as the holder is alive (defect 11)',
     const { engine, ids } = memory(1);
     const mig = [defineMigration({ id: '0001', engine: 'memory', up: () => undefined })];
     const bounded = heldLock(engine.shard(ids[0]!).lock, { alive: true, refusals: Number.POSITIVE_INFINITY });
-    const err = await rejection(migrator({ engines: { memory: engine }, migrations: mig, lock: { ttlMs: 100, waitMs: 0 }, control: { lock: bounded.provider } }).run());
+    const err = await rejection(
+      migrator({
+        engines: { memory: engine },
+        migrations: mig,
+        lock: { ttlMs: 100, waitMs: 0 },
+        control: { lock: bounded.provider },
+      }).run(),
+    );
     expect(err.code).toBe('MIGRATE_LOCK_TIMEOUT');
     expect(bounded.calls()).toBe(1);
 
     const ac = new AbortController();
-    const aborted = heldLock(engine.shard(ids[0]!).lock, { alive: true, refusals: Number.POSITIVE_INFINITY, onAcquire: (n) => n === 3 && ac.abort(new Error('shutting down')) });
-    const err2 = await rejection(migrator({ engines: { memory: engine }, migrations: mig, lock: { ttlMs: 100 }, control: { lock: aborted.provider } }).run({ signal: ac.signal }));
+    const aborted = heldLock(engine.shard(ids[0]!).lock, {
+      alive: true,
+      refusals: Number.POSITIVE_INFINITY,
+      onAcquire: (n) => n === 3 && ac.abort(new Error('shutting down')),
+    });
+    const err2 = await rejection(
+      migrator({
+        engines: { memory: engine },
+        migrations: mig,
+        lock: { ttlMs: 100 },
+        control: { lock: aborted.provider },
+      }).run({ signal: ac.signal }),
+    );
     expect(err2.code).toBe('MIGRATE_ABORTED');
   });
 
@@ -257,7 +328,10 @@ describe('waiting for the run lock: as long as the holder is alive (defect 11)',
       const runA = ma.run();
       while (!started) await vi.advanceTimersByTimeAsync(10);
       let bSettled: unknown;
-      const runB = mb.run().then((r) => (bSettled = r), (e: unknown) => (bSettled = e));
+      const runB = mb.run().then(
+        (r) => (bSettled = r),
+        (e: unknown) => (bSettled = e),
+      );
       // Eleven minutes of A's step, heartbeating every ttl/3: B must still be waiting.
       for (let i = 0; i < 11; i++) await vi.advanceTimersByTimeAsync(60_000);
       expect(bSettled).toBeUndefined();
@@ -287,14 +361,20 @@ describe('waiting for the run lock: as long as the holder is alive (defect 11)',
     };
     const bWaitedThreeChunks = deferred();
     const slow = defineMigration({
-      id: '0001-slow', engine: 'memory',
+      id: '0001-slow',
+      engine: 'memory',
       up: async () => {
         // The holder stays busy (heartbeating) until replica B has waited through three chunks of one ttl each.
         await bWaitedThreeChunks.promise;
       },
     });
     const ma = migrator({ engines: { memory: a.engine }, migrations: [slow], lock: { ttlMs: 100 } });
-    const mb = migrator({ engines: { memory: b.engine }, migrations: [slow], lock: { ttlMs: 100 }, control: { lock: counting } });
+    const mb = migrator({
+      engines: { memory: b.engine },
+      migrations: [slow],
+      lock: { ttlMs: 100 },
+      control: { lock: counting },
+    });
     const runA = ma.run();
     await tick(5);
     const runB = mb.run();
@@ -324,7 +404,9 @@ describe('repair does what the errors advise (defect 11)', () => {
     expect((await rejection(m.run())).code).toBe('MIGRATE_MISSING_FROM_CODE');
 
     const changes = await m.repair({ forgetMissing: true });
-    expect(changes.map((c) => `${c.shardId}/${c.migrationId}:${c.action}`).sort()).toEqual(ids.map((id) => `${id}/0002-removed:forget`).sort());
+    expect(changes.map((c) => `${c.shardId}/${c.migrationId}:${c.action}`).sort()).toEqual(
+      ids.map((id) => `${id}/0002-removed:forget`).sort(),
+    );
     for (const id of ids) expect(store.shard(id).ledger.has('0002-removed')).toBe(false);
     const report = await m.run();
     expect(report.totals).toMatchObject({ applied: 0, skipped: 2, failed: 0 });
@@ -335,18 +417,30 @@ describe('repair does what the errors advise (defect 11)', () => {
     const rows = store.shard(ids[0]!).collection('items');
     rows.upsert([1, 2, 3, 4].map((id) => ({ id, v: id })));
     const v1 = defineDataMigration({
-      id: '0001-bump', engine: 'memory', table: 'items', batchSize: 1,
+      id: '0001-bump',
+      engine: 'memory',
+      table: 'items',
+      batchSize: 1,
       transform: (row) => {
         if (row.id === 3) throw new Error('bad row 3');
         return { ...row, v: (row.v as number) + 10 };
       },
     });
-    await rejection(migrator({ engines: { memory: engine }, migrations: [v1], retry: { retries: 0 }, throttle: ONE_ROW }).run());
+    await rejection(
+      migrator({ engines: { memory: engine }, migrations: [v1], retry: { retries: 0 }, throttle: ONE_ROW }).run(),
+    );
     expect(store.shard(ids[0]!).ledger.get('0001-bump')?.checkpoint?.after).toEqual([2]);
     expect(rows.rows().map((r) => r.v)).toEqual([11, 12, 3, 4]);
 
     // The fix changes the code: the old checkpoint cannot be resumed.
-    const v2 = defineDataMigration({ id: '0001-bump', engine: 'memory', table: 'items', batchSize: 1, version: 2, transform: (row) => ({ ...row, v: (row.v as number) + 100 }) });
+    const v2 = defineDataMigration({
+      id: '0001-bump',
+      engine: 'memory',
+      table: 'items',
+      batchSize: 1,
+      version: 2,
+      transform: (row) => ({ ...row, v: (row.v as number) + 100 }),
+    });
     const m = migrator({ engines: { memory: engine }, migrations: [v2], retry: { retries: 0 }, throttle: ONE_ROW });
     const err = await rejection(m.run());
     const step = (err as RunFailedError<RunReport>).report.shards[0]!.migrations[0]!;
@@ -354,7 +448,9 @@ describe('repair does what the errors advise (defect 11)', () => {
     expect(step.error?.message).toContain('repair({ resetCheckpoints: true })');
     expect(await m.repair()).toEqual([]);
 
-    expect(await m.repair({ resetCheckpoints: true })).toEqual([{ shardId: ids[0], migrationId: '0001-bump', action: 'reset-checkpoint' }]);
+    expect(await m.repair({ resetCheckpoints: true })).toEqual([
+      { shardId: ids[0], migrationId: '0001-bump', action: 'reset-checkpoint' },
+    ]);
     await m.run();
     // Rows 1 and 2 (written by v1) are redone from their saved originals: v2 applied once, never on top of v1.
     expect(rows.rows().map((r) => r.v)).toEqual([101, 102, 103, 104]);
@@ -384,7 +480,13 @@ export const data = (globalThis as any).__defineDataMigration({
     const dir = await mkdtemp(join(root(), 'build-'));
     const out = ts.transpileModule(options.source ?? SOURCE, {
       fileName: '0001-compiled.ts',
-      compilerOptions: { target, module: ts.ModuleKind.ESNext, sourceMap: options.sourceMap, inlineSources: options.sourceMap, useDefineForClassFields: true },
+      compilerOptions: {
+        target,
+        module: ts.ModuleKind.ESNext,
+        sourceMap: options.sourceMap,
+        inlineSources: options.sourceMap,
+        useDefineForClassFields: true,
+      },
     });
     await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
     await writeFile(join(dir, '0001-compiled.js'), out.outputText);
@@ -393,7 +495,10 @@ export const data = (globalThis as any).__defineDataMigration({
   }
 
   it('the same migration compiled for es2017 and es2022 has the same checksum (definitions imported directly)', async () => {
-    const [a, b] = await Promise.all([compiled(ts.ScriptTarget.ES2017, { sourceMap: false }), compiled(ts.ScriptTarget.ES2022, { sourceMap: false })]);
+    const [a, b] = await Promise.all([
+      compiled(ts.ScriptTarget.ES2017, { sourceMap: false }),
+      compiled(ts.ScriptTarget.ES2022, { sourceMap: false }),
+    ]);
     const ma = (await import(pathToFileURL(join(a, '0001-compiled.js')).href)) as Record<string, Migration>;
     const mb = (await import(pathToFileURL(join(b, '0001-compiled.js')).href)) as Record<string, Migration>;
     // The emitted code really differs (async downlevelled to a generator, private fields to WeakMaps) …
@@ -405,7 +510,10 @@ export const data = (globalThis as any).__defineDataMigration({
   });
 
   it('loaded from a directory: the source as written (via the source map) is hashed, so targets agree and an edit of the file is drift', async () => {
-    const [a, b] = await Promise.all([compiled(ts.ScriptTarget.ES2017, { sourceMap: true }), compiled(ts.ScriptTarget.ES2022, { sourceMap: true })]);
+    const [a, b] = await Promise.all([
+      compiled(ts.ScriptTarget.ES2017, { sourceMap: true }),
+      compiled(ts.ScriptTarget.ES2022, { sourceMap: true }),
+    ]);
     const edited = await compiled(ts.ScriptTarget.ES2022, { sourceMap: true, source: SOURCE.replace("'n'", "'m'") });
     const [la, lb, le] = await Promise.all([loadMigrations(a), loadMigrations(b), loadMigrations(edited)]);
     expect(la.map((m) => m.id)).toEqual(['0001-compiled', '0002-compiled']);
@@ -422,7 +530,9 @@ export const data = (globalThis as any).__defineDataMigration({
     const current = defineMigration({ id: '0001', engine: 'memory', up });
     await migrator({ engines: { memory: engine }, migrations: [current] }).run();
     // What the previous SDK recorded: sha256 over the compiled function text.
-    const legacy = sha256(JSON.stringify(['schema', '0001', 'memory', { kind: 'all' }, true, 'async () => { /* tsx emit */ }', '']));
+    const legacy = sha256(
+      JSON.stringify(['schema', '0001', 'memory', { kind: 'all' }, true, 'async () => { /* tsx emit */ }', '']),
+    );
     const rec = store.shard(ids[0]!).ledger.get('0001')!;
     store.shard(ids[0]!).ledger.set('0001', { ...rec, checksum: legacy });
 
@@ -434,15 +544,32 @@ export const data = (globalThis as any).__defineDataMigration({
     expect(store.shard(ids[0]!).ledger.get('0001')!.checksum).toBe(current.checksum);
 
     const bumped = defineMigration({ id: '0001', engine: 'memory', version: 2, up });
-    expect((await rejection(migrator({ engines: { memory: engine }, migrations: [bumped] }).run())).code).toBe('MIGRATE_DRIFT');
+    expect((await rejection(migrator({ engines: { memory: engine }, migrations: [bumped] }).run())).code).toBe(
+      'MIGRATE_DRIFT',
+    );
   });
 });
 
 describe('backup retention and purgeBackups (defect 11)', () => {
   const bump = (extra: Partial<Parameters<typeof defineDataMigration>[0]> = {}) =>
-    defineDataMigration({ id: '0001-bump', engine: 'memory', table: 'items', transform: (row) => ({ ...row, v: (row.v as number) + 1 }), ...extra });
-  const seed = (store: ReturnType<typeof createMemoryStore>, id: string) => store.shard(id).collection('items').upsert([1, 2, 3].map((n) => ({ id: n, v: n })));
-  const values = (store: ReturnType<typeof createMemoryStore>, id: string) => store.shard(id).collection('items').rows().map((r) => r.v);
+    defineDataMigration({
+      id: '0001-bump',
+      engine: 'memory',
+      table: 'items',
+      transform: (row) => ({ ...row, v: (row.v as number) + 1 }),
+      ...extra,
+    });
+  const seed = (store: ReturnType<typeof createMemoryStore>, id: string) =>
+    store
+      .shard(id)
+      .collection('items')
+      .upsert([1, 2, 3].map((n) => ({ id: n, v: n })));
+  const values = (store: ReturnType<typeof createMemoryStore>, id: string) =>
+    store
+      .shard(id)
+      .collection('items')
+      .rows()
+      .map((r) => r.v);
 
   it("default 'keep': the backup stays after the run and status() lists it; purgeBackups drops it, marks the ledger, and a rollback that needs it is refused", async () => {
     const { engine, store, ids } = memory(2);
@@ -451,10 +578,14 @@ describe('backup retention and purgeBackups (defect 11)', () => {
     await m.run();
     for (const id of ids) expect(store.shard(id).hasCollection('mcp_backup_0001_bump')).toBe(true);
     const before = await m.status();
-    expect(before.shards.map((s) => s.backups.map((b) => `${b.migrationId}:${b.name}:${b.state}`))).toEqual(ids.map(() => ['0001-bump:mcp_backup_0001_bump:applied']));
+    expect(before.shards.map((s) => s.backups.map((b) => `${b.migrationId}:${b.name}:${b.state}`))).toEqual(
+      ids.map(() => ['0001-bump:mcp_backup_0001_bump:applied']),
+    );
 
     const purged = await m.purgeBackups();
-    expect(purged.map((p) => `${p.shardId}/${p.migrationId}`).sort()).toEqual(ids.map((id) => `${id}/0001-bump`).sort());
+    expect(purged.map((p) => `${p.shardId}/${p.migrationId}`).sort()).toEqual(
+      ids.map((id) => `${id}/0001-bump`).sort(),
+    );
     for (const id of ids) {
       expect(store.shard(id).hasCollection('mcp_backup_0001_bump')).toBe(false);
       expect(store.shard(id).ledger.get('0001-bump')?.counts?.backupPurgedAt).toEqual(expect.any(String));
@@ -476,12 +607,25 @@ describe('backup retention and purgeBackups (defect 11)', () => {
   it('a migration with reverse still rolls back after its backup was purged; filters by id and age', async () => {
     const { engine, store, ids } = memory(1);
     seed(store, ids[0]!);
-    store.shard(ids[0]!).collection('other').upsert([{ id: 1, w: 1 }]);
-    const other = defineDataMigration({ id: '0002-other', engine: 'memory', table: 'other', transform: (row) => ({ ...row, w: 9 }) });
-    const m = migrator({ engines: { memory: engine }, migrations: [bump({ reverse: (row) => ({ ...row, v: (row.v as number) - 1 }) }), other] });
+    store
+      .shard(ids[0]!)
+      .collection('other')
+      .upsert([{ id: 1, w: 1 }]);
+    const other = defineDataMigration({
+      id: '0002-other',
+      engine: 'memory',
+      table: 'other',
+      transform: (row) => ({ ...row, w: 9 }),
+    });
+    const m = migrator({
+      engines: { memory: engine },
+      migrations: [bump({ reverse: (row) => ({ ...row, v: (row.v as number) - 1 }) }), other],
+    });
     await m.run();
     expect(await m.purgeBackups({ olderThanMs: 3_600_000 })).toEqual([]);
-    expect(await m.purgeBackups({ migrationIds: ['0001-bump'] })).toEqual([{ shardId: ids[0], migrationId: '0001-bump', name: 'mcp_backup_0001_bump' }]);
+    expect(await m.purgeBackups({ migrationIds: ['0001-bump'] })).toEqual([
+      { shardId: ids[0], migrationId: '0001-bump', name: 'mcp_backup_0001_bump' },
+    ]);
     expect(store.shard(ids[0]!).hasCollection('mcp_backup_0002_other')).toBe(true);
     await m.rollback({ to: '0001-bump' }); // rolls back 0002 (from its backup)
     await m.rollback({ steps: 1 }); // rolls back 0001 through reverse
@@ -498,7 +642,11 @@ describe('backup retention and purgeBackups (defect 11)', () => {
 
     const b = memory(1);
     seed(b.store, b.ids[0]!);
-    await migrator({ engines: { memory: b.engine }, migrations: [bump()], backupRetention: { olderThanMs: 3_600_000 } }).run();
+    await migrator({
+      engines: { memory: b.engine },
+      migrations: [bump()],
+      backupRetention: { olderThanMs: 3_600_000 },
+    }).run();
     expect(b.store.shard(b.ids[0]!).hasCollection('mcp_backup_0001_bump')).toBe(true);
   });
 });

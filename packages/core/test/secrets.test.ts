@@ -19,21 +19,37 @@ const HOST_SECRET = 'vault-token-7Hq9/Zx@';
 
 /** Every spelling of the secrets that must not appear anywhere. */
 function spellings(...secrets: string[]): string[] {
-  return secrets.flatMap((s) => [s, encodeURIComponent(s), encodeURIComponent(s).replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()), JSON.stringify(s).slice(1, -1)]);
+  return secrets.flatMap((s) => [
+    s,
+    encodeURIComponent(s),
+    encodeURIComponent(s).replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()),
+    JSON.stringify(s).slice(1, -1),
+  ]);
 }
 
 function expectClean(label: string, text: string, secrets: readonly string[]): void {
-  for (const s of secrets) expect(text.includes(s), `${label} contains the secret spelled ${JSON.stringify(s)}: ${text.slice(0, 300)}`).toBe(false);
+  for (const s of secrets)
+    expect(text.includes(s), `${label} contains the secret spelled ${JSON.stringify(s)}: ${text.slice(0, 300)}`).toBe(
+      false,
+    );
 }
 
 /** The text of an error as every consumer could see it: message, stack, JSON, own fields, the whole cause chain. */
 function errorText(error: unknown): string {
   const parts: string[] = [];
   const seen = new Set<unknown>();
-  for (let e: unknown = error; typeof e === 'object' && e !== null && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+  for (
+    let e: unknown = error;
+    typeof e === 'object' && e !== null && !seen.has(e);
+    e = (e as { cause?: unknown }).cause
+  ) {
     seen.add(e);
     const err = e as Error & Record<string, unknown>;
-    parts.push(String(err.message), String(err.stack), JSON.stringify(err, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
+    parts.push(
+      String(err.message),
+      String(err.stack),
+      JSON.stringify(err, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)),
+    );
     for (const k of Object.getOwnPropertyNames(err)) if (typeof err[k] === 'string') parts.push(err[k]);
   }
   return parts.join('\n');
@@ -48,14 +64,18 @@ afterEach(async () => {
 function engineWithSecret(shards = 2) {
   const m = memory(shards);
   const url = `postgres://app:${encodeURIComponent(PASSWORD)}@db-0:5432/chat`;
-  const engine: EngineAdapter = Object.assign(Object.create(m.engine) as EngineAdapter, { secrets: () => connectionSecrets(url) });
+  const engine: EngineAdapter = Object.assign(Object.create(m.engine) as EngineAdapter, {
+    secrets: () => connectionSecrets(url),
+  });
   return { ...m, engine };
 }
 
 describe('spellings of a secret', () => {
   it('connectionSecrets takes a password holding @, / and : whole, from URLs, key=value strings, PGPASSWORD and sslpassword', () => {
     expect(connectionSecrets('postgres://app:pa@ss/word!@db-0:5432/chat')).toContain('pa@ss/word!');
-    expect(connectionSecrets('mongodb://u:p%40ss%2Fw@m1:27017,m2:27017/admin?authSource=admin')).toContain('p%40ss%2Fw');
+    expect(connectionSecrets('mongodb://u:p%40ss%2Fw@m1:27017,m2:27017/admin?authSource=admin')).toContain(
+      'p%40ss%2Fw',
+    );
     expect(connectionSecrets('postgres://u@h/db?sslpassword=k3y-pass&sslmode=require')).toContain('k3y-pass');
     expect(connectionSecrets('PGPASSWORD=hunter22 psql')).toContain('hunter22');
     expect(connectionSecrets("host=db password='my pass\\'word' user=x")).toContain("my pass'word");
@@ -89,7 +109,9 @@ describe('redact() patterns', () => {
   });
 
   it('a URL without a password whose path holds an @ is left alone', () => {
-    expect(redact('see https://github.com/org/repo@v1 and postgres://db-0/chat')).toBe('see https://github.com/org/repo@v1 and postgres://db-0/chat');
+    expect(redact('see https://github.com/org/repo@v1 and postgres://db-0/chat')).toBe(
+      'see https://github.com/org/repo@v1 and postgres://db-0/chat',
+    );
   });
 
   it('PGPASSWORD=, sslpassword= and db_password: are redacted', () => {
@@ -101,32 +123,66 @@ describe('redact() patterns', () => {
 describe('the migrator scrubs configured secrets from everything that leaves it', () => {
   it('a transform and a migration that put the password in an error, a log line and a nested cause: found nowhere', async () => {
     const { engine, store, ids } = engineWithSecret(2);
-    for (const id of ids) store.shard(id).collection('items', ['id']).upsert([{ id: 1, n: 1 }, { id: 2, n: 2 }]);
+    for (const id of ids)
+      store
+        .shard(id)
+        .collection('items', ['id'])
+        .upsert([
+          { id: 1, n: 1 },
+          { id: 2, n: 2 },
+        ]);
     const logs: string[] = [];
-    const capture = (level: string) => (message: string, fields?: Record<string, unknown>) => void logs.push(`${level} ${message} ${JSON.stringify(fields)}`);
+    const capture = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+      void logs.push(`${level} ${message} ${JSON.stringify(fields)}`);
     const logger = { debug: capture('debug'), info: capture('info'), warn: capture('warn'), error: capture('error') };
     const leaky = defineMigration({
       id: '0001-leaky-schema',
       engine: 'memory',
       up: (_h, ctx) => {
-        ctx.log.info(`connecting with ${PASSWORD}`, { password2: PASSWORD, nested: { note: `pw is ${encodeURIComponent(PASSWORD)}`, token: HOST_SECRET } });
+        ctx.log.info(`connecting with ${PASSWORD}`, {
+          password2: PASSWORD,
+          nested: { note: `pw is ${encodeURIComponent(PASSWORD)}`, token: HOST_SECRET },
+        });
         if (ctx.shard.id === ids[0]) {
-          const driver = Object.assign(new Error(`22P02 invalid input syntax for type integer: "${PASSWORD}"`), { code: '22P02', detail: `value ${PASSWORD}` });
+          const driver = Object.assign(new Error(`22P02 invalid input syntax for type integer: "${PASSWORD}"`), {
+            code: '22P02',
+            detail: `value ${PASSWORD}`,
+          });
           throw new Error(`wrapped ${HOST_SECRET}`, { cause: driver });
         }
       },
       down: () => undefined,
     });
     const leakyData = defineDataMigration({
-      id: '0002-leaky-data', engine: 'memory', table: 'items', dependsOn: [],
+      id: '0002-leaky-data',
+      engine: 'memory',
+      table: 'items',
+      dependsOn: [],
       transform: () => {
         throw new Error(`cannot use ${PASSWORD} here`);
       },
     });
-    const migrator = createMigrator({ engines: { memory: engine }, migrations: [leaky, leakyData], ...QUICK, onFailure: 'continue', logger, secrets: [HOST_SECRET] });
+    const migrator = createMigrator({
+      engines: { memory: engine },
+      migrations: [leaky, leakyData],
+      ...QUICK,
+      onFailure: 'continue',
+      logger,
+      secrets: [HOST_SECRET],
+    });
     open.push(migrator);
     const events: string[] = [];
-    for (const name of ['run:start', 'run:done', 'plan', 'shard:start', 'shard:retry', 'shard:done', 'shard:failed', 'migration:done', 'batch'] as MigratorEventName[]) {
+    for (const name of [
+      'run:start',
+      'run:done',
+      'plan',
+      'shard:start',
+      'shard:retry',
+      'shard:done',
+      'shard:failed',
+      'migration:done',
+      'batch',
+    ] as MigratorEventName[]) {
       migrator.on(name, (e: unknown) => void events.push(JSON.stringify(e)));
     }
     const err = await rejection(migrator.run());
@@ -157,7 +213,10 @@ describe('the migrator scrubs configured secrets from everything that leaves it'
           get(target, prop) {
             if (prop === 'connect' && id === ids[1]) {
               return async (signal?: AbortSignal) => {
-                if (down) throw Object.assign(new Error(`connect ECONNREFUSED postgres://app:${PASSWORD}@db-1:5432/chat`), { code: 'ECONNREFUSED' });
+                if (down)
+                  throw Object.assign(new Error(`connect ECONNREFUSED postgres://app:${PASSWORD}@db-1:5432/chat`), {
+                    code: 'ECONNREFUSED',
+                  });
                 return target.connect(signal);
               };
             }
@@ -173,7 +232,11 @@ describe('the migrator scrubs configured secrets from everything that leaves it'
     await migrator.run();
     down = true;
     const secrets = spellings(PASSWORD, HOST_SECRET);
-    const m2 = createMigrator({ engines: { memory: flaky }, migrations: [m, defineMigration({ id: '0002-b', engine: 'memory', up: () => undefined })], ...QUICK });
+    const m2 = createMigrator({
+      engines: { memory: flaky },
+      migrations: [m, defineMigration({ id: '0002-b', engine: 'memory', up: () => undefined })],
+      ...QUICK,
+    });
     open.push(m2);
     const runErr = await rejection(m2.run());
     expect(runErr.message).toContain(ids[1]);
@@ -189,17 +252,33 @@ describe('the migrator scrubs configured secrets from everything that leaves it'
     const { engine, store, ids } = engineWithSecret(1);
     // Key values that contain the password: data, which resume needs exact (never scrubbed when stored).
     const keys = [`k1-${PASSWORD}`, `k2-${PASSWORD}`];
-    store.shard(ids[0]!).collection('items', ['id']).upsert(keys.map((id, n) => ({ id, n })));
+    store
+      .shard(ids[0]!)
+      .collection('items', ['id'])
+      .upsert(keys.map((id, n) => ({ id, n })));
     const owners: string[] = [];
     const tryTake = store.locks.tryTake.bind(store.locks);
     store.locks.tryTake = (name, owner, ...rest) => (owners.push(owner), tryTake(name, owner, ...rest));
     const schema = defineMigration({ id: '0001-schema', engine: 'memory', up: () => undefined, down: () => undefined });
-    const data = defineDataMigration({ id: '0002-data', engine: 'memory', table: 'items', batchSize: 1, transform: (row) => ({ ...row, n: (row.n as number) + 1 }) });
+    const data = defineDataMigration({
+      id: '0002-data',
+      engine: 'memory',
+      table: 'items',
+      batchSize: 1,
+      transform: (row) => ({ ...row, n: (row.n as number) + 1 }),
+    });
     const runnerId = `runner-${HOST_SECRET}-${encodeURIComponent(PASSWORD)}`;
-    const migrator = createMigrator({ engines: { memory: engine }, migrations: [schema, data], ...QUICK, runnerId, secrets: [HOST_SECRET] });
+    const migrator = createMigrator({
+      engines: { memory: engine },
+      migrations: [schema, data],
+      ...QUICK,
+      runnerId,
+      secrets: [HOST_SECRET],
+    });
     open.push(migrator);
     const events: string[] = [];
-    for (const name of ['run:start', 'run:done', 'shard:start', 'shard:done', 'batch'] as MigratorEventName[]) migrator.on(name, (e: unknown) => void events.push(JSON.stringify(e)));
+    for (const name of ['run:start', 'run:done', 'shard:start', 'shard:done', 'batch'] as MigratorEventName[])
+      migrator.on(name, (e: unknown) => void events.push(JSON.stringify(e)));
     const report = await migrator.run();
     const secrets = spellings(PASSWORD, HOST_SECRET);
     expect(migrator.runnerId).toBe('runner-***-***');

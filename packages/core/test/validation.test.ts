@@ -4,7 +4,12 @@
  * silently (applied, or lost data) on the code before the refusals.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { defineDataMigration, defineMigration, type DataMigration, type Migration } from '../src/definition/migration.js';
+import {
+  defineDataMigration,
+  defineMigration,
+  type DataMigration,
+  type Migration,
+} from '../src/definition/migration.js';
 import { createMigrator, type Migrator } from '../src/run/migrator.js';
 import { plan } from '../src/plan/planner.js';
 import { backupName } from '../src/data/backup.js';
@@ -18,7 +23,11 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((m) => m.close()));
 });
 
-function migratorOf(engine: ReturnType<typeof memory>['engine'], migrations: readonly Migration[], extra: Record<string, unknown> = {}): Migrator {
+function migratorOf(
+  engine: ReturnType<typeof memory>['engine'],
+  migrations: readonly Migration[],
+  extra: Record<string, unknown> = {},
+): Migrator {
   const m = createMigrator({ engines: { memory: engine }, migrations, ...QUICK, ...extra });
   open.push(m);
   return m;
@@ -26,21 +35,27 @@ function migratorOf(engine: ReturnType<typeof memory>['engine'], migrations: rea
 
 /** 12 rows keyed by `id`, 3 statuses: `status` is not unique. */
 function seedItems(store: MemoryStore, shardId: string): void {
-  store.shard(shardId).collection('items', ['id']).upsert(
-    Array.from({ length: 12 }, (_, i) => ({ id: i + 1, status: ['new', 'open', 'done'][i % 3], n: i })),
-  );
+  store
+    .shard(shardId)
+    .collection('items', ['id'])
+    .upsert(Array.from({ length: 12 }, (_, i) => ({ id: i + 1, status: ['new', 'open', 'done'][i % 3], n: i })));
 }
 
 const rowsOf = (store: MemoryStore, shardId: string, name = 'items') => store.shard(shardId).collection(name).rows();
 const ledgerOf = (store: MemoryStore, shardId: string) => [...store.shard(shardId).ledger.values()];
 
-function expectRefusal(error: unknown, code: string, fields: { migrationId?: string; shardId?: string; field?: string }): void {
+function expectRefusal(
+  error: unknown,
+  code: string,
+  fields: { migrationId?: string; shardId?: string; field?: string },
+): void {
   expect(isMigrateError(error), String(error)).toBe(true);
   expect(error).toMatchObject({ code, ...fields });
 }
 
 describe('defect 5: two migrations sharing a backup name are refused when the set is built', () => {
-  const data = (id: string) => defineDataMigration({ id, engine: 'memory', table: 'items', transform: (r) => ({ ...r, n: 1 }) });
+  const data = (id: string) =>
+    defineDataMigration({ id, engine: 'memory', table: 'items', transform: (r) => ({ ...r, n: 1 }) });
 
   it('refuses 0501-c.1 and 0501-c_1 in createMigrator and in plan(), naming both', () => {
     const { engine, ids } = memory(1);
@@ -57,14 +72,18 @@ describe('defect 5: two migrations sharing a backup name are refused when the se
     expectRefusal(error, ErrorCode.BackupNameCollision, { migrationId: '0501-c_1', field: 'id' });
     expect((error as Error).message).toContain('"0501-c.1"');
     expect((error as Error).message).toContain('mcp_backup_0501_c_1');
-    expect(() => plan({ migrations: set, shards: [{ id: ids[0]!, engine: 'memory' }], ledgers: new Map() })).toThrow(/backup name/);
+    expect(() => plan({ migrations: set, shards: [{ id: ids[0]!, engine: 'memory' }], ledgers: new Map() })).toThrow(
+      /backup name/,
+    );
   });
 
   it('refuses ids that differ only after the 63-character cut', () => {
     const { engine } = memory(1);
     const stem = `0600-${'x'.repeat(60)}`;
     expect(backupName(`${stem}-a`)).toBe(backupName(`${stem}-b`));
-    expect(() => migratorOf(engine, [data(`${stem}-a`), data(`${stem}-b`)])).toThrow(expect.objectContaining({ code: ErrorCode.BackupNameCollision }));
+    expect(() => migratorOf(engine, [data(`${stem}-a`), data(`${stem}-b`)])).toThrow(
+      expect.objectContaining({ code: ErrorCode.BackupNameCollision }),
+    );
   });
 
   it('refuses a directory of migrations with a collision before anything is applied (load path)', async () => {
@@ -89,7 +108,14 @@ describe('defect 6: a key that does not identify one row is refused before the f
     const { engine, store, ids } = memory(2);
     for (const id of ids) seedItems(store, id);
     const before = ids.map((id) => rowsOf(store, id));
-    const m = defineDataMigration({ id: '0601-by-status', engine: 'memory', table: 'items', key: 'status', batchSize: 2, transform: (r) => ({ ...r, n: (r.n as number) + 100 }) });
+    const m = defineDataMigration({
+      id: '0601-by-status',
+      engine: 'memory',
+      table: 'items',
+      key: 'status',
+      batchSize: 2,
+      transform: (r) => ({ ...r, n: (r.n as number) + 100 }),
+    });
     const migrator = migratorOf(engine, [m]);
     const error = await rejection(migrator.run());
     expectRefusal(error, ErrorCode.KeyNotUnique, { migrationId: '0601-by-status', shardId: ids[0], field: 'key' });
@@ -104,10 +130,16 @@ describe('defect 6: a key that does not identify one row is refused before the f
     expectRefusal(await rejection(migrator.plan()), ErrorCode.KeyNotUnique, { migrationId: m.id, field: 'key' });
   });
 
-  it("accepts the key a memory collection stores its rows by (unique by construction), given explicitly", async () => {
+  it('accepts the key a memory collection stores its rows by (unique by construction), given explicitly', async () => {
     const { engine, store, ids } = memory(1);
     seedItems(store, ids[0]!);
-    const byId = defineDataMigration({ id: '0602-by-id', engine: 'memory', table: 'items', key: ['id'], transform: (r) => ({ ...r, n: -1 }) });
+    const byId = defineDataMigration({
+      id: '0602-by-id',
+      engine: 'memory',
+      table: 'items',
+      key: ['id'],
+      transform: (r) => ({ ...r, n: -1 }),
+    });
     const report = await migratorOf(engine, [byId]).run();
     expect(report.ok).toBe(true);
     expect(rowsOf(store, ids[0]!).map((r) => r.n)).toEqual(Array(12).fill(-1));
@@ -118,12 +150,22 @@ describe('defect 6: a key that does not identify one row is refused before the f
     seedItems(store, ids[0]!);
     const before = rowsOf(store, ids[0]!);
     const schema = defineMigration({ id: '0603-a', engine: 'memory', up() {} });
-    const m = defineDataMigration({ id: '0603-b', engine: 'memory', table: 'items', key: 'status', dependsOn: ['0603-a'], transform: (r) => ({ ...r, n: 0 }) });
+    const m = defineDataMigration({
+      id: '0603-b',
+      engine: 'memory',
+      table: 'items',
+      key: 'status',
+      dependsOn: ['0603-a'],
+      transform: (r) => ({ ...r, n: 0 }),
+    });
     const error = await rejection(migratorOf(engine, [schema, m]).run());
     const step = error.report.shards[0].migrations.find((s: { migrationId: string }) => s.migrationId === '0603-b');
     expect(step).toMatchObject({ status: 'failed', error: { code: ErrorCode.KeyNotUnique } });
     expect(rowsOf(store, ids[0]!)).toEqual(before);
-    expect(store.shard(ids[0]!).ledger.get('0603-b')).toMatchObject({ state: 'failed', error: { code: ErrorCode.KeyNotUnique } });
+    expect(store.shard(ids[0]!).ledger.get('0603-b')).toMatchObject({
+      state: 'failed',
+      error: { code: ErrorCode.KeyNotUnique },
+    });
   });
 });
 
@@ -132,7 +174,12 @@ describe('defect 7: a data migration on a table/collection that does not exist',
     const { engine, store, ids } = memory(2);
     seedItems(store, ids[0]!); // the table exists on one shard only
     const before = rowsOf(store, ids[0]!);
-    const m = defineDataMigration({ id: '0701-missing', engine: 'memory', table: 'items', transform: (r) => ({ ...r, n: 0 }) });
+    const m = defineDataMigration({
+      id: '0701-missing',
+      engine: 'memory',
+      table: 'items',
+      transform: (r) => ({ ...r, n: 0 }),
+    });
     const error = await rejection(migratorOf(engine, [m]).run());
     expectRefusal(error, ErrorCode.TargetMissing, { migrationId: '0701-missing', shardId: ids[1], field: 'table' });
     expect(rowsOf(store, ids[0]!)).toEqual(before);
@@ -142,16 +189,29 @@ describe('defect 7: a data migration on a table/collection that does not exist',
   it("with ifMissing: 'skip', is recorded applied with a note, reported skipped with the reason, and its rollback changes nothing", async () => {
     const { engine, store, ids } = memory(2);
     seedItems(store, ids[0]!);
-    const m = defineDataMigration({ id: '0702-skip', engine: 'memory', table: 'items', ifMissing: 'skip', transform: (r) => ({ ...r, n: (r.n as number) + 1 }), reverse: (r) => ({ ...r, n: (r.n as number) - 1 }) });
+    const m = defineDataMigration({
+      id: '0702-skip',
+      engine: 'memory',
+      table: 'items',
+      ifMissing: 'skip',
+      transform: (r) => ({ ...r, n: (r.n as number) + 1 }),
+      reverse: (r) => ({ ...r, n: (r.n as number) - 1 }),
+    });
     const migrator = migratorOf(engine, [m]);
     const report = await migrator.run();
     const byShard = Object.fromEntries(report.shards.map((s) => [s.shardId, s.migrations[0]]));
     expect(byShard[ids[0]!]).toMatchObject({ status: 'applied' });
     expect(byShard[ids[1]!]).toMatchObject({ status: 'skipped', reason: expect.stringContaining('does not exist') });
-    expect(store.shard(ids[1]!).ledger.get(m.id)).toMatchObject({ state: 'applied', error: { code: ErrorCode.TargetMissing } });
+    expect(store.shard(ids[1]!).ledger.get(m.id)).toMatchObject({
+      state: 'applied',
+      error: { code: ErrorCode.TargetMissing },
+    });
     expect((await migrator.verify()).ok).toBe(true);
     // The table appears later (created in its new shape): rolling back must not run `reverse` over it.
-    store.shard(ids[1]!).collection('items', ['id']).upsert([{ id: 1, n: 10 }]);
+    store
+      .shard(ids[1]!)
+      .collection('items', ['id'])
+      .upsert([{ id: 1, n: 10 }]);
     await migrator.rollback({ steps: 1 });
     expect(rowsOf(store, ids[1]!)).toEqual([{ id: 1, n: 10 }]);
     expect(store.shard(ids[1]!).ledger.get(m.id)).toMatchObject({ state: 'rolled_back' });
@@ -163,7 +223,12 @@ describe('defect 7: options outside their schema are refused before anything run
   const setup = () => {
     const { engine, store, ids } = memory(1);
     seedItems(store, ids[0]!);
-    const m = defineDataMigration({ id: '0710-bump', engine: 'memory', table: 'items', transform: (r) => ({ ...r, n: (r.n as number) + 1 }) });
+    const m = defineDataMigration({
+      id: '0710-bump',
+      engine: 'memory',
+      table: 'items',
+      transform: (r) => ({ ...r, n: (r.n as number) + 1 }),
+    });
     return { engine, store, ids, m };
   };
 
@@ -184,7 +249,9 @@ describe('defect 7: options outside their schema are refused before anything run
     const migrator = migratorOf(engine, [m]);
     await migrator.run();
     const after = rowsOf(store, ids[0]!);
-    expectRefusal(await rejection(migrator.rollback({ steps: 1, to: '0710-bump' })), ErrorCode.Config, { field: 'steps' });
+    expectRefusal(await rejection(migrator.rollback({ steps: 1, to: '0710-bump' })), ErrorCode.Config, {
+      field: 'steps',
+    });
     expectRefusal(await rejection(migrator.rollback({ step: 1 } as never)), ErrorCode.Config, { field: 'step' });
     expectRefusal(await rejection(migrator.rollback({ steps: 0 })), ErrorCode.Config, { field: 'steps' });
     expect(rowsOf(store, ids[0]!)).toEqual(after);
@@ -205,8 +272,12 @@ describe('defect 7: options outside their schema are refused before anything run
     expect(() => hashRouter({ key: '' })).toThrow(expect.objectContaining({ code: ErrorCode.Config, field: 'key' }));
     expect(() => hashRouter({ key: 'tenant id' })).toThrow(expect.objectContaining({ field: 'key' }));
     expect(() => hashRouter({ kee: 'tenant_id' } as never)).toThrow(expect.objectContaining({ field: 'kee' }));
-    expect(() => rangeRouter({ key: '', ranges: { memory: [{ shard: 'a' }] } })).toThrow(expect.objectContaining({ field: 'key' }));
-    expect(() => rangeRouter({ ranges: { memory: [{ shard: '' }] } })).toThrow(expect.objectContaining({ field: 'ranges.memory' }));
+    expect(() => rangeRouter({ key: '', ranges: { memory: [{ shard: 'a' }] } })).toThrow(
+      expect.objectContaining({ field: 'key' }),
+    );
+    expect(() => rangeRouter({ ranges: { memory: [{ shard: '' }] } })).toThrow(
+      expect.objectContaining({ field: 'ranges.memory' }),
+    );
     expect(hashRouter().key).toBe('tenant_id');
     expect(hashRouter({ key: 'org_id' }).key).toBe('org_id');
   });
@@ -216,7 +287,9 @@ describe('defect 7: options outside their schema are refused before anything run
     const before = rowsOf(store, ids[0]!);
     const bad = (patch: Record<string, unknown>) => ({ ...m, ...patch }) as unknown as DataMigration;
     const refused = (migration: Migration, field: string) =>
-      expect(() => migratorOf(engine, [migration])).toThrow(expect.objectContaining({ code: ErrorCode.Definition, migrationId: '0710-bump', field }));
+      expect(() => migratorOf(engine, [migration])).toThrow(
+        expect.objectContaining({ code: ErrorCode.Definition, migrationId: '0710-bump', field }),
+      );
     refused(bad({ batchSize: 0 }), 'batchSize');
     refused(bad({ batchSize: 1.5 }), 'batchSize');
     refused(bad({ batchSize: undefined }), 'batchSize');
@@ -238,11 +311,30 @@ describe('defect 7: options outside their schema are refused before anything run
   it('every valid definition passes the second check in createMigrator', () => {
     const { engine } = memory(1);
     const all = [
-      defineMigration({ id: 'a1', engine: 'memory', description: 'd', dependsOn: [], scope: { shards: [engine.shards[0]!.id] }, transaction: false, up() {}, down() {} }),
+      defineMigration({
+        id: 'a1',
+        engine: 'memory',
+        description: 'd',
+        dependsOn: [],
+        scope: { shards: [engine.shards[0]!.id] },
+        transaction: false,
+        up() {},
+        down() {},
+      }),
       defineMigration({ id: 'a2', engine: 'memory', scope: { tenants: ['t1'] }, up() {} }),
       defineDataMigration({
-        id: 'a3', engine: 'memory', table: 'items', key: ['a', 'b'], filter: { kind: 'x' }, batchSize: 7, maxRowsPerSecond: 10, ifMissing: 'skip',
-        transform: (r) => r, reverse: (r) => r, verify: () => true, dependsOn: ['a1'],
+        id: 'a3',
+        engine: 'memory',
+        table: 'items',
+        key: ['a', 'b'],
+        filter: { kind: 'x' },
+        batchSize: 7,
+        maxRowsPerSecond: 10,
+        ifMissing: 'skip',
+        transform: (r) => r,
+        reverse: (r) => r,
+        verify: () => true,
+        dependsOn: ['a1'],
       }),
       defineDataMigration({ id: 'a4', engine: 'memory', collection: 'docs', transform: (r) => r }),
     ];

@@ -16,10 +16,13 @@ it("run({ mode: 'wait' }) gives up at once when the plan is refused, instead of 
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
   const started = Date.now();
   let settled = false;
-  const outcome = migrator.run({ mode: 'wait', timeoutMs: 60_000 }).then(
-    () => new Error('resolved instead of refusing'),
-    (e: unknown) => e as Error,
-  ).finally(() => (settled = true));
+  const outcome = migrator
+    .run({ mode: 'wait', timeoutMs: 60_000 })
+    .then(
+      () => new Error('resolved instead of refusing'),
+      (e: unknown) => e as Error,
+    )
+    .finally(() => (settled = true));
   for (let i = 0; i < 600 && !settled; i++) await vi.advanceTimersByTimeAsync(100);
   const err = await outcome;
   expect(Date.now() - started).toBeLessThan(1_000);

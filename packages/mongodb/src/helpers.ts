@@ -47,7 +47,14 @@ export async function dropCollectionIfExists(db: Db, name: string): Promise<bool
 }
 
 /** Options compared when deciding whether an existing index equals the requested one. */
-const COMPARED_OPTIONS = ['unique', 'sparse', 'partialFilterExpression', 'expireAfterSeconds', 'collation', 'hidden'] as const;
+const COMPARED_OPTIONS = [
+  'unique',
+  'sparse',
+  'partialFilterExpression',
+  'expireAfterSeconds',
+  'collation',
+  'hidden',
+] as const;
 
 /**
  * Creates an index unless an equal one (same keys in the same order, same options) exists; returns
@@ -55,7 +62,12 @@ const COMPARED_OPTIONS = ['unique', 'sparse', 'partialFilterExpression', 'expire
  * requested name, is an error: silently keeping either would leave a schema different from the
  * migration's (FerretDB v1.24 does not report that conflict itself; MongoDB does, codes 85/86).
  */
-export async function ensureIndex(db: Db, collection: string, keys: IndexKeys, options: CreateIndexesOptions = {}): Promise<string> {
+export async function ensureIndex(
+  db: Db,
+  collection: string,
+  keys: IndexKeys,
+  options: CreateIndexesOptions = {},
+): Promise<string> {
   const coll = db.collection(collection);
   const wanted = { ...options };
   const existing = await findIndex(db, collection, keys, wanted);
@@ -73,18 +85,35 @@ export async function ensureIndex(db: Db, collection: string, keys: IndexKeys, o
 }
 
 /** The name of an existing index equal to the requested one; throws on a conflicting one; `undefined` when none. */
-async function findIndex(db: Db, collection: string, keys: IndexKeys, options: CreateIndexesOptions): Promise<string | undefined> {
+async function findIndex(
+  db: Db,
+  collection: string,
+  keys: IndexKeys,
+  options: CreateIndexesOptions,
+): Promise<string | undefined> {
   const indexes = await listIndexes(db, collection);
   const byKeys = indexes.find((i) => sameKeys(i.key, keys));
   if (byKeys) {
-    const differs = COMPARED_OPTIONS.filter((o) => !sameOption(o, (byKeys as unknown as Record<string, unknown>)[o], (options as Record<string, unknown>)[o]));
+    const differs = COMPARED_OPTIONS.filter(
+      (o) => !sameOption(o, (byKeys as unknown as Record<string, unknown>)[o], (options as Record<string, unknown>)[o]),
+    );
     if (differs.length === 0 && (options.name === undefined || options.name === byKeys.name)) return byKeys.name;
-    const why = differs.length ? `different ${differs.map((d) => `"${d}"`).join(', ')}` : `another name ("${byKeys.name ?? ''}")`;
-    throw new MigrateError(ErrorCode.MigrationFailed, `ensureIndex on "${collection}": index ${JSON.stringify(keys)} already exists with ${why}; drop it first (dropIndexIfExists) to change it`, { field: 'index' });
+    const why = differs.length
+      ? `different ${differs.map((d) => `"${d}"`).join(', ')}`
+      : `another name ("${byKeys.name ?? ''}")`;
+    throw new MigrateError(
+      ErrorCode.MigrationFailed,
+      `ensureIndex on "${collection}": index ${JSON.stringify(keys)} already exists with ${why}; drop it first (dropIndexIfExists) to change it`,
+      { field: 'index' },
+    );
   }
   const byName = options.name === undefined ? undefined : indexes.find((i) => i.name === options.name);
   if (byName) {
-    throw new MigrateError(ErrorCode.MigrationFailed, `ensureIndex on "${collection}": an index named "${options.name}" already exists with other keys ${JSON.stringify(byName.key)}`, { field: 'index' });
+    throw new MigrateError(
+      ErrorCode.MigrationFailed,
+      `ensureIndex on "${collection}": an index named "${options.name}" already exists with other keys ${JSON.stringify(byName.key)}`,
+      { field: 'index' },
+    );
   }
   return undefined;
 }
@@ -96,12 +125,19 @@ function sameOption(option: (typeof COMPARED_OPTIONS)[number], existing: unknown
     case 'hidden':
       return Boolean(existing) === Boolean(wanted);
     case 'expireAfterSeconds':
-      return (existing === undefined ? undefined : Number(existing)) === (wanted === undefined ? undefined : Number(wanted));
+      return (
+        (existing === undefined ? undefined : Number(existing)) === (wanted === undefined ? undefined : Number(wanted))
+      );
     case 'collation':
       // The server expands a collation with defaults: compare the fields that were asked for.
       if (wanted === undefined) return existing === undefined;
-      return typeof existing === 'object' && existing !== null
-        && Object.entries(wanted as Record<string, unknown>).every(([k, v]) => canonicalEncode((existing as Record<string, unknown>)[k]) === canonicalEncode(v));
+      return (
+        typeof existing === 'object' &&
+        existing !== null &&
+        Object.entries(wanted as Record<string, unknown>).every(
+          ([k, v]) => canonicalEncode((existing as Record<string, unknown>)[k]) === canonicalEncode(v),
+        )
+      );
     default:
       return canonicalEncode(existing ?? null) === canonicalEncode(wanted ?? null);
   }
@@ -134,20 +170,41 @@ export interface RenameFieldOptions {
  * batch picks the next `batchSize` document ids that still have `from` and renames them. Resumable
  * (a re-run finds only what is left) and idempotent. Returns how many documents it changed.
  */
-export async function renameField(db: Db, collection: string, from: string, to: string, options: RenameFieldOptions = {}): Promise<number> {
+export async function renameField(
+  db: Db,
+  collection: string,
+  from: string,
+  to: string,
+  options: RenameFieldOptions = {},
+): Promise<number> {
   const batchSize = options.batchSize ?? 1_000;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new MigrateError(ErrorCode.Definition, `renameField: field "batchSize": must be a positive integer`, { field: 'batchSize' });
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new MigrateError(ErrorCode.Definition, `renameField: field "batchSize": must be a positive integer`, {
+      field: 'batchSize',
+    });
   if (from === to) return 0;
   const coll = db.collection(collection);
   const pending = { ...options.filter, [from]: { $exists: true } };
   let renamed = 0;
   for (;;) {
     options.signal?.throwIfAborted();
-    const ids = (await coll.find(pending, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(batchSize).toArray()).map((d) => d._id);
+    const ids = (
+      await coll
+        .find(pending, { projection: { _id: 1 } })
+        .sort({ _id: 1 })
+        .limit(batchSize)
+        .toArray()
+    ).map((d) => d._id);
     if (ids.length === 0) return renamed;
-    const { modifiedCount } = await coll.updateMany({ _id: { $in: ids }, [from]: { $exists: true } }, { $rename: { [from]: to } });
+    const { modifiedCount } = await coll.updateMany(
+      { _id: { $in: ids }, [from]: { $exists: true } },
+      { $rename: { [from]: to } },
+    );
     if (modifiedCount === 0) {
-      throw new MigrateError(ErrorCode.MigrationFailed, `renameField: renaming "${from}" to "${to}" in "${collection}" made no progress on ${ids.length} document(s)`);
+      throw new MigrateError(
+        ErrorCode.MigrationFailed,
+        `renameField: renaming "${from}" to "${to}" in "${collection}" made no progress on ${ids.length} document(s)`,
+      );
     }
     renamed += modifiedCount;
   }
@@ -167,8 +224,11 @@ function sameKeys(a: unknown, b: IndexKeys): boolean {
   if (typeof a !== 'object' || a === null) return false;
   const ea = Object.entries(a as Record<string, unknown>);
   const eb = Object.entries(b);
-  return ea.length === eb.length && ea.every(([k, v], i) => {
-    const [kb, vb] = eb[i]!;
-    return k === kb && (typeof vb === 'string' ? v === vb : Number(v) === vb);
-  });
+  return (
+    ea.length === eb.length &&
+    ea.every(([k, v], i) => {
+      const [kb, vb] = eb[i]!;
+      return k === kb && (typeof vb === 'string' ? v === vb : Number(v) === vb);
+    })
+  );
 }

@@ -17,7 +17,19 @@ type Doc = Record<string, unknown>;
  * accept (FerretDB rejects `minKey`, `maxKey`, `symbol`, `decimal`, `javascript`; none of those is
  * a sensible key).
  */
-const TYPE_ORDER = ['null', 'number', 'string', 'object', 'array', 'binData', 'objectId', 'bool', 'date', 'timestamp', 'regex'] as const;
+const TYPE_ORDER = [
+  'null',
+  'number',
+  'string',
+  'object',
+  'array',
+  'binData',
+  'objectId',
+  'bool',
+  'date',
+  'timestamp',
+  'regex',
+] as const;
 type TypeAlias = (typeof TYPE_ORDER)[number];
 
 /** The `$type` alias of a JS/BSON value as the driver serialises it. */
@@ -105,9 +117,16 @@ export function upToKey(key: readonly string[], upTo: KeyValue): Doc {
   return lexicographic(key, upTo, less, true);
 }
 
-function lexicographic(key: readonly string[], bound: KeyValue, strict: (f: string, v: unknown) => Doc, inclusive: boolean): Doc {
+function lexicographic(
+  key: readonly string[],
+  bound: KeyValue,
+  strict: (f: string, v: unknown) => Doc,
+  inclusive: boolean,
+): Doc {
   if (bound.length !== key.length) {
-    throw new TypeError(`key bound has ${bound.length} value(s) for a key of ${key.length} field(s) (${key.join(', ')})`);
+    throw new TypeError(
+      `key bound has ${bound.length} value(s) for a key of ${key.length} field(s) (${key.join(', ')})`,
+    );
   }
   const branches: Doc[] = [];
   for (let i = 0; i < key.length; i++) {
@@ -127,7 +146,11 @@ export function and(parts: readonly (Doc | undefined)[]): Doc {
 }
 
 /** The query of a key range `(after, upTo]`, within an optional filter. */
-export function rangeQuery(key: readonly string[], filter: Readonly<Doc> | undefined, range: KeyRange | undefined): Filter<Doc> {
+export function rangeQuery(
+  key: readonly string[],
+  filter: Readonly<Doc> | undefined,
+  range: KeyRange | undefined,
+): Filter<Doc> {
   return and([
     filter ? { ...filter } : undefined,
     range?.after ? afterKey(key, range.after) : undefined,

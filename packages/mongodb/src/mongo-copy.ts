@@ -37,31 +37,60 @@ export interface CopyProgress {
  * `MigrationFailedError` naming the keys when a batch cannot be written completely (e.g. a unique
  * index on the target refuses a document); never drops a document silently.
  */
-export async function copyDocuments(sourceDb: Db, targetDb: Db, collection: string, filter: Filter<Document> = {}, options: CopyDocumentsOptions = {}): Promise<CopyProgress> {
+export async function copyDocuments(
+  sourceDb: Db,
+  targetDb: Db,
+  collection: string,
+  filter: Filter<Document> = {},
+  options: CopyDocumentsOptions = {},
+): Promise<CopyProgress> {
   const batchSize = options.batchSize ?? 1_000;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError('copyDocuments: "batchSize" must be a positive integer');
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new TypeError('copyDocuments: "batchSize" must be a positive integer');
   const source = sourceDb.collection(collection);
   const targetName = options.targetCollection ?? collection;
   let progress: CopyProgress = { read: 0, written: 0, batches: 0, lastId: options.after };
   for (;;) {
     options.signal?.throwIfAborted();
-    const query = and([filter as Record<string, unknown>, progress.lastId === undefined ? undefined : afterKey(['_id'], [progress.lastId])]);
-    const raw = (await source.find(query, RAW_READ).sort({ _id: 1 }).limit(batchSize).toArray()) as unknown as Uint8Array[];
+    const query = and([
+      filter as Record<string, unknown>,
+      progress.lastId === undefined ? undefined : afterKey(['_id'], [progress.lastId]),
+    ]);
+    const raw = (await source
+      .find(query, RAW_READ)
+      .sort({ _id: 1 })
+      .limit(batchSize)
+      .toArray()) as unknown as Uint8Array[];
     const docs = raw.map(decodeRow);
     if (docs.length === 0) return progress;
-    const ops: AnyBulkWriteOperation<Document>[] = docs.map((doc) => ({ replaceOne: { filter: { _id: doc._id } as Document, replacement: storedDocument(doc)!, upsert: true } }));
+    const ops: AnyBulkWriteOperation<Document>[] = docs.map((doc) => ({
+      replaceOne: { filter: { _id: doc._id } as Document, replacement: storedDocument(doc)!, upsert: true },
+    }));
     let written: number;
     try {
       const result = await chunkedBulkWrite(targetDb, targetName, ops);
       written = result.matchedCount + result.upsertedCount;
     } catch (error) {
-      if (Array.isArray((error as { writeErrors?: unknown }).writeErrors)) throw bulkFailure('(copy)', targetName, docs as Row[], ['_id'], 'copy', error);
+      if (Array.isArray((error as { writeErrors?: unknown }).writeErrors))
+        throw bulkFailure('(copy)', targetName, docs as Row[], ['_id'], 'copy', error);
       throw error;
     }
     if (written !== docs.length) {
-      throw bulkFailure('(copy)', targetName, docs as Row[], ['_id'], 'copy', new Error(`wrote ${written} of ${docs.length} documents`));
+      throw bulkFailure(
+        '(copy)',
+        targetName,
+        docs as Row[],
+        ['_id'],
+        'copy',
+        new Error(`wrote ${written} of ${docs.length} documents`),
+      );
     }
-    progress = { read: progress.read + docs.length, written: progress.written + written, batches: progress.batches + 1, lastId: docs.at(-1)!._id };
+    progress = {
+      read: progress.read + docs.length,
+      written: progress.written + written,
+      batches: progress.batches + 1,
+      lastId: docs.at(-1)!._id,
+    };
     await options.onBatch?.(progress);
     if (docs.length < batchSize) return progress;
   }

@@ -16,8 +16,17 @@
  */
 import type { AnyBulkWriteOperation, Db, Document } from 'mongodb';
 import {
-  assertBackupTarget, RowSetHash, typedEncode,
-  type DataStore, type DataTarget, type KeyRange, type KeyValue, type RangeChecksum, type Row, type RowPatch, type TargetInfo,
+  assertBackupTarget,
+  RowSetHash,
+  typedEncode,
+  type DataStore,
+  type DataTarget,
+  type KeyRange,
+  type KeyValue,
+  type RangeChecksum,
+  type Row,
+  type RowPatch,
+  type TargetInfo,
 } from '@mcp/migrate-core';
 import { bulkFailure, chunkedBulkWrite, hasWriteErrors, type BulkCounts } from './internal/bulk-write.js';
 import { DUPLICATE_KEY_CODE, errorCode, isNotFound } from './mongo-errors.js';
@@ -48,7 +57,12 @@ export class MongoDataStore implements DataStore {
   async scan(target: DataTarget, after: KeyValue | undefined, limit: number): Promise<Row[]> {
     const db = await this.#db();
     const query = rangeQuery(target.key, target.filter, after ? { after } : undefined);
-    const raw = (await db.collection(target.name).find(query, RAW_READ).sort(keySort(target.key)).limit(limit).toArray()) as unknown as Uint8Array[];
+    const raw = (await db
+      .collection(target.name)
+      .find(query, RAW_READ)
+      .sort(keySort(target.key))
+      .limit(limit)
+      .toArray()) as unknown as Uint8Array[];
     return raw.map(decodeRow);
   }
 
@@ -60,7 +74,10 @@ export class MongoDataStore implements DataStore {
   async checksum(target: DataTarget, range?: KeyRange): Promise<RangeChecksum> {
     const db = await this.#db();
     const hash = new RowSetHash(typedEncode);
-    const cursor = db.collection(target.name).find(rangeQuery(target.key, target.filter, range), RAW_READ).batchSize(CHECKSUM_CURSOR_BATCH);
+    const cursor = db
+      .collection(target.name)
+      .find(rangeQuery(target.key, target.filter, range), RAW_READ)
+      .batchSize(CHECKSUM_CURSOR_BATCH);
     try {
       for await (const bytes of cursor) hash.add(decodeStored(bytes as unknown as Uint8Array));
     } finally {
@@ -103,7 +120,9 @@ export class MongoDataStore implements DataStore {
   async remove(target: DataTarget, keys: readonly KeyValue[]): Promise<number> {
     if (keys.length === 0) return 0;
     const rows = keys.map((k) => Object.fromEntries(target.key.map((f, i) => [f, k[i]])) as Row);
-    const ops: AnyBulkWriteOperation<Document>[] = rows.map((row) => ({ deleteOne: { filter: keyFilter(target.key, row) } }));
+    const ops: AnyBulkWriteOperation<Document>[] = rows.map((row) => ({
+      deleteOne: { filter: keyFilter(target.key, row) },
+    }));
     return (await this.#bulk(target.name, ops, rows, target.key, 'remove')).deletedCount;
   }
 
@@ -151,7 +170,13 @@ export class MongoDataStore implements DataStore {
     this.#indexedBackups.add(backup.name);
   }
 
-  async #bulk(collection: string, ops: AnyBulkWriteOperation<Document>[], rows: readonly Row[], key: readonly string[], what: string): Promise<BulkCounts> {
+  async #bulk(
+    collection: string,
+    ops: AnyBulkWriteOperation<Document>[],
+    rows: readonly Row[],
+    key: readonly string[],
+    what: string,
+  ): Promise<BulkCounts> {
     const db = await this.#db();
     try {
       return await chunkedBulkWrite(db, collection, ops);

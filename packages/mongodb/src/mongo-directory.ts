@@ -34,7 +34,9 @@ export class MongoTenantDirectory implements TenantDirectory {
 
   async set(engine: EngineName, tenant: string, shardId: string): Promise<void> {
     const _id = idOf(engine, tenant);
-    await (await this.#collection()).replaceOne({ _id }, { engine, tenant, shardId, updatedAt: new Date() }, { upsert: true });
+    await (
+      await this.#collection()
+    ).replaceOne({ _id }, { engine, tenant, shardId, updatedAt: new Date() }, { upsert: true });
   }
 
   async delete(engine: EngineName, tenant: string): Promise<boolean> {

@@ -17,8 +17,19 @@
  */
 import { MongoClient, type Db, type MongoClientOptions } from 'mongodb';
 import {
-  compareKeys, connectionSecrets, DefinitionError, ErrorCode, MigrateError, redact,
-  type ControlStore, type EngineAdapter, type EngineCapabilities, type EngineTerms, type ShardAdapter, type ShardDescriptor, type StepOptions,
+  compareKeys,
+  connectionSecrets,
+  DefinitionError,
+  ErrorCode,
+  MigrateError,
+  redact,
+  type ControlStore,
+  type EngineAdapter,
+  type EngineCapabilities,
+  type EngineTerms,
+  type ShardAdapter,
+  type ShardDescriptor,
+  type StepOptions,
 } from '@mcp/migrate-core';
 import { MongoTenantDirectory } from './mongo-directory.js';
 import { classifyError, shardUnavailable } from './mongo-errors.js';
@@ -85,10 +96,18 @@ export interface MongoServerInfo {
  * server-side copies (a backup page is written back as stored BSON). The rest is known per shard.
  */
 const NO_CAPABILITIES: EngineCapabilities = {
-  transactions: false, transactionalDdl: false, changeCapture: false, compareAndSet: false, serverCopy: false, inspect: true,
+  transactions: false,
+  transactionalDdl: false,
+  changeCapture: false,
+  compareAndSet: false,
+  serverCopy: false,
+  inspect: true,
 };
 const DEFAULT_KEY: readonly string[] = Object.freeze(['_id']);
-const TERMS: EngineTerms = Object.freeze({ target: 'collection', uniqueKey: 'it must be "_id" or exactly the fields of a unique index (not partial, not sparse)' });
+const TERMS: EngineTerms = Object.freeze({
+  target: 'collection',
+  uniqueKey: 'it must be "_id" or exactly the fields of a unique index (not partial, not sparse)',
+});
 
 /** The MongoDB engine adapter, with the driver error classifier the migrator uses for retries. */
 export interface MongoEngine extends EngineAdapter<Db> {
@@ -112,7 +131,11 @@ export function mongoEngine(options: MongoEngineOptions): MongoEngine {
   const clients = new ClientPool(config.clientOptions);
   const adapters = new Map<string, MongoShardAdapter>();
   for (const shard of config.shards) adapters.set(shard.id, new MongoShardAdapter(shard, config, clients));
-  const shards: ShardDescriptor[] = config.shards.map((s) => ({ id: s.id, engine: 'mongodb', location: adapters.get(s.id)!.location }));
+  const shards: ShardDescriptor[] = config.shards.map((s) => ({
+    id: s.id,
+    engine: 'mongodb',
+    location: adapters.get(s.id)!.location,
+  }));
   const first = adapters.get(config.shards[0]!.id)!;
   let control: ControlStore | undefined;
   return {
@@ -128,12 +151,19 @@ export function mongoEngine(options: MongoEngineOptions): MongoEngine {
     control: () => (control ??= { lock: first.lock, directory: new MongoTenantDirectory(() => first.db()) }),
     shard(id) {
       const a = adapters.get(id);
-      if (!a) throw new DefinitionError(`mongoEngine: no shard "${id}"`, { code: ErrorCode.Config, shardId: id, field: 'shards' });
+      if (!a)
+        throw new DefinitionError(`mongoEngine: no shard "${id}"`, {
+          code: ErrorCode.Config,
+          shardId: id,
+          field: 'shards',
+        });
       return a;
     },
     secrets: () => [
       ...config.shards.flatMap((s) => ('uri' in s ? connectionSecrets(s.uri) : clientSecrets(s.client))),
-      ...[config.clientOptions.auth?.password, config.clientOptions.tlsCertificateKeyFilePassword].filter((v): v is string => typeof v === 'string'),
+      ...[config.clientOptions.auth?.password, config.clientOptions.tlsCertificateKeyFilePassword].filter(
+        (v): v is string => typeof v === 'string',
+      ),
     ],
     async close() {
       await Promise.allSettled([...adapters.values()].map((a) => a.close()));
@@ -170,7 +200,8 @@ export class MongoShardAdapter implements ShardAdapter<Db> {
     this.id = config.id;
     this.#config = config;
     this.#clients = clients;
-    this.location = 'uri' in config ? uriLocation(config.uri, config.database) : clientLocation(config.client, config.database);
+    this.location =
+      'uri' in config ? uriLocation(config.uri, config.database) : clientLocation(config.client, config.database);
     const db = async () => (await this.#connect()).db;
     this.ledger = new MongoLedgerStore(db, engine.ledgerCollection, engine.lockCollection, config.id);
     this.lock = new MongoLockProvider(db, engine.lockCollection, config.id, engine.lockPollMs);
@@ -194,11 +225,15 @@ export class MongoShardAdapter implements ShardAdapter<Db> {
   }
 
   async connect(signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) throw new MigrateError(ErrorCode.Aborted, `Connecting to shard "${this.id}" was aborted`, { shardId: this.id });
+    if (signal?.aborted)
+      throw new MigrateError(ErrorCode.Aborted, `Connecting to shard "${this.id}" was aborted`, { shardId: this.id });
     const connecting = this.#connect();
     if (!signal) return void (await connecting);
     await new Promise<void>((resolve, reject) => {
-      const onAbort = () => reject(new MigrateError(ErrorCode.Aborted, `Connecting to shard "${this.id}" was aborted`, { shardId: this.id }));
+      const onAbort = () =>
+        reject(
+          new MigrateError(ErrorCode.Aborted, `Connecting to shard "${this.id}" was aborted`, { shardId: this.id }),
+        );
       signal.addEventListener('abort', onAbort, { once: true });
       connecting.then(() => resolve(), reject).finally(() => signal.removeEventListener('abort', onAbort));
     });
@@ -219,7 +254,10 @@ export class MongoShardAdapter implements ShardAdapter<Db> {
     const connecting = this.#connecting;
     this.#connecting = undefined;
     if (!connecting) return;
-    const ok = await connecting.then(() => true, () => false);
+    const ok = await connecting.then(
+      () => true,
+      () => false,
+    );
     if (ok && 'uri' in this.#config) await this.#clients.release(this.#config.uri);
   }
 
@@ -326,7 +364,14 @@ function clientLocation(client: MongoClient, database: string): string {
 // Option validation
 
 const SHARD_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const OPTION_KEYS = new Set(['shards', 'ledgerCollection', 'lockCollection', 'clientOptions', 'serverSelectionTimeoutMS', 'lockPollMs']);
+const OPTION_KEYS = new Set([
+  'shards',
+  'ledgerCollection',
+  'lockCollection',
+  'clientOptions',
+  'serverSelectionTimeoutMS',
+  'lockPollMs',
+]);
 
 function fail(field: string, problem: string): never {
   throw new DefinitionError(`mongoEngine: field "${field}": ${problem}`, { code: ErrorCode.Config, field });
@@ -341,21 +386,29 @@ function validate(options: MongoEngineOptions): ResolvedConfig {
   const places = new Map<unknown, Set<string>>();
   shards.forEach((shard: MongoShardConfig, i: number) => {
     const at = `shards[${i}]`;
-    if (typeof shard !== 'object' || shard === null) fail(at, 'expected { id, uri, database } or { id, client, database }');
-    if (typeof shard.id !== 'string' || !SHARD_ID.test(shard.id)) fail(`${at}.id`, 'must match [A-Za-z0-9][A-Za-z0-9_.-]*');
+    if (typeof shard !== 'object' || shard === null)
+      fail(at, 'expected { id, uri, database } or { id, client, database }');
+    if (typeof shard.id !== 'string' || !SHARD_ID.test(shard.id))
+      fail(`${at}.id`, 'must match [A-Za-z0-9][A-Za-z0-9_.-]*');
     if (ids.has(shard.id)) fail(`${at}.id`, `duplicate shard id "${shard.id}"`);
     ids.add(shard.id);
     const hasUri = 'uri' in shard && shard.uri !== undefined;
     const hasClient = 'client' in shard && shard.client !== undefined;
     if (hasUri === hasClient) fail(at, 'needs exactly one of "uri" and "client"');
-    if (hasUri && (typeof shard.uri !== 'string' || !/^mongodb(\+srv)?:\/\/[^/?]+/i.test(shard.uri))) fail(`${at}.uri`, 'must be a mongodb:// or mongodb+srv:// connection string');
-    if (hasClient && typeof (shard as MongoClientShardConfig).client?.db !== 'function') fail(`${at}.client`, 'must be a MongoClient');
+    if (hasUri && (typeof shard.uri !== 'string' || !/^mongodb(\+srv)?:\/\/[^/?]+/i.test(shard.uri)))
+      fail(`${at}.uri`, 'must be a mongodb:// or mongodb+srv:// connection string');
+    if (hasClient && typeof (shard as MongoClientShardConfig).client?.db !== 'function')
+      fail(`${at}.client`, 'must be a MongoClient');
     if (typeof shard.database !== 'string' || !/^[^/\\. "$*<>:|?\0]{1,63}$/.test(shard.database)) {
       fail(`${at}.database`, 'must be a database name (1-63 characters, none of /\\. "$*<>:|?)');
     }
     const server = hasUri ? (shard as MongoUriShardConfig).uri : (shard as MongoClientShardConfig).client;
     const databases = places.get(server) ?? new Set<string>();
-    if (databases.has(shard.database)) fail(`${at}.database`, `another shard already uses database "${shard.database}" on the same server: shards would share a ledger`);
+    if (databases.has(shard.database))
+      fail(
+        `${at}.database`,
+        `another shard already uses database "${shard.database}" on the same server: shards would share a ledger`,
+      );
     databases.add(shard.database);
     places.set(server, databases);
   });
@@ -363,10 +416,15 @@ function validate(options: MongoEngineOptions): ResolvedConfig {
   const lockCollection = collectionName(options.lockCollection, 'lockCollection', DEFAULT_LOCK_COLLECTION);
   if (ledgerCollection === lockCollection) fail('lockCollection', 'must differ from "ledgerCollection"');
   const timeout = options.serverSelectionTimeoutMS ?? DEFAULT_SERVER_SELECTION_TIMEOUT_MS;
-  if (!Number.isInteger(timeout) || timeout < 1) fail('serverSelectionTimeoutMS', 'must be a positive integer (milliseconds)');
+  if (!Number.isInteger(timeout) || timeout < 1)
+    fail('serverSelectionTimeoutMS', 'must be a positive integer (milliseconds)');
   const lockPollMs = options.lockPollMs ?? DEFAULT_LOCK_POLL_MS;
   if (!Number.isInteger(lockPollMs) || lockPollMs < 1) fail('lockPollMs', 'must be a positive integer (milliseconds)');
-  if (options.clientOptions !== undefined && (typeof options.clientOptions !== 'object' || options.clientOptions === null)) fail('clientOptions', 'must be MongoClientOptions');
+  if (
+    options.clientOptions !== undefined &&
+    (typeof options.clientOptions !== 'object' || options.clientOptions === null)
+  )
+    fail('clientOptions', 'must be MongoClientOptions');
   return {
     shards,
     ledgerCollection,

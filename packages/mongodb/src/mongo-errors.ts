@@ -149,7 +149,10 @@ export function describe(error: unknown): string {
  * (e.g. `util.inspect`) cannot show a connection string's credentials either.
  */
 export function shardUnavailable(shardId: string, location: string, error: unknown): ShardUnavailableError {
-  return new ShardUnavailableError(`Shard "${shardId}" (mongodb, ${location}) is unreachable: ${describe(error)}`, { shardId, cause: sanitized(error) });
+  return new ShardUnavailableError(`Shard "${shardId}" (mongodb, ${location}) is unreachable: ${describe(error)}`, {
+    shardId,
+    cause: sanitized(error),
+  });
 }
 
 function sanitized(error: unknown): Error {

@@ -19,7 +19,13 @@ export function mongoSession(db: Db): ClientSession | undefined {
   return sessions.get(db);
 }
 
-export async function executeStep(client: MongoClient, database: string, transactions: boolean, options: StepOptions, fn: (db: Db) => Promise<void>): Promise<void> {
+export async function executeStep(
+  client: MongoClient,
+  database: string,
+  transactions: boolean,
+  options: StepOptions,
+  fn: (db: Db) => Promise<void>,
+): Promise<void> {
   options.signal?.throwIfAborted();
   // A Db object of its own per step, so that `mongoSession(db)` names this step's session only.
   const db = client.db(database);

@@ -23,9 +23,14 @@ export async function inspectCollection(db: Db, target: DataTarget): Promise<Tar
     if (isNotFound(error)) return { exists: false, uniqueKey: false };
     throw error;
   }
-  const exactly = (fields: readonly string[]) => fields.length === target.key.length && target.key.every((k) => fields.includes(k));
+  const exactly = (fields: readonly string[]) =>
+    fields.length === target.key.length && target.key.every((k) => fields.includes(k));
   const uniqueKey = indexes.some(
-    (i) => i.unique === true && i.sparse !== true && i.partialFilterExpression === undefined && exactly(Object.keys((i.key ?? {}) as Document)),
+    (i) =>
+      i.unique === true &&
+      i.sparse !== true &&
+      i.partialFilterExpression === undefined &&
+      exactly(Object.keys((i.key ?? {}) as Document)),
   );
   return { exists: true, uniqueKey };
 }

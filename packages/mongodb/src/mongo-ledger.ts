@@ -60,7 +60,8 @@ export class MongoLedgerStore implements LedgerStore {
     const { id, ...rest } = record;
     const doc: LedgerDocument = { _id: id, ...rest, fence: { lockName: fence.lockName, token: fence.token } };
     const ledger = await this.#ledger();
-    const upsert = () => ledger.replaceOne({ _id: id, ...notNewer(fence) }, doc, { upsert: true, ignoreUndefined: true });
+    const upsert = () =>
+      ledger.replaceOne({ _id: id, ...notNewer(fence) }, doc, { upsert: true, ignoreUndefined: true });
     try {
       await upsert().catch((error: unknown) => {
         // The upsert race (see the file's comment): a concurrent insert of the same `_id` won.
@@ -68,7 +69,8 @@ export class MongoLedgerStore implements LedgerStore {
         throw error;
       });
     } catch (error) {
-      if (isDuplicateKey(error)) throw stale(what, fence, this.#shardId, 'a newer lease holder already wrote this record', error);
+      if (isDuplicateKey(error))
+        throw stale(what, fence, this.#shardId, 'a newer lease holder already wrote this record', error);
       throw error;
     }
   }
@@ -85,7 +87,9 @@ export class MongoLedgerStore implements LedgerStore {
 
   async #checkLease(fence: Fence, what: string): Promise<void> {
     const db = await this.#db();
-    const lease = await db.collection<LeaseDocument>(this.#lockCollection).findOne({ _id: fence.lockName }, { projection: { token: 1 } });
+    const lease = await db
+      .collection<LeaseDocument>(this.#lockCollection)
+      .findOne({ _id: fence.lockName }, { projection: { token: 1 } });
     const newest = typeof lease?.token === 'number' ? lease.token : 0;
     if (newest !== fence.token) throw stale(what, fence, this.#shardId, `newest is ${newest}`);
   }
@@ -97,11 +101,20 @@ export class MongoLedgerStore implements LedgerStore {
 
 /** Matches a record this fence may overwrite: no fence, another lock's fence, or an older-or-equal token. */
 function notNewer(fence: Fence): Record<string, unknown> {
-  return { $or: [{ fence: { $exists: false } }, { 'fence.lockName': { $ne: fence.lockName } }, { 'fence.token': { $lte: fence.token } }] };
+  return {
+    $or: [
+      { fence: { $exists: false } },
+      { 'fence.lockName': { $ne: fence.lockName } },
+      { 'fence.token': { $lte: fence.token } },
+    ],
+  };
 }
 
 function stale(what: string, fence: Fence, shardId: string, detail: string, cause?: unknown): StaleLeaseError {
-  return new StaleLeaseError(`${what} refused: fencing token ${fence.token} of lock "${fence.lockName}" is stale (${detail})`, { shardId, cause });
+  return new StaleLeaseError(
+    `${what} refused: fencing token ${fence.token} of lock "${fence.lockName}" is stale (${detail})`,
+    { shardId, cause },
+  );
 }
 
 function ignoreExists(error: unknown): void {

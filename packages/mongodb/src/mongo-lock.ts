@@ -13,7 +13,13 @@
  *   `lockPollMs`.
  */
 import type { Collection, Db } from 'mongodb';
-import { StaleLeaseError, type Lease, type LockProvider, type LockStatus, type TryAcquireOptions } from '@mcp/migrate-core';
+import {
+  StaleLeaseError,
+  type Lease,
+  type LockProvider,
+  type LockStatus,
+  type TryAcquireOptions,
+} from '@mcp/migrate-core';
 import { isDuplicateKey } from './mongo-errors.js';
 
 /** Default lease collection. */
@@ -55,14 +61,25 @@ export class MongoLockProvider implements LockProvider {
     const doc = await (await this.#locks()).findOne({ _id: name });
     if (!doc || doc.owner === null || doc.expiresAt.getTime() <= Date.now()) return null;
     return {
-      name, owner: doc.owner, token: doc.token, since: doc.since.toISOString(), heartbeatAt: doc.heartbeatAt.toISOString(), expiresAt: doc.expiresAt.toISOString(),
+      name,
+      owner: doc.owner,
+      token: doc.token,
+      since: doc.since.toISOString(),
+      heartbeatAt: doc.heartbeatAt.toISOString(),
+      expiresAt: doc.expiresAt.toISOString(),
     };
   }
 
   async forceRelease(name: string): Promise<boolean> {
-    const before = await (await this.#locks()).findOneAndUpdate(
+    const before = await (
+      await this.#locks()
+    ).findOneAndUpdate(
       { _id: name },
-      { $set: { owner: null, expiresAt: EPOCH }, $inc: { token: 1 }, $setOnInsert: { since: EPOCH, heartbeatAt: EPOCH } },
+      {
+        $set: { owner: null, expiresAt: EPOCH },
+        $inc: { token: 1 },
+        $setOnInsert: { since: EPOCH, heartbeatAt: EPOCH },
+      },
       { upsert: true, returnDocument: 'before' },
     );
     return before !== null && before.owner !== null && before.expiresAt.getTime() > Date.now();
@@ -72,9 +89,14 @@ export class MongoLockProvider implements LockProvider {
   async #tryTake(name: string, owner: string, ttlMs: number): Promise<LeaseDocument | null> {
     const now = new Date();
     try {
-      return await (await this.#locks()).findOneAndUpdate(
+      return await (
+        await this.#locks()
+      ).findOneAndUpdate(
         { _id: name, $or: [{ expiresAt: { $lte: now } }, { owner: null }] },
-        { $set: { owner, since: now, heartbeatAt: now, expiresAt: new Date(now.getTime() + ttlMs) }, $inc: { token: 1 } },
+        {
+          $set: { owner, since: now, heartbeatAt: now, expiresAt: new Date(now.getTime() + ttlMs) },
+          $inc: { token: 1 },
+        },
         { upsert: true, returnDocument: 'after' },
       );
     } catch (error) {
@@ -92,12 +114,18 @@ export class MongoLockProvider implements LockProvider {
       token,
       async renew() {
         const now = new Date();
-        const renewed = await (await locks()).findOneAndUpdate(
+        const renewed = await (
+          await locks()
+        ).findOneAndUpdate(
           { _id: name, token, owner },
           { $set: { heartbeatAt: now, expiresAt: new Date(now.getTime() + ttlMs) } },
           { returnDocument: 'after' },
         );
-        if (!renewed) throw new StaleLeaseError(`Lease on "${name}" (token ${token}) on shard "${shardId}" was lost: it expired and was taken over, or was force-released`, { shardId });
+        if (!renewed)
+          throw new StaleLeaseError(
+            `Lease on "${name}" (token ${token}) on shard "${shardId}" was lost: it expired and was taken over, or was force-released`,
+            { shardId },
+          );
       },
       async release() {
         await (await locks()).updateOne({ _id: name, token }, { $set: { owner: null, expiresAt: EPOCH } });

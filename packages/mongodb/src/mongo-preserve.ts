@@ -15,8 +15,15 @@
  */
 import type { AnyBulkWriteOperation, Db, Document, FindOptions } from 'mongodb';
 import {
-  ErrorCode, PRESERVE_CATALOG, PreserveError, preserveCopyName,
-  type PreservedCopy, type PreserveRestoreOptions, type PreserveSaveOptions, type PreserveStore, type PreserveTarget,
+  ErrorCode,
+  PRESERVE_CATALOG,
+  PreserveError,
+  preserveCopyName,
+  type PreservedCopy,
+  type PreserveRestoreOptions,
+  type PreserveSaveOptions,
+  type PreserveStore,
+  type PreserveTarget,
 } from '@mcp/migrate-core';
 import { chunkedBulkWrite, writeChunkSize } from './internal/bulk-write.js';
 import { DUPLICATE_KEY_CODE, isNotFound } from './mongo-errors.js';
@@ -46,24 +53,44 @@ export class MongoPreserveStore implements PreserveStore {
     this.#shardId = shardId;
   }
 
-  async save(migrationId: string, targets: readonly PreserveTarget[], options: PreserveSaveOptions): Promise<PreservedCopy[]> {
+  async save(
+    migrationId: string,
+    targets: readonly PreserveTarget[],
+    options: PreserveSaveOptions,
+  ): Promise<PreservedCopy[]> {
     const db = await this.#db();
     const out: PreservedCopy[] = [];
     for (const target of targets) {
-      if (options.signal?.aborted) throw new PreserveError(ErrorCode.Aborted, `Preserving for "${migrationId}" on shard "${this.#shardId}" was aborted`, { migrationId, shardId: this.#shardId });
+      if (options.signal?.aborted)
+        throw new PreserveError(
+          ErrorCode.Aborted,
+          `Preserving for "${migrationId}" on shard "${this.#shardId}" was aborted`,
+          { migrationId, shardId: this.#shardId },
+        );
       out.push(await this.#saveOne(db, migrationId, target, options.reuse));
     }
     return out;
   }
 
-  async restore(migrationId: string, targets: readonly PreserveTarget[], options: PreserveRestoreOptions = {}): Promise<number> {
+  async restore(
+    migrationId: string,
+    targets: readonly PreserveTarget[],
+    options: PreserveRestoreOptions = {},
+  ): Promise<number> {
     const db = await this.#db();
     // Every copy is checked before anything is written.
     const entries = await Promise.all(targets.map((t) => this.#complete(db, migrationId, t)));
     let n = 0;
     for (const [i, target] of targets.entries()) {
-      if (options.signal?.aborted) throw new PreserveError(ErrorCode.Aborted, `Restoring for "${migrationId}" on shard "${this.#shardId}" was aborted`, { migrationId, shardId: this.#shardId });
-      n += target.columns ? await this.#restoreFields(db, migrationId, target, entries[i]!) : await this.#restoreCollection(db, target, entries[i]!);
+      if (options.signal?.aborted)
+        throw new PreserveError(
+          ErrorCode.Aborted,
+          `Restoring for "${migrationId}" on shard "${this.#shardId}" was aborted`,
+          { migrationId, shardId: this.#shardId },
+        );
+      n += target.columns
+        ? await this.#restoreFields(db, migrationId, target, entries[i]!)
+        : await this.#restoreCollection(db, target, entries[i]!);
     }
     return n;
   }
@@ -98,19 +125,39 @@ export class MongoPreserveStore implements PreserveStore {
     if (reuse && existing?.complete) return toCopy(existing);
     const missing = await this.#missing(db, target);
     if (missing) {
-      throw new PreserveError(ErrorCode.PreserveTarget, `Migration "${migrationId}": field "preserve": ${missing.problem} on shard "${this.#shardId}"; nothing was run`, {
-        migrationId, shardId: this.#shardId, field: missing.field,
-      });
+      throw new PreserveError(
+        ErrorCode.PreserveTarget,
+        `Migration "${migrationId}": field "preserve": ${missing.problem} on shard "${this.#shardId}"; nothing was run`,
+        {
+          migrationId,
+          shardId: this.#shardId,
+          field: missing.field,
+        },
+      );
     }
-    const entry: CatalogDoc = { _id: copy, migrationId, target: target.name, fields: target.columns ? [...target.columns] : null, rows: 0, createdAt: new Date(), complete: false };
+    const entry: CatalogDoc = {
+      _id: copy,
+      migrationId,
+      target: target.name,
+      fields: target.columns ? [...target.columns] : null,
+      rows: 0,
+      createdAt: new Date(),
+      complete: false,
+    };
     await catalog.replaceOne({ _id: copy }, entry, { upsert: true });
     await db.dropCollection(copy).catch((error: unknown) => {
       if (!isNotFound(error)) throw error;
     });
-    const projection = target.columns ? Object.fromEntries([['_id', 1], ...target.columns.map((f) => [f, 1])]) : undefined;
+    const projection = target.columns
+      ? Object.fromEntries([['_id', 1], ...target.columns.map((f) => [f, 1])])
+      : undefined;
     let rows = 0;
     await pages(db, target.name, projection, async (docs) => {
-      await chunkedBulkWrite(db, copy, docs.map((document) => ({ insertOne: { document } })));
+      await chunkedBulkWrite(
+        db,
+        copy,
+        docs.map((document) => ({ insertOne: { document } })),
+      );
       rows += docs.length;
     });
     await catalog.updateOne({ _id: copy }, { $set: { complete: true, rows } });
@@ -125,7 +172,8 @@ export class MongoPreserveStore implements PreserveStore {
     const empty = (await collection.findOne({}, { projection: { _id: 1 } })) === null;
     for (const f of target.columns ?? []) {
       const field = `${target.name}.${f}`;
-      if (f === '_id') return { problem: `field "_id" of "${target.name}" is the key documents are restored by`, field };
+      if (f === '_id')
+        return { problem: `field "_id" of "${target.name}" is the key documents are restored by`, field };
       if (!empty && (await collection.findOne({ [f]: { $exists: true } }, { projection: { _id: 1 } })) === null) {
         return { problem: `no document of "${target.name}" has field "${f}"`, field };
       }
@@ -138,9 +186,15 @@ export class MongoPreserveStore implements PreserveStore {
     const entry = await db.collection<CatalogDoc>(PRESERVE_CATALOG).findOne({ _id: copy, complete: true });
     const exists = entry && (await db.listCollections({ name: copy }, { nameOnly: true }).toArray()).length > 0;
     if (!entry || !exists) {
-      throw new PreserveError(ErrorCode.PreserveMissing, `Rollback of "${migrationId}" on shard "${this.#shardId}": the preserved copy ${copy} of "${target.name}" is missing (purged?)`, {
-        migrationId, shardId: this.#shardId, field: target.name,
-      });
+      throw new PreserveError(
+        ErrorCode.PreserveMissing,
+        `Rollback of "${migrationId}" on shard "${this.#shardId}": the preserved copy ${copy} of "${target.name}" is missing (purged?)`,
+        {
+          migrationId,
+          shardId: this.#shardId,
+          field: target.name,
+        },
+      );
     }
     return entry;
   }
@@ -156,9 +210,15 @@ export class MongoPreserveStore implements PreserveStore {
   async #restoreFields(db: Db, migrationId: string, target: PreserveTarget, entry: CatalogDoc): Promise<number> {
     const found = await db.listCollections({ name: target.name }, { nameOnly: true }).toArray();
     if (found.length === 0) {
-      throw new PreserveError(ErrorCode.PreserveRestore, `Rollback of "${migrationId}" on shard "${this.#shardId}": collection "${target.name}" does not exist after "down"; the copy is kept`, {
-        migrationId, shardId: this.#shardId, field: target.name,
-      });
+      throw new PreserveError(
+        ErrorCode.PreserveRestore,
+        `Rollback of "${migrationId}" on shard "${this.#shardId}": collection "${target.name}" does not exist after "down"; the copy is kept`,
+        {
+          migrationId,
+          shardId: this.#shardId,
+          field: target.name,
+        },
+      );
     }
     const fields = target.columns!;
     let n = 0;
@@ -178,7 +238,12 @@ export class MongoPreserveStore implements PreserveStore {
 }
 
 /** Streams `collection` in `_id` order, as stored, `PAGE` documents at a time. */
-async function pages(db: Db, collection: string, projection: Document | undefined, fn: (docs: Document[]) => Promise<void>): Promise<void> {
+async function pages(
+  db: Db,
+  collection: string,
+  projection: Document | undefined,
+  fn: (docs: Document[]) => Promise<void>,
+): Promise<void> {
   const cursor = db.collection(collection).find({}, { ...RAW_TYPES, ...(projection ? { projection } : {}) });
   try {
     let page: Document[] = [];
@@ -204,14 +269,23 @@ async function insertOrReplace(db: Db, collection: string, docs: readonly Docume
   for (let start = 0; start < docs.length; start += size) {
     const chunk = docs.slice(start, start + size);
     try {
-      n += (await db.collection(collection).bulkWrite(chunk.map((document) => ({ insertOne: { document } })), { ordered: false })).insertedCount;
+      n += (
+        await db.collection(collection).bulkWrite(
+          chunk.map((document) => ({ insertOne: { document } })),
+          { ordered: false },
+        )
+      ).insertedCount;
     } catch (error) {
       const raw = (error as { writeErrors?: unknown }).writeErrors;
       const failed = (Array.isArray(raw) ? raw : raw ? [raw] : []) as { index: number; code: number }[];
       if (failed.length === 0 || failed.some((w) => w.code !== DUPLICATE_KEY_CODE)) throw error;
       n += chunk.length - failed.length;
       const again = failed.map((w) => chunk[w.index]!);
-      await chunkedBulkWrite(db, collection, again.map((d) => ({ replaceOne: { filter: { _id: d._id } as Document, replacement: d, upsert: true } })));
+      await chunkedBulkWrite(
+        db,
+        collection,
+        again.map((d) => ({ replaceOne: { filter: { _id: d._id } as Document, replacement: d, upsert: true } })),
+      );
       n += again.length;
     }
   }
@@ -219,5 +293,13 @@ async function insertOrReplace(db: Db, collection: string, docs: readonly Docume
 }
 
 function toCopy(e: CatalogDoc): PreservedCopy {
-  return { migrationId: e.migrationId, target: e.target, columns: e.fields, copy: e._id, rows: e.rows, createdAt: e.createdAt.toISOString(), complete: e.complete };
+  return {
+    migrationId: e.migrationId,
+    target: e.target,
+    columns: e.fields,
+    copy: e._id,
+    rows: e.rows,
+    createdAt: e.createdAt.toISOString(),
+    complete: e.complete,
+  };
 }

@@ -17,10 +17,22 @@ import { keyFilter } from './keyset.js';
 export const RAW_READ = { raw: true } as const;
 
 /** What the driver decodes by default (set explicitly: a host client may have changed its own defaults). */
-const PROMOTED = { promoteValues: true, promoteLongs: true, promoteBuffers: false, bsonRegExp: false, useBigInt64: false } as const;
+const PROMOTED = {
+  promoteValues: true,
+  promoteLongs: true,
+  promoteBuffers: false,
+  bsonRegExp: false,
+  useBigInt64: false,
+} as const;
 
 /** Decoding that keeps every BSON type: Int32, Double (-0 too), Long, regex options, Binary subtypes. */
-export const STORED = { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true, useBigInt64: false } as const;
+export const STORED = {
+  promoteValues: false,
+  promoteLongs: false,
+  promoteBuffers: false,
+  bsonRegExp: true,
+  useBigInt64: false,
+} as const;
 
 /** The promoted row of one raw document, with its stored form attached. */
 export function decodeRow(bytes: Uint8Array): Row {
@@ -60,7 +72,8 @@ export function keepStored(before: unknown, stored: unknown, after: unknown): un
   }
   if (isPlain(before) && isPlain(after) && isPlain(stored)) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(after)) if (v !== undefined) out[k] = has(before, k) ? keepStored(before[k], stored[k], v) : v;
+    for (const [k, v] of Object.entries(after))
+      if (v !== undefined) out[k] = has(before, k) ? keepStored(before[k], stored[k], v) : v;
     return out;
   }
   return after;
@@ -85,8 +98,12 @@ interface Paths {
  */
 function addPaths(out: Paths, path: string, before: unknown, stored: unknown, after: unknown): void {
   // Without a stored form (a row this adapter did not read), paths still leave siblings alone.
-  const descend = isPlain(before) && isPlain(after) && (stored === undefined || isPlain(stored))
-    && Object.keys(before).every(pathSegment) && Object.keys(after).every(pathSegment);
+  const descend =
+    isPlain(before) &&
+    isPlain(after) &&
+    (stored === undefined || isPlain(stored)) &&
+    Object.keys(before).every(pathSegment) &&
+    Object.keys(after).every(pathSegment);
   if (!descend) {
     out.set[path] = keepStored(before, stored, after);
     return;
@@ -97,9 +114,11 @@ function addPaths(out: Paths, path: string, before: unknown, stored: unknown, af
     if (!has(before, k)) inner.set[`${path}.${k}`] = v;
     else if (!sameValue(before[k], v)) addPaths(inner, `${path}.${k}`, before[k], stored?.[k], v);
   }
-  for (const k of Object.keys(before)) if (before[k] !== undefined && (!has(after, k) || after[k] === undefined)) inner.unset[`${path}.${k}`] = '';
+  for (const k of Object.keys(before))
+    if (before[k] !== undefined && (!has(after, k) || after[k] === undefined)) inner.unset[`${path}.${k}`] = '';
   // Nothing differs field by field (e.g. another prototype): set the sub-document whole.
-  if (Object.keys(inner.set).length === 0 && Object.keys(inner.unset).length === 0) out.set[path] = keepStored(before, stored, after);
+  if (Object.keys(inner.set).length === 0 && Object.keys(inner.unset).length === 0)
+    out.set[path] = keepStored(before, stored, after);
   Object.assign(out.set, inner.set);
   Object.assign(out.unset, inner.unset);
 }

@@ -28,7 +28,12 @@ describe('classifyError (no server): driver errors → engine-neutral reasons', 
   it.each<[string, unknown, string, boolean]>([
     ['network error', Object.assign(new Error('x'), { name: 'MongoNetworkError' }), 'connection-lost', true],
     ['NotWritablePrimary', driverError({ name: 'MongoServerError', code: 10107 }), 'connection-lost', true],
-    ['RetryableWriteError label', driverError({ name: 'MongoServerError', code: 2 }, ['RetryableWriteError']), 'connection-lost', true],
+    [
+      'RetryableWriteError label',
+      driverError({ name: 'MongoServerError', code: 2 }, ['RetryableWriteError']),
+      'connection-lost',
+      true,
+    ],
     ['TransientTransactionError label', { code: 1, errorLabels: ['TransientTransactionError'] }, 'serialization', true],
     ['WriteConflict', driverError({ name: 'MongoServerError', code: 112 }), 'serialization', true],
     ['ExceededTimeLimit', driverError({ name: 'MongoServerError', code: 262 }), 'lock-timeout', true],
@@ -70,11 +75,33 @@ describe('mongoEngine options (no server)', () => {
       [{ shards: [{ id: 'bad id', uri: 'mongodb://h/', database: 'd' }] }, 'shards[0].id'],
       [{ shards: [{ id: 'a', uri: 'http://user:pw@h/', database: 'd' }] }, 'shards[0].uri'],
       [{ shards: [{ id: 'a', uri: 'mongodb://h/', database: 'a.b' }] }, 'shards[0].database'],
-      [{ shards: [{ id: 'a', uri: 'mongodb://h/', database: 'd' }, { id: 'a', uri: 'mongodb://h/', database: 'e' }] }, 'shards[1].id'],
-      [{ shards: [{ id: 'a', uri: 'mongodb://h/', database: 'd' }, { id: 'b', uri: 'mongodb://h/', database: 'd' }] }, 'shards[1].database'],
+      [
+        {
+          shards: [
+            { id: 'a', uri: 'mongodb://h/', database: 'd' },
+            { id: 'a', uri: 'mongodb://h/', database: 'e' },
+          ],
+        },
+        'shards[1].id',
+      ],
+      [
+        {
+          shards: [
+            { id: 'a', uri: 'mongodb://h/', database: 'd' },
+            { id: 'b', uri: 'mongodb://h/', database: 'd' },
+          ],
+        },
+        'shards[1].database',
+      ],
       [{ shards: [{ id: 'a', uri: 'mongodb://h/', database: 'd' }], ledgerCollection: 'x$' }, 'ledgerCollection'],
-      [{ shards: [{ id: 'a', uri: 'mongodb://h/', database: 'd' }], lockCollection: 'mcp_migrations' }, 'lockCollection'],
-      [{ shards: [{ id: 'a', uri: 'mongodb://h/', database: 'd' }], serverSelectionTimeoutMS: 0 }, 'serverSelectionTimeoutMS'],
+      [
+        { shards: [{ id: 'a', uri: 'mongodb://h/', database: 'd' }], lockCollection: 'mcp_migrations' },
+        'lockCollection',
+      ],
+      [
+        { shards: [{ id: 'a', uri: 'mongodb://h/', database: 'd' }], serverSelectionTimeoutMS: 0 },
+        'serverSelectionTimeoutMS',
+      ],
       [{ shards: [{ id: 'a', uri: 'mongodb://h/', database: 'd' }], nope: 1 }, 'nope'],
     ];
     for (const [options, field] of cases) {
@@ -85,12 +112,27 @@ describe('mongoEngine options (no server)', () => {
     }
   });
   it('reports locations without credentials or query options', () => {
-    expect(uriLocation('mongodb://admin:s3cret@db-0:27017,db-1:27017/admin?authSource=admin&tlsCertificateKeyFilePassword=x', 'chat_0'))
-      .toBe('mongodb://***@db-0:27017,db-1:27017/chat_0');
-    const engine = mongoEngine({ shards: [{ id: 'mg-0', uri: 'mongodb+srv://u:p4ss@cluster.example.net/?retryWrites=true', database: 'chat' }] });
-    expect(engine.shards).toEqual([{ id: 'mg-0', engine: 'mongodb', location: 'mongodb+srv://***@cluster.example.net/chat' }]);
+    expect(
+      uriLocation(
+        'mongodb://admin:s3cret@db-0:27017,db-1:27017/admin?authSource=admin&tlsCertificateKeyFilePassword=x',
+        'chat_0',
+      ),
+    ).toBe('mongodb://***@db-0:27017,db-1:27017/chat_0');
+    const engine = mongoEngine({
+      shards: [{ id: 'mg-0', uri: 'mongodb+srv://u:p4ss@cluster.example.net/?retryWrites=true', database: 'chat' }],
+    });
+    expect(engine.shards).toEqual([
+      { id: 'mg-0', engine: 'mongodb', location: 'mongodb+srv://***@cluster.example.net/chat' },
+    ]);
     expect(inspect(engine.shards)).not.toContain('p4ss');
-    expect(engine.capabilities).toEqual({ transactions: false, transactionalDdl: false, changeCapture: false, compareAndSet: false, serverCopy: false, inspect: true });
+    expect(engine.capabilities).toEqual({
+      transactions: false,
+      transactionalDdl: false,
+      changeCapture: false,
+      compareAndSet: false,
+      serverCopy: false,
+      inspect: true,
+    });
     expect(() => engine.shard('nope')).toThrow(/no shard "nope"/);
   });
 });

@@ -15,7 +15,16 @@ const RECORDS = 25;
 const WRITERS = 4;
 
 const record = (id: string, runnerId: string): LedgerRecord => ({
-  id, state: 'running', checksum: 'c', startedAt: null, finishedAt: null, runnerId, checkpoint: null, counts: null, error: null, seq: 1,
+  id,
+  state: 'running',
+  checksum: 'c',
+  startedAt: null,
+  finishedAt: null,
+  runnerId,
+  checkpoint: null,
+  counts: null,
+  error: null,
+  seq: 1,
 });
 
 describe.runIf(enabled)('ledger.put under the upsert race (MongoDB-wire server)', () => {
@@ -30,7 +39,9 @@ describe.runIf(enabled)('ledger.put under the upsert race (MongoDB-wire server)'
     const fence = { lockName: 'race', token: lease.token };
     const failures: unknown[] = [];
     for (let i = 0; i < RECORDS; i++) {
-      const results = await Promise.allSettled(shards.map((s, w) => s.ledger.put(record(`m${i}`, `writer-${w}`), fence)));
+      const results = await Promise.allSettled(
+        shards.map((s, w) => s.ledger.put(record(`m${i}`, `writer-${w}`), fence)),
+      );
       for (const r of results) if (r.status === 'rejected') failures.push(r.reason);
     }
     expect(failures.map((f) => `${(f as { code?: string }).code}: ${(f as Error).message}`)).toEqual([]);
@@ -51,9 +62,17 @@ describe.runIf(enabled)('ledger.put under the upsert race (MongoDB-wire server)'
     const lease = await acquireLock(s.lock, 'race', { owner: 'w', ttlMs: 60_000, waitMs: 0 });
     const fence = { lockName: 'race', token: lease.token };
     await s.ledger.put(record('m1', 'first'), fence);
-    await client.db(db).collection('mcp_migrations').updateOne({ _id: 'm1' as never }, { $set: { 'fence.token': lease.token + 1 } });
+    await client
+      .db(db)
+      .collection('mcp_migrations')
+      .updateOne({ _id: 'm1' as never }, { $set: { 'fence.token': lease.token + 1 } });
     await expect(s.ledger.put(record('m1', 'late'), fence)).rejects.toMatchObject({ code: ErrorCode.StaleLease });
-    expect(await client.db(db).collection('mcp_migrations').findOne({ _id: 'm1' as never })).toMatchObject({ runnerId: 'first' });
+    expect(
+      await client
+        .db(db)
+        .collection('mcp_migrations')
+        .findOne({ _id: 'm1' as never }),
+    ).toMatchObject({ runnerId: 'first' });
     await lease.release();
   });
 });

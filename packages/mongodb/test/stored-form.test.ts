@@ -6,7 +6,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BSON, Binary, Decimal128, Double, Int32, Long, ObjectId, Timestamp } from 'mongodb';
-import { canonicalEncode, cloneValue, diffRow, storedFormOf, typedEncode, type Row, type RowPatch } from '@mcp/migrate-core';
+import {
+  canonicalEncode,
+  cloneValue,
+  diffRow,
+  storedFormOf,
+  typedEncode,
+  type Row,
+  type RowPatch,
+} from '@mcp/migrate-core';
 import { decodeRow, keepStored, patchWrite } from '../src/stored-form.js';
 
 const stored = {
@@ -48,35 +56,52 @@ describe('decodeRow: the promoted row with the stored form beside it', () => {
 describe('patchWrite: only what changed, dotted into sub-documents, untouched parts as stored', () => {
   it('a changed top-level field is $set alone', () => {
     const row = read(stored);
-    expect(patchWrite(['_id'], patchOf(row, (r) => ({ ...r, x: 'new' })))).toEqual({ updateOne: { filter: { _id: 1 }, update: { $set: { x: 'new' } } } });
+    expect(
+      patchWrite(
+        ['_id'],
+        patchOf(row, (r) => ({ ...r, x: 'new' })),
+      ),
+    ).toEqual({ updateOne: { filter: { _id: 1 }, update: { $set: { x: 'new' } } } });
   });
 
   it('one changed nested field becomes a dotted path; its siblings are not sent', () => {
     const row = read(stored);
-    const op = patchWrite(['_id'], patchOf(row, (r) => ({ ...r, sub: { ...(r.sub as Row), c: { x: 1, y: 2 }, b: 4 } })));
+    const op = patchWrite(
+      ['_id'],
+      patchOf(row, (r) => ({ ...r, sub: { ...(r.sub as Row), c: { x: 1, y: 2 }, b: 4 } })),
+    );
     expect(op).toEqual({ updateOne: { filter: { _id: 1 }, update: { $set: { 'sub.c.y': 2, 'sub.b': 4 } } } });
   });
 
   it('a removed nested field is $unset by its path', () => {
     const row = read(stored);
-    const op = patchWrite(['_id'], patchOf(row, (r) => {
-      const { a, ...sub } = r.sub as Row;
-      void a;
-      return { ...r, sub };
-    }));
+    const op = patchWrite(
+      ['_id'],
+      patchOf(row, (r) => {
+        const { a, ...sub } = r.sub as Row;
+        void a;
+        return { ...r, sub };
+      }),
+    );
     expect(op).toEqual({ updateOne: { filter: { _id: 1 }, update: { $unset: { 'sub.a': '' } } } });
   });
 
   it('a changed array is set whole, its untouched elements as stored', () => {
     const row = read(stored);
-    const op = patchWrite(['_id'], patchOf(row, (r) => ({ ...r, arr: [...(r.arr as unknown[]), 3] })));
+    const op = patchWrite(
+      ['_id'],
+      patchOf(row, (r) => ({ ...r, arr: [...(r.arr as unknown[]), 3] })),
+    );
     const set = (op as unknown as { updateOne: { update: { $set: { arr: unknown[] } } } }).updateOne.update.$set;
     expect(typedEncode(set.arr)).toBe(typedEncode([Long.fromNumber(1), new Double(2), 3]));
   });
 
   it('a sub-document with a key that a path cannot name is set whole, untouched keys as stored', () => {
     const row = read(stored);
-    const op = patchWrite(['_id'], patchOf(row, (r) => ({ ...r, odd: { ...(r.odd as Row), n: 2 } })));
+    const op = patchWrite(
+      ['_id'],
+      patchOf(row, (r) => ({ ...r, odd: { ...(r.odd as Row), n: 2 } })),
+    );
     const set = (op as unknown as { updateOne: { update: { $set: Row } } }).updateOne.update.$set;
     expect(Object.keys(set)).toEqual(['odd']);
     expect(typedEncode(set.odd)).toBe(typedEncode({ 'a.b': Long.fromNumber(1), n: 2 }));
@@ -84,7 +109,10 @@ describe('patchWrite: only what changed, dotted into sub-documents, untouched pa
 
   it('a top-level field named with a dot makes a replacement of the stored document with the change', () => {
     const row = read({ ...stored, 'x.y': 1 });
-    const op = patchWrite(['_id'], patchOf(row, (r) => ({ ...r, 'x.y': 2 })));
+    const op = patchWrite(
+      ['_id'],
+      patchOf(row, (r) => ({ ...r, 'x.y': 2 })),
+    );
     const replacement = (op as unknown as { replaceOne: { replacement: Row } }).replaceOne.replacement;
     expect(typedEncode(replacement)).toBe(typedEncode({ ...stored, 'x.y': 2 }));
     expect((op as unknown as { replaceOne: { upsert?: boolean } }).replaceOne.upsert).toBeUndefined();
@@ -92,7 +120,9 @@ describe('patchWrite: only what changed, dotted into sub-documents, untouched pa
 
   it('a row the adapter did not read (no stored form) is written from its JS values', () => {
     const before = { _id: 1, sub: { a: 1 } };
-    expect(patchWrite(['_id'], { key: [1], before, set: { sub: { a: 2 } }, unset: [] })).toEqual({ updateOne: { filter: { _id: 1 }, update: { $set: { 'sub.a': 2 } } } });
+    expect(patchWrite(['_id'], { key: [1], before, set: { sub: { a: 2 } }, unset: [] })).toEqual({
+      updateOne: { filter: { _id: 1 }, update: { $set: { 'sub.a': 2 } } },
+    });
   });
 
   it('keepStored: an explicit type change by the transform wins over the stored type', () => {
@@ -103,7 +133,14 @@ describe('patchWrite: only what changed, dotted into sub-documents, untouched pa
 
 describe('typedEncode with the real bson classes', () => {
   it('tells Int32, Long, Double and Decimal128 of one number apart, -0 from 0, and Decimal128 scale; canonicalEncode (key identity) does not', () => {
-    const fives = [new Int32(5), Long.fromNumber(5), new Double(5), Decimal128.fromString('5'), Decimal128.fromString('5.0'), 5];
+    const fives = [
+      new Int32(5),
+      Long.fromNumber(5),
+      new Double(5),
+      Decimal128.fromString('5'),
+      Decimal128.fromString('5.0'),
+      5,
+    ];
     expect(new Set(fives.map(typedEncode)).size).toBe(fives.length);
     expect(new Set(fives.slice(0, 4).map(canonicalEncode)).size).toBe(1);
     expect(typedEncode(new Double(-0))).not.toBe(typedEncode(new Double(0)));

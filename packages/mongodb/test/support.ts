@@ -68,6 +68,9 @@ export function serverFixture(defaults: EngineOptions = {}) {
       return name;
     },
     /** An engine with shard `mg-<i>` on each of `dbs`. */
-    engine: (dbs: readonly string[], extra: EngineOptions = {}) => track(mongoEngine({ shards: dbs.map((database, i) => ({ id: `mg-${i}`, uri, database })), ...defaults, ...extra })),
+    engine: (dbs: readonly string[], extra: EngineOptions = {}) =>
+      track(
+        mongoEngine({ shards: dbs.map((database, i) => ({ id: `mg-${i}`, uri, database })), ...defaults, ...extra }),
+      ),
   };
 }

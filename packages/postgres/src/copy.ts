@@ -41,15 +41,28 @@ export interface CopyRowsResult {
  * await copyRows(shard0Pool, shard3Pool, 'channels', { where: 'tenant_id = $1', params: [tenantId] });
  * ```
  */
-export async function copyRows(source: pg.Pool | pg.ClientBase, target: pg.Pool | pg.ClientBase, table: string, options: CopyRowsOptions = {}): Promise<CopyRowsResult> {
+export async function copyRows(
+  source: pg.Pool | pg.ClientBase,
+  target: pg.Pool | pg.ClientBase,
+  table: string,
+  options: CopyRowsOptions = {},
+): Promise<CopyRowsResult> {
   const t = tableName(table, options.schema ?? 'public');
   const format = options.format ?? 'binary';
-  if (format !== 'binary' && format !== 'csv') throw new DefinitionError(`copyRows: field "format" must be "binary" or "csv"`, { code: ErrorCode.Config, field: 'format' });
+  if (format !== 'binary' && format !== 'csv')
+    throw new DefinitionError(`copyRows: field "format" must be "binary" or "csv"`, {
+      code: ErrorCode.Config,
+      field: 'format',
+    });
   const src = await checkout(source);
   const dst = await checkout(target);
   try {
     const columns = options.columns ? [...options.columns] : await columnsOf(dst.client, t.regclass);
-    if (columns.length === 0) throw new DefinitionError(`copyRows: table ${t.sql} has no columns on the target (does it exist?)`, { code: ErrorCode.Config, field: 'table' });
+    if (columns.length === 0)
+      throw new DefinitionError(`copyRows: table ${t.sql} has no columns on the target (does it exist?)`, {
+        code: ErrorCode.Config,
+        field: 'table',
+      });
     for (const c of columns) assertIdentifier(c, 'columns');
     const list = columns.map((c) => `"${c}"`).join(', ');
     const where = options.where ? ` WHERE ${inline(options.where, options.params ?? [], src.client)}` : '';
@@ -83,7 +96,11 @@ async function columnsOf(client: pg.ClientBase, regclass: string): Promise<strin
 function inline(sql: string, params: readonly unknown[], client: pg.ClientBase): string {
   return sql.replace(/\$(\d+)\b/g, (_m, n: string) => {
     const i = Number(n) - 1;
-    if (i < 0 || i >= params.length) throw new DefinitionError(`copyRows: "where" uses $${n} but ${params.length} param(s) were given`, { code: ErrorCode.Config, field: 'params' });
+    if (i < 0 || i >= params.length)
+      throw new DefinitionError(`copyRows: "where" uses $${n} but ${params.length} param(s) were given`, {
+        code: ErrorCode.Config,
+        field: 'params',
+      });
     return literal(params[i], client);
   });
 }
@@ -93,10 +110,17 @@ function literal(value: unknown, client: pg.ClientBase): string {
   if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
   if (typeof value === 'bigint') return `'${value.toString()}'`;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new DefinitionError(`copyRows: param ${value} is not a finite number`, { code: ErrorCode.Config, field: 'params' });
+    if (!Number.isFinite(value))
+      throw new DefinitionError(`copyRows: param ${value} is not a finite number`, {
+        code: ErrorCode.Config,
+        field: 'params',
+      });
     return `'${String(value)}'`;
   }
   if (value instanceof Date) return client.escapeLiteral(value.toISOString());
   if (typeof value === 'string') return client.escapeLiteral(value);
-  throw new DefinitionError(`copyRows: param of type ${typeof value} cannot be inlined into COPY`, { code: ErrorCode.Config, field: 'params' });
+  throw new DefinitionError(`copyRows: param of type ${typeof value} cannot be inlined into COPY`, {
+    code: ErrorCode.Config,
+    field: 'params',
+  });
 }

@@ -9,15 +9,37 @@
  * overrides the protected members below. Identifiers are validated and quoted; values are bound.
  */
 import {
-  assertBackupTarget, DefinitionError, ErrorCode, MigrateError,
-  type CompareAndSet, type DataStore, type DataTarget, type KeyRange, type KeyValue, type RangeChecksum, type Row, type RowPatch,
-  type ServerCopy, type TargetInfo,
+  assertBackupTarget,
+  DefinitionError,
+  ErrorCode,
+  MigrateError,
+  type CompareAndSet,
+  type DataStore,
+  type DataTarget,
+  type KeyRange,
+  type KeyValue,
+  type RangeChecksum,
+  type Row,
+  type RowPatch,
+  type ServerCopy,
+  type TargetInfo,
 } from '@mcp/migrate-core';
 import { assertIdentifier, tableName, type TableName } from './identifiers.js';
 import { inspectTable } from './postgres-inspect.js';
 import { sqlState } from './postgres-errors.js';
 import { catalogColumns, type Column } from './internal/columns.js';
-import { checkKey, filterClauses, keepFirst, keyColumns, Params, preserveMicros, q, rowColumns, rowCompare, upsertConflict } from './internal/sql.js';
+import {
+  checkKey,
+  filterClauses,
+  keepFirst,
+  keyColumns,
+  Params,
+  preserveMicros,
+  q,
+  rowColumns,
+  rowCompare,
+  upsertConflict,
+} from './internal/sql.js';
 import { serverChecksum } from './internal/checksum.js';
 import { groupPatches } from './internal/patches.js';
 import { isTextVersion, ROW_VERSION, TEXT_VERSION, VERSION_FIELD } from './internal/row-version.js';
@@ -89,7 +111,13 @@ export class PostgresDataStore implements DataStore {
       }
     }
     const t = this.table(target);
-    const versioned = () => this.select(target, { after }, limit, `${this.#textVersions.has(t.sql) ? TEXT_VERSION : ROW_VERSION} AS ${q(VERSION_FIELD)}`);
+    const versioned = () =>
+      this.select(
+        target,
+        { after },
+        limit,
+        `${this.#textVersions.has(t.sql) ? TEXT_VERSION : ROW_VERSION} AS ${q(VERSION_FIELD)}`,
+      );
     let rows: Row[];
     try {
       rows = await versioned();
@@ -110,7 +138,10 @@ export class PostgresDataStore implements DataStore {
     await this.ctx.ready();
     const p = new Params();
     const where = await this.where(target, range, p);
-    const { rows } = await this.ctx.pool.query<{ n: string | number }>(`SELECT count(*) AS n FROM ${this.table(target).sql} AS r${where}`, p.values);
+    const { rows } = await this.ctx.pool.query<{ n: string | number }>(
+      `SELECT count(*) AS n FROM ${this.table(target).sql} AS r${where}`,
+      p.values,
+    );
     return Number(rows[0]?.n ?? 0);
   }
 
@@ -121,7 +152,12 @@ export class PostgresDataStore implements DataStore {
     const p = new Params();
     const where = await this.where(target, range, p);
     const names = (await this.columnsOf(t)).map((c) => c.name);
-    if (names.length === 0) throw new DefinitionError(`postgres: table ${t.sql} not found on shard "${this.ctx.shardId}"`, { code: ErrorCode.Config, shardId: this.ctx.shardId, field: 'table' });
+    if (names.length === 0)
+      throw new DefinitionError(`postgres: table ${t.sql} not found on shard "${this.ctx.shardId}"`, {
+        code: ErrorCode.Config,
+        shardId: this.ctx.shardId,
+        field: 'table',
+      });
     return serverChecksum(this.ctx.pool, `${t.sql} AS r${where}`, names, p.values);
   }
 
@@ -149,7 +185,8 @@ export class PostgresDataStore implements DataStore {
   async update(target: DataTarget, patches: readonly RowPatch[]): Promise<number> {
     if (patches.length === 0) return 0;
     let written = 0;
-    for (const group of await this.#groups(target, patches)) written += (await this.updateGroup(target, group, false)).length;
+    for (const group of await this.#groups(target, patches))
+      written += (await this.updateGroup(target, group, false)).length;
     return written;
   }
 
@@ -181,7 +218,12 @@ export class PostgresDataStore implements DataStore {
   }
 
   /** One `INSERT … SELECT … FROM json_populate_recordset(…) <conflict>`; returns rows inserted or updated. */
-  protected async insertRows(t: TableName, columns: readonly string[], rows: readonly Row[], conflict: string): Promise<number> {
+  protected async insertRows(
+    t: TableName,
+    columns: readonly string[],
+    rows: readonly Row[],
+    conflict: string,
+  ): Promise<number> {
     const json = await this.jsonColumns(t);
     const payload = `[${rows.map((row) => `{${columns.map((c) => `${JSON.stringify(c)}:${columnJson(row[c], json.has(c))}`).join(',')}}`).join(',')}]`;
     const r = await this.ctx.pool.query(
@@ -228,13 +270,18 @@ export class PostgresDataStore implements DataStore {
   protected async deleteKeys(t: TableName, keys: readonly string[], values: readonly KeyValue[]): Promise<number> {
     const payload = values.map((k) => Object.fromEntries(keys.map((c, i) => [c, jsonValue(k[i])])));
     const on = keys.map((c) => `r.${q(c)} = d.${q(c)}`).join(' AND ');
-    const r = await this.ctx.pool.query(`DELETE FROM ${t.sql} AS r USING jsonb_populate_recordset(NULL::${t.sql}, $1::jsonb) AS d WHERE ${on}`, [JSON.stringify(payload)]);
+    const r = await this.ctx.pool.query(
+      `DELETE FROM ${t.sql} AS r USING jsonb_populate_recordset(NULL::${t.sql}, $1::jsonb) AS d WHERE ${on}`,
+      [JSON.stringify(payload)],
+    );
     return r.rowCount ?? 0;
   }
 
   /** Creates backup table `b` like its source `t`, with the key as primary key. */
   protected async createBackupTable(t: TableName, b: TableName, keys: readonly string[]): Promise<void> {
-    await this.ctx.pool.query(`CREATE TABLE IF NOT EXISTS ${b.sql} (LIKE ${t.sql} INCLUDING DEFAULTS, PRIMARY KEY (${keys.map(q).join(', ')}))`);
+    await this.ctx.pool.query(
+      `CREATE TABLE IF NOT EXISTS ${b.sql} (LIKE ${t.sql} INCLUDING DEFAULTS, PRIMARY KEY (${keys.map(q).join(', ')}))`,
+    );
   }
 
   /** The columns of `t`, in table order; empty when the table does not exist. */
@@ -257,7 +304,12 @@ export class PostgresDataStore implements DataStore {
     const where = await this.where(target, range, p);
     const order = (await this.#keyExprs(target)).join(', ');
     const lim = p.add(Math.max(0, Math.floor(limit)));
-    return (await this.ctx.pool.query<Row>(`SELECT ${extra ? `r.*, ${extra}` : '*'} FROM ${this.table(target).sql} AS r${where} ORDER BY ${order} LIMIT ${lim}`, p.values)).rows;
+    return (
+      await this.ctx.pool.query<Row>(
+        `SELECT ${extra ? `r.*, ${extra}` : '*'} FROM ${this.table(target).sql} AS r${where} ORDER BY ${order} LIMIT ${lim}`,
+        p.values,
+      )
+    ).rows;
   }
 
   /** ` WHERE …` for the filter and key range, or `''`. */
@@ -276,7 +328,10 @@ export class PostgresDataStore implements DataStore {
     if (!cached) {
       cached = this.readColumns(t);
       this.#columns.set(t.sql, cached);
-      cached.then((cols) => cols.length === 0 && this.#columns.delete(t.sql), () => this.#columns.delete(t.sql));
+      cached.then(
+        (cols) => cols.length === 0 && this.#columns.delete(t.sql),
+        () => this.#columns.delete(t.sql),
+      );
     }
     return cached;
   }
@@ -322,7 +377,11 @@ export class PostgresDataStore implements DataStore {
    */
   async #copy(from: DataTarget, to: DataTarget, keys: readonly KeyValue[]): Promise<number> {
     if (keys.length === 0) return 0;
-    if (!to.backupOf) throw new DefinitionError(`postgres: serverCopy.copy writes into a backup of "${from.name}", not into "${to.name}"`, { code: ErrorCode.Definition, field: 'backupOf' });
+    if (!to.backupOf)
+      throw new DefinitionError(
+        `postgres: serverCopy.copy writes into a backup of "${from.name}", not into "${to.name}"`,
+        { code: ErrorCode.Definition, field: 'backupOf' },
+      );
     await this.ctx.ready();
     const t = this.table(from);
     const b = this.table(to);
@@ -331,11 +390,15 @@ export class PostgresDataStore implements DataStore {
     const on = cols.map((k) => `r.${q(k)} = d.${q(k)}`).join(' AND ');
     await this.#intoBackup(to, async () => {
       const columns = (await this.columnsOf(b)).map((c) => q(c.name));
-      return (await this.ctx.pool.query(
-        `INSERT INTO ${b.sql} (${columns.join(', ')}) SELECT ${columns.map((c) => `r.${c}`).join(', ')}
+      return (
+        (
+          await this.ctx.pool.query(
+            `INSERT INTO ${b.sql} (${columns.join(', ')}) SELECT ${columns.map((c) => `r.${c}`).join(', ')}
          FROM ${t.sql} AS r JOIN jsonb_populate_recordset(NULL::${t.sql}, $1::jsonb) AS d ON ${on} ${keepFirst(cols)}`,
-        [payload],
-      )).rowCount ?? 0;
+            [payload],
+          )
+        ).rowCount ?? 0
+      );
     });
     return keys.length;
   }
@@ -345,7 +408,12 @@ export class PostgresDataStore implements DataStore {
    * SELECT … FROM backup ON CONFLICT DO UPDATE` in the server, so every value comes back exactly
    * as it was stored (timestamps keep their microseconds).
    */
-  async #restore(from: DataTarget, to: DataTarget, after: KeyValue | undefined, limit: number): Promise<{ restored: number; last: KeyValue | undefined }> {
+  async #restore(
+    from: DataTarget,
+    to: DataTarget,
+    after: KeyValue | undefined,
+    limit: number,
+  ): Promise<{ restored: number; last: KeyValue | undefined }> {
     const page = await this.scan(from, after, limit);
     if (page.length === 0) return { restored: 0, last: undefined };
     const t = this.table(to);
@@ -355,13 +423,18 @@ export class PostgresDataStore implements DataStore {
     const p = new Params();
     const where = await this.where(from, { after, upTo: last }, p);
     const columns = (await this.columnsOf(b)).map((c) => c.name);
-    const conflict = upsertConflict(keys, columns.filter((c) => !keys.includes(c)).map((c) => `${q(c)} = EXCLUDED.${q(c)}`));
+    const conflict = upsertConflict(
+      keys,
+      columns.filter((c) => !keys.includes(c)).map((c) => `${q(c)} = EXCLUDED.${q(c)}`),
+    );
     const r = await this.ctx.pool.query(
       `INSERT INTO ${t.sql} (${columns.map(q).join(', ')}) SELECT ${columns.map((c) => `r.${q(c)}`).join(', ')} FROM ${b.sql} AS r${where} ${conflict}`,
       p.values,
     );
     if ((r.rowCount ?? 0) !== page.length) {
-      throw new Error(`restoring "${to.name}" from backup wrote ${r.rowCount ?? 0} of ${page.length} rows; refusing to continue`);
+      throw new Error(
+        `restoring "${to.name}" from backup wrote ${r.rowCount ?? 0} of ${page.length} rows; refusing to continue`,
+      );
     }
     return { restored: page.length, last };
   }
@@ -378,9 +451,15 @@ export class PostgresDataStore implements DataStore {
   #versionOf(target: DataTarget, row: Row): string {
     const version = this.#versions.get(row);
     if (version === undefined) {
-      throw new MigrateError(ErrorCode.Definition, `postgres: writeIfUnchanged on "${target.name}" needs each patch's \`before\` to be the very row object scan() returned (shard "${this.ctx.shardId}")`, {
-        migrationId: target.migrationId, shardId: this.ctx.shardId, field: 'before',
-      });
+      throw new MigrateError(
+        ErrorCode.Definition,
+        `postgres: writeIfUnchanged on "${target.name}" needs each patch's \`before\` to be the very row object scan() returned (shard "${this.ctx.shardId}")`,
+        {
+          migrationId: target.migrationId,
+          shardId: this.ctx.shardId,
+          field: 'before',
+        },
+      );
     }
     return version;
   }

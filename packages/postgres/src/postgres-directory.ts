@@ -20,7 +20,10 @@ export class PostgresTenantDirectory implements TenantDirectory {
   }
 
   async get(engine: EngineName, tenant: string): Promise<string | undefined> {
-    const rows = await this.#read<{ shard_id: string }>(`SELECT shard_id FROM ${this.#table} WHERE engine = $1 AND tenant = $2`, [engine, tenant]);
+    const rows = await this.#read<{ shard_id: string }>(
+      `SELECT shard_id FROM ${this.#table} WHERE engine = $1 AND tenant = $2`,
+      [engine, tenant],
+    );
     return rows[0]?.shard_id;
   }
 
@@ -34,12 +37,18 @@ export class PostgresTenantDirectory implements TenantDirectory {
   }
 
   async delete(engine: EngineName, tenant: string): Promise<boolean> {
-    const rows = await this.#read<{ tenant: string }>(`DELETE FROM ${this.#table} WHERE engine = $1 AND tenant = $2 RETURNING tenant`, [engine, tenant]);
+    const rows = await this.#read<{ tenant: string }>(
+      `DELETE FROM ${this.#table} WHERE engine = $1 AND tenant = $2 RETURNING tenant`,
+      [engine, tenant],
+    );
     return rows.length > 0;
   }
 
   async list(): Promise<DirectoryOverrides> {
-    const rows = await this.#read<{ engine: string; tenant: string; shard_id: string }>(`SELECT engine, tenant, shard_id FROM ${this.#table}`, []);
+    const rows = await this.#read<{ engine: string; tenant: string; shard_id: string }>(
+      `SELECT engine, tenant, shard_id FROM ${this.#table}`,
+      [],
+    );
     const out: Record<string, Record<string, string>> = {};
     for (const r of rows) (out[r.engine] ??= {})[r.tenant] = r.shard_id;
     return out;
@@ -61,12 +70,16 @@ export class PostgresTenantDirectory implements TenantDirectory {
     this.#created ??= (async () => {
       await this.#ctx.ensureTables();
       if (await this.#ctx.tableExists(this.#table)) return;
-      await this.#ctx.pool.query(`CREATE TABLE IF NOT EXISTS ${this.#table} (
+      await this.#ctx.pool
+        .query(
+          `CREATE TABLE IF NOT EXISTS ${this.#table} (
         engine text NOT NULL, tenant text NOT NULL, shard_id text NOT NULL, updated_at timestamptz NOT NULL,
-        PRIMARY KEY (engine, tenant))`).catch(async (error: unknown) => {
-        // Two creators race on pg_type (23505) or the table appeared in between (42P07): it exists now.
-        if (!(await this.#ctx.tableExists(this.#table))) throw error;
-      });
+        PRIMARY KEY (engine, tenant))`,
+        )
+        .catch(async (error: unknown) => {
+          // Two creators race on pg_type (23505) or the table appeared in between (42P07): it exists now.
+          if (!(await this.#ctx.tableExists(this.#table))) throw error;
+        });
     })();
     this.#created.catch(() => (this.#created = undefined));
     return this.#created;

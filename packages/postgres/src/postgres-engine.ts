@@ -18,9 +18,22 @@
  */
 import pg from 'pg';
 import {
-  compareScalar, connectionSecrets, DefinitionError, ErrorCode, redact,
-  type ControlStore, type EngineAdapter, type EngineCapabilities, type EngineTerms, type KeyValue, type LedgerStore, type LockProvider,
-  type PreserveStore, type ShardAdapter, type ShardDescriptor, type StepOptions,
+  compareScalar,
+  connectionSecrets,
+  DefinitionError,
+  ErrorCode,
+  redact,
+  type ControlStore,
+  type EngineAdapter,
+  type EngineCapabilities,
+  type EngineTerms,
+  type KeyValue,
+  type LedgerStore,
+  type LockProvider,
+  type PreserveStore,
+  type ShardAdapter,
+  type ShardDescriptor,
+  type StepOptions,
 } from '@mcp/migrate-core';
 import { assertIdentifier } from './identifiers.js';
 import { PostgresTenantDirectory } from './postgres-directory.js';
@@ -76,7 +89,12 @@ export const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
 export const DEFAULT_POOL_SIZE = 10;
 
 const CAPABILITIES: EngineCapabilities = {
-  transactions: true, transactionalDdl: true, changeCapture: true, compareAndSet: true, serverCopy: true, inspect: true,
+  transactions: true,
+  transactionalDdl: true,
+  changeCapture: true,
+  compareAndSet: true,
+  serverCopy: true,
+  inspect: true,
 };
 /** A shard on pg-mem (known once connected) has neither compare-and-set nor server-side copies. */
 const PG_MEM_SHARD_CAPABILITIES: EngineCapabilities = { ...CAPABILITIES, ...PG_MEM_CAPABILITIES };
@@ -128,14 +146,26 @@ export function postgresEngine(options: PostgresEngineOptions): PostgresEngine {
       owned.push(pool);
     }
     const location = shard.connectionString !== undefined ? redact(shard.connectionString) : poolLocation(pool);
-    const ctx = new ShardContext({ shardId: shard.id, schema: settings.schema, ledgerTable: settings.ledgerTable, pool, connectionString: shard.connectionString, location });
+    const ctx = new ShardContext({
+      shardId: shard.id,
+      schema: settings.schema,
+      ledgerTable: settings.ledgerTable,
+      pool,
+      connectionString: shard.connectionString,
+      location,
+    });
     contexts.set(shard.id, ctx);
     adapters.set(shard.id, new PostgresShardAdapter(ctx, settings));
     descriptors.push({ id: shard.id, engine: 'postgres', location });
   }
   const context = (id: string): ShardContext => {
     const ctx = contexts.get(id);
-    if (!ctx) throw new DefinitionError(`postgresEngine: no shard "${id}"`, { code: ErrorCode.Config, shardId: id, field: 'shards' });
+    if (!ctx)
+      throw new DefinitionError(`postgresEngine: no shard "${id}"`, {
+        code: ErrorCode.Config,
+        shardId: id,
+        field: 'shards',
+      });
     return ctx;
   };
   let closed: Promise<void> | undefined;
@@ -150,7 +180,8 @@ export function postgresEngine(options: PostgresEngineOptions): PostgresEngine {
     compareKeys,
     terms: TERMS,
     controlPreference: 2,
-    control: () => (control ??= { lock: adapters.get(first)!.lock, directory: new PostgresTenantDirectory(context(first)) }),
+    control: () =>
+      (control ??= { lock: adapters.get(first)!.lock, directory: new PostgresTenantDirectory(context(first)) }),
     shard(id) {
       context(id);
       return adapters.get(id)!;
@@ -250,15 +281,24 @@ function validate(options: PostgresEngineOptions): Settings {
     const hasUrl = shard.connectionString !== undefined;
     const hasPool = shard.pool !== undefined;
     if (hasUrl === hasPool) fail(at, `shard "${shard.id}" needs exactly one of "connectionString" and "pool"`);
-    if (hasUrl && (typeof shard.connectionString !== 'string' || shard.connectionString.length === 0)) fail(`${at}.connectionString`, 'must be a non-empty string');
+    if (hasUrl && (typeof shard.connectionString !== 'string' || shard.connectionString.length === 0))
+      fail(`${at}.connectionString`, 'must be a non-empty string');
     // Refused here rather than at the first connect; the message never repeats the string (it may hold a password).
-    if (hasUrl && !/^(postgres(ql)?:\/\/|socket:|\/)/i.test(shard.connectionString)) fail(`${at}.connectionString`, `shard "${shard.id}": must be a postgres:// or postgresql:// URL (or a socket path)`);
-    if (hasPool && typeof (shard.pool as { query?: unknown }).query !== 'function') fail(`${at}.pool`, 'must be a pg.Pool');
+    if (hasUrl && !/^(postgres(ql)?:\/\/|socket:|\/)/i.test(shard.connectionString))
+      fail(
+        `${at}.connectionString`,
+        `shard "${shard.id}": must be a postgres:// or postgresql:// URL (or a socket path)`,
+      );
+    if (hasPool && typeof (shard.pool as { query?: unknown }).query !== 'function')
+      fail(`${at}.pool`, 'must be a pg.Pool');
     // A run holds a lock session and a step's client at once, and writes the ledger beside them: a
     // smaller host pool waits for itself forever, so refuse it here rather than hang in run().
     const max = (shard.pool as { options?: { max?: unknown } } | undefined)?.options?.max;
     if (hasPool && typeof max === 'number' && max < MIN_HOST_POOL_SIZE) {
-      fail(`${at}.pool`, `the host pg.Pool of shard "${shard.id}" has max ${max}; the SDK needs at least ${MIN_HOST_POOL_SIZE} connections of it (a lock session, a step's client and the ledger): create it with { max: ${MIN_HOST_POOL_SIZE} } or more, or give a connectionString`);
+      fail(
+        `${at}.pool`,
+        `the host pg.Pool of shard "${shard.id}" has max ${max}; the SDK needs at least ${MIN_HOST_POOL_SIZE} connections of it (a lock session, a step's client and the ledger): create it with { max: ${MIN_HOST_POOL_SIZE} } or more, or give a connectionString`,
+      );
     }
   });
   const schema = options.schema ?? DEFAULT_SCHEMA;
@@ -281,15 +321,24 @@ function validate(options: PostgresEngineOptions): Settings {
 
 /** The passwords a shard's pool connects with: its connection string's, its `password` option, `ssl.passphrase`, `PGPASSWORD`. */
 function poolSecrets(pool: pg.Pool, connectionString: string | undefined): string[] {
-  const o = (pool as { options?: { password?: unknown; connectionString?: unknown; ssl?: { passphrase?: unknown } } }).options;
-  const strings = [o?.password, o?.ssl?.passphrase, process.env.PGPASSWORD].filter((v): v is string => typeof v === 'string');
-  return [...strings, ...connectionSecrets(connectionString), ...connectionSecrets(typeof o?.connectionString === 'string' ? o.connectionString : undefined)];
+  const o = (pool as { options?: { password?: unknown; connectionString?: unknown; ssl?: { passphrase?: unknown } } })
+    .options;
+  const strings = [o?.password, o?.ssl?.passphrase, process.env.PGPASSWORD].filter(
+    (v): v is string => typeof v === 'string',
+  );
+  return [
+    ...strings,
+    ...connectionSecrets(connectionString),
+    ...connectionSecrets(typeof o?.connectionString === 'string' ? o.connectionString : undefined),
+  ];
 }
 
 /** `postgres://host:port/database` of a host pool, from its options when it exposes them. */
 function poolLocation(pool: pg.Pool): string {
-  const o = (pool as { options?: { host?: unknown; port?: unknown; database?: unknown; connectionString?: unknown } }).options;
+  const o = (pool as { options?: { host?: unknown; port?: unknown; database?: unknown; connectionString?: unknown } })
+    .options;
   if (typeof o?.connectionString === 'string') return redact(o.connectionString);
-  if (typeof o?.host === 'string') return `postgres://${o.host}${o.port ? `:${String(o.port)}` : ''}/${typeof o.database === 'string' ? o.database : ''}`;
+  if (typeof o?.host === 'string')
+    return `postgres://${o.host}${o.port ? `:${String(o.port)}` : ''}/${typeof o.database === 'string' ? o.database : ''}`;
   return 'postgres (host pool)';
 }

@@ -35,10 +35,23 @@ const CLASSES: ReadonlyMap<string, ErrorReason> = new Map<string, ErrorReason>([
 ]);
 
 /** Node socket error codes that are transient. */
-const RETRYABLE_NODE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+const RETRYABLE_NODE_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
 
 /** Messages node-postgres uses for a connection lost without a code. */
-const RETRYABLE_MESSAGES = [/Connection terminated/i, /Client has encountered a connection error/i, /timeout exceeded when trying to connect/i];
+const RETRYABLE_MESSAGES = [
+  /Connection terminated/i,
+  /Client has encountered a connection error/i,
+  /timeout exceeded when trying to connect/i,
+];
 
 /** The SQLSTATE of a PostgreSQL error (5 characters), or `undefined`. */
 export function sqlState(error: unknown): string | undefined {
@@ -62,7 +75,8 @@ export function classifyError(error: unknown): ErrorClass {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && RETRYABLE_NODE_CODES.has(code)) return errorClass('connection-lost');
     const message = (e as { message?: unknown }).message;
-    if (typeof message === 'string' && RETRYABLE_MESSAGES.some((r) => r.test(message))) return errorClass('connection-lost');
+    if (typeof message === 'string' && RETRYABLE_MESSAGES.some((r) => r.test(message)))
+      return errorClass('connection-lost');
   }
   return errorClass('unknown');
 }

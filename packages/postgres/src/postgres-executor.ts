@@ -5,7 +5,15 @@
  * (`CREATE INDEX CONCURRENTLY` cannot run in one).
  */
 import type pg from 'pg';
-import { ErrorCode, MigrateError, MigrationFailedError, ShardUnavailableError, isConnectionLoss, isMigrateError, type StepOptions } from '@mcp/migrate-core';
+import {
+  ErrorCode,
+  MigrateError,
+  MigrationFailedError,
+  ShardUnavailableError,
+  isConnectionLoss,
+  isMigrateError,
+  type StepOptions,
+} from '@mcp/migrate-core';
 import { describePgError, isRetryable } from './postgres-errors.js';
 import { checkout, type ShardContext } from './shard-context.js';
 
@@ -27,7 +35,12 @@ export class PostgresExecutor {
 
   async execute(options: StepOptions, fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
     await this.#ctx.ready();
-    if (options.signal?.aborted) throw new MigrateError(ErrorCode.Aborted, `Step "${options.migrationId}" on shard "${this.#ctx.shardId}" was aborted before it started`, { cause: options.signal.reason });
+    if (options.signal?.aborted)
+      throw new MigrateError(
+        ErrorCode.Aborted,
+        `Step "${options.migrationId}" on shard "${this.#ctx.shardId}" was aborted before it started`,
+        { cause: options.signal.reason },
+      );
     // The step's client carries an 'error' listener while it is out (a host pool may have none).
     const out = await checkout(this.#ctx.pool);
     const { client } = out;
@@ -58,7 +71,8 @@ export class PostgresExecutor {
     const scope = tx ? 'SET LOCAL' : 'SET';
     // SET takes no bind parameters; both values are validated non-negative integers.
     await client.query(`${scope} lock_timeout = ${this.#settings.lockTimeoutMs}`);
-    if (this.#settings.statementTimeoutMs !== undefined) await client.query(`${scope} statement_timeout = ${this.#settings.statementTimeoutMs}`);
+    if (this.#settings.statementTimeoutMs !== undefined)
+      await client.query(`${scope} statement_timeout = ${this.#settings.statementTimeoutMs}`);
   }
 
   async #resetSettings(client: pg.PoolClient): Promise<void> {
@@ -73,20 +87,27 @@ export class PostgresExecutor {
    */
   #wrap(options: StepOptions, error: unknown, loss: Error | undefined): unknown {
     if (loss && !isConnectionLoss(error)) {
-      const what = options.direction === 'up' ? `applying "${options.migrationId}"` : `rolling back "${options.migrationId}"`;
-      return new ShardUnavailableError(`Shard "${this.#ctx.shardId}" became unreachable while ${what}: ${describePgError(loss)}`, {
-        migrationId: options.migrationId,
-        shardId: this.#ctx.shardId,
-        cause: loss,
-      });
+      const what =
+        options.direction === 'up' ? `applying "${options.migrationId}"` : `rolling back "${options.migrationId}"`;
+      return new ShardUnavailableError(
+        `Shard "${this.#ctx.shardId}" became unreachable while ${what}: ${describePgError(loss)}`,
+        {
+          migrationId: options.migrationId,
+          shardId: this.#ctx.shardId,
+          cause: loss,
+        },
+      );
     }
     if (isMigrateError(error)) return error;
-    return new MigrationFailedError(`Migration "${options.migrationId}" (${options.direction}) failed on shard "${this.#ctx.shardId}": ${describePgError(error)}`, {
-      migrationId: options.migrationId,
-      shardId: this.#ctx.shardId,
-      cause: error,
-      retryable: isRetryable(error),
-    });
+    return new MigrationFailedError(
+      `Migration "${options.migrationId}" (${options.direction}) failed on shard "${this.#ctx.shardId}": ${describePgError(error)}`,
+      {
+        migrationId: options.migrationId,
+        shardId: this.#ctx.shardId,
+        cause: error,
+        retryable: isRetryable(error),
+      },
+    );
   }
 }
 

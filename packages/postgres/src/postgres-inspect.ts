@@ -43,13 +43,16 @@ export async function inspectTable(ctx: ShardContext, target: DataTarget): Promi
     [t.regclass],
   );
   const notNull = new Set(columns.filter((c) => c.notnull).map((c) => c.name));
-  const exactly = (cols: readonly string[]) => cols.length === target.key.length && target.key.every((k) => cols.includes(k));
+  const exactly = (cols: readonly string[]) =>
+    cols.length === target.key.length && target.key.every((k) => cols.includes(k));
   const uniqueKey = indexes.some((i) => exactly(i.columns) && (i.primary || target.key.every((k) => notNull.has(k))));
   return { exists: true, uniqueKey, columns: columns.map((c) => c.name) };
 }
 
 /** A table with no columns still exists (`CREATE TABLE t ()`). */
 async function exists(ctx: ShardContext, t: TableName): Promise<boolean> {
-  const { rows } = await ctx.pool.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [t.regclass]);
+  const { rows } = await ctx.pool.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [
+    t.regclass,
+  ]);
   return rows[0]?.found === true;
 }

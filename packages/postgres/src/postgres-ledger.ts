@@ -4,7 +4,13 @@
  * Every write is one statement that succeeds only while the writer's fencing token is the newest.
  */
 import {
-  StaleLeaseError, type Checkpoint, type Fence, type LedgerCounts, type LedgerRecord, type LedgerState, type LedgerStore,
+  StaleLeaseError,
+  type Checkpoint,
+  type Fence,
+  type LedgerCounts,
+  type LedgerRecord,
+  type LedgerState,
+  type LedgerStore,
 } from '@mcp/migrate-core';
 import { decodeKeyValue, encodeKeyValue } from './key-codec.js';
 import { sqlState } from './postgres-errors.js';
@@ -58,8 +64,18 @@ export class PostgresLedger implements LedgerStore {
         finished_at = EXCLUDED.finished_at, runner_id = EXCLUDED.runner_id, checkpoint = EXCLUDED.checkpoint,
         counts = EXCLUDED.counts, error = EXCLUDED.error, seq = EXCLUDED.seq`;
     const result = await this.#ctx.pool.query(sql, [
-      fence.lockName, String(fence.token), record.id, record.state, record.checksum, record.startedAt, record.finishedAt, record.runnerId,
-      json(record.checkpoint ? encodeCheckpoint(record.checkpoint) : null), json(record.counts), json(record.error), record.seq,
+      fence.lockName,
+      String(fence.token),
+      record.id,
+      record.state,
+      record.checksum,
+      record.startedAt,
+      record.finishedAt,
+      record.runnerId,
+      json(record.checkpoint ? encodeCheckpoint(record.checkpoint) : null),
+      json(record.counts),
+      json(record.error),
+      record.seq,
     ]);
     if (!result.rowCount) throw this.#stale(`Ledger write of "${record.id}"`, fence);
   }
@@ -82,9 +98,12 @@ export class PostgresLedger implements LedgerStore {
   }
 
   #stale(what: string, fence: Fence): StaleLeaseError {
-    return new StaleLeaseError(`${what} on shard "${this.#ctx.shardId}" refused: fencing token ${fence.token} of lock "${fence.lockName}" is not the newest`, {
-      shardId: this.#ctx.shardId,
-    });
+    return new StaleLeaseError(
+      `${what} on shard "${this.#ctx.shardId}" refused: fencing token ${fence.token} of lock "${fence.lockName}" is not the newest`,
+      {
+        shardId: this.#ctx.shardId,
+      },
+    );
   }
 }
 
@@ -93,7 +112,11 @@ function json(value: unknown): string | null {
 }
 
 function encodeCheckpoint(cp: Checkpoint): unknown {
-  return { after: cp.after === null ? null : cp.after.map(encodeKeyValue), fingerprint: cp.fingerprint, direction: cp.direction };
+  return {
+    after: cp.after === null ? null : cp.after.map(encodeKeyValue),
+    fingerprint: cp.fingerprint,
+    direction: cp.direction,
+  };
 }
 
 function iso(value: Date | string | null): string | null {
@@ -110,7 +133,13 @@ function toRecord(row: LedgerRow): LedgerRecord {
     startedAt: iso(row.started_at),
     finishedAt: iso(row.finished_at),
     runnerId: row.runner_id,
-    checkpoint: cp ? { after: cp.after === null ? null : cp.after.map(decodeKeyValue), fingerprint: cp.fingerprint, direction: cp.direction } : null,
+    checkpoint: cp
+      ? {
+          after: cp.after === null ? null : cp.after.map(decodeKeyValue),
+          fingerprint: cp.fingerprint,
+          direction: cp.direction,
+        }
+      : null,
     counts: row.counts,
     error: row.error,
     seq: Number(row.seq),

@@ -11,8 +11,12 @@
  * `pg-mem/ttl-lease-lock.ts`.
  */
 import {
-  StaleLeaseError, sleep,
-  type Lease, type LockProvider, type LockStatus, type TryAcquireOptions,
+  StaleLeaseError,
+  sleep,
+  type Lease,
+  type LockProvider,
+  type LockStatus,
+  type TryAcquireOptions,
 } from '@mcp/migrate-core';
 import { lockKey, type AdvisoryKey } from './internal/advisory-key.js';
 import { toStatus, type HolderRow } from './internal/lock-holder.js';
@@ -82,11 +86,17 @@ export class PostgresLock implements LockProvider {
     );
     const deadline = Date.now() + TERMINATE_WAIT_MS;
     while (rows.length && Date.now() < deadline) {
-      const still = await this.#ctx.pool.query(`SELECT 1 FROM pg_catalog.pg_locks p WHERE ${HELD_NO_NAME}`, [k.classid, k.objid]);
+      const still = await this.#ctx.pool.query(`SELECT 1 FROM pg_catalog.pg_locks p WHERE ${HELD_NO_NAME}`, [
+        k.classid,
+        k.objid,
+      ]);
       if (!still.rowCount) break;
       await sleep(20);
     }
-    const gone = await this.#ctx.pool.query(`DELETE FROM ${locks} WHERE lock_name = $1 AND token < $2::bigint`, [name, token]);
+    const gone = await this.#ctx.pool.query(`DELETE FROM ${locks} WHERE lock_name = $1 AND token < $2::bigint`, [
+      name,
+      token,
+    ]);
     return rows.length > 0 || (gone.rowCount ?? 0) > 0;
   }
 
@@ -96,12 +106,17 @@ export class PostgresLock implements LockProvider {
   async #tryAdvisory(name: string, options: TryAcquireOptions): Promise<Lease | null> {
     const k = lockKey(this.#ctx.schema, name);
     // A look through the pool first: a lock that is held needs no dedicated session to be refused.
-    const held = await this.#ctx.pool.query(`SELECT 1 FROM pg_catalog.pg_locks p WHERE ${HELD_NO_NAME} LIMIT 1`, [k.classid, k.objid]);
+    const held = await this.#ctx.pool.query(`SELECT 1 FROM pg_catalog.pg_locks p WHERE ${HELD_NO_NAME} LIMIT 1`, [
+      k.classid,
+      k.objid,
+    ]);
     if (held.rowCount) return null;
     const session = await this.#ctx.openSession();
     let leased = false;
     try {
-      const { rows: [taken] } = await session.client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [k.key]);
+      const {
+        rows: [taken],
+      } = await session.client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [k.key]);
       if (!taken?.ok) return null;
       const { fences, locks } = this.#ctx.tables;
       const { rows } = await session.client.query<{ token: string }>(
@@ -129,7 +144,10 @@ export class PostgresLock implements LockProvider {
     const { fences, locks } = ctx.tables;
     let released = false;
     const lost = (why: string, cause?: unknown) =>
-      new StaleLeaseError(`Lease on "${name}" (token ${token}) on shard "${ctx.shardId}" was lost: ${why}`, { shardId: ctx.shardId, cause });
+      new StaleLeaseError(`Lease on "${name}" (token ${token}) on shard "${ctx.shardId}" was lost: ${why}`, {
+        shardId: ctx.shardId,
+        cause,
+      });
     return {
       name,
       owner,
@@ -139,13 +157,18 @@ export class PostgresLock implements LockProvider {
         if (session.lost) throw lost('its connection ended');
         let row: { held: boolean; token: string | null } | undefined;
         try {
-          ({ rows: [row] } = await session.client.query<{ held: boolean; token: string | null }>(
+          ({
+            rows: [row],
+          } = await session.client.query<{ held: boolean; token: string | null }>(
             `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks p WHERE ${HELD} AND p.pid = pg_backend_pid()) AS held,
                     (SELECT token FROM ${fences} WHERE lock_name = $1) AS token`,
             [name, k.classid, k.objid],
           ));
           if (row?.held && Number(row.token) === token) {
-            await session.client.query(`UPDATE ${locks} SET heartbeat_at = now() WHERE lock_name = $1 AND token = $2::bigint`, [name, String(token)]);
+            await session.client.query(
+              `UPDATE ${locks} SET heartbeat_at = now() WHERE lock_name = $1 AND token = $2::bigint`,
+              [name, String(token)],
+            );
           }
         } catch (error) {
           throw lost('its connection failed', error);
@@ -159,7 +182,10 @@ export class PostgresLock implements LockProvider {
         try {
           if (!session.lost) {
             await session.client.query('SELECT pg_advisory_unlock($1::bigint)', [k.key]);
-            await session.client.query(`DELETE FROM ${locks} WHERE lock_name = $1 AND token = $2::bigint`, [name, String(token)]);
+            await session.client.query(`DELETE FROM ${locks} WHERE lock_name = $1 AND token = $2::bigint`, [
+              name,
+              String(token),
+            ]);
           }
         } catch {
           // A lost session already released the lock on the server.

@@ -15,8 +15,15 @@
  */
 import type pg from 'pg';
 import {
-  ErrorCode, PRESERVE_CATALOG, PreserveError, preserveCopyName,
-  type PreservedCopy, type PreserveRestoreOptions, type PreserveSaveOptions, type PreserveStore, type PreserveTarget,
+  ErrorCode,
+  PRESERVE_CATALOG,
+  PreserveError,
+  preserveCopyName,
+  type PreservedCopy,
+  type PreserveRestoreOptions,
+  type PreserveSaveOptions,
+  type PreserveStore,
+  type PreserveTarget,
 } from '@mcp/migrate-core';
 import { tableName, type TableName } from './identifiers.js';
 import { q } from './internal/sql.js';
@@ -41,7 +48,6 @@ interface CatalogRow {
   readonly created_at: Date;
 }
 
-
 /** A pool or one client: both answer `query`. */
 type Queryable = Pick<pg.ClientBase, 'query'>;
 
@@ -55,7 +61,11 @@ export class PostgresPreserveStore implements PreserveStore {
     this.#catalog = `${q(ctx.schema)}.${q(PRESERVE_CATALOG)}`;
   }
 
-  async save(migrationId: string, targets: readonly PreserveTarget[], options: PreserveSaveOptions): Promise<PreservedCopy[]> {
+  async save(
+    migrationId: string,
+    targets: readonly PreserveTarget[],
+    options: PreserveSaveOptions,
+  ): Promise<PreservedCopy[]> {
     await this.#ctx.ready();
     // One transaction for every target (the step's own when it runs in one): all copies or none.
     // Every query goes through that client: a small host pool must not wait for a second one.
@@ -64,25 +74,45 @@ export class PostgresPreserveStore implements PreserveStore {
       await this.#ensureCatalog(client);
       const out: PreservedCopy[] = [];
       for (const target of targets) {
-        if (options.signal?.aborted) throw new PreserveError(ErrorCode.Aborted, `Preserving for "${migrationId}" on shard "${this.#ctx.shardId}" was aborted`, { migrationId, shardId: this.#ctx.shardId });
+        if (options.signal?.aborted)
+          throw new PreserveError(
+            ErrorCode.Aborted,
+            `Preserving for "${migrationId}" on shard "${this.#ctx.shardId}" was aborted`,
+            { migrationId, shardId: this.#ctx.shardId },
+          );
         out.push(await this.#saveOne(client, migrationId, target, options.reuse, inStep));
       }
       return out;
     });
   }
 
-  async restore(migrationId: string, targets: readonly PreserveTarget[], options: PreserveRestoreOptions = {}): Promise<number> {
+  async restore(
+    migrationId: string,
+    targets: readonly PreserveTarget[],
+    options: PreserveRestoreOptions = {},
+  ): Promise<number> {
     await this.#ctx.ready();
     return this.#within(options.handle, async (client) => {
       await this.#assertSupported(client, migrationId);
       if (!(await this.#catalogExists(client)) && targets[0]) {
-        throw new PreserveError(ErrorCode.PreserveMissing, `Rollback of "${migrationId}" on shard "${this.#ctx.shardId}": no preserved copy of "${targets[0].name}" exists (purged?)`, {
-          migrationId, shardId: this.#ctx.shardId, field: targets[0].name,
-        });
+        throw new PreserveError(
+          ErrorCode.PreserveMissing,
+          `Rollback of "${migrationId}" on shard "${this.#ctx.shardId}": no preserved copy of "${targets[0].name}" exists (purged?)`,
+          {
+            migrationId,
+            shardId: this.#ctx.shardId,
+            field: targets[0].name,
+          },
+        );
       }
       let n = 0;
       for (const target of targets) {
-        if (options.signal?.aborted) throw new PreserveError(ErrorCode.Aborted, `Restoring for "${migrationId}" on shard "${this.#ctx.shardId}" was aborted`, { migrationId, shardId: this.#ctx.shardId });
+        if (options.signal?.aborted)
+          throw new PreserveError(
+            ErrorCode.Aborted,
+            `Restoring for "${migrationId}" on shard "${this.#ctx.shardId}" was aborted`,
+            { migrationId, shardId: this.#ctx.shardId },
+          );
         n += await this.#restoreOne(client, migrationId, target);
       }
       return n;
@@ -98,7 +128,8 @@ export class PostgresPreserveStore implements PreserveStore {
         `DELETE FROM ${this.#catalog} WHERE migration_id = $1 AND ($2::text[] IS NULL OR copy_table = ANY($2::text[])) RETURNING *`,
         [migrationId, names ?? null],
       );
-      for (const r of rows) await client.query(`DROP TABLE IF EXISTS ${this.#copyTable(r.copy_schema, r.copy_table).sql}`);
+      for (const r of rows)
+        await client.query(`DROP TABLE IF EXISTS ${this.#copyTable(r.copy_schema, r.copy_table).sql}`);
       return rows.map(toCopy);
     });
   }
@@ -106,13 +137,21 @@ export class PostgresPreserveStore implements PreserveStore {
   async list(): Promise<PreservedCopy[]> {
     await this.#ctx.ready();
     if (!(await this.#probe(this.#ctx.pool)) || !(await this.#catalogExists(this.#ctx.pool))) return [];
-    const { rows } = await this.#ctx.pool.query<CatalogRow>(`SELECT * FROM ${this.#catalog} ORDER BY created_at, copy_table`);
+    const { rows } = await this.#ctx.pool.query<CatalogRow>(
+      `SELECT * FROM ${this.#catalog} ORDER BY created_at, copy_table`,
+    );
     return rows.map(toCopy);
   }
 
   // ---------------------------------------------------------------------------------------------
 
-  async #saveOne(client: pg.ClientBase, migrationId: string, target: PreserveTarget, reuse: boolean, inStep: boolean): Promise<PreservedCopy> {
+  async #saveOne(
+    client: pg.ClientBase,
+    migrationId: string,
+    target: PreserveTarget,
+    reuse: boolean,
+    inStep: boolean,
+  ): Promise<PreservedCopy> {
     const t = tableName(target.name, this.#ctx.schema, 'preserve');
     const copy = this.#copyTable(t.schema, preserveCopyName(migrationId, target));
     const existing = await this.#entry(client, copy);
@@ -135,18 +174,47 @@ export class PostgresPreserveStore implements PreserveStore {
        ON CONFLICT (copy_schema, copy_table) DO UPDATE SET migration_id = EXCLUDED.migration_id, target = EXCLUDED.target,
          columns = EXCLUDED.columns, key = EXCLUDED.key, rows = EXCLUDED.rows, created_at = EXCLUDED.created_at
        RETURNING *`,
-      [copy.schema, copy.table, migrationId, target.name, JSON.stringify(target.columns ?? null), JSON.stringify(key), created.rowCount ?? 0],
+      [
+        copy.schema,
+        copy.table,
+        migrationId,
+        target.name,
+        JSON.stringify(target.columns ?? null),
+        JSON.stringify(key),
+        created.rowCount ?? 0,
+      ],
     );
     return toCopy(rows[0]!);
   }
 
   /** The columns to copy beside the key (`undefined` for the whole table), after checking they can be restored by key. */
-  #checkColumns(migrationId: string, target: PreserveTarget, t: TableName, columns: readonly Column[], key: readonly string[]): readonly string[] | undefined {
+  #checkColumns(
+    migrationId: string,
+    target: PreserveTarget,
+    t: TableName,
+    columns: readonly Column[],
+    key: readonly string[],
+  ): readonly string[] | undefined {
     if (!target.columns) return undefined;
-    if (key.length === 0) throw this.#targetError(migrationId, target.name, `table "${t.schema}.${t.table}" has no primary key to restore columns by`);
+    if (key.length === 0)
+      throw this.#targetError(
+        migrationId,
+        target.name,
+        `table "${t.schema}.${t.table}" has no primary key to restore columns by`,
+      );
     for (const c of target.columns) {
-      if (!columns.some((x) => x.name === c)) throw this.#targetError(migrationId, `${target.name}.${c}`, `column "${c}" of "${t.schema}.${t.table}" does not exist`);
-      if (key.includes(c)) throw this.#targetError(migrationId, `${target.name}.${c}`, `column "${c}" is part of the primary key of "${t.schema}.${t.table}", which cannot be restored by key`);
+      if (!columns.some((x) => x.name === c))
+        throw this.#targetError(
+          migrationId,
+          `${target.name}.${c}`,
+          `column "${c}" of "${t.schema}.${t.table}" does not exist`,
+        );
+      if (key.includes(c))
+        throw this.#targetError(
+          migrationId,
+          `${target.name}.${c}`,
+          `column "${c}" is part of the primary key of "${t.schema}.${t.table}", which cannot be restored by key`,
+        );
     }
     return target.columns;
   }
@@ -157,18 +225,41 @@ export class PostgresPreserveStore implements PreserveStore {
     const entry = await this.#entry(client, copy);
     const saved = entry ? await columnsOf(client, copy) : null;
     if (!entry || !saved) {
-      throw new PreserveError(ErrorCode.PreserveMissing, `Rollback of "${migrationId}" on shard "${this.#ctx.shardId}": the preserved copy ${copy.schema}.${copy.table} of "${target.name}" is missing (purged?)`, {
-        migrationId, shardId: this.#ctx.shardId, field: target.name,
-      });
+      throw new PreserveError(
+        ErrorCode.PreserveMissing,
+        `Rollback of "${migrationId}" on shard "${this.#ctx.shardId}": the preserved copy ${copy.schema}.${copy.table} of "${target.name}" is missing (purged?)`,
+        {
+          migrationId,
+          shardId: this.#ctx.shardId,
+          field: target.name,
+        },
+      );
     }
     const now = await columnsOf(client, t);
-    if (!now) throw this.#restoreError(migrationId, target.name, `"down" did not recreate table "${t.schema}.${t.table}"`);
+    if (!now)
+      throw this.#restoreError(migrationId, target.name, `"down" did not recreate table "${t.schema}.${t.table}"`);
     for (const c of saved) {
       const there = now.find((x) => x.name === c.name);
-      if (!there) throw this.#restoreError(migrationId, `${target.name}.${c.name}`, `"down" did not recreate column "${c.name}" of "${t.schema}.${t.table}"`);
-      if (there.type !== c.type) throw this.#restoreError(migrationId, `${target.name}.${c.name}`, `column "${c.name}" of "${t.schema}.${t.table}" is ${there.type} after "down" but ${c.type} in the copy; values would not come back exactly`);
+      if (!there)
+        throw this.#restoreError(
+          migrationId,
+          `${target.name}.${c.name}`,
+          `"down" did not recreate column "${c.name}" of "${t.schema}.${t.table}"`,
+        );
+      if (there.type !== c.type)
+        throw this.#restoreError(
+          migrationId,
+          `${target.name}.${c.name}`,
+          `column "${c.name}" of "${t.schema}.${t.table}" is ${there.type} after "down" but ${c.type} in the copy; values would not come back exactly`,
+        );
     }
-    if (!target.columns) return this.#insertBack(client, t, copy, saved.filter((c) => !now.find((x) => x.name === c.name)!.generated));
+    if (!target.columns)
+      return this.#insertBack(
+        client,
+        t,
+        copy,
+        saved.filter((c) => !now.find((x) => x.name === c.name)!.generated),
+      );
     const set = target.columns.map((c) => `${q(c)} = p.${q(c)}`).join(', ');
     const on = entry.key.map((k) => `d.${q(k)} = p.${q(k)}`).join(' AND ');
     const r = await client.query(`UPDATE ${t.sql} AS d SET ${set} FROM ${copy.sql} AS p WHERE ${on}`);
@@ -183,12 +274,23 @@ export class PostgresPreserveStore implements PreserveStore {
     const list = columns.map((c) => q(c.name)).join(', ');
     const key = await primaryKey(client, t);
     const others = columns.filter((c) => !key.includes(c.name)).map((c) => `${q(c.name)} = EXCLUDED.${q(c.name)}`);
-    const conflict = key.length === 0 ? '' : ` ON CONFLICT (${key.map(q).join(', ')}) DO ${others.length ? `UPDATE SET ${others.join(', ')}` : 'NOTHING'}`;
-    const r = await client.query(`INSERT INTO ${t.sql} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM ${copy.sql}${conflict}`);
+    const conflict =
+      key.length === 0
+        ? ''
+        : ` ON CONFLICT (${key.map(q).join(', ')}) DO ${others.length ? `UPDATE SET ${others.join(', ')}` : 'NOTHING'}`;
+    const r = await client.query(
+      `INSERT INTO ${t.sql} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM ${copy.sql}${conflict}`,
+    );
     for (const c of columns) {
-      const { rows } = await client.query<{ seq: string | null }>('SELECT pg_get_serial_sequence($1, $2) AS seq', [t.sql, c.name]);
+      const { rows } = await client.query<{ seq: string | null }>('SELECT pg_get_serial_sequence($1, $2) AS seq', [
+        t.sql,
+        c.name,
+      ]);
       if (!rows[0]?.seq) continue;
-      await client.query(`SELECT setval($1::regclass, m) FROM (SELECT max(${q(c.name)})::bigint AS m FROM ${t.sql}) x WHERE m IS NOT NULL`, [rows[0].seq]);
+      await client.query(
+        `SELECT setval($1::regclass, m) FROM (SELECT max(${q(c.name)})::bigint AS m FROM ${t.sql}) x WHERE m IS NOT NULL`,
+        [rows[0].seq],
+      );
     }
     return r.rowCount ?? 0;
   }
@@ -206,15 +308,27 @@ export class PostgresPreserveStore implements PreserveStore {
   }
 
   #targetError(migrationId: string, field: string, problem: string): PreserveError {
-    return new PreserveError(ErrorCode.PreserveTarget, `Migration "${migrationId}": field "preserve": ${problem} on shard "${this.#ctx.shardId}"; nothing was run`, {
-      migrationId, shardId: this.#ctx.shardId, field,
-    });
+    return new PreserveError(
+      ErrorCode.PreserveTarget,
+      `Migration "${migrationId}": field "preserve": ${problem} on shard "${this.#ctx.shardId}"; nothing was run`,
+      {
+        migrationId,
+        shardId: this.#ctx.shardId,
+        field,
+      },
+    );
   }
 
   #restoreError(migrationId: string, field: string, problem: string): PreserveError {
-    return new PreserveError(ErrorCode.PreserveRestore, `Rollback of "${migrationId}" on shard "${this.#ctx.shardId}": ${problem}; the copy is kept`, {
-      migrationId, shardId: this.#ctx.shardId, field,
-    });
+    return new PreserveError(
+      ErrorCode.PreserveRestore,
+      `Rollback of "${migrationId}" on shard "${this.#ctx.shardId}": ${problem}; the copy is kept`,
+      {
+        migrationId,
+        shardId: this.#ctx.shardId,
+        field,
+      },
+    );
   }
 
   /**
@@ -223,15 +337,19 @@ export class PostgresPreserveStore implements PreserveStore {
    */
   #probe(db: Queryable): Promise<boolean> {
     if (this.#supported) return this.#supported;
-    const probe = db.query(`SELECT to_regclass('pg_catalog.pg_class') IS NOT NULL AS a, format_type(23, -1) AS b, pg_get_serial_sequence('pg_catalog.pg_class', 'oid') AS c`).then(
-      () => true,
-      (error: unknown) => {
-        // Only "no such function" (42883, or pg-mem's uncoded error) means unsupported; a lost connection is asked again.
-        const state = sqlState(error);
-        if (state !== undefined && state !== '42883') throw error;
-        return false;
-      },
-    );
+    const probe = db
+      .query(
+        `SELECT to_regclass('pg_catalog.pg_class') IS NOT NULL AS a, format_type(23, -1) AS b, pg_get_serial_sequence('pg_catalog.pg_class', 'oid') AS c`,
+      )
+      .then(
+        () => true,
+        (error: unknown) => {
+          // Only "no such function" (42883, or pg-mem's uncoded error) means unsupported; a lost connection is asked again.
+          const state = sqlState(error);
+          if (state !== undefined && state !== '42883') throw error;
+          return false;
+        },
+      );
     this.#supported = probe;
     probe.catch(() => {
       if (this.#supported === probe) this.#supported = undefined;
@@ -241,9 +359,15 @@ export class PostgresPreserveStore implements PreserveStore {
 
   async #assertSupported(db: Queryable, migrationId: string): Promise<void> {
     if (await this.#probe(db)) return;
-    throw new PreserveError(ErrorCode.PreserveUnsupported, `Migration "${migrationId}": field "preserve": shard "${this.#ctx.shardId}" cannot keep preserved copies (the server lacks to_regclass/format_type, e.g. pg-mem); nothing was run`, {
-      migrationId, shardId: this.#ctx.shardId, field: 'preserve',
-    });
+    throw new PreserveError(
+      ErrorCode.PreserveUnsupported,
+      `Migration "${migrationId}": field "preserve": shard "${this.#ctx.shardId}" cannot keep preserved copies (the server lacks to_regclass/format_type, e.g. pg-mem); nothing was run`,
+      {
+        migrationId,
+        shardId: this.#ctx.shardId,
+        field: 'preserve',
+      },
+    );
   }
 
   async #ensureCatalog(db: Queryable): Promise<void> {
@@ -284,7 +408,12 @@ export class PostgresPreserveStore implements PreserveStore {
 
 /** The table's columns in order, or `null` when it does not exist. */
 async function columnsOf(client: pg.ClientBase, t: TableName): Promise<Column[] | null> {
-  const { rows } = await client.query<{ exists: boolean; name: string | null; type: string | null; generated: boolean | null }>(
+  const { rows } = await client.query<{
+    exists: boolean;
+    name: string | null;
+    type: string | null;
+    generated: boolean | null;
+  }>(
     `SELECT to_regclass($1) IS NOT NULL AS exists, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attgenerated <> '' AS generated
        FROM (SELECT to_regclass($1) AS oid) r
        LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -292,7 +421,9 @@ async function columnsOf(client: pg.ClientBase, t: TableName): Promise<Column[] 
     [t.sql],
   );
   if (!rows[0]?.exists) return null;
-  return rows.filter((r) => r.name !== null).map((r) => ({ name: r.name!, type: r.type!, generated: r.generated === true }));
+  return rows
+    .filter((r) => r.name !== null)
+    .map((r) => ({ name: r.name!, type: r.type!, generated: r.generated === true }));
 }
 
 /** Primary key columns in key order (`[]` without one). */
@@ -309,7 +440,12 @@ async function primaryKey(client: pg.ClientBase, t: TableName): Promise<string[]
 
 function toCopy(r: CatalogRow): PreservedCopy {
   return {
-    migrationId: r.migration_id, target: r.target, columns: r.columns, copy: `${r.copy_schema}.${r.copy_table}`,
-    rows: Number(r.rows), createdAt: r.created_at.toISOString(), complete: true,
+    migrationId: r.migration_id,
+    target: r.target,
+    columns: r.columns,
+    copy: `${r.copy_schema}.${r.copy_table}`,
+    rows: Number(r.rows),
+    createdAt: r.created_at.toISOString(),
+    complete: true,
   };
 }

@@ -117,10 +117,13 @@ export class ShardContext {
     try {
       await this.pool.query('SELECT 1');
     } catch (error) {
-      throw new ShardUnavailableError(`Shard "${this.shardId}" (postgres at ${this.location}) is unreachable: ${redact(describePgError(error))}`, {
-        shardId: this.shardId,
-        cause: error,
-      });
+      throw new ShardUnavailableError(
+        `Shard "${this.shardId}" (postgres at ${this.location}) is unreachable: ${redact(describePgError(error))}`,
+        {
+          shardId: this.shardId,
+          cause: error,
+        },
+      );
     }
     const probe = async (sql: string) => {
       try {
@@ -131,10 +134,16 @@ export class ShardContext {
       }
     };
     return {
-      advisoryLocks: await probe('SELECT pg_try_advisory_xact_lock(0::bigint) AS ok, (SELECT count(*) FROM pg_catalog.pg_locks WHERE false) AS n'),
+      advisoryLocks: await probe(
+        'SELECT pg_try_advisory_xact_lock(0::bigint) AS ok, (SELECT count(*) FROM pg_catalog.pg_locks WHERE false) AS n',
+      ),
       rowValues: await probe(`SELECT (1, 'a' COLLATE "C") > (0, 'b') AS ok`),
-      recordsets: await probe(`SELECT count(md5(record_send(r.*))) AS n FROM json_populate_recordset(NULL::pg_catalog.pg_am, '[]'::json) AS r`),
-      serverChecksum: await probe(`SELECT ('x' || substr(md5(ROW(r.a)::text), 1, 16))::bit(64)::bigint AS h FROM (SELECT 1 AS a) r`),
+      recordsets: await probe(
+        `SELECT count(md5(record_send(r.*))) AS n FROM json_populate_recordset(NULL::pg_catalog.pg_am, '[]'::json) AS r`,
+      ),
+      serverChecksum: await probe(
+        `SELECT ('x' || substr(md5(ROW(r.a)::text), 1, 16))::bit(64)::bigint AS h FROM (SELECT 1 AS a) r`,
+      ),
     };
   }
 
@@ -201,7 +210,10 @@ export class ShardContext {
   /** Whether table `quoted` (`"schema"."table"`, as in {@link tables}) exists. */
   async tableExists(quoted: string): Promise<boolean> {
     const table = quoted.slice(quoted.lastIndexOf('.') + 2, -1);
-    const { rows } = await this.pool.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2', [this.schema, table]);
+    const { rows } = await this.pool.query(
+      'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2',
+      [this.schema, table],
+    );
     return rows.length > 0;
   }
 
@@ -215,13 +227,20 @@ export class ShardContext {
     let close: () => Promise<void>;
     let isLost = () => false;
     if (this.#connectionString !== undefined) {
-      const own = new pg.Client({ connectionString: this.#connectionString, keepAlive: true, application_name: 'mcp-migrate-lock' });
+      const own = new pg.Client({
+        connectionString: this.#connectionString,
+        keepAlive: true,
+        application_name: 'mcp-migrate-lock',
+      });
       own.on('error', () => (lost = true));
       own.on('end', () => (lost = true));
       try {
         await own.connect();
       } catch (error) {
-        throw new ShardUnavailableError(`Shard "${this.shardId}" (postgres at ${this.location}) is unreachable: ${redact(describePgError(error))}`, { shardId: this.shardId, cause: error });
+        throw new ShardUnavailableError(
+          `Shard "${this.shardId}" (postgres at ${this.location}) is unreachable: ${redact(describePgError(error))}`,
+          { shardId: this.shardId, cause: error },
+        );
       }
       client = own;
       close = () => own.end().catch(() => undefined);

@@ -6,9 +6,18 @@
  * pg-mem the shard's `capabilities` turn them off after `connect()`, and a call anyway is refused.
  */
 import {
-  MigrateError, ErrorCode,
-  type CompareAndSet, type DataStore, type DataTarget, type KeyRange, type KeyValue, type RangeChecksum, type Row, type RowPatch,
-  type ServerCopy, type TargetInfo,
+  MigrateError,
+  ErrorCode,
+  type CompareAndSet,
+  type DataStore,
+  type DataTarget,
+  type KeyRange,
+  type KeyValue,
+  type RangeChecksum,
+  type Row,
+  type RowPatch,
+  type ServerCopy,
+  type TargetInfo,
 } from '@mcp/migrate-core';
 import { isPgMem, PgMemDataStore } from './pg-mem/pg-mem-data-store.js';
 import { PostgresDataStore } from './postgres-data-store.js';
@@ -20,7 +29,8 @@ export class ShardDataStore implements DataStore {
   readonly #pgMem: PgMemDataStore;
 
   readonly compareAndSet: CompareAndSet = {
-    writeIfUnchanged: async (target, patches) => (await this.#capability('compareAndSet')).writeIfUnchanged(target, patches),
+    writeIfUnchanged: async (target, patches) =>
+      (await this.#capability('compareAndSet')).writeIfUnchanged(target, patches),
   };
 
   readonly serverCopy: ServerCopy = {
@@ -80,8 +90,13 @@ export class ShardDataStore implements DataStore {
   async #capability<K extends 'compareAndSet' | 'serverCopy'>(name: K): Promise<NonNullable<PostgresDataStore[K]>> {
     const found = (await this.store())[name];
     if (found) return found as NonNullable<PostgresDataStore[K]>;
-    throw new MigrateError(ErrorCode.Definition, `postgres: shard "${this.#ctx.shardId}" is pg-mem, which has no ${name} (its capabilities.${name} is false)`, {
-      shardId: this.#ctx.shardId, field: name,
-    });
+    throw new MigrateError(
+      ErrorCode.Definition,
+      `postgres: shard "${this.#ctx.shardId}" is pg-mem, which has no ${name} (its capabilities.${name} is false)`,
+      {
+        shardId: this.#ctx.shardId,
+        field: name,
+      },
+    );
   }
 }

@@ -3,7 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode, isMigrateError } from '@mcp/migrate-core';
 import pg from 'pg';
 import { newDb } from 'pg-mem';
-import { assertIdentifier, classifyError, isRetryable, lockKey, postgresEngine, quoteIdentifier, tableName } from '../src/index.js';
+import {
+  assertIdentifier,
+  classifyError,
+  isRetryable,
+  lockKey,
+  postgresEngine,
+  quoteIdentifier,
+  tableName,
+} from '../src/index.js';
 import { decodeKeyValue, encodeKeyValue } from '../src/key-codec.js';
 import { columnJson, jsonText, jsonValue } from '../src/internal/values.js';
 
@@ -21,7 +29,15 @@ describe('postgresEngine options', () => {
     const cases: [unknown, string][] = [
       [{ shards: [] }, 'shards'],
       [{ shards: [{ id: 'bad id', connectionString: 'postgres://x/y' }] }, 'shards[0].id'],
-      [{ shards: [{ id: 'a', connectionString: 'postgres://x/y' }, { id: 'a', connectionString: 'postgres://x/z' }] }, 'shards[1].id'],
+      [
+        {
+          shards: [
+            { id: 'a', connectionString: 'postgres://x/y' },
+            { id: 'a', connectionString: 'postgres://x/z' },
+          ],
+        },
+        'shards[1].id',
+      ],
       [{ shards: [{ id: 'a' }] }, 'shards[0]'],
       [{ shards: [{ id: 'a', connectionString: 'postgres://x/y', pool: new pg.Pool() }] }, 'shards[0]'],
       [{ shards: [{ id: 'a', connectionString: 'postgres://x/y' }], schema: 'x;y' }, 'schema'],
@@ -36,9 +52,18 @@ describe('postgresEngine options', () => {
   });
 
   it('describes shards with a redacted location and supports pg-style capabilities', () => {
-    const engine = postgresEngine({ shards: [{ id: 'pg-0', connectionString: 'postgres://app:s3cret@db-0:5432/chat' }] });
+    const engine = postgresEngine({
+      shards: [{ id: 'pg-0', connectionString: 'postgres://app:s3cret@db-0:5432/chat' }],
+    });
     expect(engine.name).toBe('postgres');
-    expect(engine.capabilities).toEqual({ transactions: true, transactionalDdl: true, changeCapture: true, compareAndSet: true, serverCopy: true, inspect: true });
+    expect(engine.capabilities).toEqual({
+      transactions: true,
+      transactionalDdl: true,
+      changeCapture: true,
+      compareAndSet: true,
+      serverCopy: true,
+      inspect: true,
+    });
     expect(engine.shards).toEqual([{ id: 'pg-0', engine: 'postgres', location: 'postgres://***@db-0:5432/chat' }]);
     expect(() => engine.shard('nope')).toThrow(/no shard "nope"/);
     return engine.close();
@@ -61,7 +86,10 @@ describe('postgresEngine options', () => {
     expect(await shard.data.scan(backup, undefined, 10)).toEqual([]);
     await shard.data.write(backup, rows);
     await shard.data.write(backup, [{ id: 1, v: 'changed' }]); // the first copy wins
-    expect(await shard.data.scan(backup, undefined, 10)).toEqual([{ id: 1, v: 'a' }, { id: 2, v: 'b' }]);
+    expect(await shard.data.scan(backup, undefined, 10)).toEqual([
+      { id: 1, v: 'a' },
+      { id: 2, v: 'b' },
+    ]);
     await shard.data.drop(backup);
     expect(await shard.data.scan(backup, undefined, 10)).toEqual([]);
     await expect(shard.data.drop(target)).rejects.toMatchObject({ field: 'backupOf' });
@@ -83,8 +111,17 @@ describe('identifiers', () => {
 describe('isRetryable', () => {
   const pgError = (code: string) => Object.assign(new Error(`pg ${code}`), { code });
   it.each([
-    ['08006', true], ['08001', true], ['40001', true], ['40P01', true], ['55P03', true], ['57P01', true], ['53300', true],
-    ['42601', false], ['23505', false], ['42P01', false], ['22P02', false],
+    ['08006', true],
+    ['08001', true],
+    ['40001', true],
+    ['40P01', true],
+    ['55P03', true],
+    ['57P01', true],
+    ['53300', true],
+    ['42601', false],
+    ['23505', false],
+    ['42P01', false],
+    ['22P02', false],
   ])('SQLSTATE %s → %s', (code, expected) => {
     expect(isRetryable(pgError(code))).toBe(expected);
   });
@@ -101,20 +138,40 @@ describe('isRetryable', () => {
 describe('classifyError: SQLSTATE → engine-neutral reason', () => {
   const pgError = (code: string) => Object.assign(new Error(`pg ${code}`), { code });
   it.each([
-    ['08006', 'connection-lost', true], ['57P01', 'connection-lost', true], ['53300', 'connection-lost', true],
-    ['40001', 'serialization', true], ['40P01', 'serialization', true], ['55P03', 'lock-timeout', true],
-    ['42P01', 'missing-object', false], ['42703', 'missing-object', false], ['3F000', 'missing-object', false],
-    ['23505', 'duplicate-key', false], ['42501', 'permission', false], ['28P01', 'permission', false],
-    ['42601', 'invalid-input', false], ['22P02', 'invalid-input', false], ['23502', 'invalid-input', false],
-    ['57014', 'unknown', false], ['XX000', 'unknown', false],
+    ['08006', 'connection-lost', true],
+    ['57P01', 'connection-lost', true],
+    ['53300', 'connection-lost', true],
+    ['40001', 'serialization', true],
+    ['40P01', 'serialization', true],
+    ['55P03', 'lock-timeout', true],
+    ['42P01', 'missing-object', false],
+    ['42703', 'missing-object', false],
+    ['3F000', 'missing-object', false],
+    ['23505', 'duplicate-key', false],
+    ['42501', 'permission', false],
+    ['28P01', 'permission', false],
+    ['42601', 'invalid-input', false],
+    ['22P02', 'invalid-input', false],
+    ['23502', 'invalid-input', false],
+    ['57014', 'unknown', false],
+    ['XX000', 'unknown', false],
   ])('SQLSTATE %s → %s (retryable %s)', (code, reason, retryable) => {
     expect(classifyError(pgError(code))).toEqual({ reason, retryable });
     expect(classifyError(new Error('wrapped', { cause: pgError(code) }))).toEqual({ reason, retryable });
   });
   it('socket codes and lost-connection messages are connection-lost; anything else unknown, even if it says retryable', () => {
-    expect(classifyError(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toEqual({ reason: 'connection-lost', retryable: true });
-    expect(classifyError(new Error('Connection terminated unexpectedly'))).toEqual({ reason: 'connection-lost', retryable: true });
-    expect(classifyError(Object.assign(new Error('x'), { retryable: true }))).toEqual({ reason: 'unknown', retryable: false });
+    expect(classifyError(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toEqual({
+      reason: 'connection-lost',
+      retryable: true,
+    });
+    expect(classifyError(new Error('Connection terminated unexpectedly'))).toEqual({
+      reason: 'connection-lost',
+      retryable: true,
+    });
+    expect(classifyError(Object.assign(new Error('x'), { retryable: true }))).toEqual({
+      reason: 'unknown',
+      retryable: false,
+    });
     expect(classifyError(null)).toEqual({ reason: 'unknown', retryable: false });
   });
   it('the engine classifies with it, keys by id in the SDK order (bytea bytewise), names tables, and offers a control store', () => {
@@ -141,15 +198,21 @@ describe('codecs', () => {
     expect(jsonValue(12n)).toBe('12');
     expect(jsonValue(Number.NaN)).toBe('NaN');
     expect(jsonValue([new Date(0), null])).toEqual([expect.stringMatching(/^19(70|69)-/), null]);
-    expect(new Date(jsonValue(new Date('2026-05-06T07:08:09.123Z')) as string).toISOString()).toBe('2026-05-06T07:08:09.123Z');
+    expect(new Date(jsonValue(new Date('2026-05-06T07:08:09.123Z')) as string).toISOString()).toBe(
+      '2026-05-06T07:08:09.123Z',
+    );
     // JSON has no negative zero: float -0 travels as text, which float8in reads as -0.
     expect(columnJson(-0, false)).toBe('"-0"');
     expect(columnJson(0, false)).toBe('0');
     // json/jsonb columns get the document itself: key order as given, bigints with every digit.
-    expect(columnJson({ z: 1, a: [1.5, null], n: 123456789012345678901234567890n, skip: undefined }, true)).toBe('{"z":1,"a":[1.5,null],"n":123456789012345678901234567890}');
+    expect(columnJson({ z: 1, a: [1.5, null], n: 123456789012345678901234567890n, skip: undefined }, true)).toBe(
+      '{"z":1,"a":[1.5,null],"n":123456789012345678901234567890}',
+    );
     expect(columnJson('text', true)).toBe('"text"');
     expect(columnJson(null, true)).toBe('null');
-    expect(jsonText({ d: new Date('2026-01-01T00:00:00.000Z'), neg: -0 })).toBe('{"d":"2026-01-01T00:00:00.000Z","neg":-0}');
+    expect(jsonText({ d: new Date('2026-01-01T00:00:00.000Z'), neg: -0 })).toBe(
+      '{"d":"2026-01-01T00:00:00.000Z","neg":-0}',
+    );
   });
   it('lock keys are stable, signed 64-bit, with unsigned halves', () => {
     const k = lockKey('public', 'mcp-migrate:default:run');

@@ -6,8 +6,15 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import {
-  acquireLock, ErrorCode, RunFailedError, createMigrator, defineDataMigration, defineMigration, isMigrateError,
-  type Migration, type Row,
+  acquireLock,
+  ErrorCode,
+  RunFailedError,
+  createMigrator,
+  defineDataMigration,
+  defineMigration,
+  isMigrateError,
+  type Migration,
+  type Row,
 } from '@mcp/migrate-core';
 import { copyRows, postgresEngine, type PostgresEngine } from '../src/index.js';
 import { pgAvailable, tempDatabases, testPool, type TempDatabases } from './support.js';
@@ -19,13 +26,23 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
   let pools: pg.Pool[];
   const engines: PostgresEngine[] = [];
   const engine = (options: Partial<Parameters<typeof postgresEngine>[0]> = {}) => {
-    const e = postgresEngine({ shards: dbs.urls.slice(0, 2).map((url, i) => ({ id: `pg-${i}`, connectionString: url })), poolSize: 4, ...options });
+    const e = postgresEngine({
+      shards: dbs.urls.slice(0, 2).map((url, i) => ({ id: `pg-${i}`, connectionString: url })),
+      poolSize: 4,
+      ...options,
+    });
     engines.push(e);
     return e;
   };
   /** Each test keeps its own ledger table (tests share the databases), named after its migrations. */
   const migrator = (migrations: readonly Migration[], extra: Partial<Parameters<typeof createMigrator>[0]> = {}) =>
-    createMigrator({ engines: { postgres: engine({ ledgerTable: `ledger_${migrations[0]!.id.split('-')[0]}` }) }, migrations, lock: { ttlMs: 5_000, waitMs: 10_000 }, retry: { retries: 2, minTimeoutMs: 5, maxTimeoutMs: 20 }, ...extra });
+    createMigrator({
+      engines: { postgres: engine({ ledgerTable: `ledger_${migrations[0]!.id.split('-')[0]}` }) },
+      migrations,
+      lock: { ttlMs: 5_000, waitMs: 10_000 },
+      retry: { retries: 2, minTimeoutMs: 5, maxTimeoutMs: 20 },
+      ...extra,
+    });
   const q = (i: number) => pools[i]!;
 
   beforeAll(async () => {
@@ -39,9 +56,14 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
   });
 
   it('an unreachable shard fails with ShardUnavailableError naming it, without the password', async () => {
-    const e = postgresEngine({ shards: [{ id: 'pg-down', connectionString: 'postgres://app:hunter2secret@127.0.0.1:1/db' }] });
+    const e = postgresEngine({
+      shards: [{ id: 'pg-down', connectionString: 'postgres://app:hunter2secret@127.0.0.1:1/db' }],
+    });
     engines.push(e);
-    const error = await e.shard('pg-down').connect().catch((err: unknown) => err);
+    const error = await e
+      .shard('pg-down')
+      .connect()
+      .catch((err: unknown) => err);
     expect(isMigrateError(error) && error.code).toBe(ErrorCode.ShardUnavailable);
     expect((error as Error).message).toContain('pg-down');
     expect((error as Error).message).not.toContain('hunter2secret');
@@ -61,12 +83,24 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
   });
 
   it('a SQL error is recorded as failed with its SQLSTATE; the other shard continues; the fixed migration re-runs', async () => {
-    const setup = defineMigration({ id: 'e-0001-table', engine: 'postgres', up: async (c: pg.PoolClient) => void (await c.query('CREATE TABLE e_t (id integer PRIMARY KEY)')) });
-    const broken = defineMigration({
-      id: 'e-0002-col', engine: 'postgres',
-      up: async (c: pg.PoolClient, ctx) => void (await c.query(ctx.shard.id === 'pg-0' ? 'ALTER TABLE e_t ADD COLUMN x integer SELEC' : 'ALTER TABLE e_t ADD COLUMN x integer')),
+    const setup = defineMigration({
+      id: 'e-0001-table',
+      engine: 'postgres',
+      up: async (c: pg.PoolClient) => void (await c.query('CREATE TABLE e_t (id integer PRIMARY KEY)')),
     });
-    const error = await migrator([setup, broken], { onFailure: 'continue' }).run().catch((e: unknown) => e);
+    const broken = defineMigration({
+      id: 'e-0002-col',
+      engine: 'postgres',
+      up: async (c: pg.PoolClient, ctx) =>
+        void (await c.query(
+          ctx.shard.id === 'pg-0'
+            ? 'ALTER TABLE e_t ADD COLUMN x integer SELEC'
+            : 'ALTER TABLE e_t ADD COLUMN x integer',
+        )),
+    });
+    const error = await migrator([setup, broken], { onFailure: 'continue' })
+      .run()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RunFailedError);
     const status = await migrator([setup, broken]).status();
     const failed = status.shards.find((s) => s.shardId === 'pg-0')!.migrations.find((m) => m.id === 'e-0002-col')!;
@@ -74,17 +108,26 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
     expect(failed.error?.message).toContain('42601');
     expect(failed.error?.message).toMatch(/syntax error/);
     expect(failed.error?.causeCode).toBe('42601');
-    expect(status.shards.find((s) => s.shardId === 'pg-1')!.migrations.find((m) => m.id === 'e-0002-col')!.state).toBe('applied');
-    const fixed = defineMigration({ id: 'e-0002-col', engine: 'postgres', up: async (c: pg.PoolClient) => void (await c.query('ALTER TABLE e_t ADD COLUMN IF NOT EXISTS x integer')) });
+    expect(status.shards.find((s) => s.shardId === 'pg-1')!.migrations.find((m) => m.id === 'e-0002-col')!.state).toBe(
+      'applied',
+    );
+    const fixed = defineMigration({
+      id: 'e-0002-col',
+      engine: 'postgres',
+      up: async (c: pg.PoolClient) => void (await c.query('ALTER TABLE e_t ADD COLUMN IF NOT EXISTS x integer')),
+    });
     const again = await migrator([setup, fixed], { drift: 'warn' }).run();
     expect(again.totals.failed).toBe(0);
-    const cols = await q(0).query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'e_t' ORDER BY column_name`);
+    const cols = await q(0).query(
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'e_t' ORDER BY column_name`,
+    );
     expect(cols.rows.map((r) => r.column_name)).toEqual(['id', 'x']);
   });
 
   it('a failed multi-statement migration in a transaction leaves nothing behind', async () => {
     const m = defineMigration({
-      id: 'tx-0001', engine: 'postgres',
+      id: 'tx-0001',
+      engine: 'postgres',
       up: async (c: pg.PoolClient) => {
         await c.query('CREATE TABLE tx_a (id integer PRIMARY KEY)');
         await c.query('INSERT INTO tx_a VALUES (1)');
@@ -97,8 +140,20 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
 
   it('transaction: false runs CREATE INDEX CONCURRENTLY', async () => {
     const ms = [
-      defineMigration({ id: 'ci-0001', engine: 'postgres', up: async (c: pg.PoolClient) => void (await c.query('CREATE TABLE ci_t (id integer PRIMARY KEY, tenant_id text)')) }),
-      defineMigration({ id: 'ci-0002', engine: 'postgres', transaction: false, dependsOn: ['ci-0001'], up: async (c: pg.PoolClient) => void (await c.query('CREATE INDEX CONCURRENTLY ci_t_tenant ON ci_t (tenant_id)')) }),
+      defineMigration({
+        id: 'ci-0001',
+        engine: 'postgres',
+        up: async (c: pg.PoolClient) =>
+          void (await c.query('CREATE TABLE ci_t (id integer PRIMARY KEY, tenant_id text)')),
+      }),
+      defineMigration({
+        id: 'ci-0002',
+        engine: 'postgres',
+        transaction: false,
+        dependsOn: ['ci-0001'],
+        up: async (c: pg.PoolClient) =>
+          void (await c.query('CREATE INDEX CONCURRENTLY ci_t_tenant ON ci_t (tenant_id)')),
+      }),
     ];
     const report = await migrator(ms).run();
     expect(report.totals.failed).toBe(0);
@@ -114,15 +169,25 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
     await blocker.query('LOCK TABLE lt_t IN ACCESS SHARE MODE');
     const release = setTimeout(() => void blocker.query('COMMIT').finally(() => blocker.release()), 600);
     const retries: string[] = [];
-    const m = defineMigration({ id: 'lt-0001', engine: 'postgres', up: async (c: pg.PoolClient) => void (await c.query('ALTER TABLE lt_t ADD COLUMN y integer')) });
-    const mig = createMigrator({ engines: { postgres: engine({ lockTimeoutMs: 100, ledgerTable: 'ledger_lt' }) }, migrations: [m], retry: { retries: 10, minTimeoutMs: 100, maxTimeoutMs: 200 } });
+    const m = defineMigration({
+      id: 'lt-0001',
+      engine: 'postgres',
+      up: async (c: pg.PoolClient) => void (await c.query('ALTER TABLE lt_t ADD COLUMN y integer')),
+    });
+    const mig = createMigrator({
+      engines: { postgres: engine({ lockTimeoutMs: 100, ledgerTable: 'ledger_lt' }) },
+      migrations: [m],
+      retry: { retries: 10, minTimeoutMs: 100, maxTimeoutMs: 200 },
+    });
     mig.on('shard:retry', (e) => retries.push(`${e.shardId}:${e.error.causeCode}`));
     const report = await mig.run();
     clearTimeout(release);
     expect(report.totals.failed).toBe(0);
     expect(retries.length).toBeGreaterThan(0);
     expect(retries.every((r) => r === 'pg-0:55P03')).toBe(true);
-    const cols = await q(0).query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'lt_t' AND column_name = 'y'`);
+    const cols = await q(0).query(
+      `SELECT 1 FROM information_schema.columns WHERE table_name = 'lt_t' AND column_name = 'y'`,
+    );
     expect(cols.rowCount).toBe(1);
   });
 
@@ -131,7 +196,9 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
     const shard = e.shard('pg-0');
     await shard.ledger.init();
     const script = fileURLToPath(new URL('./fixtures/hold-lock.mjs', import.meta.url));
-    const child = spawn(process.execPath, [script, dbs.urls[0]!, 'kill-test'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [script, dbs.urls[0]!, 'kill-test'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const token = await new Promise<number>((resolve, reject) => {
       let out = '';
       child.stdout!.on('data', (d: Buffer) => {
@@ -144,7 +211,9 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
     });
     const held = await shard.lock.status('kill-test');
     expect(held?.owner).toBe(`child:${child.pid}`);
-    await expect(acquireLock(shard.lock, 'kill-test', { owner: 'me', ttlMs: 5_000, waitMs: 0 })).rejects.toMatchObject({ code: ErrorCode.LockTimeout });
+    await expect(acquireLock(shard.lock, 'kill-test', { owner: 'me', ttlMs: 5_000, waitMs: 0 })).rejects.toMatchObject({
+      code: ErrorCode.LockTimeout,
+    });
     child.kill('SIGKILL');
     // acquire() throws MIGRATE_LOCK_TIMEOUT unless the dead holder's lock is taken within waitMs.
     const lease = await acquireLock(shard.lock, 'kill-test', { owner: 'me', ttlMs: 5_000, waitMs: 5_000 });
@@ -162,11 +231,26 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
     const lease = await acquireLock(a.lock, 'force-test', { owner: 'old', ttlMs: 5_000, waitMs: 0 });
     expect(await b.lock.forceRelease('force-test')).toBe(true);
     await expect(lease.renew()).rejects.toMatchObject({ code: ErrorCode.StaleLease });
-    const record = { id: 'f', state: 'applied' as const, checksum: 'c', startedAt: null, finishedAt: null, runnerId: null, checkpoint: null, counts: null, error: null, seq: 1 };
-    await expect(a.ledger.put(record, { lockName: 'force-test', token: lease.token })).rejects.toMatchObject({ code: ErrorCode.StaleLease });
+    const record = {
+      id: 'f',
+      state: 'applied' as const,
+      checksum: 'c',
+      startedAt: null,
+      finishedAt: null,
+      runnerId: null,
+      checkpoint: null,
+      counts: null,
+      error: null,
+      seq: 1,
+    };
+    await expect(a.ledger.put(record, { lockName: 'force-test', token: lease.token })).rejects.toMatchObject({
+      code: ErrorCode.StaleLease,
+    });
     expect(await b.lock.status('force-test')).toBeNull();
     // A holder row left by a dead session is not a holder.
-    await q(1).query(`INSERT INTO mcp_migrate_locks (lock_name, owner, token, since, heartbeat_at) VALUES ('ghost', 'dead', 1, now(), now())`);
+    await q(1).query(
+      `INSERT INTO mcp_migrate_locks (lock_name, owner, token, since, heartbeat_at) VALUES ('ghost', 'dead', 1, now(), now())`,
+    );
     expect(await b.lock.status('ghost')).toBeNull();
     const next = await acquireLock(b.lock, 'force-test', { owner: 'new', ttlMs: 5_000, waitMs: 0 });
     expect(next.token).toBeGreaterThan(lease.token);
@@ -194,12 +278,32 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
     await q(0).query('CREATE TABLE uq (id integer PRIMARY KEY, email text UNIQUE)');
     await q(0).query(`INSERT INTO uq VALUES (1, 'a@x'), (2, 'b@x'), (3, 'c@x')`);
     const data = engine().shard('pg-0').data;
-    const error = await data.write({ name: 'uq', key: ['id'] }, [{ id: 1, email: 'a2@x' }, { id: 2, email: 'c@x' }]).catch((e: unknown) => e);
+    const error = await data
+      .write({ name: 'uq', key: ['id'] }, [
+        { id: 1, email: 'a2@x' },
+        { id: 2, email: 'c@x' },
+      ])
+      .catch((e: unknown) => e);
     expect((error as { code?: string }).code).toBe('23505');
-    expect((await q(0).query('SELECT email FROM uq ORDER BY id')).rows.map((r) => r.email)).toEqual(['a@x', 'b@x', 'c@x']);
-    const m = defineDataMigration({ id: 'uq-0001', engine: 'postgres', table: 'uq', key: 'id', transform: (row: Row) => ({ ...row, email: 'same@x' }), scope: { shards: ['pg-0'] } });
+    expect((await q(0).query('SELECT email FROM uq ORDER BY id')).rows.map((r) => r.email)).toEqual([
+      'a@x',
+      'b@x',
+      'c@x',
+    ]);
+    const m = defineDataMigration({
+      id: 'uq-0001',
+      engine: 'postgres',
+      table: 'uq',
+      key: 'id',
+      transform: (row: Row) => ({ ...row, email: 'same@x' }),
+      scope: { shards: ['pg-0'] },
+    });
     await expect(migrator([m]).run()).rejects.toBeInstanceOf(RunFailedError);
-    expect((await q(0).query('SELECT email FROM uq ORDER BY id')).rows.map((r) => r.email)).toEqual(['a@x', 'b@x', 'c@x']);
+    expect((await q(0).query('SELECT email FROM uq ORDER BY id')).rows.map((r) => r.email)).toEqual([
+      'a@x',
+      'b@x',
+      'c@x',
+    ]);
   });
 
   it('scans text and composite keys in bytewise (COLLATE "C") order, keys ≤ 0 included, page by page', async () => {
@@ -221,7 +325,15 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
     expect(icu).not.toEqual(bytewise); // the column's own collation would have paged differently
 
     await q(1).query(`CREATE TABLE ck (a integer, b text COLLATE "en-x-icu", v integer, PRIMARY KEY (a, b))`);
-    const pairs: [number, string][] = [[-2, 'b'], [-2, 'B'], [0, '_'], [0, 'a'], [1, 'é'], [1, 'z'], [-5, 'x']];
+    const pairs: [number, string][] = [
+      [-2, 'b'],
+      [-2, 'B'],
+      [0, '_'],
+      [0, 'a'],
+      [1, 'é'],
+      [1, 'z'],
+      [-5, 'x'],
+    ];
     for (const [a, b] of pairs) await q(1).query('INSERT INTO ck VALUES ($1, $2, 0)', [a, b]);
     const got: string[] = [];
     after = undefined;
@@ -237,8 +349,15 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
 
   /** Every column of `table` as the server prints it, per row (`col::text`, SQL NULL as null). */
   const serverText = async (i: number, table: string) => {
-    const cols = (await q(i).query<{ c: string }>(`SELECT attname AS c FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [table])).rows.map((r) => r.c);
-    return (await q(i).query(`SELECT ${cols.map((c) => `"${c}"::text AS "${c}"`).join(', ')} FROM "${table}" ORDER BY 1`)).rows as Record<string, string | null>[];
+    const cols = (
+      await q(i).query<{ c: string }>(
+        `SELECT attname AS c FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+        [table],
+      )
+    ).rows.map((r) => r.c);
+    return (
+      await q(i).query(`SELECT ${cols.map((c) => `"${c}"::text AS "${c}"`).join(', ')} FROM "${table}" ORDER BY 1`)
+    ).rows as Record<string, string | null>[];
   };
   const TY_DDL = `CREATE TABLE ty (
       id bigint PRIMARY KEY, j jsonb, js jsonb, jz jsonb, jt json, ts timestamptz, t timestamp, d date, num numeric(30,10), big bigint,
@@ -263,7 +382,10 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
     const flipped = await serverText(0, 'ty');
     expect(flipped).toEqual(before.map((r) => ({ ...r, flag: r.flag === 'true' ? 'false' : 'true' })));
     // The same patches again: the rows are no longer the ones read, so nothing is written.
-    expect(await data.compareAndSet!.writeIfUnchanged(target, rows.map(flip))).toEqual({ written: 0, conflicts: [['-1'], ['9007199254740993']] });
+    expect(await data.compareAndSet!.writeIfUnchanged(target, rows.map(flip))).toEqual({
+      written: 0,
+      conflicts: [['-1'], ['9007199254740993']],
+    });
     expect(await serverText(0, 'ty')).toEqual(flipped);
     // The plain update (rollback through reverse) flips back; every other column still untouched.
     expect(await data.update(target, (await data.scan(target, undefined, 10)).map(flip))).toBe(2);
@@ -280,11 +402,16 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
     expect(await data.serverCopy!.copy(target, backup, keys)).toBe(2);
     expect(await serverText(0, 'mcp_backup_ty')).toEqual(before);
     // Change every column a JS round trip would lose, in the server.
-    await q(0).query(`UPDATE ty SET j = '{}', js = NULL, jz = '0', jt = '{}', ts = now(), t = now(), f = 0, f4 = 0, flag = NOT flag`);
+    await q(0).query(
+      `UPDATE ty SET j = '{}', js = NULL, jz = '0', jt = '{}', ts = now(), t = now(), f = 0, f4 = 0, flag = NOT flag`,
+    );
     expect(await serverText(0, 'ty')).not.toEqual(before);
     expect(await data.serverCopy!.copy(target, backup, keys)).toBe(2); // the first copy wins
     expect(await serverText(0, 'mcp_backup_ty')).toEqual(before);
-    expect(await data.serverCopy!.restore(backup, target, undefined, 10)).toEqual({ restored: 2, last: ['9007199254740993'] });
+    expect(await data.serverCopy!.restore(backup, target, undefined, 10)).toEqual({
+      restored: 2,
+      last: ['9007199254740993'],
+    });
     expect(await serverText(0, 'ty')).toEqual(before);
     await data.drop(backup);
     await data.drop(backup);
@@ -322,12 +449,19 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
 
   it('write (a whole-row upsert from JS values, used only where the server cannot restore) keeps the stored microseconds of timestamps it writes unchanged', async () => {
     await q(0).query(`CREATE TABLE wr (id integer PRIMARY KEY, ts timestamptz, lt timestamp, n numeric, txt text)`);
-    await q(0).query(`INSERT INTO wr VALUES (1, '2026-01-02 03:04:05.123456+00', '1969-07-20 20:17:40.654321', 12.50, 'a'), (2, NULL, NULL, NULL, NULL)`);
+    await q(0).query(
+      `INSERT INTO wr VALUES (1, '2026-01-02 03:04:05.123456+00', '1969-07-20 20:17:40.654321', 12.50, 'a'), (2, NULL, NULL, NULL, NULL)`,
+    );
     const data = engine().shard('pg-0').data;
     const target = { name: 'wr', key: ['id'] };
     const before = await serverText(0, 'wr');
     const rows = await data.scan(target, undefined, 10);
-    expect(await data.write(target, rows.map((r) => ({ ...r, txt: r.txt === null ? null : 'b' })))).toBe(2);
+    expect(
+      await data.write(
+        target,
+        rows.map((r) => ({ ...r, txt: r.txt === null ? null : 'b' })),
+      ),
+    ).toBe(2);
     expect(await serverText(0, 'wr')).toEqual(before.map((r) => ({ ...r, txt: r.txt === null ? null : 'b' })));
   });
 
@@ -336,7 +470,18 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
     await shard.ledger.init();
     const lease = await acquireLock(shard.lock, 'cp', { owner: 'me', ttlMs: 5_000, waitMs: 0 });
     const after = [new Date('2026-03-04T05:06:07.089Z'), '9007199254740993', 'ü', -0.5, 7n];
-    const record = { id: 'cp-1', state: 'running' as const, checksum: 'c', startedAt: new Date().toISOString(), finishedAt: null, runnerId: 'me', checkpoint: { after, fingerprint: 'fp', direction: 'up' as const }, counts: { read: 1, written: 1, skipped: 0 }, error: null, seq: 3 };
+    const record = {
+      id: 'cp-1',
+      state: 'running' as const,
+      checksum: 'c',
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      runnerId: 'me',
+      checkpoint: { after, fingerprint: 'fp', direction: 'up' as const },
+      counts: { read: 1, written: 1, skipped: 0 },
+      error: null,
+      seq: 3,
+    };
     await shard.ledger.put(record, { lockName: 'cp', token: lease.token });
     expect((await shard.ledger.list()).find((r) => r.id === 'cp-1')).toEqual(record);
     await shard.ledger.delete('cp-1', { lockName: 'cp', token: lease.token });
@@ -352,7 +497,7 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
       SELECT g, CASE WHEN g % 3 = 0 THEN 't-1' ELSE 't-2' END, jsonb_build_object('n', g, 's', 'ü'), decode(md5(g::text), 'hex') FROM generate_series(-50, 2000) g`);
     const source = postgresEngine({ shards: [{ id: 'src', pool: q(0) }] });
     const dest = postgresEngine({ shards: [{ id: 'dst', pool: q(2) }] });
-    const moved = await copyRows(q(0), q(2), 'channels', { where: 'tenant_id = $1', params: ["t-1"] });
+    const moved = await copyRows(q(0), q(2), 'channels', { where: 'tenant_id = $1', params: ['t-1'] });
     const expected = Number((await q(0).query(`SELECT count(*) AS n FROM channels WHERE tenant_id = 't-1'`)).rows[0].n);
     expect(expected).toBeGreaterThan(600);
     expect(moved.rows).toBe(expected);

@@ -45,7 +45,10 @@ export function compose<T>(...steps: Steps<Transformer<T, T>>): Transformer<T, T
   }
   const name = `compose(${list.map((step) => step.name).join(', ')})`;
   const forward = (input: T): MaybePromise<T | null> =>
-    run(input, list.map((step) => step.forward));
+    run(
+      input,
+      list.map((step) => step.forward),
+    );
 
   const inverses = list.map((step) => step.inverse);
   if (!inverses.every((inverse): inverse is (output: T) => MaybePromise<T | null> => typeof inverse === 'function')) {

@@ -87,9 +87,7 @@ export function isTransformError(error: unknown): error is TransformError {
   if (typeof error !== 'object' || error === null) return false;
   const candidate = error as { name?: unknown; code?: unknown };
   return (
-    candidate.name === 'TransformError' &&
-    typeof candidate.code === 'string' &&
-    candidate.code.startsWith('TRANSFORM_')
+    candidate.name === 'TransformError' && typeof candidate.code === 'string' && candidate.code.startsWith('TRANSFORM_')
   );
 }
 

@@ -61,6 +61,8 @@ export interface InvertibleSyncTransformer<In, Out> extends SyncTransformer<In, 
 export type AnyTransformer = Transformer<any, any>;
 
 /** True when `transformer` has an inverse. */
-export function isInvertible<In, Out>(transformer: Transformer<In, Out>): transformer is InvertibleTransformer<In, Out> {
+export function isInvertible<In, Out>(
+  transformer: Transformer<In, Out>,
+): transformer is InvertibleTransformer<In, Out> {
   return typeof transformer.inverse === 'function';
 }

@@ -1,12 +1,22 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CHANNEL_CONFIG_SCHEMAS, CHANNEL_TYPES, TransformErrorCode, channelConfig, createChannelConfig } from '../src/index.js';
+import {
+  CHANNEL_CONFIG_SCHEMAS,
+  CHANNEL_TYPES,
+  TransformErrorCode,
+  channelConfig,
+  createChannelConfig,
+} from '../src/index.js';
 import type { ChannelConfig, ChannelConfigurationRow, ChannelConfigurationRows, ChannelType } from '../src/index.js';
 import { id, tableKey, text } from './support/arbitraries.js';
 import { caught, clone, deepFreeze } from './support/helpers.js';
 
 const C = 'ch-1';
-const row = (config_key: string, config_value: string | null, channel_id: string | number = C): ChannelConfigurationRow => ({
+const row = (
+  config_key: string,
+  config_value: string | null,
+  channel_id: string | number = C,
+): ChannelConfigurationRow => ({
   channel_id,
   config_key,
   config_value,
@@ -32,10 +42,13 @@ const channelRows: fc.Arbitrary<ChannelConfigurationRows> = fc
   .tuple(id, fc.constantFrom(...CHANNEL_TYPES))
   .chain(([channelId, type]) =>
     fc
-      .uniqueArray(fc.tuple(fc.oneof(fc.constantFrom(...Object.keys(CHANNEL_CONFIG_SCHEMAS[type])), tableKey), configValue), {
-        selector: ([key]) => key,
-        maxLength: 10,
-      })
+      .uniqueArray(
+        fc.tuple(fc.oneof(fc.constantFrom(...Object.keys(CHANNEL_CONFIG_SCHEMAS[type])), tableKey), configValue),
+        {
+          selector: ([key]) => key,
+          maxLength: 10,
+        },
+      )
       .chain((pairs) => fc.shuffledSubarray(pairs, { minLength: pairs.length, maxLength: pairs.length }))
       .map((pairs) => ({
         channel_id: channelId,
@@ -46,7 +59,9 @@ const channelRows: fc.Arbitrary<ChannelConfigurationRows> = fc
 
 describe('channelConfig.forward', () => {
   it('types each channel type from its own schema', () => {
-    expect(channelConfig.forward(channel('whatsapp', row('phone_number_id', '1099'), row('business_account_id', 'ba-1')))).toStrictEqual({
+    expect(
+      channelConfig.forward(channel('whatsapp', row('phone_number_id', '1099'), row('business_account_id', 'ba-1'))),
+    ).toStrictEqual({
       channel_id: C,
       channel_type: 'whatsapp',
       phone_number_id: '1099',
@@ -61,7 +76,9 @@ describe('channelConfig.forward', () => {
       extra: {},
     });
     expect(
-      channelConfig.forward(channel('email', row('smtp_port', '587'), row('smtp_host', 'smtp.example'), row('from_address', 'a@b.c'))),
+      channelConfig.forward(
+        channel('email', row('smtp_port', '587'), row('smtp_host', 'smtp.example'), row('from_address', 'a@b.c')),
+      ),
     ).toStrictEqual({
       channel_id: C,
       channel_type: 'email',
@@ -71,7 +88,13 @@ describe('channelConfig.forward', () => {
       extra: {},
     });
     expect(
-      channelConfig.forward(channel('webchat', row('allowed_origins', '["https://a.example","https://ü.example"]'), row('widget_color', '#fff'))),
+      channelConfig.forward(
+        channel(
+          'webchat',
+          row('allowed_origins', '["https://a.example","https://ü.example"]'),
+          row('widget_color', '#fff'),
+        ),
+      ),
     ).toStrictEqual({
       channel_id: C,
       channel_type: 'webchat',
@@ -109,7 +132,9 @@ describe('channelConfig.forward', () => {
   it('accepts the port range bounds and the empty origin list', () => {
     expect(channelConfig.forward(channel('email', row('smtp_port', '1')))).toMatchObject({ smtp_port: 1 });
     expect(channelConfig.forward(channel('email', row('smtp_port', '65535')))).toMatchObject({ smtp_port: 65535 });
-    expect(channelConfig.forward(channel('webchat', row('allowed_origins', '[]')))).toMatchObject({ allowed_origins: [] });
+    expect(channelConfig.forward(channel('webchat', row('allowed_origins', '[]')))).toMatchObject({
+      allowed_origins: [],
+    });
   });
 
   it('rejects an unknown channel type, naming the channel and the type', () => {
@@ -126,7 +151,9 @@ describe('channelConfig.forward', () => {
 
   it('does not treat Object.prototype names as channel types', () => {
     for (const type of ['constructor', '__proto__', 'toString']) {
-      expect(caught(() => channelConfig.forward(channel(type)))).toMatchObject({ code: TransformErrorCode.UnknownValue });
+      expect(caught(() => channelConfig.forward(channel(type)))).toMatchObject({
+        code: TransformErrorCode.UnknownValue,
+      });
     }
   });
 
@@ -173,11 +200,26 @@ describe('channelConfig.inverse', () => {
   it.each<[string, Record<string, unknown>, string, string]>([
     ['a port out of range', { channel_type: 'email', smtp_port: 70000 }, 'smtp_port', TransformErrorCode.InvalidInput],
     ['a port as text', { channel_type: 'email', smtp_port: '25' }, 'smtp_port', TransformErrorCode.InvalidInput],
-    ['origins with a non-string', { channel_type: 'webchat', allowed_origins: ['a', 1] }, 'allowed_origins', TransformErrorCode.InvalidInput],
-    // eslint-disable-next-line no-sparse-arrays
-    ['sparse origins', { channel_type: 'webchat', allowed_origins: ['a', , 'b'] }, 'allowed_origins', TransformErrorCode.InvalidInput],
+    [
+      'origins with a non-string',
+      { channel_type: 'webchat', allowed_origins: ['a', 1] },
+      'allowed_origins',
+      TransformErrorCode.InvalidInput,
+    ],
+    [
+      'sparse origins',
+      // eslint-disable-next-line no-sparse-arrays
+      { channel_type: 'webchat', allowed_origins: ['a', , 'b'] },
+      'allowed_origins',
+      TransformErrorCode.InvalidInput,
+    ],
     ['a field of another type', { channel_type: 'sms', smtp_port: 25 }, 'smtp_port', TransformErrorCode.InvalidInput],
-    ['a canonical value in extra', { channel_type: 'email', extra: { smtp_port: '25' } }, 'extra.smtp_port', TransformErrorCode.Conflict],
+    [
+      'a canonical value in extra',
+      { channel_type: 'email', extra: { smtp_port: '25' } },
+      'extra.smtp_port',
+      TransformErrorCode.Conflict,
+    ],
   ])('rejects %s', (_label, patch, field, code) => {
     expect(caught(() => channelConfig.inverse({ channel_id: C, extra: {}, ...patch } as ChannelConfig))).toMatchObject({
       code,

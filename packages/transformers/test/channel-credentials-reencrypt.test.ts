@@ -110,14 +110,19 @@ describe('channelCredentialsReencrypt.inverse', () => {
       reverse: { ...back, isCurrent: oldKey.isCurrent },
     });
     await fc.assert(
-      fc.asyncProperty(text, fc.constantFrom('api_key', 'token', 'ключ'), fc.oneof(fc.uuid(), fc.nat()), async (secret, type, channelId) => {
-        const ctx = { channel_id: channelId, credential_type: type };
-        const row = deepFreeze({ ...ctx, encrypted_value: await oldKey.encrypt(secret, ctx), note: 'kept' });
-        const migrated = await rotate.forward(row);
-        expect(migrated?.encrypted_value?.startsWith('k2025:')).toBe(true);
-        expect(await rotate.inverse(migrated!)).toStrictEqual(row);
-        expect(await restore(rotate, row)).toStrictEqual(row);
-      }),
+      fc.asyncProperty(
+        text,
+        fc.constantFrom('api_key', 'token', 'ключ'),
+        fc.oneof(fc.uuid(), fc.nat()),
+        async (secret, type, channelId) => {
+          const ctx = { channel_id: channelId, credential_type: type };
+          const row = deepFreeze({ ...ctx, encrypted_value: await oldKey.encrypt(secret, ctx), note: 'kept' });
+          const migrated = await rotate.forward(row);
+          expect(migrated?.encrypted_value?.startsWith('k2025:')).toBe(true);
+          expect(await rotate.inverse(migrated!)).toStrictEqual(row);
+          expect(await restore(rotate, row)).toStrictEqual(row);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -158,7 +163,9 @@ describe('channelCredentialsReencrypt never exposes secrets', () => {
       e.stack ?? '',
       JSON.stringify(e),
       inspect(e, { depth: 10, showHidden: true }),
-      JSON.stringify(Object.getOwnPropertyNames(e).map((p) => [p, String((e as unknown as Record<string, unknown>)[p])])),
+      JSON.stringify(
+        Object.getOwnPropertyNames(e).map((p) => [p, String((e as unknown as Record<string, unknown>)[p])]),
+      ),
     ];
   }
 
@@ -167,7 +174,12 @@ describe('channelCredentialsReencrypt never exposes secrets', () => {
     const row = { ...context, encrypted_value: ciphertext };
     const cases: Array<{ step: string; error: unknown }> = [];
     // decrypt with the wrong key: the host error quotes the ciphertext.
-    cases.push({ step: 'decrypt', error: await rejected(channelCredentialsReencrypt({ decrypt: newKey.decrypt, encrypt: newKey.encrypt }).forward(row)) });
+    cases.push({
+      step: 'decrypt',
+      error: await rejected(
+        channelCredentialsReencrypt({ decrypt: newKey.decrypt, encrypt: newKey.encrypt }).forward(row),
+      ),
+    });
     // encrypt fails quoting the plaintext.
     cases.push({
       step: 'encrypt',
@@ -193,7 +205,9 @@ describe('channelCredentialsReencrypt never exposes secrets', () => {
     // encrypt returns nothing.
     cases.push({
       step: 'encrypt',
-      error: await rejected(channelCredentialsReencrypt({ decrypt: oldKey.decrypt, encrypt: () => undefined as never }).forward(row)),
+      error: await rejected(
+        channelCredentialsReencrypt({ decrypt: oldKey.decrypt, encrypt: () => undefined as never }).forward(row),
+      ),
     });
     return { ciphertext, cases };
   }
@@ -249,8 +263,14 @@ describe('channelCredentialsReencrypt never exposes secrets', () => {
 
   it('rejects a malformed row without quoting its value', async () => {
     const rotate = channelCredentialsReencrypt(rotation);
-    const error = await rejected(rotate.forward({ channel_id: 'ch-1', credential_type: 7, encrypted_value: SECRET } as never));
-    expect(error).toMatchObject({ code: TransformErrorCode.InvalidInput, field: 'credential_type', key: { channel_id: 'ch-1' } });
+    const error = await rejected(
+      rotate.forward({ channel_id: 'ch-1', credential_type: 7, encrypted_value: SECRET } as never),
+    );
+    expect(error).toMatchObject({
+      code: TransformErrorCode.InvalidInput,
+      field: 'credential_type',
+      key: { channel_id: 'ch-1' },
+    });
     expect(String(error)).not.toContain(SECRET);
   });
 });

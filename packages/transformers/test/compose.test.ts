@@ -79,7 +79,10 @@ describe('compose', () => {
         throw new Error('boom');
       },
     };
-    const asyncBoom: Transformer<Doc, Doc> = { name: 'asyncBoom', forward: () => Promise.reject(new Error('async boom')) };
+    const asyncBoom: Transformer<Doc, Doc> = {
+      name: 'asyncBoom',
+      forward: () => Promise.reject(new Error('async boom')),
+    };
     expect(() => compose(tag('a'), boom).forward({ log: '' })).toThrow('boom');
     await expect(compose(tag('a'), asyncBoom).forward({ log: '' })).rejects.toThrow('async boom');
   });

@@ -28,7 +28,9 @@ describe('TransformError', () => {
   });
 
   it('omits the bracket when there is neither field nor key', () => {
-    expect(new TransformError({ code: 'TRANSFORM_INVALID_CONFIG', transformer: 'x', reason: 'bad' }).message).toBe('x: bad');
+    expect(new TransformError({ code: 'TRANSFORM_INVALID_CONFIG', transformer: 'x', reason: 'bad' }).message).toBe(
+      'x: bad',
+    );
   });
 
   it('has stable, prefixed, distinct codes', () => {

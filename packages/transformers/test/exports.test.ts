@@ -63,10 +63,16 @@ describe('public API', () => {
   // It resolves the package by its own name, as a user does, and fails (never skips) when the
   // package is not built: the message says to build it.
   it('the built ESM and CJS entry points, resolved by package name, export exactly the documented names', async () => {
-    expect(existsSync(`${dist}index.cjs`), `${dist} is missing: run "pnpm exec turbo run build" before the tests`).toBe(true);
+    expect(existsSync(`${dist}index.cjs`), `${dist} is missing: run "pnpm exec turbo run build" before the tests`).toBe(
+      true,
+    );
     const esm = (await import('@mcp/migrate-transformers')) as Record<string, unknown>;
     const cjs = createRequire(import.meta.url)('@mcp/migrate-transformers') as Record<string, unknown>;
-    expect(Object.keys(esm).filter((k) => k !== 'default' && k !== 'module.exports').sort()).toEqual(PUBLIC_NAMES);
+    expect(
+      Object.keys(esm)
+        .filter((k) => k !== 'default' && k !== 'module.exports')
+        .sort(),
+    ).toEqual(PUBLIC_NAMES);
     expect(Object.keys(cjs).sort()).toEqual(PUBLIC_NAMES);
     expect(existsSync(`${dist}index.d.ts`) && existsSync(`${dist}index.d.cts`)).toBe(true);
   });

@@ -17,10 +17,16 @@ const media = { type: 'media', media: { file_id: 'f-1', url: 'https://cdn.exampl
 const structuredContent = fc.oneof(
   text.map((t) => ({ type: 'text', text: t })),
   fc.record({ type: fc.constant('text'), text, format: fc.constantFrom('markdown', 'plain') }, NO_NULL_PROTO),
-  fc.record({
-    type: fc.constant('media'),
-    media: fc.record({ file_id: text, url: fc.webUrl(), mime: fc.constantFrom('image/png', 'audio/ogg') }, { requiredKeys: ['file_id', 'url'], noNullPrototype: true }),
-  }, NO_NULL_PROTO),
+  fc.record(
+    {
+      type: fc.constant('media'),
+      media: fc.record(
+        { file_id: text, url: fc.webUrl(), mime: fc.constantFrom('image/png', 'audio/ogg') },
+        { requiredKeys: ['file_id', 'url'], noNullPrototype: true },
+      ),
+    },
+    NO_NULL_PROTO,
+  ),
   fc.record({ type: fc.constantFrom('location', 'template'), payload: fc.jsonValue({ maxDepth: 2 }) }, NO_NULL_PROTO),
   fc.array(fc.record({ type: fc.constant('text'), text }, NO_NULL_PROTO), { maxLength: 2 }),
 );
@@ -106,13 +112,20 @@ describe('messageContent.forward', () => {
   });
 
   it('rejects a value that is not a document', () => {
-    expect(caught(() => messageContent.forward('nope' as never))).toMatchObject({ code: TransformErrorCode.InvalidInput });
+    expect(caught(() => messageContent.forward('nope' as never))).toMatchObject({
+      code: TransformErrorCode.InvalidInput,
+    });
   });
 });
 
 describe('messageContent.inverse', () => {
   it('flattens a converted document and removes the marker, keeping field order', () => {
-    const converted = deepFreeze({ message_id: 'm', content: { type: 'text', text: 'hi' }, status: 'sent', content_v: 2 });
+    const converted = deepFreeze({
+      message_id: 'm',
+      content: { type: 'text', text: 'hi' },
+      status: 'sent',
+      content_v: 2,
+    });
     const restored = messageContent.inverse(converted);
     expect(restored).toStrictEqual({ message_id: 'm', content: 'hi', status: 'sent' });
     expect(Object.keys(restored ?? {})).toEqual(['message_id', 'content', 'status']);
@@ -126,7 +139,9 @@ describe('messageContent.inverse', () => {
 
   it('leaves documents with another marker value alone', () => {
     expect(messageContent.inverse({ message_id: 'm', content: { type: 'text', text: 'x' }, content_v: 1 })).toBeNull();
-    expect(messageContent.inverse({ message_id: 'm', content: { type: 'text', text: 'x' }, content_v: '2' })).toBeNull();
+    expect(
+      messageContent.inverse({ message_id: 'm', content: { type: 'text', text: 'x' }, content_v: '2' }),
+    ).toBeNull();
   });
 
   it('refuses a marked document whose content was edited after the migration', () => {
@@ -137,8 +152,14 @@ describe('messageContent.inverse', () => {
       'flat again',
       null,
     ]) {
-      const error = caught(() => messageContent.inverse({ message_id: 'm-9', content: content as never, content_v: 2 }));
-      expect(error).toMatchObject({ code: TransformErrorCode.NotInvertible, field: 'content', key: { message_id: 'm-9' } });
+      const error = caught(() =>
+        messageContent.inverse({ message_id: 'm-9', content: content as never, content_v: 2 }),
+      );
+      expect(error).toMatchObject({
+        code: TransformErrorCode.NotInvertible,
+        field: 'content',
+        key: { message_id: 'm-9' },
+      });
     }
   });
 });

@@ -40,7 +40,10 @@ describe('messageMetadata', () => {
       metadata: { clientId: 'c', retryCount: 2, skip: undefined, nested: { innerKey: 1 } },
     });
     const result = messageMetadata.forward(doc);
-    expect(result).toStrictEqual({ message_id: 'm', metadata: { client_id: 'c', retry_count: 2, nested: { innerKey: 1 } } });
+    expect(result).toStrictEqual({
+      message_id: 'm',
+      metadata: { client_id: 'c', retry_count: 2, nested: { innerKey: 1 } },
+    });
     expect(Object.keys(result?.metadata ?? {})).toEqual(['client_id', 'retry_count', 'nested']);
     expect(result?.metadata?.nested).toBe(doc.metadata.nested);
   });
@@ -61,7 +64,11 @@ describe('messageMetadata', () => {
 
   it('throws a conflict naming both keys instead of losing a value', () => {
     const error = caught(() => messageMetadata.forward({ message_id: 'm-3', metadata: { userId: 1, user_id: 2 } }));
-    expect(error).toMatchObject({ code: TransformErrorCode.Conflict, field: 'metadata.user_id', key: { message_id: 'm-3' } });
+    expect(error).toMatchObject({
+      code: TransformErrorCode.Conflict,
+      field: 'metadata.user_id',
+      key: { message_id: 'm-3' },
+    });
     expect((error as Error).message).toContain('"userId" and "user_id"');
   });
 
@@ -77,8 +84,14 @@ describe('messageMetadata', () => {
   it('with { deep: true } also renames nested keys, inside arrays too', () => {
     const deep = createMessageMetadata({ deep: true });
     expect(
-      deep.forward({ message_id: 'm', metadata: { outer: { innerKey: 1, list: [{ itemId: 2 }, 3, [{ aB: undefined, cD: 4 }]] } } }),
-    ).toStrictEqual({ message_id: 'm', metadata: { outer: { inner_key: 1, list: [{ item_id: 2 }, 3, [{ c_d: 4 }]] } } });
+      deep.forward({
+        message_id: 'm',
+        metadata: { outer: { innerKey: 1, list: [{ itemId: 2 }, 3, [{ aB: undefined, cD: 4 }]] } },
+      }),
+    ).toStrictEqual({
+      message_id: 'm',
+      metadata: { outer: { inner_key: 1, list: [{ item_id: 2 }, 3, [{ c_d: 4 }]] } },
+    });
     expect(deep.forward({ message_id: 'm', metadata: { a: { b_c: [{ d: 1 }] } } })).toBeNull();
     expect(caught(() => deep.forward({ message_id: 'm', metadata: { a: { xY: 1, x_y: 2 } } }))).toMatchObject({
       code: TransformErrorCode.Conflict,

@@ -20,7 +20,10 @@ const newStatus = fc.constantFrom(...MESSAGE_STATUSES);
 /** A document as the collection holds it before the migration: legacy, null or missing status. */
 const legacyDocument: fc.Arbitrary<MessageDocument> = fc
   .tuple(
-    fc.record({ message_id: text, status: fc.oneof(legacyStatus, fc.constant(null)) }, { requiredKeys: ['message_id'], ...NO_NULL_PROTO }),
+    fc.record(
+      { message_id: text, status: fc.oneof(legacyStatus, fc.constant(null)) },
+      { requiredKeys: ['message_id'], ...NO_NULL_PROTO },
+    ),
     otherFields(['message_id', 'status']),
   )
   .map(([known, other]) => ({ ...other, ...known }));
@@ -42,7 +45,8 @@ describe('messageStatus mapping', () => {
 
   it('is a bijection: the tables are inverse to each other and the vocabularies are disjoint', () => {
     expect(new Set(MESSAGE_STATUSES).size).toBe(LEGACY_MESSAGE_STATUSES.length);
-    for (const legacy of LEGACY_MESSAGE_STATUSES) expect(MESSAGE_STATUS_TO_LEGACY[LEGACY_MESSAGE_STATUS[legacy]]).toBe(legacy);
+    for (const legacy of LEGACY_MESSAGE_STATUSES)
+      expect(MESSAGE_STATUS_TO_LEGACY[LEGACY_MESSAGE_STATUS[legacy]]).toBe(legacy);
     for (const status of MESSAGE_STATUSES) expect(LEGACY_MESSAGE_STATUSES as readonly string[]).not.toContain(status);
   });
 
@@ -134,7 +138,10 @@ describe('messageStatus unknown values', () => {
 
   it('with { unknown: "leave" } leaves unknown values alone both ways and stays exact (property)', () => {
     const lenient = createMessageStatus({ unknown: 'leave' });
-    const status = fc.oneof(legacyStatus, text.filter((s) => !(MESSAGE_STATUSES as readonly string[]).includes(s)));
+    const status = fc.oneof(
+      legacyStatus,
+      text.filter((s) => !(MESSAGE_STATUSES as readonly string[]).includes(s)),
+    );
     fc.assert(
       fc.property(legacyDocument, status, (doc, value) => {
         const input = deepFreeze({ ...doc, status: value });

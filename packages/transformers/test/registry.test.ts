@@ -42,7 +42,9 @@ describe('createRegistry', () => {
 
   it('rejects something that is not a transformer', () => {
     for (const bad of [null, {}, { name: '', forward: () => null }, { name: 'x' }, { name: 1, forward: () => null }]) {
-      expect(caught(() => createRegistry().register(bad as never))).toMatchObject({ code: TransformErrorCode.InvalidConfig });
+      expect(caught(() => createRegistry().register(bad as never))).toMatchObject({
+        code: TransformErrorCode.InvalidConfig,
+      });
     }
   });
 

@@ -24,7 +24,9 @@ describe('tenantLimitsDefaults', () => {
 
   it('fills only the limits it was given defaults for', () => {
     const partial = tenantLimitsDefaults({ channel_limit: 2n });
-    expect(partial.forward({ tenant_id: 't', message_limit: null, channel_limit: null, storage_limit: null })).toStrictEqual({
+    expect(
+      partial.forward({ tenant_id: 't', message_limit: null, channel_limit: null, storage_limit: null }),
+    ).toStrictEqual({
       tenant_id: 't',
       message_limit: null,
       channel_limit: 2n,
@@ -40,7 +42,12 @@ describe('tenantLimitsDefaults', () => {
   });
 
   it('leaves no limit empty, changes nothing else, and a second run writes nothing (property)', () => {
-    const limit = fc.oneof(fc.constant(null), fc.constant(undefined), fc.nat(), fc.bigInt({ min: 0n, max: 2n ** 40n }).map(String));
+    const limit = fc.oneof(
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.nat(),
+      fc.bigInt({ min: 0n, max: 2n ** 40n }).map(String),
+    );
     const row = fc.record(
       { tenant_id: fc.uuid(), message_limit: limit, channel_limit: limit, storage_limit: limit, plan: fc.string() },
       { requiredKeys: ['tenant_id'], noNullPrototype: true },
@@ -54,7 +61,8 @@ describe('tenantLimitsDefaults', () => {
           expect(out[column]).not.toBeUndefined();
           if (input[column] !== null && input[column] !== undefined) expect(out[column]).toBe(input[column]);
         }
-        for (const key of Object.keys(input)) if (!(TENANT_LIMIT_COLUMNS as readonly string[]).includes(key)) expect(out[key]).toBe(input[key]);
+        for (const key of Object.keys(input))
+          if (!(TENANT_LIMIT_COLUMNS as readonly string[]).includes(key)) expect(out[key]).toBe(input[key]);
         expect(fill.forward(out)).toBeNull();
       }),
     );

@@ -6,7 +6,11 @@ import { id, tableKey, text } from './support/arbitraries.js';
 import { caught, clone, deepFreeze } from './support/helpers.js';
 
 const T = 'tenant-1';
-const row = (settings_key: string, settings_value: string | null, tenant_id: string | number = T): TenantSettingRow => ({
+const row = (
+  settings_key: string,
+  settings_value: string | null,
+  tenant_id: string | number = T,
+): TenantSettingRow => ({
   tenant_id,
   settings_key,
   settings_value,
@@ -20,7 +24,21 @@ const byUtf8 = (a: TenantSettingRow, b: TenantSettingRow) =>
 /** Values that are canonical, almost canonical and arbitrary, for known and unknown keys alike. */
 const settingValue: fc.Arbitrary<string | null> = fc.oneof(
   fc.integer({ min: -5, max: 100_000 }).map(String),
-  fc.constantFrom('007', '1e3', '-0', '+1', ' 30', '30 ', '1.0', '9007199254740993', 'true', 'false', 'TRUE', 'yes', ''),
+  fc.constantFrom(
+    '007',
+    '1e3',
+    '-0',
+    '+1',
+    ' 30',
+    '30 ',
+    '1.0',
+    '9007199254740993',
+    'true',
+    'false',
+    'TRUE',
+    'yes',
+    '',
+  ),
   text,
   fc.constant(null),
 );
@@ -38,22 +56,21 @@ const tenantRows: fc.Arbitrary<TenantSettingRows> = id.chain((tenantId) =>
 );
 
 /** Canonical typed objects, built directly (not through forward). */
-const settingsObject: fc.Arbitrary<TenantSettings> = fc
-  .record(
-    {
-      tenant_id: id,
-      timezone: text,
-      locale: text,
-      retention_days: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-      webhooks_enabled: fc.boolean(),
-      extra: fc.dictionary(
-        tableKey.filter((key) => !['timezone', 'locale', 'retention_days', 'webhooks_enabled'].includes(key)),
-        fc.option(text, { nil: null }),
-        { maxKeys: 6, noNullPrototype: true },
-      ),
-    },
-    { requiredKeys: ['tenant_id', 'extra'], noNullPrototype: true },
-  );
+const settingsObject: fc.Arbitrary<TenantSettings> = fc.record(
+  {
+    tenant_id: id,
+    timezone: text,
+    locale: text,
+    retention_days: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    webhooks_enabled: fc.boolean(),
+    extra: fc.dictionary(
+      tableKey.filter((key) => !['timezone', 'locale', 'retention_days', 'webhooks_enabled'].includes(key)),
+      fc.option(text, { nil: null }),
+      { maxKeys: 6, noNullPrototype: true },
+    ),
+  },
+  { requiredKeys: ['tenant_id', 'extra'], noNullPrototype: true },
+);
 
 describe('tenantSettings.forward', () => {
   it('types the known keys and keeps unknown ones in extra', () => {
@@ -97,7 +114,9 @@ describe('tenantSettings.forward', () => {
   });
 
   it('parses the largest safe integer and zero', () => {
-    expect(tenantSettings.forward(group(row('retention_days', '9007199254740991')))?.retention_days).toBe(9007199254740991);
+    expect(tenantSettings.forward(group(row('retention_days', '9007199254740991')))?.retention_days).toBe(
+      9007199254740991,
+    );
     expect(tenantSettings.forward(group(row('retention_days', '0')))?.retention_days).toBe(0);
   });
 
@@ -133,7 +152,11 @@ describe('tenantSettings.forward', () => {
     ['a duplicate key', group(row('locale', 'a'), row('locale', 'b')), 'settings_key'],
     ['a row of another tenant', group(row('locale', 'a', 'tenant-2')), 'rows[0].tenant_id'],
     ['an unexpected column', { tenant_id: T, rows: [{ ...row('locale', 'a'), updated_at: 1 }] }, 'rows[0].updated_at'],
-    ['a non-string value', { tenant_id: T, rows: [{ ...row('locale', 'a'), settings_value: 3 }] }, 'rows[0].settings_value'],
+    [
+      'a non-string value',
+      { tenant_id: T, rows: [{ ...row('locale', 'a'), settings_value: 3 }] },
+      'rows[0].settings_value',
+    ],
     ['a non-string key', { tenant_id: T, rows: [{ ...row('locale', 'a'), settings_key: 3 }] }, 'rows[0].settings_key'],
     ['rows that are not an array', { tenant_id: T, rows: {} }, 'rows'],
     ['an unknown group property', { ...group(), tenant: T }, 'tenant'],
@@ -148,7 +171,10 @@ describe('tenantSettings.forward', () => {
 describe('tenantSettings.inverse', () => {
   it('writes rows in code-point (COLLATE "C") order, not UTF-16 order', () => {
     // U+FFFF sorts before U+1D11E by code point, after it by UTF-16 code unit.
-    const rows = tenantSettings.inverse({ tenant_id: T, extra: { '𝄞': 'clef', '\uFFFF': 'max', b: 'b', a: 'a' } })?.rows;
+    const rows = tenantSettings.inverse({
+      tenant_id: T,
+      extra: { '𝄞': 'clef', '\uFFFF': 'max', b: 'b', a: 'a' },
+    })?.rows;
     expect(rows?.map((r) => r.settings_key)).toEqual(['a', 'b', '\uFFFF', '𝄞']);
   });
 
@@ -162,7 +188,12 @@ describe('tenantSettings.inverse', () => {
     ['a missing extra', { extra: undefined }, 'extra', TransformErrorCode.InvalidInput],
     ['an unknown property', { theme: 'dark' }, 'theme', TransformErrorCode.InvalidInput],
     ['a key both typed and in extra', { locale: 'en', extra: { locale: 'fr' } }, 'locale', TransformErrorCode.Conflict],
-    ['a canonical value left in extra', { extra: { retention_days: '30' } }, 'extra.retention_days', TransformErrorCode.Conflict],
+    [
+      'a canonical value left in extra',
+      { extra: { retention_days: '30' } },
+      'extra.retention_days',
+      TransformErrorCode.Conflict,
+    ],
   ])('rejects %s', (_label, patch, field, code) => {
     const error = caught(() => tenantSettings.inverse({ tenant_id: T, extra: {}, ...patch } as TenantSettings));
     expect(error).toMatchObject({ code, field, key: { tenant_id: T } });

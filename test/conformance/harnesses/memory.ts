@@ -36,7 +36,10 @@ export const memoryHarness: Harness = {
         for (const id of shardIds) store.shard(id).collection(name, ['id']);
       },
       async seed(shardId, table, rows) {
-        store.shard(shardId).collection(table, ['id']).upsert(rows as unknown as Row[]);
+        store
+          .shard(shardId)
+          .collection(table, ['id'])
+          .upsert(rows as unknown as Row[]);
       },
       async rows(shardId, table) {
         return store.shard(shardId).collection(table, ['id']).rows() as unknown as SuiteRow[];

@@ -30,7 +30,8 @@ export const mongoHarness: Harness = {
       engineName: 'mongodb',
       shardIds,
       keyField: '_id',
-      engine: () => mongoEngine({ shards: shardIds.map((id) => ({ id, uri: url, database: database(id) })), lockPollMs: 20 }),
+      engine: () =>
+        mongoEngine({ shards: shardIds.map((id) => ({ id, uri: url, database: database(id) })), lockPollMs: 20 }),
       ops: {
         async createTable(handle, name) {
           await (handle as Db).createCollection(name);
@@ -44,9 +45,11 @@ export const mongoHarness: Harness = {
       },
       async createRowsTable(name) {
         for (const id of shardIds) {
-          await db(id).createCollection(name).catch((error: { code?: number }) => {
-            if (error.code !== 48) throw error;
-          });
+          await db(id)
+            .createCollection(name)
+            .catch((error: { code?: number }) => {
+              if (error.code !== 48) throw error;
+            });
         }
       },
       // Upserts: new ids with one insertMany, existing ones replaced in bulks of at most 50 (FerretDB
@@ -55,12 +58,21 @@ export const mongoHarness: Harness = {
         if (rows.length === 0) return;
         const coll = db(shardId).collection(table);
         const docs = rows.map(toDoc);
-        const existing = new Set<unknown>((await coll.find({ _id: { $in: docs.map((d) => d._id) } as never }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
+        const existing = new Set<unknown>(
+          (
+            await coll.find({ _id: { $in: docs.map((d) => d._id) } as never }, { projection: { _id: 1 } }).toArray()
+          ).map((d) => d._id),
+        );
         const fresh = docs.filter((d) => !existing.has(d._id));
         if (fresh.length) await coll.insertMany(fresh as never[], { ordered: false });
         const old = docs.filter((d) => existing.has(d._id));
         for (let i = 0; i < old.length; i += 50) {
-          await coll.bulkWrite(old.slice(i, i + 50).map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })) as never, { ordered: false });
+          await coll.bulkWrite(
+            old
+              .slice(i, i + 50)
+              .map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } })) as never,
+            { ordered: false },
+          );
         }
       },
       // Read as stored (no promotion): a field that went missing, or an integer stored as another
@@ -90,13 +102,18 @@ function suiteRow(table: string, doc: Document): SuiteRow {
     if (v === null && field !== '_id') return null;
     if (v instanceof Int32) return v.value;
     // The driver writes a JS integer outside the Int32 range as a Double.
-    if (v instanceof Double && Number.isInteger(v.value) && (v.value > 2 ** 31 - 1 || v.value < -(2 ** 31))) return v.value;
-    throw new Error(`${where(field)} is stored as ${(v as { _bsontype?: string } | null)?._bsontype ?? typeof v}, not the Int32 the seed wrote`);
+    if (v instanceof Double && Number.isInteger(v.value) && (v.value > 2 ** 31 - 1 || v.value < -(2 ** 31)))
+      return v.value;
+    throw new Error(
+      `${where(field)} is stored as ${(v as { _bsontype?: string } | null)?._bsontype ?? typeof v}, not the Int32 the seed wrote`,
+    );
   };
   const text = (field: string): string | null => {
     const v = present(field);
     if (v === null || typeof v === 'string') return v;
-    throw new Error(`${where(field)} is stored as ${(v as { _bsontype?: string })._bsontype ?? typeof v}, not a string or null`);
+    throw new Error(
+      `${where(field)} is stored as ${(v as { _bsontype?: string })._bsontype ?? typeof v}, not a string or null`,
+    );
   };
   return { id: int('_id')!, name: text('name'), n: int('n'), note: text('note') };
 }

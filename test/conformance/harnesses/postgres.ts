@@ -9,34 +9,46 @@ import type { Fixture, Harness, NativeOps, SuiteRow } from '../harness.js';
 import { postgresAvailable } from '../../support/services.js';
 import { tempPgDatabases } from '../../support/servers.js';
 
-
 /** `true`, or why the server cannot be used: the one probe of test/support, re-exported. */
 export { postgresAvailable };
 
 /** Creates `count` fresh databases; returns their URLs and a function that drops them. */
-export function createDatabases(count: number, prefix = 'mcp_t'): Promise<{ readonly urls: readonly string[]; drop(): Promise<void> }> {
+export function createDatabases(
+  count: number,
+  prefix = 'mcp_t',
+): Promise<{ readonly urls: readonly string[]; drop(): Promise<void> }> {
   return tempPgDatabases(count, prefix);
 }
 
 export const sqlOps: NativeOps = {
   async createTable(handle, name) {
-    await (handle as pg.ClientBase).query(`CREATE TABLE "${name}" (id integer PRIMARY KEY, name text, n integer, note text)`);
+    await (handle as pg.ClientBase).query(
+      `CREATE TABLE "${name}" (id integer PRIMARY KEY, name text, n integer, note text)`,
+    );
   },
   async dropTable(handle, name) {
     await (handle as pg.ClientBase).query(`DROP TABLE "${name}"`);
   },
   async insert(handle, table, row) {
     const r = row as Row;
-    await (handle as pg.ClientBase).query(`INSERT INTO "${table}" (id, name, n, note) VALUES ($1, $2, $3, $4)`, [r.id, r.name ?? null, r.n ?? null, r.note ?? null]);
+    await (handle as pg.ClientBase).query(`INSERT INTO "${table}" (id, name, n, note) VALUES ($1, $2, $3, $4)`, [
+      r.id,
+      r.name ?? null,
+      r.n ?? null,
+      r.note ?? null,
+    ]);
   },
 };
 
 /** The suite's table helpers over one pool per shard. */
-export function sqlFixtureParts(pools: ReadonlyMap<string, pg.Pool>): Pick<Fixture, 'createRowsTable' | 'seed' | 'rows'> {
+export function sqlFixtureParts(
+  pools: ReadonlyMap<string, pg.Pool>,
+): Pick<Fixture, 'createRowsTable' | 'seed' | 'rows'> {
   const pool = (id: string) => pools.get(id)!;
   return {
     async createRowsTable(name) {
-      for (const p of pools.values()) await p.query(`CREATE TABLE "${name}" (id integer PRIMARY KEY, name text, n integer, note text)`);
+      for (const p of pools.values())
+        await p.query(`CREATE TABLE "${name}" (id integer PRIMARY KEY, name text, n integer, note text)`);
     },
     async seed(shardId, table, rows) {
       for (const r of rows) {
@@ -68,7 +80,10 @@ export const postgresHarness: Harness = {
       shardIds,
       keyField: 'id',
       engine: () => {
-        const e = postgresEngine({ shards: shardIds.map((id, i) => ({ id, connectionString: dbs.urls[i]! })), poolSize: 3 });
+        const e = postgresEngine({
+          shards: shardIds.map((id, i) => ({ id, connectionString: dbs.urls[i]! })),
+          poolSize: 3,
+        });
         engines.push(e);
         return e;
       },

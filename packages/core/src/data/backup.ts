@@ -23,20 +23,39 @@ export function backupTarget(target: DataTarget, migrationId: string): DataTarge
  * Throws unless `target` is a backup. Adapters call it in `DataStore.drop`: the SDK never drops a
  * table or collection of the application.
  */
-export function assertBackupTarget(target: DataTarget, shardId: string): asserts target is DataTarget & { readonly backupOf: DataTarget } {
+export function assertBackupTarget(
+  target: DataTarget,
+  shardId: string,
+): asserts target is DataTarget & { readonly backupOf: DataTarget } {
   if (target.backupOf) return;
-  throw new DefinitionError(`Refusing to drop "${target.name}" on shard "${shardId}": only backups (targets with "backupOf") are ever dropped`, {
-    code: ErrorCode.Definition, migrationId: target.migrationId, shardId, field: 'backupOf',
-  });
+  throw new DefinitionError(
+    `Refusing to drop "${target.name}" on shard "${shardId}": only backups (targets with "backupOf") are ever dropped`,
+    {
+      code: ErrorCode.Definition,
+      migrationId: target.migrationId,
+      shardId,
+      field: 'backupOf',
+    },
+  );
 }
 
 const keyOf = (target: DataTarget, row: Row): KeyValue => target.key.map((k) => row[k]);
 
 /** Saves the first copies of `rows` of `target` into `backup`: in the server where the shard can. */
-export async function saveOriginals(shard: ShardAdapter, target: DataTarget, backup: DataTarget, rows: readonly Row[]): Promise<void> {
+export async function saveOriginals(
+  shard: ShardAdapter,
+  target: DataTarget,
+  backup: DataTarget,
+  rows: readonly Row[],
+): Promise<void> {
   if (rows.length === 0) return;
   const copy = shard.capabilities.serverCopy ? shard.data.serverCopy : undefined;
-  if (copy) await copy.copy(target, backup, rows.map((row) => keyOf(target, row)));
+  if (copy)
+    await copy.copy(
+      target,
+      backup,
+      rows.map((row) => keyOf(target, row)),
+    );
   else await shard.data.write(backup, rows);
 }
 
@@ -44,7 +63,12 @@ export async function saveOriginals(shard: ShardAdapter, target: DataTarget, bac
  * Saved originals of the rows in this batch. Backup keys in (after, last] are at most as many as the
  * batch's rows and are the smallest backup keys after `after`, so one page of that size holds them all.
  */
-export async function originals(shard: ShardAdapter, backup: DataTarget, after: KeyValue | undefined, batch: readonly Row[]): Promise<Map<string, Row>> {
+export async function originals(
+  shard: ShardAdapter,
+  backup: DataTarget,
+  after: KeyValue | undefined,
+  batch: readonly Row[],
+): Promise<Map<string, Row>> {
   const inBatch = new Set(batch.map((row) => canonicalEncode(keyOf(backup, row))));
   const out = new Map<string, Row>();
   for (const row of await shard.data.scan(backup, after, batch.length)) {
@@ -60,7 +84,11 @@ export async function originals(shard: ShardAdapter, backup: DataTarget, after: 
  * `written` is what the adapter reports, for the batch engine to check against `read`.
  */
 export async function restoreOriginals(
-  shard: ShardAdapter, target: DataTarget, backup: DataTarget, after: KeyValue | undefined, size: number,
+  shard: ShardAdapter,
+  target: DataTarget,
+  backup: DataTarget,
+  after: KeyValue | undefined,
+  size: number,
 ): Promise<{ read: number; written: number; last: KeyValue | undefined }> {
   const copy = shard.capabilities.serverCopy ? shard.data.serverCopy : undefined;
   if (copy) {

@@ -8,7 +8,19 @@
  * refused; backups keep the FIRST copy of a row, so a re-done batch never overwrites an original
  * with an already transformed row, and a re-done batch transforms the saved originals again.
  */
-import type { Checkpoint, DataTarget, Direction, Fence, KeyValue, LedgerCounts, LedgerRecord, Row, RowPatch, ShardAdapter, ShardDescriptor } from '../engine/index.js';
+import type {
+  Checkpoint,
+  DataTarget,
+  Direction,
+  Fence,
+  KeyValue,
+  LedgerCounts,
+  LedgerRecord,
+  Row,
+  RowPatch,
+  ShardAdapter,
+  ShardDescriptor,
+} from '../engine/index.js';
 import { ErrorCode, MigrateError, MigrationFailedError } from '../errors/errors.js';
 import { describeRow } from '../errors/classify.js';
 import type { DataMigration, TransformFn } from '../definition/migration.js';
@@ -69,7 +81,8 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
   const counts = { ...(resuming && record.counts ? record.counts : { read: 0, written: 0, skipped: 0 }) };
   const backup = backupTarget(target, m.id);
   const pacer = new BatchPacer(m.batchSize, m.maxRowsPerSecond, input.throttle);
-  const total = direction === 'down' && !m.reverse ? undefined : await input.shard.data.count(target).catch(() => undefined);
+  const total =
+    direction === 'down' && !m.reverse ? undefined : await input.shard.data.count(target).catch(() => undefined);
   const started = Date.now();
   const readAtStart = counts.read;
   let conflicts = 0;
@@ -110,10 +123,17 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
     const elapsed = (Date.now() - started) / 1000;
     const rate = elapsed > 0 ? (counts.read - readAtStart) / elapsed : 0;
     input.emit({
-      runId: input.runId, migrationId: m.id, shardId: input.shard.id, direction,
-      processed: counts.read, written: counts.written, total, rate: Math.round(rate),
+      runId: input.runId,
+      migrationId: m.id,
+      shardId: input.shard.id,
+      direction,
+      processed: counts.read,
+      written: counts.written,
+      total,
+      rate: Math.round(rate),
       eta: total !== undefined && rate > 0 ? Math.max(0, (total - counts.read) / rate) : undefined,
-      batchSize: size, throttled: pacer.throttled,
+      batchSize: size,
+      throttled: pacer.throttled,
     });
     if (rows.read < size && !conflict) break;
   }
@@ -132,7 +152,13 @@ interface BatchResult {
 /** How often the same row may change under a batch before the step fails (retryable). */
 const MAX_CONFLICT_RETRIES = 20;
 
-async function upBatch(input: BatchRunInput, target: DataTarget, after: KeyValue | undefined, size: number, backup: DataTarget): Promise<BatchResult> {
+async function upBatch(
+  input: BatchRunInput,
+  target: DataTarget,
+  after: KeyValue | undefined,
+  size: number,
+  backup: DataTarget,
+): Promise<BatchResult> {
   const { shard, migration: m } = input;
   const current = await shard.data.scan(target, after, size);
   if (current.length === 0) return { rows: { read: 0, written: 0 }, last: undefined };
@@ -173,7 +199,11 @@ async function upBatch(input: BatchRunInput, target: DataTarget, after: KeyValue
       // Rows after the conflict that were written are read again and then count as done earlier.
       const changedKeys = new Set(changed.map((c) => canonicalEncode(c.key)));
       const written = [...doneKeys].filter((id) => earlier.has(id) || changedKeys.has(id)).length;
-      return { rows: { read: done.length, written }, last: at > 0 ? keyOf(target, done.at(-1)!) : after, conflict: keyOf(target, current[at]!) };
+      return {
+        rows: { read: done.length, written },
+        last: at > 0 ? keyOf(target, done.at(-1)!) : after,
+        conflict: keyOf(target, current[at]!),
+      };
     }
     checkWritten(input, result.written, changed.length);
     return { rows: { read: current.length, written: result.written + earlier.size }, last };
@@ -202,13 +232,24 @@ function patchOf(target: DataTarget, before: Row, after: Row): RowPatch | null {
  */
 const DONE_EARLIER = Symbol('done earlier');
 
-async function redo(row: Row, original: Row, input: BatchRunInput, target: DataTarget): Promise<Row | null | typeof DONE_EARLIER> {
+async function redo(
+  row: Row,
+  original: Row,
+  input: BatchRunInput,
+  target: DataTarget,
+): Promise<Row | null | typeof DONE_EARLIER> {
   const fromOriginal = await apply(input.migration.transform, original, input, target);
   if (fromOriginal !== null && looseCanonicalEncode(fromOriginal) === looseCanonicalEncode(row)) return DONE_EARLIER;
   return fromOriginal;
 }
 
-async function downBatch(input: BatchRunInput, target: DataTarget, after: KeyValue | undefined, size: number, backup: DataTarget): Promise<BatchResult> {
+async function downBatch(
+  input: BatchRunInput,
+  target: DataTarget,
+  after: KeyValue | undefined,
+  size: number,
+  backup: DataTarget,
+): Promise<BatchResult> {
   const { shard, migration: m } = input;
   if (m.reverse) {
     const current = await shard.data.scan(target, after, size);
@@ -252,9 +293,14 @@ async function apply(fn: TransformFn, row: Row, input: BatchRunInput, target: Da
   }
   if (next === null || next === undefined) return null;
   if (typeof next !== 'object' || Array.isArray(next)) {
-    throw new MigrationFailedError(`Data migration "${input.migration.id}": transform must return an object or null, got ${Array.isArray(next) ? 'an array' : typeof next} for ${named()}`, {
-      migrationId: input.migration.id, shardId: input.shard.id, field: 'transform',
-    });
+    throw new MigrationFailedError(
+      `Data migration "${input.migration.id}": transform must return an object or null, got ${Array.isArray(next) ? 'an array' : typeof next} for ${named()}`,
+      {
+        migrationId: input.migration.id,
+        shardId: input.shard.id,
+        field: 'transform',
+      },
+    );
   }
   if (canonicalEncode(keyOf(target, next)) !== before) {
     throw new MigrationFailedError(

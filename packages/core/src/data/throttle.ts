@@ -72,7 +72,10 @@ export class BatchPacer {
     this.#min = Math.max(1, options.minBatchSize ?? 10);
     // With a rate ceiling, a batch never holds more than one target period's worth of rows, so the
     // ceiling is kept batch by batch rather than only on average.
-    const ceiling = maxRowsPerSecond === undefined ? Infinity : Math.max(1, Math.floor((maxRowsPerSecond * (options.targetBatchMs ?? DEFAULT_TARGET_BATCH_MS)) / 1000));
+    const ceiling =
+      maxRowsPerSecond === undefined
+        ? Infinity
+        : Math.max(1, Math.floor((maxRowsPerSecond * (options.targetBatchMs ?? DEFAULT_TARGET_BATCH_MS)) / 1000));
     this.#max = Math.max(this.#min, Math.min(ceiling, options.maxBatchSize ?? Math.max(10_000, initial)));
     this.#size = Math.min(this.#max, Math.max(this.#min, initial));
     this.#target = options.targetBatchMs ?? DEFAULT_TARGET_BATCH_MS;

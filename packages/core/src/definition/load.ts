@@ -20,9 +20,15 @@ export async function loadMigrations(directory: string, options: LoadOptions = {
   const dir = resolve(directory);
   let names: string[];
   try {
-    names = (await readdir(dir)).filter((n) => LOADABLE.has(extname(n)) && !n.endsWith('.d.ts') && !/\.(test|spec)\./.test(n)).sort();
+    names = (await readdir(dir))
+      .filter((n) => LOADABLE.has(extname(n)) && !n.endsWith('.d.ts') && !/\.(test|spec)\./.test(n))
+      .sort();
   } catch (error) {
-    throw new DefinitionError(`Cannot read migrations directory "${dir}": ${(error as Error).message}`, { code: ErrorCode.Config, field: 'migrations', cause: error });
+    throw new DefinitionError(`Cannot read migrations directory "${dir}": ${(error as Error).message}`, {
+      code: ErrorCode.Config,
+      field: 'migrations',
+      cause: error,
+    });
   }
   const importer = options.importer ?? ((url: string) => import(url) as Promise<Record<string, unknown>>);
   const out: Migration[] = [];
@@ -31,11 +37,20 @@ export async function loadMigrations(directory: string, options: LoadOptions = {
     try {
       mod = await importer(pathToFileURL(join(dir, name)).href);
     } catch (error) {
-      throw new DefinitionError(`Cannot load migration file "${name}": ${(error as Error).message}`, { code: ErrorCode.Config, field: 'migrations', cause: error });
+      throw new DefinitionError(`Cannot load migration file "${name}": ${(error as Error).message}`, {
+        code: ErrorCode.Config,
+        field: 'migrations',
+        cause: error,
+      });
     }
-    const found = Object.values(mod).flatMap((v) => (Array.isArray(v) ? v : [v])).filter(isMigration);
+    const found = Object.values(mod)
+      .flatMap((v) => (Array.isArray(v) ? v : [v]))
+      .filter(isMigration);
     if (found.length === 0) {
-      throw new DefinitionError(`Migration file "${name}" exports no migration (use defineMigration / defineDataMigration)`, { code: ErrorCode.Config, field: 'migrations' });
+      throw new DefinitionError(
+        `Migration file "${name}" exports no migration (use defineMigration / defineDataMigration)`,
+        { code: ErrorCode.Config, field: 'migrations' },
+      );
     }
     // The checksum covers the file as written, not as compiled: tsx and tsc runs of the same file agree.
     const text = await sourceTextOf(join(dir, name));
@@ -56,7 +71,9 @@ async function sourceTextOf(path: string): Promise<string> {
   if (!url) return text;
   try {
     const map = JSON.parse(
-      url.startsWith('data:') ? Buffer.from(url.slice(url.indexOf(',') + 1), url.includes(';base64,') ? 'base64' : 'utf8').toString('utf8') : await readFile(resolve(dirname(path), url), 'utf8'),
+      url.startsWith('data:')
+        ? Buffer.from(url.slice(url.indexOf(',') + 1), url.includes(';base64,') ? 'base64' : 'utf8').toString('utf8')
+        : await readFile(resolve(dirname(path), url), 'utf8'),
     ) as { sources?: unknown; sourcesContent?: unknown; sourceRoot?: unknown };
     const content = Array.isArray(map.sourcesContent) ? (map.sourcesContent as unknown[]) : [];
     if (content.length === 1 && typeof content[0] === 'string') return content[0];

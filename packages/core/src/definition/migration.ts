@@ -142,7 +142,8 @@ const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 const idSchema = z.string().regex(ID, 'must match [A-Za-z0-9][A-Za-z0-9_.-]* (at most 128 characters)');
 const engineSchema = z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be an engine name such as "postgres" or "mongodb"');
-const fn = (name: string) => z.custom<(...args: any[]) => unknown>((v) => typeof v === 'function', `${name} must be a function`);
+const fn = (name: string) =>
+  z.custom<(...args: any[]) => unknown>((v) => typeof v === 'function', `${name} must be a function`);
 const scopeSchema = z.union([
   z.literal('all'),
   z.strictObject({ shards: z.array(z.string().min(1)).min(1, 'must name at least one shard') }),
@@ -171,7 +172,10 @@ const dataInput = z
     collection: z.string().regex(NAME, 'must be a plain table/collection name').optional(),
     table: z.string().regex(NAME, 'must be a plain table/collection name').optional(),
     key: z
-      .union([z.string().regex(NAME, 'must be a plain field name'), z.array(z.string().regex(NAME, 'must be a plain field name')).min(1)])
+      .union([
+        z.string().regex(NAME, 'must be a plain field name'),
+        z.array(z.string().regex(NAME, 'must be a plain field name')).min(1),
+      ])
       .optional(),
     filter: z.record(z.string(), z.unknown()).optional(),
     batchSize: z.number().int('must be an integer').min(1).max(MAX_BATCH_SIZE).optional(),
@@ -183,7 +187,11 @@ const dataInput = z
   })
   .superRefine((v, ctx) => {
     if ((v.collection === undefined) === (v.table === undefined)) {
-      ctx.addIssue({ code: 'custom', path: [v.collection === undefined ? 'collection' : 'table'], message: 'give exactly one of "collection" or "table"' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [v.collection === undefined ? 'collection' : 'table'],
+        message: 'give exactly one of "collection" or "table"',
+      });
     }
   });
 
@@ -191,15 +199,24 @@ const dataInput = z
 export function toDefinitionError(what: string, input: unknown, error: z.ZodError): DefinitionError {
   const id = typeof (input as { id?: unknown } | null)?.id === 'string' ? (input as { id: string }).id : undefined;
   const issue = error.issues[0]!;
-  const field = issue.path.length ? issue.path.join('.') : issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(root)';
-  const detail = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+  const field = issue.path.length
+    ? issue.path.join('.')
+    : issue.code === 'unrecognized_keys'
+      ? issue.keys.join(', ')
+      : '(root)';
+  const detail =
+    issue.code === 'unrecognized_keys'
+      ? `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+      : issue.message;
   const subject = id ? `${what} "${id}"` : `${what} (no valid id)`;
   return new DefinitionError(`${subject}: field "${field}": ${detail}`, { migrationId: id, field });
 }
 
 function parse<T>(schema: z.ZodType<T>, what: string, input: unknown): T {
   if (typeof input !== 'object' || input === null) {
-    throw new DefinitionError(`${what}: expected an object, got ${input === null ? 'null' : typeof input}`, { field: '(root)' });
+    throw new DefinitionError(`${what}: expected an object, got ${input === null ? 'null' : typeof input}`, {
+      field: '(root)',
+    });
   }
   const result = schema.safeParse(input);
   if (!result.success) throw toDefinitionError(what, input, result.error);
@@ -215,7 +232,10 @@ function toScope(scope: ScopeInput | undefined): MigrationScope {
 function checkDependsOn(id: string, dependsOn: readonly string[] | undefined): readonly string[] {
   const deps = [...new Set(dependsOn ?? [])];
   if (deps.includes(id)) {
-    throw new DefinitionError(`Migration "${id}": field "dependsOn": a migration cannot depend on itself`, { migrationId: id, field: 'dependsOn' });
+    throw new DefinitionError(`Migration "${id}": field "dependsOn": a migration cannot depend on itself`, {
+      migrationId: id,
+      field: 'dependsOn',
+    });
   }
   return deps;
 }
@@ -247,7 +267,13 @@ export function isLegacyChecksum(checksum: string): boolean {
 
 /** The checksum of `m` combined with the text of the file it was loaded from, as written. */
 export function withSourceText(m: Migration, sourceText: string): Migration {
-  return keepKeyDefault(m, Object.freeze({ ...m, checksum: declaredChecksum([m.checksum, sha256(sourceText.replace(/\r\n/g, '\n'))]) } as Migration));
+  return keepKeyDefault(
+    m,
+    Object.freeze({
+      ...m,
+      checksum: declaredChecksum([m.checksum, sha256(sourceText.replace(/\r\n/g, '\n'))]),
+    } as Migration),
+  );
 }
 
 /**
@@ -310,7 +336,17 @@ export function defineMigration<Handle = any>(input: MigrationInput<Handle>): Sc
     up: input.up,
     down: input.down,
     preserve: normalizePreserve(v.preserve),
-    checksum: declaredChecksum(['schema', v.id, v.engine, scope, transaction, v.version ?? null, stepPart(input.up), stepPart(input.down), ...(v.preserve ? [v.preserve] : [])]),
+    checksum: declaredChecksum([
+      'schema',
+      v.id,
+      v.engine,
+      scope,
+      transaction,
+      v.version ?? null,
+      stepPart(input.up),
+      stepPart(input.down),
+      ...(v.preserve ? [v.preserve] : []),
+    ]),
   });
 }
 
@@ -332,7 +368,10 @@ export function defineDataMigration(input: DataMigrationInput): DataMigration {
   const scope = toScope(v.scope);
   const key = v.key === undefined ? [...definedDefaultKey(v.engine)] : typeof v.key === 'string' ? [v.key] : [...v.key];
   if (new Set(key).size !== key.length) {
-    throw new DefinitionError(`Data migration "${v.id}": field "key": repeats a field`, { migrationId: v.id, field: 'key' });
+    throw new DefinitionError(`Data migration "${v.id}": field "key": repeats a field`, {
+      migrationId: v.id,
+      field: 'key',
+    });
   }
   const target = { name: (v.collection ?? v.table)!, key };
   const batchSize = v.batchSize ?? DEFAULT_BATCH_SIZE;
@@ -351,21 +390,50 @@ export function defineDataMigration(input: DataMigrationInput): DataMigration {
     reverse: input.reverse,
     verify: input.verify,
     ifMissing: v.ifMissing ?? 'fail',
-    checksum: declaredChecksum(['data', v.id, v.engine, scope, target, v.filter ?? null, v.version ?? null, stepPart(input.transform), stepPart(input.reverse)]),
+    checksum: declaredChecksum([
+      'data',
+      v.id,
+      v.engine,
+      scope,
+      target,
+      v.filter ?? null,
+      v.version ?? null,
+      stepPart(input.transform),
+      stepPart(input.reverse),
+    ]),
   });
   if (v.key === undefined) KEY_DEFAULTED.add(defined);
   return defined;
 }
 
 /** Fields a built migration has beyond its input's (the input's `table`/`collection`/`key` become `target`). */
-const BUILT_FIELDS: Record<'schema' | 'data', readonly string[]> = { schema: ['kind', 'checksum'], data: ['kind', 'checksum', 'target'] };
+const BUILT_FIELDS: Record<'schema' | 'data', readonly string[]> = {
+  schema: ['kind', 'checksum'],
+  data: ['kind', 'checksum', 'target'],
+};
 
 /**
  * Input fields a built migration keeps in their input form, so the input's schema checks them again
  * as they are. Other input fields (`scope`, `table`/`key` → `target`) are translated back first; a
  * field whose built form is its own (normalised) shape is allowed but left to its own check.
  */
-const SAME_FORM = ['id', 'engine', 'description', 'dependsOn', 'version', 'transaction', 'up', 'down', 'batchSize', 'maxRowsPerSecond', 'filter', 'transform', 'reverse', 'verify', 'ifMissing'];
+const SAME_FORM = [
+  'id',
+  'engine',
+  'description',
+  'dependsOn',
+  'version',
+  'transaction',
+  'up',
+  'down',
+  'batchSize',
+  'maxRowsPerSecond',
+  'filter',
+  'transform',
+  'reverse',
+  'verify',
+  'ifMissing',
+];
 
 function fromScope(scope: unknown): unknown {
   const s = scope as MigrationScope | null | undefined;
@@ -376,7 +444,10 @@ function fromScope(scope: unknown): unknown {
 }
 
 /** The schema a built migration of `kind` is checked with, and the input it stands for. */
-function builtCheck(m: Record<string, unknown>, kind: 'schema' | 'data'): { schema: z.ZodType; input: Record<string, unknown> } {
+function builtCheck(
+  m: Record<string, unknown>,
+  kind: 'schema' | 'data',
+): { schema: z.ZodType; input: Record<string, unknown> } {
   const shape = (kind === 'schema' ? schemaInput : dataInput).shape as Record<string, z.ZodType>;
   const fields = SAME_FORM.filter((f) => f in shape);
   const translated = kind === 'data' ? ['scope', 'table', 'key'] : ['scope'];
@@ -399,27 +470,48 @@ function builtCheck(m: Record<string, unknown>, kind: 'schema' | 'data'): { sche
  * `DefinitionError` naming the migration and the field before anything connects.
  */
 export function validateMigration(value: unknown, where = 'Migration'): asserts value is Migration {
-  if (typeof value !== 'object' || value === null) throw new DefinitionError(`${where}: expected a migration object, got ${value === null ? 'null' : typeof value}`, { field: '(root)' });
+  if (typeof value !== 'object' || value === null)
+    throw new DefinitionError(`${where}: expected a migration object, got ${value === null ? 'null' : typeof value}`, {
+      field: '(root)',
+    });
   const m = value as Record<string, unknown>;
   const kind = m.kind;
   const id = typeof m.id === 'string' ? m.id : undefined;
   const fail = (field: string, why: string): never => {
-    throw new DefinitionError(`${id ? `Migration "${id}"` : `${where} (no valid id)`}: field "${field}": ${why}`, { migrationId: id, field });
+    throw new DefinitionError(`${id ? `Migration "${id}"` : `${where} (no valid id)`}: field "${field}": ${why}`, {
+      migrationId: id,
+      field,
+    });
   };
-  if (kind !== 'schema' && kind !== 'data') return fail('kind', 'not a migration; build it with defineMigration() or defineDataMigration()');
+  if (kind !== 'schema' && kind !== 'data')
+    return fail('kind', 'not a migration; build it with defineMigration() or defineDataMigration()');
   const shape = (kind === 'schema' ? schemaInput : dataInput).shape;
-  const known = new Set([...Object.keys(shape).filter((f) => !['table', 'collection', 'key'].includes(f)), ...BUILT_FIELDS[kind]]);
+  const known = new Set([
+    ...Object.keys(shape).filter((f) => !['table', 'collection', 'key'].includes(f)),
+    ...BUILT_FIELDS[kind],
+  ]);
   const unknown = Object.keys(m).filter((k) => !known.has(k));
   if (unknown.length) fail(unknown.join(', '), `unknown field(s) ${unknown.map((k) => `"${k}"`).join(', ')}`);
-  if (typeof m.checksum !== 'string' || m.checksum.length === 0) fail('checksum', 'must be the checksum define*() computed');
+  if (typeof m.checksum !== 'string' || m.checksum.length === 0)
+    fail('checksum', 'must be the checksum define*() computed');
   if (!Array.isArray(m.dependsOn)) fail('dependsOn', 'must be an array of migration ids');
   const { schema, input } = builtCheck(m, kind);
   const result = schema.safeParse(input);
   if (!result.success) {
     const error = toDefinitionError('Migration', m, result.error);
     // The built form names the target `target`; say so rather than the input's `table`/`key`.
-    const field = error.field === 'table' ? 'target.name' : error.field === 'key' || error.field?.startsWith('key.') ? 'target.key' : error.field;
-    throw field === error.field ? error : new DefinitionError(error.message.replace(`field "${error.field}"`, `field "${field}"`), { migrationId: id, field });
+    const field =
+      error.field === 'table'
+        ? 'target.name'
+        : error.field === 'key' || error.field?.startsWith('key.')
+          ? 'target.key'
+          : error.field;
+    throw field === error.field
+      ? error
+      : new DefinitionError(error.message.replace(`field "${error.field}"`, `field "${field}"`), {
+          migrationId: id,
+          field,
+        });
   }
   checkDependsOn(id!, m.dependsOn as string[]);
   if (kind === 'schema' && typeof m.transaction !== 'boolean') fail('transaction', 'must be a boolean');
@@ -432,5 +524,10 @@ export function validateMigration(value: unknown, where = 'Migration'): asserts 
 
 export function isMigration(value: unknown): value is Migration {
   const kind = (value as { kind?: unknown } | null)?.kind;
-  return typeof value === 'object' && value !== null && (kind === 'schema' || kind === 'data') && typeof (value as { checksum?: unknown }).checksum === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (kind === 'schema' || kind === 'data') &&
+    typeof (value as { checksum?: unknown }).checksum === 'string'
+  );
 }

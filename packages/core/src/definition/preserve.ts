@@ -17,10 +17,12 @@ export type PreserveInput =
   | { readonly table: string; readonly columns?: readonly string[] | undefined }
   | { readonly collection: string; readonly fields?: readonly string[] | undefined };
 
-
 const TARGET = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 const COLUMN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const targetName = z.string().regex(TARGET, 'must be a plain table/collection name (PostgreSQL: optionally "schema.table")').max(127);
+const targetName = z
+  .string()
+  .regex(TARGET, 'must be a plain table/collection name (PostgreSQL: optionally "schema.table")')
+  .max(127);
 const columnList = z
   .array(z.string().regex(COLUMN, 'must be a plain top-level column/field name'))
   .min(1, 'must name at least one column/field; omit it to keep the whole table/collection')
@@ -39,7 +41,12 @@ export const preserveSchema = z
     const seen = new Set<string>();
     items.forEach((item, i) => {
       const name = normalizeOne(item).name;
-      if (seen.has(name)) ctx.addIssue({ code: 'custom', path: [i], message: `names "${name}" twice; list its columns/fields in one entry` });
+      if (seen.has(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: [i],
+          message: `names "${name}" twice; list its columns/fields in one entry`,
+        });
       seen.add(name);
     });
   });

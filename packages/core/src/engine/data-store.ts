@@ -125,7 +125,10 @@ export interface CompareAndSet {
    * it did NOT write because the row changed (or vanished) in between. The batch engine then
    * removes those rows' saved copies (they are stale) and reads them again.
    */
-  writeIfUnchanged(target: DataTarget, patches: readonly RowPatch[]): Promise<{ written: number; conflicts: KeyValue[] }>;
+  writeIfUnchanged(
+    target: DataTarget,
+    patches: readonly RowPatch[],
+  ): Promise<{ written: number; conflicts: KeyValue[] }>;
 }
 
 export interface ServerCopy {
@@ -140,5 +143,10 @@ export interface ServerCopy {
    * `from` after `after` replace (or bring back) the rows of `to` by key, exactly as stored.
    * Returns the rows restored and the last key restored (`undefined` when none was left).
    */
-  restore(from: DataTarget, to: DataTarget, after: KeyValue | undefined, limit: number): Promise<{ restored: number; last: KeyValue | undefined }>;
+  restore(
+    from: DataTarget,
+    to: DataTarget,
+    after: KeyValue | undefined,
+    limit: number,
+  ): Promise<{ restored: number; last: KeyValue | undefined }>;
 }

@@ -23,16 +23,26 @@ import type { EngineAdapter, EngineName, EngineTerms, ShardAdapter, ShardDescrip
 import { unclassified, type ErrorClass } from './error-reason.js';
 
 /** Every flag `false`: nothing optional is assumed. */
-const NO_CAPABILITIES: EngineCapabilities = Object.freeze({ transactions: false, transactionalDdl: false, changeCapture: false });
+const NO_CAPABILITIES: EngineCapabilities = Object.freeze({
+  transactions: false,
+  transactionalDdl: false,
+  changeCapture: false,
+});
 
 /** The default key of a data migration that declares none. */
 const DEFAULT_KEY: readonly string[] = Object.freeze(['id']);
 
 /** Default terms: rows live in a table whose key must be a unique index. */
-export const DEFAULT_TERMS: EngineTerms = Object.freeze({ target: 'table', uniqueKey: 'it must be exactly the fields of a unique index' });
+export const DEFAULT_TERMS: EngineTerms = Object.freeze({
+  target: 'table',
+  uniqueKey: 'it must be exactly the fields of a unique index',
+});
 
 /** The members of {@link EngineAdapter} that have a default. */
-export type EngineAdapterDefaults = Pick<EngineAdapter, 'capabilities' | 'classifyError' | 'defaultKey' | 'compareKeys' | 'terms'>;
+export type EngineAdapterDefaults = Pick<
+  EngineAdapter,
+  'capabilities' | 'classifyError' | 'defaultKey' | 'compareKeys' | 'terms'
+>;
 
 /**
  * Defaults of the members an adapter may leave to the SDK: no capabilities, errors unclassified

@@ -133,4 +133,3 @@ export interface ShardAdapter<Handle = unknown> {
   readonly preserved?: PreserveStore | undefined;
   close(): Promise<void>;
 }
-

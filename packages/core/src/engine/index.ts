@@ -3,13 +3,42 @@
  * run controller and the batch engine can run migrations on it. Host services import from the root.
  */
 export type { EngineCapabilities } from './capabilities.js';
-export type { EngineAdapter, EngineName, EngineTerms, ShardAdapter, ShardDescriptor, StepOptions } from './engine-adapter.js';
-export { DEFAULT_TERMS, EngineAdapterBase, engineAdapterDefaults, type EngineAdapterDefaults } from './engine-adapter-base.js';
+export type {
+  EngineAdapter,
+  EngineName,
+  EngineTerms,
+  ShardAdapter,
+  ShardDescriptor,
+  StepOptions,
+} from './engine-adapter.js';
+export {
+  DEFAULT_TERMS,
+  EngineAdapterBase,
+  engineAdapterDefaults,
+  type EngineAdapterDefaults,
+} from './engine-adapter-base.js';
 export { errorClass, isRetryableReason, unclassified, type ErrorClass, type ErrorReason } from './error-reason.js';
 export { CAPABILITY_MEMBERS, verifyEngineAdapter, type VerifyAdapterOptions } from './verify-adapter.js';
 export type { ControlStore, DirectoryOverrides, TenantDirectory } from './control-store.js';
 export { LedgerState } from './ledger-store.js';
 export type { Checkpoint, Direction, Fence, LedgerCounts, LedgerRecord, LedgerStore } from './ledger-store.js';
 export type { Lease, LockProvider, LockStatus, TryAcquireOptions } from './lock-provider.js';
-export type { CompareAndSet, DataStore, DataTarget, KeyRange, KeyValue, RangeChecksum, Row, RowPatch, ServerCopy, TargetInfo } from './data-store.js';
-export type { PreservedCopy, PreserveRestoreOptions, PreserveSaveOptions, PreserveStore, PreserveTarget } from './preserve-store.js';
+export type {
+  CompareAndSet,
+  DataStore,
+  DataTarget,
+  KeyRange,
+  KeyValue,
+  RangeChecksum,
+  Row,
+  RowPatch,
+  ServerCopy,
+  TargetInfo,
+} from './data-store.js';
+export type {
+  PreservedCopy,
+  PreserveRestoreOptions,
+  PreserveSaveOptions,
+  PreserveStore,
+  PreserveTarget,
+} from './preserve-store.js';

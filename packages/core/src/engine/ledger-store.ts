@@ -2,7 +2,6 @@
 /** Which way a step runs. */
 export type Direction = 'up' | 'down';
 
-
 export const LedgerState = {
   Pending: 'pending',
   Running: 'running',
@@ -67,4 +66,3 @@ export interface LedgerStore {
   /** Deletes a record under the same fencing rule (used by `repair`). */
   delete(id: string, fence: Fence): Promise<void>;
 }
-

@@ -68,4 +68,3 @@ export interface PreserveStore {
   /** Every copy on this shard. */
   list(): Promise<PreservedCopy[]>;
 }
-

@@ -4,21 +4,55 @@
  * failing `down` is a rollback failure (`MIGRATE_ROLLBACK`) on every engine; anything else a step
  * throws is `MIGRATE_MIGRATION_FAILED`. And how a row is named in messages: `row ["3"]`.
  */
-import { errorMessage, isMigrateError, ErrorCode, MigrationFailedError, RollbackError, ShardUnavailableError, type MigrateError } from './errors.js';
+import {
+  errorMessage,
+  isMigrateError,
+  ErrorCode,
+  MigrationFailedError,
+  RollbackError,
+  ShardUnavailableError,
+  type MigrateError,
+} from './errors.js';
 
 /** Node socket codes of a connection that could not be made or was lost. */
-const NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN']);
+const NODE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 /** PostgreSQL: connection exceptions (class 08) and server shutdown / start-up (57P01–57P03). */
 const SQLSTATES = /^(08...|57P0[123])$/;
 /** MongoDB driver errors of an unreachable or vanished server. */
-const MONGO_NAMES = new Set(['MongoNetworkError', 'MongoNetworkTimeoutError', 'MongoServerSelectionError', 'MongoTopologyClosedError', 'MongoPoolClearedError']);
+const MONGO_NAMES = new Set([
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoServerSelectionError',
+  'MongoTopologyClosedError',
+  'MongoPoolClearedError',
+]);
 /** node-postgres messages of a lost connection without a code. */
-const MESSAGES = [/Connection terminated/i, /Client has encountered a connection error/i, /timeout exceeded when trying to connect/i];
+const MESSAGES = [
+  /Connection terminated/i,
+  /Client has encountered a connection error/i,
+  /timeout exceeded when trying to connect/i,
+];
 
 /** True when `error` (or anything in its `cause` chain) says the server could not be reached or went away. */
 export function isConnectionLoss(error: unknown): boolean {
   const seen = new Set<unknown>();
-  for (let e: unknown = error; typeof e === 'object' && e !== null && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+  for (
+    let e: unknown = error;
+    typeof e === 'object' && e !== null && !seen.has(e);
+    e = (e as { cause?: unknown }).cause
+  ) {
     seen.add(e);
     const { code, name, message } = e as { code?: unknown; name?: unknown; message?: unknown };
     if (isMigrateError(e) && e.code === ErrorCode.ShardUnavailable) return true;
@@ -58,14 +92,22 @@ export function stepFailure(cause: unknown, at: StepFailureContext): MigrateErro
   const keeps = isMigrateError(cause) && cause.code !== ErrorCode.MigrationFailed && cause.code !== ErrorCode.Rollback;
   if (keeps) return cause;
   if (isConnectionLoss(cause)) {
-    return new ShardUnavailableError(`Shard "${at.shardId}" became unreachable while ${doing}: ${errorMessage(cause)}`, options);
+    return new ShardUnavailableError(
+      `Shard "${at.shardId}" became unreachable while ${doing}: ${errorMessage(cause)}`,
+      options,
+    );
   }
   if (isMigrateError(cause) && (at.direction === 'up' || cause.code === ErrorCode.Rollback)) return cause;
   if (at.direction === 'down') {
-    const message = isMigrateError(cause) ? cause.message : `Rollback of "${at.migrationId}" failed on shard "${at.shardId}": ${errorMessage(cause)}`;
+    const message = isMigrateError(cause)
+      ? cause.message
+      : `Rollback of "${at.migrationId}" failed on shard "${at.shardId}": ${errorMessage(cause)}`;
     return new RollbackError(message, options);
   }
-  return new MigrationFailedError(`Migration "${at.migrationId}" failed on shard "${at.shardId}": ${errorMessage(cause)}`, options);
+  return new MigrationFailedError(
+    `Migration "${at.migrationId}" failed on shard "${at.shardId}": ${errorMessage(cause)}`,
+    options,
+  );
 }
 
 /**
@@ -78,7 +120,12 @@ export function describeRow(values: readonly unknown[] | unknown): string {
   return `row ${JSON.stringify(list, (_k, v: unknown) => {
     if (typeof v === 'bigint') return v.toString();
     if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
-    if (typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
+    if (
+      typeof v === 'object' &&
+      v !== null &&
+      (v as { type?: unknown }).type === 'Buffer' &&
+      Array.isArray((v as { data?: unknown }).data)
+    ) {
       return Buffer.from((v as { data: number[] }).data).toString('hex');
     }
     return v;

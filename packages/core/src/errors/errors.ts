@@ -164,7 +164,12 @@ export function serializeError(error: unknown): SerializedError {
   }
   if (error instanceof Error) {
     const causeCode = driverCode(error);
-    return { name: error.name, code: ErrorCode.Unexpected, message: redact(error.message), ...(causeCode ? { causeCode } : {}) };
+    return {
+      name: error.name,
+      code: ErrorCode.Unexpected,
+      message: redact(error.message),
+      ...(causeCode ? { causeCode } : {}),
+    };
   }
   return { name: 'Error', code: ErrorCode.Unexpected, message: redact(String(error)) };
 }

@@ -36,16 +36,38 @@ export interface MigratorEvents {
   'lock:acquired': (e: Base & { readonly lock: string; readonly token: number }) => void;
   'lock:released': (e: Base & { readonly lock: string }) => void;
   'migration:start': (e: Base & { readonly migrationId: string; readonly shards: number }) => void;
-  'shard:start': (e: Base & { readonly migrationId: string; readonly shardId: string; readonly action: 'apply' | 'resume' }) => void;
+  'shard:start': (
+    e: Base & { readonly migrationId: string; readonly shardId: string; readonly action: 'apply' | 'resume' },
+  ) => void;
   batch: (e: BatchEvent) => void;
-  'shard:retry': (e: Base & { readonly migrationId: string; readonly shardId: string; readonly attempt: number; readonly error: SerializedError }) => void;
-  'shard:done': (e: Base & { readonly migrationId: string; readonly shardId: string; readonly durationMs: number }) => void;
-  'shard:failed': (e: Base & { readonly migrationId: string; readonly shardId: string; readonly error: SerializedError }) => void;
-  'migration:done': (e: Base & { readonly migrationId: string; readonly applied: readonly string[]; readonly failed: readonly string[] }) => void;
+  'shard:retry': (
+    e: Base & {
+      readonly migrationId: string;
+      readonly shardId: string;
+      readonly attempt: number;
+      readonly error: SerializedError;
+    },
+  ) => void;
+  'shard:done': (
+    e: Base & { readonly migrationId: string; readonly shardId: string; readonly durationMs: number },
+  ) => void;
+  'shard:failed': (
+    e: Base & { readonly migrationId: string; readonly shardId: string; readonly error: SerializedError },
+  ) => void;
+  'migration:done': (
+    e: Base & { readonly migrationId: string; readonly applied: readonly string[]; readonly failed: readonly string[] },
+  ) => void;
   'rollback:start': (e: Base & { readonly migrations: readonly string[] }) => void;
-  'rollback:shard': (e: Base & { readonly migrationId: string; readonly shardId: string; readonly status: 'done' | 'failed'; readonly error?: SerializedError }) => void;
+  'rollback:shard': (
+    e: Base & {
+      readonly migrationId: string;
+      readonly shardId: string;
+      readonly status: 'done' | 'failed';
+      readonly error?: SerializedError;
+    },
+  ) => void;
   'rollback:done': (e: Base & { readonly report: RunReport }) => void;
-  'pause': (e: { readonly paused: boolean }) => void;
+  pause: (e: { readonly paused: boolean }) => void;
 }
 
 export type MigratorEventName = keyof MigratorEvents;

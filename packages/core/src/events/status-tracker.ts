@@ -40,20 +40,47 @@ export class StatusTracker {
   attach(emitter: Pick<EventEmitter<MigratorEvents>, 'on' | 'off'>): () => void {
     const handlers: { [K in keyof MigratorEvents]?: MigratorEvents[K] } = {
       'run:start': (e) => {
-        this.#snapshot = { runId: e.runId, state: 'running', startedAt: new Date().toISOString(), pending: 0, shards: {} };
+        this.#snapshot = {
+          runId: e.runId,
+          state: 'running',
+          startedAt: new Date().toISOString(),
+          pending: 0,
+          shards: {},
+        };
       },
       'lock:wait': () => void (this.#snapshot.state = 'waiting-for-lock'),
       'lock:acquired': () => void (this.#snapshot.state = 'running'),
       plan: (e) => void (this.#snapshot.pending = e.plan.pending),
-      'shard:start': (e) => Object.assign(this.#shard(e.shardId), { state: 'running', migrationId: e.migrationId, processed: 0, total: undefined, rate: 0, eta: undefined }),
-      batch: (e) => Object.assign(this.#shard(e.shardId), { processed: e.processed, total: e.total, rate: e.rate, eta: e.eta, batchSize: e.batchSize, throttled: e.throttled }),
+      'shard:start': (e) =>
+        Object.assign(this.#shard(e.shardId), {
+          state: 'running',
+          migrationId: e.migrationId,
+          processed: 0,
+          total: undefined,
+          rate: 0,
+          eta: undefined,
+        }),
+      batch: (e) =>
+        Object.assign(this.#shard(e.shardId), {
+          processed: e.processed,
+          total: e.total,
+          rate: e.rate,
+          eta: e.eta,
+          batchSize: e.batchSize,
+          throttled: e.throttled,
+        }),
       'shard:done': (e) => {
         const s = this.#shard(e.shardId);
         s.state = 'done';
         s.applied++;
         this.#snapshot.pending = Math.max(0, this.#snapshot.pending - 1);
       },
-      'shard:failed': (e) => Object.assign(this.#shard(e.shardId), { state: 'failed', lastError: e.error, failed: this.#shard(e.shardId).failed + 1 }),
+      'shard:failed': (e) =>
+        Object.assign(this.#shard(e.shardId), {
+          state: 'failed',
+          lastError: e.error,
+          failed: this.#shard(e.shardId).failed + 1,
+        }),
       pause: (e) => void (this.#snapshot.state = e.paused ? 'paused' : 'running'),
       'run:done': (e) => void (this.#snapshot.state = e.report.ok ? 'done' : 'failed'),
     };
@@ -71,7 +98,19 @@ export class StatusTracker {
   #shard(shardId: string): ShardSnapshot {
     const now = new Date().toISOString();
     const s = (this.#snapshot.shards[shardId] ??= {
-      shardId, state: 'idle', migrationId: null, processed: 0, total: undefined, rate: 0, eta: undefined, batchSize: undefined, throttled: false, applied: 0, failed: 0, lastError: null, updatedAt: now,
+      shardId,
+      state: 'idle',
+      migrationId: null,
+      processed: 0,
+      total: undefined,
+      rate: 0,
+      eta: undefined,
+      batchSize: undefined,
+      throttled: false,
+      applied: 0,
+      failed: 0,
+      lastError: null,
+      updatedAt: now,
     });
     s.updatedAt = now;
     return s;

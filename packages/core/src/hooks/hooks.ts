@@ -91,7 +91,12 @@ export type HookName = keyof HookContexts;
 export class VetoError extends MigrateError {
   readonly hook: HookName;
   readonly reason: string;
-  constructor(hook: HookName, reason: string, message: string, options: { migrationId?: string | undefined; shardId?: string | undefined; cause?: unknown } = {}) {
+  constructor(
+    hook: HookName,
+    reason: string,
+    message: string,
+    options: { migrationId?: string | undefined; shardId?: string | undefined; cause?: unknown } = {},
+  ) {
     super(ErrorCode.Vetoed, message, { ...options, field: `hooks.${hook}` });
     this.hook = hook;
     this.reason = reason;
@@ -103,13 +108,20 @@ export class VetoError extends MigrateError {
  * (`afterStep`: `MIGRATE_HOOK_FAILED`) when the hook throws, or with `MIGRATE_ABORTED` /
  * `MIGRATE_TIMEOUT` as soon as `context.signal` aborts while it runs.
  */
-export async function runHook<K extends HookName>(hooks: MigratorHooks | undefined, name: K, context: HookContexts[K]): Promise<void> {
+export async function runHook<K extends HookName>(
+  hooks: MigratorHooks | undefined,
+  name: K,
+  context: HookContexts[K],
+): Promise<void> {
   const hook = hooks?.[name] as Hook<HookContexts[K]> | undefined;
   if (!hook) return;
   const { signal } = context;
   if (signal.aborted) throw abandoned(name, context, signal);
   try {
-    await raceSignal(Promise.resolve().then(() => hook(context)), signal);
+    await raceSignal(
+      Promise.resolve().then(() => hook(context)),
+      signal,
+    );
   } catch (error) {
     if (signal.aborted) throw abandoned(name, context, signal);
     throw hookFailure(name, context, error);
@@ -118,7 +130,11 @@ export async function runHook<K extends HookName>(hooks: MigratorHooks | undefin
 
 function where(context: HookContexts[HookName]): { migrationId?: string; shardId?: string; text: string } {
   if (!('migrationId' in context)) return { text: 'the run' };
-  return { migrationId: context.migrationId, shardId: context.shardId, text: `"${context.migrationId}" on shard "${context.shardId}"` };
+  return {
+    migrationId: context.migrationId,
+    shardId: context.shardId,
+    text: `"${context.migrationId}" on shard "${context.shardId}"`,
+  };
 }
 
 function hookFailure(name: HookName, context: HookContexts[HookName], error: unknown): MigrateError {
@@ -126,11 +142,23 @@ function hookFailure(name: HookName, context: HookContexts[HookName], error: unk
   const ids = { migrationId: at.migrationId, shardId: at.shardId, cause: error };
   const reason = errorMessage(error);
   if (name === 'afterStep') {
-    return new MigrateError(ErrorCode.HookFailed, `afterStep hook threw after ${at.text} (the step stays ${(context as AfterStepContext).outcome.status}; nothing was undone): ${reason}`, { ...ids, field: 'hooks.afterStep' });
+    return new MigrateError(
+      ErrorCode.HookFailed,
+      `afterStep hook threw after ${at.text} (the step stays ${(context as AfterStepContext).outcome.status}; nothing was undone): ${reason}`,
+      { ...ids, field: 'hooks.afterStep' },
+    );
   }
   if (error instanceof VetoError && error.hook === name) return error;
-  const after = name === 'beforeBatch' ? ` after key ${JSON.stringify((context as BeforeBatchContext).after ?? null)}; the step stopped at its last checkpoint and the next run resumes there` : '';
-  const consequence = name === 'beforeRun' ? '; nothing was applied' : name === 'beforeStep' ? '; nothing was written on the shard' : after;
+  const after =
+    name === 'beforeBatch'
+      ? ` after key ${JSON.stringify((context as BeforeBatchContext).after ?? null)}; the step stopped at its last checkpoint and the next run resumes there`
+      : '';
+  const consequence =
+    name === 'beforeRun'
+      ? '; nothing was applied'
+      : name === 'beforeStep'
+        ? '; nothing was written on the shard'
+        : after;
   return new VetoError(name, reason, `${name} hook vetoed ${at.text}: ${reason}${consequence}`, ids);
 }
 
@@ -138,10 +166,18 @@ function abandoned(name: HookName, context: HookContexts[HookName], signal: Abor
   const reason: unknown = signal.reason;
   const timedOut = (reason as { name?: unknown } | null)?.name === 'TimeoutError';
   const at = where(context);
-  const why = timedOut ? 'timeoutMs passed' : `aborted: ${reason instanceof Error ? reason.message : String(reason ?? 'signal aborted')}`;
-  return new MigrateError(timedOut ? ErrorCode.Timeout : ErrorCode.Aborted, `${name} hook of ${at.text} was abandoned: the run was ${why}`, {
-    migrationId: at.migrationId, shardId: at.shardId, cause: reason,
-  });
+  const why = timedOut
+    ? 'timeoutMs passed'
+    : `aborted: ${reason instanceof Error ? reason.message : String(reason ?? 'signal aborted')}`;
+  return new MigrateError(
+    timedOut ? ErrorCode.Timeout : ErrorCode.Aborted,
+    `${name} hook of ${at.text} was abandoned: the run was ${why}`,
+    {
+      migrationId: at.migrationId,
+      shardId: at.shardId,
+      cause: reason,
+    },
+  );
 }
 
 /** `work`, or a rejection as soon as `signal` aborts (the work itself is left to finish on its own). */

@@ -56,13 +56,20 @@ export async function acquireLock(provider: LockProvider, name: string, options:
   let seen: string | undefined;
   let progressAt = Date.now();
   for (;;) {
-    if (signal?.aborted) throw new MigrateError(ErrorCode.Aborted, `Waiting for lock "${name}"${where} was aborted`, { ...errorOptions, cause: signal.reason });
+    if (signal?.aborted)
+      throw new MigrateError(ErrorCode.Aborted, `Waiting for lock "${name}"${where} was aborted`, {
+        ...errorOptions,
+        cause: signal.reason,
+      });
     const lease = await provider.tryAcquire(name, { owner, ttlMs, signal });
     if (lease) return lease;
     const holder = await provider.status(name).catch(() => null);
     const now = Date.now();
     if (now >= deadline) {
-      throw new LockTimeoutError(`Lock "${name}"${where} still held by ${holder?.owner ?? 'another runner'} after ${waitMs} ms`, errorOptions);
+      throw new LockTimeoutError(
+        `Lock "${name}"${where} still held by ${holder?.owner ?? 'another runner'} after ${waitMs} ms`,
+        errorOptions,
+      );
     }
     const beat = holder ? `${holder.owner}|${holder.token}|${holder.heartbeatAt}` : undefined;
     if (holder === null || beat !== seen) {

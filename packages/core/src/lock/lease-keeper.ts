@@ -23,10 +23,19 @@ export function shardLockName(ctx: MigratorContext, shardId: string): string {
   return `mcp-migrate:${ctx.name}:shard:${shardId}`;
 }
 
-export async function shardLease(ctx: MigratorContext, ref: ShardRef, runId: string, signal: AbortSignal | undefined): Promise<Lease> {
+export async function shardLease(
+  ctx: MigratorContext,
+  ref: ShardRef,
+  runId: string,
+  signal: AbortSignal | undefined,
+): Promise<Lease> {
   const name = shardLockName(ctx, ref.descriptor.id);
   return acquireLock(ref.adapter.lock, name, {
-    owner: ctx.runnerId, ttlMs: ttlOf(ctx), waitMs: ctx.config.lock?.waitMs, signal, shardId: ref.descriptor.id,
+    owner: ctx.runnerId,
+    ttlMs: ttlOf(ctx),
+    waitMs: ctx.config.lock?.waitMs,
+    signal,
+    shardId: ref.descriptor.id,
     onWait: (holder) => ctx.emit('lock:wait', { runId, lock: name, holder }),
   });
 }
@@ -34,12 +43,15 @@ export async function shardLease(ctx: MigratorContext, ref: ShardRef, runId: str
 /** Renews a lease every ttl/3; `check()` throws once a renewal failed (the lease is lost). */
 export function startHeartbeat(ctx: MigratorContext, lease: Lease): Heartbeat {
   let lost: unknown;
-  const timer = setInterval(() => {
-    lease.renew().catch((error: unknown) => {
-      lost = error;
-      ctx.log.error(`lost lease "${lease.name}"`, { error: serializeError(error) });
-    });
-  }, Math.max(50, Math.floor(ttlOf(ctx) / 3)));
+  const timer = setInterval(
+    () => {
+      lease.renew().catch((error: unknown) => {
+        lost = error;
+        ctx.log.error(`lost lease "${lease.name}"`, { error: serializeError(error) });
+      });
+    },
+    Math.max(50, Math.floor(ttlOf(ctx) / 3)),
+  );
   timer.unref?.();
   return {
     stop: () => clearInterval(timer),
@@ -50,9 +62,15 @@ export function startHeartbeat(ctx: MigratorContext, lease: Lease): Heartbeat {
 }
 
 /** Takes the run lock in the control store (`ctx.control`), waiting while its holder is alive (see `acquire.ts`). */
-export async function acquireRunLock(ctx: MigratorContext, options: { signal: AbortSignal | undefined; onWait?: AcquireOptions['onWait'] }): Promise<Lease> {
+export async function acquireRunLock(
+  ctx: MigratorContext,
+  options: { signal: AbortSignal | undefined; onWait?: AcquireOptions['onWait'] },
+): Promise<Lease> {
   return acquireLock(ctx.control.lock, runLockName(ctx), {
-    owner: ctx.runnerId, ttlMs: ttlOf(ctx), waitMs: ctx.config.lock?.waitMs, signal: options.signal,
+    owner: ctx.runnerId,
+    ttlMs: ttlOf(ctx),
+    waitMs: ctx.config.lock?.waitMs,
+    signal: options.signal,
     ...(options.onWait ? { onWait: options.onWait } : {}),
   });
 }

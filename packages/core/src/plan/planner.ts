@@ -61,7 +61,10 @@ export function orderMigrations(migrations: readonly Migration[]): Migration[] {
   const byId = new Map<string, Migration>();
   for (const m of migrations) {
     if (byId.has(m.id)) {
-      throw new PlanError(ErrorCode.Duplicate, `Migration "${m.id}" is defined twice`, { migrationId: m.id, field: 'id' });
+      throw new PlanError(ErrorCode.Duplicate, `Migration "${m.id}" is defined twice`, {
+        migrationId: m.id,
+        field: 'id',
+      });
     }
     byId.set(m.id, m);
   }
@@ -69,17 +72,22 @@ export function orderMigrations(migrations: readonly Migration[]): Migration[] {
   for (const m of migrations) {
     for (const dep of m.dependsOn) {
       if (!byId.has(dep)) {
-        throw new PlanError(ErrorCode.UnknownDependency, `Migration "${m.id}": field "dependsOn": unknown migration "${dep}"`, {
-          migrationId: m.id,
-          field: 'dependsOn',
-        });
+        throw new PlanError(
+          ErrorCode.UnknownDependency,
+          `Migration "${m.id}": field "dependsOn": unknown migration "${dep}"`,
+          {
+            migrationId: m.id,
+            field: 'dependsOn',
+          },
+        );
       }
     }
   }
   // Kahn's algorithm; among ready migrations the smallest id goes first, so the order is stable.
   const indegree = new Map([...byId.keys()].map((id) => [id, byId.get(id)!.dependsOn.length]));
   const dependents = new Map<string, string[]>();
-  for (const m of migrations) for (const dep of m.dependsOn) dependents.set(dep, [...(dependents.get(dep) ?? []), m.id]);
+  for (const m of migrations)
+    for (const dep of m.dependsOn) dependents.set(dep, [...(dependents.get(dep) ?? []), m.id]);
   const ready = [...indegree].filter(([, n]) => n === 0).map(([id]) => id);
   const order: Migration[] = [];
   while (ready.length) {
@@ -153,20 +161,28 @@ export function shardsOf(
   else if (m.scope.kind === 'shards') {
     for (const id of m.scope.shards) {
       if (!own.some((s) => s.id === id)) {
-        throw new PlanError(ErrorCode.Config, `Migration "${m.id}": field "scope.shards": no ${m.engine} shard "${id}"`, {
-          migrationId: m.id,
-          shardId: id,
-          field: 'scope.shards',
-        });
+        throw new PlanError(
+          ErrorCode.Config,
+          `Migration "${m.id}": field "scope.shards": no ${m.engine} shard "${id}"`,
+          {
+            migrationId: m.id,
+            shardId: id,
+            field: 'scope.shards',
+          },
+        );
       }
       out.set(id, undefined);
     }
   } else {
     if (!router) {
-      throw new PlanError(ErrorCode.Config, `Migration "${m.id}": field "scope.tenants": needs a router in createMigrator()`, {
-        migrationId: m.id,
-        field: 'scope.tenants',
-      });
+      throw new PlanError(
+        ErrorCode.Config,
+        `Migration "${m.id}": field "scope.tenants": needs a router in createMigrator()`,
+        {
+          migrationId: m.id,
+          field: 'scope.tenants',
+        },
+      );
     }
     const ids = own.map((s) => s.id);
     for (const tenant of m.scope.tenants) {
@@ -211,7 +227,8 @@ export function plan(input: PlanInput): Plan {
           checksumUpgrades.push({ shardId, migrationId: m.id });
         } else if (record.checksum !== m.checksum) {
           const message = `Migration "${m.id}" changed after it was applied on shard "${shardId}" (checksum ${short(record.checksum)} → ${short(m.checksum)}); revert the edit, or accept it with repair`;
-          if ((input.drift ?? 'fail') === 'fail') throw new PlanError(ErrorCode.Drift, message, { migrationId: m.id, shardId, field: 'checksum' });
+          if ((input.drift ?? 'fail') === 'fail')
+            throw new PlanError(ErrorCode.Drift, message, { migrationId: m.id, shardId, field: 'checksum' });
           warnings.push(message);
         }
         continue;
@@ -236,7 +253,13 @@ export function plan(input: PlanInput): Plan {
       .sort((a, b) => a.seq - b.seq)
       .map((r) => r.id),
   }));
-  return { order: order.map((m) => m.id), shards, pending: shards.reduce((n, s) => n + s.steps.length, 0), warnings, checksumUpgrades };
+  return {
+    order: order.map((m) => m.id),
+    shards,
+    pending: shards.reduce((n, s) => n + s.steps.length, 0),
+    warnings,
+    checksumUpgrades,
+  };
 }
 
 const short = (checksum: string): string => checksum.slice(0, 12);
@@ -257,16 +280,27 @@ export interface RollbackStep {
 export function planRollback(input: PlanInput, target: RollbackTarget): Map<string, RollbackStep[]> {
   const order = orderMigrations(input.migrations);
   const appliedSomewhere = (id: string) =>
-    input.shards.some((s) => (input.ledgers.get(s.id) ?? []).some((r) => r.id === id && (r.state === 'applied' || r.state === 'running' || r.state === 'failed')));
+    input.shards.some((s) =>
+      (input.ledgers.get(s.id) ?? []).some(
+        (r) => r.id === id && (r.state === 'applied' || r.state === 'running' || r.state === 'failed'),
+      ),
+    );
   const candidates = order.filter((m) => appliedSomewhere(m.id));
   let chosen: Migration[];
   if (target.to !== undefined) {
     const at = order.findIndex((m) => m.id === target.to);
-    if (at < 0) throw new PlanError(ErrorCode.Rollback, `Rollback: field "to": unknown migration "${target.to}"`, { migrationId: target.to, field: 'to' });
+    if (at < 0)
+      throw new PlanError(ErrorCode.Rollback, `Rollback: field "to": unknown migration "${target.to}"`, {
+        migrationId: target.to,
+        field: 'to',
+      });
     chosen = candidates.filter((m) => order.indexOf(m) > at);
   } else {
     const steps = target.steps ?? 1;
-    if (!Number.isInteger(steps) || steps < 1) throw new PlanError(ErrorCode.Rollback, `Rollback: field "steps": must be a positive integer, got ${steps}`, { field: 'steps' });
+    if (!Number.isInteger(steps) || steps < 1)
+      throw new PlanError(ErrorCode.Rollback, `Rollback: field "steps": must be a positive integer, got ${steps}`, {
+        field: 'steps',
+      });
     chosen = candidates.slice(-steps);
   }
   const out = new Map<string, RollbackStep[]>();

@@ -45,24 +45,34 @@ export function tenantHash(tenant: string): bigint {
   return createHash('sha256').update(tenant).digest().readBigUInt64BE(0);
 }
 
-function override(tenant: string, engine: EngineName, shardIds: readonly string[], overrides?: DirectoryOverrides): string | undefined {
+function override(
+  tenant: string,
+  engine: EngineName,
+  shardIds: readonly string[],
+  overrides?: DirectoryOverrides,
+): string | undefined {
   const shard = overrides?.[engine]?.[tenant];
   return shard !== undefined && shardIds.includes(shard) ? shard : undefined;
 }
 
 function noShards(engine: EngineName): never {
-  throw new DefinitionError(`Router: engine "${engine}" has no shards to route to`, { code: ErrorCode.Config, field: 'shards' });
+  throw new DefinitionError(`Router: engine "${engine}" has no shards to route to`, {
+    code: ErrorCode.Config,
+    field: 'shards',
+  });
 }
 
 function checkOptions(router: string, options: unknown, allowed: readonly string[]): void {
   const fail = (field: string, why: string): never => {
     throw new DefinitionError(`${router}: field "${field}": ${why}`, { code: ErrorCode.Config, field });
   };
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) fail('(root)', 'expected an options object');
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    fail('(root)', 'expected an options object');
   const unknown = Object.keys(options as object).filter((k) => !allowed.includes(k));
   if (unknown.length) fail(unknown.join(', '), `unknown option(s) ${unknown.map((k) => `"${k}"`).join(', ')}`);
   const key = (options as { key?: unknown }).key;
-  if (key !== undefined && (typeof key !== 'string' || !NAME.test(key))) fail('key', `must be a plain field name such as "tenant_id", got ${JSON.stringify(key) ?? String(key)}`);
+  if (key !== undefined && (typeof key !== 'string' || !NAME.test(key)))
+    fail('key', `must be a plain field name such as "tenant_id", got ${JSON.stringify(key) ?? String(key)}`);
 }
 
 export interface HashRouterOptions {
@@ -100,23 +110,32 @@ export interface RangeRouterOptions {
 export function rangeRouter(options: RangeRouterOptions): Router {
   checkOptions('rangeRouter', options, ['key', 'ranges']);
   if (typeof options.ranges !== 'object' || options.ranges === null) {
-    throw new DefinitionError('rangeRouter: field "ranges": expected { <engine>: [{ upTo, shard }, …] }', { code: ErrorCode.Config, field: 'ranges' });
+    throw new DefinitionError('rangeRouter: field "ranges": expected { <engine>: [{ upTo, shard }, …] }', {
+      code: ErrorCode.Config,
+      field: 'ranges',
+    });
   }
   const key = options.key ?? 'tenant_id';
   for (const [engine, ranges] of Object.entries(options.ranges)) {
     const fail = (why: string): never => {
-      throw new DefinitionError(`rangeRouter: field "ranges.${engine}": ${why}`, { code: ErrorCode.Config, field: `ranges.${engine}` });
+      throw new DefinitionError(`rangeRouter: field "ranges.${engine}": ${why}`, {
+        code: ErrorCode.Config,
+        field: `ranges.${engine}`,
+      });
     };
     if (!Array.isArray(ranges) || ranges.length === 0) fail('needs at least one range');
     ranges.forEach((r, i) => {
-      if (typeof r !== 'object' || r === null || typeof r.shard !== 'string' || r.shard === '') fail(`range ${i} needs a "shard" id`);
+      if (typeof r !== 'object' || r === null || typeof r.shard !== 'string' || r.shard === '')
+        fail(`range ${i} needs a "shard" id`);
       if (r.upTo !== undefined && typeof r.upTo !== 'string') fail(`range ${i}: "upTo" must be a tenant id (string)`);
       const extra = Object.keys(r).filter((k) => k !== 'upTo' && k !== 'shard');
       if (extra.length) fail(`range ${i}: unknown field(s) ${extra.map((k) => `"${k}"`).join(', ')}`);
       const last = i === ranges.length - 1;
-      if (last !== (r.upTo === undefined)) fail(last ? 'the last range must have no "upTo"' : `range ${i} needs "upTo"`);
+      if (last !== (r.upTo === undefined))
+        fail(last ? 'the last range must have no "upTo"' : `range ${i} needs "upTo"`);
       const prev = ranges[i - 1]?.upTo;
-      if (prev !== undefined && r.upTo !== undefined && compareUtf8(prev, r.upTo) >= 0) fail(`"upTo" values must ascend (range ${i})`);
+      if (prev !== undefined && r.upTo !== undefined && compareUtf8(prev, r.upTo) >= 0)
+        fail(`"upTo" values must ascend (range ${i})`);
     });
   }
   return Object.freeze({
@@ -127,10 +146,17 @@ export function rangeRouter(options: RangeRouterOptions): Router {
       const o = override(tenant, engine, shardIds, overrides);
       if (o) return o;
       const ranges = options.ranges[engine];
-      if (!ranges) throw new DefinitionError(`rangeRouter: no ranges for engine "${engine}"`, { code: ErrorCode.Config, field: `ranges.${engine}` });
+      if (!ranges)
+        throw new DefinitionError(`rangeRouter: no ranges for engine "${engine}"`, {
+          code: ErrorCode.Config,
+          field: `ranges.${engine}`,
+        });
       const hit = ranges.find((r) => r.upTo === undefined || compareUtf8(tenant, r.upTo) <= 0)!;
       if (!shardIds.includes(hit.shard)) {
-        throw new DefinitionError(`rangeRouter: range names unknown shard "${hit.shard}" of engine "${engine}"`, { code: ErrorCode.Config, field: `ranges.${engine}` });
+        throw new DefinitionError(`rangeRouter: range names unknown shard "${hit.shard}" of engine "${engine}"`, {
+          code: ErrorCode.Config,
+          field: `ranges.${engine}`,
+        });
       }
       return hit.shard;
     },

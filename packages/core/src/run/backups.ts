@@ -41,9 +41,19 @@ export interface PurgedBackup {
 /** Backups that exist on a shard according to its ledger: data migrations not rolled back and not purged. */
 export function backupsOf(records: readonly LedgerRecord[], migrations: ReadonlyMap<string, Migration>): BackupInfo[] {
   return records
-    .filter((r) => migrations.get(r.id)?.kind === 'data' && (r.state === 'applied' || r.state === 'running' || r.state === 'failed') && !r.counts?.backupPurgedAt)
+    .filter(
+      (r) =>
+        migrations.get(r.id)?.kind === 'data' &&
+        (r.state === 'applied' || r.state === 'running' || r.state === 'failed') &&
+        !r.counts?.backupPurgedAt,
+    )
     .sort((a, b) => a.seq - b.seq)
-    .map((r) => ({ migrationId: r.id, name: backupName(r.id), state: r.state, appliedAt: r.state === 'applied' ? r.finishedAt : null }));
+    .map((r) => ({
+      migrationId: r.id,
+      name: backupName(r.id),
+      state: r.state,
+      appliedAt: r.state === 'applied' ? r.finishedAt : null,
+    }));
 }
 
 /** One shard's purge: the shard, the lease held on it, the migrations by id, what to purge. */
@@ -66,7 +76,8 @@ export async function purgeShardBackups(input: ShardPurge): Promise<PurgedBackup
     const m = migrations.get(r.id);
     if (m?.kind !== 'data' || r.state !== 'applied' || r.counts?.backupPurgedAt) continue;
     if (options.migrationIds && !options.migrationIds.includes(r.id)) continue;
-    if (options.olderThanMs !== undefined && (!r.finishedAt || now - Date.parse(r.finishedAt) < options.olderThanMs)) continue;
+    if (options.olderThanMs !== undefined && (!r.finishedAt || now - Date.parse(r.finishedAt) < options.olderThanMs))
+      continue;
     // Mark first: if the drop then fails, a rollback is refused (safe) rather than restoring from half a backup.
     const counts = { read: 0, written: 0, skipped: 0, ...r.counts, backupPurgedAt: new Date(now).toISOString() };
     await adapter.ledger.put({ ...r, counts }, fence);
@@ -80,7 +91,11 @@ export async function purgeShardBackups(input: ShardPurge): Promise<PurgedBackup
  * Refuses, before anything is rolled back, a rollback of a data migration without `reverse` whose
  * backup was purged on some shard: there is nothing left to restore from.
  */
-export function refusePurgedRollback(ids: readonly string[], migrations: ReadonlyMap<string, Migration>, ledgers: ReadonlyMap<string, readonly LedgerRecord[]>): void {
+export function refusePurgedRollback(
+  ids: readonly string[],
+  migrations: ReadonlyMap<string, Migration>,
+  ledgers: ReadonlyMap<string, readonly LedgerRecord[]>,
+): void {
   for (const id of ids) {
     const m = migrations.get(id);
     if (m?.kind !== 'data' || (m as DataMigration).reverse) continue;

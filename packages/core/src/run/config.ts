@@ -36,7 +36,8 @@ export interface MigratorConfig {
   /** What to do when an applied migration's checksum changed. Default `fail`. */
   readonly drift?: DriftPolicy | undefined;
   /** Retries of transient errors (p-retry). Default `{ retries: 3, minTimeoutMs: 100, maxTimeoutMs: 2000 }`. */
-  readonly retry?: { readonly retries?: number; readonly minTimeoutMs?: number; readonly maxTimeoutMs?: number } | undefined;
+  readonly retry?:
+    { readonly retries?: number; readonly minTimeoutMs?: number; readonly maxTimeoutMs?: number } | undefined;
   /**
    * Lease settings. `ttlMs` (default 30000): a lease not renewed for this long is free. `waitMs`
    * (default: none): the longest this runner waits for a lock held by another; without it, it waits
@@ -77,69 +78,150 @@ export interface MigratorConfig {
   readonly secrets?: readonly string[] | undefined;
 }
 
-const positiveInt = (max: number) => z.number().int('must be an integer').min(1, 'must be at least 1').max(max, `must be at most ${max}`);
+const positiveInt = (max: number) =>
+  z.number().int('must be an integer').min(1, 'must be at least 1').max(max, `must be at most ${max}`);
 const fn = z.custom<(...a: unknown[]) => unknown>((v) => typeof v === 'function', 'must be a function');
 
 const schema = z.strictObject({
-  engines: z.record(z.string(), z.custom<EngineAdapter>((v) => typeof v === 'object' && v !== null, 'must be an engine adapter (postgresEngine(), mongoEngine(), memoryEngine())')),
+  engines: z.record(
+    z.string(),
+    z.custom<EngineAdapter>(
+      (v) => typeof v === 'object' && v !== null,
+      'must be an engine adapter (postgresEngine(), mongoEngine(), memoryEngine())',
+    ),
+  ),
   migrations: z.union([z.array(z.unknown()), z.string().min(1)]),
-  router: z.custom<Router>((v) => typeof v === 'object' && v !== null && typeof (v as Router).route === 'function', 'must be a router (hashRouter(), rangeRouter())').optional(),
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must match [A-Za-z0-9][A-Za-z0-9_.-]*').optional(),
+  router: z
+    .custom<Router>(
+      (v) => typeof v === 'object' && v !== null && typeof (v as Router).route === 'function',
+      'must be a router (hashRouter(), rangeRouter())',
+    )
+    .optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must match [A-Za-z0-9][A-Za-z0-9_.-]*')
+    .optional(),
   concurrency: positiveInt(256).optional(),
   strategy: z.enum(['all', 'canary']).optional(),
   canaryShards: positiveInt(1000).optional(),
   onFailure: z.enum(['halt', 'continue']).optional(),
   drift: z.enum(['fail', 'warn']).optional(),
-  retry: z.strictObject({ retries: z.number().int().min(0).max(20).optional(), minTimeoutMs: z.number().min(0).optional(), maxTimeoutMs: z.number().min(0).optional() }).optional(),
-  lock: z.strictObject({ ttlMs: z.number().int().min(100, 'must be at least 100').optional(), waitMs: z.number().int().min(0).optional() }).optional(),
-  control: z.strictObject({ lock: z.custom<LockProvider>((v) => typeof (v as LockProvider)?.tryAcquire === 'function', 'must be a LockProvider').optional(), directory: z.custom<TenantDirectory>((v) => typeof v === 'function' || typeof (v as TenantDirectory | null)?.list === 'function', 'must be a TenantDirectory or a function').optional() }).optional(),
+  retry: z
+    .strictObject({
+      retries: z.number().int().min(0).max(20).optional(),
+      minTimeoutMs: z.number().min(0).optional(),
+      maxTimeoutMs: z.number().min(0).optional(),
+    })
+    .optional(),
+  lock: z
+    .strictObject({
+      ttlMs: z.number().int().min(100, 'must be at least 100').optional(),
+      waitMs: z.number().int().min(0).optional(),
+    })
+    .optional(),
+  control: z
+    .strictObject({
+      lock: z
+        .custom<LockProvider>((v) => typeof (v as LockProvider)?.tryAcquire === 'function', 'must be a LockProvider')
+        .optional(),
+      directory: z
+        .custom<TenantDirectory>(
+          (v) => typeof v === 'function' || typeof (v as TenantDirectory | null)?.list === 'function',
+          'must be a TenantDirectory or a function',
+        )
+        .optional(),
+    })
+    .optional(),
   backupRetention: z.union([z.literal('keep'), z.strictObject({ olderThanMs: z.number().int().min(0) })]).optional(),
-  throttle: z.strictObject({
-    targetBatchMs: z.number().positive().optional(),
-    minBatchSize: positiveInt(1_000_000).optional(),
-    maxBatchSize: positiveInt(1_000_000).optional(),
-    pressure: fn.optional(),
-    pressureBackoffMs: z.number().min(0).optional(),
-  }).optional(),
-  hooks: z.strictObject({ beforeRun: fn.optional(), beforeStep: fn.optional(), afterStep: fn.optional(), beforeBatch: fn.optional() }).optional(),
+  throttle: z
+    .strictObject({
+      targetBatchMs: z.number().positive().optional(),
+      minBatchSize: positiveInt(1_000_000).optional(),
+      maxBatchSize: positiveInt(1_000_000).optional(),
+      pressure: fn.optional(),
+      pressureBackoffMs: z.number().min(0).optional(),
+    })
+    .optional(),
+  hooks: z
+    .strictObject({
+      beforeRun: fn.optional(),
+      beforeStep: fn.optional(),
+      afterStep: fn.optional(),
+      beforeBatch: fn.optional(),
+    })
+    .optional(),
   runnerId: z.string().min(1).max(200).optional(),
   secrets: z.array(z.string()).optional(),
-  logger: z.custom<Logger>((v) => typeof (v as Logger)?.info === 'function' && typeof (v as Logger)?.error === 'function', 'must have debug/info/warn/error methods').optional(),
+  logger: z
+    .custom<Logger>(
+      (v) => typeof (v as Logger)?.info === 'function' && typeof (v as Logger)?.error === 'function',
+      'must have debug/info/warn/error methods',
+    )
+    .optional(),
 });
 
 export function validateConfig(config: MigratorConfig): void {
   if (typeof config !== 'object' || config === null) {
-    throw new DefinitionError('createMigrator: expected an options object', { code: ErrorCode.Config, field: '(root)' });
+    throw new DefinitionError('createMigrator: expected an options object', {
+      code: ErrorCode.Config,
+      field: '(root)',
+    });
   }
   const result = schema.safeParse(config);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    const field = issue.path.length ? issue.path.join('.') : issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(root)';
-    const detail = issue.code === 'unrecognized_keys' ? `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+    const field = issue.path.length
+      ? issue.path.join('.')
+      : issue.code === 'unrecognized_keys'
+        ? issue.keys.join(', ')
+        : '(root)';
+    const detail =
+      issue.code === 'unrecognized_keys'
+        ? `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+        : issue.message;
     throw new DefinitionError(`createMigrator: field "${field}": ${detail}`, { code: ErrorCode.Config, field });
   }
   const engines = Object.entries(config.engines);
-  if (engines.length === 0) throw new DefinitionError('createMigrator: field "engines": configure at least one engine', { code: ErrorCode.Config, field: 'engines' });
+  if (engines.length === 0)
+    throw new DefinitionError('createMigrator: field "engines": configure at least one engine', {
+      code: ErrorCode.Config,
+      field: 'engines',
+    });
   const seen = new Map<string, string>();
   for (const [key, adapter] of engines) {
     verifyEngineAdapter(adapter, { where: `createMigrator: field "engines.${key}"`, field: `engines.${key}` });
     if (adapter.name !== key) {
-      throw new DefinitionError(`createMigrator: field "engines.${key}": adapter is for engine "${adapter.name}"`, { code: ErrorCode.Config, field: `engines.${key}` });
+      throw new DefinitionError(`createMigrator: field "engines.${key}": adapter is for engine "${adapter.name}"`, {
+        code: ErrorCode.Config,
+        field: `engines.${key}`,
+      });
     }
-    if (adapter.shards.length === 0) throw new DefinitionError(`createMigrator: field "engines.${key}": has no shards`, { code: ErrorCode.Config, field: `engines.${key}` });
+    if (adapter.shards.length === 0)
+      throw new DefinitionError(`createMigrator: field "engines.${key}": has no shards`, {
+        code: ErrorCode.Config,
+        field: `engines.${key}`,
+      });
     for (const s of adapter.shards) {
       const other = seen.get(s.id);
       if (other) {
-        throw new DefinitionError(`createMigrator: field "engines.${key}": shard id "${s.id}" is also used by engine "${other}"; shard ids must be unique`, {
-          code: ErrorCode.Config, shardId: s.id, field: `engines.${key}`,
-        });
+        throw new DefinitionError(
+          `createMigrator: field "engines.${key}": shard id "${s.id}" is also used by engine "${other}"; shard ids must be unique`,
+          {
+            code: ErrorCode.Config,
+            shardId: s.id,
+            field: `engines.${key}`,
+          },
+        );
       }
       seen.set(s.id, key);
     }
   }
   const t = config.throttle;
   if (t?.minBatchSize !== undefined && t.maxBatchSize !== undefined && t.minBatchSize > t.maxBatchSize) {
-    throw new DefinitionError('createMigrator: field "throttle.minBatchSize": must not exceed throttle.maxBatchSize', { code: ErrorCode.Config, field: 'throttle.minBatchSize' });
+    throw new DefinitionError('createMigrator: field "throttle.minBatchSize": must not exceed throttle.maxBatchSize', {
+      code: ErrorCode.Config,
+      field: 'throttle.minBatchSize',
+    });
   }
 }
 
@@ -147,20 +229,36 @@ export function validateConfig(config: MigratorConfig): void {
  * Checks loaded definitions against the configured engines: each one again with the schema of
  * `define*` (a hand-built or edited object is refused like a bad input), then the set (backup names).
  */
-export function validateMigrations(migrations: readonly unknown[], engines: Readonly<Record<string, EngineAdapter<any>>>): asserts migrations is readonly Migration[] {
+export function validateMigrations(
+  migrations: readonly unknown[],
+  engines: Readonly<Record<string, EngineAdapter<any>>>,
+): asserts migrations is readonly Migration[] {
   migrations.forEach((m, i) => {
     const kind = (m as Migration | null)?.kind;
-    if (typeof m !== 'object' || m === null || (kind !== 'schema' && kind !== 'data') || typeof (m as Migration).checksum !== 'string') {
-      throw new DefinitionError(`createMigrator: field "migrations[${i}]": not a migration; build it with defineMigration() or defineDataMigration()`, {
-        code: ErrorCode.Config, field: `migrations[${i}]`,
-      });
+    if (
+      typeof m !== 'object' ||
+      m === null ||
+      (kind !== 'schema' && kind !== 'data') ||
+      typeof (m as Migration).checksum !== 'string'
+    ) {
+      throw new DefinitionError(
+        `createMigrator: field "migrations[${i}]": not a migration; build it with defineMigration() or defineDataMigration()`,
+        {
+          code: ErrorCode.Config,
+          field: `migrations[${i}]`,
+        },
+      );
     }
     validateMigration(m, `createMigrator: migrations[${i}]`);
     const mig = m as Migration;
     if (!engines[mig.engine]) {
-      throw new DefinitionError(`Migration "${mig.id}": field "engine": no engine "${mig.engine}" is configured (have: ${Object.keys(engines).join(', ')})`, {
-        migrationId: mig.id, field: 'engine',
-      });
+      throw new DefinitionError(
+        `Migration "${mig.id}": field "engine": no engine "${mig.engine}" is configured (have: ${Object.keys(engines).join(', ')})`,
+        {
+          migrationId: mig.id,
+          field: 'engine',
+        },
+      );
     }
     checkPreserveSupport(mig, engines[mig.engine]!);
   });

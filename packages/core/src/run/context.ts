@@ -16,7 +16,14 @@ import { Scrubber, scrubbingLogger, scrubbingShard } from '../util/scrubber.js';
 import { validateMigrations, type MigratorConfig } from './config.js';
 import { resolveControlStore } from './control-store.js';
 
-export const DEFAULTS = { concurrency: 4, canaryShards: 1, ttlMs: 30_000, retries: 3, minTimeoutMs: 100, maxTimeoutMs: 2_000 };
+export const DEFAULTS = {
+  concurrency: 4,
+  canaryShards: 1,
+  ttlMs: 30_000,
+  retries: 3,
+  minTimeoutMs: 100,
+  maxTimeoutMs: 2_000,
+};
 
 export interface ShardRef {
   readonly descriptor: ShardDescriptor;
@@ -70,14 +77,27 @@ export type RawEmit = (name: string, payload: unknown) => unknown;
 export function createContext(config: MigratorConfig, rawEmit: RawEmit): MigratorContext {
   const name = config.name ?? 'default';
   // Every secret the SDK was given: scrubbed exactly from events, logs, ledger rows, results and errors.
-  const scrubber = new Scrubber([...(config.secrets ?? []), ...Object.values(config.engines).flatMap((e) => e.secrets?.() ?? [])]);
+  const scrubber = new Scrubber([
+    ...(config.secrets ?? []),
+    ...Object.values(config.engines).flatMap((e) => e.secrets?.() ?? []),
+  ]);
   // The host chooses the runner id, and it is stored (ledger rows, lock owners) and shown (events,
   // reports, status): scrubbed once here, so every place that writes or shows it has the same text.
   const runnerId = scrubber.text(config.runnerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
   const log = scrubbingLogger(config.logger ?? noopLogger, scrubber, { set: name, runner: runnerId });
-  const shards = Object.values(config.engines).flatMap((engine) => engine.shards.map((d) => ({ descriptor: d, adapter: scrubbingShard(engine.shard(d.id), scrubber), engine })));
+  const shards = Object.values(config.engines).flatMap((engine) =>
+    engine.shards.map((d) => ({ descriptor: d, adapter: scrubbingShard(engine.shard(d.id), scrubber), engine })),
+  );
   return {
-    name, runnerId, config, log, scrubber, shards, gate: new PauseGate(), tracker: new StatusTracker(), control: resolveControlStore(config),
+    name,
+    runnerId,
+    config,
+    log,
+    scrubber,
+    shards,
+    gate: new PauseGate(),
+    tracker: new StatusTracker(),
+    control: resolveControlStore(config),
     emit: (event, payload) => {
       try {
         rawEmit(event, scrubber.value(payload));

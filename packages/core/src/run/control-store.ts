@@ -62,9 +62,13 @@ function asDirectory(option: DirectoryOption): TenantDirectory {
 }
 
 const readOnly = (): never => {
-  throw new DefinitionError('The tenant directory given as a function is read-only: give a TenantDirectory (get, set, delete, list) to write it', {
-    code: ErrorCode.Config, field: 'control.directory',
-  });
+  throw new DefinitionError(
+    'The tenant directory given as a function is read-only: give a TenantDirectory (get, set, delete, list) to write it',
+    {
+      code: ErrorCode.Config,
+      field: 'control.directory',
+    },
+  );
 };
 
 /** No engine offers a directory and none was given: nothing is placed, and nothing can be. */
@@ -72,9 +76,13 @@ const NO_DIRECTORY: TenantDirectory = {
   list: async () => ({}),
   get: async () => undefined,
   set: async () => {
-    throw new DefinitionError('No tenant directory: no engine offers a control store; give createMigrator({ control: { directory } })', {
-      code: ErrorCode.Config, field: 'control.directory',
-    });
+    throw new DefinitionError(
+      'No tenant directory: no engine offers a control store; give createMigrator({ control: { directory } })',
+      {
+        code: ErrorCode.Config,
+        field: 'control.directory',
+      },
+    );
   },
   delete: async () => false,
 };

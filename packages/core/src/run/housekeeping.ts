@@ -25,7 +25,10 @@ export async function purgeBackupsOn(ctx: MigratorContext, input: PurgeInput): P
     const lease = await shardLease(ctx, ref, runId, options.signal);
     try {
       const purged = await purgeShardBackups({ shardId: id, adapter: ref.adapter, lease, migrations: byId, options });
-      for (const p of purged) ctx.log.info(`purged backup "${p.name}" of "${p.migrationId}" on shard "${id}"; rolling it back now needs "reverse"`);
+      for (const p of purged)
+        ctx.log.info(
+          `purged backup "${p.name}" of "${p.migrationId}" on shard "${id}"; rolling it back now needs "reverse"`,
+        );
       out.push(...purged);
     } finally {
       await lease.release().catch(() => undefined);

@@ -82,7 +82,14 @@ export async function dryRun(ctx: MigratorContext, signal: AbortSignal | undefin
   const { ledgers, unreachable } = await readLedgers(ctx, signal);
   if (unreachable.size) throw [...unreachable.values()][0]!;
   const { router, drift } = ctx.config;
-  const plan = makePlan({ migrations, shards: ctx.shards.map((r) => r.descriptor), ledgers, router, overrides: await directoryOverrides(ctx), drift });
+  const plan = makePlan({
+    migrations,
+    shards: ctx.shards.map((r) => r.descriptor),
+    ledgers,
+    router,
+    overrides: await directoryOverrides(ctx),
+    drift,
+  });
   await preflight(plan, migrations, ctx.shards);
   return plan;
 }
@@ -95,7 +102,14 @@ export async function inspectStatus(ctx: MigratorContext, signal: AbortSignal | 
   let pendingByShard = new Map<string, string[]>();
   let planError: SerializedError | null = null;
   try {
-    const p = makePlan({ migrations, shards: ctx.shards.map((r) => r.descriptor).filter((s) => !unreachable.has(s.id)), ledgers, router: ctx.config.router, overrides: await directoryOverrides(ctx), drift: 'warn' });
+    const p = makePlan({
+      migrations,
+      shards: ctx.shards.map((r) => r.descriptor).filter((s) => !unreachable.has(s.id)),
+      ledgers,
+      router: ctx.config.router,
+      overrides: await directoryOverrides(ctx),
+      drift: 'warn',
+    });
     pendingByShard = new Map(p.shards.map((s) => [s.shardId, s.steps.map((x) => x.migrationId)]));
   } catch (error) {
     // A refused plan (missing from code, cycle) still leaves ledgers worth showing.
@@ -112,7 +126,16 @@ export async function inspectStatus(ctx: MigratorContext, signal: AbortSignal | 
         reachable: !unreachable.has(id),
         error: unreachable.has(id) ? serializeError(unreachable.get(id)) : null,
         lock: unreachable.has(id) ? null : await ref.adapter.lock.status(shardLockName(ctx, id)).catch(() => null),
-        migrations: records.sort((a, b) => a.seq - b.seq).map((r) => ({ ...r, drift: r.state === 'applied' && byId.has(r.id) && byId.get(r.id)!.checksum !== r.checksum && !isLegacyChecksum(r.checksum) })),
+        migrations: records
+          .sort((a, b) => a.seq - b.seq)
+          .map((r) => ({
+            ...r,
+            drift:
+              r.state === 'applied' &&
+              byId.has(r.id) &&
+              byId.get(r.id)!.checksum !== r.checksum &&
+              !isLegacyChecksum(r.checksum),
+          })),
         pending: pendingByShard.get(id) ?? [],
         backups: backupsOf(records, byId),
         preserved: unreachable.has(id) ? [] : await listPreserved(ref.adapter).catch(() => []),
@@ -124,25 +147,50 @@ export async function inspectStatus(ctx: MigratorContext, signal: AbortSignal | 
 }
 
 /** Everything applied, nothing drifted or failed, every shard reachable, from a status; `data` also scans. */
-export async function verifyStatus(ctx: MigratorContext, status: MigratorStatus, options: VerifyOptions): Promise<VerifyReport> {
+export async function verifyStatus(
+  ctx: MigratorContext,
+  status: MigratorStatus,
+  options: VerifyOptions,
+): Promise<VerifyReport> {
   const data = options.data ? await checkData(ctx, status, options.signal) : [];
   const pending = status.shards.flatMap((s) => s.pending.map((migrationId) => ({ shardId: s.shardId, migrationId })));
-  const failed = status.shards.flatMap((s) => s.migrations.filter((m) => m.state === 'failed').map((m) => ({ shardId: s.shardId, migrationId: m.id, error: m.error ? { name: 'MigrationError', ...m.error } : null })));
-  const drifted = status.shards.flatMap((s) => s.migrations.filter((m) => m.drift).map((m) => ({ shardId: s.shardId, migrationId: m.id })));
+  const failed = status.shards.flatMap((s) =>
+    s.migrations
+      .filter((m) => m.state === 'failed')
+      .map((m) => ({
+        shardId: s.shardId,
+        migrationId: m.id,
+        error: m.error ? { name: 'MigrationError', ...m.error } : null,
+      })),
+  );
+  const drifted = status.shards.flatMap((s) =>
+    s.migrations.filter((m) => m.drift).map((m) => ({ shardId: s.shardId, migrationId: m.id })),
+  );
   const planError = status.planError && status.planError.code !== ErrorCode.MissingFromCode ? status.planError : null;
   const problems = [
-    ...status.shards.filter((s) => !s.reachable).map((s) => `shard "${s.shardId}" is unreachable: ${s.error?.message ?? ''}`),
+    ...status.shards
+      .filter((s) => !s.reachable)
+      .map((s) => `shard "${s.shardId}" is unreachable: ${s.error?.message ?? ''}`),
     // An applied migration missing from code is what an older replica sees during a rolling deploy: not a readiness problem.
     ...(planError ? [`the plan is refused: ${planError.message}`] : []),
     ...pending.map((p) => `"${p.migrationId}" is pending on shard "${p.shardId}"`),
     ...failed.map((f) => `"${f.migrationId}" failed on shard "${f.shardId}"`),
     ...drifted.map((d) => `"${d.migrationId}" drifted on shard "${d.shardId}"`),
-    ...data.filter((d) => d.failures.length).map((d) => `"${d.migrationId}" on shard "${d.shardId}": ${d.failures.length} row(s) fail its verify predicate, first ${describeRow(d.failures[0]!.key)}: ${d.failures[0]!.reason}`),
+    ...data
+      .filter((d) => d.failures.length)
+      .map(
+        (d) =>
+          `"${d.migrationId}" on shard "${d.shardId}": ${d.failures.length} row(s) fail its verify predicate, first ${describeRow(d.failures[0]!.key)}: ${d.failures[0]!.reason}`,
+      ),
   ];
   return { ok: problems.length === 0, data, pending, failed, drifted, planError, problems };
 }
 
-async function checkData(ctx: MigratorContext, status: MigratorStatus, signal: AbortSignal | undefined): Promise<DataCheck[]> {
+async function checkData(
+  ctx: MigratorContext,
+  status: MigratorStatus,
+  signal: AbortSignal | undefined,
+): Promise<DataCheck[]> {
   const migrations = await ctx.load();
   const out: DataCheck[] = [];
   for (const s of status.shards.filter((x) => x.reachable)) {
@@ -160,7 +208,11 @@ async function checkData(ctx: MigratorContext, status: MigratorStatus, signal: A
         for (const row of page) {
           rows++;
           const verdict = m.verify(row);
-          if (verdict !== true && failures.length < 100) failures.push({ key: target.key.map((k) => row[k]), reason: typeof verdict === 'string' ? verdict : 'predicate returned false' });
+          if (verdict !== true && failures.length < 100)
+            failures.push({
+              key: target.key.map((k) => row[k]),
+              reason: typeof verdict === 'string' ? verdict : 'predicate returned false',
+            });
         }
         if (page.length < 1000) break;
         after = target.key.map((k) => page.at(-1)![k]);
@@ -175,19 +227,38 @@ async function checkData(ctx: MigratorContext, status: MigratorStatus, signal: A
 export async function runVerify(ctx: MigratorContext, inspection: Inspection, report: RunReport): Promise<RunReport> {
   const status = await inspection.status();
   const v = await verifyStatus(ctx, status, {});
-  for (const p of v.pending) shardReport(report, p.shardId).migrations.push({ migrationId: p.migrationId, status: 'not-run', reason: 'pending' });
-  for (const f of v.failed) shardReport(report, f.shardId).migrations.push({ migrationId: f.migrationId, status: 'failed', error: f.error ?? undefined });
+  for (const p of v.pending)
+    shardReport(report, p.shardId).migrations.push({
+      migrationId: p.migrationId,
+      status: 'not-run',
+      reason: 'pending',
+    });
+  for (const f of v.failed)
+    shardReport(report, f.shardId).migrations.push({
+      migrationId: f.migrationId,
+      status: 'failed',
+      error: f.error ?? undefined,
+    });
   if (v.ok) recordApplied(status, report, new Set());
   summarize(report);
   if (!v.ok) {
-    throw new RunFailedError(`Not ready: ${v.problems.slice(0, 5).join('; ')}${v.problems.length > 5 ? `; and ${v.problems.length - 5} more` : ''}`, report, { code: ErrorCode.Pending }) as never;
+    throw new RunFailedError(
+      `Not ready: ${v.problems.slice(0, 5).join('; ')}${v.problems.length > 5 ? `; and ${v.problems.length - 5} more` : ''}`,
+      report,
+      { code: ErrorCode.Pending },
+    ) as never;
   }
   ctx.emit('run:done', { runId: report.runId, report });
   return report;
 }
 
 /** `run({ mode: 'wait' })`: polls until another runner applied everything; gives up when waiting is pointless. */
-export async function runWait(ctx: MigratorContext, inspection: Inspection, report: RunReport, signal: AbortSignal | undefined): Promise<RunReport> {
+export async function runWait(
+  ctx: MigratorContext,
+  inspection: Inspection,
+  report: RunReport,
+  signal: AbortSignal | undefined,
+): Promise<RunReport> {
   let waitedFor: Set<string> | undefined;
   for (;;) {
     throwIfAborted(signal);
@@ -201,7 +272,10 @@ export async function runWait(ctx: MigratorContext, inspection: Inspection, repo
     waitedFor ??= new Set(v.pending.map((p) => `${p.shardId}\u0000${p.migrationId}`));
     report.waitedForLock = true;
     if (v.failed.length || v.drifted.length || v.planError) {
-      throw new RunFailedError(`Waiting is pointless: ${[...(v.planError ? [`the plan is refused: ${v.planError.message}`] : []), ...v.failed.map((f) => `"${f.migrationId}" failed on "${f.shardId}"`), ...v.drifted.map((d) => `"${d.migrationId}" drifted on "${d.shardId}"`)].join('; ')}`, summarize(report));
+      throw new RunFailedError(
+        `Waiting is pointless: ${[...(v.planError ? [`the plan is refused: ${v.planError.message}`] : []), ...v.failed.map((f) => `"${f.migrationId}" failed on "${f.shardId}"`), ...v.drifted.map((d) => `"${d.migrationId}" drifted on "${d.shardId}"`)].join('; ')}`,
+        summarize(report),
+      );
     }
     await sleep(250, signal);
   }
@@ -213,7 +287,11 @@ function recordApplied(status: MigratorStatus, report: RunReport, waitedFor: Rea
     const sr = shardReport(report, shard.shardId);
     for (const r of shard.migrations.filter((x) => x.state === 'applied')) {
       const waited = waitedFor.has(`${shard.shardId}\u0000${r.id}`);
-      sr.migrations.push({ migrationId: r.id, status: 'skipped', reason: waited ? 'applied by another runner while this one waited' : 'already applied' });
+      sr.migrations.push({
+        migrationId: r.id,
+        status: 'skipped',
+        reason: waited ? 'applied by another runner while this one waited' : 'already applied',
+      });
     }
   }
 }

@@ -18,7 +18,11 @@ export interface Ledgers {
  * Connects every shard and lists its ledger; `init` creates missing ledgers (otherwise a missing
  * one reads as empty: `LedgerStore.list()` returns `[]` for a ledger not created yet).
  */
-export async function readLedgers(ctx: MigratorContext, signal: AbortSignal | undefined, init = false): Promise<Ledgers> {
+export async function readLedgers(
+  ctx: MigratorContext,
+  signal: AbortSignal | undefined,
+  init = false,
+): Promise<Ledgers> {
   const ledgers = new Map<string, LedgerRecord[]>();
   const unreachable = new Map<string, unknown>();
   const queue = new PQueue({ concurrency: Math.max(concurrencyOf(ctx), 8) });

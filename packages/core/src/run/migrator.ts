@@ -13,7 +13,16 @@ import type { Plan, RollbackTarget } from '../plan/planner.js';
 import { scrubMethods } from '../util/scrubber.js';
 import { type PurgeBackupsOptions, type PurgedBackup } from './backups.js';
 import { type RepairChange, type RepairOptions } from './repair.js';
-import { dryRun, inspectStatus, runVerify, runWait, verifyStatus, type MigratorStatus, type VerifyOptions, type VerifyReport } from './inspector.js';
+import {
+  dryRun,
+  inspectStatus,
+  runVerify,
+  runWait,
+  verifyStatus,
+  type MigratorStatus,
+  type VerifyOptions,
+  type VerifyReport,
+} from './inspector.js';
 import { finishRollback, finishRun, newReport } from './report-builder.js';
 import { createContext, type MigratorContext } from './context.js';
 import { shardLease } from '../lock/lease-keeper.js';
@@ -44,7 +53,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     super();
     validateConfig(config);
     if (Array.isArray(config.migrations)) validateMigrations(config.migrations, config.engines);
-    this.#ctx = createContext(config, (name, payload) => (this.emit as (n: string, p: unknown) => boolean)(name, payload));
+    this.#ctx = createContext(config, (name, payload) =>
+      (this.emit as (n: string, p: unknown) => boolean)(name, payload),
+    );
     this.name = this.#ctx.name;
     this.runnerId = this.#ctx.runnerId;
     this.#ctx.tracker.attach(this);
@@ -98,7 +109,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const migrations = await this.#ctx.load();
     if (mode === 'verify') return runVerify(this.#ctx, this, report);
     if (mode === 'wait') return runWait(this.#ctx, this, report, signal);
-    await withRunLock(this.#ctx, { signal, report, announce: true }, () => applyUnderLock(this.#ctx, { migrations, report, signal }));
+    await withRunLock(this.#ctx, { signal, report, announce: true }, () =>
+      applyUnderLock(this.#ctx, { migrations, report, signal }),
+    );
     return finishRun(this.#ctx, report);
   }
 
@@ -113,7 +126,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     validateOptions('rollback', options);
     const migrations = await this.#ctx.load();
     const report = newReport(this.#ctx, 'rollback', 'apply');
-    await withRunLock(this.#ctx, { signal: options.signal, report }, () => rollbackUnderLock(this.#ctx, { target, migrations, report, signal: options.signal }));
+    await withRunLock(this.#ctx, { signal: options.signal, report }, () =>
+      rollbackUnderLock(this.#ctx, { target, migrations, report, signal: options.signal }),
+    );
     return finishRollback(this.#ctx, report);
   }
 
@@ -159,7 +174,9 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    */
   async purgePreserved(options: PurgePreservedOptions = {}): Promise<PurgedCopy[]> {
     this.#ensureOpen();
-    return purgePreservedCopies(this.#ctx.shards, options, (ref) => shardLease(this.#ctx, ref, 'purge-preserved', options.signal));
+    return purgePreservedCopies(this.#ctx.shards, options, (ref) =>
+      shardLease(this.#ctx, ref, 'purge-preserved', options.signal),
+    );
   }
 
   /** Closes every engine adapter (they close only connections they opened). Idempotent. */

@@ -10,7 +10,14 @@ import { DefinitionError, ErrorCode } from '../errors/errors.js';
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** Duck-typed, so a signal from another realm or a polyfill passes. */
 const signal = z
-  .custom<AbortSignal>((v) => typeof v === 'object' && v !== null && typeof (v as AbortSignal).aborted === 'boolean' && typeof (v as AbortSignal).addEventListener === 'function', 'must be an AbortSignal')
+  .custom<AbortSignal>(
+    (v) =>
+      typeof v === 'object' &&
+      v !== null &&
+      typeof (v as AbortSignal).aborted === 'boolean' &&
+      typeof (v as AbortSignal).addEventListener === 'function',
+    'must be an AbortSignal',
+  )
   .optional();
 
 const schemas = {
@@ -25,7 +32,10 @@ const schemas = {
       steps: z.number().int('must be an integer').min(1, 'must be at least 1').optional(),
       to: z.string().regex(ID, 'must be a migration id').optional(),
     })
-    .refine((t) => t.steps === undefined || t.to === undefined, { message: 'give "steps" or "to", not both', path: ['steps'] }),
+    .refine((t) => t.steps === undefined || t.to === undefined, {
+      message: 'give "steps" or "to", not both',
+      path: ['steps'],
+    }),
   verify: z.strictObject({ signal, data: z.boolean().optional() }),
   status: z.strictObject({ signal }),
   plan: z.strictObject({ signal }),
@@ -41,13 +51,23 @@ export function validateOptions(call: OptionsOf, options: unknown): void {
   if (options === undefined) return;
   const what = call === 'rollbackTarget' ? 'rollback() target' : `${call}() options`;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new DefinitionError(`${what}: expected an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`, { code: ErrorCode.Config, field: '(root)' });
+    throw new DefinitionError(
+      `${what}: expected an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`,
+      { code: ErrorCode.Config, field: '(root)' },
+    );
   }
   const result = schemas[call].safeParse(options);
   if (result.success) return;
   const issue = result.error.issues[0]!;
-  const field = issue.path.length ? issue.path.join('.') : issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(root)';
-  const detail = issue.code === 'unrecognized_keys' ? `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+  const field = issue.path.length
+    ? issue.path.join('.')
+    : issue.code === 'unrecognized_keys'
+      ? issue.keys.join(', ')
+      : '(root)';
+  const detail =
+    issue.code === 'unrecognized_keys'
+      ? `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+      : issue.message;
   throw new DefinitionError(`${what}: field "${field}": ${detail}`, { code: ErrorCode.Config, field });
 }
 

@@ -9,14 +9,22 @@
  * steps the pre-flight had to leave open because a schema step planned before them on that shard
  * may create the table or its unique index.
  */
-import { DEFAULT_TERMS, type DataTarget, type EngineTerms, type LedgerRecord, type ShardAdapter, type TargetInfo } from '../engine/index.js';
+import {
+  DEFAULT_TERMS,
+  type DataTarget,
+  type EngineTerms,
+  type LedgerRecord,
+  type ShardAdapter,
+  type TargetInfo,
+} from '../engine/index.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
 import type { DataMigration, Migration } from '../definition/migration.js';
 import type { Plan } from '../plan/planner.js';
 
 const targetOf = (m: DataMigration): DataTarget => ({ ...m.target, filter: m.filter });
 /** The shard's `inspect`, when its capability says it has one. */
-const inspector = (adapter: ShardAdapter) => (adapter.capabilities.inspect ? adapter.data.inspect?.bind(adapter.data) : undefined);
+const inspector = (adapter: ShardAdapter) =>
+  adapter.capabilities.inspect ? adapter.data.inspect?.bind(adapter.data) : undefined;
 
 /** A shard to check: its adapter, and how its engine names things in refusals (`terms`). */
 export interface PreflightShard {
@@ -53,7 +61,11 @@ function problem(m: DataMigration, shard: PreflightShard, info: TargetInfo): Def
  * follows a schema step on the same shard is left to {@link beforeFirstBatch}: that schema step may
  * create the table or the index. Shards without the `inspect` capability are not checked.
  */
-export async function preflight(plan: Plan, migrations: readonly Migration[], shards: readonly PreflightShard[]): Promise<void> {
+export async function preflight(
+  plan: Plan,
+  migrations: readonly Migration[],
+  shards: readonly PreflightShard[],
+): Promise<void> {
   const byId = new Map(migrations.map((m) => [m.id, m]));
   const found = await Promise.all(
     shards.map(async (shard) => {
@@ -85,7 +97,11 @@ export function skippedNote(record: LedgerRecord): string | undefined {
  * `MIGRATE_KEY_NOT_UNIQUE` (nothing written), or returns the record to store as applied when the
  * target is missing and the migration says `ifMissing: 'skip'`; `null` to go on with the batches.
  */
-export async function beforeFirstBatch(m: DataMigration, shard: PreflightShard, record: LedgerRecord): Promise<LedgerRecord | null> {
+export async function beforeFirstBatch(
+  m: DataMigration,
+  shard: PreflightShard,
+  record: LedgerRecord,
+): Promise<LedgerRecord | null> {
   const inspect = inspector(shard.adapter);
   if (!inspect) return null;
   const info = await inspect(targetOf(m));
@@ -94,5 +110,10 @@ export async function beforeFirstBatch(m: DataMigration, shard: PreflightShard, 
   if (info.exists) return null;
   const noun = (shard.engine.terms ?? DEFAULT_TERMS).target;
   const message = `skipped: ${noun} "${m.target.name}" does not exist on shard "${shard.descriptor.id}" (ifMissing: 'skip')`;
-  return { ...record, checkpoint: null, counts: { read: 0, written: 0, skipped: 0 }, error: { code: ErrorCode.TargetMissing, message } };
+  return {
+    ...record,
+    checkpoint: null,
+    counts: { read: 0, written: 0, skipped: 0 },
+    error: { code: ErrorCode.TargetMissing, message },
+  };
 }

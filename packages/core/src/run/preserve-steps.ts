@@ -6,14 +6,22 @@
  * The logic lives here so that the migrator only calls it; the copies themselves are made by the
  * shard adapter's optional {@link PreserveStore}, in the server.
  */
-import type { EngineAdapter, Lease, PreservedCopy, PreserveStore, PreserveTarget, ShardAdapter, ShardDescriptor } from '../engine/index.js';
+import type {
+  EngineAdapter,
+  Lease,
+  PreservedCopy,
+  PreserveStore,
+  PreserveTarget,
+  ShardAdapter,
+  ShardDescriptor,
+} from '../engine/index.js';
 import type { Migration } from '../definition/migration.js';
 import { ErrorCode, PreserveError } from '../errors/errors.js';
 import { throwIfAborted } from '../util/time.js';
 
 /** What `preserve` names, `[]` for data migrations and schema migrations without it. */
 function targetsOf(m: Migration): readonly PreserveTarget[] {
-  return m.kind === 'schema' ? (m.preserve as readonly PreserveTarget[] | undefined) ?? [] : [];
+  return m.kind === 'schema' ? ((m.preserve as readonly PreserveTarget[] | undefined) ?? []) : [];
 }
 
 /** `table "channels" (columns legacy_cfg)` for messages. */
@@ -23,9 +31,15 @@ export function describeTarget(target: PreserveTarget): string {
 
 function storeOf(m: Migration, shard: ShardAdapter): PreserveStore {
   if (!shard.preserved) {
-    throw new PreserveError(ErrorCode.PreserveUnsupported, `Migration "${m.id}": field "preserve": shard "${shard.id}" (engine "${shard.engine}") cannot keep preserved copies`, {
-      migrationId: m.id, shardId: shard.id, field: 'preserve',
-    });
+    throw new PreserveError(
+      ErrorCode.PreserveUnsupported,
+      `Migration "${m.id}": field "preserve": shard "${shard.id}" (engine "${shard.engine}") cannot keep preserved copies`,
+      {
+        migrationId: m.id,
+        shardId: shard.id,
+        field: 'preserve',
+      },
+    );
   }
   return shard.preserved;
 }
@@ -44,7 +58,12 @@ export function checkPreserveSupport(m: Migration, engine: EngineAdapter<unknown
  * is the step's native handle, handed on when the step runs in a transaction so that an adapter
  * can take the copy in it.
  */
-export async function savePreserved(m: Migration, shard: ShardAdapter, handle: unknown, options: { reuse: boolean; signal?: AbortSignal | undefined }): Promise<void> {
+export async function savePreserved(
+  m: Migration,
+  shard: ShardAdapter,
+  handle: unknown,
+  options: { reuse: boolean; signal?: AbortSignal | undefined },
+): Promise<void> {
   const targets = targetsOf(m);
   if (targets.length === 0) return;
   throwIfAborted(options.signal);
@@ -54,9 +73,16 @@ export async function savePreserved(m: Migration, shard: ShardAdapter, handle: u
 const inTransaction = (m: Migration) => m.kind === 'schema' && m.transaction;
 
 /** The complete copy of `target` kept for `migrationId`, if there is one. */
-export function findCopy(copies: readonly PreservedCopy[], migrationId: string, target: PreserveTarget): PreservedCopy | undefined {
+export function findCopy(
+  copies: readonly PreservedCopy[],
+  migrationId: string,
+  target: PreserveTarget,
+): PreservedCopy | undefined {
   const columns = JSON.stringify(target.columns ?? null);
-  return copies.find((c) => c.complete && c.migrationId === migrationId && c.target === target.name && JSON.stringify(c.columns) === columns);
+  return copies.find(
+    (c) =>
+      c.complete && c.migrationId === migrationId && c.target === target.name && JSON.stringify(c.columns) === columns,
+  );
 }
 
 /**
@@ -70,7 +96,9 @@ export async function assertPreservedCopies(
   shards: readonly { readonly descriptor: ShardDescriptor; readonly adapter: ShardAdapter }[],
 ): Promise<void> {
   for (const { descriptor, adapter } of shards) {
-    const migrations = (perShard.get(descriptor.id) ?? []).map((s) => byId.get(s.migrationId)).filter((m): m is Migration => m !== undefined && targetsOf(m).length > 0);
+    const migrations = (perShard.get(descriptor.id) ?? [])
+      .map((s) => byId.get(s.migrationId))
+      .filter((m): m is Migration => m !== undefined && targetsOf(m).length > 0);
     if (migrations.length === 0) continue;
     const copies = await storeOf(migrations[0]!, adapter).list();
     for (const m of migrations) {
@@ -87,7 +115,12 @@ export async function assertPreservedCopies(
 }
 
 /** Writes the copies back on `shard`, right after `m`'s `down` recreated the shape, inside the step (see {@link savePreserved}). */
-export async function restorePreserved(m: Migration, shard: ShardAdapter, handle: unknown, signal: AbortSignal | undefined): Promise<void> {
+export async function restorePreserved(
+  m: Migration,
+  shard: ShardAdapter,
+  handle: unknown,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const targets = targetsOf(m);
   if (targets.length === 0) return;
   throwIfAborted(signal);
@@ -113,11 +146,9 @@ export interface PurgedCopy extends PreservedCopy {
  * Drops preserved copies on every shard (under each shard's lease, so never under a rollback that
  * is reading them). A rollback of a migration whose copies were purged is refused afterwards.
  */
-export async function purgePreservedCopies<S extends { readonly descriptor: ShardDescriptor; readonly adapter: ShardAdapter }>(
-  shards: readonly S[],
-  options: PurgePreservedOptions,
-  lease: (shard: S) => Promise<Lease>,
-): Promise<PurgedCopy[]> {
+export async function purgePreservedCopies<
+  S extends { readonly descriptor: ShardDescriptor; readonly adapter: ShardAdapter },
+>(shards: readonly S[], options: PurgePreservedOptions, lease: (shard: S) => Promise<Lease>): Promise<PurgedCopy[]> {
   const wanted = options.migrationIds ? new Set(options.migrationIds) : undefined;
   const purged: PurgedCopy[] = [];
   for (const ref of shards) {

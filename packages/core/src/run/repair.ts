@@ -32,12 +32,17 @@ export interface RepairChange {
 }
 
 /** The change repair makes to `record` (the record to write, or `null` to delete it), or `undefined` for none. */
-export function repairOf(record: LedgerRecord, m: Migration | undefined, options: RepairOptions): { action: RepairAction; next: LedgerRecord | null } | undefined {
+export function repairOf(
+  record: LedgerRecord,
+  m: Migration | undefined,
+  options: RepairOptions,
+): { action: RepairAction; next: LedgerRecord | null } | undefined {
   if (!m) {
     if (!options.forgetMissing || record.state === 'rolled_back' || record.state === 'pending') return undefined;
     return { action: 'forget', next: null };
   }
-  if (record.state === 'applied' && m.checksum !== record.checksum) return { action: 'checksum', next: { ...record, checksum: m.checksum } };
+  if (record.state === 'applied' && m.checksum !== record.checksum)
+    return { action: 'checksum', next: { ...record, checksum: m.checksum } };
   const stale = m.kind === 'data' && record.checkpoint && record.checkpoint.fingerprint !== fingerprint(m);
   if (options.resetCheckpoints && stale && (record.state === 'running' || record.state === 'failed')) {
     return { action: 'reset-checkpoint', next: { ...record, checkpoint: null, counts: null, checksum: m.checksum } };

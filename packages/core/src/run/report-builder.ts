@@ -11,7 +11,15 @@ export type RunMode = 'apply' | 'wait' | 'verify';
 
 export function newReport(ctx: MigratorContext, kind: 'run' | 'rollback', mode: RunMode): RunReport {
   return {
-    runId: randomUUID(), kind, mode, runnerId: ctx.runnerId, startedAt: new Date().toISOString(), finishedAt: '', durationMs: 0, ok: false, waitedForLock: false,
+    runId: randomUUID(),
+    kind,
+    mode,
+    runnerId: ctx.runnerId,
+    startedAt: new Date().toISOString(),
+    finishedAt: '',
+    durationMs: 0,
+    ok: false,
+    waitedForLock: false,
     shards: ctx.shards.map((s) => ({ shardId: s.descriptor.id, engine: s.descriptor.engine, migrations: [] })),
     totals: { applied: 0, skipped: 0, failed: 0, notRun: 0 },
   };

@@ -55,7 +55,10 @@ export function summarize(report: RunReport): RunReport {
     }
   }
   report.totals = totals;
-  report.ok = totals.failed === 0 && totals.notRun === 0 && report.shards.every((s) => !s.error && s.migrations.every((m) => !m.hookError));
+  report.ok =
+    totals.failed === 0 &&
+    totals.notRun === 0 &&
+    report.shards.every((s) => !s.error && s.migrations.every((m) => !m.hookError));
   report.finishedAt = new Date().toISOString();
   report.durationMs = Date.parse(report.finishedAt) - Date.parse(report.startedAt);
   return report;
@@ -67,11 +70,24 @@ export function summarize(report: RunReport): RunReport {
  */
 export function failureSummary(report: RunReport): string {
   const what = report.kind === 'run' ? 'Migration run' : 'Rollback';
-  const unreachable = report.shards.filter((s) => s.error).map((s) => `shard "${s.shardId}" is unavailable (${s.error!.code}): ${s.error!.message}`);
-  const failed = report.shards.flatMap((s) => s.migrations.filter((m) => m.status === 'failed').map((m) => `"${m.migrationId}" failed on shard "${s.shardId}" (${m.error?.code ?? 'unknown'}): ${m.error?.message ?? 'no error recorded'}`));
-  const hooks = report.shards.flatMap((s) => s.migrations.filter((m) => m.hookError).map((m) => `${m.hookError!.code}: ${m.hookError!.message}`));
+  const unreachable = report.shards
+    .filter((s) => s.error)
+    .map((s) => `shard "${s.shardId}" is unavailable (${s.error!.code}): ${s.error!.message}`);
+  const failed = report.shards.flatMap((s) =>
+    s.migrations
+      .filter((m) => m.status === 'failed')
+      .map(
+        (m) =>
+          `"${m.migrationId}" failed on shard "${s.shardId}" (${m.error?.code ?? 'unknown'}): ${m.error?.message ?? 'no error recorded'}`,
+      ),
+  );
+  const hooks = report.shards.flatMap((s) =>
+    s.migrations.filter((m) => m.hookError).map((m) => `${m.hookError!.code}: ${m.hookError!.message}`),
+  );
   const causes = [...unreachable, ...failed, ...hooks];
-  const shown = causes.length ? causes.slice(0, 3).join('; ') + (causes.length > 3 ? `; and ${causes.length - 3} more` : '') : 'steps were not run';
+  const shown = causes.length
+    ? causes.slice(0, 3).join('; ') + (causes.length > 3 ? `; and ${causes.length - 3} more` : '')
+    : 'steps were not run';
   const t = report.totals;
   return `${what} failed: ${shown} (${t.applied} applied, ${t.skipped} skipped, ${t.failed} failed, ${t.notRun} not run)`;
 }

@@ -36,13 +36,19 @@ export async function rollbackUnderLock(ctx: MigratorContext, input: RollbackInp
   for (const id of ids) {
     const m = byId.get(id)!;
     if (m.kind === 'schema' && !m.down) {
-      throw new RollbackError(`Migration "${id}" has no "down"; nothing was rolled back`, { migrationId: id, field: 'down' });
+      throw new RollbackError(`Migration "${id}" has no "down"; nothing was rolled back`, {
+        migrationId: id,
+        field: 'down',
+      });
     }
   }
   refusePurgedRollback(ids, byId, ledgers);
   await assertPreservedCopies(byId, perShard, ctx.shards);
   // Latest first, one migration at a time across shards, so cross-engine dependents go before their dependencies.
-  const sequence = orderMigrations(migrations).map((m) => m.id).filter((id) => ids.includes(id)).reverse();
+  const sequence = orderMigrations(migrations)
+    .map((m) => m.id)
+    .filter((id) => ids.includes(id))
+    .reverse();
   ctx.emit('rollback:start', { runId: report.runId, migrations: sequence });
   let failed = false;
   for (const id of sequence) {
@@ -65,7 +71,13 @@ async function rollbackEverywhere(ctx: MigratorContext, input: MigrationRollback
   for (const ref of ctx.shards) {
     if (!(input.perShard.get(ref.descriptor.id) ?? []).some((s) => s.migrationId === migration.id)) continue;
     void queue.add(async () => {
-      const step = await rollbackStep(ctx, { migration, ref, records: input.ledgers.get(ref.descriptor.id) ?? [], runId: report.runId, signal: input.signal });
+      const step = await rollbackStep(ctx, {
+        migration,
+        ref,
+        records: input.ledgers.get(ref.descriptor.id) ?? [],
+        runId: report.runId,
+        signal: input.signal,
+      });
       shardReport(report, ref.descriptor.id).migrations.push(step);
       if (step.status === 'failed') failed = true;
     });

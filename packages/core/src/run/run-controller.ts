@@ -33,19 +33,34 @@ export async function applyUnderLock(ctx: MigratorContext, input: RunInput): Pro
   if (unreachable.size > 0 && onFailureOf(ctx) === 'halt') {
     for (const sp of plan.shards.filter((s) => !unreachable.has(s.shardId))) {
       const sr = shardReport(report, sp.shardId);
-      for (const step of sp.steps) sr.migrations.push({ migrationId: step.migrationId, status: 'not-run', reason: 'halted: a shard is unreachable' });
+      for (const step of sp.steps)
+        sr.migrations.push({
+          migrationId: step.migrationId,
+          status: 'not-run',
+          reason: 'halted: a shard is unreachable',
+        });
     }
     return;
   }
   // Refuses a missing table or a non-unique key before anything is applied on any shard.
-  await preflight(plan, migrations, ctx.shards.filter((r) => !unreachable.has(r.descriptor.id)));
+  await preflight(
+    plan,
+    migrations,
+    ctx.shards.filter((r) => !unreachable.has(r.descriptor.id)),
+  );
   await beforeRunHook(ctx, { runId: report.runId, plan, signal }, unreachable);
   await executePlan(ctx, { plan, migrations, report, signal, reachable: new Set(reachable.map((s) => s.id)) });
   const retention = ctx.config.backupRetention;
   if (retention && retention !== 'keep') {
     // Housekeeping: a purge that fails leaves the backups for the next run and fails nothing.
-    await purgeBackupsOn(ctx, { shardIds: reachable.map((s) => s.id), options: { olderThanMs: retention.olderThanMs, signal }, runId: report.runId }).catch((error: unknown) => {
-      ctx.log.warn('backup retention: purging old backups failed; the next run tries again', { error: serializeError(error) });
+    await purgeBackupsOn(ctx, {
+      shardIds: reachable.map((s) => s.id),
+      options: { olderThanMs: retention.olderThanMs, signal },
+      runId: report.runId,
+    }).catch((error: unknown) => {
+      ctx.log.warn('backup retention: purging old backups failed; the next run tries again', {
+        error: serializeError(error),
+      });
     });
   }
 }
@@ -54,15 +69,30 @@ export async function applyUnderLock(ctx: MigratorContext, input: RunInput): Pro
  * Reads (creating) every ledger, plans, upgrades legacy checksums, announces the plan, and reports
  * what is already applied and what an unreachable shard cannot run.
  */
-async function planUnderLock(ctx: MigratorContext, input: RunInput): Promise<{ plan: Plan; unreachable: ReadonlyMap<string, unknown> }> {
+async function planUnderLock(
+  ctx: MigratorContext,
+  input: RunInput,
+): Promise<{ plan: Plan; unreachable: ReadonlyMap<string, unknown> }> {
   const { migrations, report, signal } = input;
   const { ledgers, unreachable } = await readLedgers(ctx, signal, true);
   for (const [shardId, error] of unreachable) shardReport(report, shardId).error = serializeError(error);
-  const plan = makePlan({ migrations, shards: ctx.shards.map((r) => r.descriptor), ledgers, router: ctx.config.router, overrides: await directoryOverrides(ctx), drift: ctx.config.drift });
+  const plan = makePlan({
+    migrations,
+    shards: ctx.shards.map((r) => r.descriptor),
+    ledgers,
+    router: ctx.config.router,
+    overrides: await directoryOverrides(ctx),
+    drift: ctx.config.drift,
+  });
   for (const w of plan.warnings) ctx.log.warn(w);
   const upgrades = (plan.checksumUpgrades ?? []).filter((u) => !unreachable.has(u.shardId));
   if (upgrades.length) {
-    const n = await upgradeLegacyChecksums(upgrades, migrations, (id) => shardOf(ctx, id).adapter, (id) => shardLease(ctx, shardOf(ctx, id), report.runId, signal));
+    const n = await upgradeLegacyChecksums(
+      upgrades,
+      migrations,
+      (id) => shardOf(ctx, id).adapter,
+      (id) => shardLease(ctx, shardOf(ctx, id), report.runId, signal),
+    );
     ctx.log.info(`upgraded ${n} ledger checksum(s) written by an older SDK to the compiler-independent format`);
   }
   ctx.emit('plan', { runId: report.runId, plan });
@@ -70,7 +100,8 @@ async function planUnderLock(ctx: MigratorContext, input: RunInput): Promise<{ p
     const sr = shardReport(report, sp.shardId);
     for (const id of sp.applied) sr.migrations.push({ migrationId: id, status: 'skipped' });
     if (unreachable.has(sp.shardId)) {
-      for (const step of sp.steps) sr.migrations.push({ migrationId: step.migrationId, status: 'not-run', reason: 'shard unreachable' });
+      for (const step of sp.steps)
+        sr.migrations.push({ migrationId: step.migrationId, status: 'not-run', reason: 'shard unreachable' });
     }
   }
   return { plan, unreachable };
@@ -89,8 +120,13 @@ export async function executePlan(ctx: MigratorContext, input: ExecuteInput): Pr
   const { plan, report, reachable } = input;
   const waves = [...new Set(plan.shards.flatMap((s) => s.steps.map((x) => x.wave)))].sort((a, b) => a - b);
   const run: PlanRun = {
-    report, signal: input.signal, byId: new Map(input.migrations.map((m) => [m.id, m])), deps: new DependencyGate(plan, input.migrations),
-    remaining: countRemaining(plan, reachable), started: new Set(), halted: false,
+    report,
+    signal: input.signal,
+    byId: new Map(input.migrations.map((m) => [m.id, m])),
+    deps: new DependencyGate(plan, input.migrations),
+    remaining: countRemaining(plan, reachable),
+    started: new Set(),
+    halted: false,
   };
   for (const wave of waves) {
     const tasks = plan.shards
@@ -107,7 +143,8 @@ export async function executePlan(ctx: MigratorContext, input: ExecuteInput): Pr
 
 /** One wave: the canary group (if any), then the rest; a failed canary marks the rest not run. */
 async function runWave(ctx: MigratorContext, run: PlanRun, tasks: readonly ShardTask[]): Promise<void> {
-  const canary = ctx.config.strategy === 'canary' ? tasks.slice(0, ctx.config.canaryShards ?? DEFAULTS.canaryShards) : [];
+  const canary =
+    ctx.config.strategy === 'canary' ? tasks.slice(0, ctx.config.canaryShards ?? DEFAULTS.canaryShards) : [];
   const groups = canary.length ? [canary, tasks.slice(canary.length)] : [tasks];
   for (const [gi, group] of groups.entries()) {
     const inCanary = gi === 0 && canary.length > 0;

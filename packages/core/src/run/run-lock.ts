@@ -19,15 +19,20 @@ export interface RunLockInput {
   readonly announce?: boolean | undefined;
 }
 
-export async function withRunLock<T>(ctx: MigratorContext, input: RunLockInput, body: () => Promise<T>): Promise<T | null> {
+export async function withRunLock<T>(
+  ctx: MigratorContext,
+  input: RunLockInput,
+  body: () => Promise<T>,
+): Promise<T | null> {
   const { report, announce } = input;
   const lock = runLockName(ctx);
-  const onWait = announce && report
-    ? (holder: LockStatus | null) => {
-      if (!report.waitedForLock) ctx.emit('lock:wait', { runId: report.runId, lock, holder });
-      report.waitedForLock = true;
-    }
-    : undefined;
+  const onWait =
+    announce && report
+      ? (holder: LockStatus | null) => {
+          if (!report.waitedForLock) ctx.emit('lock:wait', { runId: report.runId, lock, holder });
+          report.waitedForLock = true;
+        }
+      : undefined;
   const acquiring = acquireRunLock(ctx, { signal: input.signal, ...(onWait ? { onWait } : {}) });
   const lease = report ? await acquiring.catch((error: unknown) => markUnavailable(report, error)) : await acquiring;
   if (!lease) return null;

@@ -48,7 +48,8 @@ export async function runShard(ctx: MigratorContext, run: PlanRun, task: ShardTa
     lease = await shardLease(ctx, ref, run.report.runId, run.signal);
   } catch (error) {
     run.halted ||= onFailureOf(ctx) === 'halt';
-    for (const s of steps) sr.migrations.push({ migrationId: s.migrationId, status: 'failed', error: serializeError(error) });
+    for (const s of steps)
+      sr.migrations.push({ migrationId: s.migrationId, status: 'failed', error: serializeError(error) });
     return;
   }
   const heartbeat = startHeartbeat(ctx, lease);
@@ -75,7 +76,11 @@ async function runSteps(ctx: MigratorContext, run: PlanRun, shard: LeasedShard):
   let shardFailed = false;
   for (const step of steps) {
     const m = run.byId.get(step.migrationId)!;
-    const reason = shardFailed ? 'an earlier migration failed on this shard' : run.halted && onFailureOf(ctx) === 'halt' ? 'halted after a failure' : run.deps.blocker(m, sp.shardId);
+    const reason = shardFailed
+      ? 'an earlier migration failed on this shard'
+      : run.halted && onFailureOf(ctx) === 'halt'
+        ? 'halted after a failure'
+        : run.deps.blocker(m, sp.shardId);
     if (reason) {
       sr.migrations.push({ migrationId: m.id, status: 'not-run', reason });
       continue;
@@ -84,7 +89,15 @@ async function runSteps(ctx: MigratorContext, run: PlanRun, shard: LeasedShard):
       run.started.add(m.id);
       ctx.emit('migration:start', { runId, migrationId: m.id, shards: run.remaining.get(m.id)?.left ?? 0 });
     }
-    const result = await applyStep(ctx, { migration: m, step, ref: shardOf(ctx, sp.shardId), lease: shard.lease, runId, signal: run.signal, heartbeat: shard.heartbeat });
+    const result = await applyStep(ctx, {
+      migration: m,
+      step,
+      ref: shardOf(ctx, sp.shardId),
+      lease: shard.lease,
+      runId,
+      signal: run.signal,
+      heartbeat: shard.heartbeat,
+    });
     sr.migrations.push(result);
     const agg = run.remaining.get(m.id)!;
     agg.left--;
@@ -96,6 +109,7 @@ async function runSteps(ctx: MigratorContext, run: PlanRun, shard: LeasedShard):
       agg.applied.push(sp.shardId);
       run.deps.applied(m.id, sp.shardId);
     }
-    if (agg.left === 0) ctx.emit('migration:done', { runId, migrationId: m.id, applied: agg.applied, failed: agg.failed });
+    if (agg.left === 0)
+      ctx.emit('migration:done', { runId, migrationId: m.id, applied: agg.applied, failed: agg.failed });
   }
 }

@@ -54,7 +54,11 @@ export class StepDeadline {
   /** Throws once the step was abandoned: a late ledger write of it must not land. */
   guard(what: { migrationId: string; shardId: string }): void {
     if (this.#abandoned) {
-      throw new MigrateError(ErrorCode.Timeout, `Migration "${what.migrationId}" on shard "${what.shardId}" was abandoned at its deadline; its late write is refused`, what);
+      throw new MigrateError(
+        ErrorCode.Timeout,
+        `Migration "${what.migrationId}" on shard "${what.shardId}" was abandoned at its deadline; its late write is refused`,
+        what,
+      );
     }
   }
 }

@@ -30,7 +30,11 @@ const never = (signal: AbortSignal | undefined): AbortSignal => signal ?? new Ab
  * Awaits `beforeRun` when the plan has something to apply on a reachable shard (a run with nothing
  * to do never asks). Its veto rejects with `MIGRATE_VETOED` before any step has started.
  */
-export async function beforeRunHook(ctx: MigratorContext, at: { runId: string; plan: Plan; signal: AbortSignal | undefined }, unreachable: ReadonlyMap<string, unknown>): Promise<void> {
+export async function beforeRunHook(
+  ctx: MigratorContext,
+  at: { runId: string; plan: Plan; signal: AbortSignal | undefined },
+  unreachable: ReadonlyMap<string, unknown>,
+): Promise<void> {
   if (!at.plan.shards.some((s) => s.steps.length > 0 && !unreachable.has(s.shardId))) return;
   await runHook(ctx.config.hooks, 'beforeRun', { runId: at.runId, plan: at.plan, signal: never(at.signal) });
 }
@@ -40,12 +44,25 @@ export async function beforeRunHook(ctx: MigratorContext, at: { runId: string; p
  * and `afterStep`. A veto returns the step `failed` with `MIGRATE_VETOED` without running `work`;
  * an `afterStep` throw is added to the step's report as `hookError` (the step stays as it ended).
  */
-export async function hookedStep(ctx: MigratorContext, step: HookedStep, direction: Direction, work: () => Promise<StepReport>): Promise<StepReport> {
+export async function hookedStep(
+  ctx: MigratorContext,
+  step: HookedStep,
+  direction: Direction,
+  work: () => Promise<StepReport>,
+): Promise<StepReport> {
   const hooks = ctx.config.hooks;
   if (!hooks?.beforeStep && !hooks?.afterStep) return work();
   const { migration: m, ref, runId } = step;
   const shardId = ref.descriptor.id;
-  const base: StepHookContext = { runId, migrationId: m.id, shardId, engine: ref.descriptor.engine, direction, kind: m.kind, signal: never(step.signal) };
+  const base: StepHookContext = {
+    runId,
+    migrationId: m.id,
+    shardId,
+    engine: ref.descriptor.engine,
+    direction,
+    kind: m.kind,
+    signal: never(step.signal),
+  };
   const t0 = Date.now();
   try {
     await runHook(hooks, 'beforeStep', base);
@@ -68,10 +85,22 @@ export async function hookedStep(ctx: MigratorContext, step: HookedStep, directi
 }
 
 /** The batch runner's `beforeBatch` callback for one data step, or `undefined` without that hook. */
-export function batchHook(ctx: MigratorContext, step: HookedStep, direction: Direction): ((after: KeyValue | undefined, batchSize: number) => Promise<void>) | undefined {
+export function batchHook(
+  ctx: MigratorContext,
+  step: HookedStep,
+  direction: Direction,
+): ((after: KeyValue | undefined, batchSize: number) => Promise<void>) | undefined {
   const hooks = ctx.config.hooks;
   if (!hooks?.beforeBatch) return undefined;
   const { migration: m, ref, runId } = step;
   return (after, batchSize) =>
-    runHook(hooks, 'beforeBatch', { runId, migrationId: m.id, shardId: ref.descriptor.id, direction, after: after === undefined ? undefined : [...after], batchSize, signal: never(step.signal) });
+    runHook(hooks, 'beforeBatch', {
+      runId,
+      migrationId: m.id,
+      shardId: ref.descriptor.id,
+      direction,
+      after: after === undefined ? undefined : [...after],
+      batchSize,
+      signal: never(step.signal),
+    });
 }

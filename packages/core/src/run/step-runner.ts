@@ -75,9 +75,16 @@ async function applyOne(ctx: MigratorContext, input: ApplyInput): Promise<StepRe
   const resumed = existing?.state === 'running' || existing?.state === 'failed';
   const state: ApplyState = {
     record: {
-      id: m.id, state: 'running', checksum: m.checksum, startedAt: new Date().toISOString(), finishedAt: null, runnerId: ctx.runnerId,
+      id: m.id,
+      state: 'running',
+      checksum: m.checksum,
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      runnerId: ctx.runnerId,
       checkpoint: resumed ? existing.checkpoint : null,
-      counts: resumed ? existing.counts : null, error: null, seq: Math.max(0, ...records.map((r) => r.seq)) + 1,
+      counts: resumed ? existing.counts : null,
+      error: null,
+      seq: Math.max(0, ...records.map((r) => r.seq)) + 1,
     },
     attempts: 0,
     succeeded: false,
@@ -88,38 +95,80 @@ async function applyOne(ctx: MigratorContext, input: ApplyInput): Promise<StepRe
   try {
     await ref.adapter.ledger.put(state.record, fence);
     await withRetries(ctx, input, state, () => attemptApply(ctx, input, state, deadline));
-    state.record = { ...state.record, state: 'applied', finishedAt: new Date().toISOString(), checkpoint: m.kind === 'data' ? state.record.checkpoint : null };
+    state.record = {
+      ...state.record,
+      state: 'applied',
+      finishedAt: new Date().toISOString(),
+      checkpoint: m.kind === 'data' ? state.record.checkpoint : null,
+    };
     await ref.adapter.ledger.put(state.record, fence);
     const durationMs = Date.now() - t0;
     ctx.emit('shard:done', { runId, migrationId: m.id, shardId, durationMs });
     const note = skippedNote(state.record);
-    return { migrationId: m.id, status: note ? 'skipped' : 'applied', ...(note ? { reason: note } : {}), durationMs, attempts: state.attempts, ...(state.record.counts ? { counts: state.record.counts } : {}) };
+    return {
+      migrationId: m.id,
+      status: note ? 'skipped' : 'applied',
+      ...(note ? { reason: note } : {}),
+      durationMs,
+      attempts: state.attempts,
+      ...(state.record.counts ? { counts: state.record.counts } : {}),
+    };
   } catch (cause) {
     return recordFailure(ctx, input, state, cause);
   }
 }
 
 /** One attempt: the schema step in its transaction (saving preserved copies first), or the data step's batches. */
-async function attemptApply(ctx: MigratorContext, input: ApplyInput, state: ApplyState, deadline: StepDeadline): Promise<void> {
+async function attemptApply(
+  ctx: MigratorContext,
+  input: ApplyInput,
+  state: ApplyState,
+  deadline: StepDeadline,
+): Promise<void> {
   const { migration: m, ref, signal } = input;
   const what = { migrationId: m.id, shardId: ref.descriptor.id };
   if (m.kind === 'schema') {
     const mctx = migrationContext(ctx, input, input.step);
-    await deadline.race(ref.adapter.execute({ migrationId: m.id, direction: 'up', transaction: m.transaction, signal }, async (handle) => {
-      await savePreserved(m, ref.adapter, handle, { reuse: state.attempts > 1 || state.resumed, signal });
-      await m.up(handle, mctx);
-    }), what);
+    await deadline.race(
+      ref.adapter.execute(
+        { migrationId: m.id, direction: 'up', transaction: m.transaction, signal },
+        async (handle) => {
+          await savePreserved(m, ref.adapter, handle, { reuse: state.attempts > 1 || state.resumed, signal });
+          await m.up(handle, mctx);
+        },
+      ),
+      what,
+    );
     return;
   }
   const skipped = await beforeFirstBatch(m, ref, state.record);
-  state.record = skipped ?? (await deadline.race(runData(ctx, {
-    migration: m, ref, runId: input.runId, signal, direction: 'up', fence: fenceOf(input.lease), record: state.record,
-    onCheckpoint: (r) => (state.record = r), guard: () => deadline.guard(what),
-  }), what)).record;
+  state.record =
+    skipped ??
+    (
+      await deadline.race(
+        runData(ctx, {
+          migration: m,
+          ref,
+          runId: input.runId,
+          signal,
+          direction: 'up',
+          fence: fenceOf(input.lease),
+          record: state.record,
+          onCheckpoint: (r) => (state.record = r),
+          guard: () => deadline.guard(what),
+        }),
+        what,
+      )
+    ).record;
 }
 
 /** Runs `attempt` under the retry policy: retryable errors are retried with backoff, others end the step. */
-async function withRetries(ctx: MigratorContext, input: ApplyInput, state: ApplyState, attempt: () => Promise<void>): Promise<void> {
+async function withRetries(
+  ctx: MigratorContext,
+  input: ApplyInput,
+  state: ApplyState,
+  attempt: () => Promise<void>,
+): Promise<void> {
   const { ref, signal } = input;
   const what = { migrationId: input.migration.id, shardId: ref.descriptor.id };
   await pRetry(
@@ -156,21 +205,37 @@ function retryOptions(ctx: MigratorContext, input: ApplyInput, state: ApplyState
     shouldRetry: ({ error }) => !(error instanceof Permanent),
     onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
       if (state.succeeded || error instanceof Permanent || retriesLeft === 0) return;
-      ctx.log.warn(`retrying "${m.id}" on shard "${shardId}"`, { attempt: attemptNumber, error: serializeError(error) });
-      ctx.emit('shard:retry', { runId, migrationId: m.id, shardId, attempt: attemptNumber, error: serializeError(error) });
+      ctx.log.warn(`retrying "${m.id}" on shard "${shardId}"`, {
+        attempt: attemptNumber,
+        error: serializeError(error),
+      });
+      ctx.emit('shard:retry', {
+        runId,
+        migrationId: m.id,
+        shardId,
+        attempt: attemptNumber,
+        error: serializeError(error),
+      });
     },
   };
 }
 
 /** Records a failed apply in the ledger (unless the lease went stale: the record is another runner's now) and reports it. */
-async function recordFailure(ctx: MigratorContext, input: ApplyInput, state: ApplyState, cause: unknown): Promise<StepReport> {
+async function recordFailure(
+  ctx: MigratorContext,
+  input: ApplyInput,
+  state: ApplyState,
+  cause: unknown,
+): Promise<StepReport> {
   const { migration: m, ref, runId } = input;
   const shardId = ref.descriptor.id;
   const error = serializeError(stepFailure(cause, { migrationId: m.id, shardId, direction: 'up' }));
   if (!(cause instanceof MigrateError && cause.code === ErrorCode.StaleLease)) {
-    await ref.adapter.ledger.put({ ...state.record, state: 'failed', finishedAt: new Date().toISOString(), error }, fenceOf(input.lease)).catch((e: unknown) => {
-      ctx.log.error(`could not record failure of "${m.id}" on shard "${shardId}"`, { error: serializeError(e) });
-    });
+    await ref.adapter.ledger
+      .put({ ...state.record, state: 'failed', finishedAt: new Date().toISOString(), error }, fenceOf(input.lease))
+      .catch((e: unknown) => {
+        ctx.log.error(`could not record failure of "${m.id}" on shard "${shardId}"`, { error: serializeError(e) });
+      });
   }
   ctx.log.error(`migration "${m.id}" failed on shard "${shardId}"`, { error });
   ctx.emit('shard:failed', { runId, migrationId: m.id, shardId, error });
@@ -190,20 +255,28 @@ async function rollbackOne(ctx: MigratorContext, input: RollbackInput): Promise<
   try {
     lease = await shardLease(ctx, ref, runId, signal);
     const fence = fenceOf(lease);
-    let record = (await ref.adapter.ledger.list()).find((r) => r.id === m.id) ?? input.records.find((r) => r.id === m.id)!;
+    let record =
+      (await ref.adapter.ledger.list()).find((r) => r.id === m.id) ?? input.records.find((r) => r.id === m.id)!;
     if (m.kind === 'schema') {
       const mctx = migrationContext(ctx, input, undefined);
-      await ref.adapter.execute({ migrationId: m.id, direction: 'down', transaction: m.transaction, signal }, async (handle) => {
-        await m.down!(handle, mctx);
-        await restorePreserved(m, ref.adapter, handle, signal);
-      });
+      await ref.adapter.execute(
+        { migrationId: m.id, direction: 'down', transaction: m.transaction, signal },
+        async (handle) => {
+          await m.down!(handle, mctx);
+          await restorePreserved(m, ref.adapter, handle, signal);
+        },
+      );
     } else if (!skippedNote(record)) {
       // A rollback starts from the first key whatever the forward run's checkpoint says (even one
       // made by another version of the migration); only a rollback in progress is resumed.
       const down = record.checkpoint?.direction === 'down' ? record : { ...record, checkpoint: null, counts: null };
-      record = (await runData(ctx, { migration: m, ref, runId, signal, direction: 'down', fence, record: down })).record;
+      record = (await runData(ctx, { migration: m, ref, runId, signal, direction: 'down', fence, record: down }))
+        .record;
     }
-    await ref.adapter.ledger.put({ ...record, state: 'rolled_back', finishedAt: new Date().toISOString(), checkpoint: null, error: null }, fence);
+    await ref.adapter.ledger.put(
+      { ...record, state: 'rolled_back', finishedAt: new Date().toISOString(), checkpoint: null, error: null },
+      fence,
+    );
     ctx.emit('rollback:shard', { runId, migrationId: m.id, shardId, status: 'done' });
     return { migrationId: m.id, status: 'applied', durationMs: Date.now() - t0 };
   } catch (cause) {
@@ -229,8 +302,16 @@ interface DataRunInput extends StepInput {
 function runData(ctx: MigratorContext, input: DataRunInput): ReturnType<typeof runBatches> {
   const { ref, fence } = input;
   return runBatches({
-    migration: input.migration, shard: ref.adapter, descriptor: ref.descriptor, direction: input.direction, fence, record: input.record, runId: input.runId,
-    gate: ctx.gate, throttle: ctx.config.throttle ?? {}, signal: input.signal ?? new AbortController().signal,
+    migration: input.migration,
+    shard: ref.adapter,
+    descriptor: ref.descriptor,
+    direction: input.direction,
+    fence,
+    record: input.record,
+    runId: input.runId,
+    gate: ctx.gate,
+    throttle: ctx.config.throttle ?? {},
+    signal: input.signal ?? new AbortController().signal,
     emit: (e) => ctx.emit('batch', e),
     beforeBatch: batchHook(ctx, input, input.direction),
     checkpoint: async (next) => {
@@ -245,7 +326,11 @@ function runData(ctx: MigratorContext, input: DataRunInput): ReturnType<typeof r
 function migrationContext(ctx: MigratorContext, input: StepInput, step: PlanStep | undefined): MigrationContext {
   return {
     shard: input.ref.descriptor,
-    log: scrubbingLogger(ctx.config.logger ?? noopLogger, ctx.scrubber, { set: ctx.name, migration: input.migration.id, shard: input.ref.descriptor.id }),
+    log: scrubbingLogger(ctx.config.logger ?? noopLogger, ctx.scrubber, {
+      set: ctx.name,
+      migration: input.migration.id,
+      shard: input.ref.descriptor.id,
+    }),
     signal: input.signal ?? new AbortController().signal,
     tenants: step?.tenants,
   };

@@ -5,7 +5,15 @@
  * as on an engine that can or cannot guard against concurrent writers.
  */
 import type {
-  CompareAndSet, DataStore, DataTarget, KeyRange, KeyValue, RangeChecksum, Row, RowPatch, TargetInfo,
+  CompareAndSet,
+  DataStore,
+  DataTarget,
+  KeyRange,
+  KeyValue,
+  RangeChecksum,
+  Row,
+  RowPatch,
+  TargetInfo,
 } from '../engine/index.js';
 import { assertBackupTarget } from '../data/backup.js';
 import { RowSetHash, typedEncode } from '../util/canonical.js';
@@ -31,7 +39,9 @@ export class MemoryDataStore implements DataStore {
   constructor(shard: () => MemoryCollections, io: MemoryIo, options: { compareAndSet: boolean }) {
     this.#shard = shard;
     this.#io = io;
-    this.compareAndSet = options.compareAndSet ? { writeIfUnchanged: (t, patches) => this.#writeIfUnchanged(t, patches) } : undefined;
+    this.compareAndSet = options.compareAndSet
+      ? { writeIfUnchanged: (t, patches) => this.#writeIfUnchanged(t, patches) }
+      : undefined;
   }
 
   /**
@@ -66,7 +76,9 @@ export class MemoryDataStore implements DataStore {
 
   /** Upserts by key; into a backup, inserts only rows not saved yet (returns those). */
   write(target: DataTarget, rows: readonly Row[]): Promise<number> {
-    return this.#io(() => (target.backupOf ? this.#collection(target).insertMissing(rows) : this.#collection(target).upsert(rows)));
+    return this.#io(() =>
+      target.backupOf ? this.#collection(target).insertMissing(rows) : this.#collection(target).upsert(rows),
+    );
   }
 
   update(target: DataTarget, patches: readonly RowPatch[]): Promise<number> {
@@ -84,7 +96,10 @@ export class MemoryDataStore implements DataStore {
     });
   }
 
-  #writeIfUnchanged(target: DataTarget, patches: readonly RowPatch[]): Promise<{ written: number; conflicts: KeyValue[] }> {
+  #writeIfUnchanged(
+    target: DataTarget,
+    patches: readonly RowPatch[],
+  ): Promise<{ written: number; conflicts: KeyValue[] }> {
     return this.#io(() => {
       const c = this.#collection(target);
       const conflicts: KeyValue[] = [];

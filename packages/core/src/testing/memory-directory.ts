@@ -35,6 +35,8 @@ export class MemoryTenantDirectory implements TenantDirectory {
   }
 
   list(): Promise<DirectoryOverrides> {
-    return this.#io(() => Object.fromEntries([...this.#placements()].map(([engine, tenants]) => [engine, Object.fromEntries(tenants)])));
+    return this.#io(() =>
+      Object.fromEntries([...this.#placements()].map(([engine, tenants]) => [engine, Object.fromEntries(tenants)])),
+    );
   }
 }

@@ -11,9 +11,22 @@
  * ```
  */
 import {
-  engineAdapterDefaults, errorClass,
-  type ControlStore, type EngineAdapter, type EngineCapabilities, type EngineName, type ErrorClass, type Fence, type KeyValue, type LedgerRecord,
-  type LedgerStore, type PreserveStore, type Row, type ShardAdapter, type ShardDescriptor, type StepOptions,
+  engineAdapterDefaults,
+  errorClass,
+  type ControlStore,
+  type EngineAdapter,
+  type EngineCapabilities,
+  type EngineName,
+  type ErrorClass,
+  type Fence,
+  type KeyValue,
+  type LedgerRecord,
+  type LedgerStore,
+  type PreserveStore,
+  type Row,
+  type ShardAdapter,
+  type ShardDescriptor,
+  type StepOptions,
 } from '../engine/index.js';
 import { definedDefaultKey } from '../definition/migration.js';
 import { DefinitionError, ErrorCode, isMigrateError, ShardUnavailableError } from '../errors/errors.js';
@@ -122,7 +135,12 @@ export interface MemoryEngineOptions {
 }
 
 const capabilitiesOf = (compareAndSet: boolean): EngineCapabilities => ({
-  transactions: false, transactionalDdl: false, changeCapture: false, compareAndSet, serverCopy: false, inspect: true,
+  transactions: false,
+  transactionalDdl: false,
+  changeCapture: false,
+  compareAndSet,
+  serverCopy: false,
+  inspect: true,
 });
 
 export interface MemoryEngine extends EngineAdapter<MemoryShard> {
@@ -133,16 +151,29 @@ export interface MemoryEngine extends EngineAdapter<MemoryShard> {
 
 export function memoryEngine(options: MemoryEngineOptions = {}): MemoryEngine {
   const name = options.name ?? 'memory';
-  const ids = typeof options.shards === 'number' || options.shards === undefined
-    ? Array.from({ length: (options.shards as number | undefined) ?? 1 }, (_, i) => `${name}-${i}`)
-    : [...options.shards];
-  if (ids.length === 0 || new Set(ids).size !== ids.length || ids.some((id) => !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id))) {
-    throw new DefinitionError(`memoryEngine "${name}": field "shards": needs unique ids matching [A-Za-z0-9][A-Za-z0-9_.-]*`, { code: ErrorCode.Config, field: 'shards' });
+  const ids =
+    typeof options.shards === 'number' || options.shards === undefined
+      ? Array.from({ length: (options.shards as number | undefined) ?? 1 }, (_, i) => `${name}-${i}`)
+      : [...options.shards];
+  if (
+    ids.length === 0 ||
+    new Set(ids).size !== ids.length ||
+    ids.some((id) => !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id))
+  ) {
+    throw new DefinitionError(
+      `memoryEngine "${name}": field "shards": needs unique ids matching [A-Za-z0-9][A-Za-z0-9_.-]*`,
+      { code: ErrorCode.Config, field: 'shards' },
+    );
   }
   const store = options.store ?? createMemoryStore();
   const lock = new MemoryLockProvider(store.locks);
   const capabilities = capabilitiesOf(options.compareAndSet ?? false);
-  const adapters = new Map(ids.map((id) => [id, new MemoryShardAdapter(id, name, store, lock, options.latencyMs ?? 0, capabilities, options.preserve ?? true)]));
+  const adapters = new Map(
+    ids.map((id) => [
+      id,
+      new MemoryShardAdapter(id, name, store, lock, options.latencyMs ?? 0, capabilities, options.preserve ?? true),
+    ]),
+  );
   const shards: ShardDescriptor[] = ids.map((id) => ({ id, engine: name, location: `memory://${id}` }));
   const first = adapters.get(ids[0]!)!;
   return {
@@ -157,7 +188,12 @@ export function memoryEngine(options: MemoryEngineOptions = {}): MemoryEngine {
     handle: (id) => store.shard(id),
     shard(id) {
       const a = adapters.get(id);
-      if (!a) throw new DefinitionError(`memoryEngine "${name}": no shard "${id}"`, { code: ErrorCode.Config, shardId: id, field: 'shards' });
+      if (!a)
+        throw new DefinitionError(`memoryEngine "${name}": no shard "${id}"`, {
+          code: ErrorCode.Config,
+          shardId: id,
+          field: 'shards',
+        });
       return a;
     },
     async close() {},
@@ -177,7 +213,15 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
   readonly #store: MemoryStore;
   readonly #latencyMs: number;
 
-  constructor(id: string, engine: EngineName, store: MemoryStore, lock: MemoryLockProvider, latencyMs: number, capabilities: EngineCapabilities, preserve: boolean) {
+  constructor(
+    id: string,
+    engine: EngineName,
+    store: MemoryStore,
+    lock: MemoryLockProvider,
+    latencyMs: number,
+    capabilities: EngineCapabilities,
+    preserve: boolean,
+  ) {
     this.id = id;
     this.capabilities = capabilities;
     this.engine = engine;

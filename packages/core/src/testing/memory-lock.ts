@@ -29,7 +29,9 @@ export class MemoryLockTable {
   checkFence(fence: Fence, what: string): void {
     const newest = this.newestToken(fence.lockName);
     if (fence.token !== newest) {
-      throw new StaleLeaseError(`${what} refused: fencing token ${fence.token} of lock "${fence.lockName}" is stale (newest is ${newest})`);
+      throw new StaleLeaseError(
+        `${what} refused: fencing token ${fence.token} of lock "${fence.lockName}" is stale (newest is ${newest})`,
+      );
     }
   }
 
@@ -61,7 +63,14 @@ export class MemoryLockTable {
     const h = this.#holders.get(name);
     if (!h || h.expiresAt <= Date.now()) return null;
     const iso = (t: number) => new Date(t).toISOString();
-    return { name, owner: h.owner, token: h.token, since: iso(h.since), heartbeatAt: iso(h.heartbeatAt), expiresAt: iso(h.expiresAt) };
+    return {
+      name,
+      owner: h.owner,
+      token: h.token,
+      since: iso(h.since),
+      heartbeatAt: iso(h.heartbeatAt),
+      expiresAt: iso(h.expiresAt),
+    };
   }
 
   forceRelease(name: string): boolean {

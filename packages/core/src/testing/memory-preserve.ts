@@ -30,7 +30,11 @@ export class MemoryPreserveStore implements PreserveStore {
     this.#io = io;
   }
 
-  save(migrationId: string, targets: readonly PreserveTarget[], options: PreserveSaveOptions): Promise<PreservedCopy[]> {
+  save(
+    migrationId: string,
+    targets: readonly PreserveTarget[],
+    options: PreserveSaveOptions,
+  ): Promise<PreservedCopy[]> {
     return this.#io(() => targets.map((t) => this.#saveOne(migrationId, t, options.reuse)));
   }
 
@@ -47,7 +51,9 @@ export class MemoryPreserveStore implements PreserveStore {
   drop(migrationId: string, targets?: readonly PreserveTarget[]): Promise<PreservedCopy[]> {
     return this.#io(() => {
       const names = targets ? new Set(targets.map((t) => preserveCopyName(migrationId, t))) : undefined;
-      const rows = this.#catalog().rows().filter((r) => r.migrationId === migrationId && (!names || names.has(r.copy as string))) as CatalogRow[];
+      const rows = this.#catalog()
+        .rows()
+        .filter((r) => r.migrationId === migrationId && (!names || names.has(r.copy as string))) as CatalogRow[];
       for (const r of rows) {
         this.#shard().dropCollection(r.copy);
         this.#catalog().delete([[r.copy]]);
@@ -57,7 +63,9 @@ export class MemoryPreserveStore implements PreserveStore {
   }
 
   list(): Promise<PreservedCopy[]> {
-    return this.#io(() => (this.#shard().hasCollection(PRESERVE_CATALOG) ? (this.#catalog().rows() as CatalogRow[]).map(toCopy) : []));
+    return this.#io(() =>
+      this.#shard().hasCollection(PRESERVE_CATALOG) ? (this.#catalog().rows() as CatalogRow[]).map(toCopy) : [],
+    );
   }
 
   #catalog(): MemoryCollection {
@@ -72,17 +80,29 @@ export class MemoryPreserveStore implements PreserveStore {
     if (reuse && existing?.complete) return toCopy(existing);
     const present = this.#present(target);
     if (present !== true) {
-      throw new PreserveError(ErrorCode.PreserveTarget, `Migration "${migrationId}": field "preserve": ${present} on shard "${shard.id}"; nothing was run`, {
-        migrationId, shardId: shard.id, field: target.name,
-      });
+      throw new PreserveError(
+        ErrorCode.PreserveTarget,
+        `Migration "${migrationId}": field "preserve": ${present} on shard "${shard.id}"; nothing was run`,
+        {
+          migrationId,
+          shardId: shard.id,
+          field: target.name,
+        },
+      );
     }
     const source = shard.collection(target.name);
     const keep = (row: Row): Row => (target.columns ? pick(row, [...source.key, ...target.columns]) : row);
     shard.dropCollection(copy);
     shard.collection(copy, source.key).upsert(source.rows().map(keep));
     const entry: CatalogRow = {
-      copy, migrationId, target: target.name, columns: target.columns ? [...target.columns] : null, key: [...source.key],
-      rows: source.size, createdAt: new Date().toISOString(), complete: true,
+      copy,
+      migrationId,
+      target: target.name,
+      columns: target.columns ? [...target.columns] : null,
+      key: [...source.key],
+      rows: source.size,
+      createdAt: new Date().toISOString(),
+      complete: true,
     };
     this.#catalog().upsert([entry]);
     return toCopy(entry);
@@ -105,9 +125,15 @@ export class MemoryPreserveStore implements PreserveStore {
     const copy = preserveCopyName(migrationId, target);
     const entry = this.#catalog().get([copy]) as CatalogRow | undefined;
     if (!entry?.complete || !this.#shard().hasCollection(copy)) {
-      throw new PreserveError(ErrorCode.PreserveMissing, `Rollback of "${migrationId}" on shard "${this.#shard().id}": the preserved copy of "${target.name}" is missing (purged?)`, {
-        migrationId, shardId: this.#shard().id, field: target.name,
-      });
+      throw new PreserveError(
+        ErrorCode.PreserveMissing,
+        `Rollback of "${migrationId}" on shard "${this.#shard().id}": the preserved copy of "${target.name}" is missing (purged?)`,
+        {
+          migrationId,
+          shardId: this.#shard().id,
+          field: target.name,
+        },
+      );
     }
     return entry;
   }
@@ -136,5 +162,13 @@ function pick(row: Row, fields: readonly string[]): Row {
 }
 
 function toCopy(r: CatalogRow): PreservedCopy {
-  return { migrationId: r.migrationId, target: r.target, columns: r.columns, copy: r.copy, rows: r.rows, createdAt: r.createdAt, complete: r.complete };
+  return {
+    migrationId: r.migrationId,
+    target: r.target,
+    columns: r.columns,
+    copy: r.copy,
+    rows: r.rows,
+    createdAt: r.createdAt,
+    complete: r.complete,
+  };
 }

@@ -79,9 +79,15 @@ function encodeInto(value: unknown, out: string[], loose: boolean): void {
  * A Map or Set, its entries each encoded whole with `encode` and sorted, so insertion order is not
  * compared. Shared by both encodings (each passes itself).
  */
-function collectionInto(value: Map<unknown, unknown> | Set<unknown>, out: string[], encode: (v: unknown) => string): void {
+function collectionInto(
+  value: Map<unknown, unknown> | Set<unknown>,
+  out: string[],
+  encode: (v: unknown) => string,
+): void {
   if (value instanceof Map) {
-    const entries = [...value].map(([k, v]) => [encode(k), encode(v)] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = [...value]
+      .map(([k, v]) => [encode(k), encode(v)] as const)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     out.push('M', String(entries.length), '{');
     for (const [k, v] of entries) out.push(k, v);
     return void out.push('}');
@@ -228,7 +234,10 @@ function typedBson(type: string, value: object, out: string[]): void {
     default: {
       // Code, DBRef, BSONSymbol, …: the type name, then the value's enumerable fields.
       part(out, 'X', type);
-      const fields = typeof (value as { toJSON?: unknown }).toJSON === 'function' ? (value as { toJSON(): unknown }).toJSON() : { ...v };
+      const fields =
+        typeof (value as { toJSON?: unknown }).toJSON === 'function'
+          ? (value as { toJSON(): unknown }).toJSON()
+          : { ...v };
       return typedInto(fields, out);
     }
   }
@@ -313,7 +322,20 @@ export function compareKeys(a: readonly unknown[], b: readonly unknown[]): numbe
 }
 
 /** BSON type brackets, in comparison order. */
-const Rank = { Null: 0, Number: 1, String: 2, Object: 3, Array: 4, Binary: 5, ObjectId: 6, Boolean: 7, Date: 8, Timestamp: 9, RegExp: 10, Other: 11 } as const;
+const Rank = {
+  Null: 0,
+  Number: 1,
+  String: 2,
+  Object: 3,
+  Array: 4,
+  Binary: 5,
+  ObjectId: 6,
+  Boolean: 7,
+  Date: 8,
+  Timestamp: 9,
+  RegExp: 10,
+  Other: 11,
+} as const;
 type Rank = (typeof Rank)[keyof typeof Rank];
 
 const bsonType = (v: object): unknown => (v as { _bsontype?: unknown })._bsontype;
@@ -340,11 +362,16 @@ function rank(v: unknown): Rank {
   switch (bsonType(v)) {
     case undefined:
       return Rank.Object;
-    case 'Long': case 'Int32': case 'Double': case 'Decimal128':
+    case 'Long':
+    case 'Int32':
+    case 'Double':
+    case 'Decimal128':
       return Rank.Number;
-    case 'Binary': case 'UUID':
+    case 'Binary':
+    case 'UUID':
       return Rank.Binary;
-    case 'ObjectId': case 'ObjectID':
+    case 'ObjectId':
+    case 'ObjectID':
       return Rank.ObjectId;
     case 'Timestamp':
       return Rank.Timestamp;

@@ -6,7 +6,8 @@
 // The userinfo runs to the LAST `@` of the URL's token (a password may hold unencoded `@`, `/`, `:`),
 // so no tail of the password is left after the `***`.
 // A user name has no `/` (so `https://host/path@v1` is left alone); the password may have anything.
-const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)(?:[^\s"'<>/:@]*:[^\s"'<>]*|[^\s"'<>/:@]+)@(?=[^\s"'<>@]*(?:[\s"'<>]|$))/gi;
+const URL_CREDENTIALS =
+  /([a-z][a-z0-9+.-]*:\/\/)(?:[^\s"'<>/:@]*:[^\s"'<>]*|[^\s"'<>/:@]+)@(?=[^\s"'<>@]*(?:[\s"'<>]|$))/gi;
 // `PGPASSWORD=`, `sslpassword=`, `db_password:` too: any word that ends in a secret's name.
 const KEY_VALUE_SECRET =
   /\b([A-Za-z_]*?(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|authorization))(["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi;
@@ -37,4 +38,5 @@ export function redactValue<T>(value: T, seen = new WeakSet<object>()): T {
   return out as T;
 }
 
-const SECRET_KEY = /^(password|passwd|secret|token|apiKey|api_key|connectionString|uri|url|encrypted_value|key_hash|password_hash)$/i;
+const SECRET_KEY =
+  /^(password|passwd|secret|token|apiKey|api_key|connectionString|uri|url|encrypted_value|key_hash|password_hash)$/i;

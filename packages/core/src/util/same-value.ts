@@ -14,7 +14,8 @@ export function sameValue(a: unknown, b: unknown): boolean {
     return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => sameValue(v, b[i]));
   }
   if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
-  if (a instanceof Date) return a.getTime() === (b as Date).getTime() || (Number.isNaN(a.getTime()) && Number.isNaN((b as Date).getTime()));
+  if (a instanceof Date)
+    return a.getTime() === (b as Date).getTime() || (Number.isNaN(a.getTime()) && Number.isNaN((b as Date).getTime()));
   if (a instanceof Uint8Array) return Buffer.compare(a, b as Uint8Array) === 0;
   if (a instanceof RegExp) return a.source === (b as RegExp).source && a.flags === (b as RegExp).flags;
   const proto = Object.getPrototypeOf(a) as object | null;
@@ -34,7 +35,8 @@ function sameDriverValue(a: object, b: object): boolean {
   if (typeof tag === 'string') {
     if (tag !== (b as { _bsontype?: unknown })._bsontype) return false;
     if (tag === 'Double') return Object.is((a as { value: number }).value, (b as { value: number }).value);
-    const text = (v: object) => (typeof (v as { toJSON?: unknown }).toJSON === 'function' ? JSON.stringify(v) : String(v));
+    const text = (v: object) =>
+      typeof (v as { toJSON?: unknown }).toJSON === 'function' ? JSON.stringify(v) : String(v);
     if (tag === 'Binary') {
       const x = a as { sub_type?: number; buffer?: Uint8Array };
       const y = b as { sub_type?: number; buffer?: Uint8Array };
@@ -61,6 +63,8 @@ export function diffRow(before: Row, after: Row): RowDiff {
     if (v === undefined) continue;
     if (!Object.prototype.hasOwnProperty.call(before, k) || !sameValue(before[k], v)) set[k] = v;
   }
-  const unset = Object.keys(before).filter((k) => before[k] !== undefined && (!Object.prototype.hasOwnProperty.call(after, k) || after[k] === undefined));
+  const unset = Object.keys(before).filter(
+    (k) => before[k] !== undefined && (!Object.prototype.hasOwnProperty.call(after, k) || after[k] === undefined),
+  );
   return { set, unset };
 }

@@ -80,7 +80,8 @@ export function connectionSecrets(text: string | undefined | null): string[] {
     }
   }
   for (const p of text.matchAll(/(?:^|[?&;\s])(?:ssl)?(?:password|PGPASSWORD)=([^&;\s]*)/gi)) out.push(p[1]!);
-  for (const p of text.matchAll(/(?:^|[\s;])(?:ssl)?password\s*=\s*'((?:[^'\\]|\\.)*)'/gi)) out.push(p[1]!.replace(/\\(.)/g, '$1'));
+  for (const p of text.matchAll(/(?:^|[\s;])(?:ssl)?password\s*=\s*'((?:[^'\\]|\\.)*)'/gi))
+    out.push(p[1]!.replace(/\\(.)/g, '$1'));
   return out.filter((s) => s.length > 0);
 }
 
@@ -140,7 +141,8 @@ export class Scrubber {
       const v = safeGet(target, key);
       let next: unknown = v;
       if (typeof v === 'string') next = this.text(v);
-      else if (v instanceof Error || key === 'cause' || key === 'errors') next = Array.isArray(v) ? v.map((e) => this.error(e, seen)) : this.error(v, seen);
+      else if (v instanceof Error || key === 'cause' || key === 'errors')
+        next = Array.isArray(v) ? v.map((e) => this.error(e, seen)) : this.error(v, seen);
       else if (v !== null && typeof v === 'object') next = this.value(v);
       if (next !== v) trySet(target, key, next);
     }
@@ -185,7 +187,11 @@ export function scrubbingLogger(base: Logger, scrubber: Scrubber, fixed: Record<
  * what they return is a scrubbed copy and what they throw is scrubbed in place: the one boundary
  * every result and error of the public API passes.
  */
-export function scrubMethods<T extends object>(target: T, names: readonly (keyof T & string)[], scrubber: Scrubber): void {
+export function scrubMethods<T extends object>(
+  target: T,
+  names: readonly (keyof T & string)[],
+  scrubber: Scrubber,
+): void {
   for (const name of names) {
     const method = target[name] as unknown as (...args: unknown[]) => Promise<unknown>;
     Object.defineProperty(target, name, {
@@ -209,7 +215,8 @@ export function scrubMethods<T extends object>(target: T, names: readonly (keyof
 export function scrubbingLedger(ledger: LedgerStore, scrubber: Scrubber): LedgerStore {
   return new Proxy(ledger, {
     get(target, prop) {
-      if (prop === 'put') return (record: LedgerRecord, fence: Fence) => target.put(scrubRecord(record, scrubber), fence);
+      if (prop === 'put')
+        return (record: LedgerRecord, fence: Fence) => target.put(scrubRecord(record, scrubber), fence);
       const v = Reflect.get(target, prop, target) as unknown;
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },

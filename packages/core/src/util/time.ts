@@ -17,9 +17,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 export function abortError(signal: AbortSignal): MigrateError {
-  return new MigrateError(ErrorCode.Aborted, `Aborted: ${signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'signal aborted')}`, {
-    cause: signal.reason,
-  });
+  return new MigrateError(
+    ErrorCode.Aborted,
+    `Aborted: ${signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'signal aborted')}`,
+    {
+      cause: signal.reason,
+    },
+  );
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {

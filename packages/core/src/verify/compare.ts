@@ -48,18 +48,32 @@ export interface CompareResult {
 }
 
 /** Compares two sides; bisects mismatching ranges to the keys. Reads, never writes. */
-export async function compareData(left: DataSide, right: DataSide, options: CompareOptions = {}): Promise<CompareResult> {
+export async function compareData(
+  left: DataSide,
+  right: DataSide,
+  options: CompareOptions = {},
+): Promise<CompareResult> {
   const leafRows = options.leafRows ?? 256;
   const fanout = Math.max(2, options.fanout ?? 16);
   const max = options.maxDifferences ?? 1000;
   const range = options.range ?? {};
   const compare = options.compareKeys ?? compareKeys;
-  const [l, r] = await Promise.all([left.store.checksum(left.target, range), right.store.checksum(right.target, range)]);
+  const [l, r] = await Promise.all([
+    left.store.checksum(left.target, range),
+    right.store.checksum(right.target, range),
+  ]);
   const differences: KeyDifference[] = [];
   const ranges: KeyRange[] = [];
   const equal = l.count === r.count && l.hash === r.hash;
   if (!equal) await bisect(range, Math.max(l.count, r.count));
-  return { equal, left: l, right: r, ranges, differences: differences.slice(0, max), truncated: differences.length >= max };
+  return {
+    equal,
+    left: l,
+    right: r,
+    ranges,
+    differences: differences.slice(0, max),
+    truncated: differences.length >= max,
+  };
 
   async function bisect(span: KeyRange, rows: number): Promise<void> {
     if (differences.length >= max) return;
@@ -70,7 +84,10 @@ export async function compareData(left: DataSide, right: DataSide, options: Comp
       return;
     }
     for (const segment of await split(span, rows)) {
-      const [a, b] = await Promise.all([left.store.checksum(left.target, segment), right.store.checksum(right.target, segment)]);
+      const [a, b] = await Promise.all([
+        left.store.checksum(left.target, segment),
+        right.store.checksum(right.target, segment),
+      ]);
       if (a.count !== b.count || a.hash !== b.hash) await bisect(segment, Math.max(a.count, b.count));
       if (differences.length >= max) return;
     }
@@ -124,7 +141,11 @@ export async function compareData(left: DataSide, right: DataSide, options: Comp
 }
 
 /** Rows of a side in a range, by canonical key. */
-async function readRange(side: DataSide, span: KeyRange, compare: (a: KeyValue, b: KeyValue) => number): Promise<Map<string, { key: KeyValue; encoded: string }>> {
+async function readRange(
+  side: DataSide,
+  span: KeyRange,
+  compare: (a: KeyValue, b: KeyValue) => number,
+): Promise<Map<string, { key: KeyValue; encoded: string }>> {
   const out = new Map<string, { key: KeyValue; encoded: string }>();
   let after = span.after;
   for (;;) {
@@ -151,10 +172,17 @@ function dedupe(keys: KeyValue[], compare: (a: KeyValue, b: KeyValue) => number)
  * Like {@link compareData}, but throws a `ValidationError` (code `MIGRATE_VALIDATION_FAILED`) that
  * carries the mismatching ranges and names the first differing keys.
  */
-export async function assertEqualData(left: DataSide, right: DataSide, options: CompareOptions & { readonly what?: string } = {}): Promise<CompareResult> {
+export async function assertEqualData(
+  left: DataSide,
+  right: DataSide,
+  options: CompareOptions & { readonly what?: string } = {},
+): Promise<CompareResult> {
   const result = await compareData(left, right, options);
   if (!result.equal) {
-    const keys = result.differences.slice(0, 5).map((d) => `${JSON.stringify(d.key)} (${d.kind})`).join(', ');
+    const keys = result.differences
+      .slice(0, 5)
+      .map((d) => `${JSON.stringify(d.key)} (${d.kind})`)
+      .join(', ');
     throw new ValidationError(
       `${options.what ?? `"${left.target.name}"`}: verification failed: ${result.left.count} vs ${result.right.count} rows, ${result.differences.length}${result.truncated ? '+' : ''} differing key(s): ${keys}`,
       { ranges: result.ranges },

@@ -43,7 +43,11 @@ export interface BulkCounts {
  * Throws what the driver throws, with `firstIndex` set to the chunk's offset so that the
  * `writeErrors[].index` of the error can be mapped back to `ops`.
  */
-export async function chunkedBulkWrite(db: Db, collection: string, ops: AnyBulkWriteOperation<Document>[]): Promise<BulkCounts> {
+export async function chunkedBulkWrite(
+  db: Db,
+  collection: string,
+  ops: AnyBulkWriteOperation<Document>[],
+): Promise<BulkCounts> {
   const size = await writeChunkSize(db);
   const total: BulkCounts = { matchedCount: 0, upsertedCount: 0, deletedCount: 0, insertedCount: 0 };
   for (let start = 0; start < ops.length; start += Math.min(size, ops.length)) {
@@ -69,16 +73,25 @@ export function hasWriteErrors(error: unknown): boolean {
 }
 
 /** A `MigrationFailedError` naming the keys whose writes failed (a network error names none). */
-export function bulkFailure(shardId: string, collection: string, rows: readonly Row[], key: readonly string[], what: string, error: unknown): MigrationFailedError {
+export function bulkFailure(
+  shardId: string,
+  collection: string,
+  rows: readonly Row[],
+  key: readonly string[],
+  what: string,
+  error: unknown,
+): MigrationFailedError {
   const writeErrors = (error as { writeErrors?: unknown } | null)?.writeErrors;
   const offset = Number((error as { firstIndex?: unknown } | null)?.firstIndex ?? 0);
   const failed = Array.isArray(writeErrors)
     ? writeErrors.map((w: { index?: unknown }) => {
-      const row = typeof w.index === 'number' ? rows[offset + w.index] : undefined;
-      return row ? canonicalKey(key, row) : '?';
-    })
+        const row = typeof w.index === 'number' ? rows[offset + w.index] : undefined;
+        return row ? canonicalKey(key, row) : '?';
+      })
     : [];
-  const keys = failed.length ? `; failed key(s): ${failed.slice(0, 10).join(', ')}${failed.length > 10 ? ` and ${failed.length - 10} more` : ''}` : '';
+  const keys = failed.length
+    ? `; failed key(s): ${failed.slice(0, 10).join(', ')}${failed.length > 10 ? ` and ${failed.length - 10} more` : ''}`
+    : '';
   return new MigrationFailedError(
     `Bulk ${what} of ${rows.length} document(s) into "${collection}" on shard "${shardId}" failed${keys}: ${describe(error)}`,
     { shardId, cause: error, retryable: false },
@@ -92,7 +105,8 @@ function canonicalKey(key: readonly string[], row: Row): string {
 
 function stringify(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
-  if (v && typeof v === 'object' && typeof (v as { toHexString?: unknown }).toHexString === 'function') return `ObjectId(${(v as { toHexString(): string }).toHexString()})`;
+  if (v && typeof v === 'object' && typeof (v as { toHexString?: unknown }).toHexString === 'function')
+    return `ObjectId(${(v as { toHexString(): string }).toHexString()})`;
   if (v instanceof Date) return v.toISOString();
   return typeof v === 'object' ? canonicalEncode(v) : String(v);
 }

@@ -23,5 +23,9 @@ export interface AdvisoryKey {
 export function lockKey(schema: string, name: string): AdvisoryKey {
   const digest = createHash('sha256').update(`${schema}\0${name}`).digest();
   const unsigned = digest.readBigUInt64BE(0);
-  return { key: BigInt.asIntN(64, unsigned).toString(), classid: String(unsigned >> 32n), objid: String(unsigned & 0xffffffffn) };
+  return {
+    key: BigInt.asIntN(64, unsigned).toString(),
+    classid: String(unsigned >> 32n),
+    objid: String(unsigned & 0xffffffffn),
+  };
 }

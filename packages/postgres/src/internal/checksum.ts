@@ -22,8 +22,16 @@ const PINNED_OUTPUT = `BEGIN READ ONLY; SET LOCAL TimeZone = 'UTC'; SET LOCAL Da
 const MOD64 = 1n << 64n;
 
 /** The checksum of the rows of `from` (`<table> AS r WHERE …`, bound by `values`) over `columns`. */
-export async function serverChecksum(pool: pg.Pool, from: string, columns: readonly string[], values: readonly unknown[]): Promise<RangeChecksum> {
-  const rowText = `ROW(${[...columns].sort().map((c) => `r.${q(c)}`).join(', ')})::text`;
+export async function serverChecksum(
+  pool: pg.Pool,
+  from: string,
+  columns: readonly string[],
+  values: readonly unknown[],
+): Promise<RangeChecksum> {
+  const rowText = `ROW(${[...columns]
+    .sort()
+    .map((c) => `r.${q(c)}`)
+    .join(', ')})::text`;
   const out = await checkout(pool);
   const { client } = out;
   try {

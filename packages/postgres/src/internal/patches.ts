@@ -8,20 +8,36 @@ import { assertIdentifier, type TableName } from '../identifiers.js';
  * `t` (whose columns are `names`) does not have, and a dropped column (PostgreSQL has no "absent column").
  */
 export function groupPatches(
-  target: DataTarget, t: TableName, names: ReadonlySet<string>, patches: readonly RowPatch[], shardId: string, textVersion: (row: Row) => boolean,
+  target: DataTarget,
+  t: TableName,
+  names: ReadonlySet<string>,
+  patches: readonly RowPatch[],
+  shardId: string,
+  textVersion: (row: Row) => boolean,
 ): RowPatch[][] {
   const refuse = (message: string) =>
-    new DefinitionError(`Data migration${target.migrationId === undefined ? '' : ` "${target.migrationId}"`} on shard "${shardId}": ${message}`, {
-      code: ErrorCode.Definition, migrationId: target.migrationId, shardId, field: 'transform',
-    });
+    new DefinitionError(
+      `Data migration${target.migrationId === undefined ? '' : ` "${target.migrationId}"`} on shard "${shardId}": ${message}`,
+      {
+        code: ErrorCode.Definition,
+        migrationId: target.migrationId,
+        shardId,
+        field: 'transform',
+      },
+    );
   const groups = new Map<string, RowPatch[]>();
   for (const p of patches) {
     for (const c of Object.keys(p.set)) {
-      if (!names.has(c)) throw refuse(`the transform returned column ${JSON.stringify(c).slice(0, 80)}, which table ${t.sql} does not have; nothing was written for this batch`);
+      if (!names.has(c))
+        throw refuse(
+          `the transform returned column ${JSON.stringify(c).slice(0, 80)}, which table ${t.sql} does not have; nothing was written for this batch`,
+        );
       assertIdentifier(c, 'column');
     }
     if (p.unset.length) {
-      throw refuse(`the transform dropped column(s) ${p.unset.map((c) => JSON.stringify(c)).join(', ')} of table ${t.sql}; return every column (set one to null to clear it)`);
+      throw refuse(
+        `the transform dropped column(s) ${p.unset.map((c) => JSON.stringify(c)).join(', ')} of table ${t.sql}; return every column (set one to null to clear it)`,
+      );
     }
     const sig = `${textVersion(p.before) ? 't' : 'b'}\0${Object.keys(p.set).sort().join('\0')}`;
     const g = groups.get(sig);

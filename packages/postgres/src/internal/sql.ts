@@ -22,7 +22,8 @@ export class Params {
 
 /** The target's key columns, validated; refuses a target without a key. */
 export function keyColumns(target: DataTarget): readonly string[] {
-  if (!target.key.length) throw new DefinitionError(`postgres: table "${target.name}" needs a key`, { code: ErrorCode.Config, field: 'key' });
+  if (!target.key.length)
+    throw new DefinitionError(`postgres: table "${target.name}" needs a key`, { code: ErrorCode.Config, field: 'key' });
   for (const k of target.key) assertIdentifier(k, 'key');
   return target.key;
 }
@@ -30,7 +31,10 @@ export function keyColumns(target: DataTarget): readonly string[] {
 /** `value` when it has one part per key column; else a `DefinitionError`. */
 export function checkKey(value: KeyValue, keys: readonly string[]): KeyValue {
   if (value.length !== keys.length) {
-    throw new DefinitionError(`postgres: key value has ${value.length} part(s), key (${keys.join(', ')}) has ${keys.length}`, { code: ErrorCode.Config, field: 'key' });
+    throw new DefinitionError(
+      `postgres: key value has ${value.length} part(s), key (${keys.join(', ')}) has ${keys.length}`,
+      { code: ErrorCode.Config, field: 'key' },
+    );
   }
   return value;
 }

@@ -28,18 +28,40 @@ export function expandedCompare(exprs: readonly string[], value: KeyValue, op: '
 }
 
 /** Multi-row `INSERT … VALUES … <conflict>`; returns rows inserted or updated. */
-export async function insertValues(pool: pg.Pool, t: TableName, columns: readonly string[], rows: readonly Row[], json: ReadonlySet<string>, conflict: string): Promise<number> {
+export async function insertValues(
+  pool: pg.Pool,
+  t: TableName,
+  columns: readonly string[],
+  rows: readonly Row[],
+  json: ReadonlySet<string>,
+  conflict: string,
+): Promise<number> {
   let written = 0;
   for (const chunk of chunks(rows, Math.max(1, Math.floor(FALLBACK_CHUNK_PARAMS / columns.length)))) {
     const p = new Params();
-    const values = chunk.map((row) => `(${columns.map((c) => p.add(bound(row[c], json.has(c)))).join(', ')})`).join(', ');
-    written += (await pool.query(`INSERT INTO ${t.sql} AS r (${columns.map(q).join(', ')}) VALUES ${values} ${conflict}`, p.values)).rowCount ?? 0;
+    const values = chunk
+      .map((row) => `(${columns.map((c) => p.add(bound(row[c], json.has(c)))).join(', ')})`)
+      .join(', ');
+    written +=
+      (
+        await pool.query(
+          `INSERT INTO ${t.sql} AS r (${columns.map(q).join(', ')}) VALUES ${values} ${conflict}`,
+          p.values,
+        )
+      ).rowCount ?? 0;
   }
   return written;
 }
 
 /** One bound `UPDATE` per patch of the columns in `columns`; returns the patches applied. */
-export async function updateEach(pool: pg.Pool, t: TableName, keys: readonly string[], columns: readonly string[], json: ReadonlySet<string>, patches: readonly RowPatch[]): Promise<RowPatch[]> {
+export async function updateEach(
+  pool: pg.Pool,
+  t: TableName,
+  keys: readonly string[],
+  columns: readonly string[],
+  json: ReadonlySet<string>,
+  patches: readonly RowPatch[],
+): Promise<RowPatch[]> {
   const done: RowPatch[] = [];
   for (const patch of patches) {
     const p = new Params();
@@ -51,7 +73,12 @@ export async function updateEach(pool: pg.Pool, t: TableName, keys: readonly str
 }
 
 /** `DELETE … WHERE (k = $1) OR (k = $2) …`; returns rows deleted. */
-export async function deleteWhereKeys(pool: pg.Pool, t: TableName, keys: readonly string[], values: readonly KeyValue[]): Promise<number> {
+export async function deleteWhereKeys(
+  pool: pg.Pool,
+  t: TableName,
+  keys: readonly string[],
+  values: readonly KeyValue[],
+): Promise<number> {
   let deleted = 0;
   for (const chunk of chunks(values, Math.max(1, Math.floor(FALLBACK_CHUNK_PARAMS / keys.length)))) {
     const p = new Params();
@@ -66,10 +93,24 @@ export async function deleteWhereKeys(pool: pg.Pool, t: TableName, keys: readonl
  * key as primary key, unless it exists: pg-mem rejects `CREATE TABLE IF NOT EXISTS` with a
  * constraint when the table exists, so look first.
  */
-export async function createTableFrom(pool: pg.Pool, t: TableName, columns: readonly Column[], b: TableName, keys: readonly string[], shardId: string): Promise<void> {
+export async function createTableFrom(
+  pool: pg.Pool,
+  t: TableName,
+  columns: readonly Column[],
+  b: TableName,
+  keys: readonly string[],
+  shardId: string,
+): Promise<void> {
   if (await tableExists(pool, b)) return;
-  if (columns.length === 0) throw new DefinitionError(`postgres: table ${t.sql} not found on shard "${shardId}"`, { code: ErrorCode.Config, shardId, field: 'table' });
-  await pool.query(`CREATE TABLE IF NOT EXISTS ${b.sql} (${columns.map((c) => `${q(c.name)} ${c.type}`).join(', ')}, PRIMARY KEY (${keys.map(q).join(', ')}))`);
+  if (columns.length === 0)
+    throw new DefinitionError(`postgres: table ${t.sql} not found on shard "${shardId}"`, {
+      code: ErrorCode.Config,
+      shardId,
+      field: 'table',
+    });
+  await pool.query(
+    `CREATE TABLE IF NOT EXISTS ${b.sql} (${columns.map((c) => `${q(c.name)} ${c.type}`).join(', ')}, PRIMARY KEY (${keys.map(q).join(', ')}))`,
+  );
 }
 
 /** The columns of `t` from the information schema (no collations there; json by type name). */
@@ -83,7 +124,10 @@ export async function informationSchemaColumns(pool: pg.Pool, t: TableName): Pro
 
 /** pg-mem's "does not exist" error carries no SQLSTATE: ask the catalog instead. */
 export async function tableExists(pool: pg.Pool, t: TableName): Promise<boolean> {
-  const { rows } = await pool.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2', [t.schema, t.table]);
+  const { rows } = await pool.query(
+    'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2',
+    [t.schema, t.table],
+  );
   return rows.length > 0;
 }
 

@@ -11,7 +11,14 @@
  */
 import {
   RowSetHash,
-  type DataTarget, type EngineCapabilities, type KeyRange, type KeyValue, type RangeChecksum, type Row, type RowPatch, type TargetInfo,
+  type DataTarget,
+  type EngineCapabilities,
+  type KeyRange,
+  type KeyValue,
+  type RangeChecksum,
+  type Row,
+  type RowPatch,
+  type TargetInfo,
 } from '@mcp/migrate-core';
 import { assertIdentifier, tableName, type TableName } from '../identifiers.js';
 import type { Column } from '../internal/columns.js';
@@ -19,7 +26,14 @@ import { keyColumns, q, type Params } from '../internal/sql.js';
 import { PostgresDataStore } from '../postgres-data-store.js';
 import type { PostgresFeatures } from '../shard-context.js';
 import {
-  createTableFrom, deleteWhereKeys, expandedCompare, informationSchemaColumns, insertValues, inspectWithoutCatalog, tableExists, updateEach,
+  createTableFrom,
+  deleteWhereKeys,
+  expandedCompare,
+  informationSchemaColumns,
+  insertValues,
+  inspectWithoutCatalog,
+  tableExists,
+  updateEach,
 } from './fallback-sql.js';
 
 /** Rows per page when a checksum reads a range through the driver. */
@@ -29,7 +43,10 @@ const CHECKSUM_PAGE = 5_000;
 export const isPgMem = (features: PostgresFeatures): boolean => !features.recordsets;
 
 /** What a pg-mem shard turns off of its engine's capabilities. */
-export const PG_MEM_CAPABILITIES = { compareAndSet: false, serverCopy: false } as const satisfies Partial<EngineCapabilities>;
+export const PG_MEM_CAPABILITIES = {
+  compareAndSet: false,
+  serverCopy: false,
+} as const satisfies Partial<EngineCapabilities>;
 
 export class PgMemDataStore extends PostgresDataStore {
   override readonly compareAndSet = undefined;
@@ -71,13 +88,25 @@ export class PgMemDataStore extends PostgresDataStore {
     return `EXCLUDED.${q(column)}`;
   }
 
-  protected override async insertRows(t: TableName, columns: readonly string[], rows: readonly Row[], conflict: string): Promise<number> {
+  protected override async insertRows(
+    t: TableName,
+    columns: readonly string[],
+    rows: readonly Row[],
+    conflict: string,
+  ): Promise<number> {
     return insertValues(this.ctx.pool, t, columns, rows, await this.jsonColumns(t), conflict);
   }
 
   protected override async updateGroup(target: DataTarget, patches: readonly RowPatch[]): Promise<RowPatch[]> {
     const t = this.table(target);
-    return updateEach(this.ctx.pool, t, keyColumns(target), Object.keys(patches[0]!.set), await this.jsonColumns(t), patches);
+    return updateEach(
+      this.ctx.pool,
+      t,
+      keyColumns(target),
+      Object.keys(patches[0]!.set),
+      await this.jsonColumns(t),
+      patches,
+    );
   }
 
   protected override deleteKeys(t: TableName, keys: readonly string[], values: readonly KeyValue[]): Promise<number> {

@@ -4,7 +4,13 @@
  * token is the fencing token; taking the lease also raises `mcp_migrate_fences` to it, which the
  * ledger checks. `PostgresLock` delegates here when `ShardContext.ready()` finds no advisory locks.
  */
-import { StaleLeaseError, type Lease, type LockProvider, type LockStatus, type TryAcquireOptions } from '@mcp/migrate-core';
+import {
+  StaleLeaseError,
+  type Lease,
+  type LockProvider,
+  type LockStatus,
+  type TryAcquireOptions,
+} from '@mcp/migrate-core';
 import { EPOCH, toStatus, type HolderRow } from '../internal/lock-holder.js';
 import type { ShardContext } from '../shard-context.js';
 
@@ -79,13 +85,24 @@ export class TtlLeaseLock implements LockProvider {
       token,
       async renew() {
         const now = new Date();
-        const r = await ctx.pool.query(`UPDATE ${locks} SET heartbeat_at = $3, expires_at = $4 WHERE lock_name = $1 AND token = $2::bigint AND expires_at > $3`, [
-          name, String(token), now, new Date(now.getTime() + ttlMs),
-        ]);
-        if (!r.rowCount) throw new StaleLeaseError(`Lease on "${name}" (token ${token}) on shard "${ctx.shardId}" was lost: it expired or was taken over`, { shardId: ctx.shardId });
+        const r = await ctx.pool.query(
+          `UPDATE ${locks} SET heartbeat_at = $3, expires_at = $4 WHERE lock_name = $1 AND token = $2::bigint AND expires_at > $3`,
+          [name, String(token), now, new Date(now.getTime() + ttlMs)],
+        );
+        if (!r.rowCount)
+          throw new StaleLeaseError(
+            `Lease on "${name}" (token ${token}) on shard "${ctx.shardId}" was lost: it expired or was taken over`,
+            { shardId: ctx.shardId },
+          );
       },
       async release() {
-        await ctx.pool.query(`UPDATE ${locks} SET expires_at = $3 WHERE lock_name = $1 AND token = $2::bigint`, [name, String(token), EPOCH]).catch(() => undefined);
+        await ctx.pool
+          .query(`UPDATE ${locks} SET expires_at = $3 WHERE lock_name = $1 AND token = $2::bigint`, [
+            name,
+            String(token),
+            EPOCH,
+          ])
+          .catch(() => undefined);
       },
     };
   }

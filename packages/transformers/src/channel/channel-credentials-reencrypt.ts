@@ -47,8 +47,10 @@ export interface CredentialCipher<Ciphertext = string, Plaintext = string> {
   readonly isCurrent?: (ciphertext: Ciphertext, context: CredentialContext) => MaybePromise<boolean>;
 }
 
-export interface ChannelCredentialsReencryptOptions<Ciphertext = string, Plaintext = string>
-  extends CredentialCipher<Ciphertext, Plaintext> {
+export interface ChannelCredentialsReencryptOptions<Ciphertext = string, Plaintext = string> extends CredentialCipher<
+  Ciphertext,
+  Plaintext
+> {
   /** The opposite rotation (decrypt under the new key, encrypt under the old). Enables `inverse`. */
   readonly reverse?: CredentialCipher<Ciphertext, Plaintext>;
 }

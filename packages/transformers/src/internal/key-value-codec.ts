@@ -167,14 +167,22 @@ export function encodeEntries(
     if (value === undefined) continue;
     const text = formatCanonical(spec, value);
     if (text === undefined) {
-      fail(TransformErrorCode.InvalidInput, key, `"${key}" must be a ${describeSpec(spec)}, got ${describeType(value)}`);
+      fail(
+        TransformErrorCode.InvalidInput,
+        key,
+        `"${key}" must be a ${describeSpec(spec)}, got ${describeType(value)}`,
+      );
     } else {
       entries.push({ key, value: text });
     }
   }
   for (const [key, value] of Object.entries(extra)) {
     if (typeof value !== 'string' && value !== null) {
-      fail(TransformErrorCode.InvalidInput, `extra.${key}`, `extra values must be strings or null, got ${describeType(value)}`);
+      fail(
+        TransformErrorCode.InvalidInput,
+        `extra.${key}`,
+        `extra values must be strings or null, got ${describeType(value)}`,
+      );
     }
     const text = value as string | null;
     const spec = hasOwn(schema, key) ? schema[key] : undefined;

@@ -24,7 +24,13 @@ export interface TableShape {
 /** Validate `rows` against the owner and table shape and return them as entries. */
 export function readRows(rows: unknown, owner: Id, shape: TableShape, context: CodecContext): KeyValueEntry[] {
   const fail = (field: string, reason: string, key = context.owner): never => {
-    throw new TransformError({ code: TransformErrorCode.InvalidInput, transformer: context.transformer, reason, field, key });
+    throw new TransformError({
+      code: TransformErrorCode.InvalidInput,
+      transformer: context.transformer,
+      reason,
+      field,
+      key,
+    });
   };
   if (!Array.isArray(rows)) return fail('rows', `"rows" must be an array, got ${describeType(rows)}`);
   const allowed = new Set([shape.ownerColumn, shape.keyColumn, shape.valueColumn]);
@@ -39,13 +45,18 @@ export function readRows(rows: unknown, owner: Id, shape: TableShape, context: C
       fail(`${at}.${shape.ownerColumn}`, `row belongs to another ${shape.ownerColumn} than the group`);
     }
     const key = row[shape.keyColumn];
-    if (typeof key !== 'string') return fail(`${at}.${shape.keyColumn}`, `${shape.keyColumn} must be a string, got ${describeType(key)}`);
+    if (typeof key !== 'string')
+      return fail(`${at}.${shape.keyColumn}`, `${shape.keyColumn} must be a string, got ${describeType(key)}`);
     const value = row[shape.valueColumn];
     if (typeof value !== 'string' && value !== null) {
-      return fail(`${at}.${shape.valueColumn}`, `${shape.valueColumn} must be a string or null, got ${describeType(value)}`, {
-        ...context.owner,
-        [shape.keyColumn]: key,
-      });
+      return fail(
+        `${at}.${shape.valueColumn}`,
+        `${shape.valueColumn} must be a string or null, got ${describeType(value)}`,
+        {
+          ...context.owner,
+          [shape.keyColumn]: key,
+        },
+      );
     }
     entries.push({ key, value });
   });
@@ -56,13 +67,16 @@ export function readRows(rows: unknown, owner: Id, shape: TableShape, context: C
 /** Turn entries back into rows of the table, in the entries' order. */
 export function writeRows<Row>(entries: readonly KeyValueEntry[], owner: Id, shape: TableShape): Row[] {
   return entries.map(
-    (entry) =>
-      ({ [shape.ownerColumn]: owner, [shape.keyColumn]: entry.key, [shape.valueColumn]: entry.value }) as Row,
+    (entry) => ({ [shape.ownerColumn]: owner, [shape.keyColumn]: entry.key, [shape.valueColumn]: entry.value }) as Row,
   );
 }
 
 /** Throw unless `object` only has the properties in `allowed` (anything else would be lost by the encoder). */
-export function assertKnownProperties(object: Record<string, unknown>, allowed: ReadonlySet<string>, context: CodecContext): void {
+export function assertKnownProperties(
+  object: Record<string, unknown>,
+  allowed: ReadonlySet<string>,
+  context: CodecContext,
+): void {
   for (const property of Object.keys(object)) {
     if (!allowed.has(property)) {
       throw new TransformError({

@@ -61,7 +61,9 @@ const isLower = (char: string): boolean => /^\p{Ll}$/u.test(char) && !isUpper(ch
 const isLowerOrDigit = (char: string): boolean => isLower(char) || /^\p{Nd}$/u.test(char);
 
 /** Create a `messageMetadata` transformer with non-default options. */
-export function createMessageMetadata(options: MessageMetadataOptions = {}): SyncTransformer<MessageDocument, MessageDocument> {
+export function createMessageMetadata(
+  options: MessageMetadataOptions = {},
+): SyncTransformer<MessageDocument, MessageDocument> {
   const deep = options.deep ?? false;
 
   const normalise = (value: Record<string, unknown>, path: string, key: RowKey | undefined) => {
@@ -93,7 +95,11 @@ export function createMessageMetadata(options: MessageMetadataOptions = {}): Syn
     return changed ? { value: objectFromEntries(entries), changed } : { value, changed };
   };
 
-  const normaliseValue = (item: unknown, path: string, key: RowKey | undefined): { value: unknown; changed: boolean } => {
+  const normaliseValue = (
+    item: unknown,
+    path: string,
+    key: RowKey | undefined,
+  ): { value: unknown; changed: boolean } => {
     if (isPlainObject(item)) return normalise(item, path, key);
     if (Array.isArray(item)) {
       let changed = false;

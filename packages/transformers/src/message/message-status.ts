@@ -49,7 +49,9 @@ export const MESSAGE_STATUS_TO_LEGACY = Object.freeze(
   Object.fromEntries(Object.entries(LEGACY_MESSAGE_STATUS).map(([legacy, status]) => [status, legacy])),
 ) as { readonly [S in MessageStatus]: LegacyMessageStatus };
 
-export const LEGACY_MESSAGE_STATUSES = Object.freeze(Object.keys(LEGACY_MESSAGE_STATUS)) as readonly LegacyMessageStatus[];
+export const LEGACY_MESSAGE_STATUSES = Object.freeze(
+  Object.keys(LEGACY_MESSAGE_STATUS),
+) as readonly LegacyMessageStatus[];
 export const MESSAGE_STATUSES = Object.freeze(Object.values(LEGACY_MESSAGE_STATUS)) as readonly MessageStatus[];
 
 export interface MessageStatusOptions {

@@ -12,7 +12,19 @@ export const text: fc.Arbitrary<string> = fc.oneof(
   { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 12 }) },
   {
     weight: 1,
-    arbitrary: fc.constantFrom('', ' ', 'é', 'e\u0301', '𝄞', '\uFFFF', '\u0000', 'null', '__proto__', 'constructor', '👩‍👩‍👧'),
+    arbitrary: fc.constantFrom(
+      '',
+      ' ',
+      'é',
+      'e\u0301',
+      '𝄞',
+      '\uFFFF',
+      '\u0000',
+      'null',
+      '__proto__',
+      'constructor',
+      '👩‍👩‍👧',
+    ),
   },
 );
 
