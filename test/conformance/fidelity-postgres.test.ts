@@ -144,10 +144,18 @@ const touchV = (id: string, reverse: boolean, batchSize = 16): Migration =>
     ...(reverse ? { reverse: (row: Row) => ({ ...row, v: (row.v as number) - 1 }) } : {}),
   });
 
-/** A migrator over `pool`; `cas: false` removes the store's compare-and-set (test-only switch). */
+/**
+ * A migrator over `pool`; `cas: false` removes the store's compare-and-set and turns its flag off on
+ * the engine and the shard (test-only switch: a PostgreSQL adapter as one without the capability).
+ */
 function migratorOn(pool: pg.Pool, migrations: readonly Migration[], cas = true) {
   const engine = postgresEngine({ shards: [{ id: 'pg-fid', pool }] });
-  if (!cas) (engine.shard('pg-fid').data as { compareAndSet?: unknown }).compareAndSet = undefined;
+  if (!cas) {
+    const shard = engine.shard('pg-fid');
+    Object.defineProperty(shard, 'capabilities', { value: { ...shard.capabilities, compareAndSet: false } });
+    Object.defineProperty(engine, 'capabilities', { value: { ...engine.capabilities, compareAndSet: false } });
+    (shard.data as { compareAndSet?: unknown }).compareAndSet = undefined;
+  }
   return createMigrator({
     engines: { postgres: engine },
     migrations,
