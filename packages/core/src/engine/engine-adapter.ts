@@ -1,5 +1,5 @@
 /**
- * The engine adapter contract: what a database needs to supply so that the planner, orchestrator
+ * The engine adapter contract: what a database needs to supply so that the planner, run controller
  * and batch engine can run migrations on it. One {@link EngineAdapter} per engine (PostgreSQL,
  * MongoDB, memory), one {@link ShardAdapter} per shard of it.
  *

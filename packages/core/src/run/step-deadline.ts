@@ -1,7 +1,7 @@
 /**
  * A step that ignores its abort signal must not outlive `run({ timeoutMs })` or the caller's
  * signal and then be reported applied: the step is raced against the signal, and the loser of the
- * race is abandoned. Whatever the abandoned promise does later, the orchestrator has already
+ * race is abandoned. Whatever the abandoned promise does later, the run controller has already
  * recorded the step as failed, and {@link StepDeadline.guard} refuses the ledger writes it would
  * still try (a data migration's checkpoints), so a late completion never reads as applied.
  */
