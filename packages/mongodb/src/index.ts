@@ -3,13 +3,23 @@
  * with fencing tokens, a per-shard ledger, a keyset data store, idempotent schema helpers for
  * migrations and a bulk document mover. Runs on MongoDB and on FerretDB v1.24.
  */
-export * from './mongo-engine.js';
-export * from './mongo-ledger.js';
-export * from './mongo-lock.js';
-export { CHECKSUM_CURSOR_BATCH, MongoDataStore } from './mongo-data-store.js';
-export * from './mongo-executor.js';
-export * from './mongo-copy.js';
-export * from './helpers.js';
-export { classifyError, isRetryable, isDuplicateKey } from './mongo-errors.js';
-export { MongoTenantDirectory, TENANT_DIRECTORY_COLLECTION } from './mongo-directory.js';
-export { afterKey, upToKey, rangeQuery, bsonTypeOf } from './keyset.js';
+export { DEFAULT_SERVER_SELECTION_TIMEOUT_MS, mongoEngine } from './mongo-engine.js';
+export type { MongoEngine, MongoEngineOptions } from './mongo-engine.js';
+export { MongoShardAdapter } from './mongo-shard.js';
+export type { MongoClientShardConfig, MongoServerInfo, MongoShardConfig, MongoUriShardConfig } from './mongo-shard.js';
+export { DEFAULT_LEDGER_COLLECTION, MongoLedgerStore } from './mongo-ledger.js';
+export { DEFAULT_LOCK_COLLECTION, DEFAULT_LOCK_POLL_MS, MongoLockProvider } from './mongo-lock.js';
+export { MongoDataStore } from './mongo-data-store.js';
+export { mongoSession } from './mongo-executor.js';
+export { classifyError, isDuplicateKey, isRetryable } from './mongo-errors.js';
+export { copyDocuments } from './mongo-copy.js';
+export type { CopyDocumentsOptions, CopyProgress } from './mongo-copy.js';
+export { MongoTenantDirectory, TENANT_DIRECTORY_COLLECTION } from './mongo-control.js';
+export {
+  dropCollectionIfExists,
+  dropIndexIfExists,
+  ensureCollection,
+  ensureIndex,
+  renameField,
+} from './internal/schema-helpers.js';
+export type { IndexKeys, RenameFieldOptions } from './internal/schema-helpers.js';

@@ -5,10 +5,10 @@
  * written as stored (never through promoted JS numbers), so every BSON type survives the copy.
  */
 import type { AnyBulkWriteOperation, Db, Document, Filter } from 'mongodb';
-import type { Row } from '@mcp/migrate-core';
-import { afterKey, and } from './keyset.js';
+import type { Row } from '@mcp/migrate-core/engine';
+import { afterKey, and } from './internal/keyset.js';
 import { bulkFailure, chunkedBulkWrite } from './internal/bulk-write.js';
-import { decodeRow, RAW_READ, storedDocument } from './stored-form.js';
+import { decodeRow, RAW_READ, storedDocument } from './internal/stored-form.js';
 
 export interface CopyDocumentsOptions {
   /** Documents per batch. Default 1000. */

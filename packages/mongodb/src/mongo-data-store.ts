@@ -15,24 +15,22 @@
  * server-side hashing stage to lean on anyway).
  */
 import type { AnyBulkWriteOperation, Db, Document } from 'mongodb';
-import {
-  assertBackupTarget,
-  RowSetHash,
-  typedEncode,
-  type DataStore,
-  type DataTarget,
-  type KeyRange,
-  type KeyValue,
-  type RangeChecksum,
-  type Row,
-  type RowPatch,
-  type TargetInfo,
-} from '@mcp/migrate-core';
+import { assertBackupTarget, RowSetHash, typedEncode } from '@mcp/migrate-core';
+import type {
+  DataStore,
+  DataTarget,
+  KeyRange,
+  KeyValue,
+  RangeChecksum,
+  Row,
+  RowPatch,
+  TargetInfo,
+} from '@mcp/migrate-core/engine';
 import { bulkFailure, chunkedBulkWrite, hasWriteErrors, type BulkCounts } from './internal/bulk-write.js';
 import { DUPLICATE_KEY_CODE, errorCode, isNotFound } from './mongo-errors.js';
-import { keyFilter, keySort, rangeQuery } from './keyset.js';
-import { inspectCollection } from './mongo-inspect.js';
-import { decodeRow, decodeStored, patchWrite, RAW_READ, storedDocument } from './stored-form.js';
+import { keyFilter, keySort, rangeQuery } from './internal/keyset.js';
+import { inspectCollection } from './internal/inspect.js';
+import { decodeRow, decodeStored, patchWrite, RAW_READ, storedDocument } from './internal/stored-form.js';
 
 /** Documents per cursor batch when streaming a checksum. */
 export const CHECKSUM_CURSOR_BATCH = 1_000;

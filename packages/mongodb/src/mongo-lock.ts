@@ -13,13 +13,8 @@
  *   `lockPollMs`.
  */
 import type { Collection, Db } from 'mongodb';
-import {
-  StaleLeaseError,
-  type Lease,
-  type LockProvider,
-  type LockStatus,
-  type TryAcquireOptions,
-} from '@mcp/migrate-core';
+import { StaleLeaseError } from '@mcp/migrate-core';
+import type { Lease, LockProvider, LockStatus, TryAcquireOptions } from '@mcp/migrate-core/engine';
 import { isDuplicateKey } from './mongo-errors.js';
 
 /** Default lease collection. */

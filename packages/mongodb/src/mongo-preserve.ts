@@ -14,20 +14,17 @@
  * its entry is marked complete (there are no transactions to make it atomic).
  */
 import type { AnyBulkWriteOperation, Db, Document, FindOptions } from 'mongodb';
-import {
-  ErrorCode,
-  PRESERVE_CATALOG,
-  PreserveError,
-  preserveCopyName,
-  type PreservedCopy,
-  type PreserveRestoreOptions,
-  type PreserveSaveOptions,
-  type PreserveStore,
-  type PreserveTarget,
-} from '@mcp/migrate-core';
+import { ErrorCode, PRESERVE_CATALOG, PreserveError, preserveCopyName } from '@mcp/migrate-core';
+import type {
+  PreservedCopy,
+  PreserveRestoreOptions,
+  PreserveSaveOptions,
+  PreserveStore,
+  PreserveTarget,
+} from '@mcp/migrate-core/engine';
 import { chunkedBulkWrite, writeChunkSize } from './internal/bulk-write.js';
 import { DUPLICATE_KEY_CODE, isNotFound } from './mongo-errors.js';
-import { STORED } from './stored-form.js';
+import { STORED } from './internal/stored-form.js';
 
 /** Documents read per cursor batch and written per round of chunks. */
 const PAGE = 1_000;

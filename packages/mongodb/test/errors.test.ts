@@ -1,7 +1,8 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, isMigrateError } from '@mcp/migrate-core';
-import { classifyError, isDuplicateKey, isRetryable, mongoEngine, uriLocation } from '../src/index.js';
+import { classifyError, isDuplicateKey, isRetryable, mongoEngine } from '../src/index.js';
+import { uriLocation } from '../src/mongo-shard.js';
 
 const driverError = (fields: Record<string, unknown>, labels: string[] = []) =>
   Object.assign(new Error('boom'), fields, { hasErrorLabel: (l: string) => labels.includes(l) });

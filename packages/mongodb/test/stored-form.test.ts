@@ -15,7 +15,7 @@ import {
   type Row,
   type RowPatch,
 } from '@mcp/migrate-core';
-import { decodeRow, keepStored, patchWrite } from '../src/stored-form.js';
+import { decodeRow, keepStored, patchWrite } from '../src/internal/stored-form.js';
 
 const stored = {
   _id: new Int32(1),

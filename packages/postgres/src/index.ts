@@ -3,11 +3,32 @@
  * session advisory lock with fencing tokens, schema steps with `lock_timeout`, keyset batch
  * primitives with server-side checksums, and a COPY mover for tenant moves.
  */
-export * from './postgres-engine.js';
-export * from './postgres-errors.js';
-export * from './identifiers.js';
-export * from './copy.js';
-export { lockKey, type AdvisoryKey } from './internal/advisory-key.js';
-export type { PostgresFeatures } from './shard-context.js';
-export { encodeKeyValue, decodeKeyValue } from './key-codec.js';
-export { PostgresTenantDirectory, TENANT_DIRECTORY_TABLE } from './postgres-directory.js';
+export {
+  DEFAULT_LEDGER_TABLE,
+  DEFAULT_LOCK_TIMEOUT_MS,
+  DEFAULT_POOL_SIZE,
+  DEFAULT_SCHEMA,
+  postgresEngine,
+} from './postgres-engine.js';
+export type {
+  PostgresConnectionShard,
+  PostgresEngine,
+  PostgresEngineOptions,
+  PostgresPoolShard,
+  PostgresShardConfig,
+} from './postgres-engine.js';
+export { classifyError, describePgError, isRetryable, sqlState } from './postgres-errors.js';
+export { copyRows } from './postgres-copy.js';
+export type { CopyRowsOptions, CopyRowsResult } from './postgres-copy.js';
+export { PostgresTenantDirectory, TENANT_DIRECTORY_TABLE } from './postgres-control.js';
+export {
+  assertIdentifier,
+  IDENTIFIER_PATTERN,
+  MAX_IDENTIFIER_LENGTH,
+  quoteIdentifier,
+  tableName,
+} from './internal/identifiers.js';
+export type { TableName } from './internal/identifiers.js';
+export { lockKey } from './internal/advisory-key.js';
+export type { AdvisoryKey } from './internal/advisory-key.js';
+export type { PostgresFeatures } from './internal/shard-context.js';

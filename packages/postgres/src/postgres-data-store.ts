@@ -8,24 +8,21 @@
  * pg-mem, which emulates PostgreSQL in tests, lacks much of this: `PgMemDataStore` (pg-mem/)
  * overrides the protected members below. Identifiers are validated and quoted; values are bound.
  */
-import {
-  assertBackupTarget,
-  DefinitionError,
-  ErrorCode,
-  MigrateError,
-  type CompareAndSet,
-  type DataStore,
-  type DataTarget,
-  type KeyRange,
-  type KeyValue,
-  type RangeChecksum,
-  type Row,
-  type RowPatch,
-  type ServerCopy,
-  type TargetInfo,
-} from '@mcp/migrate-core';
-import { assertIdentifier, tableName, type TableName } from './identifiers.js';
-import { inspectTable } from './postgres-inspect.js';
+import { assertBackupTarget, DefinitionError, ErrorCode, MigrateError } from '@mcp/migrate-core';
+import type {
+  CompareAndSet,
+  DataStore,
+  DataTarget,
+  KeyRange,
+  KeyValue,
+  RangeChecksum,
+  Row,
+  RowPatch,
+  ServerCopy,
+  TargetInfo,
+} from '@mcp/migrate-core/engine';
+import { assertIdentifier, tableName, type TableName } from './internal/identifiers.js';
+import { inspectTable } from './internal/inspect.js';
 import { sqlState } from './postgres-errors.js';
 import { catalogColumns, type Column } from './internal/columns.js';
 import {
@@ -41,10 +38,11 @@ import {
   upsertConflict,
 } from './internal/sql.js';
 import { serverChecksum } from './internal/checksum.js';
+import { PostgresServerCopy } from './internal/server-copy.js';
 import { groupPatches } from './internal/patches.js';
-import { isTextVersion, ROW_VERSION, TEXT_VERSION, VERSION_FIELD } from './internal/row-version.js';
+import { isTextVersion, ROW_VERSION, RowVersions, TEXT_VERSION } from './internal/row-version.js';
 import { columnJson, jsonValue } from './internal/values.js';
-import type { ShardContext } from './shard-context.js';
+import type { ShardContext } from './internal/shard-context.js';
 
 export class PostgresDataStore implements DataStore {
   protected readonly ctx: ShardContext;
@@ -52,9 +50,7 @@ export class PostgresDataStore implements DataStore {
   /** Backup tables this store created or found (their `sql`). */
   readonly #backups = new Set<string>();
   /** Row version per row object `scan` returned (the `before` of a patch is that very object). */
-  readonly #versions = new WeakMap<Row, string>();
-  /** Tables whose rows have no binary send form: versions use {@link TEXT_VERSION}. */
-  readonly #textVersions = new Set<string>();
+  readonly #versions = new RowVersions();
 
   /**
    * A row is rewritten only where the stored row is still the one `scan` returned as `before`,
@@ -75,20 +71,24 @@ export class PostgresDataStore implements DataStore {
   };
 
   /** Backups made and restored with `INSERT … SELECT` in the server: timestamps keep their microseconds. */
-  readonly serverCopy: ServerCopy | undefined = {
-    copy: (from, to, keys) => this.#copy(from, to, keys),
-    restore: (from, to, after, limit) => this.#restore(from, to, after, limit),
-  };
+  readonly serverCopy: ServerCopy | undefined;
 
   constructor(ctx: ShardContext) {
     this.ctx = ctx;
+    this.serverCopy = new PostgresServerCopy(ctx, {
+      table: (target) => this.table(target),
+      columnsOf: (t) => this.columnsOf(t),
+      where: (target, range, p) => this.where(target, range, p),
+      scan: (target, after, limit) => this.scan(target, after, limit),
+      intoBackup: (target, save) => this.#intoBackup(target, save),
+    });
   }
 
   /** Forgets cached table shapes (a schema step may have changed them). */
   invalidate(): void {
     this.#columns.clear();
     this.#backups.clear();
-    this.#textVersions.clear();
+    this.#versions.clear();
   }
 
   /** Whether the table exists and the key is unique (see postgres-inspect.ts). */
@@ -110,28 +110,7 @@ export class PostgresDataStore implements DataStore {
         throw error;
       }
     }
-    const t = this.table(target);
-    const versioned = () =>
-      this.select(
-        target,
-        { after },
-        limit,
-        `${this.#textVersions.has(t.sql) ? TEXT_VERSION : ROW_VERSION} AS ${q(VERSION_FIELD)}`,
-      );
-    let rows: Row[];
-    try {
-      rows = await versioned();
-    } catch (error) {
-      // 42883: a column type without a binary send function ("no binary output function").
-      if (this.#textVersions.has(t.sql) || sqlState(error) !== '42883') throw error;
-      this.#textVersions.add(t.sql);
-      rows = await versioned();
-    }
-    for (const row of rows) {
-      this.#versions.set(row, row[VERSION_FIELD] as string);
-      delete row[VERSION_FIELD];
-    }
-    return rows;
+    return this.#versions.read(this.table(target).sql, (column) => this.select(target, { after }, limit, column));
   }
 
   async count(target: DataTarget, range?: KeyRange): Promise<number> {
@@ -370,86 +349,17 @@ export class PostgresDataStore implements DataStore {
     }
   }
 
-  /**
-   * Copies the stored rows of `from` with `keys` into backup `to` (`INSERT … SELECT … JOIN`), so
-   * values the driver cannot represent exactly in JS are saved exactly and only keys travel.
-   * Returns the keys sent (rows already saved are expected after a re-done batch).
-   */
-  async #copy(from: DataTarget, to: DataTarget, keys: readonly KeyValue[]): Promise<number> {
-    if (keys.length === 0) return 0;
-    if (!to.backupOf)
-      throw new DefinitionError(
-        `postgres: serverCopy.copy writes into a backup of "${from.name}", not into "${to.name}"`,
-        { code: ErrorCode.Definition, field: 'backupOf' },
-      );
-    await this.ctx.ready();
-    const t = this.table(from);
-    const b = this.table(to);
-    const cols = keyColumns(from);
-    const payload = JSON.stringify(keys.map((k) => Object.fromEntries(cols.map((c, i) => [c, jsonValue(k[i])]))));
-    const on = cols.map((k) => `r.${q(k)} = d.${q(k)}`).join(' AND ');
-    await this.#intoBackup(to, async () => {
-      const columns = (await this.columnsOf(b)).map((c) => q(c.name));
-      return (
-        (
-          await this.ctx.pool.query(
-            `INSERT INTO ${b.sql} (${columns.join(', ')}) SELECT ${columns.map((c) => `r.${c}`).join(', ')}
-         FROM ${t.sql} AS r JOIN jsonb_populate_recordset(NULL::${t.sql}, $1::jsonb) AS d ON ${on} ${keepFirst(cols)}`,
-            [payload],
-          )
-        ).rowCount ?? 0
-      );
-    });
-    return keys.length;
-  }
-
-  /**
-   * Restores the next `limit` rows of backup `from` after `after` into `to` with one `INSERT …
-   * SELECT … FROM backup ON CONFLICT DO UPDATE` in the server, so every value comes back exactly
-   * as it was stored (timestamps keep their microseconds).
-   */
-  async #restore(
-    from: DataTarget,
-    to: DataTarget,
-    after: KeyValue | undefined,
-    limit: number,
-  ): Promise<{ restored: number; last: KeyValue | undefined }> {
-    const page = await this.scan(from, after, limit);
-    if (page.length === 0) return { restored: 0, last: undefined };
-    const t = this.table(to);
-    const b = this.table(from);
-    const keys = keyColumns(to);
-    const last = keys.map((k) => page.at(-1)![k]);
-    const p = new Params();
-    const where = await this.where(from, { after, upTo: last }, p);
-    const columns = (await this.columnsOf(b)).map((c) => c.name);
-    const conflict = upsertConflict(
-      keys,
-      columns.filter((c) => !keys.includes(c)).map((c) => `${q(c)} = EXCLUDED.${q(c)}`),
-    );
-    const r = await this.ctx.pool.query(
-      `INSERT INTO ${t.sql} (${columns.map(q).join(', ')}) SELECT ${columns.map((c) => `r.${q(c)}`).join(', ')} FROM ${b.sql} AS r${where} ${conflict}`,
-      p.values,
-    );
-    if ((r.rowCount ?? 0) !== page.length) {
-      throw new Error(
-        `restoring "${to.name}" from backup wrote ${r.rowCount ?? 0} of ${page.length} rows; refusing to continue`,
-      );
-    }
-    return { restored: page.length, last };
-  }
-
   /** Patches grouped by their set of changed columns; refuses unknown and dropped columns. */
   async #groups(target: DataTarget, patches: readonly RowPatch[]): Promise<RowPatch[][]> {
     await this.ctx.ready();
     const t = this.table(target);
     const names = new Set((await this.columnsOf(t)).map((c) => c.name));
-    return groupPatches(target, t, names, patches, this.ctx.shardId, (row) => isTextVersion(this.#versions.get(row)));
+    return groupPatches(target, t, names, patches, this.ctx.shardId, (row) => isTextVersion(this.#versions.of(row)));
   }
 
   /** The server's version of a row `scan` returned (see {@link compareAndSet}). */
   #versionOf(target: DataTarget, row: Row): string {
-    const version = this.#versions.get(row);
+    const version = this.#versions.of(row);
     if (version === undefined) {
       throw new MigrateError(
         ErrorCode.Definition,

@@ -1,5 +1,5 @@
 /**
- * `postgresEngine`: the PostgreSQL engine adapter. One {@link ShardAdapter} per shard, each with a
+ * `postgresEngine`: the PostgreSQL engine adapter. One `PostgresShardAdapter` per shard, each with a
  * ledger kept in the shard itself, an advisory lock with fencing tokens, a schema-step executor with
  * `lock_timeout`, and a data store. Works over a real server and over pg-mem (with documented
  * fallbacks for what pg-mem lacks).
@@ -17,34 +17,13 @@
  * ```
  */
 import pg from 'pg';
-import {
-  compareScalar,
-  connectionSecrets,
-  DefinitionError,
-  ErrorCode,
-  redact,
-  type ControlStore,
-  type EngineAdapter,
-  type EngineCapabilities,
-  type EngineTerms,
-  type KeyValue,
-  type LedgerStore,
-  type LockProvider,
-  type PreserveStore,
-  type ShardAdapter,
-  type ShardDescriptor,
-  type StepOptions,
-} from '@mcp/migrate-core';
-import { assertIdentifier } from './identifiers.js';
-import { PostgresTenantDirectory } from './postgres-directory.js';
+import { compareScalar, connectionSecrets, DefinitionError, ErrorCode, redact } from '@mcp/migrate-core';
+import type { ControlStore, EngineAdapter, EngineTerms, KeyValue, ShardDescriptor } from '@mcp/migrate-core/engine';
+import { assertIdentifier } from './internal/identifiers.js';
+import { ShardContext, type PostgresFeatures } from './internal/shard-context.js';
+import { postgresControlStore } from './postgres-control.js';
 import { classifyError } from './postgres-errors.js';
-import { PostgresExecutor } from './postgres-executor.js';
-import { PostgresLedger } from './postgres-ledger.js';
-import { PostgresLock } from './postgres-lock.js';
-import { PostgresPreserveStore } from './postgres-preserve.js';
-import { isPgMem, PG_MEM_CAPABILITIES } from './pg-mem/pg-mem-data-store.js';
-import { ShardContext, type PostgresFeatures } from './shard-context.js';
-import { ShardDataStore } from './shard-data-store.js';
+import { POSTGRES_CAPABILITIES, PostgresShardAdapter } from './postgres-shard.js';
 
 /** A shard given by connection string: the adapter opens (and closes) its own pool. */
 export interface PostgresConnectionShard {
@@ -88,16 +67,6 @@ export const DEFAULT_LEDGER_TABLE = 'mcp_migrations';
 export const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
 export const DEFAULT_POOL_SIZE = 10;
 
-const CAPABILITIES: EngineCapabilities = {
-  transactions: true,
-  transactionalDdl: true,
-  changeCapture: true,
-  compareAndSet: true,
-  serverCopy: true,
-  inspect: true,
-};
-/** A shard on pg-mem (known once connected) has neither compare-and-set nor server-side copies. */
-const PG_MEM_SHARD_CAPABILITIES: EngineCapabilities = { ...CAPABILITIES, ...PG_MEM_CAPABILITIES };
 const DEFAULT_KEY: readonly string[] = Object.freeze(['id']);
 const TERMS: EngineTerms = Object.freeze({
   target: 'table',
@@ -173,15 +142,14 @@ export function postgresEngine(options: PostgresEngineOptions): PostgresEngine {
   const first = options.shards[0]!.id;
   return {
     name: 'postgres',
-    capabilities: CAPABILITIES,
+    capabilities: POSTGRES_CAPABILITIES,
     shards: descriptors,
     classifyError,
     defaultKey: DEFAULT_KEY,
     compareKeys,
     terms: TERMS,
     controlPreference: 2,
-    control: () =>
-      (control ??= { lock: adapters.get(first)!.lock, directory: new PostgresTenantDirectory(context(first)) }),
+    control: () => (control ??= postgresControlStore(adapters.get(first)!.lock, context(first))),
     shard(id) {
       context(id);
       return adapters.get(id)!;
@@ -208,49 +176,6 @@ function compareKeys(a: KeyValue, b: KeyValue): number {
     if (c !== 0) return c;
   }
   return 0;
-}
-
-class PostgresShardAdapter implements ShardAdapter<pg.PoolClient> {
-  readonly id: string;
-  readonly engine = 'postgres';
-  readonly ledger: LedgerStore;
-  readonly lock: LockProvider;
-  readonly data: ShardDataStore;
-  readonly preserved: PreserveStore;
-  readonly #ctx: ShardContext;
-  readonly #executor: PostgresExecutor;
-
-  constructor(ctx: ShardContext, settings: Settings) {
-    this.id = ctx.shardId;
-    this.#ctx = ctx;
-    this.ledger = new PostgresLedger(ctx);
-    this.lock = new PostgresLock(ctx);
-    this.data = new ShardDataStore(ctx);
-    this.preserved = new PostgresPreserveStore(ctx);
-    this.#executor = new PostgresExecutor(ctx, settings);
-  }
-
-  /** The engine's capabilities; on pg-mem, once connected, without compare-and-set and server-side copies. */
-  get capabilities(): EngineCapabilities {
-    const f = this.#ctx.features;
-    return f && isPgMem(f) ? PG_MEM_SHARD_CAPABILITIES : CAPABILITIES;
-  }
-
-  async connect(): Promise<void> {
-    await this.#ctx.ready();
-  }
-
-  async execute(options: StepOptions, fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
-    try {
-      await this.#executor.execute(options, fn);
-    } finally {
-      // A schema step may have changed the tables the data store knows.
-      this.data.invalidate();
-    }
-  }
-
-  /** The pool belongs to the engine (closed by `engine.close()` when the adapter opened it). */
-  async close(): Promise<void> {}
 }
 
 interface Settings {

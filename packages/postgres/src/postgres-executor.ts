@@ -12,10 +12,10 @@ import {
   ShardUnavailableError,
   isConnectionLoss,
   isMigrateError,
-  type StepOptions,
 } from '@mcp/migrate-core';
+import type { StepOptions } from '@mcp/migrate-core/engine';
 import { describePgError, isRetryable } from './postgres-errors.js';
-import { checkout, type ShardContext } from './shard-context.js';
+import { checkout, type ShardContext } from './internal/shard-context.js';
 
 export interface ExecutorSettings {
   /** `lock_timeout` of schema steps, in ms. */

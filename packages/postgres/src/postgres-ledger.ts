@@ -3,18 +3,11 @@
  * (`mcp_migrate_fences`, `mcp_migrate_locks`), created under a transaction-level advisory lock.
  * Every write is one statement that succeeds only while the writer's fencing token is the newest.
  */
-import {
-  StaleLeaseError,
-  type Checkpoint,
-  type Fence,
-  type LedgerCounts,
-  type LedgerRecord,
-  type LedgerState,
-  type LedgerStore,
-} from '@mcp/migrate-core';
-import { decodeKeyValue, encodeKeyValue } from './key-codec.js';
+import { StaleLeaseError } from '@mcp/migrate-core';
+import type { Checkpoint, Fence, LedgerCounts, LedgerRecord, LedgerState, LedgerStore } from '@mcp/migrate-core/engine';
+import { decodeKeyValue, encodeKeyValue } from './internal/key-codec.js';
 import { sqlState } from './postgres-errors.js';
-import type { ShardContext } from './shard-context.js';
+import type { ShardContext } from './internal/shard-context.js';
 
 interface LedgerRow {
   id: string;

@@ -10,19 +10,13 @@
  * Where advisory locks are missing (pg-mem) every call goes to the TTL lease of
  * `pg-mem/ttl-lease-lock.ts`.
  */
-import {
-  StaleLeaseError,
-  sleep,
-  type Lease,
-  type LockProvider,
-  type LockStatus,
-  type TryAcquireOptions,
-} from '@mcp/migrate-core';
+import { StaleLeaseError, sleep } from '@mcp/migrate-core';
+import type { Lease, LockProvider, LockStatus, TryAcquireOptions } from '@mcp/migrate-core/engine';
 import { lockKey, type AdvisoryKey } from './internal/advisory-key.js';
 import { toStatus, type HolderRow } from './internal/lock-holder.js';
 import { TtlLeaseLock } from './pg-mem/ttl-lease-lock.js';
 import { sqlState } from './postgres-errors.js';
-import type { Session, ShardContext } from './shard-context.js';
+import type { Session, ShardContext } from './internal/shard-context.js';
 
 /** How long `forceRelease` waits for a terminated session to let go. */
 const TERMINATE_WAIT_MS = 5_000;

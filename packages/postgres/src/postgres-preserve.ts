@@ -14,39 +14,26 @@
  * copy and its catalog row are written in one transaction, so a copy is never half taken.
  */
 import type pg from 'pg';
-import {
-  ErrorCode,
-  PRESERVE_CATALOG,
-  PreserveError,
-  preserveCopyName,
-  type PreservedCopy,
-  type PreserveRestoreOptions,
-  type PreserveSaveOptions,
-  type PreserveStore,
-  type PreserveTarget,
-} from '@mcp/migrate-core';
-import { tableName, type TableName } from './identifiers.js';
+import { ErrorCode, PRESERVE_CATALOG, PreserveError, preserveCopyName } from '@mcp/migrate-core';
+import type {
+  PreservedCopy,
+  PreserveRestoreOptions,
+  PreserveSaveOptions,
+  PreserveStore,
+  PreserveTarget,
+} from '@mcp/migrate-core/engine';
+import { tableName, type TableName } from './internal/identifiers.js';
 import { q } from './internal/sql.js';
 import { sqlState } from './postgres-errors.js';
-import { checkout, type ShardContext } from './shard-context.js';
-
-interface Column {
-  readonly name: string;
-  /** `format_type(atttypid, atttypmod)`: the exact declared type, e.g. `numeric(40,10)`. */
-  readonly type: string;
-  readonly generated: boolean;
-}
-
-interface CatalogRow {
-  readonly copy_schema: string;
-  readonly copy_table: string;
-  readonly migration_id: string;
-  readonly target: string;
-  readonly columns: string[] | null;
-  readonly key: string[];
-  readonly rows: string;
-  readonly created_at: Date;
-}
+import {
+  columnsOf,
+  insertBack,
+  primaryKey,
+  toCopy,
+  type CatalogRow,
+  type PreservedColumn,
+} from './internal/preserve-sql.js';
+import { checkout, type ShardContext } from './internal/shard-context.js';
 
 /** A pool or one client: both answer `query`. */
 type Queryable = Pick<pg.ClientBase, 'query'>;
@@ -192,7 +179,7 @@ export class PostgresPreserveStore implements PreserveStore {
     migrationId: string,
     target: PreserveTarget,
     t: TableName,
-    columns: readonly Column[],
+    columns: readonly PreservedColumn[],
     key: readonly string[],
   ): readonly string[] | undefined {
     if (!target.columns) return undefined;
@@ -254,7 +241,7 @@ export class PostgresPreserveStore implements PreserveStore {
         );
     }
     if (!target.columns)
-      return this.#insertBack(
+      return insertBack(
         client,
         t,
         copy,
@@ -263,35 +250,6 @@ export class PostgresPreserveStore implements PreserveStore {
     const set = target.columns.map((c) => `${q(c)} = p.${q(c)}`).join(', ');
     const on = entry.key.map((k) => `d.${q(k)} = p.${q(k)}`).join(' AND ');
     const r = await client.query(`UPDATE ${t.sql} AS d SET ${set} FROM ${copy.sql} AS p WHERE ${on}`);
-    return r.rowCount ?? 0;
-  }
-
-  /**
-   * Inserts the saved rows (generated columns are recomputed); a row `down` already inserted with
-   * the same primary key takes the saved values. Then moves serial/identity sequences past them.
-   */
-  async #insertBack(client: pg.ClientBase, t: TableName, copy: TableName, columns: readonly Column[]): Promise<number> {
-    const list = columns.map((c) => q(c.name)).join(', ');
-    const key = await primaryKey(client, t);
-    const others = columns.filter((c) => !key.includes(c.name)).map((c) => `${q(c.name)} = EXCLUDED.${q(c.name)}`);
-    const conflict =
-      key.length === 0
-        ? ''
-        : ` ON CONFLICT (${key.map(q).join(', ')}) DO ${others.length ? `UPDATE SET ${others.join(', ')}` : 'NOTHING'}`;
-    const r = await client.query(
-      `INSERT INTO ${t.sql} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM ${copy.sql}${conflict}`,
-    );
-    for (const c of columns) {
-      const { rows } = await client.query<{ seq: string | null }>('SELECT pg_get_serial_sequence($1, $2) AS seq', [
-        t.sql,
-        c.name,
-      ]);
-      if (!rows[0]?.seq) continue;
-      await client.query(
-        `SELECT setval($1::regclass, m) FROM (SELECT max(${q(c.name)})::bigint AS m FROM ${t.sql}) x WHERE m IS NOT NULL`,
-        [rows[0].seq],
-      );
-    }
     return r.rowCount ?? 0;
   }
 
@@ -404,48 +362,4 @@ export class PostgresPreserveStore implements PreserveStore {
       out.release();
     }
   }
-}
-
-/** The table's columns in order, or `null` when it does not exist. */
-async function columnsOf(client: pg.ClientBase, t: TableName): Promise<Column[] | null> {
-  const { rows } = await client.query<{
-    exists: boolean;
-    name: string | null;
-    type: string | null;
-    generated: boolean | null;
-  }>(
-    `SELECT to_regclass($1) IS NOT NULL AS exists, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attgenerated <> '' AS generated
-       FROM (SELECT to_regclass($1) AS oid) r
-       LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attnum`,
-    [t.sql],
-  );
-  if (!rows[0]?.exists) return null;
-  return rows
-    .filter((r) => r.name !== null)
-    .map((r) => ({ name: r.name!, type: r.type!, generated: r.generated === true }));
-}
-
-/** Primary key columns in key order (`[]` without one). */
-async function primaryKey(client: pg.ClientBase, t: TableName): Promise<string[]> {
-  const { rows } = await client.query<{ name: string }>(
-    `SELECT a.attname AS name FROM pg_catalog.pg_index i
-       JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-      WHERE i.indrelid = to_regclass($1) AND i.indisprimary
-      ORDER BY array_position(i.indkey::int2[], a.attnum)`,
-    [t.sql],
-  );
-  return rows.map((r) => r.name);
-}
-
-function toCopy(r: CatalogRow): PreservedCopy {
-  return {
-    migrationId: r.migration_id,
-    target: r.target,
-    columns: r.columns,
-    copy: `${r.copy_schema}.${r.copy_table}`,
-    rows: Number(r.rows),
-    createdAt: r.created_at.toISOString(),
-    complete: true,
-  };
 }

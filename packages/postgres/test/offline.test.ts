@@ -12,7 +12,7 @@ import {
   quoteIdentifier,
   tableName,
 } from '../src/index.js';
-import { decodeKeyValue, encodeKeyValue } from '../src/key-codec.js';
+import { decodeKeyValue, encodeKeyValue } from '../src/internal/key-codec.js';
 import { columnJson, jsonText, jsonValue } from '../src/internal/values.js';
 
 const configError = (fn: () => unknown) => {

@@ -3,8 +3,9 @@
  * data store, the preserved copies and the document mover. Internal.
  */
 import type { AnyBulkWriteOperation, BulkWriteResult, Db, Document } from 'mongodb';
-import { canonicalEncode, MigrationFailedError, type Row } from '@mcp/migrate-core';
-import { keyOf } from '../keyset.js';
+import { canonicalEncode, MigrationFailedError } from '@mcp/migrate-core';
+import type { Row } from '@mcp/migrate-core/engine';
+import { keyOf } from './keyset.js';
 import { describe } from '../mongo-errors.js';
 
 /**

@@ -1,6 +1,6 @@
 /** The columns of a table, as the data store needs to know them. Internal. */
 import type pg from 'pg';
-import type { TableName } from '../identifiers.js';
+import type { TableName } from './identifiers.js';
 
 export interface Column {
   readonly name: string;

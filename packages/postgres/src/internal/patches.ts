@@ -1,6 +1,7 @@
 /** Validating and grouping a batch's patches before they are written. Internal. */
-import { DefinitionError, ErrorCode, type DataTarget, type Row, type RowPatch } from '@mcp/migrate-core';
-import { assertIdentifier, type TableName } from '../identifiers.js';
+import { DefinitionError, ErrorCode } from '@mcp/migrate-core';
+import type { DataTarget, Row, RowPatch } from '@mcp/migrate-core/engine';
+import { assertIdentifier, type TableName } from './identifiers.js';
 
 /**
  * `patches` grouped by their set of changed columns (and by whether their row has a text

@@ -2,6 +2,9 @@
  * Row versions for compare-and-set: read beside each row in a scan, compared in the guarded
  * `UPDATE`. Internal.
  */
+import type { Row } from '@mcp/migrate-core/engine';
+import { sqlState } from '../postgres-errors.js';
+import { q } from './sql.js';
 
 /**
  * A row's version: md5 of its binary send form, which depends on no session setting (TimeZone,
@@ -23,3 +26,46 @@ export const VERSION_FIELD = 'mcp-migrate row version';
 
 /** Whether `version` was computed with {@link TEXT_VERSION}. */
 export const isTextVersion = (version: string | undefined): boolean => version?.startsWith('t:') === true;
+
+/**
+ * The version of each row object a scan returned, kept beside the object (not as a column:
+ * transforms never see it), and the tables whose rows need {@link TEXT_VERSION}.
+ */
+export class RowVersions {
+  readonly #versions = new WeakMap<Row, string>();
+  /** Tables whose rows have no binary send form. */
+  readonly #textTables = new Set<string>();
+
+  /**
+   * Runs `select(column)`, `column` being the version expression with its alias, and keeps each
+   * row's version; on a table with a column type without a binary send function (42883, "no
+   * binary output function") once more with {@link TEXT_VERSION}, which the table keeps.
+   */
+  async read(table: string, select: (column: string) => Promise<Row[]>): Promise<Row[]> {
+    const versioned = () =>
+      select(`${this.#textTables.has(table) ? TEXT_VERSION : ROW_VERSION} AS ${q(VERSION_FIELD)}`);
+    let rows: Row[];
+    try {
+      rows = await versioned();
+    } catch (error) {
+      if (this.#textTables.has(table) || sqlState(error) !== '42883') throw error;
+      this.#textTables.add(table);
+      rows = await versioned();
+    }
+    for (const row of rows) {
+      this.#versions.set(row, row[VERSION_FIELD] as string);
+      delete row[VERSION_FIELD];
+    }
+    return rows;
+  }
+
+  /** The version of a row object {@link read} returned. */
+  of(row: Row): string | undefined {
+    return this.#versions.get(row);
+  }
+
+  /** Forgets which tables need text versions (a schema step may have changed them). */
+  clear(): void {
+    this.#textTables.clear();
+  }
+}

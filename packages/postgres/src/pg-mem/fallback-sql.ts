@@ -5,8 +5,9 @@
  * cut so no statement binds more than {@link FALLBACK_CHUNK_PARAMS} parameters. Internal.
  */
 import type pg from 'pg';
-import { DefinitionError, ErrorCode, type KeyValue, type Row, type RowPatch, type TargetInfo } from '@mcp/migrate-core';
-import type { TableName } from '../identifiers.js';
+import { DefinitionError, ErrorCode } from '@mcp/migrate-core';
+import type { KeyValue, Row, RowPatch, TargetInfo } from '@mcp/migrate-core/engine';
+import type { TableName } from '../internal/identifiers.js';
 import type { Column } from '../internal/columns.js';
 import { Params, q } from '../internal/sql.js';
 import { columnJson } from '../internal/values.js';

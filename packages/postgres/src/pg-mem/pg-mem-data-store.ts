@@ -9,22 +9,22 @@
  * `update`), and no server-side copies (backups are written and restored through JS). The shard's
  * `capabilities` say so once it is connected ({@link PG_MEM_CAPABILITIES}).
  */
-import {
-  RowSetHash,
-  type DataTarget,
-  type EngineCapabilities,
-  type KeyRange,
-  type KeyValue,
-  type RangeChecksum,
-  type Row,
-  type RowPatch,
-  type TargetInfo,
-} from '@mcp/migrate-core';
-import { assertIdentifier, tableName, type TableName } from '../identifiers.js';
+import { RowSetHash } from '@mcp/migrate-core';
+import type {
+  DataTarget,
+  EngineCapabilities,
+  KeyRange,
+  KeyValue,
+  RangeChecksum,
+  Row,
+  RowPatch,
+  TargetInfo,
+} from '@mcp/migrate-core/engine';
+import { assertIdentifier, tableName, type TableName } from '../internal/identifiers.js';
 import type { Column } from '../internal/columns.js';
 import { keyColumns, q, type Params } from '../internal/sql.js';
 import { PostgresDataStore } from '../postgres-data-store.js';
-import type { PostgresFeatures } from '../shard-context.js';
+import type { PostgresFeatures } from '../internal/shard-context.js';
 import {
   createTableFrom,
   deleteWhereKeys,

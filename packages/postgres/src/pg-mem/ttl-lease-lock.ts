@@ -4,15 +4,10 @@
  * token is the fencing token; taking the lease also raises `mcp_migrate_fences` to it, which the
  * ledger checks. `PostgresLock` delegates here when `ShardContext.ready()` finds no advisory locks.
  */
-import {
-  StaleLeaseError,
-  type Lease,
-  type LockProvider,
-  type LockStatus,
-  type TryAcquireOptions,
-} from '@mcp/migrate-core';
+import { StaleLeaseError } from '@mcp/migrate-core';
+import type { Lease, LockProvider, LockStatus, TryAcquireOptions } from '@mcp/migrate-core/engine';
 import { EPOCH, toStatus, type HolderRow } from '../internal/lock-holder.js';
-import type { ShardContext } from '../shard-context.js';
+import type { ShardContext } from '../internal/shard-context.js';
 
 export class TtlLeaseLock implements LockProvider {
   readonly #ctx: ShardContext;

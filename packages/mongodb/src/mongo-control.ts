@@ -1,13 +1,25 @@
 /**
- * `MongoTenantDirectory`: the tenant directory of a control store on MongoDB — collection
+ * The control store on MongoDB (`mongoEngine(…).control()`), on the first shard: its lease lock,
+ * and `MongoTenantDirectory`, the tenant directory — collection
  * `mcp_tenant_directory` in the shard's database, one document per placement
  * (`{ _id: "<engine>/<tenant>", engine, tenant, shardId, updatedAt }`). A collection never written
  * reads as empty.
  */
 import type { Db } from 'mongodb';
-import type { DirectoryOverrides, EngineName, TenantDirectory } from '@mcp/migrate-core';
+import type {
+  ControlStore,
+  DirectoryOverrides,
+  EngineName,
+  LockProvider,
+  TenantDirectory,
+} from '@mcp/migrate-core/engine';
 
 export const TENANT_DIRECTORY_COLLECTION = 'mcp_tenant_directory';
+
+/** The control store on a shard: its lease lock (which holds the run lock) and its tenant directory collection. */
+export function mongoControlStore(lock: LockProvider, db: () => Promise<Db>): ControlStore {
+  return { lock, directory: new MongoTenantDirectory(db) };
+}
 
 interface PlacementDocument {
   _id: string;

@@ -5,8 +5,9 @@
  */
 import pg from 'pg';
 import { ShardUnavailableError, redact } from '@mcp/migrate-core';
-import { describePgError, sqlState } from './postgres-errors.js';
-import { lockKey } from './internal/advisory-key.js';
+import { describePgError, sqlState } from '../postgres-errors.js';
+import { lockKey } from './advisory-key.js';
+import { createTablesOneByOne } from '../pg-mem/create-tables.js';
 
 /**
  * Server features, detected once per shard on first use. A real PostgreSQL server has them all;
@@ -173,17 +174,8 @@ export class ShardContext {
         since timestamptz NOT NULL, heartbeat_at timestamptz NOT NULL, expires_at timestamptz)`,
     ];
     if (this.schema !== 'public') ddl.unshift(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
-    if (!features.advisoryLocks) {
-      // pg-mem rejects CREATE TABLE IF NOT EXISTS on an existing table with constraints: look first.
-      for (const [i, sql] of ddl.entries()) {
-        const name = [this.tables.ledger, this.tables.fences, this.tables.locks][i - (ddl.length - 3)];
-        if (name && (await this.tableExists(name))) continue;
-        await this.pool.query(sql).catch(async (error: unknown) => {
-          if (!name || !(await this.tableExists(name))) throw error;
-        });
-      }
-      return;
-    }
+    if (!features.advisoryLocks)
+      return createTablesOneByOne(this.pool, ddl, [ledger, fences, locks], (t) => this.tableExists(t));
     // Concurrent CREATE TABLE IF NOT EXISTS races on pg_type's unique index (23505) or reports
     // 42P07: a transaction-level advisory lock serialises our initialisers, and a retry covers a
     // creator outside this SDK.

@@ -1,13 +1,25 @@
 /**
- * `PostgresTenantDirectory`: the tenant directory of a control store on PostgreSQL — table
+ * The control store on PostgreSQL (`postgresEngine(…).control()`), on the first shard: its lock,
+ * and `PostgresTenantDirectory`, the tenant directory — table
  * `mcp_tenant_directory` (engine, tenant, shard id) in the shard's schema, created by the first
  * write. Reads of a directory never written see it empty.
  */
-import type { DirectoryOverrides, EngineName, TenantDirectory } from '@mcp/migrate-core';
+import type {
+  ControlStore,
+  DirectoryOverrides,
+  EngineName,
+  LockProvider,
+  TenantDirectory,
+} from '@mcp/migrate-core/engine';
 import { sqlState } from './postgres-errors.js';
-import type { ShardContext } from './shard-context.js';
+import type { ShardContext } from './internal/shard-context.js';
 
 export const TENANT_DIRECTORY_TABLE = 'mcp_tenant_directory';
+
+/** The control store on a shard: its lock (which holds the run lock) and its tenant directory table. */
+export function postgresControlStore(lock: LockProvider, ctx: ShardContext): ControlStore {
+  return { lock, directory: new PostgresTenantDirectory(ctx) };
+}
 
 export class PostgresTenantDirectory implements TenantDirectory {
   readonly #ctx: ShardContext;

@@ -5,22 +5,21 @@
  * {@link PgMemDataStore}. The capability objects are always here, as the engine declares them; on
  * pg-mem the shard's `capabilities` turn them off after `connect()`, and a call anyway is refused.
  */
-import {
-  MigrateError,
-  ErrorCode,
-  type CompareAndSet,
-  type DataStore,
-  type DataTarget,
-  type KeyRange,
-  type KeyValue,
-  type RangeChecksum,
-  type Row,
-  type RowPatch,
-  type ServerCopy,
-  type TargetInfo,
-} from '@mcp/migrate-core';
-import { isPgMem, PgMemDataStore } from './pg-mem/pg-mem-data-store.js';
-import { PostgresDataStore } from './postgres-data-store.js';
+import { MigrateError, ErrorCode } from '@mcp/migrate-core';
+import type {
+  CompareAndSet,
+  DataStore,
+  DataTarget,
+  KeyRange,
+  KeyValue,
+  RangeChecksum,
+  Row,
+  RowPatch,
+  ServerCopy,
+  TargetInfo,
+} from '@mcp/migrate-core/engine';
+import { isPgMem, PgMemDataStore } from '../pg-mem/pg-mem-data-store.js';
+import { PostgresDataStore } from '../postgres-data-store.js';
 import type { ShardContext } from './shard-context.js';
 
 export class ShardDataStore implements DataStore {

@@ -7,8 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { DefinitionError, ErrorCode } from '@mcp/migrate-core';
-import { assertIdentifier, tableName } from './identifiers.js';
-import { checkout as checkoutClient } from './shard-context.js';
+import { assertIdentifier, tableName } from './internal/identifiers.js';
+import { checkout as checkoutClient } from './internal/shard-context.js';
 
 export interface CopyRowsOptions {
   /**
