@@ -5,7 +5,7 @@
  * (a backup page is written back as stored, so MongoDB needs no `serverCopy`),
  * and counts and checksums per key range.
  *
- * Documents are read as raw BSON (see `stored-form.ts`): transforms get the driver's usual promoted
+ * Documents are read as raw BSON (see `internal/stored-form.ts`): transforms get the driver's usual promoted
  * values, while backups, restores, checksums and the untouched parts of a write use the document as
  * stored, so no BSON type changes on the way (Long stays Long, Double 1.0 stays Double).
  *
@@ -46,12 +46,12 @@ export class MongoDataStore implements DataStore {
     this.#shardId = shardId;
   }
 
-  /** Whether the collection exists and the key is unique (see mongo-inspect.ts). */
+  /** Whether the collection exists and the key is unique (see internal/inspect.ts). */
   async inspect(target: DataTarget): Promise<TargetInfo> {
     return inspectCollection(await this.#db(), target);
   }
 
-  /** Documents as stored (raw BSON kept beside each, see stored-form.ts); a missing backup has none. */
+  /** Documents as stored (raw BSON kept beside each, see internal/stored-form.ts); a missing backup has none. */
   async scan(target: DataTarget, after: KeyValue | undefined, limit: number): Promise<Row[]> {
     const db = await this.#db();
     const query = rangeQuery(target.key, target.filter, after ? { after } : undefined);

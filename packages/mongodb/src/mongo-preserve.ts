@@ -28,7 +28,7 @@ import { STORED } from './internal/stored-form.js';
 
 /** Documents read per cursor batch and written per round of chunks. */
 const PAGE = 1_000;
-/** Reads that keep BSON types as stored (the decoding of stored-form.ts). */
+/** Reads that keep BSON types as stored (the decoding of internal/stored-form.ts). */
 const RAW_TYPES: FindOptions = { ...STORED, batchSize: PAGE };
 
 interface CatalogDoc {

@@ -1,5 +1,5 @@
 /**
- * Offline: how the adapter keeps BSON types (stored-form.ts) — decoding raw BSON into the promoted
+ * Offline: how the adapter keeps BSON types (internal/stored-form.ts) — decoding raw BSON into the promoted
  * row a transform sees plus the stored form, the update a patch becomes, and the type-tagged
  * checksum encoding with the real bson classes. The same on a server: adapter.test.ts and
  * test/conformance/fidelity-mongodb.test.ts.

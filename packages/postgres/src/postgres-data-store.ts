@@ -91,7 +91,7 @@ export class PostgresDataStore implements DataStore {
     this.#versions.clear();
   }
 
-  /** Whether the table exists and the key is unique (see postgres-inspect.ts). */
+  /** Whether the table exists and the key is unique (see internal/inspect.ts). */
   inspect(target: DataTarget): Promise<TargetInfo> {
     return inspectTable(this.ctx, target);
   }
