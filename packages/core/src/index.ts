@@ -4,6 +4,9 @@
  * adapters for tests in `@mcp/migrate-core/testing`.
  */
 export * from './definition/migration.js';
+export * from './definition/migration-schema.js';
+export * from './definition/checksum.js';
+export * from './definition/validate-migration.js';
 export * from './definition/load.js';
 export { normalizePreserve, preserveCopyName, PRESERVE_CATALOG, type PreserveInput } from './definition/preserve.js';
 export * from './engine/index.js';
@@ -37,6 +40,9 @@ export * from './data/throttle.js';
 export { fingerprint, runBatches, type BatchRunInput } from './data/batch-runner.js';
 export { assertBackupTarget, backupName, backupTarget } from './data/backup.js';
 export * from './util/canonical.js';
+export * from './util/typed-encode.js';
+export * from './util/row-set-hash.js';
+export * from './util/key-order.js';
 export * from './util/same-value.js';
 export * from './util/logger.js';
 export * from './util/redact.js';

@@ -25,7 +25,8 @@ import { ErrorCode, MigrateError, MigrationFailedError } from '../errors/errors.
 import { describeRow } from '../errors/classify.js';
 import type { DataMigration, TransformFn } from '../definition/migration.js';
 import type { BatchEvent } from '../events/events.js';
-import { canonicalEncode, looseCanonicalEncode, sha256 } from '../util/canonical.js';
+import { canonicalEncode, looseCanonicalEncode } from '../util/canonical.js';
+import { sha256 } from '../util/row-set-hash.js';
 import { cloneValue } from '../util/clone.js';
 import { diffRow, sameValue } from '../util/same-value.js';
 import { throwIfAborted } from '../util/time.js';

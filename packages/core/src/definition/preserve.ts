@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { PreserveTarget } from '../engine/index.js';
-import { sha256 } from '../util/canonical.js';
+import { sha256 } from '../util/row-set-hash.js';
 
 /**
  * One thing a migration destroys: a table/collection name (`'tenant_feature_flags'`, or

@@ -6,7 +6,8 @@
  */
 import type { EngineName, LedgerRecord, ShardDescriptor } from '../engine/index.js';
 import { ErrorCode, PlanError } from '../errors/errors.js';
-import { isLegacyChecksum, type Migration } from '../definition/migration.js';
+import { isLegacyChecksum } from '../definition/checksum.js';
+import type { Migration } from '../definition/migration.js';
 import { checkBackupNames } from '../definition/backup-names.js';
 import type { DirectoryOverrides, Router } from '../router/router.js';
 

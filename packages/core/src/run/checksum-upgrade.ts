@@ -4,7 +4,8 @@
  * `v2:` checksum under each shard's lease, so drift is checked from then on.
  */
 import type { Lease, ShardAdapter } from '../engine/index.js';
-import { isLegacyChecksum, type Migration } from '../definition/migration.js';
+import { isLegacyChecksum } from '../definition/checksum.js';
+import type { Migration } from '../definition/migration.js';
 import { fenceOf } from '../lock/lease-keeper.js';
 
 export async function upgradeLegacyChecksums(

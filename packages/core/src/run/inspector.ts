@@ -5,7 +5,7 @@
 import type { KeyValue, LedgerRecord, LockStatus, PreservedCopy } from '../engine/index.js';
 import { ErrorCode, RunFailedError, serializeError, type SerializedError } from '../errors/errors.js';
 import { describeRow } from '../errors/classify.js';
-import { isLegacyChecksum } from '../definition/migration.js';
+import { isLegacyChecksum } from '../definition/checksum.js';
 import type { StatusSnapshot } from '../events/status-tracker.js';
 import { plan as makePlan, type Plan } from '../plan/planner.js';
 import { sleep, throwIfAborted } from '../util/time.js';

@@ -4,7 +4,8 @@
  * mutates what it got cannot change stored data behind the SDK's back.
  */
 import type { KeyRange, KeyValue, Row, RowPatch } from '../engine/index.js';
-import { canonicalEncode, compareKeys } from '../util/canonical.js';
+import { canonicalEncode } from '../util/canonical.js';
+import { compareKeys } from '../util/key-order.js';
 import { cloneValue } from '../util/clone.js';
 
 export class MemoryCollection {

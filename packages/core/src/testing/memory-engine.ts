@@ -28,9 +28,9 @@ import {
   type ShardDescriptor,
   type StepOptions,
 } from '../engine/index.js';
-import { definedDefaultKey } from '../definition/migration.js';
+import { definedDefaultKey } from '../definition/checksum.js';
 import { DefinitionError, ErrorCode, isMigrateError, ShardUnavailableError } from '../errors/errors.js';
-import { compareKeys } from '../util/canonical.js';
+import { compareKeys } from '../util/key-order.js';
 import { MemoryCollection } from './memory-collection.js';
 import { MemoryDataStore } from './memory-data-store.js';
 import { MemoryTenantDirectory } from './memory-directory.js';
