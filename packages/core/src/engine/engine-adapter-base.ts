@@ -16,7 +16,7 @@
  * };
  * ```
  */
-import { compareKeys } from '../util/key-order.js';
+import { compareKeys } from './key-order.js';
 import type { EngineCapabilities } from './capabilities.js';
 import type { KeyValue } from './data-store.js';
 import type { EngineAdapter, EngineName, EngineTerms, ShardAdapter, ShardDescriptor } from './engine-adapter.js';

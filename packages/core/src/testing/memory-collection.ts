@@ -5,7 +5,7 @@
  */
 import type { KeyRange, KeyValue, Row, RowPatch } from '../engine/index.js';
 import { canonicalEncode } from '../util/canonical.js';
-import { compareKeys } from '../util/key-order.js';
+import { compareKeys } from '../engine/key-order.js';
 import { cloneValue } from '../util/clone.js';
 
 export class MemoryCollection {

@@ -8,7 +8,7 @@ import { PRESERVE_CATALOG, preserveCopyName } from '../definition/preserve.js';
 import { ErrorCode, PreserveError } from '../errors/errors.js';
 import { cloneValue } from '../util/clone.js';
 import type { MemoryCollection } from './memory-collection.js';
-import type { MemoryShard } from './memory-engine.js';
+import type { MemoryShard } from './memory-shard.js';
 
 interface CatalogRow extends Row {
   copy: string;

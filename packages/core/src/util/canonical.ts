@@ -13,7 +13,7 @@
  *   Decimal128 `1.50` is not `1.5`), so a verification sees a value whose type or bytes changed.
  * Both sort object fields by code point: field order is not compared.
  *
- * Typed encoding: ./typed-encode.ts; the row-set hash: ./row-set-hash.ts; the key order: ./key-order.ts.
+ * Typed encoding: ./typed-encode.ts; the row-set hash: ./row-set-hash.ts; the key order: ../engine/key-order.ts.
  */
 
 export function canonicalEncode(value: unknown): string {

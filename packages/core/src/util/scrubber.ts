@@ -16,7 +16,7 @@
  */
 import type { Fence, LedgerRecord, LedgerStore, ShardAdapter } from '../engine/index.js';
 import type { Logger } from './logger.js';
-import { redact, redactValue } from './redact.js';
+import { redact, redactValue } from '../errors/redact.js';
 
 /** What a scrubbed secret is replaced with. */
 export const SCRUBBED = '***';

@@ -7,7 +7,7 @@
 import type { DataStore, DataTarget, KeyRange, KeyValue, Row } from '../engine/index.js';
 import { ValidationError } from '../errors/errors.js';
 import { canonicalEncode } from '../util/canonical.js';
-import { compareKeys } from '../util/key-order.js';
+import { compareKeys } from '../engine/key-order.js';
 import { storedFormOf, typedEncode } from '../util/typed-encode.js';
 
 export interface DataSide {
