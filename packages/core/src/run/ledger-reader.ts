@@ -33,7 +33,10 @@ export async function readLedgers(
         if (init) await ref.adapter.ledger.init();
         ledgers.set(ref.descriptor.id, await ref.adapter.ledger.list());
       } catch (error) {
-        unreachable.set(ref.descriptor.id, asShardUnavailable(ref.descriptor.id, error));
+        unreachable.set(
+          ref.descriptor.id,
+          asShardUnavailable(ref.descriptor.id, error, (e) => ref.engine.classifyError(e)),
+        );
       }
     });
   }
