@@ -38,6 +38,12 @@ export default tseslint.config(
     },
   },
   {
+    // Five or more positional arguments are read by position only: pass one value with names.
+    // Core only for now: the adapters still have some (listed in issue 9).
+    files: ['packages/core/src/**/*.ts'],
+    rules: { 'max-params': ['error', 4] },
+  },
+  {
     // Rooms still too big since the formatter came in: split them and delete them from this list.
     files: [
       'packages/mongodb/src/mongo-engine.ts',
