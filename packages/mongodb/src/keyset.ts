@@ -8,7 +8,7 @@
  * document of a type other than the first batch's (FerretDB v1.24 brackets the same way).
  */
 import type { Filter } from 'mongodb';
-import type { KeyRange, KeyValue } from '@mcp/migrate-core';
+import type { KeyRange, KeyValue } from '@mcp/migrate-core/engine';
 
 type Doc = Record<string, unknown>;
 

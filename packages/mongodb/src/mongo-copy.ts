@@ -5,7 +5,7 @@
  * written as stored (never through promoted JS numbers), so every BSON type survives the copy.
  */
 import type { AnyBulkWriteOperation, Db, Document, Filter } from 'mongodb';
-import type { Row } from '@mcp/migrate-core';
+import type { Row } from '@mcp/migrate-core/engine';
 import { afterKey, and } from './keyset.js';
 import { bulkFailure, chunkedBulkWrite } from './internal/bulk-write.js';
 import { decodeRow, RAW_READ, storedDocument } from './stored-form.js';

@@ -27,7 +27,7 @@ import {
   type Row,
   type RowPatch,
   type TargetInfo,
-} from '@mcp/migrate-core';
+} from '@mcp/migrate-core/engine';
 import { bulkFailure, chunkedBulkWrite, hasWriteErrors, type BulkCounts } from './internal/bulk-write.js';
 import { DUPLICATE_KEY_CODE, errorCode, isNotFound } from './mongo-errors.js';
 import { keyFilter, keySort, rangeQuery } from './keyset.js';

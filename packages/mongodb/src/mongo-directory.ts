@@ -5,7 +5,7 @@
  * reads as empty.
  */
 import type { Db } from 'mongodb';
-import type { DirectoryOverrides, EngineName, TenantDirectory } from '@mcp/migrate-core';
+import type { DirectoryOverrides, EngineName, TenantDirectory } from '@mcp/migrate-core/engine';
 
 export const TENANT_DIRECTORY_COLLECTION = 'mcp_tenant_directory';
 

@@ -30,7 +30,7 @@ import {
   type ShardAdapter,
   type ShardDescriptor,
   type StepOptions,
-} from '@mcp/migrate-core';
+} from '@mcp/migrate-core/engine';
 import { MongoTenantDirectory } from './mongo-directory.js';
 import { classifyError, shardUnavailable } from './mongo-errors.js';
 import { DEFAULT_LEDGER_COLLECTION, MongoLedgerStore } from './mongo-ledger.js';

@@ -6,7 +6,7 @@
  * `{ session: mongoSession(db) }`; operations without it run outside, as on FerretDB.
  */
 import type { ClientSession, Db, MongoClient } from 'mongodb';
-import type { StepOptions } from '@mcp/migrate-core';
+import type { StepOptions } from '@mcp/migrate-core/engine';
 
 const sessions = new WeakMap<Db, ClientSession>();
 

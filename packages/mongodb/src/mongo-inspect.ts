@@ -8,7 +8,7 @@
  * partial nor sparse (a sparse unique index lets any number of documents lack the field).
  */
 import type { Db, Document } from 'mongodb';
-import type { DataTarget, TargetInfo } from '@mcp/migrate-core';
+import type { DataTarget, TargetInfo } from '@mcp/migrate-core/engine';
 import { isNotFound } from './mongo-errors.js';
 
 export async function inspectCollection(db: Db, target: DataTarget): Promise<TargetInfo> {

@@ -19,7 +19,7 @@ import {
   type LockProvider,
   type LockStatus,
   type TryAcquireOptions,
-} from '@mcp/migrate-core';
+} from '@mcp/migrate-core/engine';
 import { isDuplicateKey } from './mongo-errors.js';
 
 /** Default lease collection. */

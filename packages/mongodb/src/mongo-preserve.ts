@@ -24,7 +24,7 @@ import {
   type PreserveSaveOptions,
   type PreserveStore,
   type PreserveTarget,
-} from '@mcp/migrate-core';
+} from '@mcp/migrate-core/engine';
 import { chunkedBulkWrite, writeChunkSize } from './internal/bulk-write.js';
 import { DUPLICATE_KEY_CODE, isNotFound } from './mongo-errors.js';
 import { STORED } from './stored-form.js';

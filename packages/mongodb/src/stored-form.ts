@@ -10,7 +10,7 @@
  * from the stored form, never from its JS promotion.
  */
 import { BSON, type AnyBulkWriteOperation, type Document } from 'mongodb';
-import { attachStoredForm, sameValue, storedFormOf, type Row, type RowPatch } from '@mcp/migrate-core';
+import { attachStoredForm, sameValue, storedFormOf, type Row, type RowPatch } from '@mcp/migrate-core/engine';
 import { keyFilter } from './keyset.js';
 
 /** Read options that make the driver hand back each document's BSON bytes. */

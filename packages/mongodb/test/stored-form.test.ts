@@ -6,15 +6,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BSON, Binary, Decimal128, Double, Int32, Long, ObjectId, Timestamp } from 'mongodb';
+import { type Row } from '@mcp/migrate-core';
 import {
   canonicalEncode,
   cloneValue,
   diffRow,
   storedFormOf,
   typedEncode,
-  type Row,
   type RowPatch,
-} from '@mcp/migrate-core';
+} from '@mcp/migrate-core/engine';
 import { decodeRow, keepStored, patchWrite } from '../src/stored-form.js';
 
 const stored = {

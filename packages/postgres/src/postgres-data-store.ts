@@ -23,7 +23,7 @@ import {
   type RowPatch,
   type ServerCopy,
   type TargetInfo,
-} from '@mcp/migrate-core';
+} from '@mcp/migrate-core/engine';
 import { assertIdentifier, tableName, type TableName } from './identifiers.js';
 import { inspectTable } from './postgres-inspect.js';
 import { sqlState } from './postgres-errors.js';

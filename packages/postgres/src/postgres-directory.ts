@@ -3,7 +3,7 @@
  * `mcp_tenant_directory` (engine, tenant, shard id) in the shard's schema, created by the first
  * write. Reads of a directory never written see it empty.
  */
-import type { DirectoryOverrides, EngineName, TenantDirectory } from '@mcp/migrate-core';
+import type { DirectoryOverrides, EngineName, TenantDirectory } from '@mcp/migrate-core/engine';
 import { sqlState } from './postgres-errors.js';
 import type { ShardContext } from './shard-context.js';
 

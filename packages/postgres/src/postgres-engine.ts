@@ -34,7 +34,7 @@ import {
   type ShardAdapter,
   type ShardDescriptor,
   type StepOptions,
-} from '@mcp/migrate-core';
+} from '@mcp/migrate-core/engine';
 import { assertIdentifier } from './identifiers.js';
 import { PostgresTenantDirectory } from './postgres-directory.js';
 import { classifyError } from './postgres-errors.js';

@@ -4,7 +4,7 @@
  * SDK's engine-neutral reasons (core's migrator asks it through `engine.classifyError`);
  * {@link isRetryable} says whether running the same operation again may succeed.
  */
-import { errorClass, type ErrorClass, type ErrorReason } from '@mcp/migrate-core';
+import { errorClass, type ErrorClass, type ErrorReason } from '@mcp/migrate-core/engine';
 
 /** Individual SQLSTATEs and their reasons. */
 const STATES: ReadonlyMap<string, ErrorReason> = new Map<string, ErrorReason>([

@@ -13,7 +13,7 @@ import {
   isConnectionLoss,
   isMigrateError,
   type StepOptions,
-} from '@mcp/migrate-core';
+} from '@mcp/migrate-core/engine';
 import { classifyError, describePgError, isRetryable } from './postgres-errors.js';
 import { checkout, type ShardContext } from './shard-context.js';
 

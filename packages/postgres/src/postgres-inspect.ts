@@ -9,7 +9,7 @@
  * unique index lets NULLs repeat, and a NULL key cannot be paginated past). Included (`INCLUDE`)
  * columns are not key columns. (pg-mem has no index catalog: see `PgMemDataStore.inspect`.)
  */
-import type { DataTarget, TargetInfo } from '@mcp/migrate-core';
+import type { DataTarget, TargetInfo } from '@mcp/migrate-core/engine';
 import { assertIdentifier, tableName, type TableName } from './identifiers.js';
 import type { ShardContext } from './shard-context.js';
 

@@ -11,7 +11,7 @@ import {
   type LedgerRecord,
   type LedgerState,
   type LedgerStore,
-} from '@mcp/migrate-core';
+} from '@mcp/migrate-core/engine';
 import { decodeKeyValue, encodeKeyValue } from './key-codec.js';
 import { sqlState } from './postgres-errors.js';
 import type { ShardContext } from './shard-context.js';

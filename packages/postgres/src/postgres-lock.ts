@@ -17,7 +17,7 @@ import {
   type LockProvider,
   type LockStatus,
   type TryAcquireOptions,
-} from '@mcp/migrate-core';
+} from '@mcp/migrate-core/engine';
 import { lockKey, type AdvisoryKey } from './internal/advisory-key.js';
 import { toStatus, type HolderRow } from './internal/lock-holder.js';
 import { TtlLeaseLock } from './pg-mem/ttl-lease-lock.js';

@@ -24,7 +24,7 @@ import {
   type PreserveSaveOptions,
   type PreserveStore,
   type PreserveTarget,
-} from '@mcp/migrate-core';
+} from '@mcp/migrate-core/engine';
 import { tableName, type TableName } from './identifiers.js';
 import { q } from './internal/sql.js';
 import { sqlState } from './postgres-errors.js';

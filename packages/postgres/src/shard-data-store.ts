@@ -18,7 +18,7 @@ import {
   type RowPatch,
   type ServerCopy,
   type TargetInfo,
-} from '@mcp/migrate-core';
+} from '@mcp/migrate-core/engine';
 import { isPgMem, PgMemDataStore } from './pg-mem/pg-mem-data-store.js';
 import { PostgresDataStore } from './postgres-data-store.js';
 import type { ShardContext } from './shard-context.js';

@@ -5,7 +5,7 @@
  * `DataStore` verbs do the work; with the `serverCopy` capability the copies are made inside the
  * server, exactly.
  */
-import type { DataTarget, KeyValue, Row, ShardAdapter } from '../engine/index.js';
+import type { DataTarget, KeyValue, Row, ShardAdapter } from '../engine/spi.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
 import { canonicalEncode } from '../util/canonical.js';
 

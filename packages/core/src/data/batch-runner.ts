@@ -20,7 +20,7 @@ import type {
   RowPatch,
   ShardAdapter,
   ShardDescriptor,
-} from '../engine/index.js';
+} from '../engine/spi.js';
 import { ErrorCode, MigrateError, MigrationFailedError } from '../errors/errors.js';
 import { describeRow } from '../errors/classify.js';
 import type { DataMigration, TransformFn } from '../definition/migration.js';

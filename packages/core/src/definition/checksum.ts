@@ -3,7 +3,7 @@
  * key a data migration that declares none is defined with, until `createMigrator` binds it to its
  * engine's adapter.
  */
-import type { EngineAdapter, EngineName } from '../engine/index.js';
+import type { EngineAdapter, EngineName } from '../engine/spi.js';
 import { sha256 } from '../util/row-set-hash.js';
 import type { Migration } from './migration-types.js';
 

@@ -2,7 +2,7 @@
  * The shapes of migration definitions: what `defineMigration` / `defineDataMigration` take
  * ({@link MigrationInput}, {@link DataMigrationInput}) and the frozen objects they return.
  */
-import type { EngineName, PreserveTarget, Row, ShardDescriptor } from '../engine/index.js';
+import type { EngineName, PreserveTarget, Row, ShardDescriptor } from '../engine/spi.js';
 import type { Logger } from '../util/logger.js';
 import type { PreserveInput } from './preserve.js';
 

@@ -5,7 +5,7 @@
  * writes the saved values back exactly. Copies stay until `migrator.purgePreserved()`.
  */
 import { z } from 'zod';
-import type { PreserveTarget } from '../engine/index.js';
+import type { PreserveTarget } from '../engine/spi.js';
 import { sha256 } from '../util/row-set-hash.js';
 
 /**

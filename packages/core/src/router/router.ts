@@ -4,7 +4,7 @@
  * as overrides, not kept here.
  */
 import { createHash } from 'node:crypto';
-import type { DirectoryOverrides, EngineName } from '../engine/index.js';
+import type { DirectoryOverrides, EngineName } from '../engine/spi.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
 // A shard-key field is a plain name, as a data migration's `key` (non-empty, no spaces or quotes).
 import { NAME } from '../definition/names.js';

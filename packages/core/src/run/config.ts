@@ -3,7 +3,7 @@
  * field, thrown before anything connects or applies.
  */
 import { z } from 'zod';
-import { verifyEngineAdapter, type EngineAdapter, type LockProvider, type TenantDirectory } from '../engine/index.js';
+import { verifyEngineAdapter, type EngineAdapter, type LockProvider, type TenantDirectory } from '../engine/spi.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
 import type { DriftPolicy } from '../plan/planner.js';
 import type { Router } from '../router/router.js';

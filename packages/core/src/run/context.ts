@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { ControlStore, EngineAdapter, ShardAdapter, ShardDescriptor } from '../engine/index.js';
+import type { ControlStore, EngineAdapter, ShardAdapter, ShardDescriptor } from '../engine/spi.js';
 import { bindToEngine } from '../definition/checksum.js';
 import type { Migration } from '../definition/migration.js';
 import { loadMigrations } from '../definition/load.js';

@@ -3,7 +3,7 @@
  * placements of the control store's tenant directory.
  */
 import PQueue from 'p-queue';
-import type { LedgerRecord } from '../engine/index.js';
+import type { LedgerRecord } from '../engine/spi.js';
 import { asShardUnavailable } from '../errors/classify.js';
 import type { DirectoryOverrides } from '../router/router.js';
 import { concurrencyOf, type MigratorContext } from './context.js';

@@ -3,7 +3,7 @@
  * or rolls one back, keeping the shard's ledger record in step with what happened.
  */
 import pRetry, { type Options as RetryOptions } from 'p-retry';
-import type { Fence, Lease, LedgerRecord } from '../engine/index.js';
+import type { Fence, Lease, LedgerRecord } from '../engine/spi.js';
 import { ErrorCode, isMigrateError, MigrateError, serializeError } from '../errors/errors.js';
 import { stepFailure } from '../errors/classify.js';
 import type { DataMigration, Migration, MigrationContext } from '../definition/migration.js';

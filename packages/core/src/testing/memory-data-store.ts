@@ -14,7 +14,7 @@ import type {
   Row,
   RowPatch,
   TargetInfo,
-} from '../engine/index.js';
+} from '../engine/spi.js';
 import { assertBackupTarget } from '../data/backup.js';
 import { RowSetHash } from '../util/row-set-hash.js';
 import { typedEncode } from '../util/typed-encode.js';

@@ -27,7 +27,7 @@ import {
   type ShardAdapter,
   type ShardDescriptor,
   type StepOptions,
-} from '../engine/index.js';
+} from '../engine/spi.js';
 import { definedDefaultKey } from '../definition/checksum.js';
 import { DefinitionError, ErrorCode, isMigrateError, ShardUnavailableError } from '../errors/errors.js';
 import { compareKeys } from '../engine/key-order.js';

@@ -2,7 +2,7 @@
  * The memory engine's state: {@link MemoryShard}, the native handle a memory shard's migrations
  * receive, and {@link MemoryStore}, the shards and lock table memory engines of one process share.
  */
-import type { LedgerRecord } from '../engine/index.js';
+import type { LedgerRecord } from '../engine/spi.js';
 import { MemoryCollection } from './memory-collection.js';
 import { MemoryLockTable } from './memory-lock.js';
 

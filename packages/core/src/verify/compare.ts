@@ -4,7 +4,7 @@
  * down to the keys that differ, as data-diff and VDiff do. Uses only `scan` and `checksum` of the
  * `DataStore` contract, so it works across adapters of the same engine.
  */
-import type { DataStore, DataTarget, KeyRange, KeyValue, Row } from '../engine/index.js';
+import type { DataStore, DataTarget, KeyRange, KeyValue, Row } from '../engine/spi.js';
 import { ValidationError } from '../errors/errors.js';
 import { canonicalEncode } from '../util/canonical.js';
 import { compareKeys } from '../engine/key-order.js';

@@ -9,7 +9,7 @@
  * extra_float_digits, bytea_output) are pinned, so equal rows on two servers encode equally.
  */
 import type pg from 'pg';
-import type { RangeChecksum } from '@mcp/migrate-core';
+import type { RangeChecksum } from '@mcp/migrate-core/engine';
 import { checkout } from '../shard-context.js';
 import { q } from './sql.js';
 

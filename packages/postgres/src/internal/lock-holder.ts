@@ -1,5 +1,5 @@
 /** The holder row of `mcp_migrate_locks` as read, and its `LockStatus`: shared by both lock variants. Internal. */
-import type { LockStatus } from '@mcp/migrate-core';
+import type { LockStatus } from '@mcp/migrate-core/engine';
 
 /** A time far in the past: an `expires_at` that means "free". */
 export const EPOCH = new Date(0);

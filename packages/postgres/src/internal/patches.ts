@@ -1,5 +1,5 @@
 /** Validating and grouping a batch's patches before they are written. Internal. */
-import { DefinitionError, ErrorCode, type DataTarget, type Row, type RowPatch } from '@mcp/migrate-core';
+import { DefinitionError, ErrorCode, type DataTarget, type Row, type RowPatch } from '@mcp/migrate-core/engine';
 import { assertIdentifier, type TableName } from '../identifiers.js';
 
 /**

@@ -5,7 +5,14 @@
  * cut so no statement binds more than {@link FALLBACK_CHUNK_PARAMS} parameters. Internal.
  */
 import type pg from 'pg';
-import { DefinitionError, ErrorCode, type KeyValue, type Row, type RowPatch, type TargetInfo } from '@mcp/migrate-core';
+import {
+  DefinitionError,
+  ErrorCode,
+  type KeyValue,
+  type Row,
+  type RowPatch,
+  type TargetInfo,
+} from '@mcp/migrate-core/engine';
 import type { TableName } from '../identifiers.js';
 import type { Column } from '../internal/columns.js';
 import { Params, q } from '../internal/sql.js';

@@ -19,7 +19,7 @@ import {
   type Row,
   type RowPatch,
   type TargetInfo,
-} from '@mcp/migrate-core';
+} from '@mcp/migrate-core/engine';
 import { assertIdentifier, tableName, type TableName } from '../identifiers.js';
 import type { Column } from '../internal/columns.js';
 import { keyColumns, q, type Params } from '../internal/sql.js';

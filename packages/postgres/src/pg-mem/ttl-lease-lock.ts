@@ -10,7 +10,7 @@ import {
   type LockProvider,
   type LockStatus,
   type TryAcquireOptions,
-} from '@mcp/migrate-core';
+} from '@mcp/migrate-core/engine';
 import { EPOCH, toStatus, type HolderRow } from '../internal/lock-holder.js';
 import type { ShardContext } from '../shard-context.js';
 
