@@ -38,12 +38,9 @@ export default tseslint.config(
     },
   },
   {
-    // Rooms still too big since the formatter came in: split them and delete them from this list.
-    files: [
-      'packages/core/src/definition/migration.ts',
-      'packages/core/src/util/canonical.ts',
-      'packages/core/src/verify/compare.ts',
-    ],
-    rules: { 'max-lines': 'off', 'max-lines-per-function': 'off' },
+    // Five or more positional arguments are read by position only: pass one value with names.
+    // Core only for now: the adapters still have some (listed in issue 9).
+    files: ['packages/core/src/**/*.ts'],
+    rules: { 'max-params': ['error', 4] },
   },
 );

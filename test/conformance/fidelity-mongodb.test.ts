@@ -33,14 +33,8 @@ import {
   type Db,
   type Document,
 } from 'mongodb';
-import {
-  compareData,
-  createMigrator,
-  defineDataMigration,
-  typedEncode,
-  type Migration,
-  type Row,
-} from '@mcp/migrate-core';
+import { compareData, createMigrator, defineDataMigration, type Migration, type Row } from '@mcp/migrate-core';
+import { typedEncode } from '@mcp/migrate-core/engine';
 import { copyDocuments, mongoEngine } from '@mcp/migrate-mongodb';
 import { shouldRun } from '../support/services.js';
 import { ferretdbVersion, mongoAvailable, withMongoDatabase } from '../support/servers.js';

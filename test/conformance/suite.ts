@@ -5,7 +5,6 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  acquireLock,
   assertEqualData,
   compareData,
   createMigrator,
@@ -19,6 +18,7 @@ import {
   type MigratorConfig,
   type Row,
 } from '@mcp/migrate-core';
+import { acquireLock } from '@mcp/migrate-core/engine';
 import type { Fixture, Harness, SuiteRow } from './harness.js';
 import { shouldRun } from '../support/services.js';
 

@@ -23,6 +23,25 @@ const ENTRIES: Record<string, readonly string[]> = {
     'plan',
     'VetoError',
   ],
+  '@mcp/migrate-core/engine': [
+    'EngineAdapterBase',
+    'engineAdapterDefaults',
+    'verifyEngineAdapter',
+    'errorClass',
+    'canonicalEncode',
+    'typedEncode',
+    'RowSetHash',
+    'compareKeys',
+    'sameValue',
+    'diffRow',
+    'Scrubber',
+    'secretForms',
+    'connectionSecrets',
+    'isConnectionLoss',
+    'ShardUnavailableError',
+    'acquireLock',
+    'fenceOf',
+  ],
   '@mcp/migrate-core/testing': ['memoryEngine', 'createMemoryStore', 'MemoryShard'],
   '@mcp/migrate-postgres': ['postgresEngine'],
   '@mcp/migrate-mongodb': ['mongoEngine'],
@@ -42,5 +61,29 @@ describe.each(Object.entries(ENTRIES))('%s', (name, expected) => {
         .sort(),
     ).toEqual(esmNames);
     for (const n of expected) expect(esm[n], `${name} exports ${n}`).toBeDefined();
+  });
+});
+
+describe('@mcp/migrate-core root', () => {
+  it('is the host API: the adapter SPI and the utilities of adapter authors are at @mcp/migrate-core/engine only', async () => {
+    const root = (await import('@mcp/migrate-core')) as Record<string, unknown>;
+    const spiOnly = [
+      'EngineAdapterBase',
+      'engineAdapterDefaults',
+      'verifyEngineAdapter',
+      'canonicalEncode',
+      'typedEncode',
+      'RowSetHash',
+      'compareKeys',
+      'sameValue',
+      'diffRow',
+      'Scrubber',
+      'secretForms',
+      'isConnectionLoss',
+      'stepFailure',
+      'acquireLock',
+      'fenceOf',
+    ];
+    for (const n of spiOnly) expect(root[n], `the root does not export ${n}`).toBeUndefined();
   });
 });

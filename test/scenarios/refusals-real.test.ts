@@ -8,7 +8,6 @@ import { describe, expect, it } from 'vitest';
 import type { Db } from 'mongodb';
 import type pg from 'pg';
 import {
-  backupName,
   createMigrator,
   defineDataMigration,
   ErrorCode,
@@ -17,6 +16,7 @@ import {
   type Migrator,
   type Row,
 } from '@mcp/migrate-core';
+import { backupName } from '@mcp/migrate-core/engine';
 import { postgresEngine } from '@mcp/migrate-postgres';
 import { mongoEngine } from '@mcp/migrate-mongodb';
 import { shouldRun } from '../support/services.js';

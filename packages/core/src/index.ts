@@ -1,23 +1,71 @@
 /**
  * `@mcp/migrate-core`: plan, lock and run schema and data migrations across sharded PostgreSQL and
- * MongoDB. Engine adapters live in `@mcp/migrate-postgres` and `@mcp/migrate-mongodb`; in-memory
- * adapters for tests in `@mcp/migrate-core/testing`.
+ * MongoDB. This root is the host service's API. Engine adapters live in `@mcp/migrate-postgres` and
+ * `@mcp/migrate-mongodb`; the adapter SPI and the utilities adapter authors use in
+ * `@mcp/migrate-core/engine`; in-memory adapters for tests in `@mcp/migrate-core/testing`.
  */
-export * from './definition/migration.js';
-export * from './definition/load.js';
-export { normalizePreserve, preserveCopyName, PRESERVE_CATALOG, type PreserveInput } from './definition/preserve.js';
-export * from './engine/index.js';
-export * from './errors/errors.js';
+
+// Defining and loading migrations.
 export {
-  describeRow,
-  isConnectionLoss,
-  asShardUnavailable,
-  stepFailure,
-  type StepFailureContext,
-} from './errors/classify.js';
-export * from './events/events.js';
-export { acquireLock, type AcquireOptions } from './lock/acquire.js';
-export * from './events/status-tracker.js';
+  defineDataMigration,
+  defineMigration,
+  DEFAULT_BATCH_SIZE,
+  isMigration,
+  MAX_BATCH_SIZE,
+} from './definition/migration.js';
+export type {
+  DataMigration,
+  DataMigrationInput,
+  Migration,
+  MigrationContext,
+  MigrationInput,
+  MigrationScope,
+  SchemaMigration,
+  ScopeInput,
+  TransformContext,
+  TransformFn,
+} from './definition/migration.js';
+export { loadMigrations, type LoadOptions } from './definition/load.js';
+export type { PreserveInput } from './definition/preserve.js';
+
+// The migrator.
+export { createMigrator, Migrator } from './run/migrator.js';
+export type {
+  BackupInfo,
+  BackupRetention,
+  ControlOption,
+  DataCheck,
+  DirectoryOption,
+  MigratorStatus,
+  PurgeBackupsOptions,
+  PurgedBackup,
+  RepairAction,
+  RepairChange,
+  RepairOptions,
+  RunMode,
+  RunOptions,
+  ShardStatus,
+  VerifyOptions,
+  VerifyReport,
+} from './run/migrator.js';
+export type { MigratorConfig } from './run/config.js';
+export type { PurgedCopy, PurgePreservedOptions } from './run/preserve-steps.js';
+export { DEFAULT_TARGET_BATCH_MS, type ThrottleOptions } from './data/throttle.js';
+export { SDK_VERSION } from './version.js';
+
+// Reports and status.
+export {
+  failureSummary,
+  summarize,
+  type RunReport,
+  type ShardReport,
+  type StepReport,
+  type StepStatus,
+} from './run/report.js';
+export { StatusTracker, type ShardActivity, type ShardSnapshot, type StatusSnapshot } from './events/status-tracker.js';
+export type { BatchEvent, MigratorEventName, MigratorEventPayload, MigratorEvents } from './events/events.js';
+
+// Hooks.
 export {
   VetoError,
   type AfterStepContext,
@@ -27,21 +75,91 @@ export {
   type MigratorHooks,
   type StepHookContext,
 } from './hooks/hooks.js';
-export * from './plan/planner.js';
-export * from './router/router.js';
-export * from './run/config.js';
-export * from './run/migrator.js';
-export type { PurgedCopy, PurgePreservedOptions } from './run/preserve-steps.js';
-export * from './run/report.js';
-export * from './data/throttle.js';
-export { fingerprint, runBatches, type BatchRunInput } from './data/batch-runner.js';
-export { assertBackupTarget, backupName, backupTarget } from './data/backup.js';
-export * from './util/canonical.js';
-export * from './util/same-value.js';
-export * from './util/logger.js';
-export * from './util/redact.js';
-export { connectionSecrets, MIN_SECRET_LENGTH, Scrubber, secretForms } from './util/scrubber.js';
-export { sleep } from './util/time.js';
-export { SDK_VERSION } from './version.js';
-export * from './verify/compare.js';
-export { cloneValue } from './util/clone.js';
+
+// Plans and routers.
+export {
+  orderMigrations,
+  plan,
+  planRollback,
+  shardsOf,
+  waves,
+  type DriftPolicy,
+  type Plan,
+  type PlanInput,
+  type PlanStep,
+  type RollbackStep,
+  type RollbackTarget,
+  type ShardPlan,
+} from './plan/planner.js';
+export {
+  hashRouter,
+  jumpHash,
+  rangeRouter,
+  tenantHash,
+  type HashRouterOptions,
+  type RangeBound,
+  type RangeRouterOptions,
+  type Router,
+} from './router/router.js';
+
+// Errors.
+export {
+  DefinitionError,
+  errorMessage,
+  ErrorCode,
+  isMigrateError,
+  LockTimeoutError,
+  MigrateError,
+  MigrationFailedError,
+  PlanError,
+  PreserveError,
+  RollbackError,
+  RunFailedError,
+  serializeError,
+  ShardUnavailableError,
+  StaleLeaseError,
+  ValidationError,
+  type MigrateErrorOptions,
+  type SerializedError,
+} from './errors/errors.js';
+export { redact, redactValue } from './errors/redact.js';
+
+// Logging.
+export { noopLogger, redactingLogger, type Logger } from './util/logger.js';
+
+// Verifying data.
+export {
+  assertEqualData,
+  compareData,
+  type CompareOptions,
+  type CompareResult,
+  type DataSide,
+  type KeyDifference,
+} from './verify/compare.js';
+
+// The adapter SPI types a host meets in its config, reports and verifications (the SPI itself, its
+// base class and the adapter authors' utilities are in `@mcp/migrate-core/engine`).
+export type {
+  Checkpoint,
+  ControlStore,
+  DataStore,
+  DataTarget,
+  Direction,
+  DirectoryOverrides,
+  EngineAdapter,
+  EngineCapabilities,
+  EngineName,
+  ErrorClass,
+  ErrorReason,
+  KeyRange,
+  KeyValue,
+  LedgerCounts,
+  LedgerRecord,
+  LockStatus,
+  PreserveTarget,
+  Row,
+  ShardAdapter,
+  ShardDescriptor,
+  TenantDirectory,
+} from './engine/spi.js';
+export { LedgerState } from './engine/spi.js';

@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  attachStoredForm,
-  canonicalEncode,
-  canonicalNumber,
-  compareKeys,
-  compareUtf8,
-  RowSetHash,
-  sha256,
-  storedFormOf,
-  typedEncode,
-} from '../src/util/canonical.js';
+import { attachStoredForm, storedFormOf, typedEncode } from '../src/util/typed-encode.js';
+import { canonicalEncode, canonicalNumber } from '../src/util/canonical.js';
+import { compareKeys, compareUtf8 } from '../src/engine/key-order.js';
+import { RowSetHash, sha256 } from '../src/util/row-set-hash.js';
 import { compareData } from '../src/verify/compare.js';
 import { memoryEngine } from '../src/testing/index.js';
 

@@ -18,7 +18,7 @@ import {
 } from '../src/engine/index.js';
 import { isMigrateError } from '../src/errors/errors.js';
 import { createMigrator } from '../src/run/migrator.js';
-import { compareKeys } from '../src/util/canonical.js';
+import { compareKeys } from '../src/engine/key-order.js';
 import { compareData } from '../src/verify/compare.js';
 import { createMemoryStore, memoryEngine, type MemoryShard } from '../src/testing/index.js';
 import { memory, QUICK } from './helpers.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { redact, redactValue } from '../src/util/redact.js';
+import { redact, redactValue } from '../src/errors/redact.js';
 import { redactingLogger, type Logger } from '../src/util/logger.js';
 import { MigrateError, ErrorCode, serializeError, errorMessage, MigrationFailedError } from '../src/errors/errors.js';
 import { defineMigration } from '../src/definition/migration.js';

@@ -16,7 +16,7 @@ import {
   type SchemaMigration,
 } from '../src/definition/migration.js';
 import { loadMigrations } from '../src/definition/load.js';
-import { sha256 } from '../src/util/canonical.js';
+import { sha256 } from '../src/util/row-set-hash.js';
 import { createMigrator, type Migrator } from '../src/run/migrator.js';
 import type { MigratorConfig } from '../src/run/config.js';
 import type { RunFailedError } from '../src/errors/errors.js';

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineDataMigration, defineMigration } from '../src/definition/migration.js';
 import { createMigrator, type Migrator } from '../src/run/migrator.js';
-import { redact } from '../src/util/redact.js';
+import { redact } from '../src/errors/redact.js';
 import { connectionSecrets, Scrubber, secretForms } from '../src/util/scrubber.js';
 import type { EngineAdapter } from '../src/engine/index.js';
 import type { MigratorEventName } from '../src/events/events.js';

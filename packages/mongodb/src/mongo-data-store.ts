@@ -15,7 +15,7 @@
  * server-side hashing stage to lean on anyway).
  */
 import type { AnyBulkWriteOperation, Db, Document } from 'mongodb';
-import { assertBackupTarget, RowSetHash, typedEncode } from '@mcp/migrate-core';
+import { assertBackupTarget, RowSetHash, typedEncode } from '@mcp/migrate-core/engine';
 import type {
   DataStore,
   DataTarget,

@@ -16,7 +16,7 @@
  * ```
  */
 import type { Db, MongoClient, MongoClientOptions } from 'mongodb';
-import { compareKeys, connectionSecrets, DefinitionError, ErrorCode } from '@mcp/migrate-core';
+import { compareKeys, connectionSecrets, DefinitionError, ErrorCode } from '@mcp/migrate-core/engine';
 import type {
   ControlStore,
   EngineAdapter,

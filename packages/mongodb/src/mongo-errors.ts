@@ -4,7 +4,7 @@
  * exist or is it already gone. Duck-typed on `name`, `code` and error labels, so it works when the
  * host and this package resolve different copies of the driver.
  */
-import { redact, ShardUnavailableError } from '@mcp/migrate-core';
+import { redact, ShardUnavailableError } from '@mcp/migrate-core/engine';
 import { errorClass, type ErrorClass, type ErrorReason } from '@mcp/migrate-core/engine';
 
 /** Server codes after which the same operation may succeed (the driver's retryable-write set, plus timeouts), by reason. */

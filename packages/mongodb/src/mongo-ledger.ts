@@ -14,7 +14,7 @@
  * The window left between 1 and 2 is described in docs/guides/mongodb.md.
  */
 import type { Collection, Db } from 'mongodb';
-import { StaleLeaseError } from '@mcp/migrate-core';
+import { StaleLeaseError } from '@mcp/migrate-core/engine';
 import type { Fence, LedgerRecord, LedgerStore } from '@mcp/migrate-core/engine';
 import { isAlreadyExists, isDuplicateKey } from './mongo-errors.js';
 import type { LeaseDocument } from './mongo-lock.js';

@@ -13,7 +13,7 @@
  *   `lockPollMs`.
  */
 import type { Collection, Db } from 'mongodb';
-import { StaleLeaseError } from '@mcp/migrate-core';
+import { StaleLeaseError } from '@mcp/migrate-core/engine';
 import type { Lease, LockProvider, LockStatus, TryAcquireOptions } from '@mcp/migrate-core/engine';
 import { isDuplicateKey } from './mongo-errors.js';
 

@@ -14,7 +14,7 @@
  * its entry is marked complete (there are no transactions to make it atomic).
  */
 import type { AnyBulkWriteOperation, Db, Document, FindOptions } from 'mongodb';
-import { ErrorCode, PRESERVE_CATALOG, PreserveError, preserveCopyName } from '@mcp/migrate-core';
+import { ErrorCode, PRESERVE_CATALOG, PreserveError, preserveCopyName } from '@mcp/migrate-core/engine';
 import type {
   PreservedCopy,
   PreserveRestoreOptions,

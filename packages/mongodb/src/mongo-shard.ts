@@ -4,7 +4,7 @@
  * operation connects first) and detects at `connect()` what the server supports.
  */
 import type { Db, MongoClient } from 'mongodb';
-import { ErrorCode, MigrateError, redact } from '@mcp/migrate-core';
+import { ErrorCode, MigrateError, redact } from '@mcp/migrate-core/engine';
 import type { EngineCapabilities, ShardAdapter, StepOptions } from '@mcp/migrate-core/engine';
 import type { ClientPool } from './internal/client-pool.js';
 import { MongoDataStore } from './mongo-data-store.js';

@@ -13,16 +13,15 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { Double, Int32, Long, MongoClient, ObjectId, type Db } from 'mongodb';
 import {
-  acquireLock,
   compareData,
   createMigrator,
   defineDataMigration,
   defineMigration,
   ErrorCode,
   RunFailedError,
-  typedEncode,
   type Migration,
 } from '@mcp/migrate-core';
+import { acquireLock, typedEncode } from '@mcp/migrate-core/engine';
 import {
   copyDocuments,
   dropCollectionIfExists,

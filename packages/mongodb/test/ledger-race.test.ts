@@ -6,7 +6,8 @@
  * succeeds. A genuinely newer fence still refuses the write (the retry meets it again).
  */
 import { describe, expect, it } from 'vitest';
-import { acquireLock, ErrorCode, type LedgerRecord } from '@mcp/migrate-core';
+import { ErrorCode, type LedgerRecord } from '@mcp/migrate-core';
+import { acquireLock } from '@mcp/migrate-core/engine';
 import { serverAvailable, serverFixture } from './support.js';
 
 const enabled = await serverAvailable();

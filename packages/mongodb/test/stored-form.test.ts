@@ -6,15 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BSON, Binary, Decimal128, Double, Int32, Long, ObjectId, Timestamp } from 'mongodb';
-import {
-  canonicalEncode,
-  cloneValue,
-  diffRow,
-  storedFormOf,
-  typedEncode,
-  type Row,
-  type RowPatch,
-} from '@mcp/migrate-core';
+import { type Row } from '@mcp/migrate-core';
+import { canonicalEncode, cloneValue, diffRow, storedFormOf, typedEncode, type RowPatch } from '@mcp/migrate-core/engine';
 import { decodeRow, keepStored, patchWrite } from '../src/internal/stored-form.js';
 
 const stored = {

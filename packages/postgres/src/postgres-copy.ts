@@ -6,7 +6,7 @@
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { DefinitionError, ErrorCode } from '@mcp/migrate-core';
+import { DefinitionError, ErrorCode } from '@mcp/migrate-core/engine';
 import { assertIdentifier, tableName } from './internal/identifiers.js';
 import { checkout as checkoutClient } from './internal/shard-context.js';
 

@@ -8,7 +8,7 @@
  * pg-mem, which emulates PostgreSQL in tests, lacks much of this: `PgMemDataStore` (pg-mem/)
  * overrides the protected members below. Identifiers are validated and quoted; values are bound.
  */
-import { assertBackupTarget, DefinitionError, ErrorCode, MigrateError } from '@mcp/migrate-core';
+import { assertBackupTarget, DefinitionError, ErrorCode, MigrateError } from '@mcp/migrate-core/engine';
 import type {
   CompareAndSet,
   DataStore,

@@ -17,7 +17,7 @@
  * ```
  */
 import pg from 'pg';
-import { compareScalar, connectionSecrets, DefinitionError, ErrorCode, redact } from '@mcp/migrate-core';
+import { compareScalar, connectionSecrets, DefinitionError, ErrorCode, redact } from '@mcp/migrate-core/engine';
 import type { ControlStore, EngineAdapter, EngineTerms, KeyValue, ShardDescriptor } from '@mcp/migrate-core/engine';
 import { assertIdentifier } from './internal/identifiers.js';
 import { ShardContext, type PostgresFeatures } from './internal/shard-context.js';

@@ -12,9 +12,9 @@ import {
   ShardUnavailableError,
   isConnectionLoss,
   isMigrateError,
-} from '@mcp/migrate-core';
+} from '@mcp/migrate-core/engine';
 import type { StepOptions } from '@mcp/migrate-core/engine';
-import { describePgError, isRetryable } from './postgres-errors.js';
+import { classifyError, describePgError, isRetryable } from './postgres-errors.js';
 import { checkout, type ShardContext } from './internal/shard-context.js';
 
 export interface ExecutorSettings {
@@ -60,7 +60,7 @@ export class PostgresExecutor {
     } catch (error) {
       if (tx && !out.loss) await client.query('ROLLBACK').catch((e: unknown) => (broken = toError(e)));
       if (!settled && !out.loss) await this.#resetSettings(client).catch((e: unknown) => (broken = toError(e)));
-      const loss = out.loss ?? (broken && isConnectionLoss(broken) ? broken : undefined);
+      const loss = out.loss ?? (broken && isConnectionLoss(broken, classifyError) ? broken : undefined);
       throw this.#wrap(options, error, loss);
     } finally {
       out.release(broken);
@@ -86,7 +86,7 @@ export class PostgresExecutor {
    * failed query), the loss decides: the shard is unavailable, the migration is not at fault.
    */
   #wrap(options: StepOptions, error: unknown, loss: Error | undefined): unknown {
-    if (loss && !isConnectionLoss(error)) {
+    if (loss && !isConnectionLoss(error, classifyError)) {
       const what =
         options.direction === 'up' ? `applying "${options.migrationId}"` : `rolling back "${options.migrationId}"`;
       return new ShardUnavailableError(

@@ -3,7 +3,7 @@
  * (`mcp_migrate_fences`, `mcp_migrate_locks`), created under a transaction-level advisory lock.
  * Every write is one statement that succeeds only while the writer's fencing token is the newest.
  */
-import { StaleLeaseError } from '@mcp/migrate-core';
+import { StaleLeaseError } from '@mcp/migrate-core/engine';
 import type { Checkpoint, Fence, LedgerCounts, LedgerRecord, LedgerState, LedgerStore } from '@mcp/migrate-core/engine';
 import { decodeKeyValue, encodeKeyValue } from './internal/key-codec.js';
 import { sqlState } from './postgres-errors.js';

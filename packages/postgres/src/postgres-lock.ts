@@ -10,7 +10,7 @@
  * Where advisory locks are missing (pg-mem) every call goes to the TTL lease of
  * `pg-mem/ttl-lease-lock.ts`.
  */
-import { StaleLeaseError, sleep } from '@mcp/migrate-core';
+import { StaleLeaseError, sleep } from '@mcp/migrate-core/engine';
 import type { Lease, LockProvider, LockStatus, TryAcquireOptions } from '@mcp/migrate-core/engine';
 import { lockKey, type AdvisoryKey } from './internal/advisory-key.js';
 import { toStatus, type HolderRow } from './internal/lock-holder.js';

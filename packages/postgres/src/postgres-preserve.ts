@@ -14,7 +14,7 @@
  * copy and its catalog row are written in one transaction, so a copy is never half taken.
  */
 import type pg from 'pg';
-import { ErrorCode, PRESERVE_CATALOG, PreserveError, preserveCopyName } from '@mcp/migrate-core';
+import { ErrorCode, PRESERVE_CATALOG, PreserveError, preserveCopyName } from '@mcp/migrate-core/engine';
 import type {
   PreservedCopy,
   PreserveRestoreOptions,

@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import {
-  acquireLock,
   ErrorCode,
   RunFailedError,
   createMigrator,
@@ -16,6 +15,7 @@ import {
   type Migration,
   type Row,
 } from '@mcp/migrate-core';
+import { acquireLock } from '@mcp/migrate-core/engine';
 import { copyRows, postgresEngine, type PostgresEngine } from '../src/index.js';
 import { pgAvailable, tempDatabases, testPool, type TempDatabases } from './support.js';
 

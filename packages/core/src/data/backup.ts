@@ -5,7 +5,7 @@
  * `DataStore` verbs do the work; with the `serverCopy` capability the copies are made inside the
  * server, exactly.
  */
-import type { DataTarget, KeyValue, Row, ShardAdapter } from '../engine/index.js';
+import type { DataTarget, KeyValue, Row, ShardAdapter } from '../engine/spi.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
 import { canonicalEncode } from '../util/canonical.js';
 
@@ -78,6 +78,14 @@ export async function originals(
   return out;
 }
 
+/** One batch of a data migration: the next `size` rows of `target` after `after`, and its backup. */
+export interface BatchWindow {
+  readonly target: DataTarget;
+  readonly backup: DataTarget;
+  readonly after: KeyValue | undefined;
+  readonly size: number;
+}
+
 /**
  * Restores the next `size` saved originals after `after` into `target`: in the server where the
  * shard can (values the driver cannot carry come back exactly), else read and written back.
@@ -85,11 +93,9 @@ export async function originals(
  */
 export async function restoreOriginals(
   shard: ShardAdapter,
-  target: DataTarget,
-  backup: DataTarget,
-  after: KeyValue | undefined,
-  size: number,
+  window: BatchWindow,
 ): Promise<{ read: number; written: number; last: KeyValue | undefined }> {
+  const { target, backup, after, size } = window;
   const copy = shard.capabilities.serverCopy ? shard.data.serverCopy : undefined;
   if (copy) {
     const { restored, last } = await copy.restore(backup, target, after, size);

@@ -20,17 +20,18 @@ import type {
   RowPatch,
   ShardAdapter,
   ShardDescriptor,
-} from '../engine/index.js';
+} from '../engine/spi.js';
 import { ErrorCode, MigrateError, MigrationFailedError } from '../errors/errors.js';
 import { describeRow } from '../errors/classify.js';
 import type { DataMigration, TransformFn } from '../definition/migration.js';
 import type { BatchEvent } from '../events/events.js';
-import { canonicalEncode, looseCanonicalEncode, sha256 } from '../util/canonical.js';
+import { canonicalEncode, looseCanonicalEncode } from '../util/canonical.js';
+import { sha256 } from '../util/row-set-hash.js';
 import { cloneValue } from '../util/clone.js';
 import { diffRow, sameValue } from '../util/same-value.js';
 import { throwIfAborted } from '../util/time.js';
 import { SDK_VERSION } from '../version.js';
-import { backupTarget, originals, restoreOriginals, saveOriginals } from './backup.js';
+import { backupTarget, originals, restoreOriginals, saveOriginals, type BatchWindow } from './backup.js';
 import { BatchPacer, type PauseGate, type ThrottleOptions } from './throttle.js';
 
 export interface BatchRunInput {
@@ -97,8 +98,8 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
     const size = pacer.size;
     const { rows, last, conflict } =
       direction === 'up'
-        ? await upBatch(input, target, after, size, backup)
-        : await downBatch(input, target, after, size, backup);
+        ? await upBatch(input, { target, backup, after, size })
+        : await downBatch(input, { target, backup, after, size });
     if (conflict) {
       // Another writer changed a row between this batch's read and its write: the batch stopped
       // before that row, which is read again next time. A row that keeps changing fails the step.
@@ -152,13 +153,8 @@ interface BatchResult {
 /** How often the same row may change under a batch before the step fails (retryable). */
 const MAX_CONFLICT_RETRIES = 20;
 
-async function upBatch(
-  input: BatchRunInput,
-  target: DataTarget,
-  after: KeyValue | undefined,
-  size: number,
-  backup: DataTarget,
-): Promise<BatchResult> {
+async function upBatch(input: BatchRunInput, window: BatchWindow): Promise<BatchResult> {
+  const { target, backup, after, size } = window;
   const { shard, migration: m } = input;
   const current = await shard.data.scan(target, after, size);
   if (current.length === 0) return { rows: { read: 0, written: 0 }, last: undefined };
@@ -243,13 +239,8 @@ async function redo(
   return fromOriginal;
 }
 
-async function downBatch(
-  input: BatchRunInput,
-  target: DataTarget,
-  after: KeyValue | undefined,
-  size: number,
-  backup: DataTarget,
-): Promise<BatchResult> {
+async function downBatch(input: BatchRunInput, window: BatchWindow): Promise<BatchResult> {
+  const { target, backup, after, size } = window;
   const { shard, migration: m } = input;
   if (m.reverse) {
     const current = await shard.data.scan(target, after, size);
@@ -272,7 +263,7 @@ async function downBatch(
     checkWritten(input, written, changed.length);
     return { rows: { read: current.length, written }, last: keyOf(target, current.at(-1)!) };
   }
-  const restored = await restoreOriginals(shard, target, backup, after, size);
+  const restored = await restoreOriginals(shard, window);
   if (restored.last === undefined) return { rows: { read: 0, written: 0 }, last: undefined };
   checkWritten(input, restored.written, restored.read);
   return { rows: { read: restored.read, written: restored.written }, last: restored.last };

@@ -7,7 +7,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
-import { isMigration, withSourceText, type Migration } from './migration.js';
+import { withSourceText } from './checksum.js';
+import { isMigration, type Migration } from './migration.js';
 
 const LOADABLE = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts']);
 

@@ -5,8 +5,8 @@
  * writes the saved values back exactly. Copies stay until `migrator.purgePreserved()`.
  */
 import { z } from 'zod';
-import type { PreserveTarget } from '../engine/index.js';
-import { sha256 } from '../util/canonical.js';
+import type { PreserveTarget } from '../engine/spi.js';
+import { sha256 } from '../util/row-set-hash.js';
 
 /**
  * One thing a migration destroys: a table/collection name (`'tenant_feature_flags'`, or

@@ -16,7 +16,7 @@
  * };
  * ```
  */
-import { compareKeys } from '../util/canonical.js';
+import { compareKeys } from './key-order.js';
 import type { EngineCapabilities } from './capabilities.js';
 import type { KeyValue } from './data-store.js';
 import type { EngineAdapter, EngineName, EngineTerms, ShardAdapter, ShardDescriptor } from './engine-adapter.js';

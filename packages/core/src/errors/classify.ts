@@ -1,8 +1,9 @@
 /**
- * What a failed step's error means, decided once for every engine: a lost connection is the shard
- * being unavailable (`MIGRATE_SHARD_UNAVAILABLE`, retryable), not the migration being wrong; a
- * failing `down` is a rollback failure (`MIGRATE_ROLLBACK`) on every engine; anything else a step
- * throws is `MIGRATE_MIGRATION_FAILED`. And how a row is named in messages: `row ["3"]`.
+ * What a failed step's error means, decided once for every engine: a lost connection (as the
+ * engine adapter's `classifyError` or a Node socket code says) is the shard being unavailable
+ * (`MIGRATE_SHARD_UNAVAILABLE`, retryable), not the migration being wrong; a failing `down` is a
+ * rollback failure (`MIGRATE_ROLLBACK`) on every engine; anything else a step throws is
+ * `MIGRATE_MIGRATION_FAILED`. And how a row is named in messages: `row ["3"]`.
  */
 import {
   errorMessage,
@@ -28,25 +29,19 @@ const NODE_CODES = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
 ]);
-/** PostgreSQL: connection exceptions (class 08) and server shutdown / start-up (57P01–57P03). */
-const SQLSTATES = /^(08...|57P0[123])$/;
-/** MongoDB driver errors of an unreachable or vanished server. */
-const MONGO_NAMES = new Set([
-  'MongoNetworkError',
-  'MongoNetworkTimeoutError',
-  'MongoServerSelectionError',
-  'MongoTopologyClosedError',
-  'MongoPoolClearedError',
-]);
-/** node-postgres messages of a lost connection without a code. */
-const MESSAGES = [
-  /Connection terminated/i,
-  /Client has encountered a connection error/i,
-  /timeout exceeded when trying to connect/i,
-];
+/**
+ * An engine adapter's `classifyError` (see `engine/error-reason.ts`), as far as this file reads it:
+ * the engine's own codes (SQLSTATEs, MongoDB error names and codes, a driver's messages) are known
+ * only to its adapter, which maps them to a reason; core reads the reason, never the codes.
+ */
+export type ClassifyError = (error: unknown) => { readonly reason: string };
 
-/** True when `error` (or anything in its `cause` chain) says the server could not be reached or went away. */
-export function isConnectionLoss(error: unknown): boolean {
+/**
+ * True when `error` (or anything in its `cause` chain) says the server could not be reached or went
+ * away: the SDK's own `MIGRATE_SHARD_UNAVAILABLE`, a Node socket code, or an error the engine's
+ * `classifyError` calls `connection-lost`.
+ */
+export function isConnectionLoss(error: unknown, classifyError?: ClassifyError): boolean {
   const seen = new Set<unknown>();
   for (
     let e: unknown = error;
@@ -54,13 +49,12 @@ export function isConnectionLoss(error: unknown): boolean {
     e = (e as { cause?: unknown }).cause
   ) {
     seen.add(e);
-    const { code, name, message } = e as { code?: unknown; name?: unknown; message?: unknown };
+    const { code } = e as { code?: unknown };
     if (isMigrateError(e) && e.code === ErrorCode.ShardUnavailable) return true;
-    if (typeof code === 'string' && (NODE_CODES.has(code) || SQLSTATES.test(code))) return true;
-    if (typeof name === 'string' && MONGO_NAMES.has(name)) return true;
-    if (typeof message === 'string' && MESSAGES.some((r) => r.test(message))) return true;
+    if (typeof code === 'string' && NODE_CODES.has(code)) return true;
+    if (classifyError?.(e).reason === 'connection-lost') return true;
     const nested = (e as { errors?: unknown }).errors;
-    if (Array.isArray(nested) && nested.some((n) => isConnectionLoss(n))) return true;
+    if (Array.isArray(nested) && nested.some((n) => isConnectionLoss(n, classifyError))) return true;
   }
   return false;
 }
@@ -69,9 +63,9 @@ export function isConnectionLoss(error: unknown): boolean {
  * The error of a shard that could not be reached or read, as `MIGRATE_SHARD_UNAVAILABLE` naming the
  * shard (a `MigrateError` an adapter already threw is kept).
  */
-export function asShardUnavailable(shardId: string, cause: unknown): MigrateError {
+export function asShardUnavailable(shardId: string, cause: unknown, classifyError?: ClassifyError): MigrateError {
   if (isMigrateError(cause)) return cause;
-  const what = isConnectionLoss(cause) ? 'is unreachable' : 'could not be read';
+  const what = isConnectionLoss(cause, classifyError) ? 'is unreachable' : 'could not be read';
   return new ShardUnavailableError(`Shard "${shardId}" ${what}: ${errorMessage(cause)}`, { shardId, cause });
 }
 
@@ -79,6 +73,8 @@ export interface StepFailureContext {
   readonly migrationId: string;
   readonly shardId: string;
   readonly direction: 'up' | 'down';
+  /** The engine adapter's `classifyError`, which recognises its driver's lost connections. */
+  readonly classifyError?: ClassifyError | undefined;
 }
 
 /**
@@ -91,7 +87,7 @@ export function stepFailure(cause: unknown, at: StepFailureContext): MigrateErro
   const doing = at.direction === 'up' ? `applying "${at.migrationId}"` : `rolling back "${at.migrationId}"`;
   const keeps = isMigrateError(cause) && cause.code !== ErrorCode.MigrationFailed && cause.code !== ErrorCode.Rollback;
   if (keeps) return cause;
-  if (isConnectionLoss(cause)) {
+  if (isConnectionLoss(cause, at.classifyError)) {
     return new ShardUnavailableError(
       `Shard "${at.shardId}" became unreachable while ${doing}: ${errorMessage(cause)}`,
       options,

@@ -6,7 +6,7 @@
  * Use {@link isMigrateError} rather than `instanceof` when the CLI and an adapter may each resolve
  * their own copy of core.
  */
-import { redact } from '../util/redact.js';
+import { redact } from './redact.js';
 
 export const ErrorCode = {
   Definition: 'MIGRATE_DEFINITION',

@@ -3,7 +3,7 @@
  * finish first is a hook instead. A listener that throws is logged and ignored, never allowed to
  * break a run. Payloads are JSON-safe and redacted.
  */
-import type { LockStatus } from '../engine/index.js';
+import type { LockStatus } from '../engine/spi.js';
 import type { SerializedError } from '../errors/errors.js';
 import type { Plan } from '../plan/planner.js';
 import type { RunReport } from '../run/report.js';

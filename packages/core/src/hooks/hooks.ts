@@ -12,7 +12,7 @@
  * `afterStep` cannot veto (the step is done): a throw there is `MIGRATE_HOOK_FAILED`, reported on the
  * step and failing the run, but the applied step is not undone.
  */
-import type { Direction, EngineName, KeyValue } from '../engine/index.js';
+import type { Direction, EngineName, KeyValue } from '../engine/spi.js';
 import { ErrorCode, errorMessage, MigrateError } from '../errors/errors.js';
 import type { Migration } from '../definition/migration.js';
 import type { Plan } from '../plan/planner.js';

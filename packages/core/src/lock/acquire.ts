@@ -10,7 +10,7 @@
  * `timeoutMs`/`signal`). There is no fixed default deadline: a replica started during a two-hour
  * backfill waits for it instead of failing after ten minutes.
  */
-import type { Lease, LockProvider, LockStatus, TryAcquireOptions } from '../engine/index.js';
+import type { Lease, LockProvider, LockStatus, TryAcquireOptions } from '../engine/spi.js';
 import { ErrorCode, LockTimeoutError, MigrateError } from '../errors/errors.js';
 import { sleep } from '../util/time.js';
 

@@ -2,7 +2,7 @@
  * Leases of a run: the names of the run lock and the shard locks, acquiring a shard's lease, and the
  * heartbeat that renews a lease and notices when it is lost.
  */
-import type { Lease } from '../engine/index.js';
+import type { Lease } from '../engine/spi.js';
 import { serializeError } from '../errors/errors.js';
 import { ttlOf, type MigratorContext, type ShardRef } from '../run/context.js';
 import { acquireLock, type AcquireOptions } from './acquire.js';

@@ -4,9 +4,10 @@
  * each with a typed `PlanError` naming the migration, the shard and the cause. The plan is plain
  * JSON: `migrator.plan()` is the dry run.
  */
-import type { EngineName, LedgerRecord, ShardDescriptor } from '../engine/index.js';
+import type { EngineName, LedgerRecord, ShardDescriptor } from '../engine/spi.js';
 import { ErrorCode, PlanError } from '../errors/errors.js';
-import { isLegacyChecksum, type Migration } from '../definition/migration.js';
+import { isLegacyChecksum } from '../definition/checksum.js';
+import type { Migration } from '../definition/migration.js';
 import { checkBackupNames } from '../definition/backup-names.js';
 import type { DirectoryOverrides, Router } from '../router/router.js';
 

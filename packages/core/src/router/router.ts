@@ -4,11 +4,11 @@
  * as overrides, not kept here.
  */
 import { createHash } from 'node:crypto';
-import type { DirectoryOverrides, EngineName } from '../engine/index.js';
+import type { DirectoryOverrides, EngineName } from '../engine/spi.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
 // A shard-key field is a plain name, as a data migration's `key` (non-empty, no spaces or quotes).
 import { NAME } from '../definition/names.js';
-import { compareUtf8 } from '../util/canonical.js';
+import { compareUtf8 } from '../engine/key-order.js';
 
 export type { DirectoryOverrides };
 

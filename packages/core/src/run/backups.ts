@@ -6,7 +6,7 @@
  * applied migrations and marks their ledger records, so that a later rollback that would need the
  * backup is refused with a typed error instead of silently restoring nothing.
  */
-import type { LedgerRecord, Lease, ShardAdapter } from '../engine/index.js';
+import type { LedgerRecord, Lease, ShardAdapter } from '../engine/spi.js';
 import type { DataMigration, Migration } from '../definition/migration.js';
 import { backupName, backupTarget } from '../data/backup.js';
 import { RollbackError } from '../errors/errors.js';

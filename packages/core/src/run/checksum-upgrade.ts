@@ -3,8 +3,9 @@
  * planner accepted those records (see `isLegacyChecksum`); here they are rewritten to the current
  * `v2:` checksum under each shard's lease, so drift is checked from then on.
  */
-import type { Lease, ShardAdapter } from '../engine/index.js';
-import { isLegacyChecksum, type Migration } from '../definition/migration.js';
+import type { Lease, ShardAdapter } from '../engine/spi.js';
+import { isLegacyChecksum } from '../definition/checksum.js';
+import type { Migration } from '../definition/migration.js';
 import { fenceOf } from '../lock/lease-keeper.js';
 
 export async function upgradeLegacyChecksums(

@@ -3,11 +3,12 @@
  * field, thrown before anything connects or applies.
  */
 import { z } from 'zod';
-import { verifyEngineAdapter, type EngineAdapter, type LockProvider, type TenantDirectory } from '../engine/index.js';
+import { verifyEngineAdapter, type EngineAdapter, type LockProvider, type TenantDirectory } from '../engine/spi.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
 import type { DriftPolicy } from '../plan/planner.js';
 import type { Router } from '../router/router.js';
-import { validateMigration, type Migration } from '../definition/migration.js';
+import type { Migration } from '../definition/migration.js';
+import { validateMigration } from '../definition/validate-migration.js';
 import { checkBackupNames } from '../definition/backup-names.js';
 import type { Logger } from '../util/logger.js';
 import type { ThrottleOptions } from '../data/throttle.js';

@@ -4,8 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { ControlStore, EngineAdapter, ShardAdapter, ShardDescriptor } from '../engine/index.js';
-import { bindToEngine, type Migration } from '../definition/migration.js';
+import type { ControlStore, EngineAdapter, ShardAdapter, ShardDescriptor } from '../engine/spi.js';
+import { bindToEngine } from '../definition/checksum.js';
+import type { Migration } from '../definition/migration.js';
 import { loadMigrations } from '../definition/load.js';
 import { serializeError } from '../errors/errors.js';
 import type { MigratorEventName, MigratorEventPayload } from '../events/events.js';

@@ -8,7 +8,7 @@
  * 3. else the lock of the first engine's first shard, and no directory (it reads as empty and
  *    refuses writes).
  */
-import type { ControlStore, DirectoryOverrides, EngineAdapter, TenantDirectory } from '../engine/index.js';
+import type { ControlStore, DirectoryOverrides, EngineAdapter, TenantDirectory } from '../engine/spi.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
 
 /** The `directory` option: a tenant directory, or (read-only) a function returning its placements. */

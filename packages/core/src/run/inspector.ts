@@ -2,10 +2,10 @@
  * The inspector: reads the shards' ledgers and locks and says where the set stands (`status`,
  * `verify`, the data check) and what `run()` does in its `verify` and `wait` modes. Changes nothing.
  */
-import type { KeyValue, LedgerRecord, LockStatus, PreservedCopy } from '../engine/index.js';
+import type { KeyValue, LedgerRecord, LockStatus, PreservedCopy } from '../engine/spi.js';
 import { ErrorCode, RunFailedError, serializeError, type SerializedError } from '../errors/errors.js';
 import { describeRow } from '../errors/classify.js';
-import { isLegacyChecksum } from '../definition/migration.js';
+import { isLegacyChecksum } from '../definition/checksum.js';
 import type { StatusSnapshot } from '../events/status-tracker.js';
 import { plan as makePlan, type Plan } from '../plan/planner.js';
 import { sleep, throwIfAborted } from '../util/time.js';

@@ -3,7 +3,7 @@
  * placements of the control store's tenant directory.
  */
 import PQueue from 'p-queue';
-import type { LedgerRecord } from '../engine/index.js';
+import type { LedgerRecord } from '../engine/spi.js';
 import { asShardUnavailable } from '../errors/classify.js';
 import type { DirectoryOverrides } from '../router/router.js';
 import { concurrencyOf, type MigratorContext } from './context.js';
@@ -33,7 +33,10 @@ export async function readLedgers(
         if (init) await ref.adapter.ledger.init();
         ledgers.set(ref.descriptor.id, await ref.adapter.ledger.list());
       } catch (error) {
-        unreachable.set(ref.descriptor.id, asShardUnavailable(ref.descriptor.id, error));
+        unreachable.set(
+          ref.descriptor.id,
+          asShardUnavailable(ref.descriptor.id, error, (e) => ref.engine.classifyError(e)),
+        );
       }
     });
   }

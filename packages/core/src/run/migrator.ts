@@ -6,7 +6,7 @@
  * lock and applies; the others wait for it, then find nothing pending and return.
  */
 import { EventEmitter } from 'eventemitter3';
-import type { ShardDescriptor, TenantDirectory } from '../engine/index.js';
+import type { ShardDescriptor, TenantDirectory } from '../engine/spi.js';
 import { ErrorCode, MigrateError } from '../errors/errors.js';
 import type { MigratorEvents } from '../events/events.js';
 import type { Plan, RollbackTarget } from '../plan/planner.js';

@@ -16,7 +16,7 @@ import {
   type LedgerRecord,
   type ShardAdapter,
   type TargetInfo,
-} from '../engine/index.js';
+} from '../engine/spi.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
 import type { DataMigration, Migration } from '../definition/migration.js';
 import type { Plan } from '../plan/planner.js';

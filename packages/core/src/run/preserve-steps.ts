@@ -14,7 +14,7 @@ import type {
   PreserveTarget,
   ShardAdapter,
   ShardDescriptor,
-} from '../engine/index.js';
+} from '../engine/spi.js';
 import type { Migration } from '../definition/migration.js';
 import { ErrorCode, PreserveError } from '../errors/errors.js';
 import { throwIfAborted } from '../util/time.js';

@@ -11,7 +11,7 @@
  *   rollback) starts again from the first key. Rows the earlier version already wrote are redone
  *   from their saved originals in the backup, so no row is transformed twice.
  */
-import type { LedgerRecord } from '../engine/index.js';
+import type { LedgerRecord } from '../engine/spi.js';
 import type { Migration } from '../definition/migration.js';
 import { fingerprint } from '../data/batch-runner.js';
 

@@ -1,5 +1,5 @@
 /** The structured result of `run()` and `rollback()`: per shard, per migration. */
-import type { EngineName, LedgerCounts } from '../engine/index.js';
+import type { EngineName, LedgerCounts } from '../engine/spi.js';
 import type { SerializedError } from '../errors/errors.js';
 
 export type StepStatus =

@@ -2,7 +2,7 @@
  * The run lock around `run()`, `rollback()` and `purgeBackups()`: taken in the control store
  * (waiting while its holder is alive), kept alive by a heartbeat while `body` runs, released after.
  */
-import type { LockStatus } from '../engine/index.js';
+import type { LockStatus } from '../engine/spi.js';
 import { acquireRunLock, runLockName, startHeartbeat } from '../lock/lease-keeper.js';
 import type { MigratorContext } from './context.js';
 import { markUnavailable } from './report-builder.js';

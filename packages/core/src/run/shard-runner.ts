@@ -2,7 +2,7 @@
  * The shard runner: one shard's steps of one wave, in order, under the shard's lease (renewed by a
  * heartbeat). A failed step stops the shard; dependencies and a halt mark later steps not run.
  */
-import type { Lease } from '../engine/index.js';
+import type { Lease } from '../engine/spi.js';
 import { serializeError } from '../errors/errors.js';
 import type { Migration } from '../definition/migration.js';
 import type { PlanStep, ShardPlan } from '../plan/planner.js';

@@ -8,7 +8,7 @@
  * `migration:done`. A step vetoed by beforeStep emits `shard:failed` (`rollback:shard` when rolling
  * back) and no `shard:start`.
  */
-import type { Direction, KeyValue } from '../engine/index.js';
+import type { Direction, KeyValue } from '../engine/spi.js';
 import { serializeError } from '../errors/errors.js';
 import type { Migration } from '../definition/migration.js';
 import { runHook, type StepHookContext } from '../hooks/hooks.js';

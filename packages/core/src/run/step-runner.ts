@@ -3,7 +3,7 @@
  * or rolls one back, keeping the shard's ledger record in step with what happened.
  */
 import pRetry, { type Options as RetryOptions } from 'p-retry';
-import type { Fence, Lease, LedgerRecord } from '../engine/index.js';
+import type { Fence, Lease, LedgerRecord } from '../engine/spi.js';
 import { ErrorCode, isMigrateError, MigrateError, serializeError } from '../errors/errors.js';
 import { stepFailure } from '../errors/classify.js';
 import type { DataMigration, Migration, MigrationContext } from '../definition/migration.js';
@@ -229,7 +229,14 @@ async function recordFailure(
 ): Promise<StepReport> {
   const { migration: m, ref, runId } = input;
   const shardId = ref.descriptor.id;
-  const error = serializeError(stepFailure(cause, { migrationId: m.id, shardId, direction: 'up' }));
+  const error = serializeError(
+    stepFailure(cause, {
+      migrationId: m.id,
+      shardId,
+      direction: 'up',
+      classifyError: (e) => ref.engine.classifyError(e),
+    }),
+  );
   if (!(cause instanceof MigrateError && cause.code === ErrorCode.StaleLease)) {
     await ref.adapter.ledger
       .put({ ...state.record, state: 'failed', finishedAt: new Date().toISOString(), error }, fenceOf(input.lease))
@@ -280,7 +287,14 @@ async function rollbackOne(ctx: MigratorContext, input: RollbackInput): Promise<
     ctx.emit('rollback:shard', { runId, migrationId: m.id, shardId, status: 'done' });
     return { migrationId: m.id, status: 'applied', durationMs: Date.now() - t0 };
   } catch (cause) {
-    const error = serializeError(stepFailure(cause, { migrationId: m.id, shardId, direction: 'down' }));
+    const error = serializeError(
+      stepFailure(cause, {
+        migrationId: m.id,
+        shardId,
+        direction: 'down',
+        classifyError: (e) => ref.engine.classifyError(e),
+      }),
+    );
     ctx.emit('rollback:shard', { runId, migrationId: m.id, shardId, status: 'failed', error });
     return { migrationId: m.id, status: 'failed', error, durationMs: Date.now() - t0 };
   } finally {

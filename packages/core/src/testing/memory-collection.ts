@@ -3,8 +3,9 @@
  * scans are a binary search, not a sort per batch. Rows are copied in and out, so a caller that
  * mutates what it got cannot change stored data behind the SDK's back.
  */
-import type { KeyRange, KeyValue, Row, RowPatch } from '../engine/index.js';
-import { canonicalEncode, compareKeys } from '../util/canonical.js';
+import type { KeyRange, KeyValue, Row, RowPatch } from '../engine/spi.js';
+import { canonicalEncode } from '../util/canonical.js';
+import { compareKeys } from '../engine/key-order.js';
 import { cloneValue } from '../util/clone.js';
 
 export class MemoryCollection {

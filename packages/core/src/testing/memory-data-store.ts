@@ -14,9 +14,10 @@ import type {
   Row,
   RowPatch,
   TargetInfo,
-} from '../engine/index.js';
+} from '../engine/spi.js';
 import { assertBackupTarget } from '../data/backup.js';
-import { RowSetHash, typedEncode } from '../util/canonical.js';
+import { RowSetHash } from '../util/row-set-hash.js';
+import { typedEncode } from '../util/typed-encode.js';
 import { sameValue } from '../util/same-value.js';
 import type { MemoryCollection } from './memory-collection.js';
 

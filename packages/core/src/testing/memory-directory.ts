@@ -2,7 +2,7 @@
  * The memory engine's tenant directory: a map kept on the control shard (like the
  * `mcp_tenant_directory` table of a PostgreSQL one), so migrators over one store share it.
  */
-import type { DirectoryOverrides, EngineName, TenantDirectory } from '../engine/index.js';
+import type { DirectoryOverrides, EngineName, TenantDirectory } from '../engine/spi.js';
 
 /** Placements as a memory shard keeps them: engine → tenant → shard id. */
 export type Placements = Map<string, Map<string, string>>;

@@ -27,88 +27,15 @@ import {
   type ShardAdapter,
   type ShardDescriptor,
   type StepOptions,
-} from '../engine/index.js';
-import { definedDefaultKey } from '../definition/migration.js';
+} from '../engine/spi.js';
+import { definedDefaultKey } from '../definition/checksum.js';
 import { DefinitionError, ErrorCode, isMigrateError, ShardUnavailableError } from '../errors/errors.js';
-import { compareKeys } from '../util/canonical.js';
-import { MemoryCollection } from './memory-collection.js';
+import { compareKeys } from '../engine/key-order.js';
 import { MemoryDataStore } from './memory-data-store.js';
 import { MemoryTenantDirectory } from './memory-directory.js';
-import { MemoryLockProvider, MemoryLockTable } from './memory-lock.js';
+import { MemoryLockProvider } from './memory-lock.js';
 import { MemoryPreserveStore } from './memory-preserve.js';
-
-/** The native handle a memory shard's migrations receive: a named bag of collections. */
-export class MemoryShard {
-  readonly id: string;
-  readonly #collections = new Map<string, MemoryCollection>();
-  /** Free-form schema facts a migration may record (e.g. `{ 'tenants.region': 'text' }`). */
-  readonly schema = new Map<string, unknown>();
-  /** False makes every operation on this shard fail as unreachable (fault injection). */
-  available = true;
-
-  constructor(id: string) {
-    this.id = id;
-  }
-
-  /** The collection `name`, created with `key` (default `['id']`) when absent. */
-  collection(name: string, key: readonly string[] = ['id']): MemoryCollection {
-    let c = this.#collections.get(name);
-    if (!c) this.#collections.set(name, (c = new MemoryCollection(name, key)));
-    return c;
-  }
-
-  createCollection(name: string, key: readonly string[] = ['id']): MemoryCollection {
-    if (this.#collections.has(name)) throw new Error(`collection "${name}" already exists on ${this.id}`);
-    return this.collection(name, key);
-  }
-
-  hasCollection(name: string): boolean {
-    return this.#collections.has(name);
-  }
-
-  dropCollection(name: string): boolean {
-    return this.#collections.delete(name);
-  }
-
-  renameCollection(from: string, to: string): void {
-    const c = this.#collections.get(from);
-    if (!c) throw new Error(`collection "${from}" does not exist on ${this.id}`);
-    if (this.#collections.has(to)) throw new Error(`collection "${to}" already exists on ${this.id}`);
-    const moved = new MemoryCollection(to, c.key);
-    moved.upsert(c.rows());
-    for (const [k, v] of c.indexes) moved.indexes.set(k, v);
-    this.#collections.delete(from);
-    this.#collections.set(to, moved);
-  }
-
-  collectionNames(): string[] {
-    return [...this.#collections.keys()].sort();
-  }
-
-  /** The ledger as stored on this shard (like the `mcp_migrations` table of a real one). */
-  readonly ledger = new Map<string, LedgerRecord>();
-  /** The tenant directory, on the control shard (engine → tenant → shard id). */
-  readonly directory = new Map<string, Map<string, string>>();
-}
-
-/**
- * State shared by memory engines in one process: shards by id and the lock table. Several migrators
- * built over one store behave like several replicas over the same databases.
- */
-export class MemoryStore {
-  readonly locks = new MemoryLockTable();
-  readonly #shards = new Map<string, MemoryShard>();
-
-  shard(id: string): MemoryShard {
-    let s = this.#shards.get(id);
-    if (!s) this.#shards.set(id, (s = new MemoryShard(id)));
-    return s;
-  }
-}
-
-export function createMemoryStore(): MemoryStore {
-  return new MemoryStore();
-}
+import { createMemoryStore, type MemoryShard, type MemoryStore } from './memory-shard.js';
 
 export interface MemoryEngineOptions {
   /** Engine name the migrations target, e.g. `postgres` or `mongodb`. Default `memory`. */
@@ -171,7 +98,15 @@ export function memoryEngine(options: MemoryEngineOptions = {}): MemoryEngine {
   const adapters = new Map(
     ids.map((id) => [
       id,
-      new MemoryShardAdapter(id, name, store, lock, options.latencyMs ?? 0, capabilities, options.preserve ?? true),
+      new MemoryShardAdapter({
+        id,
+        engine: name,
+        store,
+        lock,
+        latencyMs: options.latencyMs ?? 0,
+        capabilities,
+        preserve: options.preserve ?? true,
+      }),
     ]),
   );
   const shards: ShardDescriptor[] = ids.map((id) => ({ id, engine: name, location: `memory://${id}` }));
@@ -200,6 +135,17 @@ export function memoryEngine(options: MemoryEngineOptions = {}): MemoryEngine {
   };
 }
 
+/** What one memory shard's adapter is built from. */
+interface MemoryShardSettings {
+  readonly id: string;
+  readonly engine: EngineName;
+  readonly store: MemoryStore;
+  readonly lock: MemoryLockProvider;
+  readonly latencyMs: number;
+  readonly capabilities: EngineCapabilities;
+  readonly preserve: boolean;
+}
+
 class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
   readonly id: string;
   readonly engine: EngineName;
@@ -213,15 +159,8 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
   readonly #store: MemoryStore;
   readonly #latencyMs: number;
 
-  constructor(
-    id: string,
-    engine: EngineName,
-    store: MemoryStore,
-    lock: MemoryLockProvider,
-    latencyMs: number,
-    capabilities: EngineCapabilities,
-    preserve: boolean,
-  ) {
+  constructor(settings: MemoryShardSettings) {
+    const { id, engine, store, lock, latencyMs, capabilities, preserve } = settings;
     this.id = id;
     this.capabilities = capabilities;
     this.engine = engine;

@@ -3,7 +3,7 @@
  * Tokens are monotonic per lock name for the lifetime of the {@link MemoryLockTable}, which several
  * migrators in one process may share (as several replicas share a database).
  */
-import type { Fence, Lease, LockProvider, LockStatus, TryAcquireOptions } from '../engine/index.js';
+import type { Fence, Lease, LockProvider, LockStatus, TryAcquireOptions } from '../engine/spi.js';
 import { StaleLeaseError } from '../errors/errors.js';
 
 interface Holder {

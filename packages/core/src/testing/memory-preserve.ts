@@ -3,12 +3,12 @@
  * (copies beside the target, a catalog collection, first-attempt copies kept on a retry), so that
  * host services can test a destructive migration's rollback without a server.
  */
-import type { PreservedCopy, PreserveSaveOptions, PreserveStore, PreserveTarget, Row } from '../engine/index.js';
+import type { PreservedCopy, PreserveSaveOptions, PreserveStore, PreserveTarget, Row } from '../engine/spi.js';
 import { PRESERVE_CATALOG, preserveCopyName } from '../definition/preserve.js';
 import { ErrorCode, PreserveError } from '../errors/errors.js';
 import { cloneValue } from '../util/clone.js';
 import type { MemoryCollection } from './memory-collection.js';
-import type { MemoryShard } from './memory-engine.js';
+import type { MemoryShard } from './memory-shard.js';
 
 interface CatalogRow extends Row {
   copy: string;

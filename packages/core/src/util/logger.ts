@@ -8,7 +8,7 @@ export interface Logger {
 
 export const noopLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
-import { redact, redactValue } from './redact.js';
+import { redact, redactValue } from '../errors/redact.js';
 
 /** Wraps a host logger so that messages and fields are redacted, and adds fixed fields. */
 export function redactingLogger(base: Logger, fixed: Record<string, unknown> = {}): Logger {

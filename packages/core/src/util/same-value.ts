@@ -4,7 +4,7 @@
  * `-0` and `0`, a `Long` and a number, `"1.50"` and `1.5`), and must call a value equal to its own
  * copy (Dates, byte arrays, driver value objects, nested documents in any key order).
  */
-import type { Row } from '../engine/index.js';
+import type { Row } from '../engine/spi.js';
 
 /** True when `a` and `b` are the same value, types included (see the module comment). */
 export function sameValue(a: unknown, b: unknown): boolean {

@@ -14,9 +14,9 @@
  * (a scrubbed key would restart or skip rows). Keys are data, never secrets; what leaves through
  * events, reports and `status()` is still scrubbed on the way out, the stored row keeps the key.
  */
-import type { Fence, LedgerRecord, LedgerStore, ShardAdapter } from '../engine/index.js';
+import type { Fence, LedgerRecord, LedgerStore, ShardAdapter } from '../engine/spi.js';
 import type { Logger } from './logger.js';
-import { redact, redactValue } from './redact.js';
+import { redact, redactValue } from '../errors/redact.js';
 
 /** What a scrubbed secret is replaced with. */
 export const SCRUBBED = '***';

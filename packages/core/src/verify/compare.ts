@@ -4,9 +4,11 @@
  * down to the keys that differ, as data-diff and VDiff do. Uses only `scan` and `checksum` of the
  * `DataStore` contract, so it works across adapters of the same engine.
  */
-import type { DataStore, DataTarget, KeyRange, KeyValue, Row } from '../engine/index.js';
+import type { DataStore, DataTarget, KeyRange, KeyValue, Row } from '../engine/spi.js';
 import { ValidationError } from '../errors/errors.js';
-import { canonicalEncode, compareKeys, storedFormOf, typedEncode } from '../util/canonical.js';
+import { canonicalEncode } from '../util/canonical.js';
+import { compareKeys } from '../engine/key-order.js';
+import { storedFormOf, typedEncode } from '../util/typed-encode.js';
 
 export interface DataSide {
   readonly store: DataStore;
@@ -47,25 +49,44 @@ export interface CompareResult {
   readonly truncated: boolean;
 }
 
+/** What one comparison carries through its bisection. */
+interface Search {
+  readonly left: DataSide;
+  readonly right: DataSide;
+  readonly leafRows: number;
+  readonly fanout: number;
+  readonly max: number;
+  readonly compare: (a: KeyValue, b: KeyValue) => number;
+  readonly signal: AbortSignal | undefined;
+  readonly differences: KeyDifference[];
+  readonly ranges: KeyRange[];
+}
+
 /** Compares two sides; bisects mismatching ranges to the keys. Reads, never writes. */
 export async function compareData(
   left: DataSide,
   right: DataSide,
   options: CompareOptions = {},
 ): Promise<CompareResult> {
-  const leafRows = options.leafRows ?? 256;
-  const fanout = Math.max(2, options.fanout ?? 16);
-  const max = options.maxDifferences ?? 1000;
   const range = options.range ?? {};
-  const compare = options.compareKeys ?? compareKeys;
+  const search: Search = {
+    left,
+    right,
+    leafRows: options.leafRows ?? 256,
+    fanout: Math.max(2, options.fanout ?? 16),
+    max: options.maxDifferences ?? 1000,
+    compare: options.compareKeys ?? compareKeys,
+    signal: options.signal,
+    differences: [],
+    ranges: [],
+  };
   const [l, r] = await Promise.all([
     left.store.checksum(left.target, range),
     right.store.checksum(right.target, range),
   ]);
-  const differences: KeyDifference[] = [];
-  const ranges: KeyRange[] = [];
   const equal = l.count === r.count && l.hash === r.hash;
-  if (!equal) await bisect(range, Math.max(l.count, r.count));
+  if (!equal) await bisect(search, range, Math.max(l.count, r.count));
+  const { differences, ranges, max } = search;
   return {
     equal,
     left: l,
@@ -74,70 +95,78 @@ export async function compareData(
     differences: differences.slice(0, max),
     truncated: differences.length >= max,
   };
+}
 
-  async function bisect(span: KeyRange, rows: number): Promise<void> {
-    if (differences.length >= max) return;
-    options.signal?.throwIfAborted();
-    if (rows <= leafRows) {
-      ranges.push(span);
-      differences.push(...(await diffRows(span)));
-      return;
-    }
-    for (const segment of await split(span, rows)) {
-      const [a, b] = await Promise.all([
-        left.store.checksum(left.target, segment),
-        right.store.checksum(right.target, segment),
-      ]);
-      if (a.count !== b.count || a.hash !== b.hash) await bisect(segment, Math.max(a.count, b.count));
-      if (differences.length >= max) return;
-    }
+/** Narrows a mismatching `span` down to leaf ranges, and diffs those row by row. */
+async function bisect(s: Search, span: KeyRange, rows: number): Promise<void> {
+  if (s.differences.length >= s.max) return;
+  s.signal?.throwIfAborted();
+  if (rows <= s.leafRows) {
+    s.ranges.push(span);
+    s.differences.push(...(await diffRows(s, span)));
+    return;
   }
+  for (const segment of await split(s, span, rows)) {
+    const [a, b] = await Promise.all([
+      s.left.store.checksum(s.left.target, segment),
+      s.right.store.checksum(s.right.target, segment),
+    ]);
+    if (a.count !== b.count || a.hash !== b.hash) await bisect(s, segment, Math.max(a.count, b.count));
+    if (s.differences.length >= s.max) return;
+  }
+}
 
-  /** Cuts `span` into about `fanout` segments at keys read from the side with more rows in it. */
-  async function split(span: KeyRange, rows: number): Promise<KeyRange[]> {
-    const step = Math.max(1, Math.ceil(rows / fanout));
-    const cuts: KeyValue[] = [];
-    for (const side of [left, right]) {
-      let after = span.after;
-      let seen = 0;
-      for (;;) {
-        const page = await side.store.scan(side.target, after, Math.min(5000, rows + 1));
-        if (page.length === 0) break;
-        let stop = false;
-        for (const row of page) {
-          const key = keyOf(side.target, row);
-          if (span.upTo && compare(key, span.upTo) > 0) {
-            stop = true;
-            break;
-          }
-          if (++seen % step === 0) cuts.push(key);
-        }
-        after = keyOf(side.target, page.at(-1)!);
-        if (stop || page.length < Math.min(5000, rows + 1)) break;
-      }
-      if (cuts.length) break;
-    }
-    const segments: KeyRange[] = [];
-    let from = span.after;
-    for (const cut of dedupe(cuts, compare)) {
-      segments.push({ after: from, upTo: cut });
-      from = cut;
-    }
-    segments.push({ after: from, upTo: span.upTo });
-    return segments;
+/** Cuts `span` into about `fanout` segments at keys read from the side with more rows in it. */
+async function split(s: Search, span: KeyRange, rows: number): Promise<KeyRange[]> {
+  const step = Math.max(1, Math.ceil(rows / s.fanout));
+  let cuts: KeyValue[] = [];
+  for (const side of [s.left, s.right]) {
+    cuts = await cutsOf(side, span, { pageSize: Math.min(5000, rows + 1), step, compare: s.compare });
+    if (cuts.length) break;
   }
+  const segments: KeyRange[] = [];
+  let from = span.after;
+  for (const cut of dedupe(cuts, s.compare)) {
+    segments.push({ after: from, upTo: cut });
+    from = cut;
+  }
+  segments.push({ after: from, upTo: span.upTo });
+  return segments;
+}
 
-  async function diffRows(span: KeyRange): Promise<KeyDifference[]> {
-    const [a, b] = await Promise.all([readRange(left, span, compare), readRange(right, span, compare)]);
-    const out: KeyDifference[] = [];
-    for (const [id, row] of a) {
-      const other = b.get(id);
-      if (!other) out.push({ key: row.key, kind: 'missing-right' });
-      else if (other.encoded !== row.encoded) out.push({ key: row.key, kind: 'changed' });
+/** Every `step`-th key of one side within `span`. */
+async function cutsOf(
+  side: DataSide,
+  span: KeyRange,
+  how: { readonly pageSize: number; readonly step: number; readonly compare: (a: KeyValue, b: KeyValue) => number },
+): Promise<KeyValue[]> {
+  const { pageSize, step, compare } = how;
+  const cuts: KeyValue[] = [];
+  let after = span.after;
+  let seen = 0;
+  for (;;) {
+    const page = await side.store.scan(side.target, after, pageSize);
+    if (page.length === 0) return cuts;
+    for (const row of page) {
+      const key = keyOf(side.target, row);
+      if (span.upTo && compare(key, span.upTo) > 0) return cuts;
+      if (++seen % step === 0) cuts.push(key);
     }
-    for (const [id, row] of b) if (!a.has(id)) out.push({ key: row.key, kind: 'missing-left' });
-    return out;
+    after = keyOf(side.target, page.at(-1)!);
+    if (page.length < pageSize) return cuts;
   }
+}
+
+async function diffRows(s: Search, span: KeyRange): Promise<KeyDifference[]> {
+  const [a, b] = await Promise.all([readRange(s.left, span, s.compare), readRange(s.right, span, s.compare)]);
+  const out: KeyDifference[] = [];
+  for (const [id, row] of a) {
+    const other = b.get(id);
+    if (!other) out.push({ key: row.key, kind: 'missing-right' });
+    else if (other.encoded !== row.encoded) out.push({ key: row.key, kind: 'changed' });
+  }
+  for (const [id, row] of b) if (!a.has(id)) out.push({ key: row.key, kind: 'missing-left' });
+  return out;
 }
 
 /** Rows of a side in a range, by canonical key. */

@@ -3,7 +3,7 @@
  * data store, the preserved copies and the document mover. Internal.
  */
 import type { AnyBulkWriteOperation, BulkWriteResult, Db, Document } from 'mongodb';
-import { canonicalEncode, MigrationFailedError } from '@mcp/migrate-core';
+import { canonicalEncode, MigrationFailedError } from '@mcp/migrate-core/engine';
 import type { Row } from '@mcp/migrate-core/engine';
 import { keyOf } from './keyset.js';
 import { describe } from '../mongo-errors.js';

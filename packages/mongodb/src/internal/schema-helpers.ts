@@ -16,7 +16,7 @@
  * ```
  */
 import type { CreateIndexesOptions, Db, Document, IndexDescription, IndexSpecification } from 'mongodb';
-import { canonicalEncode, ErrorCode, MigrateError } from '@mcp/migrate-core';
+import { canonicalEncode, ErrorCode, MigrateError } from '@mcp/migrate-core/engine';
 import { isAlreadyExists, isNotFound } from '../mongo-errors.js';
 
 /** An index key: field → `1`, `-1` (or `'text'`, `'hashed'`, `'2dsphere'` where the server has them). Field order matters. */

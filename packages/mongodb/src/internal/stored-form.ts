@@ -10,7 +10,7 @@
  * from the stored form, never from its JS promotion.
  */
 import { BSON, type AnyBulkWriteOperation, type Document } from 'mongodb';
-import { attachStoredForm, sameValue, storedFormOf } from '@mcp/migrate-core';
+import { attachStoredForm, sameValue, storedFormOf } from '@mcp/migrate-core/engine';
 import type { Row, RowPatch } from '@mcp/migrate-core/engine';
 import { keyFilter } from './keyset.js';
 

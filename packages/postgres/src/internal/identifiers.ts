@@ -2,7 +2,7 @@
  * SQL identifiers: table, column and schema names are validated against a strict pattern and then
  * double-quoted, so that a name can never carry SQL. Values are never inlined: they are bound.
  */
-import { DefinitionError, ErrorCode } from '@mcp/migrate-core';
+import { DefinitionError, ErrorCode } from '@mcp/migrate-core/engine';
 
 /** A plain identifier: a letter or `_`, then letters, digits or `_`; at most 63 bytes (`NAMEDATALEN - 1`). */
 export const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -1,5 +1,5 @@
 /** Validating and grouping a batch's patches before they are written. Internal. */
-import { DefinitionError, ErrorCode } from '@mcp/migrate-core';
+import { DefinitionError, ErrorCode } from '@mcp/migrate-core/engine';
 import type { DataTarget, Row, RowPatch } from '@mcp/migrate-core/engine';
 import { assertIdentifier, type TableName } from './identifiers.js';
 

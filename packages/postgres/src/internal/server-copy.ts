@@ -4,7 +4,7 @@
  * in JS (timestamp microseconds, long numerics) are saved and brought back exactly, and only keys
  * travel. Internal: it reaches the store's tables through {@link BackupAccess}.
  */
-import { DefinitionError, ErrorCode } from '@mcp/migrate-core';
+import { DefinitionError, ErrorCode } from '@mcp/migrate-core/engine';
 import type { DataTarget, KeyRange, KeyValue, Row, ServerCopy } from '@mcp/migrate-core/engine';
 import type { Column } from './columns.js';
 import type { TableName } from './identifiers.js';

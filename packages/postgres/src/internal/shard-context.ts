@@ -4,7 +4,7 @@
  * Internal.
  */
 import pg from 'pg';
-import { ShardUnavailableError, redact } from '@mcp/migrate-core';
+import { ShardUnavailableError, redact } from '@mcp/migrate-core/engine';
 import { describePgError, sqlState } from '../postgres-errors.js';
 import { lockKey } from './advisory-key.js';
 import { createTablesOneByOne } from '../pg-mem/create-tables.js';

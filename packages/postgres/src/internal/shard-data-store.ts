@@ -5,7 +5,7 @@
  * {@link PgMemDataStore}. The capability objects are always here, as the engine declares them; on
  * pg-mem the shard's `capabilities` turn them off after `connect()`, and a call anyway is refused.
  */
-import { MigrateError, ErrorCode } from '@mcp/migrate-core';
+import { MigrateError, ErrorCode } from '@mcp/migrate-core/engine';
 import type {
   CompareAndSet,
   DataStore,

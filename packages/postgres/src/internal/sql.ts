@@ -2,7 +2,7 @@
  * SQL building blocks of the data store: quoting, bound parameters, key columns and key-range
  * conditions. Internal. Identifiers are validated before they are quoted; values are always bound.
  */
-import { DefinitionError, ErrorCode } from '@mcp/migrate-core';
+import { DefinitionError, ErrorCode } from '@mcp/migrate-core/engine';
 import type { DataTarget, KeyValue, Row } from '@mcp/migrate-core/engine';
 import { assertIdentifier } from './identifiers.js';
 import { bindable } from './values.js';

@@ -5,7 +5,7 @@
  * cut so no statement binds more than {@link FALLBACK_CHUNK_PARAMS} parameters. Internal.
  */
 import type pg from 'pg';
-import { DefinitionError, ErrorCode } from '@mcp/migrate-core';
+import { DefinitionError, ErrorCode } from '@mcp/migrate-core/engine';
 import type { KeyValue, Row, RowPatch, TargetInfo } from '@mcp/migrate-core/engine';
 import type { TableName } from '../internal/identifiers.js';
 import type { Column } from '../internal/columns.js';

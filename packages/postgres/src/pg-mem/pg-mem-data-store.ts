@@ -9,7 +9,7 @@
  * `update`), and no server-side copies (backups are written and restored through JS). The shard's
  * `capabilities` say so once it is connected ({@link PG_MEM_CAPABILITIES}).
  */
-import { RowSetHash } from '@mcp/migrate-core';
+import { RowSetHash } from '@mcp/migrate-core/engine';
 import type {
   DataTarget,
   EngineCapabilities,

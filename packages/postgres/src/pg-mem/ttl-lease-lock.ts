@@ -4,7 +4,7 @@
  * token is the fencing token; taking the lease also raises `mcp_migrate_fences` to it, which the
  * ledger checks. `PostgresLock` delegates here when `ShardContext.ready()` finds no advisory locks.
  */
-import { StaleLeaseError } from '@mcp/migrate-core';
+import { StaleLeaseError } from '@mcp/migrate-core/engine';
 import type { Lease, LockProvider, LockStatus, TryAcquireOptions } from '@mcp/migrate-core/engine';
 import { EPOCH, toStatus, type HolderRow } from '../internal/lock-holder.js';
 import type { ShardContext } from '../internal/shard-context.js';

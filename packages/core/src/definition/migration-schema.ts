@@ -1,0 +1,114 @@
+/**
+ * The zod schemas of migration inputs, and how their failures become a `DefinitionError` naming the
+ * migration and the field. Shared by `define*()` and by the check of built migrations.
+ */
+import { z } from 'zod';
+import { DefinitionError } from '../errors/errors.js';
+import type { MigrationScope, ScopeInput } from './migration-types.js';
+import { NAME } from './names.js';
+import { preserveSchema } from './preserve.js';
+
+export const DEFAULT_BATCH_SIZE = 1000;
+export const MAX_BATCH_SIZE = 100_000;
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+const idSchema = z.string().regex(ID, 'must match [A-Za-z0-9][A-Za-z0-9_.-]* (at most 128 characters)');
+const engineSchema = z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be an engine name such as "postgres" or "mongodb"');
+const fn = (name: string) =>
+  z.custom<(...args: any[]) => unknown>((v) => typeof v === 'function', `${name} must be a function`);
+const scopeSchema = z.union([
+  z.literal('all'),
+  z.strictObject({ shards: z.array(z.string().min(1)).min(1, 'must name at least one shard') }),
+  z.strictObject({ tenants: z.array(z.string().min(1)).min(1, 'must name at least one tenant') }),
+]);
+const common = {
+  id: idSchema,
+  engine: engineSchema,
+  description: z.string().max(1000).optional(),
+  dependsOn: z.array(idSchema).optional(),
+  scope: scopeSchema.optional(),
+  version: z.union([z.number().int().min(0), z.string().min(1).max(100)]).optional(),
+};
+
+export const schemaInput = z.strictObject({
+  ...common,
+  transaction: z.boolean().optional(),
+  up: fn('up'),
+  down: fn('down').optional(),
+  preserve: preserveSchema.optional(),
+});
+
+export const dataInput = z
+  .strictObject({
+    ...common,
+    collection: z.string().regex(NAME, 'must be a plain table/collection name').optional(),
+    table: z.string().regex(NAME, 'must be a plain table/collection name').optional(),
+    key: z
+      .union([
+        z.string().regex(NAME, 'must be a plain field name'),
+        z.array(z.string().regex(NAME, 'must be a plain field name')).min(1),
+      ])
+      .optional(),
+    filter: z.record(z.string(), z.unknown()).optional(),
+    batchSize: z.number().int('must be an integer').min(1).max(MAX_BATCH_SIZE).optional(),
+    maxRowsPerSecond: z.number().positive().optional(),
+    transform: fn('transform'),
+    reverse: fn('reverse').optional(),
+    verify: fn('verify').optional(),
+    ifMissing: z.enum(['fail', 'skip']).optional(),
+  })
+  .superRefine((v, ctx) => {
+    if ((v.collection === undefined) === (v.table === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [v.collection === undefined ? 'collection' : 'table'],
+        message: 'give exactly one of "collection" or "table"',
+      });
+    }
+  });
+
+/** Turns a zod failure into a DefinitionError naming the migration and the first bad field. */
+export function toDefinitionError(what: string, input: unknown, error: z.ZodError): DefinitionError {
+  const id = typeof (input as { id?: unknown } | null)?.id === 'string' ? (input as { id: string }).id : undefined;
+  const issue = error.issues[0]!;
+  const field = issue.path.length
+    ? issue.path.join('.')
+    : issue.code === 'unrecognized_keys'
+      ? issue.keys.join(', ')
+      : '(root)';
+  const detail =
+    issue.code === 'unrecognized_keys'
+      ? `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+      : issue.message;
+  const subject = id ? `${what} "${id}"` : `${what} (no valid id)`;
+  return new DefinitionError(`${subject}: field "${field}": ${detail}`, { migrationId: id, field });
+}
+
+export function parse<T>(schema: z.ZodType<T>, what: string, input: unknown): T {
+  if (typeof input !== 'object' || input === null) {
+    throw new DefinitionError(`${what}: expected an object, got ${input === null ? 'null' : typeof input}`, {
+      field: '(root)',
+    });
+  }
+  const result = schema.safeParse(input);
+  if (!result.success) throw toDefinitionError(what, input, result.error);
+  return result.data;
+}
+
+export function toScope(scope: ScopeInput | undefined): MigrationScope {
+  if (scope === undefined || scope === 'all') return { kind: 'all' };
+  if ('shards' in scope) return { kind: 'shards', shards: [...scope.shards] };
+  return { kind: 'tenants', tenants: [...scope.tenants] };
+}
+
+export function checkDependsOn(id: string, dependsOn: readonly string[] | undefined): readonly string[] {
+  const deps = [...new Set(dependsOn ?? [])];
+  if (deps.includes(id)) {
+    throw new DefinitionError(`Migration "${id}": field "dependsOn": a migration cannot depend on itself`, {
+      migrationId: id,
+      field: 'dependsOn',
+    });
+  }
+  return deps;
+}

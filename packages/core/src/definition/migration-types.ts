@@ -1,0 +1,131 @@
+/**
+ * The shapes of migration definitions: what `defineMigration` / `defineDataMigration` take
+ * ({@link MigrationInput}, {@link DataMigrationInput}) and the frozen objects they return.
+ */
+import type { EngineName, PreserveTarget, Row, ShardDescriptor } from '../engine/spi.js';
+import type { Logger } from '../util/logger.js';
+import type { PreserveInput } from './preserve.js';
+
+/** What a migration's `up`/`down` receive besides the native handle. */
+export interface MigrationContext {
+  readonly shard: ShardDescriptor;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+  /** For tenant-scoped migrations: the tenants of `scope.tenants` that live on this shard. */
+  readonly tenants: readonly string[] | undefined;
+}
+
+/** Where a migration runs: every shard of its engine (default), named shards, or the shards of some tenants. */
+export type MigrationScope =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'shards'; readonly shards: readonly string[] }
+  | { readonly kind: 'tenants'; readonly tenants: readonly string[] };
+
+export type ScopeInput = 'all' | { readonly shards: readonly string[] } | { readonly tenants: readonly string[] };
+
+type Step<Handle> = (handle: Handle, ctx: MigrationContext) => unknown;
+
+export interface MigrationInput<Handle = any> {
+  /** Stable, unique id; sorts the migrations that do not depend on each other. `[A-Za-z0-9][A-Za-z0-9_.-]*`. */
+  readonly id: string;
+  readonly engine: EngineName;
+  readonly description?: string | undefined;
+  /** Ids that must be applied first, on every shard they run on, across engines too. */
+  readonly dependsOn?: readonly string[] | undefined;
+  readonly scope?: ScopeInput | undefined;
+  /**
+   * Bump it when you edit `up`/`down` of a migration that is already applied somewhere: the checksum
+   * hashes what you declared (id, engine, scope, settings, this version; the file text when loaded
+   * from a directory), never the compiled function text, so it is the same under tsx, tsc or a bundler.
+   */
+  readonly version?: number | string | undefined;
+  /** Run in a transaction where the engine supports it. Default `true`; `false` for e.g. `CREATE INDEX CONCURRENTLY`. */
+  readonly transaction?: boolean | undefined;
+  readonly up: Step<Handle>;
+  readonly down?: Step<Handle> | undefined;
+  /** What `up` destroys: copied server-side before `up`, written back exactly on rollback. See docs/guides/preserve.md. */
+  readonly preserve?: readonly PreserveInput[] | undefined;
+}
+
+export interface SchemaMigration<Handle = any> {
+  readonly kind: 'schema';
+  readonly id: string;
+  readonly engine: EngineName;
+  readonly description: string;
+  readonly dependsOn: readonly string[];
+  readonly scope: MigrationScope;
+  readonly transaction: boolean;
+  readonly up: Step<Handle>;
+  readonly down: Step<Handle> | undefined;
+  readonly preserve: readonly PreserveTarget[];
+  /** `v2:` + sha256 of what was declared (see {@link MigrationInput.version}); recorded when applied, compared for drift. */
+  readonly checksum: string;
+}
+
+/** What a data migration's `transform`/`reverse` receive besides the row. */
+export interface TransformContext {
+  readonly shard: ShardDescriptor;
+  readonly migrationId: string;
+}
+
+export type TransformFn = (row: Row, ctx: TransformContext) => Row | null | undefined | Promise<Row | null | undefined>;
+
+export interface DataMigrationInput {
+  readonly id: string;
+  readonly engine: EngineName;
+  readonly description?: string | undefined;
+  readonly dependsOn?: readonly string[] | undefined;
+  readonly scope?: ScopeInput | undefined;
+  /** Bump it when you edit `transform`/`reverse` after it was applied somewhere (see {@link MigrationInput.version}). */
+  readonly version?: number | string | undefined;
+  /** MongoDB collection to rewrite (give `collection` or `table`, not both). */
+  readonly collection?: string | undefined;
+  /** PostgreSQL table to rewrite. */
+  readonly table?: string | undefined;
+  /**
+   * Key for keyset pagination. Composite keys as an array. Default: the engine adapter's
+   * `defaultKey` (`_id` on MongoDB, `id` on PostgreSQL and memory engines).
+   */
+  readonly key?: string | readonly string[] | undefined;
+  /** Equality filter `{ field: value }`: only matching rows are read. */
+  readonly filter?: Readonly<Record<string, unknown>> | undefined;
+  /** Rows per batch to start with (1–100000). Default 1000; adapted to `targetBatchMs` within bounds. */
+  readonly batchSize?: number | undefined;
+  /** Upper bound of rows per second for this migration, per shard (each shard is its own database). Default: unbounded. */
+  readonly maxRowsPerSecond?: number | undefined;
+  /** Returns the new row, or `null`/`undefined` to leave it. Must not change the key. */
+  readonly transform: TransformFn;
+  /** Exact inverse of `transform`. Without it, rollback restores the originals saved before each batch. */
+  readonly reverse?: TransformFn | undefined;
+  /**
+   * Postcondition every row must meet once applied, checked by `migrator.verify({ data: true })`:
+   * return `true` when the row is right, `false` or a reason string when not.
+   */
+  readonly verify?: ((row: Row) => boolean | string) | undefined;
+  /**
+   * What to do on a shard where the table/collection does not exist when the migration is about to
+   * run there: `fail` (default) refuses the step with `MIGRATE_TARGET_MISSING`; `skip` records the
+   * migration as applied there with nothing to transform, and a note saying why (see the guide).
+   */
+  readonly ifMissing?: 'fail' | 'skip' | undefined;
+}
+
+export interface DataMigration {
+  readonly kind: 'data';
+  readonly id: string;
+  readonly engine: EngineName;
+  readonly description: string;
+  readonly dependsOn: readonly string[];
+  readonly scope: MigrationScope;
+  readonly target: { readonly name: string; readonly key: readonly string[] };
+  readonly filter: Readonly<Record<string, unknown>> | undefined;
+  readonly batchSize: number;
+  readonly maxRowsPerSecond: number | undefined;
+  readonly transform: TransformFn;
+  readonly reverse: TransformFn | undefined;
+  readonly verify: ((row: Row) => boolean | string) | undefined;
+  readonly ifMissing: 'fail' | 'skip';
+  readonly checksum: string;
+}
+
+export type Migration = SchemaMigration | DataMigration;
