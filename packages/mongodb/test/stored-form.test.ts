@@ -7,7 +7,14 @@
 import { describe, expect, it } from 'vitest';
 import { BSON, Binary, Decimal128, Double, Int32, Long, ObjectId, Timestamp } from 'mongodb';
 import { type Row } from '@mcp/migrate-core';
-import { canonicalEncode, cloneValue, diffRow, storedFormOf, typedEncode, type RowPatch } from '@mcp/migrate-core/engine';
+import {
+  canonicalEncode,
+  cloneValue,
+  diffRow,
+  storedFormOf,
+  typedEncode,
+  type RowPatch,
+} from '@mcp/migrate-core/engine';
 import { decodeRow, keepStored, patchWrite } from '../src/internal/stored-form.js';
 
 const stored = {
