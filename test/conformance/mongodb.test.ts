@@ -1,5 +1,7 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { CONCURRENT_TRY_ACQUIRE, runConformance } from '@mcp/migrate-core/testing/conformance';
+import { shouldRun } from '../support/services.js';
 import { ferretdbVersion } from '../support/servers.js';
-import { CONCURRENT_TRY_ACQUIRE, runConformance } from './suite.js';
 import { mongoHarness } from './harnesses/mongodb.js';
 
 const ferretdb = await ferretdbVersion();
@@ -13,6 +15,8 @@ const ferretdb = await ferretdbVersion();
 // lock is not exclusive under such a race there. The race case runs on MongoDB only, until the
 // lock takes leases by unique insert (the one write FerretDB keeps atomic).
 await runConformance(mongoHarness, {
+  runner: { describe, it, expect, afterEach },
+  gate: shouldRun,
   timeoutScale: ferretdb ? 5 : 1,
   ...(ferretdb
     ? {

@@ -24,6 +24,7 @@ const ENTRIES: Record<string, readonly string[]> = {
     'VetoError',
   ],
   '@mcp/migrate-core/testing': ['memoryEngine', 'createMemoryStore', 'MemoryShard'],
+  '@mcp/migrate-core/testing/conformance': ['runConformance', 'conformanceCases', 'CONCURRENT_TRY_ACQUIRE'],
   '@mcp/migrate-postgres': ['postgresEngine'],
   '@mcp/migrate-mongodb': ['mongoEngine'],
 };
