@@ -42,8 +42,7 @@ import {
   type Row,
 } from '@mcp/migrate-core';
 import { copyDocuments, mongoEngine } from '@mcp/migrate-mongodb';
-import { shouldRun } from '../support/services.js';
-import { ferretdbVersion, mongoAvailable, withMongoDatabase } from '../support/servers.js';
+import { ferretdbVersion, mongoAvailable, shouldRun, withMongoDatabase } from '@mcp/test-support';
 
 const uri = () => process.env.MONGODB_URI!;
 

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONCURRENT_TRY_ACQUIRE, runConformance } from '@mcp/migrate-core/testing/conformance';
-import { shouldRun } from '../support/services.js';
-import { ferretdbVersion } from '../support/servers.js';
+import { ferretdbVersion, recordSkip, shouldRun } from '@mcp/test-support';
 import { mongoHarness } from './harnesses/mongodb.js';
 
 const ferretdb = await ferretdbVersion();
@@ -17,6 +16,7 @@ const ferretdb = await ferretdbVersion();
 await runConformance(mongoHarness, {
   runner: { describe, it, expect, afterEach },
   gate: shouldRun,
+  onSkip: ({ reason }) => recordSkip('conformance: mongodb', reason),
   timeoutScale: ferretdb ? 5 : 1,
   ...(ferretdb
     ? {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Double, Int32, MongoClient, type Db, type Document } from 'mongodb';
 import { mongoEngine } from '@mcp/migrate-mongodb';
 import type { Fixture, Harness, SuiteRow } from '@mcp/migrate-core/testing/conformance';
-import { mongoAvailable } from '../../support/services.js';
+import { mongoAvailable } from '@mcp/test-support';
 
 const uri = () => process.env.MONGODB_URI;
 

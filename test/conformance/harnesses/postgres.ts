@@ -6,19 +6,7 @@ import pg from 'pg';
 import type { Row } from '@mcp/migrate-core';
 import { postgresEngine, type PostgresEngine } from '@mcp/migrate-postgres';
 import type { Fixture, Harness, NativeOps, SuiteRow } from '@mcp/migrate-core/testing/conformance';
-import { postgresAvailable } from '../../support/services.js';
-import { tempPgDatabases } from '../../support/servers.js';
-
-/** `true`, or why the server cannot be used: the one probe of test/support, re-exported. */
-export { postgresAvailable };
-
-/** Creates `count` fresh databases; returns their URLs and a function that drops them. */
-export function createDatabases(
-  count: number,
-  prefix = 'mcp_t',
-): Promise<{ readonly urls: readonly string[]; drop(): Promise<void> }> {
-  return tempPgDatabases(count, prefix);
-}
+import { postgresAvailable, tempPgDatabases } from '@mcp/test-support';
 
 export const sqlOps: NativeOps = {
   async createTable(handle, name) {
@@ -89,7 +77,7 @@ export const postgresHarness: Harness = {
   name: 'postgres',
   available: () => postgresAvailable(),
   async setup(shardCount) {
-    const dbs = await createDatabases(shardCount);
+    const dbs = await tempPgDatabases(shardCount, 'mcp_t');
     const shardIds = dbs.urls.map((_, i) => `pg-${i}`);
     const pools = new Map(shardIds.map((id, i) => [id, new pg.Pool({ connectionString: dbs.urls[i], max: 2 })]));
     // DROP DATABASE … WITH (FORCE) in teardown ends any straggling session: not a test failure.

@@ -32,6 +32,11 @@ export interface ConformanceOptions {
    * throw here instead, so that an absent server fails the run.
    */
   readonly gate?: (check: { readonly name: string; readonly available: true | string }) => boolean;
+  /**
+   * Told of each case skipped by `skip` or for a capability, with the reason (e.g. to list it in a
+   * summary at the end of the run). Not called when the whole suite is skipped by `gate`.
+   */
+  readonly onSkip?: (skipped: { readonly name: string; readonly reason: string }) => void;
 }
 
 /** One case: its name (a sentence), its body, and what it needs. */

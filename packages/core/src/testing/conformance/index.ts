@@ -93,12 +93,15 @@ export async function runConformance(harness: Harness, options: RunConformanceOp
   const gate = options.gate ?? ((check) => check.available === true);
   const enabled = gate({ name: harness.name, available });
   const has = enabled ? await probeCapabilities(harness) : new Set<CapabilityFlag>();
-  const cases = conformanceCases(options);
+  const cases = conformanceCases(options).map((kase) => {
+    const reason = options.skip?.[kase.name] ?? (enabled ? capabilityReason(kase, has) : undefined);
+    if (enabled && reason) options.onSkip?.({ name: kase.name, reason });
+    return { kase, reason };
+  });
   runner.describe(`conformance: ${harness.name}`, () => {
     const ctx = caseContext(harness, (actual, message) => runner.expect(actual, message));
     runner.afterEach(() => ctx.cleanup());
-    for (const kase of cases) {
-      const reason = options.skip?.[kase.name] ?? (enabled ? capabilityReason(kase, has) : undefined);
+    for (const { kase, reason } of cases) {
       const run = () => kase.run(ctx);
       if (!enabled || reason) runner.it.skip(reason ? `${kase.name} (skipped: ${reason})` : kase.name, run);
       else runner.it(kase.name, run, (kase.timeoutMs ?? 60_000) * (options.timeoutScale ?? 1));
