@@ -4,7 +4,8 @@
 // Before it, when cases were skipped, a banner says how many, in which files, and why: outside CI
 // (MCP_MIGRATE_REQUIRE_SERVICES unset) the real-server suites skip when their server is absent, and
 // a green run that never touched a database must not look like one that did. The reasons come from
-// the skip log test/support/services.ts writes (entries older than this run are ignored).
+// the skip log @mcp/test-support writes (packages/test-support/src/services.ts; entries older than this
+// run are ignored), for test/ and the packages' own tests alike.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,7 +74,7 @@ function banner(skipped) {
   }
   for (const [f, n] of [...skipped].sort()) {
     console.log(`!!   ${String(n).padStart(3)} skipped in ${f}`);
-    for (const reason of reasons.get(f) ?? ['(no reason recorded: a skip outside test/support/services.ts)'])
+    for (const reason of reasons.get(f) ?? ['(no reason recorded: a skip outside @mcp/test-support)'])
       console.log(`!!         ${reason}`);
   }
   console.log(`${line}\n`);

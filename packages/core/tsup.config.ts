@@ -1,7 +1,12 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', 'engine/index': 'src/engine/index.ts', 'testing/index': 'src/testing/index.ts' },
+  entry: {
+    index: 'src/index.ts',
+    'engine/index': 'src/engine/index.ts',
+    'testing/index': 'src/testing/index.ts',
+    'testing/conformance/index': 'src/testing/conformance/index.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

@@ -36,8 +36,7 @@ import {
 import { compareData, createMigrator, defineDataMigration, type Migration, type Row } from '@mcp/migrate-core';
 import { typedEncode } from '@mcp/migrate-core/engine';
 import { copyDocuments, mongoEngine } from '@mcp/migrate-mongodb';
-import { shouldRun } from '../support/services.js';
-import { ferretdbVersion, mongoAvailable, withMongoDatabase } from '../support/servers.js';
+import { ferretdbVersion, mongoAvailable, shouldRun, withMongoDatabase } from '@mcp/test-support';
 
 const uri = () => process.env.MONGODB_URI!;
 

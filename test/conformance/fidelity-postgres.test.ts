@@ -27,8 +27,7 @@ import {
   type Row,
 } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
-import { shouldRun } from '../support/services.js';
-import { pgAvailable, withPgDatabase } from '../support/servers.js';
+import { postgresAvailable, shouldRun, withPgDatabase } from '@mcp/test-support';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -203,7 +202,7 @@ async function finishedChild(env: Record<string, string>): Promise<void> {
 }
 
 describe('fidelity on PostgreSQL: a one-column transform changes nothing else, rollback is exact', async () => {
-  const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
+  const enabled = shouldRun({ name: 'PostgreSQL', available: await postgresAvailable() });
   const test = enabled ? it : it.skip;
 
   for (const reverse of [true, false]) {

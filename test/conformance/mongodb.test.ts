@@ -1,5 +1,6 @@
-import { ferretdbVersion } from '../support/servers.js';
-import { CONCURRENT_TRY_ACQUIRE, runConformance } from './suite.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CONCURRENT_TRY_ACQUIRE, runConformance } from '@mcp/migrate-core/testing/conformance';
+import { ferretdbVersion, recordSkip, shouldRun } from '@mcp/test-support';
 import { mongoHarness } from './harnesses/mongodb.js';
 
 const ferretdb = await ferretdbVersion();
@@ -13,6 +14,9 @@ const ferretdb = await ferretdbVersion();
 // lock is not exclusive under such a race there. The race case runs on MongoDB only, until the
 // lock takes leases by unique insert (the one write FerretDB keeps atomic).
 await runConformance(mongoHarness, {
+  runner: { describe, it, expect, afterEach },
+  gate: shouldRun,
+  onSkip: ({ reason }) => recordSkip('conformance: mongodb', reason),
   timeoutScale: ferretdb ? 5 : 1,
   ...(ferretdb
     ? {

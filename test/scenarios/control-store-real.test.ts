@@ -11,8 +11,7 @@ import pg from 'pg';
 import { createMigrator, defineMigration, hashRouter, type EngineAdapter, type Migrator } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
 import { mongoEngine } from '@mcp/migrate-mongodb';
-import { shouldRun } from '../support/services.js';
-import { mongoAvailable, pgAvailable, tempPgDatabases, withMongoDatabase } from '../support/servers.js';
+import { mongoAvailable, postgresAvailable, shouldRun, tempPgDatabases, withMongoDatabase } from '@mcp/test-support';
 
 /** A tenant the hash router puts on `not`, so a placement on `not` is visible as an override. */
 function tenantAwayFrom(engine: string, ids: readonly string[], not: string): string {
@@ -63,7 +62,7 @@ async function exerciseDirectory(engineName: string, make: () => EngineAdapter<a
 }
 
 describe('control store on PostgreSQL', async () => {
-  const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
+  const enabled = shouldRun({ name: 'PostgreSQL', available: await postgresAvailable() });
 
   it.skipIf(!enabled)(
     'the tenant directory is the table mcp_tenant_directory of the first shard: empty before the first write, persistent, followed by the router',

@@ -19,9 +19,14 @@ import {
 } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
 import { mongoEngine } from '@mcp/migrate-mongodb';
-import { shouldRun } from '../support/services.js';
-import { mongoAvailable, pgAvailable, withMongoDatabase, withPgDatabase } from '../support/servers.js';
-import { rejectionOf } from '../support/secrets.js';
+import {
+  mongoAvailable,
+  postgresAvailable,
+  rejectionOf,
+  shouldRun,
+  withMongoDatabase,
+  withPgDatabase,
+} from '@mcp/test-support';
 
 const QUICK = {
   retry: { retries: 1, minTimeoutMs: 1, maxTimeoutMs: 5 },
@@ -76,7 +81,7 @@ describe('engines refuse connection strings of the wrong kind when built', () =>
 });
 
 describe('error taxonomy on PostgreSQL', async () => {
-  const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
+  const enabled = shouldRun({ name: 'PostgreSQL', available: await postgresAvailable() });
 
   it.skipIf(!enabled)(
     'a connection lost in the middle of a step is MIGRATE_SHARD_UNAVAILABLE naming the shard, not MIGRATE_MIGRATION_FAILED',

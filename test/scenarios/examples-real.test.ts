@@ -9,8 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { MongoClient } from 'mongodb';
-import { shouldRun } from '../support/services.js';
-import { mongoAvailable, pgAvailable } from '../support/servers.js';
+import { mongoAvailable, postgresAvailable, shouldRun } from '@mcp/test-support';
 
 const examples = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples');
 const run = (example: string, args: string[], env: Record<string, string>) =>
@@ -21,7 +20,7 @@ const run = (example: string, args: string[], env: Record<string, string>) =>
   });
 
 describe('examples/postgres-migrations on real PostgreSQL', async () => {
-  const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
+  const enabled = shouldRun({ name: 'PostgreSQL', available: await postgresAvailable() });
   it.skipIf(!enabled)(
     'creates the platform schema on 2 shards, skips everything the second time, rolls back',
     async () => {

@@ -43,6 +43,7 @@ const ENTRIES: Record<string, readonly string[]> = {
     'fenceOf',
   ],
   '@mcp/migrate-core/testing': ['memoryEngine', 'createMemoryStore', 'MemoryShard'],
+  '@mcp/migrate-core/testing/conformance': ['runConformance', 'conformanceCases', 'CONCURRENT_TRY_ACQUIRE'],
   '@mcp/migrate-postgres': ['postgresEngine'],
   '@mcp/migrate-mongodb': ['mongoEngine'],
 };

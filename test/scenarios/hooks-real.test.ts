@@ -7,11 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { createMigrator, defineDataMigration, isMigrateError, RunFailedError, type Row } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
-import { shouldRun } from '../support/services.js';
-import { pgAvailable, withPgDatabase } from '../support/servers.js';
+import { postgresAvailable, shouldRun, withPgDatabase } from '@mcp/test-support';
 
 describe('hooks on PostgreSQL', async () => {
-  const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
+  const enabled = shouldRun({ name: 'PostgreSQL', available: await postgresAvailable() });
 
   it.skipIf(!enabled)(
     'a beforeBatch veto mid-migration leaves a resumable checkpoint; the next run finishes, each row once, other columns byte-identical',

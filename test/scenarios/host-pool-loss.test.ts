@@ -17,9 +17,7 @@ import {
   type RunReport,
 } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
-import { shouldRun } from '../support/services.js';
-import { pgAvailable, withPgDatabase } from '../support/servers.js';
-import { rejectionOf } from '../support/secrets.js';
+import { postgresAvailable, rejectionOf, shouldRun, withPgDatabase } from '@mcp/test-support';
 
 const QUICK = {
   retry: { retries: 0, minTimeoutMs: 1, maxTimeoutMs: 5 },
@@ -89,7 +87,7 @@ async function expectStepLost(
 }
 
 describe('a host pg.Pool losing the step’s connection', async () => {
-  const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
+  const enabled = shouldRun({ name: 'PostgreSQL', available: await postgresAvailable() });
 
   it.skipIf(!enabled)(
     'a backend terminated mid-step fails the step as MIGRATE_SHARD_UNAVAILABLE, the process does not crash',

@@ -14,8 +14,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Double, Int32, Long } from 'mongodb';
-import { shouldRun } from '../support/services.js';
-import { ferretdbVersion, mongoAvailable, pgAvailable, withMongoDatabase, withPgDatabase } from '../support/servers.js';
+import {
+  ferretdbVersion,
+  mongoAvailable,
+  postgresAvailable,
+  shouldRun,
+  withMongoDatabase,
+  withPgDatabase,
+} from '@mcp/test-support';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROWS = Number(process.env.MCP_KILL_ROWS ?? 200_000);
@@ -123,7 +129,7 @@ const PG_EXPECTED = `SELECT g - 1000 AS id, ((g * 7) % 1000)::text AS n0, (2 * (
   FROM generate_series(1, $1::integer) g`;
 
 describe('kill -9 and resume: PostgreSQL', async () => {
-  const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
+  const enabled = shouldRun({ name: 'PostgreSQL', available: await postgresAvailable() });
   it.skipIf(!enabled)(
     `${ROWS} rows, ${KILLS} actual SIGKILLs, each row transformed exactly once, every value exact`,
     async () => {

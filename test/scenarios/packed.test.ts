@@ -9,7 +9,7 @@
  *   TypeScript and a file using every entry point, under `moduleResolution` node16 (ESM and CJS files)
  *   and bundler;
  * - @arethetypeswrong/cli finds no problem in any tarball: every `exports` entry (., ./engine,
- *   ./testing) resolves for import and require, with types of the right module kind.
+ *   ./testing, ./testing/conformance) resolves for import and require, with types of the right module kind.
  * Needs the packages built (`pnpm exec turbo run build`) and the npm registry (`--prefer-offline`
  * uses npm's cache first, so a second run fetches nothing).
  */
@@ -201,6 +201,7 @@ describe('packed packages, installed with npm into a scratch project', () => {
 import { createMigrator, defineMigration, isMigrateError, type Migration, type RunReport } from '@mcp/migrate-core';
 import type { EngineAdapter, ShardAdapter } from '@mcp/migrate-core/engine';
 import { memoryEngine, type MemoryShard } from '@mcp/migrate-core/testing';
+import { runConformance, type Harness } from '@mcp/migrate-core/testing/conformance';
 import { postgresEngine } from '@mcp/migrate-postgres';
 import { mongoEngine } from '@mcp/migrate-mongodb';
 import { messageContent, type Transformer } from '@mcp/migrate-transformers';
@@ -214,8 +215,8 @@ const engines: Record<string, EngineAdapter> = {
   mongodb: mongoEngine({ shards: [{ id: 'mg-0', uri: 'mongodb://localhost', database: 'x' }] }),
 };
 const t: Transformer<Record<string, unknown>, Record<string, unknown>> = messageContent;
-export const uses = { m, p, engines, t, createMigrator, isMigrateError };
-export type Uses = [RunReport['totals']['applied'], ShardAdapter['id']];
+export const uses = { m, p, engines, t, createMigrator, isMigrateError, runConformance };
+export type Uses = [RunReport['totals']['applied'], ShardAdapter['id'], Harness['name']];
 `;
 
   it('tsc --strict accepts the READMEs and every entry point, with moduleResolution node16 (ESM and CJS) and bundler', async () => {

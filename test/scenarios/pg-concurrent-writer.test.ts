@@ -6,11 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { createMigrator, defineDataMigration, type Row } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
-import { shouldRun } from '../support/services.js';
-import { pgAvailable, withPgDatabase } from '../support/servers.js';
+import { postgresAvailable, shouldRun, withPgDatabase } from '@mcp/test-support';
 
 describe('concurrent writer on PostgreSQL', async () => {
-  const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
+  const enabled = shouldRun({ name: 'PostgreSQL', available: await postgresAvailable() });
   it.skipIf(!enabled)(
     'a row updated between a batch read and its write keeps the update (then migrated), and nothing is applied twice',
     async () => {

@@ -7,11 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { createMigrator, defineDataMigration, type Row } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
-import { shouldRun } from '../support/services.js';
-import { pgAvailable, withPgDatabase } from '../support/servers.js';
+import { postgresAvailable, shouldRun, withPgDatabase } from '@mcp/test-support';
 
 describe('exact rollback on PostgreSQL', async () => {
-  const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
+  const enabled = shouldRun({ name: 'PostgreSQL', available: await postgresAvailable() });
   it.skipIf(!enabled)(
     'leaves untouched columns exact after the forward run, and restores timestamptz microseconds, numeric scale and jsonb that the transform changed',
     async () => {

@@ -11,9 +11,15 @@ import { BSON, Binary, Decimal128, Double, Int32, Long, ObjectId, Timestamp, typ
 import { createMigrator, defineMigration, ErrorCode, type Migrator } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
 import { mongoEngine } from '@mcp/migrate-mongodb';
-import { shouldRun } from '../support/services.js';
-import { ferretdbVersion, mongoAvailable, pgAvailable, withMongoDatabase, withPgDatabase } from '../support/servers.js';
-import { rejectionOf } from '../support/secrets.js';
+import {
+  ferretdbVersion,
+  mongoAvailable,
+  postgresAvailable,
+  rejectionOf,
+  shouldRun,
+  withMongoDatabase,
+  withPgDatabase,
+} from '@mcp/test-support';
 
 const QUICK = { lock: { ttlMs: 5_000, waitMs: 20_000 }, retry: { retries: 0 } } as const;
 
@@ -83,7 +89,7 @@ const pgMigration = () =>
   });
 
 describe('preserve on real PostgreSQL', async () => {
-  const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
+  const enabled = shouldRun({ name: 'PostgreSQL', available: await postgresAvailable() });
 
   it.skipIf(!enabled)(
     'rolling back a migration that dropped a table and columns it preserved restores every value (col::text of every column)',

@@ -19,8 +19,7 @@ import {
 import { backupName } from '@mcp/migrate-core/engine';
 import { postgresEngine } from '@mcp/migrate-postgres';
 import { mongoEngine } from '@mcp/migrate-mongodb';
-import { shouldRun } from '../support/services.js';
-import { mongoAvailable, pgAvailable, withMongoDatabase, withPgDatabase } from '../support/servers.js';
+import { mongoAvailable, postgresAvailable, shouldRun, withMongoDatabase, withPgDatabase } from '@mcp/test-support';
 
 const QUICK = { retry: { retries: 0 }, lock: { ttlMs: 5_000, waitMs: 10_000 } } as const;
 
@@ -48,7 +47,7 @@ const bump = (id: string, extra: Record<string, unknown>) =>
   } as never);
 
 describe('refusals on PostgreSQL', async () => {
-  const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
+  const enabled = shouldRun({ name: 'PostgreSQL', available: await postgresAvailable() });
 
   const withItems = (fn: (pool: pg.Pool, migrator: (ms: Migration[]) => Migrator) => Promise<void>) =>
     withPgDatabase('mcp_refuse', async ({ pool }) => {

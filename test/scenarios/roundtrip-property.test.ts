@@ -22,8 +22,15 @@ import type pg from 'pg';
 import { createMigrator, defineDataMigration, type EngineAdapter, type Row } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
 import { mongoEngine } from '@mcp/migrate-mongodb';
-import { recordSkip, shouldRun } from '../support/services.js';
-import { ferretdbVersion, mongoAvailable, pgAvailable, withMongoDatabase, withPgDatabase } from '../support/servers.js';
+import {
+  ferretdbVersion,
+  mongoAvailable,
+  postgresAvailable,
+  recordSkip,
+  shouldRun,
+  withMongoDatabase,
+  withPgDatabase,
+} from '@mcp/test-support';
 
 const RUNS = Number(process.env.MCP_PROPERTY_RUNS ?? 25);
 // A property with 0 runs passes without checking anything.
@@ -249,7 +256,7 @@ async function roundTrip(
 }
 
 describe('property: a data migration changes only what its transform changed, and rollback restores every row exactly — PostgreSQL', async () => {
-  const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
+  const enabled = shouldRun({ name: 'PostgreSQL', available: await postgresAvailable() });
   it.skipIf(!enabled)(
     'random rows with jsonb/timestamptz/timestamp/numeric/float8/bigint/text[] given as SQL text (µs, -0, 1.0, 30 digits, JSON null)',
     async () => {

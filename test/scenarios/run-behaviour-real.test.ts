@@ -7,11 +7,10 @@ import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createMigrator, defineDataMigration, defineMigration, isMigrateError, type Row } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
-import { shouldRun } from '../support/services.js';
-import { pgAvailable, withPgDatabase } from '../support/servers.js';
+import { postgresAvailable, shouldRun, withPgDatabase } from '@mcp/test-support';
 
 describe('run behaviour on PostgreSQL', async () => {
-  const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
+  const enabled = shouldRun({ name: 'PostgreSQL', available: await postgresAvailable() });
 
   it.skipIf(!enabled)(
     'a host pg.Pool with max 1 or 2 is refused at construction naming the option; max 3 runs a schema and a data migration',

@@ -27,9 +27,20 @@ import {
 } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
 import { mongoEngine } from '@mcp/migrate-mongodb';
-import { shouldRun } from '../support/services.js';
-import { ferretdbVersion, mongoAvailable, pgAvailable, withMongoDatabase, withPgDatabase } from '../support/servers.js';
-import { captureEvents, capturingLogger, errorText, expectClean, rejectionOf, spellings } from '../support/secrets.js';
+import {
+  captureEvents,
+  capturingLogger,
+  errorText,
+  expectClean,
+  ferretdbVersion,
+  mongoAvailable,
+  postgresAvailable,
+  rejectionOf,
+  shouldRun,
+  spellings,
+  withMongoDatabase,
+  withPgDatabase,
+} from '@mcp/test-support';
 
 const PW = 'Pa@ss/wo%rd:?ñ€😀';
 const POOL_PW = 'P0ol@pw/%zz-ünï';
@@ -83,7 +94,7 @@ function pgUrl(base: string, user: string, password: string, extra = ''): string
 }
 
 describe('secrets on PostgreSQL', async () => {
-  const enabled = shouldRun({ name: 'PostgreSQL', available: await pgAvailable() });
+  const enabled = shouldRun({ name: 'PostgreSQL', available: await postgresAvailable() });
   const roles = [`mcp_secret_a_${randomUUID().slice(0, 6)}`, `mcp_secret_b_${randomUUID().slice(0, 6)}`];
   let admin: pg.Client;
   const savedEnv = process.env.PGPASSWORD;

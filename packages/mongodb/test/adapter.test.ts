@@ -31,12 +31,12 @@ import {
   mongoEngine,
   renameField,
 } from '../src/index.js';
-import { serverAvailable, serverFixture } from './support.js';
+import { mongoEnabled, mongoServerFixture } from '@mcp/test-support';
 
-const enabled = await serverAvailable();
+const enabled = await mongoEnabled();
 
 describe.runIf(enabled)('mongodb adapter on a real server', () => {
-  const { uri, client, fresh, engine, track } = serverFixture({ lockPollMs: 20 });
+  const { uri, client, fresh, engine, track } = mongoServerFixture(mongoEngine, { lockPollMs: 20 });
 
   it('an unreachable shard fails with ShardUnavailableError naming it, credentials redacted', async () => {
     const e = track(

@@ -8,9 +8,10 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, type LedgerRecord } from '@mcp/migrate-core';
 import { acquireLock } from '@mcp/migrate-core/engine';
-import { serverAvailable, serverFixture } from './support.js';
+import { mongoEnabled, mongoServerFixture } from '@mcp/test-support';
+import { mongoEngine } from '../src/index.js';
 
-const enabled = await serverAvailable();
+const enabled = await mongoEnabled();
 /** Records raced per case, and writers per record; small, as FerretDB writes take ~10 ms each. */
 const RECORDS = 25;
 const WRITERS = 4;
@@ -29,7 +30,7 @@ const record = (id: string, runnerId: string): LedgerRecord => ({
 });
 
 describe.runIf(enabled)('ledger.put under the upsert race (MongoDB-wire server)', () => {
-  const { client, fresh, engine } = serverFixture();
+  const { client, fresh, engine } = mongoServerFixture(mongoEngine);
 
   it(`${WRITERS} concurrent puts of a new record with the same valid fence all succeed (${RECORDS} records), none is reported stale`, async () => {
     const db = fresh('mcp_ledger_race');

@@ -17,12 +17,12 @@ import {
 } from '@mcp/migrate-core';
 import { acquireLock } from '@mcp/migrate-core/engine';
 import { copyRows, postgresEngine, type PostgresEngine } from '../src/index.js';
-import { pgAvailable, tempDatabases, testPool, type TempDatabases } from './support.js';
+import { postgresEnabled, tempPgDatabases, testPool, type TempPgDatabases } from '@mcp/test-support';
 
-const enabled = await pgAvailable();
+const enabled = await postgresEnabled();
 
 describe.runIf(enabled)('postgres adapter on a real server', () => {
-  let dbs: TempDatabases;
+  let dbs: TempPgDatabases;
   let pools: pg.Pool[];
   const engines: PostgresEngine[] = [];
   const engine = (options: Partial<Parameters<typeof postgresEngine>[0]> = {}) => {
@@ -46,7 +46,7 @@ describe.runIf(enabled)('postgres adapter on a real server', () => {
   const q = (i: number) => pools[i]!;
 
   beforeAll(async () => {
-    dbs = await tempDatabases(3);
+    dbs = await tempPgDatabases(3, 'mcp_pt');
     pools = dbs.urls.map((u) => testPool(u));
   });
   afterAll(async () => {

@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { Double, Int32, MongoClient, type Db, type Document } from 'mongodb';
 import { mongoEngine } from '@mcp/migrate-mongodb';
-import type { Fixture, Harness, SuiteRow } from '../harness.js';
-import { mongoAvailable } from '../../support/services.js';
+import type { Fixture, Harness, SuiteRow } from '@mcp/migrate-core/testing/conformance';
+import { mongoAvailable } from '@mcp/test-support';
 
 const uri = () => process.env.MONGODB_URI;
 
@@ -80,6 +80,16 @@ export const mongoHarness: Harness = {
       async rows(shardId, table) {
         const docs = await db(shardId).collection(table).find({}, { promoteValues: false }).sort({ _id: 1 }).toArray();
         return docs.map((d) => suiteRow(table, d));
+      },
+      // Collections and their indexes, index names left out (two on the same keys show up twice).
+      async catalog(handle) {
+        const out: string[] = [];
+        for (const { name } of await (handle as Db).listCollections().toArray()) {
+          out.push(`collection:${name}`);
+          for (const ix of await (handle as Db).collection(name).indexes())
+            out.push(`index:${name}:${JSON.stringify(ix.key)}:${ix.unique === true}`);
+        }
+        return out.sort();
       },
       async teardown() {
         await Promise.allSettled(shardIds.map((id) => db(id).dropDatabase()));

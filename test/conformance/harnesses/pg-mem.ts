@@ -5,7 +5,7 @@
 import { newDb, type IMemoryDb } from 'pg-mem';
 import type pg from 'pg';
 import { postgresEngine } from '@mcp/migrate-postgres';
-import type { Fixture, Harness } from '../harness.js';
+import type { Fixture, Harness } from '@mcp/migrate-core/testing/conformance';
 import { sqlFixtureParts, sqlOps } from './postgres.js';
 
 let run = 0;

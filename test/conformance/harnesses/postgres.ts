@@ -5,20 +5,8 @@
 import pg from 'pg';
 import type { Row } from '@mcp/migrate-core';
 import { postgresEngine, type PostgresEngine } from '@mcp/migrate-postgres';
-import type { Fixture, Harness, NativeOps, SuiteRow } from '../harness.js';
-import { postgresAvailable } from '../../support/services.js';
-import { tempPgDatabases } from '../../support/servers.js';
-
-/** `true`, or why the server cannot be used: the one probe of test/support, re-exported. */
-export { postgresAvailable };
-
-/** Creates `count` fresh databases; returns their URLs and a function that drops them. */
-export function createDatabases(
-  count: number,
-  prefix = 'mcp_t',
-): Promise<{ readonly urls: readonly string[]; drop(): Promise<void> }> {
-  return tempPgDatabases(count, prefix);
-}
+import type { Fixture, Harness, NativeOps, SuiteRow } from '@mcp/migrate-core/testing/conformance';
+import { postgresAvailable, tempPgDatabases } from '@mcp/test-support';
 
 export const sqlOps: NativeOps = {
   async createTable(handle, name) {
@@ -40,12 +28,32 @@ export const sqlOps: NativeOps = {
   },
 };
 
+/**
+ * The tables and indexes on a shard, index names left out (so that two indexes on the same
+ * columns show up as a duplicate). pg-mem has no pg_tables/pg_indexes: tables only there.
+ */
+export async function sqlCatalog(handle: unknown): Promise<string[]> {
+  const client = handle as pg.ClientBase;
+  const { rows } = await client
+    .query<{ kind: string; def: string }>(
+      `SELECT 'table' AS kind, tablename AS def FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
+       UNION ALL SELECT 'index', regexp_replace(indexdef, '^CREATE (UNIQUE )?INDEX \\S+ ', 'CREATE \\1INDEX ') FROM pg_indexes WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`,
+    )
+    .catch(async () =>
+      client.query<{ kind: string; def: string }>(
+        `SELECT 'table' AS kind, table_name AS def FROM information_schema.tables WHERE table_schema = 'public'`,
+      ),
+    );
+  return rows.map((r) => `${r.kind}:${r.def}`).sort();
+}
+
 /** The suite's table helpers over one pool per shard. */
 export function sqlFixtureParts(
   pools: ReadonlyMap<string, pg.Pool>,
-): Pick<Fixture, 'createRowsTable' | 'seed' | 'rows'> {
+): Pick<Fixture, 'createRowsTable' | 'seed' | 'rows' | 'catalog'> {
   const pool = (id: string) => pools.get(id)!;
   return {
+    catalog: sqlCatalog,
     async createRowsTable(name) {
       for (const p of pools.values())
         await p.query(`CREATE TABLE "${name}" (id integer PRIMARY KEY, name text, n integer, note text)`);
@@ -69,7 +77,7 @@ export const postgresHarness: Harness = {
   name: 'postgres',
   available: () => postgresAvailable(),
   async setup(shardCount) {
-    const dbs = await createDatabases(shardCount);
+    const dbs = await tempPgDatabases(shardCount, 'mcp_t');
     const shardIds = dbs.urls.map((_, i) => `pg-${i}`);
     const pools = new Map(shardIds.map((id, i) => [id, new pg.Pool({ connectionString: dbs.urls[i], max: 2 })]));
     // DROP DATABASE … WITH (FORCE) in teardown ends any straggling session: not a test failure.

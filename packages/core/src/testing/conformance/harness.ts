@@ -3,7 +3,7 @@
  * build more adapters over the same shards (other "replicas"), and a few native operations the
  * suite's migrations use, so that the same test migrations run on every engine.
  */
-import type { EngineAdapter, Row } from '@mcp/migrate-core';
+import type { EngineAdapter, Row } from '../../engine/index.js';
 
 export interface NativeOps {
   /** Creates table/collection `name` with a key column `id` (integer on SQL engines) and a jsonb/any `doc` column or free fields. */
@@ -25,12 +25,19 @@ export interface Fixture {
    * `id integer primary key, name text, n integer, note text`; documents with `_id` = id.
    */
   createRowsTable(name: string): Promise<void>;
-  /** Inserts rows `{ id, name, n, note }` on a shard. */
+  /** Inserts rows `{ id, name, n, note }` on a shard (replacing a row with the same id). */
   seed(shardId: string, table: string, rows: readonly SuiteRow[]): Promise<void>;
   /** All rows of a table on a shard, as `{ id, name, n, note }`, ascending by id. */
   rows(shardId: string, table: string): Promise<SuiteRow[]>;
   /** Key field of the suite's table for data migrations (`id`, or `_id` on MongoDB). */
   readonly keyField: string;
+  /**
+   * The objects (tables, collections, indexes) the engine created on a shard, seen through a
+   * migration's handle, as comparable definitions with their names left out (so that two indexes
+   * on the same columns show up as a duplicate). Absent when the engine keeps nothing that could
+   * be duplicated (memory: maps keyed by name): the concurrent-init case then checks the records only.
+   */
+  catalog?(handle: unknown): Promise<string[]>;
   teardown(): Promise<void>;
 }
 
@@ -47,4 +54,40 @@ export interface Harness {
   available(): Promise<true | string>;
   /** Fresh, empty, isolated shards. */
   setup(shardCount: number): Promise<Fixture>;
+}
+
+/** The matchers the suite uses (vitest's and Jest's `expect` have them). */
+export interface Matchers<R> {
+  toBe(expected: unknown): R;
+  toEqual(expected: unknown): R;
+  toMatchObject(expected: object): R;
+  toHaveLength(length: number): R;
+  toBeGreaterThan(n: number): R;
+  toBeGreaterThanOrEqual(n: number): R;
+  toBeLessThanOrEqual(n: number): R;
+  toBeNull(): R;
+  toContain(item: unknown): R;
+  toBeInstanceOf(expected: unknown): R;
+}
+
+export interface Assertion extends Matchers<void> {
+  readonly not: Matchers<void>;
+  readonly rejects: Matchers<Promise<void>>;
+}
+
+/**
+ * The test runner's functions the suite registers its cases with: pass vitest's
+ * (`import { afterEach, describe, expect, it } from 'vitest'`). They are passed in, not imported,
+ * so that `@mcp/migrate-core/testing` loads without vitest and under `require` as well (vitest's
+ * CommonJS entry throws), and the suite follows the runner the adapter's own tests use.
+ */
+export interface TestRunner {
+  describe(name: string, fn: () => void): void;
+  readonly it: {
+    (name: string, fn: () => Promise<void>, timeoutMs?: number): void;
+    skip(name: string, fn: () => Promise<void>): void;
+  };
+  afterEach(fn: () => Promise<void>): void;
+  /** `expect(actual, message?)`: the message names what failed (vitest). */
+  expect(actual: unknown, message?: string): Assertion;
 }

@@ -1,13 +1,10 @@
 /**
  * Temporary databases on the real servers, and what kind of MongoDB-wire server answers. Whether a
- * server is there at all is decided in ./services.ts (re-exported here under the older names).
+ * server is there at all is decided in ./services.ts.
  */
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
-import { mongoAvailable, postgresAvailable } from './services.js';
-
-export { mongoAvailable, postgresAvailable as pgAvailable };
 
 /** A database-name stem: a validated prefix and a random suffix (names are quoted in SQL anyway). */
 function stem(prefix: string): string {
@@ -49,6 +46,18 @@ export async function tempPgDatabases(count: number, prefix = 'mcp_t'): Promise<
         for (const n of names) await c.query(`DROP DATABASE IF EXISTS "${n}" WITH (FORCE)`);
       }),
   };
+}
+
+/** A pool that tolerates its sessions being terminated (DROP DATABASE … WITH (FORCE)). */
+export function testPool(url: string, max = 3): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max });
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/** A fresh database name `<prefix>_<random>` (for a server that creates databases on first use). */
+export function databaseName(prefix = 'mcp_unit'): string {
+  return stem(prefix);
 }
 
 /** A fresh PostgreSQL database for the duration of `fn`, dropped afterwards (even when `fn` throws). */

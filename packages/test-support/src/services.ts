@@ -1,6 +1,7 @@
 /**
  * Service discovery for suites that need a real server — the one place that decides whether
- * PostgreSQL (MCP_MIGRATE_PG_URL) or the MongoDB-wire server (MONGODB_URI) is there.
+ * PostgreSQL (MCP_MIGRATE_PG_URL) or the MongoDB-wire server (MONGODB_URI) is there, for test/ and
+ * for the packages' own tests alike.
  *
  * Absent service: the suite is skipped with a message, and the skip is recorded so that
  * scripts/test-summary.mjs can print it in a banner at the end of the run (a skip is easy to miss
@@ -17,10 +18,19 @@ export const REQUIRE_SERVICES = process.env.MCP_MIGRATE_REQUIRE_SERVICES === '1'
 /** How long an availability probe waits for an answer. */
 const PROBE_MS = 3_000;
 
-/** Where skips are recorded for scripts/test-summary.mjs (one JSON object a line). */
+/** Where skips are recorded for scripts/test-summary.mjs (one JSON object a line), under the repository's node_modules. */
 export const SKIP_LOG =
   process.env.MCP_MIGRATE_SKIP_LOG ??
-  join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'node_modules', '.cache', 'mcp-migrate', 'skips.jsonl');
+  join(
+    dirname(fileURLToPath(import.meta.url)),
+    '..',
+    '..',
+    '..',
+    'node_modules',
+    '.cache',
+    'mcp-migrate',
+    'skips.jsonl',
+  );
 
 export interface ServiceCheck {
   readonly name: string;
@@ -38,10 +48,7 @@ export function shouldRun(check: ServiceCheck): boolean {
   return false;
 }
 
-/**
- * Records that the calling test file skips its `service` cases, with the reason. Helpers outside
- * test/support (packages/postgres|mongodb/test/support.ts) can call this too.
- */
+/** Records that the calling test file (the first `*.test.*` file on the stack) skips its `service` cases, with the reason. */
 export function recordSkip(service: string, reason: string): void {
   const file = /\(?((?:\/|[A-Za-z]:\\)[^():]+\.test\.[cm]?[jt]s)/.exec(new Error().stack ?? '')?.[1] ?? 'unknown file';
   try {
