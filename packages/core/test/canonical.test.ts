@@ -188,15 +188,22 @@ describe('typedEncode: the checksum encoding sees every stored type', () => {
     );
     const value = fc.oneof(pool, fc.jsonValue({ maxDepth: 2 }));
     let equalPairs = 0;
+    // A third of the pairs are a value and its structured clone, so the equal case is always tested
+    // (random pairs alone met it only ~10 times in 500, and sometimes 5 or fewer).
+    const pair = fc.oneof(
+      fc.tuple(value, value),
+      fc.tuple(value, value),
+      value.map((a) => [a, structuredClone(a)] as [unknown, unknown]),
+    );
     fc.assert(
-      fc.property(value, value, (a, b) => {
+      fc.property(pair, ([a, b]) => {
         const same = sameJson(a, b);
         if (same) equalPairs++;
         expect(typedEncode(a) === typedEncode(b)).toBe(same);
       }),
       { numRuns: 500 },
     );
-    expect(equalPairs).toBeGreaterThan(5);
+    expect(equalPairs).toBeGreaterThan(50);
   });
 });
 
