@@ -49,7 +49,7 @@ function withData(shard: ShardAdapter<MemoryShard>, data: object): ShardAdapter<
     ledger: shard.ledger,
     lock: shard.lock,
     connect: (signal) => shard.connect(signal),
-    execute: (o, f) => shard.execute(o, f),
+    executor: shard.executor,
     close: () => shard.close(),
     data: data as ShardAdapter['data'],
   };

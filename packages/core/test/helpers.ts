@@ -97,7 +97,7 @@ export function wrapEngine<H>(
             return a.capabilities;
           },
           connect: (signal) => a.connect(signal),
-          execute: (o, f) => a.execute(o, f),
+          executor: a.executor,
           close: () => a.close(),
         };
         cache.set(id, s);

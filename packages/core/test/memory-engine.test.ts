@@ -81,7 +81,7 @@ describe('memoryEngine', () => {
       () => s.connect(),
       () => s.ledger.list(),
       () => s.data.scan({ name: 't', key: ['id'] }, undefined, 10),
-      () => s.execute({ migrationId: 'm', direction: 'up', transaction: true }, async () => {}),
+      () => s.executor.execute({ migrationId: 'm', direction: 'up', transaction: true }, async () => {}),
     ]) {
       const err = await rejection(op());
       expect(err).toBeInstanceOf(ShardUnavailableError);
@@ -142,7 +142,7 @@ describe('memoryEngine', () => {
     let got: unknown;
     await engine
       .shard(ids[0]!)
-      .execute({ migrationId: 'm', direction: 'up', transaction: true }, async (h) => void (got = h));
+      .executor.execute({ migrationId: 'm', direction: 'up', transaction: true }, async (h) => void (got = h));
     expect(got).toBe(store.shard(ids[0]!));
   });
 });

@@ -5,7 +5,7 @@
  */
 import type { Db, MongoClient } from 'mongodb';
 import { ErrorCode, MigrateError, redact } from '@mcp/migrate-core/engine';
-import type { EngineCapabilities, ShardAdapter, StepOptions } from '@mcp/migrate-core/engine';
+import type { EngineCapabilities, ShardAdapter, SchemaExecutor, StepOptions } from '@mcp/migrate-core/engine';
 import type { ClientPool } from './internal/client-pool.js';
 import { MongoDataStore } from './mongo-data-store.js';
 import { shardUnavailable } from './mongo-errors.js';
@@ -129,7 +129,9 @@ export class MongoShardAdapter implements ShardAdapter<Db> {
     return (await this.#connect()).db;
   }
 
-  async execute(options: StepOptions, fn: (handle: Db) => Promise<void>): Promise<void> {
+  readonly executor: SchemaExecutor<Db> = { execute: (options, fn) => this.#execute(options, fn) };
+
+  async #execute(options: StepOptions, fn: (handle: Db) => Promise<void>): Promise<void> {
     const { client } = await this.#connect();
     await executeStep(client, this.#config.database, this.#capabilities.transactions, options, fn);
   }

@@ -10,6 +10,7 @@ import type {
   LockProvider,
   PreserveStore,
   ShardAdapter,
+  SchemaExecutor,
   StepOptions,
 } from '@mcp/migrate-core/engine';
 import type { ShardContext } from './internal/shard-context.js';
@@ -62,7 +63,9 @@ export class PostgresShardAdapter implements ShardAdapter<pg.PoolClient> {
     await this.#ctx.ready();
   }
 
-  async execute(options: StepOptions, fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+  readonly executor: SchemaExecutor<pg.PoolClient> = { execute: (options, fn) => this.#execute(options, fn) };
+
+  async #execute(options: StepOptions, fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
     try {
       await this.#executor.execute(options, fn);
     } finally {

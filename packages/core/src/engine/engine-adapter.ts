@@ -104,6 +104,16 @@ export interface StepOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
+/** Runs a shard's schema steps: the one role of a shard that hands out the native handle. */
+export interface SchemaExecutor<Handle = unknown> {
+  /**
+   * Runs a schema step: calls `fn` with the native handle (a `pg` client, a MongoDB `Db`, a memory
+   * shard), in a transaction when `options.transaction` and the engine supports it. A thrown error
+   * rolls the transaction back and is rethrown unchanged (the adapter may wrap it keeping `cause`).
+   */
+  execute(options: StepOptions, fn: (handle: Handle) => Promise<void>): Promise<void>;
+}
+
 export interface ShardAdapter<Handle = unknown> {
   readonly id: string;
   readonly engine: EngineName;
@@ -120,12 +130,8 @@ export interface ShardAdapter<Handle = unknown> {
    * found the server cannot (see `EngineCapabilities`). Core reads it after connecting.
    */
   readonly capabilities: EngineCapabilities;
-  /**
-   * Runs a schema step: calls `fn` with the native handle (a `pg` client, a MongoDB `Db`, a memory
-   * shard), in a transaction when `options.transaction` and the engine supports it. A thrown error
-   * rolls the transaction back and is rethrown unchanged (the adapter may wrap it keeping `cause`).
-   */
-  execute(options: StepOptions, fn: (handle: Handle) => Promise<void>): Promise<void>;
+  /** Runs schema steps on this shard. */
+  readonly executor: SchemaExecutor<Handle>;
   /**
    * Optional: server-side copies of what a schema migration's `preserve` names (see
    * {@link PreserveStore}). A migration with `preserve` is refused on an engine whose shards lack it.

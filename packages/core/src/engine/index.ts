@@ -11,6 +11,7 @@ export type {
   EngineTerms,
   ShardAdapter,
   ShardDescriptor,
+  SchemaExecutor,
   StepOptions,
 } from './engine-adapter.js';
 export {

@@ -10,6 +10,7 @@ export type {
   EngineTerms,
   ShardAdapter,
   ShardDescriptor,
+  SchemaExecutor,
   StepOptions,
 } from './engine-adapter.js';
 export {

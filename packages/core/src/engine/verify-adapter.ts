@@ -13,7 +13,8 @@ const ENGINE_METHODS = ['shard', 'close', 'classifyError', 'compareKeys'] as con
 const ENGINE_OPTIONAL_METHODS = ['control', 'secrets'] as const;
 /** Callables of each shard adapter, by role (`''`: the shard adapter itself). */
 const SHARD_METHODS: Readonly<Record<string, readonly string[]>> = {
-  '': ['connect', 'execute', 'close'],
+  '': ['connect', 'close'],
+  executor: ['execute'],
   ledger: ['init', 'list', 'put', 'delete'],
   lock: ['tryAcquire', 'status', 'forceRelease'],
   data: ['scan', 'count', 'checksum', 'write', 'update', 'remove', 'drop'],

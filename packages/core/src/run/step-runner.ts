@@ -130,7 +130,7 @@ async function attemptApply(
   if (m.kind === 'schema') {
     const mctx = migrationContext(ctx, input, input.step);
     await deadline.race(
-      ref.adapter.execute(
+      ref.adapter.executor.execute(
         { migrationId: m.id, direction: 'up', transaction: m.transaction, signal },
         async (handle) => {
           await savePreserved(m, ref.adapter, handle, { reuse: state.attempts > 1 || state.resumed, signal });
@@ -266,7 +266,7 @@ async function rollbackOne(ctx: MigratorContext, input: RollbackInput): Promise<
       (await ref.adapter.ledger.list()).find((r) => r.id === m.id) ?? input.records.find((r) => r.id === m.id)!;
     if (m.kind === 'schema') {
       const mctx = migrationContext(ctx, input, undefined);
-      await ref.adapter.execute(
+      await ref.adapter.executor.execute(
         { migrationId: m.id, direction: 'down', transaction: m.transaction, signal },
         async (handle) => {
           await m.down!(handle, mctx);

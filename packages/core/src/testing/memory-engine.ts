@@ -26,6 +26,7 @@ import {
   type Row,
   type ShardAdapter,
   type ShardDescriptor,
+  type SchemaExecutor,
   type StepOptions,
 } from '../engine/spi.js';
 import { definedDefaultKey } from '../definition/checksum.js';
@@ -193,7 +194,9 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
     await this.#io(() => undefined);
   }
 
-  async execute(options: StepOptions, fn: (handle: MemoryShard) => Promise<void>): Promise<void> {
+  readonly executor: SchemaExecutor<MemoryShard> = { execute: (options, fn) => this.#execute(options, fn) };
+
+  async #execute(options: StepOptions, fn: (handle: MemoryShard) => Promise<void>): Promise<void> {
     await this.#io(() => undefined);
     void options;
     await fn(this.#store.shard(this.id));

@@ -6,7 +6,7 @@ import type { Case, CaseContext } from './context.js';
 /** The engine's objects on a shard (see `Fixture.catalog`), through a migration's handle. */
 async function catalog(c: CaseContext, shard: ShardAdapter): Promise<string[]> {
   let names: string[] = [];
-  await shard.execute(
+  await shard.executor.execute(
     { migrationId: 'conf-catalog', direction: 'up', transaction: false },
     async (h) => void (names = (await c.fx.catalog?.(h)) ?? []),
   );
