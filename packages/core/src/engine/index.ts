@@ -4,47 +4,8 @@
  * use (encodings and row-set hashes for checksums, row comparison, secret scrubbing, the errors an
  * adapter throws, the lock loop). Host services import from the root, `@mcp/migrate-core`.
  */
-export type { EngineCapabilities } from './capabilities.js';
-export type {
-  EngineAdapter,
-  EngineName,
-  EngineTerms,
-  ShardAdapter,
-  ShardDescriptor,
-  SchemaExecutor,
-  StepOptions,
-} from './engine-adapter.js';
-export {
-  DEFAULT_TERMS,
-  EngineAdapterBase,
-  engineAdapterDefaults,
-  type EngineAdapterDefaults,
-} from './engine-adapter-base.js';
-export { errorClass, isRetryableReason, unclassified, type ErrorClass, type ErrorReason } from './error-reason.js';
-export { CAPABILITY_MEMBERS, verifyEngineAdapter, type VerifyAdapterOptions } from './verify-adapter.js';
-export type { ControlStore, DirectoryOverrides, TenantDirectory } from './control-store.js';
-export { LedgerState } from './ledger-store.js';
-export type { Checkpoint, Direction, Fence, LedgerCounts, LedgerRecord, LedgerStore } from './ledger-store.js';
-export type { Lease, LockProvider, LockStatus, TryAcquireOptions } from './lock-provider.js';
-export type {
-  CompareAndSet,
-  DataStore,
-  DataTarget,
-  KeyRange,
-  KeyValue,
-  RangeChecksum,
-  Row,
-  RowPatch,
-  ServerCopy,
-  TargetInfo,
-} from './data-store.js';
-export type {
-  PreservedCopy,
-  PreserveRestoreOptions,
-  PreserveSaveOptions,
-  PreserveStore,
-  PreserveTarget,
-} from './preserve-store.js';
+// The SPI itself: one explicit list, in ./spi.ts, which core's own modules import too.
+export * from './spi.js';
 
 // Encodings, hashes and the key order.
 export { canonicalEncode, canonicalNumber, looseCanonicalEncode } from '../util/canonical.js';
