@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { DefinitionError } from '../errors/errors.js';
+import { firstIssue } from '../errors/zod-issue.js';
 import type { MigrationScope, ScopeInput } from './migration-types.js';
 import { NAME } from './names.js';
 import { preserveSchema } from './preserve.js';
@@ -71,16 +72,7 @@ export const dataInput = z
 /** Turns a zod failure into a DefinitionError naming the migration and the first bad field. */
 export function toDefinitionError(what: string, input: unknown, error: z.ZodError): DefinitionError {
   const id = typeof (input as { id?: unknown } | null)?.id === 'string' ? (input as { id: string }).id : undefined;
-  const issue = error.issues[0]!;
-  const field = issue.path.length
-    ? issue.path.join('.')
-    : issue.code === 'unrecognized_keys'
-      ? issue.keys.join(', ')
-      : '(root)';
-  const detail =
-    issue.code === 'unrecognized_keys'
-      ? `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-      : issue.message;
+  const { field, detail } = firstIssue(error, 'field');
   const subject = id ? `${what} "${id}"` : `${what} (no valid id)`;
   return new DefinitionError(`${subject}: field "${field}": ${detail}`, { migrationId: id, field });
 }

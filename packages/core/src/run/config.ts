@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { verifyEngineAdapter, type EngineAdapter, type LockProvider, type TenantDirectory } from '../engine/spi.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
+import { firstIssue } from '../errors/zod-issue.js';
 import type { DriftPolicy } from '../plan/planner.js';
 import type { Router } from '../router/router.js';
 import type { Migration } from '../definition/migration.js';
@@ -170,16 +171,7 @@ export function validateConfig(config: MigratorConfig): void {
   }
   const result = schema.safeParse(config);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const field = issue.path.length
-      ? issue.path.join('.')
-      : issue.code === 'unrecognized_keys'
-        ? issue.keys.join(', ')
-        : '(root)';
-    const detail =
-      issue.code === 'unrecognized_keys'
-        ? `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-        : issue.message;
+    const { field, detail } = firstIssue(result.error, 'option');
     throw new DefinitionError(`createMigrator: field "${field}": ${detail}`, { code: ErrorCode.Config, field });
   }
   const engines = Object.entries(config.engines);
