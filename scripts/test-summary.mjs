@@ -64,7 +64,7 @@ function banner(skipped) {
   const line = '!'.repeat(78);
   console.log(`\n${line}`);
   console.log(
-    `!! ${total} TEST CASE(S) SKIPPED: this run did NOT test them${serverCases ? ` (${serverCases} need a real server that is absent or lacks a feature; reasons below)` : ''}`,
+    `!! ${total} TEST CASE(S) SKIPPED: this run did NOT test them${serverCases ? ` (${serverCases} have a recorded reason: a real server absent, or a server or shard without a feature or capability; reasons below)` : ''}`,
   );
   if (process.env.MCP_MIGRATE_REQUIRE_SERVICES !== '1') {
     console.log(
