@@ -11,49 +11,12 @@ import { redact } from '../src/errors/redact.js';
 import { connectionSecrets, Scrubber, secretForms } from '../src/util/scrubber.js';
 import type { EngineAdapter } from '../src/engine/index.js';
 import type { MigratorEventName } from '../src/events/events.js';
+import { errorText, expectClean, spellings } from '@mcp/test-support';
 import { QUICK, memory, rejection } from './helpers.js';
 
 /** `@`, `/`, `%`, `:`, `?`, a space-free unicode tail: every character a URL must encode. */
 const PASSWORD = 'Pa@ss/wo%rd:?ñ€😀';
 const HOST_SECRET = 'vault-token-7Hq9/Zx@';
-
-/** Every spelling of the secrets that must not appear anywhere. */
-function spellings(...secrets: string[]): string[] {
-  return secrets.flatMap((s) => [
-    s,
-    encodeURIComponent(s),
-    encodeURIComponent(s).replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()),
-    JSON.stringify(s).slice(1, -1),
-  ]);
-}
-
-function expectClean(label: string, text: string, secrets: readonly string[]): void {
-  for (const s of secrets)
-    expect(text.includes(s), `${label} contains the secret spelled ${JSON.stringify(s)}: ${text.slice(0, 300)}`).toBe(
-      false,
-    );
-}
-
-/** The text of an error as every consumer could see it: message, stack, JSON, own fields, the whole cause chain. */
-function errorText(error: unknown): string {
-  const parts: string[] = [];
-  const seen = new Set<unknown>();
-  for (
-    let e: unknown = error;
-    typeof e === 'object' && e !== null && !seen.has(e);
-    e = (e as { cause?: unknown }).cause
-  ) {
-    seen.add(e);
-    const err = e as Error & Record<string, unknown>;
-    parts.push(
-      String(err.message),
-      String(err.stack),
-      JSON.stringify(err, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)),
-    );
-    for (const k of Object.getOwnPropertyNames(err)) if (typeof err[k] === 'string') parts.push(err[k]);
-  }
-  return parts.join('\n');
-}
 
 const open: Migrator[] = [];
 afterEach(async () => {
