@@ -4,7 +4,7 @@ export default defineProject({
   test: {
     name: 'conformance',
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**'],
+    exclude: ['node_modules/**', 'docs/.scratch/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
