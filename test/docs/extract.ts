@@ -245,3 +245,42 @@ export function docFiles(root: string): string[] {
     ...walk('examples', (n) => n === 'README.md'),
   ].sort();
 }
+
+/** The relative modules a block imports (`./migrations/0001.js`), as scratch paths of file= blocks (`migrations/0001.ts`). */
+export function localImports(code: string): string[] {
+  const out = new Set<string>();
+  for (const m of code.matchAll(
+    /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)['"](\.\.?\/[^'"]+)['"]/g,
+  )) {
+    const path = posix.normalize(m[1]!);
+    out.add(path.replace(/\.(m|c)?js$/, (_, k: string | undefined) => `.${k ?? ''}ts`));
+    out.add(path);
+  }
+  return [...out];
+}
+
+/** Problems with imports between the blocks of a page: a block may import only a file= block above it. */
+export function checkLocalImports(blocks: readonly DocBlock[]): DocProblem[] {
+  const problems: DocProblem[] = [];
+  for (const block of blocks) {
+    const local = localImports(block.code);
+    if (local.length === 0) continue;
+    const modules = blocks.filter((b) => b.page === block.page && b.path !== undefined);
+    for (const m of modules)
+      if (local.includes(m.path!) && m.line > block.line)
+        problems.push({
+          page: block.page,
+          line: block.line,
+          message: `imports file=${m.path}, which is defined below it (line ${m.line}): a block imports only modules above it`,
+        });
+  }
+  return problems;
+}
+
+/** The blocks of the same page, below `module`, that import it. */
+export function importersOf(module: DocBlock, blocks: readonly DocBlock[]): DocBlock[] {
+  if (module.path === undefined) return [];
+  return blocks.filter(
+    (b) => b.page === module.page && b.line > module.line && localImports(b.code).includes(module.path!),
+  );
+}

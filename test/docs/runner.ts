@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import ts from 'typescript';
-import { blockFileName, pageSlug, type DocBlock, type DocProblem } from './extract.js';
+import { blockFileName, pageSlug, where, type DocBlock, type DocProblem } from './extract.js';
 
 /** One TypeScript setup for the check and for tsx: what a user's strict `module: nodenext` project sees. */
 export const TSCONFIG = {
@@ -128,4 +128,41 @@ export function execute(
       },
     );
   });
+}
+
+/** What happened to one block. A file= module counts as executed when a block that imports it ran. */
+export type Outcome =
+  | { readonly kind: 'executed'; readonly ok: boolean; readonly ms: number }
+  | { readonly kind: 'imported'; readonly by: string }
+  | { readonly kind: 'skipped'; readonly reason: string };
+
+/**
+ * `doc samples: N blocks, N type-checked, N executed, N skipped (reasons…)`, then one line per block
+ * not executed on its own (why, or which block ran it).
+ */
+export function summarize(
+  blocks: readonly DocBlock[],
+  typeChecked: number,
+  outcomes: ReadonlyMap<DocBlock, Outcome>,
+): { text: string; executed: number; skipped: number } {
+  let executed = 0;
+  const reasons = new Map<string, number>();
+  const details: string[] = [];
+  for (const block of blocks) {
+    const o = outcomes.get(block);
+    if (o === undefined) throw new Error(`no outcome for ${where(block)}`);
+    if (o.kind === 'executed') executed++;
+    else if (o.kind === 'imported') {
+      executed++;
+      details.push(`  ${where(block)} file=${block.path}: ran as a module of ${o.by}`);
+    } else {
+      const kind = o.reason.split(':')[0]!;
+      reasons.set(kind, (reasons.get(kind) ?? 0) + 1);
+      details.push(`  ${where(block)} skipped: ${o.reason}`);
+    }
+  }
+  const skipped = blocks.length - executed;
+  const why = [...reasons].map(([k, n]) => `${n} ${k}`).join(', ');
+  const head = `doc samples: ${blocks.length} blocks, ${typeChecked} type-checked, ${executed} executed, ${skipped} skipped${why ? ` (${why})` : ''}`;
+  return { text: [head, ...details].join('\n'), executed, skipped };
 }

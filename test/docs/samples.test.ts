@@ -20,8 +20,18 @@ import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { databaseName, mongoEnabled, postgresEnabled, tempPgDatabases } from '@mcp/test-support';
-import { blockMode, docFiles, extractBlocks, where, type DocBlock, type DocProblem, type Service } from './extract.js';
-import { execute, typeCheck, writeScratch, type PlacedBlock } from './runner.js';
+import {
+  blockMode,
+  checkLocalImports,
+  docFiles,
+  extractBlocks,
+  importersOf,
+  where,
+  type DocBlock,
+  type DocProblem,
+  type Service,
+} from './extract.js';
+import { execute, summarize, typeCheck, writeScratch, type Outcome, type PlacedBlock } from './runner.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -49,23 +59,21 @@ const available: Record<Service, boolean> = {
 const format = (list: readonly DocProblem[]) => list.map((p) => `${where(p)}: ${p.message}`).join('\n');
 
 /** What happened to each block, for the summary. */
-const outcome = new Map<DocBlock, { executed: true; ms: number } | { executed: false; reason: string }>();
-for (const p of placed) {
-  const mode = blockMode(p.block);
-  if (mode.kind !== 'execute') outcome.set(p.block, { executed: false, reason: mode.reason });
-}
+const outcomes = new Map<DocBlock, Outcome>();
 
 /** At most PARALLEL blocks at once. */
 let running = 0;
 const waiting: (() => void)[] = [];
 async function slot<T>(fn: () => Promise<T>): Promise<T> {
   if (running >= PARALLEL) await new Promise<void>((resolve) => waiting.push(resolve));
-  running++;
+  else running++;
   try {
     return await fn();
   } finally {
-    running--;
-    waiting.shift()?.();
+    const next = waiting.shift();
+    if (next)
+      next(); // the slot passes on
+    else running--;
   }
 }
 
@@ -106,44 +114,31 @@ async function dropMongoDatabases(uri: string, prefix: string): Promise<void> {
   }
 }
 
+let summary = '';
 afterAll(() => {
-  const executed = [...outcome.values()].filter((o) => o.executed).length;
-  const skipped = [...outcome.values()].flatMap((o) => (o.executed ? [] : [o.reason]));
-  const reasons = new Map<string, number>();
-  for (const r of skipped) {
-    const kind = r.startsWith('file=') ? 'file= module' : r.split(':')[0]!;
-    reasons.set(kind, (reasons.get(kind) ?? 0) + 1);
-  }
-  const why = [...reasons].map(([k, n]) => `${n} ${k}`).join(', ');
-  console.log(
-    `doc samples: ${blocks.length} blocks, ${checked.length} type-checked, ${executed} executed, ${skipped.length} skipped` +
-      `${why ? ` (${why})` : ''}\n` +
-      [...outcome]
-        .filter(([, o]) => !o.executed)
-        .map(([b, o]) => `  skipped ${where(b)}: ${(o as { reason: string }).reason}`)
-        .join('\n'),
-  );
-  rmSync(scratch, { recursive: true, force: true });
+  if (summary) console.log(summary);
+  if (process.env.MCP_DOCS_KEEP_SCRATCH !== '1') rmSync(scratch, { recursive: true, force: true });
 });
 
 describe('doc samples', () => {
   it('every fence of a JS/TS block follows the convention (known attributes, reasons given)', () => {
     expect(pages).toContain('README.md');
     expect(blocks.length).toBeGreaterThan(20);
-    expect(format(problems), 'fence problems').toBe('');
+    expect(format([...problems, ...checkLocalImports(blocks)]), 'fence problems').toBe('');
   });
 
   it(`the ${checked.length} checked blocks type-check under strict, module nodenext`, () => {
     expect(format(typeCheck(scratch, checked)), 'type errors').toBe('');
   }, 120_000);
 
-  it.concurrent.each(runnable.map((p) => [where(p.block), p] as [string, PlacedBlock]))(
+  it.concurrent.for(runnable.map((p): [string, PlacedBlock] => [where(p.block), p]))(
     '%s runs',
-    async (_, p) => {
+    { timeout: TIMEOUT_MS + 30_000 },
+    async ([, p], ctx) => {
       const missing = p.block.services.filter((s) => !available[s]);
       if (missing.length > 0) {
-        outcome.set(p.block, { executed: false, reason: `services: ${missing.join(', ')} not available` });
-        return;
+        outcomes.set(p.block, { kind: 'skipped', reason: `services absent: ${missing.join(', ')}` });
+        ctx.skip(`needs ${missing.join(' and ')}, which is not available`);
       }
       const mode = blockMode(p.block);
       const result = await slot(() =>
@@ -151,18 +146,30 @@ describe('doc samples', () => {
           execute(p, placed, { runner: mode.kind === 'execute' ? mode.runner : 'node', env, timeoutMs: TIMEOUT_MS }),
         ),
       );
-      outcome.set(p.block, { executed: true, ms: result.ms });
+      outcomes.set(p.block, { kind: 'executed', ok: result.ok, ms: result.ms });
       const what = result.timedOut ? `did not exit within ${TIMEOUT_MS / 1000} s` : 'failed';
       expect(result.ok, `${where(p.block)} ${what}:\n${result.output}`).toBe(true);
     },
-    TIMEOUT_MS + 30_000,
   );
 
   it('the summary adds up', () => {
-    // Registered last: vitest runs a file's tests in order, so every block has an outcome by now.
-    const executed = [...outcome.values()].filter((o) => o.executed).length;
-    expect(outcome.size).toBe(blocks.length);
-    expect(executed + [...outcome.values()].filter((o) => !o.executed).length).toBe(blocks.length);
+    // Registered last: vitest runs a file's tests in order, so every executable block has an outcome.
+    for (const p of placed) {
+      const mode = blockMode(p.block);
+      if (mode.kind === 'execute') continue;
+      const by = importersOf(p.block, blocks).find((b) => {
+        const o = outcomes.get(b);
+        return o?.kind === 'executed' && o.ok;
+      });
+      if (by) outcomes.set(p.block, { kind: 'imported', by: where(by) });
+      else if (p.block.path !== undefined)
+        outcomes.set(p.block, { kind: 'skipped', reason: `file= module: no block that ran imports it` });
+      else outcomes.set(p.block, { kind: 'skipped', reason: mode.reason });
+    }
+    const result = summarize(blocks, checked.length, outcomes);
+    summary = result.text;
+    expect(result.executed + result.skipped).toBe(blocks.length);
     expect(checked.length + placed.filter((p) => blockMode(p.block).kind === 'skip').length).toBe(blocks.length);
+    expect(result.text).toMatch(/^doc samples: \d+ blocks, \d+ type-checked, \d+ executed, \d+ skipped/);
   });
 });
