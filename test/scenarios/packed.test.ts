@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { extractBlocks } from '../docs/extract.js';
 
 const execFile = promisify(execFileCb);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -57,11 +58,10 @@ function workspaceVersion(name: string): string {
   return readJson<Manifest>(join(realpathSync(join(here, '..', 'node_modules', name)), 'package.json')).version;
 }
 
-/** The first fenced block of `lang` in a package's README. */
+/** The first fenced block of `lang` in a package's README (whatever its fence attributes, e.g. `services=`). */
 function readmeBlock(pkg: string, lang: 'js' | 'ts'): string {
-  const block = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(
-    readFileSync(join(root, 'packages', pkg, 'README.md'), 'utf8'),
-  )?.[1];
+  const page = `packages/${pkg}/README.md`;
+  const block = extractBlocks(readFileSync(join(root, page), 'utf8'), page).blocks.find((b) => b.lang === lang)?.code;
   if (!block) throw new Error(`packages/${pkg}/README.md has no \`\`\`${lang} block`);
   return block;
 }
