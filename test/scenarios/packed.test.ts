@@ -164,7 +164,7 @@ describe('packed packages, installed with npm into a scratch project', () => {
   const readme = () => readmeBlock('core', 'js');
   const expectReadmeOutput = (out: string) => {
     expect(out).toContain('{ applied: 4, skipped: 0, failed: 0, notRun: 0 }');
-    expect(out).toContain("[ { _id: 'mg-0-1', content: { type: 'text', text: 'hello' } } ]");
+    expect(out).toContain("[ { id: 'mem-0-1', content: { type: 'text', text: 'hello' } } ]");
   };
 
   it("core's README example runs as ESM (import, .mjs)", async () => {
@@ -209,13 +209,18 @@ import type { PoolClient } from 'pg';
 
 const m: Migration = defineMigration<MemoryShard>({ id: '0001-a', engine: 'memory', up: (db) => void db.collection('a') });
 const p = defineMigration<PoolClient>({ id: '0001-p', engine: 'postgres', up: async (c) => { await c.query('SELECT 1'); } });
+// Typed by the engine name through the adapters' EngineHandles augmentation in their .d.ts/.d.cts.
+const typedPg = defineMigration({ id: '0001-tp', engine: 'postgres', up: async (c) => { const client: PoolClient = c; await client.query('SELECT 1'); } });
+const typedMongo = defineMigration({ id: '0001-tm', engine: 'mongodb', up: async (db) => { await db.collection('x').findOne({}); } });
+// @ts-expect-error a PoolClient has no collection(): fails if the handle were any
+defineMigration({ id: '0001-bad', engine: 'postgres', up: (c) => void c.collection('x') });
 const engines: Record<string, EngineAdapter> = {
   memory: memoryEngine(),
   postgres: postgresEngine({ shards: [{ id: 'pg-0', connectionString: 'postgres://localhost/x' }] }),
   mongodb: mongoEngine({ shards: [{ id: 'mg-0', uri: 'mongodb://localhost', database: 'x' }] }),
 };
 const t: Transformer<Record<string, unknown>, Record<string, unknown>> = messageContent;
-export const uses = { m, p, engines, t, createMigrator, isMigrateError, runConformance };
+export const uses = { m, p, typedPg, typedMongo, engines, t, createMigrator, isMigrateError, runConformance };
 export type Uses = [RunReport['totals']['applied'], ShardAdapter['id'], Harness['name']];
 `;
 

@@ -16,6 +16,8 @@ export {
 export type {
   DataMigration,
   DataMigrationInput,
+  EngineHandles,
+  HandleOf,
   Migration,
   MigrationContext,
   MigrationInput,

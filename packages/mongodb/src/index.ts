@@ -3,6 +3,9 @@
  * with fencing tokens, a per-shard ledger, a keyset data store, idempotent schema helpers for
  * migrations and a bulk document mover. Runs on MongoDB and on FerretDB v1.24.
  */
+import type { Db } from 'mongodb';
+import type {} from '@mcp/migrate-core';
+
 export { DEFAULT_SERVER_SELECTION_TIMEOUT_MS, mongoEngine } from './mongo-engine.js';
 export type { MongoEngine, MongoEngineOptions } from './mongo-engine.js';
 export { MongoShardAdapter } from './mongo-shard.js';
@@ -23,3 +26,14 @@ export {
   renameField,
 } from './internal/schema-helpers.js';
 export type { IndexKeys, RenameFieldOptions } from './internal/schema-helpers.js';
+
+/**
+ * Registers the handle of engine `mongodb`: a schema step's `up`/`down` of
+ * `defineMigration({ engine: 'mongodb', … })` receive the driver's `Db`; operations that must join
+ * the step's transaction pass `{ session: mongoSession(db) }`.
+ */
+declare module '@mcp/migrate-core' {
+  interface EngineHandles {
+    mongodb: Db;
+  }
+}

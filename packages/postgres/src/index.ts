@@ -3,6 +3,9 @@
  * session advisory lock with fencing tokens, schema steps with `lock_timeout`, keyset batch
  * primitives with server-side checksums, and a COPY mover for tenant moves.
  */
+import type { PoolClient } from 'pg';
+import type {} from '@mcp/migrate-core';
+
 export {
   DEFAULT_LEDGER_TABLE,
   DEFAULT_LOCK_TIMEOUT_MS,
@@ -32,3 +35,14 @@ export type { TableName } from './internal/identifiers.js';
 export { lockKey } from './internal/advisory-key.js';
 export type { AdvisoryKey } from './internal/advisory-key.js';
 export type { PostgresFeatures } from './internal/shard-context.js';
+
+/**
+ * Registers the handle of engine `postgres`: a schema step's `up`/`down` of
+ * `defineMigration({ engine: 'postgres', … })` receive pg's `PoolClient` (inside the step's
+ * transaction unless `transaction: false`).
+ */
+declare module '@mcp/migrate-core' {
+  interface EngineHandles {
+    postgres: PoolClient;
+  }
+}

@@ -3,8 +3,49 @@
  * ({@link MigrationInput}, {@link DataMigrationInput}) and the frozen objects they return.
  */
 import type { EngineName, PreserveTarget, Row, ShardDescriptor } from '../engine/spi.js';
+import type { MemoryShard } from '../testing/memory-shard.js';
 import type { Logger } from '../util/logger.js';
 import type { PreserveInput } from './preserve.js';
+
+/**
+ * The native handle a schema step's `up`/`down` receive, by engine name. Each adapter package adds
+ * its engine when it is imported anywhere in the program (`@mcp/migrate-postgres`: `postgres` is
+ * pg's `PoolClient`; `@mcp/migrate-mongodb`: `mongodb` is the driver's `Db`, whose transaction
+ * session is `mongoSession(db)`). A third-party adapter adds its own the same way:
+ *
+ * ```ts
+ * declare module '@mcp/migrate-core' {
+ *   interface EngineHandles {
+ *     cassandra: CassandraClient;
+ *   }
+ * }
+ * ```
+ *
+ * The name decides the type, not the adapter behind it: a `memoryEngine({ name: 'postgres' })`
+ * hands a step typed `PoolClient` a `MemoryShard` at run time, so a schema step written for pg does
+ * not run there (only data migrations run on every engine).
+ */
+export interface EngineHandles {
+  /** `memoryEngine()` under its default name. */
+  memory: MemoryShard;
+}
+
+/**
+ * The handle of engine `E`: its {@link EngineHandles} entry, or `unknown` for a name no imported
+ * adapter registered (narrow it, pass the type to `defineMigration<Handle>`, or augment
+ * `EngineHandles`), so that a handle is never `any` by accident.
+ */
+export type HandleOf<E> = string extends E ? unknown : E extends keyof EngineHandles ? EngineHandles[E] : unknown;
+
+/**
+ * Refuses (the `engine` field becomes `never`) a handle type that the registered handle of engine
+ * `E` is not assignable to, e.g. `up(db: Db)` on `engine: 'postgres'`.
+ */
+export type HandleCheck<Handle, E> = E extends keyof EngineHandles
+  ? [EngineHandles[E]] extends [Handle]
+    ? unknown
+    : { readonly engine: never }
+  : unknown;
 
 /** What a migration's `up`/`down` receive besides the native handle. */
 export interface MigrationContext {
@@ -25,10 +66,11 @@ export type ScopeInput = 'all' | { readonly shards: readonly string[] } | { read
 
 type Step<Handle> = (handle: Handle, ctx: MigrationContext) => unknown;
 
-export interface MigrationInput<Handle = any> {
+export interface MigrationInput<Handle = any, E extends EngineName = EngineName> {
   /** Stable, unique id; sorts the migrations that do not depend on each other. `[A-Za-z0-9][A-Za-z0-9_.-]*`. */
   readonly id: string;
-  readonly engine: EngineName;
+  /** The engine whose shards run it; also types the handle of `up`/`down` (see {@link EngineHandles}). */
+  readonly engine: E;
   readonly description?: string | undefined;
   /** Ids that must be applied first, on every shard they run on, across engines too. */
   readonly dependsOn?: readonly string[] | undefined;

@@ -6,9 +6,12 @@
 import { DefinitionError } from '../errors/errors.js';
 import { declaredChecksum, definedDefaultKey, KEY_DEFAULTED, stepPart } from './checksum.js';
 import { checkDependsOn, DEFAULT_BATCH_SIZE, dataInput, parse, schemaInput, toScope } from './migration-schema.js';
+import type { EngineName } from '../engine/spi.js';
 import type {
   DataMigration,
   DataMigrationInput,
+  HandleCheck,
+  HandleOf,
   Migration,
   MigrationInput,
   SchemaMigration,
@@ -18,6 +21,9 @@ import { normalizePreserve } from './preserve.js';
 export type {
   DataMigration,
   DataMigrationInput,
+  EngineHandles,
+  HandleCheck,
+  HandleOf,
   Migration,
   MigrationContext,
   MigrationInput,
@@ -32,6 +38,11 @@ export { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE } from './migration-schema.js';
 /**
  * Defines a schema migration. Throws `DefinitionError` for bad input.
  *
+ * `up`/`down` receive the native handle of `engine` (see `EngineHandles`): pg's `PoolClient` for
+ * `postgres` once `@mcp/migrate-postgres` is imported, the driver's `Db` for `mongodb` once
+ * `@mcp/migrate-mongodb` is, a `MemoryShard` for `memory`, `unknown` for a name none registered.
+ * `defineMigration<Handle>({ … })` names the type explicitly instead (no check against the engine).
+ *
  * ### Examples
  * ```ts
  * export default defineMigration({
@@ -42,7 +53,14 @@ export { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE } from './migration-schema.js';
  * });
  * ```
  */
-export function defineMigration<Handle = any>(input: MigrationInput<Handle>): SchemaMigration<Handle> {
+export function defineMigration<const E extends EngineName>(
+  input: MigrationInput<HandleOf<E>, E>,
+): SchemaMigration<HandleOf<E>>;
+/** With the handle's type given or annotated on `up`: checked against the engine's registered handle. */
+export function defineMigration<Handle, const E extends EngineName = EngineName>(
+  input: MigrationInput<Handle, E> & HandleCheck<Handle, E>,
+): SchemaMigration<Handle>;
+export function defineMigration<Handle>(input: MigrationInput<Handle>): SchemaMigration<Handle> {
   const v = parse(schemaInput, 'Migration', input);
   const scope = toScope(v.scope);
   const transaction = v.transaction ?? true;
