@@ -22,6 +22,7 @@ const ENTRIES: Record<string, readonly string[]> = {
     'loadMigrations',
     'plan',
     'VetoError',
+    'MIGRATOR_DEFAULTS',
   ],
   '@mcp/migrate-core/engine': [
     'EngineAdapterBase',

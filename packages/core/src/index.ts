@@ -50,7 +50,8 @@ export type {
   VerifyOptions,
   VerifyReport,
 } from './run/migrator.js';
-export type { MigratorConfig } from './run/config.js';
+export type { LockOptions, MigratorConfig, RetryOptions } from './run/config.js';
+export { MIGRATOR_DEFAULTS } from './run/defaults.js';
 export type { PurgedCopy, PurgePreservedOptions } from './run/preserve-steps.js';
 export { DEFAULT_TARGET_BATCH_MS, type ThrottleOptions } from './data/throttle.js';
 export { SDK_VERSION } from './version.js';

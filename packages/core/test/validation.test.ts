@@ -268,6 +268,33 @@ describe('defect 7: options outside their schema are refused before anything run
     expect((await migrator.verify({ data: true, signal: new AbortController().signal })).pending).toHaveLength(1);
   });
 
+  it('repair, purgeBackups and purgePreserved refuse a misspelled option, changing nothing', async () => {
+    const { engine, store, ids, m } = setup();
+    const migrator = migratorOf(engine, [m]);
+    await migrator.run();
+    const ledger = ledgerOf(store, ids[0]!);
+    const backups = (await migrator.status()).shards[0]!.backups;
+    expect(backups).toHaveLength(1);
+    // A typo must not turn into a plain repair, or purge every backup.
+    expectRefusal(await rejection(migrator.repair({ forgetMising: true } as never)), ErrorCode.Config, {
+      field: 'forgetMising',
+    });
+    expectRefusal(await rejection(migrator.purgeBackups({ migrationId: 'x' } as never)), ErrorCode.Config, {
+      field: 'migrationId',
+    });
+    expectRefusal(await rejection(migrator.purgeBackups({ olderThanMs: -1 })), ErrorCode.Config, {
+      field: 'olderThanMs',
+    });
+    expectRefusal(await rejection(migrator.purgePreserved({ migrationIds: 'x' } as never)), ErrorCode.Config, {
+      field: 'migrationIds',
+    });
+    expect(ledgerOf(store, ids[0]!)).toEqual(ledger);
+    expect((await migrator.status()).shards[0]!.backups).toEqual(backups);
+    // The valid forms still work.
+    expect(await migrator.repair({ forgetMissing: true, resetCheckpoints: false })).toEqual([]);
+    expect(await migrator.purgeBackups({ migrationIds: [m.id] })).toHaveLength(1);
+  });
+
   it("hashRouter({ key: '' }) and malformed router options are refused", () => {
     expect(() => hashRouter({ key: '' })).toThrow(expect.objectContaining({ code: ErrorCode.Config, field: 'key' }));
     expect(() => hashRouter({ key: 'tenant id' })).toThrow(expect.objectContaining({ field: 'key' }));

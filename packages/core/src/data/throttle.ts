@@ -2,24 +2,27 @@
  * Throttling of data migrations: a rows/s ceiling, adaptive batch size toward a time target, back-off
  * when the host's `pressure()` signal rises, and `pause()`/`resume()` shared by every running batch loop.
  */
+import { MIGRATOR_DEFAULTS } from '../run/defaults.js';
 import { abortError, sleep, throwIfAborted } from '../util/time.js';
 
 export interface ThrottleOptions {
-  /** Batch duration to aim for; batches grow when faster and halve when much slower. Default 500 ms. */
+  /** Batch duration to aim for, in ms; batches grow when faster and halve when much slower. Default `500`. */
   readonly targetBatchMs?: number;
-  /** Smallest batch the adaptation may choose. Default 10. */
+  /** Smallest batch the adaptation may choose. Default `10`. */
   readonly minBatchSize?: number;
-  /** Largest batch the adaptation may choose. Default 10000. */
+  /** Largest batch the adaptation may choose (at least the migration's own `batchSize`). Default `10000`. */
   readonly maxBatchSize?: number;
   /**
-   * Host-supplied load signal in [0, 1] (e.g. replication lag / budget). Above 0.5 the loop waits
-   * `pressure × pressureBackoffMs` before the next batch. Default: none.
+   * Host-supplied load signal in [0, 1] (e.g. replication lag / budget). Above 0.5 the batch halves
+   * and the loop waits `pressure × pressureBackoffMs` before the next batch. Default: none.
    */
   readonly pressure?: () => number | Promise<number>;
+  /** The wait at full pressure, in ms (see `pressure`). Default `1000`. */
   readonly pressureBackoffMs?: number;
 }
 
-export const DEFAULT_TARGET_BATCH_MS = 500;
+export const DEFAULT_TARGET_BATCH_MS: number = MIGRATOR_DEFAULTS.throttle.targetBatchMs;
+const { minBatchSize: MIN_BATCH, maxBatchSize: MAX_BATCH, pressureBackoffMs: BACKOFF_MS } = MIGRATOR_DEFAULTS.throttle;
 
 /** Pause switch shared by a migrator's batch loops. */
 export class PauseGate {
@@ -69,14 +72,14 @@ export class BatchPacer {
 
   constructor(initial: number, maxRowsPerSecond: number | undefined, options: ThrottleOptions = {}) {
     this.#options = options;
-    this.#min = Math.max(1, options.minBatchSize ?? 10);
+    this.#min = Math.max(1, options.minBatchSize ?? MIN_BATCH);
     // With a rate ceiling, a batch never holds more than one target period's worth of rows, so the
     // ceiling is kept batch by batch rather than only on average.
     const ceiling =
       maxRowsPerSecond === undefined
         ? Infinity
         : Math.max(1, Math.floor((maxRowsPerSecond * (options.targetBatchMs ?? DEFAULT_TARGET_BATCH_MS)) / 1000));
-    this.#max = Math.max(this.#min, Math.min(ceiling, options.maxBatchSize ?? Math.max(10_000, initial)));
+    this.#max = Math.max(this.#min, Math.min(ceiling, options.maxBatchSize ?? Math.max(MAX_BATCH, initial)));
     this.#size = Math.min(this.#max, Math.max(this.#min, initial));
     this.#target = options.targetBatchMs ?? DEFAULT_TARGET_BATCH_MS;
     this.#maxRate = maxRowsPerSecond;
@@ -119,7 +122,7 @@ export class BatchPacer {
       if (p > 0.5) {
         this.throttled = true;
         this.#size = Math.max(this.#min, Math.floor(this.#size / 2));
-        await sleep(p * (this.#options.pressureBackoffMs ?? 1000), signal);
+        await sleep(p * (this.#options.pressureBackoffMs ?? BACKOFF_MS), signal);
       }
     }
   }

@@ -148,8 +148,11 @@ export function isMigrateError(error: unknown): error is MigrateError {
   return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
 }
 
+/** An error as reports, events, ledgers and `status()` hold it: JSON-safe and redacted. */
 export interface SerializedError {
+  /** The class name (`MigrationFailedError`, …; a driver's or host's own for `MIGRATE_UNEXPECTED`). */
   readonly name: string;
+  /** An `ErrorCode` (see docs/reference/errors.md). */
   readonly code: string;
   readonly message: string;
   /** A driver's own code (SQLSTATE, MongoDB error code), when the cause has one. */

@@ -9,10 +9,12 @@ import { ErrorCode, PlanError } from '../errors/errors.js';
 import { isLegacyChecksum } from '../definition/checksum.js';
 import type { Migration } from '../definition/migration.js';
 import { checkBackupNames } from '../definition/backup-names.js';
+import { CALL_DEFAULTS, MIGRATOR_DEFAULTS } from '../run/defaults.js';
 import type { DirectoryOverrides, Router } from '../router/router.js';
 
 export type DriftPolicy = 'fail' | 'warn';
 
+/** One migration a shard would run. */
 export interface PlanStep {
   readonly migrationId: string;
   readonly kind: 'schema' | 'data';
@@ -23,10 +25,13 @@ export interface PlanStep {
    * another engine, so cross-engine `dependsOn` holds without a runner waiting inside a shard task.
    */
   readonly wave: number;
+  /** The definition's checksum, recorded in the ledger when applied. */
   readonly checksum: string;
+  /** For a tenant-scoped migration: its tenants that live on this shard. */
   readonly tenants?: readonly string[] | undefined;
 }
 
+/** What one shard would run. */
 export interface ShardPlan {
   readonly shardId: string;
   readonly engine: EngineName;
@@ -35,10 +40,15 @@ export interface ShardPlan {
   readonly applied: readonly string[];
 }
 
+/** What `plan()` returns, and the `plan` event carries: the steps a run would take now. */
 export interface Plan {
+  /** Every migration in code, in dependency order (ties by id). */
   readonly order: readonly string[];
+  /** What each shard would run. */
   readonly shards: readonly ShardPlan[];
+  /** Steps in all shards. */
   readonly pending: number;
+  /** Drift accepted by `drift: 'warn'`, one message each. */
   readonly warnings: readonly string[];
   /**
    * Applied migrations whose ledger checksum is in the format of SDKs before `v2:` checksums (a hash
@@ -228,7 +238,7 @@ export function plan(input: PlanInput): Plan {
           checksumUpgrades.push({ shardId, migrationId: m.id });
         } else if (record.checksum !== m.checksum) {
           const message = `Migration "${m.id}" changed after it was applied on shard "${shardId}" (checksum ${short(record.checksum)} → ${short(m.checksum)}); revert the edit, or accept it with repair`;
-          if ((input.drift ?? 'fail') === 'fail')
+          if ((input.drift ?? MIGRATOR_DEFAULTS.drift) === 'fail')
             throw new PlanError(ErrorCode.Drift, message, { migrationId: m.id, shardId, field: 'checksum' });
           warnings.push(message);
         }
@@ -266,9 +276,9 @@ export function plan(input: PlanInput): Plan {
 const short = (checksum: string): string => checksum.slice(0, 12);
 
 export interface RollbackTarget {
-  /** Roll back the last `steps` migrations (in dependency order) that are applied somewhere. */
+  /** Roll back the last `steps` migrations (in dependency order) that are applied somewhere. Default `1` (when `to` is not given). */
   readonly steps?: number | undefined;
-  /** Roll back every migration after `to` (exclusive) that is applied somewhere. */
+  /** Roll back every migration after `to` (exclusive) that is applied somewhere. Give `steps` or `to`, not both. */
   readonly to?: string | undefined;
 }
 
@@ -297,7 +307,7 @@ export function planRollback(input: PlanInput, target: RollbackTarget): Map<stri
       });
     chosen = candidates.filter((m) => order.indexOf(m) > at);
   } else {
-    const steps = target.steps ?? 1;
+    const steps = target.steps ?? CALL_DEFAULTS.rollback.steps;
     if (!Number.isInteger(steps) || steps < 1)
       throw new PlanError(ErrorCode.Rollback, `Rollback: field "steps": must be a positive integer, got ${steps}`, {
         field: 'steps',

@@ -18,6 +18,28 @@ import type { BackupRetention } from './backups.js';
 import { checkPreserveSupport } from './preserve-steps.js';
 import type { ControlOption } from './control-store.js';
 
+/** The `retry` option of `createMigrator`: retries of transient errors (p-retry, exponential back-off). */
+export interface RetryOptions {
+  /** Retries after the first attempt of a step that failed with a retryable error. Default `3`. */
+  readonly retries?: number | undefined;
+  /** Wait before the first retry, in ms; it doubles with each one. Default `100`. */
+  readonly minTimeoutMs?: number | undefined;
+  /** Longest wait between two retries, in ms. Default `2000`. */
+  readonly maxTimeoutMs?: number | undefined;
+}
+
+/** The `lock` option of `createMigrator`: the run lock's and the shard leases' settings. */
+export interface LockOptions {
+  /** A lease not renewed for this long (ms) is free: another runner takes over a dead holder's work. Default `30000`. */
+  readonly ttlMs?: number | undefined;
+  /**
+   * The longest this runner waits (ms) for a lock held by another, then `MIGRATE_LOCK_TIMEOUT`.
+   * Without it, a runner waits as long as the holder is alive (its heartbeat advances) and gives up
+   * only on a dead holder (one whose lease was not renewed for `ttlMs`). Default: none.
+   */
+  readonly waitMs?: number | undefined;
+}
+
 export interface MigratorConfig {
   /** One adapter per engine, keyed by engine name (`postgres`, `mongodb`). */
   readonly engines: Readonly<Record<string, EngineAdapter<any>>>;
@@ -25,27 +47,22 @@ export interface MigratorConfig {
   readonly migrations: readonly Migration[] | string;
   /** Shard routing for tenant-scoped migrations and tenant moves. */
   readonly router?: Router | undefined;
-  /** Name of this migration set: lock names and reports carry it. Default `default`. */
+  /** Name of this migration set: lock names and reports carry it. Default `'default'`. */
   readonly name?: string | undefined;
-  /** Shards migrated at once. Default 4. */
+  /** Shards migrated at once. Default `4`. */
   readonly concurrency?: number | undefined;
-  /** `all` (default) or `canary`: the first `canaryShards` shards first, stop if they fail. */
+  /** `all`, or `canary`: the first `canaryShards` shards first, stop if they fail. Default `'all'`. */
   readonly strategy?: 'all' | 'canary' | undefined;
-  /** Shards in the canary group. Default 1. */
+  /** Shards in the canary group. Default `1`. */
   readonly canaryShards?: number | undefined;
-  /** `halt` (default): stop starting new work after a failure. `continue`: finish healthy shards. */
+  /** `halt`: stop starting new work after a failure. `continue`: finish healthy shards. Default `'halt'`. */
   readonly onFailure?: 'halt' | 'continue' | undefined;
-  /** What to do when an applied migration's checksum changed. Default `fail`. */
+  /** What to do when an applied migration's checksum changed: refuse the plan (`fail`) or log a warning (`warn`). Default `'fail'`. */
   readonly drift?: DriftPolicy | undefined;
-  /** Retries of transient errors (p-retry). Default `{ retries: 3, minTimeoutMs: 100, maxTimeoutMs: 2000 }`. */
-  readonly retry?:
-    { readonly retries?: number; readonly minTimeoutMs?: number; readonly maxTimeoutMs?: number } | undefined;
-  /**
-   * Lease settings. `ttlMs` (default 30000): a lease not renewed for this long is free. `waitMs`
-   * (default: none): the longest this runner waits for a lock held by another; without it, it waits
-   * as long as the holder is alive (its heartbeat advances) and gives up only on a dead holder.
-   */
-  readonly lock?: { readonly ttlMs?: number; readonly waitMs?: number } | undefined;
+  /** Retries of transient errors (a lost connection, a lock timeout): see {@link RetryOptions}. */
+  readonly retry?: RetryOptions | undefined;
+  /** The run lock's and the shard leases' settings: see {@link LockOptions}. */
+  readonly lock?: LockOptions | undefined;
   /**
    * The control store: the run lock and the tenant directory (a `TenantDirectory`, or a function
    * returning the placements, read-only). What is not given here comes from the engine whose adapter
@@ -56,9 +73,9 @@ export interface MigratorConfig {
   readonly control?: ControlOption | undefined;
   /**
    * How long data migrations' backups (the saved originals a rollback without `reverse` restores)
-   * are kept once applied. `'keep'` (default): until `migrator.purgeBackups()`. `{ olderThanMs }`:
-   * each `run()` also purges the backups of migrations applied at least that long ago; after
-   * that, rolling them back needs `reverse`.
+   * are kept once applied. `'keep'`: until `migrator.purgeBackups()`. `{ olderThanMs }`: each
+   * `run()` also purges the backups of migrations applied at least that long ago; after that,
+   * rolling them back needs `reverse`. Default `'keep'`.
    */
   readonly backupRetention?: BackupRetention | undefined;
   /** Throttling and adaptive batch sizing of data migrations. */
@@ -68,9 +85,9 @@ export interface MigratorConfig {
    * `beforeStep`, `afterStep`, `beforeBatch`): throw to veto. Events only observe; see docs/guides/hooks.md.
    */
   readonly hooks?: MigratorHooks | undefined;
-  /** Identifies this runner in locks and ledgers. Default `<hostname>:<pid>:<random>`. */
+  /** Identifies this runner in locks and ledgers. Default: `<hostname>:<pid>:<random>`. */
   readonly runnerId?: string | undefined;
-  /** Receives redacted log lines. Default: none. */
+  /** Receives redacted log lines, `ctx.log` of migrations included. Default: none (nothing is printed). */
   readonly logger?: Logger | undefined;
   /**
    * More secrets to scrub (API keys a migration uses, a vault token): with the engines' own
@@ -84,7 +101,8 @@ const positiveInt = (max: number) =>
   z.number().int('must be an integer').min(1, 'must be at least 1').max(max, `must be at most ${max}`);
 const fn = z.custom<(...a: unknown[]) => unknown>((v) => typeof v === 'function', 'must be a function');
 
-const schema = z.strictObject({
+/** The schema `createMigrator` validates its options with (the reference page prints its bounds). */
+export const configSchema = z.strictObject({
   engines: z.record(
     z.string(),
     z.custom<EngineAdapter>(
@@ -169,7 +187,7 @@ export function validateConfig(config: MigratorConfig): void {
       field: '(root)',
     });
   }
-  const result = schema.safeParse(config);
+  const result = configSchema.safeParse(config);
   if (!result.success) {
     const { field, detail } = firstIssue(result.error, 'option');
     throw new DefinitionError(`createMigrator: field "${field}": ${detail}`, { code: ErrorCode.Config, field });

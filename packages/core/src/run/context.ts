@@ -16,15 +16,7 @@ import { noopLogger, type Logger } from '../util/logger.js';
 import { Scrubber, scrubbingLogger, scrubbingShard } from '../util/scrubber.js';
 import { validateMigrations, type MigratorConfig } from './config.js';
 import { resolveControlStore } from './control-store.js';
-
-export const DEFAULTS = {
-  concurrency: 4,
-  canaryShards: 1,
-  ttlMs: 30_000,
-  retries: 3,
-  minTimeoutMs: 100,
-  maxTimeoutMs: 2_000,
-};
+import { MIGRATOR_DEFAULTS } from './defaults.js';
 
 export interface ShardRef {
   readonly descriptor: ShardDescriptor;
@@ -57,15 +49,15 @@ export function shardOf(ctx: MigratorContext, id: string): ShardRef {
 }
 
 export function concurrencyOf(ctx: MigratorContext): number {
-  return ctx.config.concurrency ?? DEFAULTS.concurrency;
+  return ctx.config.concurrency ?? MIGRATOR_DEFAULTS.concurrency;
 }
 
 export function onFailureOf(ctx: MigratorContext): 'halt' | 'continue' {
-  return ctx.config.onFailure ?? 'halt';
+  return ctx.config.onFailure ?? MIGRATOR_DEFAULTS.onFailure;
 }
 
 export function ttlOf(ctx: MigratorContext): number {
-  return ctx.config.lock?.ttlMs ?? DEFAULTS.ttlMs;
+  return ctx.config.lock?.ttlMs ?? MIGRATOR_DEFAULTS.lock.ttlMs;
 }
 
 /** Delivers an event to the migrator's listeners (EventEmitter's `emit`). */
@@ -76,7 +68,7 @@ export type RawEmit = (name: string, payload: unknown) => unknown;
  * every configured secret, scrubbing logger and shards, the control store, and `emit`/`load`.
  */
 export function createContext(config: MigratorConfig, rawEmit: RawEmit): MigratorContext {
-  const name = config.name ?? 'default';
+  const name = config.name ?? MIGRATOR_DEFAULTS.name;
   // Every secret the SDK was given: scrubbed exactly from events, logs, ledger rows, results and errors.
   const scrubber = new Scrubber([
     ...(config.secrets ?? []),

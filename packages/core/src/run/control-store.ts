@@ -16,7 +16,12 @@ export type DirectoryOption = TenantDirectory | (() => DirectoryOverrides | Prom
 
 /** The `control` option of `createMigrator`. */
 export interface ControlOption {
+  /** The run lock's provider, e.g. another engine's `control().lock`. Default: chosen from `engines` (see `control`). */
   readonly lock?: ControlStore['lock'] | undefined;
+  /**
+   * Where tenants are placed (the router's overrides, where tenant moves record a tenant): a
+   * `TenantDirectory`, or a function returning the placements (read-only). Default: chosen from `engines`.
+   */
   readonly directory?: DirectoryOption | undefined;
 }
 

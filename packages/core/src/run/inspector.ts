@@ -18,14 +18,20 @@ import { listPreserved } from './preserve-steps.js';
 import { finishRun, shardReport } from './report-builder.js';
 import { summarize, type RunReport } from './report.js';
 
+/** One shard in `status()`. */
 export interface ShardStatus {
   readonly shardId: string;
   readonly engine: string;
+  /** Where it is, credentials removed (e.g. `postgres://***@db-0:5432/chat`). */
   readonly location: string | undefined;
+  /** False when its ledger could not be read; `error` says why. */
   readonly reachable: boolean;
   readonly error: SerializedError | null;
+  /** This shard's lease (held while a runner works on it), or `null`. */
   readonly lock: LockStatus | null;
+  /** Its ledger: a record per migration that ran here, with `drift` when the code's checksum differs. */
   readonly migrations: readonly (LedgerRecord & { readonly drift: boolean })[];
+  /** Ids of the migrations a run would apply here, in order. */
   readonly pending: readonly string[];
   /** Backups of data migrations that exist on this shard (not rolled back, not purged), per its ledger. */
   readonly backups: readonly BackupInfo[];
@@ -33,19 +39,24 @@ export interface ShardStatus {
   readonly preserved: readonly PreservedCopy[];
 }
 
+/** What `status()` returns: where every shard stands. */
 export interface MigratorStatus {
+  /** The migrator's `name`. */
   readonly set: string;
   /** What this migrator is doing now (state, per-shard rate, throttling), folded from its events. */
   readonly live: StatusSnapshot;
+  /** Who holds the run lock, or `null`. */
   readonly runLock: LockStatus | null;
   /** Why `run()` would refuse to plan (missing from code, cycle, unknown dependency), or `null`. Drift shows per record. */
   readonly planError: SerializedError | null;
   readonly shards: readonly ShardStatus[];
 }
 
+/** One data migration's `verify` predicate checked over its table on one shard. */
 export interface DataCheck {
   readonly shardId: string;
   readonly migrationId: string;
+  /** Rows/documents read. */
   readonly rows: number;
   /** Keys of rows whose `verify` predicate failed, with the reason (at most 100 per shard). */
   readonly failures: readonly { readonly key: KeyValue; readonly reason: string }[];
@@ -57,14 +68,21 @@ export interface VerifyOptions {
   readonly data?: boolean;
 }
 
+/** What `verify()` returns. */
 export interface VerifyReport {
+  /** True when `problems` is empty. */
   readonly ok: boolean;
+  /** With `verify({ data: true })`: the data checks, else empty. */
   readonly data: readonly DataCheck[];
+  /** Migrations a run would apply, by shard. */
   readonly pending: readonly { shardId: string; migrationId: string }[];
+  /** Migrations whose ledger record is `failed`, with the error. */
   readonly failed: readonly { shardId: string; migrationId: string; error: SerializedError | null }[];
+  /** Applied migrations whose code changed since. */
   readonly drifted: readonly { shardId: string; migrationId: string }[];
   /** Why `run()` would refuse to plan (a cycle, an unknown dependency), or `null`. */
   readonly planError: SerializedError | null;
+  /** Every reason `ok` is false, one line each (unreachable shards, pending, failed, drifted, data failures). */
   readonly problems: readonly string[];
 }
 

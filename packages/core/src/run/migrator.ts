@@ -34,6 +34,7 @@ import { validateConfig, validateMigrations, type MigratorConfig } from './confi
 import type { RunReport } from './report.js';
 import { purgePreservedCopies, type PurgedCopy, type PurgePreservedOptions } from './preserve-steps.js';
 import { validateOptions, withTimeout, type RunOptions } from './options.js';
+import { CALL_DEFAULTS } from './defaults.js';
 
 export type { RepairAction, RepairChange, RepairOptions } from './repair.js';
 export { fenceOf } from '../lock/lease-keeper.js';
@@ -78,6 +79,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     this.#ctx.emit('pause', { paused: true });
   }
 
+  /** Lets the data migrations `pause()` held continue. */
   resume(): void {
     this.#ctx.gate.resume();
     this.#ctx.emit('pause', { paused: false });
@@ -102,7 +104,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   async run(options: RunOptions = {}): Promise<RunReport> {
     this.#ensureOpen();
     validateOptions('run', options);
-    const mode = options.mode ?? 'apply';
+    const mode = options.mode ?? CALL_DEFAULTS.run.mode;
     const signal = withTimeout(options.signal, options.timeoutMs);
     const report = newReport(this.#ctx, 'run', mode);
     this.#ctx.emit('run:start', { runId: report.runId, mode, runnerId: this.runnerId });
@@ -120,7 +122,10 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    * where one is applied runs its `down` (schema), or `reverse` / the backup (data), latest first.
    * Refuses up front, changing nothing, when a schema migration to roll back has no `down`.
    */
-  async rollback(target: RollbackTarget = { steps: 1 }, options: { signal?: AbortSignal } = {}): Promise<RunReport> {
+  async rollback(
+    target: RollbackTarget = CALL_DEFAULTS.rollback,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<RunReport> {
     this.#ensureOpen();
     validateOptions('rollbackTarget', target);
     validateOptions('rollback', options);
@@ -149,11 +154,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   /**
    * Accepts the current definitions' checksums for applied migrations that drifted; with
    * `forgetMissing`, deletes ledger records of migrations missing from code; with
-   * `resetCheckpoints`, drops checkpoints made by another version of a data migration (see
-   * `run/repair.ts`). Returns what it changed.
+   * `resetCheckpoints`, drops checkpoints made by another version of a data migration, so that it
+   * starts again from the first key. Returns what it changed.
    */
   async repair(options: RepairOptions = {}): Promise<RepairChange[]> {
     this.#ensureOpen();
+    validateOptions('repair', options);
     return repairLedgers(this.#ctx, options);
   }
 
@@ -165,6 +171,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    */
   async purgeBackups(options: PurgeBackupsOptions = {}): Promise<PurgedBackup[]> {
     this.#ensureOpen();
+    validateOptions('purgeBackups', options);
     return purgeAllBackups(this.#ctx, options);
   }
 
@@ -174,6 +181,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    */
   async purgePreserved(options: PurgePreservedOptions = {}): Promise<PurgedCopy[]> {
     this.#ensureOpen();
+    validateOptions('purgePreserved', options);
     return purgePreservedCopies(this.#ctx.shards, options, (ref) =>
       shardLease(this.#ctx, ref, 'purge-preserved', options.signal),
     );

@@ -20,7 +20,8 @@ const signal = z
   )
   .optional();
 
-const schemas = {
+/** The schemas the calls' options are validated with (the reference page prints their bounds). */
+export const callSchemas = {
   run: z.strictObject({
     mode: z.enum(['apply', 'wait', 'verify']).optional(),
     signal,
@@ -39,9 +40,19 @@ const schemas = {
   verify: z.strictObject({ signal, data: z.boolean().optional() }),
   status: z.strictObject({ signal }),
   plan: z.strictObject({ signal }),
+  repair: z.strictObject({ signal, forgetMissing: z.boolean().optional(), resetCheckpoints: z.boolean().optional() }),
+  purgeBackups: z.strictObject({
+    signal,
+    olderThanMs: z.number().int('must be an integer').min(0, 'must be at least 0').optional(),
+    migrationIds: z.array(z.string().regex(ID, 'must be a migration id')).optional(),
+  }),
+  purgePreserved: z.strictObject({
+    signal,
+    migrationIds: z.array(z.string().regex(ID, 'must be a migration id')).optional(),
+  }),
 } as const;
 
-export type OptionsOf = keyof typeof schemas;
+export type OptionsOf = keyof typeof callSchemas;
 
 /**
  * Throws `MIGRATE_CONFIG` naming `call` and the field unless `options` (may be `undefined`: the
@@ -56,7 +67,7 @@ export function validateOptions(call: OptionsOf, options: unknown): void {
       { code: ErrorCode.Config, field: '(root)' },
     );
   }
-  const result = schemas[call].safeParse(options);
+  const result = callSchemas[call].safeParse(options);
   if (result.success) return;
   const issue = result.error.issues[0]!;
   const field = issue.path.length
@@ -73,11 +84,13 @@ export function validateOptions(call: OptionsOf, options: unknown): void {
 
 export interface RunOptions {
   /**
-   * `apply` (default): the run-lock holder applies, the others wait for it and return.
+   * `apply`: the run-lock holder applies, the others wait for it and return.
    * `wait`: never apply; wait until another runner has applied everything (or `timeoutMs`).
    * `verify`: fail fast with `MIGRATE_PENDING` if anything is pending, drifted or failed.
+   * Default `'apply'`.
    */
   readonly mode?: 'apply' | 'wait' | 'verify';
+  /** Aborts the run: the step running then is reported `failed` with `MIGRATE_ABORTED`. */
   readonly signal?: AbortSignal;
   /**
    * Gives up (abort) after this long. Default: no limit. A step still running then is reported

@@ -23,8 +23,15 @@ export interface RepairOptions {
   readonly resetCheckpoints?: boolean | undefined;
 }
 
-export type RepairAction = 'checksum' | 'forget' | 'reset-checkpoint';
+export type RepairAction =
+  /** The applied migration's recorded checksum was replaced by the code's (drift accepted). */
+  | 'checksum'
+  /** The ledger record of a migration missing from code was deleted (`forgetMissing`). */
+  | 'forget'
+  /** A checkpoint made by another version was dropped (`resetCheckpoints`). */
+  | 'reset-checkpoint';
 
+/** One ledger record `repair()` changed. */
 export interface RepairChange {
   readonly shardId: string;
   readonly migrationId: string;

@@ -11,38 +11,55 @@ export type StepStatus =
   /** Not attempted: the run halted, a dependency failed, or the shard was unreachable. */
   | 'not-run';
 
+/** One migration on one shard in a run or rollback. */
 export interface StepReport {
   readonly migrationId: string;
   readonly status: StepStatus;
+  /** Why it was skipped or not run (`already applied`, `halted after a failure`, a dependency, …). */
   readonly reason?: string | undefined;
+  /** Why it failed (`failed`), redacted. */
   readonly error?: SerializedError | undefined;
+  /** How long the step took on this shard, retries included. */
   readonly durationMs?: number | undefined;
+  /** A data migration's rows read, written and left unchanged on this shard. */
   readonly counts?: LedgerCounts | undefined;
+  /** Attempts made (more than 1 after retries of transient errors). */
   readonly attempts?: number | undefined;
   /** The `afterStep` hook threw (`MIGRATE_HOOK_FAILED`): the run is not `ok`, but the step stays as `status` says. */
   readonly hookError?: SerializedError | undefined;
 }
 
+/** One shard's part of a run or rollback. */
 export interface ShardReport {
   readonly shardId: string;
   readonly engine: EngineName;
+  /** Every migration of the plan on this shard, in the order they ran (or would have). */
   readonly migrations: StepReport[];
+  /** The shard was unreachable (`MIGRATE_SHARD_UNAVAILABLE`): nothing ran there. */
   error?: SerializedError | undefined;
 }
 
+/** What `run()` and `rollback()` return, and what their `RunFailedError` carries as `report`. */
 export interface RunReport {
+  /** Unique per call; the events of the call carry it. */
   readonly runId: string;
   readonly kind: 'run' | 'rollback';
+  /** The `run()` mode (`apply` for a rollback). */
   readonly mode: 'apply' | 'wait' | 'verify';
+  /** The migrator's `runnerId`. */
   readonly runnerId: string;
+  /** ISO 8601. */
   readonly startedAt: string;
+  /** ISO 8601. */
   finishedAt: string;
   durationMs: number;
   /** True when nothing failed and nothing was left not-run. */
   ok: boolean;
   /** True when another runner held the run lock and this one waited for it. */
   waitedForLock: boolean;
+  /** Every shard, in configured order. */
   readonly shards: ShardReport[];
+  /** The steps of every shard counted by status (`notRun` counts `not-run`). */
   totals: { applied: number; skipped: number; failed: number; notRun: number };
 }
 

@@ -8,7 +8,8 @@ import { serializeError } from '../errors/errors.js';
 import type { Migration } from '../definition/migration.js';
 import { plan as makePlan, type Plan } from '../plan/planner.js';
 import { upgradeLegacyChecksums } from './checksum-upgrade.js';
-import { concurrencyOf, DEFAULTS, onFailureOf, shardOf, type MigratorContext } from './context.js';
+import { concurrencyOf, onFailureOf, shardOf, type MigratorContext } from './context.js';
+import { MIGRATOR_DEFAULTS } from './defaults.js';
 import { DependencyGate } from './dependencies.js';
 import { purgeBackupsOn } from './housekeeping.js';
 import { shardLease } from '../lock/lease-keeper.js';
@@ -50,8 +51,8 @@ export async function applyUnderLock(ctx: MigratorContext, input: RunInput): Pro
   );
   await beforeRunHook(ctx, { runId: report.runId, plan, signal }, unreachable);
   await executePlan(ctx, { plan, migrations, report, signal, reachable: new Set(reachable.map((s) => s.id)) });
-  const retention = ctx.config.backupRetention;
-  if (retention && retention !== 'keep') {
+  const retention = ctx.config.backupRetention ?? MIGRATOR_DEFAULTS.backupRetention;
+  if (retention !== 'keep') {
     // Housekeeping: a purge that fails leaves the backups for the next run and fails nothing.
     await purgeBackupsOn(ctx, {
       shardIds: reachable.map((s) => s.id),
@@ -144,7 +145,9 @@ export async function executePlan(ctx: MigratorContext, input: ExecuteInput): Pr
 /** One wave: the canary group (if any), then the rest; a failed canary marks the rest not run. */
 async function runWave(ctx: MigratorContext, run: PlanRun, tasks: readonly ShardTask[]): Promise<void> {
   const canary =
-    ctx.config.strategy === 'canary' ? tasks.slice(0, ctx.config.canaryShards ?? DEFAULTS.canaryShards) : [];
+    (ctx.config.strategy ?? MIGRATOR_DEFAULTS.strategy) === 'canary'
+      ? tasks.slice(0, ctx.config.canaryShards ?? MIGRATOR_DEFAULTS.canaryShards)
+      : [];
   const groups = canary.length ? [canary, tasks.slice(canary.length)] : [tasks];
   for (const [gi, group] of groups.entries()) {
     const inCanary = gi === 0 && canary.length > 0;

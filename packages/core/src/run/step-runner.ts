@@ -12,7 +12,8 @@ import { runBatches } from '../data/batch-runner.js';
 import { noopLogger } from '../util/logger.js';
 import { scrubbingLogger } from '../util/scrubber.js';
 import { throwIfAborted } from '../util/time.js';
-import { DEFAULTS, type MigratorContext, type ShardRef } from './context.js';
+import { type MigratorContext, type ShardRef } from './context.js';
+import { MIGRATOR_DEFAULTS } from './defaults.js';
 import { fenceOf, shardLease, type Heartbeat } from '../lock/lease-keeper.js';
 import { beforeFirstBatch, skippedNote } from './preflight.js';
 import { restorePreserved, savePreserved } from './preserve-steps.js';
@@ -197,9 +198,9 @@ function retryOptions(ctx: MigratorContext, input: ApplyInput, state: ApplyState
   const { migration: m, runId, signal } = input;
   const shardId = input.ref.descriptor.id;
   return {
-    retries: ctx.config.retry?.retries ?? DEFAULTS.retries,
-    minTimeout: ctx.config.retry?.minTimeoutMs ?? DEFAULTS.minTimeoutMs,
-    maxTimeout: ctx.config.retry?.maxTimeoutMs ?? DEFAULTS.maxTimeoutMs,
+    retries: ctx.config.retry?.retries ?? MIGRATOR_DEFAULTS.retry.retries,
+    minTimeout: ctx.config.retry?.minTimeoutMs ?? MIGRATOR_DEFAULTS.retry.minTimeoutMs,
+    maxTimeout: ctx.config.retry?.maxTimeoutMs ?? MIGRATOR_DEFAULTS.retry.maxTimeoutMs,
     randomize: true,
     signal,
     shouldRetry: ({ error }) => !(error instanceof Permanent),
