@@ -12,6 +12,7 @@ import {
   defineDataMigration,
   defineMigration,
   type DataMigration,
+  type DataMigrationInput,
   type Migration,
   type SchemaMigration,
 } from '../src/definition/migration.js';
@@ -551,7 +552,7 @@ export const data = (globalThis as any).__defineDataMigration({
 });
 
 describe('backup retention and purgeBackups (defect 11)', () => {
-  const bump = (extra: Partial<Parameters<typeof defineDataMigration>[0]> = {}) =>
+  const bump = (extra: Partial<DataMigrationInput> = {}) =>
     defineDataMigration({
       id: '0001-bump',
       engine: 'memory',

@@ -8,60 +8,48 @@
  * refused; backups keep the FIRST copy of a row, so a re-done batch never overwrites an original
  * with an already transformed row, and a re-done batch transforms the saved originals again.
  */
-import type {
-  Checkpoint,
-  DataTarget,
-  Direction,
-  Fence,
-  KeyValue,
-  LedgerCounts,
-  LedgerRecord,
-  Row,
-  RowPatch,
-  ShardAdapter,
-  ShardDescriptor,
-} from '../engine/spi.js';
+import type { Checkpoint, DataTarget, KeyValue, LedgerCounts, LedgerRecord, Row, RowPatch } from '../engine/spi.js';
 import { ErrorCode, MigrateError, MigrationFailedError } from '../errors/errors.js';
 import { describeRow } from '../errors/classify.js';
 import type { DataMigration, TransformFn } from '../definition/migration.js';
-import type { BatchEvent } from '../events/events.js';
+import { hasReverse } from '../definition/grouping.js';
 import { canonicalEncode, looseCanonicalEncode } from '../util/canonical.js';
 import { sha256 } from '../util/row-set-hash.js';
 import { cloneValue } from '../util/clone.js';
-import { diffRow, sameValue } from '../util/same-value.js';
+import { sameValue } from '../util/same-value.js';
 import { throwIfAborted } from '../util/time.js';
 import { SDK_VERSION } from '../version.js';
 import { backupTarget, originals, restoreOriginals, saveOriginals, type BatchWindow } from './backup.js';
-import { BatchPacer, type PauseGate, type ThrottleOptions } from './throttle.js';
+import {
+  checkWritten,
+  keyOf,
+  patchOf,
+  writeBatch,
+  type BatchFn,
+  type BatchResult,
+  type BatchRunInput,
+} from './batch-step.js';
+import { reverseGroupBatch, upGroupBatch } from './group-batches.js';
+import { BatchPacer } from './throttle.js';
 
-export interface BatchRunInput {
-  readonly migration: DataMigration;
-  readonly shard: ShardAdapter;
-  readonly descriptor: ShardDescriptor;
-  readonly direction: Direction;
-  readonly fence: Fence;
-  /** The ledger record as it stands; its checkpoint is where to resume. */
-  readonly record: LedgerRecord;
-  readonly runId: string;
-  readonly gate: PauseGate;
-  readonly throttle: ThrottleOptions;
-  readonly signal: AbortSignal;
-  readonly emit: (e: BatchEvent) => void;
-  /** Awaited before each batch (the host's `beforeBatch` hook): may delay, or throw to stop the step at its last checkpoint. */
-  readonly beforeBatch?: ((after: KeyValue | undefined, batchSize: number) => Promise<void>) | undefined;
-  /** Writes the record (fenced); the runner calls it after every batch with the new checkpoint. */
-  readonly checkpoint: (record: LedgerRecord) => Promise<LedgerRecord>;
-}
+export type { BatchRunInput } from './batch-step.js';
 
 /**
  * What a checkpoint must match to be resumed: the migration's checksum, batch size and SDK version.
  * The rate ceiling is left out on purpose: slowing a migration down must not block its resume.
  */
 export function fingerprint(m: DataMigration): string {
-  return sha256(JSON.stringify([m.checksum, m.batchSize, SDK_VERSION])).slice(0, 32);
+  // A grouped migration's checkpoints fall on its group boundaries: `groupBy` is part of what they mean.
+  const parts = m.groupBy ? [m.checksum, m.batchSize, SDK_VERSION, m.groupBy] : [m.checksum, m.batchSize, SDK_VERSION];
+  return sha256(JSON.stringify(parts)).slice(0, 32);
 }
 
-const keyOf = (target: DataTarget, row: Row): KeyValue => target.key.map((k) => row[k]);
+/** The batch of `m` in `direction`: one row at a time, or whole groups (rollback from backup is row by row either way). */
+function batchOf(m: DataMigration, direction: 'up' | 'down'): BatchFn {
+  if (direction === 'up') return m.groupBy ? upGroupBatch : upBatch;
+  if (m.groupBy && m.reverseGroup) return reverseGroupBatch;
+  return downBatch;
+}
 
 /** Runs one direction of a data migration on one shard to the end. Returns the final counts. */
 export async function runBatches(input: BatchRunInput): Promise<{ record: LedgerRecord; counts: LedgerCounts }> {
@@ -83,7 +71,8 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
   const backup = backupTarget(target, m.id);
   const pacer = new BatchPacer(m.batchSize, m.maxRowsPerSecond, input.throttle);
   const total =
-    direction === 'down' && !m.reverse ? undefined : await input.shard.data.count(target).catch(() => undefined);
+    direction === 'down' && !hasReverse(m) ? undefined : await input.shard.data.count(target).catch(() => undefined);
+  const batch = batchOf(m, direction);
   const started = Date.now();
   const readAtStart = counts.read;
   let conflicts = 0;
@@ -96,10 +85,7 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
     await input.beforeBatch?.(after, pacer.size);
     const t0 = Date.now();
     const size = pacer.size;
-    const { rows, last, conflict } =
-      direction === 'up'
-        ? await upBatch(input, { target, backup, after, size })
-        : await downBatch(input, { target, backup, after, size });
+    const { rows, last, conflict, done } = await batch(input, { target, backup, after, size });
     if (conflict) {
       // Another writer changed a row between this batch's read and its write: the batch stopped
       // before that row, which is read again next time. A row that keeps changing fails the step.
@@ -136,18 +122,10 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
       batchSize: size,
       throttled: pacer.throttled,
     });
-    if (rows.read < size && !conflict) break;
+    if (done && !conflict) break;
   }
   if (direction === 'down') await input.shard.data.drop(backup);
   return { record, counts };
-}
-
-interface BatchResult {
-  readonly rows: { read: number; written: number };
-  /** Key of the last row done; `undefined` when there was nothing (more) to read. */
-  readonly last: KeyValue | undefined;
-  /** Key of the first row that changed between read and write (compare-and-set adapters only). */
-  readonly conflict?: KeyValue | undefined;
 }
 
 /** How often the same row may change under a batch before the step fails (retryable). */
@@ -157,8 +135,7 @@ async function upBatch(input: BatchRunInput, window: BatchWindow): Promise<Batch
   const { target, backup, after, size } = window;
   const { shard, migration: m } = input;
   const current = await shard.data.scan(target, after, size);
-  if (current.length === 0) return { rows: { read: 0, written: 0 }, last: undefined };
-  const last = keyOf(target, current.at(-1)!);
+  if (current.length === 0) return { rows: { read: 0, written: 0 }, last: undefined, done: true };
   // A batch re-done after a crash finds some of its rows already backed up (and maybe written).
   const saved = await originals(shard, backup, after, current);
   const changed: RowPatch[] = [];
@@ -169,7 +146,7 @@ async function upBatch(input: BatchRunInput, window: BatchWindow): Promise<Batch
   for (const row of current) {
     const id = canonicalEncode(keyOf(target, row));
     const original = saved.get(id);
-    const next = original ? await redo(row, original, input, target) : await apply(m.transform, row, input, target);
+    const next = original ? await redo(row, original, input, target) : await apply(m.transform!, row, input, target);
     if (next === DONE_EARLIER) {
       earlier.add(id);
       continue;
@@ -181,42 +158,8 @@ async function upBatch(input: BatchRunInput, window: BatchWindow): Promise<Batch
     changed.push(patch);
   }
   await saveOriginals(shard, target, backup, firstCopies);
-  const cas = shard.capabilities.compareAndSet ? shard.data.compareAndSet : undefined;
-  if (cas && changed.length) {
-    const result = await cas.writeIfUnchanged(target, changed);
-    if (result.conflicts.length) {
-      // The saved copies of the refused rows are stale: drop them, so the rows are backed up afresh.
-      await shard.data.remove(backup, result.conflicts);
-      // Everything before the first conflicting row is done; the rest is read again.
-      const conflicted = new Set(result.conflicts.map((k) => canonicalEncode(k)));
-      const at = current.findIndex((row) => conflicted.has(canonicalEncode(keyOf(target, row))));
-      const done = current.slice(0, at);
-      const doneKeys = new Set(done.map((row) => canonicalEncode(keyOf(target, row))));
-      // Rows after the conflict that were written are read again and then count as done earlier.
-      const changedKeys = new Set(changed.map((c) => canonicalEncode(c.key)));
-      const written = [...doneKeys].filter((id) => earlier.has(id) || changedKeys.has(id)).length;
-      return {
-        rows: { read: done.length, written },
-        last: at > 0 ? keyOf(target, done.at(-1)!) : after,
-        conflict: keyOf(target, current[at]!),
-      };
-    }
-    checkWritten(input, result.written, changed.length);
-    return { rows: { read: current.length, written: result.written + earlier.size }, last };
-  }
-  const written = changed.length ? await shard.data.update(target, changed) : 0;
-  checkWritten(input, written, changed.length);
-  return { rows: { read: current.length, written: written + earlier.size }, last };
-}
-
-/**
- * The patch that turns `before` into `after`: only the fields whose value changed (types
- * included), so untouched values are never written back. `null` when nothing changed.
- */
-function patchOf(target: DataTarget, before: Row, after: Row): RowPatch | null {
-  const { set, unset } = diffRow(before, after);
-  if (Object.keys(set).length === 0 && unset.length === 0) return null;
-  return { key: keyOf(target, before), before, set, unset };
+  // Everything before the first conflicting row is done; the rest is read again.
+  return writeBatch(input, window, current, { changed, earlier, done: current.length < size, cut: (at) => at });
 }
 
 /**
@@ -234,7 +177,7 @@ async function redo(
   input: BatchRunInput,
   target: DataTarget,
 ): Promise<Row | null | typeof DONE_EARLIER> {
-  const fromOriginal = await apply(input.migration.transform, original, input, target);
+  const fromOriginal = await apply(input.migration.transform!, original, input, target);
   if (fromOriginal !== null && looseCanonicalEncode(fromOriginal) === looseCanonicalEncode(row)) return DONE_EARLIER;
   return fromOriginal;
 }
@@ -244,7 +187,7 @@ async function downBatch(input: BatchRunInput, window: BatchWindow): Promise<Bat
   const { shard, migration: m } = input;
   if (m.reverse) {
     const current = await shard.data.scan(target, after, size);
-    if (current.length === 0) return { rows: { read: 0, written: 0 }, last: undefined };
+    if (current.length === 0) return { rows: { read: 0, written: 0 }, last: undefined, done: true };
     // A migration that never completed transformed only the rows it saved a copy of (and maybe
     // not all of those): `reverse` must not run on rows the forward run never changed.
     const partial = input.record.state !== 'applied';
@@ -261,12 +204,20 @@ async function downBatch(input: BatchRunInput, window: BatchWindow): Promise<Bat
     }
     const written = changed.length ? await shard.data.update(target, changed) : 0;
     checkWritten(input, written, changed.length);
-    return { rows: { read: current.length, written }, last: keyOf(target, current.at(-1)!) };
+    return {
+      rows: { read: current.length, written },
+      last: keyOf(target, current.at(-1)!),
+      done: current.length < size,
+    };
   }
   const restored = await restoreOriginals(shard, window);
-  if (restored.last === undefined) return { rows: { read: 0, written: 0 }, last: undefined };
+  if (restored.last === undefined) return { rows: { read: 0, written: 0 }, last: undefined, done: true };
   checkWritten(input, restored.written, restored.read);
-  return { rows: { read: restored.read, written: restored.written }, last: restored.last };
+  return {
+    rows: { read: restored.read, written: restored.written },
+    last: restored.last,
+    done: restored.read < size,
+  };
 }
 
 async function apply(fn: TransformFn, row: Row, input: BatchRunInput, target: DataTarget): Promise<Row | null> {
@@ -300,13 +251,4 @@ async function apply(fn: TransformFn, row: Row, input: BatchRunInput, target: Da
     );
   }
   return next;
-}
-
-function checkWritten(input: BatchRunInput, written: number, expected: number): void {
-  if (written !== expected) {
-    throw new MigrationFailedError(
-      `Data migration "${input.migration.id}" on shard "${input.shard.id}": wrote ${written} of ${expected} rows in a batch; refusing to continue (a write that silently drops rows is data loss)`,
-      { migrationId: input.migration.id, shardId: input.shard.id },
-    );
-  }
 }

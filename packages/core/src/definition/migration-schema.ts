@@ -40,22 +40,23 @@ export const schemaInput = z.strictObject({
   preserve: preserveSchema.optional(),
 });
 
+const field = z.string().regex(NAME, 'must be a plain field name');
+const fields = z.union([field, z.array(field).min(1)]);
+
 export const dataInput = z
   .strictObject({
     ...common,
     collection: z.string().regex(NAME, 'must be a plain table/collection name').optional(),
     table: z.string().regex(NAME, 'must be a plain table/collection name').optional(),
-    key: z
-      .union([
-        z.string().regex(NAME, 'must be a plain field name'),
-        z.array(z.string().regex(NAME, 'must be a plain field name')).min(1),
-      ])
-      .optional(),
+    key: fields.optional(),
     filter: z.record(z.string(), z.unknown()).optional(),
     batchSize: z.number().int('must be an integer').min(1).max(MAX_BATCH_SIZE).optional(),
     maxRowsPerSecond: z.number().positive().optional(),
-    transform: fn('transform'),
+    transform: fn('transform').optional(),
     reverse: fn('reverse').optional(),
+    groupBy: fields.optional(),
+    transformGroup: fn('transformGroup').optional(),
+    reverseGroup: fn('reverseGroup').optional(),
     verify: fn('verify').optional(),
     ifMissing: z.enum(['fail', 'skip']).optional(),
   })
@@ -67,7 +68,31 @@ export const dataInput = z
         message: 'give exactly one of "collection" or "table"',
       });
     }
+    const issue = transformIssue(v);
+    if (issue) ctx.addIssue({ code: 'custom', path: [issue.field], message: issue.message });
   });
+
+/**
+ * Which transform a data migration must declare: `transform` (and maybe `reverse`) one row at a
+ * time, or, with `groupBy`, `transformGroup` (and maybe `reverseGroup`); never a mix.
+ */
+export function transformIssue(v: Readonly<Record<string, unknown>>): { field: string; message: string } | undefined {
+  const has = (f: string) => v[f] !== undefined;
+  if (has('groupBy')) {
+    const rowFn = ['transform', 'reverse'].find(has);
+    if (rowFn)
+      return {
+        field: rowFn,
+        message: `a grouped migration ("groupBy") takes "${rowFn}Group", which receives all the rows of a group, not "${rowFn}"`,
+      };
+    if (!has('transformGroup')) return { field: 'transformGroup', message: 'is required with "groupBy"' };
+    return undefined;
+  }
+  const groupFn = ['transformGroup', 'reverseGroup'].find(has);
+  if (groupFn) return { field: groupFn, message: 'needs "groupBy": the field(s) whose values make a group' };
+  if (!has('transform')) return { field: 'transform', message: 'transform must be a function' };
+  return undefined;
+}
 
 /** Turns a zod failure into a DefinitionError naming the migration and the first bad field. */
 export function toDefinitionError(what: string, input: unknown, error: z.ZodError): DefinitionError {

@@ -112,7 +112,24 @@ export interface TransformContext {
 
 export type TransformFn = (row: Row, ctx: TransformContext) => Row | null | undefined | Promise<Row | null | undefined>;
 
-export interface DataMigrationInput {
+/** What a grouped data migration's `transformGroup`/`reverseGroup` receive besides the group's rows. */
+export interface GroupTransformContext extends TransformContext {
+  /** The group's `groupBy` fields and their values, e.g. `{ tenant_id: 't1' }`. */
+  readonly group: Readonly<Row>;
+}
+
+/**
+ * A grouped transform: ALL the rows of one group (rows that share their `groupBy` values), in key
+ * order, to the same rows changed (same keys: non-key fields may change, no row added or dropped),
+ * or `null`/`undefined` to leave the group as it is.
+ */
+export type GroupTransformFn = (
+  rows: readonly Row[],
+  ctx: GroupTransformContext,
+) => readonly Row[] | null | undefined | Promise<readonly Row[] | null | undefined>;
+
+/** What every data migration declares, one row at a time or grouped. */
+interface DataMigrationInputBase {
   readonly id: string;
   readonly engine: EngineName;
   readonly description?: string | undefined;
@@ -135,10 +152,6 @@ export interface DataMigrationInput {
   readonly batchSize?: number | undefined;
   /** Upper bound of rows per second for this migration, per shard (each shard is its own database). Default: unbounded. */
   readonly maxRowsPerSecond?: number | undefined;
-  /** Returns the new row, or `null`/`undefined` to leave it. Must not change the key. */
-  readonly transform: TransformFn;
-  /** Exact inverse of `transform`. Without it, rollback restores the originals saved before each batch. */
-  readonly reverse?: TransformFn | undefined;
   /**
    * Postcondition every row must meet once applied, checked by `migrator.verify({ data: true })`:
    * return `true` when the row is right, `false` or a reason string when not.
@@ -152,7 +165,45 @@ export interface DataMigrationInput {
   readonly ifMissing?: 'fail' | 'skip' | undefined;
 }
 
-export interface DataMigration {
+/** What `defineDataMigration` takes for a migration that transforms one row at a time. */
+export interface DataMigrationInput extends DataMigrationInputBase {
+  /** Returns the new row, or `null`/`undefined` to leave it. Must not change the key. */
+  readonly transform: TransformFn;
+  /** Exact inverse of `transform`. Without it, rollback restores the originals saved before each batch. */
+  readonly reverse?: TransformFn | undefined;
+  readonly groupBy?: undefined;
+  readonly transformGroup?: undefined;
+  readonly reverseGroup?: undefined;
+}
+
+/**
+ * A grouped data migration: its transform sees all the rows of one group at once (e.g. all the
+ * key/value rows of a tenant), and a batch never splits a group. See docs/guides/data-migrations.md.
+ */
+export interface GroupedDataMigrationInput extends DataMigrationInputBase {
+  /**
+   * The field(s) whose values make a group: a prefix of `key` (with `key: ['tenant_id', 'settings_key']`,
+   * `groupBy: 'tenant_id'`). Rows of a group are contiguous in key order, so a batch holds whole
+   * groups, checkpoints fall between groups, and a crash re-does whole groups.
+   */
+  readonly groupBy: string | readonly string[];
+  /** The group's rows, changed (same keys), or `null`/`undefined` to leave the group. See {@link GroupTransformFn}. */
+  readonly transformGroup: GroupTransformFn;
+  /** Exact inverse of `transformGroup`. Without it, rollback restores the originals saved before each batch. */
+  readonly reverseGroup?: GroupTransformFn | undefined;
+  readonly transform?: undefined;
+  readonly reverse?: undefined;
+}
+
+/**
+ * What `defineDataMigration` returns for `input`: a {@link GroupedDataMigration} for a grouped
+ * input, a {@link RowDataMigration} otherwise.
+ */
+export type DefinedDataMigration<I> = I extends { readonly groupBy: string | readonly string[] }
+  ? GroupedDataMigration
+  : RowDataMigration;
+
+interface DataMigrationBase {
   readonly kind: 'data';
   readonly id: string;
   readonly engine: EngineName;
@@ -163,11 +214,29 @@ export interface DataMigration {
   readonly filter: Readonly<Record<string, unknown>> | undefined;
   readonly batchSize: number;
   readonly maxRowsPerSecond: number | undefined;
-  readonly transform: TransformFn;
-  readonly reverse: TransformFn | undefined;
   readonly verify: ((row: Row) => boolean | string) | undefined;
   readonly ifMissing: 'fail' | 'skip';
   readonly checksum: string;
 }
+
+/** A defined data migration that transforms one row at a time. */
+export interface RowDataMigration extends DataMigrationBase {
+  readonly transform: TransformFn;
+  readonly reverse: TransformFn | undefined;
+  readonly groupBy?: undefined;
+  readonly transformGroup?: undefined;
+  readonly reverseGroup?: undefined;
+}
+
+/** A defined grouped data migration: `groupBy` is the key's first `groupBy.length` fields. */
+export interface GroupedDataMigration extends DataMigrationBase {
+  readonly groupBy: readonly string[];
+  readonly transformGroup: GroupTransformFn;
+  readonly reverseGroup: GroupTransformFn | undefined;
+  readonly transform?: undefined;
+  readonly reverse?: undefined;
+}
+
+export type DataMigration = RowDataMigration | GroupedDataMigration;
 
 export type Migration = SchemaMigration | DataMigration;

@@ -7,11 +7,14 @@ import { DefinitionError } from '../errors/errors.js';
 import { declaredChecksum, definedDefaultKey, KEY_DEFAULTED, stepPart } from './checksum.js';
 import { checkDependsOn, DEFAULT_BATCH_SIZE, dataInput, parse, schemaInput, toScope } from './migration-schema.js';
 import type { EngineName } from '../engine/spi.js';
+import { checkGroupBy } from './grouping.js';
 import type {
   DataMigration,
   DataMigrationInput,
   HandleCheck,
   HandleOf,
+  DefinedDataMigration,
+  GroupedDataMigrationInput,
   Migration,
   MigrationInput,
   SchemaMigration,
@@ -24,10 +27,16 @@ export type {
   EngineHandles,
   HandleCheck,
   HandleOf,
+  GroupedDataMigration,
+  GroupedDataMigrationInput,
+  GroupTransformContext,
+  GroupTransformFn,
   Migration,
   MigrationContext,
   MigrationInput,
   MigrationScope,
+  DefinedDataMigration,
+  RowDataMigration,
   ScopeInput,
   SchemaMigration,
   TransformContext,
@@ -91,6 +100,8 @@ export function defineMigration<Handle>(input: MigrationInput<Handle>): SchemaMi
 
 /**
  * Defines a data migration: a batched, resumable, throttled rewrite. Throws `DefinitionError` for bad input.
+ * One row at a time with `transform`/`reverse`, or whole groups of rows (all the rows that share
+ * their `groupBy` values, a prefix of `key`) with `groupBy` + `transformGroup`/`reverseGroup`.
  *
  * ### Examples
  * ```ts
@@ -102,7 +113,9 @@ export function defineMigration<Handle>(input: MigrationInput<Handle>): SchemaMi
  * });
  * ```
  */
-export function defineDataMigration(input: DataMigrationInput): DataMigration {
+export function defineDataMigration<const I extends DataMigrationInput | GroupedDataMigrationInput>(
+  input: I,
+): DefinedDataMigration<I> {
   const v = parse(dataInput, 'Data migration', input);
   const scope = toScope(v.scope);
   const key = v.key === undefined ? [...definedDefaultKey(v.engine)] : typeof v.key === 'string' ? [v.key] : [...v.key];
@@ -112,8 +125,12 @@ export function defineDataMigration(input: DataMigrationInput): DataMigration {
       field: 'key',
     });
   }
+  const groupBy = checkGroupBy(v.id, v.groupBy, key);
   const target = { name: (v.collection ?? v.table)!, key };
   const batchSize = v.batchSize ?? DEFAULT_BATCH_SIZE;
+  const transforms = groupBy
+    ? { groupBy, transformGroup: input.transformGroup!, reverseGroup: input.reverseGroup }
+    : { transform: input.transform!, reverse: input.reverse };
   const defined = Object.freeze({
     kind: 'data' as const,
     id: v.id,
@@ -125,8 +142,7 @@ export function defineDataMigration(input: DataMigrationInput): DataMigration {
     filter: v.filter,
     batchSize,
     maxRowsPerSecond: v.maxRowsPerSecond,
-    transform: input.transform,
-    reverse: input.reverse,
+    ...transforms,
     verify: input.verify,
     ifMissing: v.ifMissing ?? 'fail',
     checksum: declaredChecksum([
@@ -139,10 +155,12 @@ export function defineDataMigration(input: DataMigrationInput): DataMigration {
       v.version ?? null,
       stepPart(input.transform),
       stepPart(input.reverse),
+      // Only grouped migrations add parts: the checksums of the others stay what they were.
+      ...(groupBy ? [{ groupBy, transformGroup: true, reverseGroup: stepPart(input.reverseGroup) }] : []),
     ]),
-  });
+  }) as DataMigration;
   if (v.key === undefined) KEY_DEFAULTED.add(defined);
-  return defined;
+  return defined as DefinedDataMigration<I>;
 }
 
 export function isMigration(value: unknown): value is Migration {

@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { DefinitionError } from '../errors/errors.js';
-import { checkDependsOn, dataInput, schemaInput, toDefinitionError } from './migration-schema.js';
+import { checkGroupBy } from './grouping.js';
+import { checkDependsOn, dataInput, schemaInput, toDefinitionError, transformIssue } from './migration-schema.js';
 import type { Migration, MigrationScope } from './migration-types.js';
 
 /** Fields a built migration has beyond its input's (the input's `table`/`collection`/`key` become `target`). */
@@ -32,6 +33,9 @@ const SAME_FORM = [
   'filter',
   'transform',
   'reverse',
+  'groupBy',
+  'transformGroup',
+  'reverseGroup',
   'verify',
   'ifMissing',
 ];
@@ -120,5 +124,8 @@ export function validateMigration(value: unknown, where = 'Migration'): asserts 
     if (m.batchSize === undefined) fail('batchSize', 'is required on a built data migration');
     const key = (m.target as { key: string[] }).key;
     if (new Set(key).size !== key.length) fail('target.key', 'repeats a field');
+    const issue = transformIssue(m);
+    if (issue) fail(issue.field, issue.message);
+    checkGroupBy(id!, m.groupBy as string[] | undefined, key);
   }
 }

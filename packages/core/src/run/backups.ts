@@ -7,10 +7,11 @@
  * backup is refused with a typed error instead of silently restoring nothing.
  */
 import type { LedgerRecord, Lease, ShardAdapter } from '../engine/spi.js';
-import type { DataMigration, Migration } from '../definition/migration.js';
+import type { Migration } from '../definition/migration.js';
 import { backupName, backupTarget } from '../data/backup.js';
 import { RollbackError } from '../errors/errors.js';
 import { fenceOf } from '../lock/fence.js';
+import { hasReverse } from '../definition/grouping.js';
 
 export type BackupRetention = 'keep' | { readonly olderThanMs: number };
 
@@ -98,12 +99,12 @@ export function refusePurgedRollback(
 ): void {
   for (const id of ids) {
     const m = migrations.get(id);
-    if (m?.kind !== 'data' || (m as DataMigration).reverse) continue;
+    if (m?.kind !== 'data' || hasReverse(m)) continue;
     for (const [shardId, records] of ledgers) {
       const r = records.find((x) => x.id === id && x.state !== 'rolled_back');
       if (r?.counts?.backupPurgedAt) {
         throw new RollbackError(
-          `Data migration "${id}" cannot be rolled back on shard "${shardId}": its backup was purged at ${r.counts.backupPurgedAt}, and it has no "reverse"; add a "reverse" to roll it back. Nothing was rolled back`,
+          `Data migration "${id}" cannot be rolled back on shard "${shardId}": its backup was purged at ${r.counts.backupPurgedAt}, and it has no "reverse"; add a "reverse" (or "reverseGroup") to roll it back. Nothing was rolled back`,
           { migrationId: id, shardId, field: 'reverse' },
         );
       }
