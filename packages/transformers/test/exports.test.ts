@@ -29,11 +29,13 @@ const PUBLIC_NAMES = [
   'createMessageStatus',
   'createRegistry',
   'createTenantSettings',
+  'groupedTransform',
   'isInvertible',
   'isTransformError',
   'messageContent',
   'messageMetadata',
   'messageStatus',
+  'rowTransform',
   'tenantLimitsDefaults',
   'tenantSettings',
   'toSnakeCase',
@@ -105,5 +107,31 @@ export const sdkContractCheck = (): TransformFn[] => {
     fill.forward,
     rotate.forward,
     rotate.inverse,
+  ];
+};
+
+/*
+ * The same for the adapters: `rowTransform(t)` fits `{ transform, reverse }` and `groupedTransform(pack, edit)`
+ * fits `{ groupBy, transformGroup, reverseGroup }` of a grouped data migration, whose context (restated
+ * from core's `GroupTransformContext`) carries the shard descriptor and the group's values.
+ */
+type GroupTransformFn = (
+  rows: readonly Row[],
+  ctx: { readonly migrationId: string; readonly shard: { id: string; engine: string }; readonly group: Readonly<Row> },
+) => readonly Row[] | null | undefined | Promise<readonly Row[] | null | undefined>;
+interface GroupedInput {
+  groupBy: string | readonly string[];
+  transformGroup: GroupTransformFn;
+  reverseGroup?: GroupTransformFn | undefined;
+}
+export const sdkGroupedContractCheck = (): [GroupedInput[], { transform: TransformFn; reverse?: TransformFn }[]] => {
+  const edit = { name: 'same', forward: (s: api.TenantSettings) => s, inverse: (s: api.TenantSettings) => s };
+  return [
+    [
+      api.groupedTransform(api.tenantSettings, edit),
+      api.groupedTransform(api.tenantSettings, (s) => s),
+      api.groupedTransform(api.channelConfig, (c) => c, { channelType: () => 'sms' }),
+    ],
+    [api.rowTransform(api.messageContent), api.rowTransform(api.tenantLimitsDefaults({ message_limit: 1 }))],
   ];
 };

@@ -197,11 +197,14 @@ export interface GroupedDataMigrationInput extends DataMigrationInputBase {
 
 /**
  * What `defineDataMigration` returns for `input`: a {@link GroupedDataMigration} for a grouped
- * input, a {@link RowDataMigration} otherwise.
+ * input, a {@link RowDataMigration} for a row one, a {@link DataMigration} when the input's type
+ * says neither (`any`, `never`, a union).
  */
-export type DefinedDataMigration<I> = I extends { readonly groupBy: string | readonly string[] }
-  ? GroupedDataMigration
-  : RowDataMigration;
+export type DefinedDataMigration<I> = [I] extends [never]
+  ? DataMigration
+  : I extends { readonly groupBy: string | readonly string[] }
+    ? GroupedDataMigration
+    : RowDataMigration;
 
 interface DataMigrationBase {
   readonly kind: 'data';

@@ -16,7 +16,8 @@ import { decodeEntries, encodeEntries, nonCanonicalPolicy } from '../internal/ke
 import type { Id } from '../internal/key-value-rows.js';
 import { assertKnownProperties, isId, readRows, writeRows } from '../internal/key-value-rows.js';
 import { describeType, hasOwn, isPlainObject } from '../internal/plain.js';
-import type { InvertibleSyncTransformer } from '../transformer.js';
+import type { GroupMigrationContext, KeyValueTransformer } from '../data-migration.js';
+import type { MaybePromise } from '../transformer.js';
 
 /** One row of `channel_configurations`. */
 export interface ChannelConfigurationRow {
@@ -97,13 +98,38 @@ const NAME = 'channelConfig';
 const SHAPE = { ownerColumn: 'channel_id', keyColumn: 'config_key', valueColumn: 'config_value' } as const;
 const GROUP_PROPERTIES = new Set(['channel_id', 'channel_type', 'rows']);
 
+/**
+ * What `groupedTransform(channelConfig, edit, options)` needs besides a channel's rows: its type,
+ * which lives in `channels` (e.g. a lookup by id in the shard's database, or a map loaded before).
+ */
+export interface ChannelConfigGroupOptions {
+  channelType(channelId: Id, ctx: GroupMigrationContext): MaybePromise<string>;
+}
+
+/**
+ * The `channelConfig` transformer: a channel's rows ⇄ its typed config, and where those rows sit in
+ * `channel_configurations` (`keyValue`, for `groupedTransform`).
+ */
+export type ChannelConfigTransformer = KeyValueTransformer<
+  ChannelConfigurationRows,
+  ChannelConfig,
+  'channel_id',
+  ChannelConfigGroupOptions
+>;
+
 /** Create a `channelConfig` transformer with non-default options. */
-export function createChannelConfig(
-  options: ChannelConfigOptions = {},
-): InvertibleSyncTransformer<ChannelConfigurationRows, ChannelConfig> {
+export function createChannelConfig(options: ChannelConfigOptions = {}): ChannelConfigTransformer {
   const policy = nonCanonicalPolicy(NAME, options.nonCanonical);
   return {
     name: NAME,
+    keyValue: {
+      ...SHAPE,
+      group: async (channelId, rows, lookup, ctx) => ({
+        channel_id: channelId,
+        channel_type: await lookup.channelType(channelId, ctx),
+        rows: rows as unknown as ChannelConfigurationRow[],
+      }),
+    },
     forward: (input) => {
       const { channelId, channelType, schema } = identify(input);
       const context = contextFor(channelId);

@@ -13,7 +13,7 @@ import { decodeEntries, encodeEntries, nonCanonicalPolicy } from '../internal/ke
 import type { Id } from '../internal/key-value-rows.js';
 import { assertKnownProperties, isId, readRows, writeRows } from '../internal/key-value-rows.js';
 import { describeType, isPlainObject } from '../internal/plain.js';
-import type { InvertibleSyncTransformer } from '../transformer.js';
+import type { KeyValueTransformer } from '../data-migration.js';
 
 /** One row of `tenant_settings`. */
 export interface TenantSettingRow {
@@ -65,13 +65,21 @@ const SHAPE = { ownerColumn: 'tenant_id', keyColumn: 'settings_key', valueColumn
 const GROUP_PROPERTIES = new Set(['tenant_id', 'rows']);
 const PROPERTIES = new Set(['tenant_id', 'extra', ...Object.keys(TENANT_SETTINGS_SCHEMA)]);
 
+/**
+ * The `tenantSettings` transformer: all of a tenant's rows ⇄ its typed settings, and where those rows
+ * sit in `tenant_settings` (`keyValue`, for `groupedTransform`).
+ */
+export type TenantSettingsTransformer = KeyValueTransformer<TenantSettingRows, TenantSettings, 'tenant_id'>;
+
 /** Create a `tenantSettings` transformer with non-default options. */
-export function createTenantSettings(
-  options: TenantSettingsOptions = {},
-): InvertibleSyncTransformer<TenantSettingRows, TenantSettings> {
+export function createTenantSettings(options: TenantSettingsOptions = {}): TenantSettingsTransformer {
   const policy = nonCanonicalPolicy(NAME, options.nonCanonical);
   return {
     name: NAME,
+    keyValue: {
+      ...SHAPE,
+      group: (tenantId, rows) => ({ tenant_id: tenantId, rows: rows as unknown as TenantSettingRow[] }),
+    },
     forward: (input) => {
       const tenantId = ownerOf(input);
       const context = contextFor(tenantId);
