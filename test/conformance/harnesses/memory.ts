@@ -1,6 +1,6 @@
 import type { EngineAdapter, EngineCapabilities, Row } from '@mcp/migrate-core';
 import { createMemoryStore, memoryEngine, type MemoryShard } from '@mcp/migrate-core/testing';
-import type { Fixture, Harness, SuiteRow } from '@mcp/migrate-core/testing/conformance';
+import type { Fixture, GroupedRow, Harness, SuiteRow } from '@mcp/migrate-core/testing/conformance';
 
 let run = 0;
 
@@ -93,6 +93,20 @@ export function memoryHarness(variant: MemoryVariant = {}): Harness {
         },
         async rows(shardId, table) {
           return store.shard(shardId).collection(table, ['id']).rows() as unknown as SuiteRow[];
+        },
+        grouped: {
+          async create(name) {
+            for (const id of shardIds) store.shard(id).collection(name, ['g', 'k']);
+          },
+          async seed(shardId, name, rows) {
+            store
+              .shard(shardId)
+              .collection(name, ['g', 'k'])
+              .upsert(rows as unknown as Row[]);
+          },
+          async rows(shardId, name) {
+            return store.shard(shardId).collection(name, ['g', 'k']).rows() as unknown as GroupedRow[];
+          },
         },
         async teardown() {},
       };

@@ -81,6 +81,24 @@ export const mongoHarness: Harness = {
         const docs = await db(shardId).collection(table).find({}, { promoteValues: false }).sort({ _id: 1 }).toArray();
         return docs.map((d) => suiteRow(table, d));
       },
+      grouped: {
+        async create(name) {
+          for (const id of shardIds) await db(id).collection(name).createIndex({ g: 1, k: 1 }, { unique: true });
+        },
+        async seed(shardId, name, rows) {
+          for (const r of rows)
+            await db(shardId)
+              .collection(name)
+              .updateOne({ g: r.g, k: r.k }, { $set: { v: r.v } }, { upsert: true });
+        },
+        async rows(shardId, name) {
+          const docs = await db(shardId)
+            .collection(name)
+            .find({}, { projection: { _id: 0 } })
+            .toArray();
+          return docs.map((d) => ({ g: d.g as number, k: d.k as string, v: d.v as number }));
+        },
+      },
       // Collections and their indexes, index names left out (two on the same keys show up twice).
       async catalog(handle) {
         const out: string[] = [];

@@ -5,7 +5,7 @@
 import pg from 'pg';
 import type { Row } from '@mcp/migrate-core';
 import { postgresEngine, type PostgresEngine } from '@mcp/migrate-postgres';
-import type { Fixture, Harness, NativeOps, SuiteRow } from '@mcp/migrate-core/testing/conformance';
+import type { Fixture, GroupedRow, Harness, NativeOps, SuiteRow } from '@mcp/migrate-core/testing/conformance';
 import { postgresAvailable, tempPgDatabases } from '@mcp/test-support';
 
 export const sqlOps: NativeOps = {
@@ -50,7 +50,7 @@ export async function sqlCatalog(handle: unknown): Promise<string[]> {
 /** The suite's table helpers over one pool per shard. */
 export function sqlFixtureParts(
   pools: ReadonlyMap<string, pg.Pool>,
-): Pick<Fixture, 'createRowsTable' | 'seed' | 'rows' | 'catalog'> {
+): Pick<Fixture, 'createRowsTable' | 'seed' | 'rows' | 'catalog' | 'grouped'> {
   const pool = (id: string) => pools.get(id)!;
   return {
     catalog: sqlCatalog,
@@ -69,6 +69,24 @@ export function sqlFixtureParts(
     async rows(shardId, table) {
       const { rows } = await pool(shardId).query<SuiteRow>(`SELECT id, name, n, note FROM "${table}" ORDER BY id`);
       return rows;
+    },
+    grouped: {
+      async create(name) {
+        for (const p of pools.values())
+          await p.query(`CREATE TABLE "${name}" (g integer, k text, v integer, PRIMARY KEY (g, k))`);
+      },
+      async seed(shardId, name, rows) {
+        for (const r of rows) {
+          await pool(shardId).query(
+            `INSERT INTO "${name}" (g, k, v) VALUES ($1, $2, $3) ON CONFLICT (g, k) DO UPDATE SET v = EXCLUDED.v`,
+            [r.g, r.k, r.v],
+          );
+        }
+      },
+      async rows(shardId, name) {
+        const { rows } = await pool(shardId).query<GroupedRow>(`SELECT g, k, v FROM "${name}"`);
+        return rows;
+      },
     },
   };
 }

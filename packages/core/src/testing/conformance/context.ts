@@ -49,7 +49,12 @@ export interface Case {
   readonly requires?: readonly CapabilityFlag[];
   /** Runs only where the shard has NONE of these capabilities (a case about their absence). */
   readonly without?: readonly CapabilityFlag[];
+  /** Optional fixture parts the case needs (`grouped`); skipped with the reason where the harness has none. */
+  readonly fixture?: readonly FixturePart[];
 }
+
+/** An optional part of a harness's fixture that some cases need. */
+export type FixturePart = 'grouped';
 
 export interface CaseContext {
   readonly expect: (actual: unknown, message?: string) => Assertion;

@@ -38,7 +38,32 @@ export interface Fixture {
    * be duplicated (memory: maps keyed by name): the concurrent-init case then checks the records only.
    */
   catalog?(handle: unknown): Promise<string[]>;
+  /**
+   * A table with a two-field key, for the grouped-batch cases (`groupBy` is a prefix of the key).
+   * Optional: where it is absent those cases are skipped, with the reason in their name.
+   */
+  readonly grouped?: GroupedTable | undefined;
   teardown(): Promise<void>;
+}
+
+/** A row of the grouped-batch cases' table: key `(g, k)`, one value `v`. */
+export interface GroupedRow {
+  readonly g: number;
+  readonly k: string;
+  readonly v: number;
+}
+
+/** The grouped-batch cases' table on every shard: key `(g, k)` in that order, so `groupBy: 'g'` is its prefix. */
+export interface GroupedTable {
+  /**
+   * Creates table `name` on every shard, keyed by `(g, k)` and nothing else: SQL `g integer, k text,
+   * v integer, PRIMARY KEY (g, k)`; documents with a unique index on `{ g: 1, k: 1 }` (and any `_id`).
+   */
+  create(name: string): Promise<void>;
+  /** Inserts rows `{ g, k, v }` on a shard (replacing a row with the same key). */
+  seed(shardId: string, name: string, rows: readonly GroupedRow[]): Promise<void>;
+  /** All rows of the table on a shard as `{ g, k, v }` (no other field), in any order. */
+  rows(shardId: string, name: string): Promise<GroupedRow[]>;
 }
 
 export interface SuiteRow {

@@ -16,8 +16,9 @@
  */
 import type { ShardAdapter } from '../../index.js';
 import { compareAndSetCases } from './compare-and-set.js';
-import { caseContext, type Case, type CapabilityFlag, type ConformanceOptions } from './context.js';
+import { caseContext, type Case, type CapabilityFlag, type ConformanceOptions, type FixturePart } from './context.js';
 import { dataCases } from './data.js';
+import { groupedCases } from './group-batches.js';
 import type { Harness, TestRunner } from './harness.js';
 import { ledgerCases } from './ledger.js';
 import { lockCases } from './lock.js';
@@ -25,8 +26,18 @@ import { runCases } from './run.js';
 import { serverCopyCases } from './server-copy.js';
 import { verifyCases } from './verify.js';
 
-export type { Assertion, Fixture, Harness, Matchers, NativeOps, SuiteRow, TestRunner } from './harness.js';
-export type { Case, CaseContext, CapabilityFlag, ConformanceOptions } from './context.js';
+export type {
+  Assertion,
+  Fixture,
+  GroupedRow,
+  GroupedTable,
+  Harness,
+  Matchers,
+  NativeOps,
+  SuiteRow,
+  TestRunner,
+} from './harness.js';
+export type { Case, CaseContext, CapabilityFlag, ConformanceOptions, FixturePart } from './context.js';
 export { CONCURRENT_TRY_ACQUIRE } from './lock.js';
 export { CONCURRENT_RUNNERS } from './run.js';
 export { VERIFICATION_ROWS } from './verify.js';
@@ -43,17 +54,21 @@ const OBJECT_OF: Partial<Record<CapabilityFlag, (shard: ShardAdapter) => boolean
   inspect: (s) => typeof s.data.inspect === 'function',
 };
 
-/** The capabilities a connected shard of the harness has (its flag, and the object where one is needed). */
-async function probeCapabilities(harness: Harness): Promise<ReadonlySet<CapabilityFlag>> {
+/**
+ * The capabilities a connected shard of the harness has (its flag, and the object where one is
+ * needed), and the optional fixture parts the harness supplies.
+ */
+async function probeCapabilities(harness: Harness): Promise<ReadonlySet<CapabilityFlag | FixturePart>> {
   const fx = await harness.setup(1);
   const engine = fx.engine();
   try {
     const shard = engine.shard(fx.shardIds[0]!);
     await shard.connect();
     const flags = Object.entries(shard.capabilities) as [CapabilityFlag, unknown][];
-    return new Set(
-      flags.filter(([flag, on]) => on === true && (OBJECT_OF[flag]?.(shard) ?? true)).map(([flag]) => flag),
-    );
+    return new Set<CapabilityFlag | FixturePart>([
+      ...flags.filter(([flag, on]) => on === true && (OBJECT_OF[flag]?.(shard) ?? true)).map(([flag]) => flag),
+      ...(fx.grouped ? (['grouped'] as const) : []),
+    ]);
   } finally {
     await engine.close();
     await fx.teardown();
@@ -61,7 +76,9 @@ async function probeCapabilities(harness: Harness): Promise<ReadonlySet<Capabili
 }
 
 /** Why `kase` does not run on a shard with `has`, or `undefined` when it does. */
-function capabilityReason(kase: Case, has: ReadonlySet<CapabilityFlag>): string | undefined {
+function capabilityReason(kase: Case, has: ReadonlySet<CapabilityFlag | FixturePart>): string | undefined {
+  const part = kase.fixture?.find((p) => !has.has(p));
+  if (part) return `the harness's fixture has no "${part}" table`;
   const absent = kase.requires?.find((flag) => !has.has(flag));
   if (absent) return `the shard has no ${absent} capability`;
   const present = kase.without?.find((flag) => has.has(flag));
@@ -76,6 +93,7 @@ export function conformanceCases(options: ConformanceOptions = {}): readonly Cas
     ...lockCases,
     ...runCases,
     ...dataCases,
+    ...groupedCases,
     ...compareAndSetCases,
     ...serverCopyCases,
     ...verifyCases(options),
@@ -92,7 +110,7 @@ export async function runConformance(harness: Harness, options: RunConformanceOp
   const available = await harness.available();
   const gate = options.gate ?? ((check) => check.available === true);
   const enabled = gate({ name: harness.name, available });
-  const has = enabled ? await probeCapabilities(harness) : new Set<CapabilityFlag>();
+  const has = enabled ? await probeCapabilities(harness) : new Set<CapabilityFlag | FixturePart>();
   const cases = conformanceCases(options).map((kase) => {
     const reason = options.skip?.[kase.name] ?? (enabled ? capabilityReason(kase, has) : undefined);
     if (enabled && reason) options.onSkip?.({ name: kase.name, reason });
