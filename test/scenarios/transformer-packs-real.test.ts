@@ -7,7 +7,7 @@
  * PostgreSQL by `t::text` of every row, MongoDB by the raw BSON of every document.
  */
 import { describe, expect, it } from 'vitest';
-import pg from 'pg';
+import type pg from 'pg';
 import { MongoClient, type Db, type Document } from 'mongodb';
 import { createMigrator, defineDataMigration, type BatchEvent, type Migration } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
