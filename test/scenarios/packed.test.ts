@@ -10,6 +10,11 @@
  *   and bundler;
  * - @arethetypeswrong/cli finds no problem in any tarball: every `exports` entry (., ./engine,
  *   ./testing, ./testing/conformance) resolves for import and require, with types of the right module kind.
+ * - a newcomer follows docs/getting-started.md step by step (./newcomer-walk.ts): a fresh `npm init -y`
+ *   project (CommonJS) installs what the page's Install section says (the SDK from these tarballs), an
+ *   ESM project (`"type": "module"`) shares that install, and each runs the page's blocks in order on
+ *   the real services (fresh databases, dropped afterwards), prints what the page says, and passes
+ *   `tsc --strict`.
  * Needs the packages built (`pnpm exec turbo run build`) and the npm registry (`--prefer-offline`
  * uses npm's cache first, so a second run fetches nothing).
  */
@@ -22,6 +27,7 @@ import {
   readFileSync,
   realpathSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -32,6 +38,10 @@ import { promisify } from 'node:util';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractBlocks } from '../docs/extract.js';
+import pg from 'pg';
+import { MongoClient } from 'mongodb';
+import { databaseName, mongoAvailable, postgresAvailable, shouldRun, tempPgDatabases } from '@mcp/test-support';
+import { installArguments, pageBlocks, typecheck, walk, type WalkStep } from './newcomer-walk.js';
 
 const execFile = promisify(execFileCb);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -289,3 +299,124 @@ export type Uses = [RunReport['totals']['applied'], ShardAdapter['id'], Harness[
     }
   }, 240_000);
 });
+
+describe('docs/getting-started.md, followed by a newcomer in a CommonJS and an ESM project', async () => {
+  const enabled =
+    shouldRun({ name: 'PostgreSQL', available: await postgresAvailable() }) &&
+    shouldRun({ name: 'MongoDB-wire server', available: await mongoAvailable() });
+  const PAGE = 'docs/getting-started.md';
+  const markdown = readFileSync(join(root, PAGE), 'utf8');
+
+  it('the page installs the SDK, its peers and @types/pg, and shows an ESM and a CommonJS entry point', () => {
+    const { deps, dev } = installArguments(markdown);
+    expect(deps).toEqual(
+      expect.arrayContaining(['@mcp/migrate-core', '@mcp/migrate-postgres', 'pg', '@mcp/migrate-mongodb', 'mongodb']),
+    );
+    expect(dev).toEqual(expect.arrayContaining(['typescript', 'tsx', '@types/pg', '@types/node']));
+    const blocks = pageBlocks(markdown, PAGE);
+    expect(blocks.filter((b) => b.lang === 'cts' && b.path === undefined)).toHaveLength(1);
+    expect(blocks.filter((b) => b.lang === 'ts' && b.services.includes('postgres')).length).toBeGreaterThanOrEqual(6);
+  });
+
+  it.skipIf(!enabled)(
+    'every block runs in order on the real services and prints what the page says; tsc --strict accepts them',
+    async () => {
+      const cjs = join(work, 'getting-started-cjs');
+      const esm = join(work, 'getting-started-esm');
+      for (const dir of [cjs, esm]) {
+        mkdirSync(dir);
+        await run('npm', ['init', '-y'], dir);
+      }
+      await run('npm', ['pkg', 'set', 'type=module'], esm);
+      expect(readJson<{ type?: string }>(join(cjs, 'package.json')).type ?? 'commonjs').toBe('commonjs');
+      // The Install section as written: the SDK from the tarballs, the rest at the workspace's versions.
+      const spec = (name: string) => tarballs.get(name) ?? `${name}@${workspaceVersion(name)}`;
+      const { deps, dev } = installArguments(markdown);
+      const npmInstall = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
+      const installStarted = Date.now();
+      await run('npm', [...npmInstall, ...deps.map(spec)], cjs);
+      await run('npm', [...npmInstall, '--save-dev', ...dev.map(spec)], cjs);
+      const installMs = Date.now() - installStarted;
+      symlinkSync(join(cjs, 'node_modules'), join(esm, 'node_modules'), 'dir'); // the same install, another module type
+
+      const pgDbs = await tempPgDatabases(2, 'newcomer');
+      const mongoDbs = [databaseName('newcomer'), databaseName('newcomer')];
+      const mongo = new MongoClient(process.env.MONGODB_URI!);
+      try {
+        const projects = [
+          { dir: cjs, moduleType: 'commonjs' as const, i: 0 },
+          { dir: esm, moduleType: 'module' as const, i: 1 },
+        ];
+        const started = Date.now();
+        const walks = await Promise.all(
+          projects.map(async ({ dir, moduleType, i }) => {
+            const url = pgDbs.urls[i]!;
+            const env = { DATABASE_URL: url, MONGODB_URI: process.env.MONGODB_URI!, MONGODB_DB: mongoDbs[i]! };
+            const after = async (step: WalkStep) => {
+              // Rollback restores, as the page says: read from the server, not from what the block printed.
+              if (step.block.code.includes('.rollback({ steps: 1 })')) await expectPostgres(url, 'rolled back');
+            };
+            const steps = await walk(markdown, PAGE, { dir, moduleType, env, after });
+            await typecheck(dir, steps);
+            return steps;
+          }),
+        );
+        const walkMs = Date.now() - started;
+        for (const [i, steps] of walks.entries()) {
+          expect(steps.find((s) => s.file.endsWith('.cts'))?.stdout, 'the CommonJS entry point ran').toBeDefined();
+          await expectPostgres(pgDbs.urls[i]!, 'applied');
+          await expectMongo(mongo, mongoDbs[i]!);
+        }
+        const ran = walks[0]!.filter((s) => s.stdout !== undefined).length;
+        console.log(
+          `[getting-started] ${walks[0]!.length} blocks, ${ran} run per project (CommonJS and ESM), ` +
+            `install ${installMs} ms, both walks + tsc ${walkMs} ms`,
+        );
+      } finally {
+        await pgDbs.drop();
+        for (const name of mongoDbs)
+          await mongo
+            .db(name)
+            .dropDatabase()
+            .catch(() => undefined);
+        await mongo.close();
+      }
+    },
+    240_000,
+  );
+});
+
+/** The ledger and the rows of the walk's PostgreSQL database, once 0002 is applied or rolled back. */
+async function expectPostgres(url: string, data: 'applied' | 'rolled back'): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const ledger = await client.query<{ id: string }>(
+      `SELECT id FROM mcp_migrations WHERE state = 'applied' ORDER BY id`,
+    );
+    const plans = await client.query<{ plans: string }>(
+      `SELECT string_agg(id || '=' || plan, ' ' ORDER BY id) AS plans FROM tenants`,
+    );
+    if (data === 'applied') {
+      expect(ledger.rows.map((r) => r.id)).toEqual(['0001-create-tenants', '0002-tenant-plans-lowercase']);
+      expect(plans.rows[0]!.plans).toBe('t1=free t2=pro t3=free');
+    } else {
+      expect(ledger.rows.map((r) => r.id)).toEqual(['0001-create-tenants']);
+      expect(plans.rows[0]!.plans).toBe('t1=FREE t2=PRO t3=free');
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** The MongoDB step of the page: applied in the shard's ledger, its index there. */
+async function expectMongo(mongo: MongoClient, name: string): Promise<void> {
+  const db = mongo.db(name);
+  expect(
+    await db
+      .collection('mcp_migrations')
+      .find({}, { projection: { _id: 1, state: 1 } })
+      .toArray(),
+  ).toEqual([{ _id: '0003-create-messages', state: 'applied' }]);
+  expect((await db.collection('messages').indexes()).map((i) => i.name)).toContain('messages_tenant_created');
+}
