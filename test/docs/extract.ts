@@ -280,7 +280,8 @@ export function checkLocalImports(blocks: readonly DocBlock[]): DocProblem[] {
 /** The blocks of the same page, below `module`, that import it. */
 export function importersOf(module: DocBlock, blocks: readonly DocBlock[]): DocBlock[] {
   if (module.path === undefined) return [];
-  return blocks.filter(
-    (b) => b.page === module.page && b.line > module.line && localImports(b.code).includes(module.path!),
-  );
+  // A file= block's own imports are relative to its directory (`migrations/index.ts` imports `./0001.js`).
+  const resolved = (b: DocBlock) =>
+    localImports(b.code).map((p) => posix.normalize(posix.join(posix.dirname(b.path ?? '.'), p)));
+  return blocks.filter((b) => b.page === module.page && b.line > module.line && resolved(b).includes(module.path!));
 }

@@ -48,6 +48,20 @@ describe('imports between blocks', () => {
       },
     ]);
   });
+  it("resolves a file= module's own imports from its directory", () => {
+    const nested = extractBlocks(
+      [
+        `${fence}ts file=migrations/0001.ts`,
+        'export default 1;',
+        fence,
+        `${fence}ts file=migrations/index.ts`,
+        "export { default } from './0001.js';",
+        fence,
+      ].join('\n'),
+      'docs/q.md',
+    ).blocks;
+    expect(importersOf(nested[0]!, nested)).toEqual([nested[1]]);
+  });
 });
 
 describe('toPageLines', () => {

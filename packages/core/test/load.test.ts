@@ -43,6 +43,21 @@ describe('loadMigrations', () => {
     expect((await loadMigrations(d)).map((m) => m.id)).toEqual(['0001-a']);
   });
 
+  it('finds migrations inside module.exports, as Node imports a CommonJS file (a .ts compiled to CommonJS, a .cts under tsx)', async () => {
+    const d = await dir({ '0001-compiled.cjs': '', '0002-dynamic.cjs': '' });
+    const a = defineMigration({ id: '0001-a', engine: 'memory', up() {} });
+    const b = defineMigration({ id: '0002-b', engine: 'memory', up() {} });
+    // Node's namespace of a CommonJS file: `default` is module.exports; `exports.default` (what tsc
+    // emits for `export default`) and exports Node's detection missed are only inside it. (Vitest's
+    // own import unwraps these, so the namespace is given here as Node builds it.)
+    const namespaces: Record<string, Record<string, unknown>> = {
+      '0001-compiled.cjs': { default: { __esModule: true, default: a } },
+      '0002-dynamic.cjs': { default: { b } },
+    };
+    const importer = async (url: string) => namespaces[url.slice(url.lastIndexOf('/') + 1)]!;
+    expect((await loadMigrations(d, { importer })).map((m) => m.id)).toEqual(['0001-a', '0002-b']);
+  });
+
   it('rejects a file that exports no migration, naming it', async () => {
     const d = await dir({
       '0001-ok.mjs': schemaFile('0001-a'),

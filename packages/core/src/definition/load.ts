@@ -44,7 +44,7 @@ export async function loadMigrations(directory: string, options: LoadOptions = {
         cause: error,
       });
     }
-    const found = Object.values(mod)
+    const found = exportedValues(mod)
       .flatMap((v) => (Array.isArray(v) ? v : [v]))
       .filter(isMigration);
     if (found.length === 0) {
@@ -58,6 +58,20 @@ export async function loadMigrations(directory: string, options: LoadOptions = {
     out.push(...[...new Set(found)].map((m) => withSourceText(m, text)));
   }
   return out;
+}
+
+/**
+ * What a module exports. A CommonJS file imported from ESM (a `.ts` compiled to CommonJS, a `.cts`
+ * under tsx) arrives as `{ default: module.exports }`, where `module.exports` holds
+ * `exports.default` and the named exports that Node's export detection could not see: those count too.
+ */
+function exportedValues(mod: Record<string, unknown>): unknown[] {
+  const values = Object.values(mod);
+  const wrapped = mod.default;
+  if (typeof wrapped === 'object' && wrapped !== null && !Array.isArray(wrapped) && !isMigration(wrapped)) {
+    values.push(...Object.values(wrapped));
+  }
+  return values;
 }
 
 /**
