@@ -52,7 +52,9 @@ describe('the control store: chosen explicitly or by the documented preference',
     await createMigrator({ engines: { mongodb: mg, postgres: pg }, migrations: [noop('a', 'postgres')] }).run();
     expect(seen).toEqual(['mongodb']);
     seen.length = 0;
-    await createMigrator({ engines: { postgres: pg, mongodb: mg }, migrations: [noop('a', 'postgres')] }).run();
+    // Something pending again: with nothing pending, run() answers from the ledgers without the lock.
+    const both = [noop('a', 'postgres'), noop('b', 'postgres')];
+    await createMigrator({ engines: { postgres: pg, mongodb: mg }, migrations: both }).run();
     expect(seen).toEqual(['postgres']);
   });
 
@@ -147,5 +149,31 @@ describe('the control store: chosen explicitly or by the documented preference',
     const m = createMigrator({ engines: { memory: engine }, migrations: [] });
     store.shard(ids[0]!).available = false;
     expect(await rejection(m.directory.list())).toMatchObject({ code: 'MIGRATE_SHARD_UNAVAILABLE', shardId: ids[0] });
+  });
+});
+
+describe('run() with nothing pending answers from the ledgers, without the run lock', () => {
+  it('returns every migration skipped while another runner holds the lock; with a step pending it waits for the lock', async () => {
+    const store = createMemoryStore();
+    const engine = memoryEngine({ name: 'postgres', shards: ['pg-0', 'pg-1'], store });
+    const a = defineMigration({ id: 'a', engine: 'postgres', up: () => undefined });
+    const first = createMigrator({ engines: { postgres: engine }, migrations: [a] });
+    expect((await first.run()).totals).toMatchObject({ applied: 2, skipped: 0 });
+    // Another runner holds the run lock (as a long migration would).
+    const held = await engine.control!().lock.tryAcquire('mcp-migrate:default:run', {
+      owner: 'other-runner',
+      ttlMs: 60_000,
+    });
+    expect(held).toBeTruthy();
+    const second = createMigrator({ engines: { postgres: engine }, migrations: [a], lock: { waitMs: 200 } });
+    const report = await second.run();
+    expect(report.totals).toMatchObject({ applied: 0, skipped: 2, failed: 0 });
+    expect(report.waitedForLock).toBe(false);
+    // Something pending: the run needs the lock, so it waits and gives up after waitMs.
+    const b = defineMigration({ id: 'b', engine: 'postgres', up: () => undefined });
+    const third = createMigrator({ engines: { postgres: engine }, migrations: [a, b], lock: { waitMs: 200 } });
+    const err = await rejection(third.run());
+    expect(err.message).toMatch(/lock/i);
+    expect(store.shard('pg-0').ledger.has('b')).toBe(false);
   });
 });

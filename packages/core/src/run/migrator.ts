@@ -28,7 +28,7 @@ import { createContext, type MigratorContext } from './context.js';
 import { shardLease } from '../lock/lease-keeper.js';
 import { rollbackUnderLock } from './rollback-controller.js';
 import { purgeAllBackups, repairLedgers } from './housekeeping.js';
-import { applyUnderLock } from './run-controller.js';
+import { applyUnderLock, settledWithoutLock } from './run-controller.js';
 import { withRunLock } from './run-lock.js';
 import { validateConfig, validateMigrations, type MigratorConfig } from './config.js';
 import type { RunReport } from './report.js';
@@ -99,7 +99,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
   /**
    * Plans and applies everything pending on every shard. Never calls `process.exit`. Returns a
    * report; throws `RunFailedError` (carrying the report) when a step failed or was not run, a
-   * `PlanError` when the plan is refused, `MIGRATE_PENDING` in `verify` mode.
+   * `PlanError` when the plan is refused, `MIGRATE_PENDING` in `verify` mode. When every shard is
+   * reachable and nothing is pending, it answers from the ledgers without taking the run lock.
    */
   async run(options: RunOptions = {}): Promise<RunReport> {
     this.#ensureOpen();
@@ -111,9 +112,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     const migrations = await this.#ctx.load();
     if (mode === 'verify') return runVerify(this.#ctx, this, report);
     if (mode === 'wait') return runWait(this.#ctx, this, report, signal);
-    await withRunLock(this.#ctx, { signal, report, announce: true }, () =>
-      applyUnderLock(this.#ctx, { migrations, report, signal }),
-    );
+    // Every replica calls run() at startup: when nothing is pending, answer from the ledgers alone.
+    if (!(await settledWithoutLock(this.#ctx, { migrations, report, signal }))) {
+      await withRunLock(this.#ctx, { signal, report, announce: true }, () =>
+        applyUnderLock(this.#ctx, { migrations, report, signal }),
+      );
+    }
     return finishRun(this.#ctx, report);
   }
 

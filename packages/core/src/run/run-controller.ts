@@ -67,6 +67,40 @@ export async function applyUnderLock(ctx: MigratorContext, input: RunInput): Pro
 }
 
 /**
+ * The startup fast path: every ledger read without the run lock, and when every shard is reachable
+ * and has nothing to apply (no pending, running or failed step, no checksum to upgrade, no warning,
+ * no backup retention due), the report of applied-as-skipped migrations is filled and `true`
+ * returned: the lock is not taken. A ledger that says "applied" is final, so no other runner can
+ * make this answer wrong. In any other case nothing is changed and the caller takes the lock.
+ */
+export async function settledWithoutLock(ctx: MigratorContext, input: RunInput): Promise<boolean> {
+  if ((ctx.config.backupRetention ?? MIGRATOR_DEFAULTS.backupRetention) !== 'keep') return false;
+  const { ledgers, unreachable } = await readLedgers(ctx, input.signal);
+  if (unreachable.size > 0) return false;
+  let plan: Plan;
+  try {
+    plan = makePlan({
+      migrations: input.migrations,
+      shards: ctx.shards.map((r) => r.descriptor),
+      ledgers,
+      router: ctx.config.router,
+      overrides: await directoryOverrides(ctx),
+      drift: ctx.config.drift,
+    });
+  } catch {
+    return false; // A refused plan is reported by the locked path, as before.
+  }
+  const idle = plan.shards.every((s) => s.steps.length === 0);
+  if (!idle || plan.warnings.length > 0 || (plan.checksumUpgrades ?? []).length > 0) return false;
+  ctx.emit('plan', { runId: input.report.runId, plan });
+  for (const sp of plan.shards) {
+    const sr = shardReport(input.report, sp.shardId);
+    for (const id of sp.applied) sr.migrations.push({ migrationId: id, status: 'skipped' });
+  }
+  return true;
+}
+
+/**
  * Reads (creating) every ledger, plans, upgrades legacy checksums, announces the plan, and reports
  * what is already applied and what an unreachable shard cannot run.
  */
