@@ -69,6 +69,7 @@ function boundData(data: object, change: Record<string, unknown> = {}): Record<s
     'inspect',
     'compareAndSet',
     'serverCopy',
+    'serverUpdate',
   ]) {
     const v = (data as Record<string, unknown>)[name];
     if (v !== undefined) out[name] = typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(data) : v;

@@ -65,6 +65,7 @@ export function delegate(d: DataStore): DataStore {
     ...(d.inspect ? { inspect: (t: Parameters<NonNullable<DataStore['inspect']>>[0]) => d.inspect!(t) } : {}),
     compareAndSet: d.compareAndSet,
     serverCopy: d.serverCopy,
+    serverUpdate: d.serverUpdate,
   };
 }
 

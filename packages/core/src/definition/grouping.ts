@@ -40,5 +40,6 @@ export function checkGroupBy(
 
 /** Whether `m` rolls back with its own inverse (`reverse`, or `reverseGroup` when grouped) rather than from its backup. */
 export function hasReverse(m: DataMigration): boolean {
+  if ('sql' in m || 'update' in m) return (m.reverseSql ?? m.reverseUpdate) !== undefined;
   return (m.groupBy ? m.reverseGroup : m.reverse) !== undefined;
 }

@@ -8,6 +8,7 @@ import { firstIssue } from '../errors/zod-issue.js';
 import type { MigrationScope, ScopeInput } from './migration-types.js';
 import { NAME } from './names.js';
 import { preserveSchema } from './preserve.js';
+import { serverIssue } from './server-statement.js';
 
 export const DEFAULT_BATCH_SIZE = 1000;
 export const MAX_BATCH_SIZE = 100_000;
@@ -43,6 +44,16 @@ export const schemaInput = z.strictObject({
 const field = z.string().regex(NAME, 'must be a plain field name');
 const fields = z.union([field, z.array(field).min(1)]);
 
+const sqlText = z.string().min(1, 'must be an UPDATE statement').max(100_000);
+const updateDoc = z.union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown()))]);
+/** Server-side migrations (see ./server-statement.ts). */
+const serverFields = {
+  sql: sqlText.optional(),
+  reverseSql: sqlText.optional(),
+  update: updateDoc.optional(),
+  reverseUpdate: updateDoc.optional(),
+};
+
 export const dataInput = z
   .strictObject({
     ...common,
@@ -59,6 +70,7 @@ export const dataInput = z
     reverseGroup: fn('reverseGroup').optional(),
     verify: fn('verify').optional(),
     ifMissing: z.enum(['fail', 'skip']).optional(),
+    ...serverFields,
   })
   .superRefine((v, ctx) => {
     if ((v.collection === undefined) === (v.table === undefined)) {
@@ -78,6 +90,7 @@ export const dataInput = z
  */
 export function transformIssue(v: Readonly<Record<string, unknown>>): { field: string; message: string } | undefined {
   const has = (f: string) => v[f] !== undefined;
+  if (['sql', 'reverseSql', 'update', 'reverseUpdate'].some(has)) return serverIssue(v);
   if (has('groupBy')) {
     const rowFn = ['transform', 'reverse'].find(has);
     if (rowFn)
@@ -90,7 +103,8 @@ export function transformIssue(v: Readonly<Record<string, unknown>>): { field: s
   }
   const groupFn = ['transformGroup', 'reverseGroup'].find(has);
   if (groupFn) return { field: groupFn, message: 'needs "groupBy": the field(s) whose values make a group' };
-  if (!has('transform')) return { field: 'transform', message: 'transform must be a function' };
+  if (!has('transform'))
+    return { field: 'transform', message: 'transform must be a function (or give "sql" / "update": see the guide)' };
   return undefined;
 }
 

@@ -2,7 +2,7 @@
  * The shapes of migration definitions: what `defineMigration` / `defineDataMigration` take
  * ({@link MigrationInput}, {@link DataMigrationInput}) and the frozen objects they return.
  */
-import type { EngineName, PreserveTarget, Row, ShardDescriptor } from '../engine/spi.js';
+import type { EngineName, PreserveTarget, Row, ServerUpdateDocument, ShardDescriptor } from '../engine/spi.js';
 import type { MemoryShard } from '../testing/memory-shard.js';
 import type { Logger } from '../util/logger.js';
 import type { PreserveInput } from './preserve.js';
@@ -195,16 +195,60 @@ export interface GroupedDataMigrationInput extends DataMigrationInputBase {
   readonly reverse?: undefined;
 }
 
+/** A JS transform's fields, absent from a server-side migration. */
+interface NoTransform {
+  readonly transform?: undefined;
+  readonly reverse?: undefined;
+  readonly groupBy?: undefined;
+  readonly transformGroup?: undefined;
+  readonly reverseGroup?: undefined;
+}
+
+/**
+ * A server-side data migration: the server rewrites each key range `(after, upTo]` itself, with
+ * the same checkpoints, throttle, backup and rollback as a transform. See the guide's
+ * "Server-side migrations".
+ */
+export type ServerDataMigrationInput = DataMigrationInputBase &
+  NoTransform &
+  (
+    | {
+        /**
+         * PostgreSQL: ONE `UPDATE` whose `$1`/`$2` are the range's bounds, e.g. `UPDATE messages SET
+         * status = lower(status) WHERE id > $1 AND id <= $2` (one key column). Trusted host code;
+         * the bounds are bound, never spliced. It must not change the key.
+         */
+        readonly sql: string;
+        /** Exact inverse of `sql`, same shape. Without it, rollback restores the saved originals. */
+        readonly reverseSql?: string | undefined;
+        readonly update?: undefined;
+        readonly reverseUpdate?: undefined;
+      }
+    | {
+        /**
+         * MongoDB: an update-operator document (`{ $set: { … } }`) or, where the server takes them, a
+         * pipeline, run with `updateMany` over each range of keys (within `filter`). It must not change the key.
+         */
+        readonly update: ServerUpdateDocument;
+        /** Exact inverse of `update`. Without it, rollback restores the saved originals. */
+        readonly reverseUpdate?: ServerUpdateDocument | undefined;
+        readonly sql?: undefined;
+        readonly reverseSql?: undefined;
+      }
+  );
+
 /**
  * What `defineDataMigration` returns for `input`: a {@link GroupedDataMigration} for a grouped
- * input, a {@link RowDataMigration} for a row one, a {@link DataMigration} when the input's type
- * says neither (`any`, `never`, a union).
+ * input, a {@link ServerDataMigration} for `sql`/`update`, a {@link RowDataMigration} for a row
+ * one, a {@link DataMigration} when the input's type says neither (`any`, `never`, a union).
  */
 export type DefinedDataMigration<I> = [I] extends [never]
   ? DataMigration
   : I extends { readonly groupBy: string | readonly string[] }
     ? GroupedDataMigration
-    : RowDataMigration;
+    : I extends { readonly sql: string } | { readonly update: ServerUpdateDocument }
+      ? ServerDataMigration
+      : RowDataMigration;
 
 interface DataMigrationBase {
   readonly kind: 'data';
@@ -240,6 +284,14 @@ export interface GroupedDataMigration extends DataMigrationBase {
   readonly reverse?: undefined;
 }
 
-export type DataMigration = RowDataMigration | GroupedDataMigration;
+/** A defined server-side data migration: `sql` (and `reverseSql`) or `update` (and `reverseUpdate`). */
+export interface ServerDataMigration extends DataMigrationBase, NoTransform {
+  readonly sql?: string | undefined;
+  readonly reverseSql?: string | undefined;
+  readonly update?: ServerUpdateDocument | undefined;
+  readonly reverseUpdate?: ServerUpdateDocument | undefined;
+}
+
+export type DataMigration = RowDataMigration | GroupedDataMigration | ServerDataMigration;
 
 export type Migration = SchemaMigration | DataMigration;

@@ -18,8 +18,11 @@ import type {
   Migration,
   MigrationInput,
   SchemaMigration,
+  ServerDataMigrationInput,
 } from './migration-types.js';
 import { normalizePreserve } from './preserve.js';
+import { checkServerStatements } from './server-statement.js';
+import { typedEncode } from '../util/typed-encode.js';
 
 export type {
   DataMigration,
@@ -39,6 +42,8 @@ export type {
   RowDataMigration,
   ScopeInput,
   SchemaMigration,
+  ServerDataMigration,
+  ServerDataMigrationInput,
   TransformContext,
   TransformFn,
 } from './migration-types.js';
@@ -113,9 +118,9 @@ export function defineMigration<Handle>(input: MigrationInput<Handle>): SchemaMi
  * });
  * ```
  */
-export function defineDataMigration<const I extends DataMigrationInput | GroupedDataMigrationInput>(
-  input: I,
-): DefinedDataMigration<I> {
+export function defineDataMigration<
+  const I extends DataMigrationInput | GroupedDataMigrationInput | ServerDataMigrationInput,
+>(input: I): DefinedDataMigration<I> {
   const v = parse(dataInput, 'Data migration', input);
   const scope = toScope(v.scope);
   const key = v.key === undefined ? [...definedDefaultKey(v.engine)] : typeof v.key === 'string' ? [v.key] : [...v.key];
@@ -128,9 +133,20 @@ export function defineDataMigration<const I extends DataMigrationInput | Grouped
   const groupBy = checkGroupBy(v.id, v.groupBy, key);
   const target = { name: (v.collection ?? v.table)!, key };
   const batchSize = v.batchSize ?? DEFAULT_BATCH_SIZE;
-  const transforms = groupBy
-    ? { groupBy, transformGroup: input.transformGroup!, reverseGroup: input.reverseGroup }
-    : { transform: input.transform!, reverse: input.reverse };
+  checkServerStatements(v.id, v, key);
+  const server = v.sql !== undefined || v.update !== undefined;
+  const statements =
+    v.sql !== undefined
+      ? { sql: v.sql, reverseSql: v.reverseSql }
+      : {
+          update: (input as ServerDataMigrationInput).update,
+          reverseUpdate: (input as ServerDataMigrationInput).reverseUpdate,
+        };
+  const transforms = server
+    ? statements
+    : groupBy
+      ? { groupBy, transformGroup: input.transformGroup!, reverseGroup: input.reverseGroup }
+      : { transform: input.transform!, reverse: input.reverse };
   const defined = Object.freeze({
     kind: 'data' as const,
     id: v.id,
@@ -157,6 +173,17 @@ export function defineDataMigration<const I extends DataMigrationInput | Grouped
       stepPart(input.reverse),
       // Only grouped migrations add parts: the checksums of the others stay what they were.
       ...(groupBy ? [{ groupBy, transformGroup: true, reverseGroup: stepPart(input.reverseGroup) }] : []),
+      // A server-side migration's statements are hashed as written (documents with their BSON types).
+      ...(server
+        ? [
+            Object.fromEntries(
+              Object.entries(statements).map(([k, x]) => [
+                k,
+                x === undefined ? null : typeof x === 'string' ? x : typedEncode(x),
+              ]),
+            ),
+          ]
+        : []),
     ]),
   }) as DataMigration;
   if (v.key === undefined) KEY_DEFAULTED.add(defined);

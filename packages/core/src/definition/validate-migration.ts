@@ -7,6 +7,7 @@ import { DefinitionError } from '../errors/errors.js';
 import { checkGroupBy } from './grouping.js';
 import { checkDependsOn, dataInput, schemaInput, toDefinitionError, transformIssue } from './migration-schema.js';
 import type { Migration, MigrationScope } from './migration-types.js';
+import { checkServerStatements } from './server-statement.js';
 
 /** Fields a built migration has beyond its input's (the input's `table`/`collection`/`key` become `target`). */
 const BUILT_FIELDS: Record<'schema' | 'data', readonly string[]> = {
@@ -38,6 +39,10 @@ const SAME_FORM = [
   'reverseGroup',
   'verify',
   'ifMissing',
+  'sql',
+  'reverseSql',
+  'update',
+  'reverseUpdate',
 ];
 
 function fromScope(scope: unknown): unknown {
@@ -127,5 +132,6 @@ export function validateMigration(value: unknown, where = 'Migration'): asserts 
     const issue = transformIssue(m);
     if (issue) fail(issue.field, issue.message);
     checkGroupBy(id!, m.groupBy as string[] | undefined, key);
+    checkServerStatements(id!, m, key);
   }
 }

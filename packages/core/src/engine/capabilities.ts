@@ -32,4 +32,9 @@ export interface EngineCapabilities {
    * anything is written. Default `false` (not checked).
    */
   readonly inspect?: boolean | undefined;
+  /**
+   * `DataStore.serverUpdate` is there: server-side data migrations (`sql` on PostgreSQL, `update`
+   * on MongoDB) run per key range inside the server. Default `false`: such a migration is refused.
+   */
+  readonly serverUpdate?: boolean | undefined;
 }

@@ -115,6 +115,8 @@ export interface DataStore {
   readonly compareAndSet?: CompareAndSet | undefined;
   /** Capability `serverCopy`: backups copied and restored inside the server, exactly. */
   readonly serverCopy?: ServerCopy | undefined;
+  /** Capability `serverUpdate`: server-side data migrations (`sql` / `update`) run per key range. */
+  readonly serverUpdate?: ServerUpdate | undefined;
 }
 
 export interface CompareAndSet {
@@ -149,4 +151,54 @@ export interface ServerCopy {
     after: KeyValue | undefined,
     limit: number,
   ): Promise<{ restored: number; last: KeyValue | undefined }>;
+}
+
+/**
+ * What a server-side data migration runs per key range: SQL text whose `$1`/`$2` are the range's
+ * bounds `(after, upTo]` (trusted host code: values are bound, never spliced), or a MongoDB update
+ * (an update-operator document, or a pipeline where the server takes one) over the range's keys.
+ */
+export type ServerStatement =
+  | { readonly sql: string; readonly update?: undefined }
+  | { readonly update: ServerUpdateDocument; readonly sql?: undefined };
+
+/** A MongoDB update: an update-operator document (`{ $set: … }`) or an aggregation pipeline (array of stages). */
+export type ServerUpdateDocument = Readonly<Record<string, unknown>> | readonly Readonly<Record<string, unknown>>[];
+
+/** One range of a server-side migration: `after` is absent for the first range (no lower bound). */
+export interface ServerRange {
+  readonly after: KeyValue | undefined;
+  readonly upTo: KeyValue;
+}
+
+export interface ServerUpdate {
+  /**
+   * Refuses, with a typed error naming the definition's field, a statement this shard cannot run
+   * on `target` (a pipeline on a server without update pipelines, a key the ranges cannot bound),
+   * before anything is written. Core calls it before a step's first range on each shard.
+   */
+  check(target: DataTarget, statement: ServerStatement): Promise<void>;
+  /**
+   * The next range after `after`: the key of the `limit`-th row (or of the last row, when fewer
+   * are left), read keys only, in the order the statement's range compares in, and how many rows
+   * the range holds; `undefined` when no row is left after `after`.
+   */
+  nextRange(
+    target: DataTarget,
+    after: KeyValue | undefined,
+    limit: number,
+  ): Promise<{ readonly upTo: KeyValue; readonly rows: number } | undefined>;
+  /**
+   * Runs `statement` over the rows of `target` in `range`, inside the server. With `backup`, first
+   * writes back the saved originals of rows in the range (a range re-done after a crash is
+   * rewritten from its originals, never twice), saves the first copies of the range's rows, runs
+   * the statement, and keeps only the copies of rows it changed; in one transaction where the
+   * engine has them. Returns the rows the statement changed.
+   */
+  apply(
+    target: DataTarget,
+    range: ServerRange,
+    statement: ServerStatement,
+    backup: DataTarget | undefined,
+  ): Promise<{ readonly affected: number }>;
 }

@@ -35,6 +35,10 @@ export type {
   Row,
   RowPatch,
   ServerCopy,
+  ServerRange,
+  ServerStatement,
+  ServerUpdate,
+  ServerUpdateDocument,
   TargetInfo,
 } from './data-store.js';
 export type {

@@ -28,6 +28,7 @@ export const CAPABILITY_MEMBERS: Readonly<Record<string, string>> = {
   compareAndSet: 'compareAndSet',
   serverCopy: 'serverCopy',
   inspect: 'inspect',
+  serverUpdate: 'serverUpdate',
 };
 
 export interface VerifyAdapterOptions {

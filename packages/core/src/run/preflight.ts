@@ -20,6 +20,8 @@ import {
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
 import type { DataMigration, Migration } from '../definition/migration.js';
 import type { Plan } from '../plan/planner.js';
+import { isServerMigration, serverStatement } from '../definition/server-statement.js';
+import { serverUpdateOf } from '../data/server-batches.js';
 
 const targetOf = (m: DataMigration): DataTarget => ({ ...m.target, filter: m.filter });
 /** The shard's `inspect`, when its capability says it has one. */
@@ -77,7 +79,8 @@ export async function preflight(
         const m = byId.get(step.migrationId);
         if (m?.kind === 'schema') schemaBefore = true;
         if (m?.kind !== 'data' || schemaBefore) continue;
-        const error = problem(m, shard, await inspect(targetOf(m)));
+        const info = await inspect(targetOf(m));
+        const error = problem(m, shard, info) ?? (info.exists ? await serverProblem(m, shard.adapter) : null);
         if (error) return error;
       }
       return null;
@@ -85,6 +88,23 @@ export async function preflight(
   );
   const first = found.find((e) => e !== null);
   if (first) throw first;
+}
+
+/**
+ * Why the shard cannot run server-side migration `m` (no `serverUpdate`, or its `check` refuses the
+ * statement: a pipeline FerretDB does not take, `sql` on MongoDB), as the error to throw; else `null`.
+ */
+async function serverProblem(m: DataMigration, adapter: ShardAdapter): Promise<unknown> {
+  if (!isServerMigration(m)) return null;
+  try {
+    await serverUpdateOf({ shard: adapter, migration: m }).check(
+      { ...targetOf(m), migrationId: m.id },
+      serverStatement(m, 'up')!,
+    );
+    return null;
+  } catch (error) {
+    return error;
+  }
 }
 
 /** The note a ledger record of a step skipped for a missing target carries (state `applied`). */

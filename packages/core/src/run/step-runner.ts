@@ -9,6 +9,8 @@ import { stepFailure } from '../errors/classify.js';
 import type { DataMigration, Migration, MigrationContext } from '../definition/migration.js';
 import type { PlanStep } from '../plan/planner.js';
 import { runBatches } from '../data/batch-runner.js';
+import { runServerBatches } from '../data/server-batches.js';
+import { isServerMigration } from '../definition/server-statement.js';
 import { noopLogger } from '../util/logger.js';
 import { scrubbingLogger } from '../util/scrubber.js';
 import { throwIfAborted } from '../util/time.js';
@@ -316,7 +318,7 @@ interface DataRunInput extends StepInput {
 
 function runData(ctx: MigratorContext, input: DataRunInput): ReturnType<typeof runBatches> {
   const { ref, fence } = input;
-  return runBatches({
+  return (isServerMigration(input.migration) ? runServerBatches : runBatches)({
     migration: input.migration,
     shard: ref.adapter,
     descriptor: ref.descriptor,

@@ -20,6 +20,7 @@ import { RowSetHash } from '../util/row-set-hash.js';
 import { typedEncode } from '../util/typed-encode.js';
 import { sameValue } from '../util/same-value.js';
 import type { MemoryCollection } from './memory-collection.js';
+import { MemoryServerUpdate } from './memory-server-update.js';
 
 /** What the data store needs of a memory shard (`MemoryShard` has it). */
 export interface MemoryCollections {
@@ -36,10 +37,13 @@ export class MemoryDataStore implements DataStore {
   readonly #shard: () => MemoryCollections;
   readonly #io: MemoryIo;
   readonly compareAndSet: CompareAndSet | undefined;
+  /** `update` migrations with `$set`/`$unset`/`$inc` on top-level fields (see ./memory-server-update.ts). */
+  readonly serverUpdate: MemoryServerUpdate;
 
   constructor(shard: () => MemoryCollections, io: MemoryIo, options: { compareAndSet: boolean }) {
     this.#shard = shard;
     this.#io = io;
+    this.serverUpdate = new MemoryServerUpdate(shard, io);
     this.compareAndSet = options.compareAndSet
       ? { writeIfUnchanged: (t, patches) => this.#writeIfUnchanged(t, patches) }
       : undefined;

@@ -69,6 +69,7 @@ const capabilitiesOf = (compareAndSet: boolean): EngineCapabilities => ({
   compareAndSet,
   serverCopy: false,
   inspect: true,
+  serverUpdate: true,
 });
 
 export interface MemoryEngine extends EngineAdapter<MemoryShard> {
