@@ -31,6 +31,7 @@ import { DUPLICATE_KEY_CODE, errorCode, isNotFound } from './mongo-errors.js';
 import { keyFilter, keySort, rangeQuery } from './internal/keyset.js';
 import { inspectCollection } from './internal/inspect.js';
 import { decodeRow, decodeStored, patchWrite, RAW_READ, storedDocument } from './internal/stored-form.js';
+import { MongoServerUpdate } from './mongo-server-update.js';
 
 /** Documents per cursor batch when streaming a checksum. */
 export const CHECKSUM_CURSOR_BATCH = 1_000;
@@ -41,9 +42,13 @@ export class MongoDataStore implements DataStore {
   /** Backup collections whose key index exists (only needed for keys other than `_id`). */
   readonly #indexedBackups = new Set<string>();
 
+  /** `update` migrations, per key range in the server (see mongo-server-update.ts). */
+  readonly serverUpdate: MongoServerUpdate;
+
   constructor(db: () => Promise<Db>, shardId: string) {
     this.#db = db;
     this.#shardId = shardId;
+    this.serverUpdate = new MongoServerUpdate(db, shardId, this);
   }
 
   /** Whether the collection exists and the key is unique (see internal/inspect.ts). */

@@ -56,6 +56,7 @@ export const MONGO_CAPABILITIES: EngineCapabilities = {
   compareAndSet: false,
   serverCopy: false,
   inspect: true,
+  serverUpdate: true,
 };
 
 /** What the shards of an engine share: the collection names and the lease poll interval. */

@@ -92,6 +92,7 @@ describe.runIf(enabled)('mongodb adapter on a real server', () => {
       compareAndSet: false,
       serverCopy: false,
       inspect: true,
+      serverUpdate: true,
     });
     await e.close();
     expect(await host.db('admin').command({ ping: 1 })).toMatchObject({ ok: 1 });

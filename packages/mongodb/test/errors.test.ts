@@ -133,6 +133,7 @@ describe('mongoEngine options (no server)', () => {
       compareAndSet: false,
       serverCopy: false,
       inspect: true,
+      serverUpdate: true,
     });
     expect(() => engine.shard('nope')).toThrow(/no shard "nope"/);
   });

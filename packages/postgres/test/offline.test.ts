@@ -63,6 +63,7 @@ describe('postgresEngine options', () => {
       compareAndSet: true,
       serverCopy: true,
       inspect: true,
+      serverUpdate: true,
     });
     expect(engine.shards).toEqual([{ id: 'pg-0', engine: 'postgres', location: 'postgres://***@db-0:5432/chat' }]);
     expect(() => engine.shard('nope')).toThrow(/no shard "nope"/);

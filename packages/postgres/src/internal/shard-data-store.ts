@@ -20,6 +20,7 @@ import type {
 } from '@mcp/migrate-core/engine';
 import { isPgMem, PgMemDataStore } from '../pg-mem/pg-mem-data-store.js';
 import { PostgresDataStore } from '../postgres-data-store.js';
+import { PostgresServerUpdate } from '../postgres-server-update.js';
 import type { ShardContext } from './shard-context.js';
 
 export class ShardDataStore implements DataStore {
@@ -37,10 +38,14 @@ export class ShardDataStore implements DataStore {
     restore: async (from, to, after, limit) => (await this.#capability('serverCopy')).restore(from, to, after, limit),
   };
 
+  /** `sql` migrations, per key range in the server (refused on pg-mem by its `check`). */
+  readonly serverUpdate: PostgresServerUpdate;
+
   constructor(ctx: ShardContext) {
     this.#ctx = ctx;
     this.#server = new PostgresDataStore(ctx);
     this.#pgMem = new PgMemDataStore(ctx);
+    this.serverUpdate = new PostgresServerUpdate(ctx);
   }
 
   /** The store for this shard's server (connects first). */

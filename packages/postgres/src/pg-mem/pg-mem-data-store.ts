@@ -46,6 +46,7 @@ export const isPgMem = (features: PostgresFeatures): boolean => !features.record
 export const PG_MEM_CAPABILITIES = {
   compareAndSet: false,
   serverCopy: false,
+  serverUpdate: false,
 } as const satisfies Partial<EngineCapabilities>;
 
 export class PgMemDataStore extends PostgresDataStore {

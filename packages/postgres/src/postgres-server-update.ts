@@ -1,0 +1,275 @@
+/**
+ * `PostgresServerUpdate`: the `serverUpdate` capability of a PostgreSQL shard — a data migration's
+ * `sql` run by the server over each key range `(after, upTo]`, its `$1` and `$2` bound to the
+ * range's bounds (as text, so every key type keeps its exact value: bigint, numeric, timestamps
+ * with microseconds).
+ *
+ * One transaction per range: the saved originals of rows in the range are written back first (a
+ * range re-done after a crash between its commit and its checkpoint runs on its originals, so no
+ * row is changed twice); the range's rows are saved into the backup (`INSERT … SELECT`, first copy
+ * wins); the statement runs; the copies of rows it left byte-for-byte unchanged (`record_send`) are
+ * dropped, so a rollback from the backup touches only what the migration changed. A statement that
+ * fails rolls its range back whole, and the error names the range and the SQLSTATE.
+ *
+ * Ranges follow the key column's own order (its collation), the order `key > $1 AND key <= $2`
+ * compares in. The first range has no lower bound: `$1` is then the least value of the key's type
+ * (`-Infinity`, the smallest integer, `''`, the nil UUID), and `check` refuses a key type without
+ * one, or a table holding a row at that value, before anything is written. `check` also runs the
+ * statement once over an empty range and rolls it back, so a syntax error or an unknown column is
+ * refused with its SQLSTATE before any row is touched. Not on pg-mem.
+ */
+import { DefinitionError, MigrationFailedError, type MigrateErrorOptions } from '@mcp/migrate-core/engine';
+import type { DataTarget, KeyValue, ServerRange, ServerStatement, ServerUpdate } from '@mcp/migrate-core/engine';
+import type pg from 'pg';
+import { assertIdentifier, tableName, type TableName } from './internal/identifiers.js';
+import { checkout, type ShardContext } from './internal/shard-context.js';
+import { q } from './internal/sql.js';
+import { isPgMem } from './pg-mem/pg-mem-data-store.js';
+import { classifyError, describePgError, sqlState } from './postgres-errors.js';
+
+/** The least value of a key type (`format_type` of its base type), below every key a table can hold. */
+const FLOORS: readonly [RegExp, string][] = [
+  [/^smallint$/, '-32768'],
+  [/^integer$/, '-2147483648'],
+  [/^bigint$/, '-9223372036854775808'],
+  [/^(numeric|real|double precision)\b/, '-Infinity'],
+  [/^(date|timestamp)\b/, '-infinity'],
+  [/^(text|character varying|character|name|citext)\b/, ''],
+  [/^uuid$/, '00000000-0000-0000-0000-000000000000'],
+  [/^bytea$/, '\\x'],
+];
+
+interface Shape {
+  readonly t: TableName;
+  readonly key: string;
+  /** The least value of the key's type, bound as `$1` of the first range. */
+  readonly floor: string;
+  /** Columns of the table (backup: copied), and those a restore writes (not the key, generated or identity-always ones). */
+  readonly columns: readonly string[];
+  readonly restorable: readonly string[];
+}
+
+export class PostgresServerUpdate implements ServerUpdate {
+  readonly #ctx: ShardContext;
+  readonly #shapes = new Map<string, Promise<Shape>>();
+  /** Backup tables known to exist (created by this store or found). */
+  readonly #backups = new Set<string>();
+
+  constructor(ctx: ShardContext) {
+    this.#ctx = ctx;
+  }
+
+  async check(target: DataTarget, statement: ServerStatement): Promise<void> {
+    const refuse = (field: string, why: string): never => {
+      throw new DefinitionError(
+        `Data migration "${target.migrationId ?? target.name}" on shard "${this.#ctx.shardId}": field "${field}": ${why}; nothing was applied`,
+        { migrationId: target.migrationId, shardId: this.#ctx.shardId, field },
+      );
+    };
+    if (isPgMem(await this.#ctx.ready()))
+      refuse('sql', 'pg-mem runs no server-side migrations (test them on PostgreSQL)');
+    if (statement.sql === undefined) return refuse('update', 'PostgreSQL runs "sql", not a MongoDB "update"');
+    this.#shapes.delete(target.name);
+    const shape = await this.#shape(target).catch((error: unknown) => refuse('key', (error as Error).message));
+    const sql = statement.sql;
+    await this.#transaction(target, 'trial', async (client) => {
+      const { rows } = await client.query<{ below: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM ${shape.t.sql} WHERE ${q(shape.key)} <= $1) AS below`,
+        [shape.floor],
+      );
+      if (rows[0]?.below)
+        refuse(
+          'key',
+          `a row of ${shape.t.sql} has "${shape.key}" = the least value of its type, which no range "> $1" holds`,
+        );
+      // Once over an empty range, rolled back: a statement the server refuses is refused now, with its SQLSTATE.
+      await client.query(sql, [shape.floor, shape.floor]);
+      return false;
+    });
+  }
+
+  async nextRange(target: DataTarget, after: KeyValue | undefined, limit: number) {
+    const { t, key } = await this.#shape(target);
+    const k = q(key);
+    const { rows } = await this.#ctx.pool.query<{ up_to: string | null; n: string }>(
+      `WITH s AS (SELECT ${k} AS k FROM ${t.sql}${after ? ` WHERE ${k} > $2` : ''} ORDER BY ${k} LIMIT $1)
+       SELECT (SELECT s.k::text AS last FROM s ORDER BY s.k DESC LIMIT 1) AS up_to, (SELECT count(*) FROM s) AS n`,
+      after ? [Math.max(1, Math.floor(limit)), after[0]] : [Math.max(1, Math.floor(limit))],
+    );
+    const upTo = rows[0]?.up_to;
+    return upTo === null || upTo === undefined ? undefined : { upTo: [upTo], rows: Number(rows[0]!.n) };
+  }
+
+  async apply(target: DataTarget, range: ServerRange, statement: ServerStatement, backup: DataTarget | undefined) {
+    const shape = await this.#shape(target);
+    const b = backup && this.#backupTable(backup, shape);
+    const run = () =>
+      this.#transaction(target, range, async (client) => {
+        const bounds = [range.after?.[0] ?? shape.floor, range.upTo[0]];
+        const inRange = (alias: string) => `${alias}.${q(shape.key)} > $1 AND ${alias}.${q(shape.key)} <= $2`;
+        let held: number;
+        if (b) {
+          await this.#ensureBackup(client, shape, b);
+          if (shape.restorable.length)
+            await client.query(
+              `UPDATE ${shape.t.sql} AS r SET ${shape.restorable.map((c) => `${q(c)} = b.${q(c)}`).join(', ')}
+               FROM ${b.sql} AS b WHERE r.${q(shape.key)} = b.${q(shape.key)} AND ${inRange('b')}`,
+              bounds,
+            );
+          const cols = shape.columns.map(q).join(', ');
+          const saved = await client.query<{ n: string }>(
+            `WITH s AS (SELECT ${cols} FROM ${shape.t.sql} AS r WHERE ${inRange('r')}),
+                  i AS (INSERT INTO ${b.sql} (${cols}) SELECT ${cols} FROM s ON CONFLICT (${q(shape.key)}) DO NOTHING)
+             SELECT count(*) AS n FROM s`,
+            bounds,
+          );
+          held = Number(saved.rows[0]!.n);
+        } else {
+          const counted = await client.query<{ n: string }>(
+            `SELECT count(*) AS n FROM ${shape.t.sql} AS r WHERE ${inRange('r')}`,
+            bounds,
+          );
+          held = Number(counted.rows[0]!.n);
+        }
+        const affected = (await client.query(statement.sql!, bounds)).rowCount ?? 0;
+        if (affected > held) throw new RangeOverflow(affected, held);
+        if (b)
+          await client.query(
+            `DELETE FROM ${b.sql} AS b USING ${shape.t.sql} AS r
+             WHERE r.${q(shape.key)} = b.${q(shape.key)} AND ${inRange('b')} AND record_send(b.*) = record_send(r.*)`,
+            bounds,
+          );
+        return affected;
+      });
+    let affected: number;
+    try {
+      affected = await run();
+    } catch (error) {
+      // The backup was dropped since (a rollback elsewhere): create it again, once.
+      if (!b || !isMissingTable(error)) throw error;
+      this.#backups.delete(b.sql);
+      affected = await run();
+    }
+    if (b) this.#backups.add(b.sql);
+    return { affected };
+  }
+
+  /**
+   * Runs `work` in a transaction on one connection (the search path set to the shard's schema),
+   * committing when it returns true; a failure rolls back and is rethrown naming the range.
+   */
+  async #transaction<T>(target: DataTarget, range: ServerRange | 'trial', work: (client: pg.PoolClient) => Promise<T>) {
+    const out = await checkout(this.#ctx.pool);
+    const { client } = out;
+    try {
+      await client.query('BEGIN');
+      if (this.#ctx.schema !== 'public')
+        await client.query(`SELECT set_config('search_path', $1, true)`, [`${q(this.#ctx.schema)}, public`]);
+      const result = await work(client);
+      await client.query(result === false ? 'ROLLBACK' : 'COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (error instanceof DefinitionError) throw error;
+      throw rangeFailure(target, range, this.#ctx.shardId, error);
+    } finally {
+      out.release();
+    }
+  }
+
+  /** The table, its one key column, the key type's least value and the columns, read once per target. */
+  #shape(target: DataTarget): Promise<Shape> {
+    let shape = this.#shapes.get(target.name);
+    if (!shape) {
+      shape = this.#readShape(target);
+      this.#shapes.set(target.name, shape);
+      shape.catch(() => this.#shapes.delete(target.name));
+    }
+    return shape;
+  }
+
+  async #readShape(target: DataTarget): Promise<Shape> {
+    await this.#ctx.ready();
+    if (target.key.length !== 1)
+      throw new Error(`bounds ONE key column with $1 and $2, not (${target.key.join(', ')})`);
+    const key = target.key[0]!;
+    assertIdentifier(key, 'key');
+    const t = tableName(target.name, this.#ctx.schema, 'table');
+    const { rows } = await this.#ctx.pool.query<{ name: string; type: string; writable: boolean }>(
+      `SELECT a.attname AS name, format_type(CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE a.atttypid END, NULL) AS type,
+              a.attgenerated = '' AND a.attidentity <> 'a' AS writable
+       FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid
+       WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+      [t.regclass],
+    );
+    const column = rows.find((r) => r.name === key);
+    if (!column) throw new Error(`${t.sql} has no column "${key}"`);
+    const floor = FLOORS.find(([type]) => type.test(column.type))?.[1];
+    if (floor === undefined)
+      throw new Error(
+        `the key "${key}" is of type ${column.type}; a "sql" migration needs a key of an integer, numeric, float, text, uuid, bytea or date/time type (its least value bounds the first range)`,
+      );
+    return {
+      t,
+      key,
+      floor,
+      columns: rows.map((r) => r.name),
+      restorable: rows.filter((r) => r.writable && r.name !== key).map((r) => r.name),
+    };
+  }
+
+  #backupTable(backup: DataTarget, shape: Shape): TableName {
+    assertIdentifier(backup.name, 'backup');
+    return tableName(`${shape.t.schema}.${backup.name}`, this.#ctx.schema, 'backup');
+  }
+
+  /** Creates the backup like its table, in the range's transaction (a failed first range leaves none). */
+  async #ensureBackup(client: pg.PoolClient, shape: Shape, b: TableName): Promise<void> {
+    if (this.#backups.has(b.sql)) return;
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${b.sql} (LIKE ${shape.t.sql} INCLUDING DEFAULTS, PRIMARY KEY (${q(shape.key)}))`,
+    );
+  }
+}
+
+/** The statement changed more rows than its range holds: its WHERE does not keep to `$1`/`$2`. */
+class RangeOverflow extends Error {
+  constructor(
+    readonly affected: number,
+    readonly held: number,
+  ) {
+    super(
+      `the statement changed ${affected} rows but the range holds ${held}: its WHERE must keep to the range (<key> > $1 AND <key> <= $2)`,
+    );
+  }
+}
+
+const isMissingTable = (error: unknown): boolean =>
+  ['42P01', '42704'].includes(sqlState((error as { cause?: unknown }).cause ?? error) ?? '');
+
+function rangeFailure(
+  target: DataTarget,
+  range: ServerRange | 'trial',
+  shardId: string,
+  error: unknown,
+): MigrationFailedError {
+  const where =
+    range === 'trial'
+      ? 'the statement, tried over an empty range before any row was touched,'
+      : `the range (${range.after ? JSON.stringify(range.after[0]) : 'the first key'}, ${JSON.stringify(range.upTo[0])}]`;
+  const options: MigrateErrorOptions = {
+    migrationId: target.migrationId,
+    shardId,
+    field: 'sql',
+    cause: error,
+    retryable: !(error instanceof RangeOverflow) && classifyError(error).retryable,
+  };
+  const what =
+    error instanceof RangeOverflow || !sqlState(error)
+      ? (error as Error).message
+      : `SQLSTATE ${describePgError(error)}`;
+  return new MigrationFailedError(
+    `Data migration "${target.migrationId ?? target.name}" on shard "${shardId}": ${where} failed (${what}); it was rolled back, nothing of it is written`,
+    options,
+  );
+}
