@@ -10,7 +10,7 @@
  * await runConformance(myHarness, { runner: { describe, it, expect, afterEach } });
  * ```
  *
- * Cases about a capability (`compareAndSet`, `serverCopy`, `inspect`) read it on a connected
+ * Cases about a capability (`compareAndSet`, `serverCopy`, `inspect`, `serverUpdate`) read it on a connected
  * shard of the harness (flag AND object, as core does) and are skipped, with the reason in their
  * name, where it is absent.
  */
@@ -24,6 +24,7 @@ import { ledgerCases } from './ledger.js';
 import { lockCases } from './lock.js';
 import { runCases } from './run.js';
 import { serverCopyCases } from './server-copy.js';
+import { serverUpdateCases } from './server-update.js';
 import { verifyCases } from './verify.js';
 
 export type {
@@ -52,6 +53,7 @@ const OBJECT_OF: Partial<Record<CapabilityFlag, (shard: ShardAdapter) => boolean
   compareAndSet: (s) => s.data.compareAndSet !== undefined,
   serverCopy: (s) => s.data.serverCopy !== undefined,
   inspect: (s) => typeof s.data.inspect === 'function',
+  serverUpdate: (s) => s.data.serverUpdate !== undefined,
 };
 
 /**
@@ -96,6 +98,7 @@ export function conformanceCases(options: ConformanceOptions = {}): readonly Cas
     ...groupedCases,
     ...compareAndSetCases,
     ...serverCopyCases,
+    ...serverUpdateCases,
     ...verifyCases(options),
   ];
 }

@@ -7,7 +7,7 @@
 import type { DataStore, DataTarget, EngineAdapter, ShardAdapter } from '../../index.js';
 
 /** `target` with its own methods bound to it, and `overrides` in place of some members. */
-function over<T extends object>(target: T, overrides: Partial<Record<keyof T, unknown>>): T {
+export function over<T extends object>(target: T, overrides: Partial<Record<keyof T, unknown>>): T {
   return new Proxy(target, {
     get(t, p) {
       if (Object.prototype.hasOwnProperty.call(overrides, p)) return overrides[p as keyof T];
