@@ -147,6 +147,11 @@ const pgTransform = (row: Row): Row => ({
   doc: { wrapped: row.doc ?? null },
 });
 
+/** {@link pgTransform} as one UPDATE per key range, done by the server. */
+const pgSql = (table: string) =>
+  `UPDATE "${table}" SET note = note || '!', tags = array_append(tags, 'x'), at = at + interval '1 microsecond',
+     doc = jsonb_build_object('wrapped', doc) WHERE id > $1 AND id <= $2`;
+
 // ---------------------------------------------------------------- MongoDB: explicit BSON types
 
 const int32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }).map((v) => new Int32(v));
@@ -225,18 +230,28 @@ interface Observed {
   untouched(): Promise<unknown>;
 }
 
+/** What the migration does: a JS `transform`, or a server-side `sql` / `update` (run per key range by the server). */
+type Change = { transform: (row: Row) => Row } | { sql: string } | { update: Record<string, unknown> };
+
 async function roundTrip(
   engine: () => EngineAdapter,
   engineName: string,
   name: string,
   key: string,
-  transform: (row: Row) => Row,
+  change: Change,
   observed: Observed,
 ): Promise<void> {
   const target = { name, key: [key] };
   const checksum = () => engine().shard(engine().shards[0]!.id).data.checksum(target);
   const before = { checksum: await checksum(), all: await observed.snapshot(), untouched: await observed.untouched() };
-  const m = defineDataMigration({ id: `p-${name}`, engine: engineName, table: name, key, batchSize: 7, transform });
+  const m = defineDataMigration({
+    id: `p-${name}`,
+    engine: engineName,
+    table: name,
+    key,
+    batchSize: 7,
+    ...change,
+  } as Parameters<typeof defineDataMigration>[0]);
   const migrator = () => createMigrator({ engines: { [engineName]: engine() }, migrations: [m] });
   await migrator()
     .run()
@@ -257,38 +272,44 @@ async function roundTrip(
 
 describe('property: a data migration changes only what its transform changed, and rollback restores every row exactly — PostgreSQL', async () => {
   const enabled = shouldRun({ name: 'PostgreSQL', available: await postgresAvailable() });
+  const property = (change: (table: string) => Change) => async () => {
+    await withPgDatabase('mcp_prop', async ({ pool }) => {
+      const engine = () => postgresEngine({ shards: [{ id: 'pg-prop', pool }] });
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.uniqueArray(fc.integer({ min: -1_000_000, max: 1_000_000 }), { minLength: 1, maxLength: 40 }),
+          fc.array(pgRow, { minLength: 40, maxLength: 40 }),
+          async (ids, rows) => {
+            const name = `props_${++run}`;
+            await pool.query('DELETE FROM mcp_migrations').catch(() => undefined); // one migration per run: forget earlier runs
+            await pool.query(`CREATE TABLE "${name}" (id integer PRIMARY KEY, doc jsonb, at timestamptz, tags text[], note text,
+            doc_keep jsonb, at_keep timestamptz, ts_keep timestamp, amount numeric, big bigint, f float8)`);
+            for (const [i, id] of ids.entries()) {
+              const r = rows[i]!;
+              await pool.query(
+                `INSERT INTO "${name}" (id, ${PG_COLUMNS.join(', ')}) VALUES ($1, $2::jsonb, $3::timestamptz, $4::text[], $5, $6::jsonb, $7::timestamptz, $8::timestamp, $9::numeric, $10::bigint, $11::float8)`,
+                [id, ...PG_COLUMNS.map((c) => r[c])],
+              );
+            }
+            await roundTrip(engine, 'postgres', name, 'id', change(name), {
+              snapshot: () => pgText(pool, name, PG_COLUMNS),
+              untouched: () => pgText(pool, name, PG_UNTOUCHED),
+            });
+          },
+        ),
+        { numRuns: RUNS, endOnFailure: true }, // no shrinking: each run is a full migration on a real server
+      );
+    });
+  };
   it.skipIf(!enabled)(
     'random rows with jsonb/timestamptz/timestamp/numeric/float8/bigint/text[] given as SQL text (µs, -0, 1.0, 30 digits, JSON null)',
-    async () => {
-      await withPgDatabase('mcp_prop', async ({ pool }) => {
-        const engine = () => postgresEngine({ shards: [{ id: 'pg-prop', pool }] });
-        let run = 0;
-        await fc.assert(
-          fc.asyncProperty(
-            fc.uniqueArray(fc.integer({ min: -1_000_000, max: 1_000_000 }), { minLength: 1, maxLength: 40 }),
-            fc.array(pgRow, { minLength: 40, maxLength: 40 }),
-            async (ids, rows) => {
-              const name = `props_${++run}`;
-              await pool.query('DELETE FROM mcp_migrations').catch(() => undefined); // one migration per run: forget earlier runs
-              await pool.query(`CREATE TABLE "${name}" (id integer PRIMARY KEY, doc jsonb, at timestamptz, tags text[], note text,
-            doc_keep jsonb, at_keep timestamptz, ts_keep timestamp, amount numeric, big bigint, f float8)`);
-              for (const [i, id] of ids.entries()) {
-                const r = rows[i]!;
-                await pool.query(
-                  `INSERT INTO "${name}" (id, ${PG_COLUMNS.join(', ')}) VALUES ($1, $2::jsonb, $3::timestamptz, $4::text[], $5, $6::jsonb, $7::timestamptz, $8::timestamp, $9::numeric, $10::bigint, $11::float8)`,
-                  [id, ...PG_COLUMNS.map((c) => r[c])],
-                );
-              }
-              await roundTrip(engine, 'postgres', name, 'id', pgTransform, {
-                snapshot: () => pgText(pool, name, PG_COLUMNS),
-                untouched: () => pgText(pool, name, PG_UNTOUCHED),
-              });
-            },
-          ),
-          { numRuns: RUNS, endOnFailure: true }, // no shrinking: each run is a full migration on a real server
-        );
-      });
-    },
+    property(() => ({ transform: pgTransform })),
+    600_000,
+  );
+  it.skipIf(!enabled)(
+    'the same rows through a server-side "sql" migration (per key range, backup and rollback in the server)',
+    property((table) => ({ sql: pgSql(table) })),
     600_000,
   );
 });
@@ -300,55 +321,67 @@ describe('property: a data migration changes only what its transform changed, an
   const probe = enabled ? await probeServer() : { decimal128: false, negativeZero: false };
   const unsupported = [...(probe.decimal128 ? [] : ['Decimal128']), ...(probe.negativeZero ? [] : ['Double(-0)'])];
 
-  const property = (extra: fc.Arbitrary<unknown>[]) => async () => {
-    await withMongoDatabase('mcp_prop', async ({ client, db, name: dbName }) => {
-      const engine = () => mongoEngine({ shards: [{ id: 'mg-prop', client, database: dbName }] });
-      let run = 0;
-      const value = bsonValue(extra, !ferret);
-      const doc = fc
-        .tuple(
-          text,
-          fc.dictionary(
-            fieldName.map((k) => `k${k}`),
-            value,
-            { maxKeys: 4 },
+  const property =
+    (extra: fc.Arbitrary<unknown>[], change: Change = { transform: mongoTransform }) =>
+    async () => {
+      await withMongoDatabase('mcp_prop', async ({ client, db, name: dbName }) => {
+        const engine = () => mongoEngine({ shards: [{ id: 'mg-prop', client, database: dbName }] });
+        let run = 0;
+        const value = bsonValue(extra, !ferret);
+        const doc = fc
+          .tuple(
+            text,
+            fc.dictionary(
+              fieldName.map((k) => `k${k}`),
+              value,
+              { maxKeys: 4 },
+            ),
+            fc.dictionary(
+              fieldName.map((k) => `c${k}`),
+              value,
+              { maxKeys: 3 },
+            ),
+          )
+          .map(([t, keep, change]) => ({ t, ...keep, ...change }));
+        const key = fc.oneof(int32, fc.stringMatching(/^[A-Za-z0-9_-]{1,10}$/), objectId);
+        await fc.assert(
+          fc.asyncProperty(
+            fc.uniqueArray(key, {
+              minLength: 1,
+              maxLength: 40,
+              selector: (k) => EJSON.stringify(k, { relaxed: false }),
+            }),
+            fc.array(doc, { minLength: 40, maxLength: 40 }),
+            async (ids, docs) => {
+              const name = `props_${++run}`;
+              await db.collection('mcp_migrations').deleteMany({}); // one migration per run: forget earlier runs
+              await db.collection(name).insertMany(ids.map((id, i) => ({ ...docs[i]!, _id: id })) as never[]);
+              await roundTrip(engine, 'mongodb', name, '_id', change, {
+                snapshot: async () => Object.fromEntries(await mongoRaw(db, name)),
+                untouched: async () =>
+                  Object.fromEntries(
+                    [...(await mongoRaw(db, name))].map(([id, d]) => [
+                      id,
+                      d.filter(([k]) => k.startsWith('k') || k === '_id'),
+                    ]),
+                  ),
+              });
+            },
           ),
-          fc.dictionary(
-            fieldName.map((k) => `c${k}`),
-            value,
-            { maxKeys: 3 },
-          ),
-        )
-        .map(([t, keep, change]) => ({ t, ...keep, ...change }));
-      const key = fc.oneof(int32, fc.stringMatching(/^[A-Za-z0-9_-]{1,10}$/), objectId);
-      await fc.assert(
-        fc.asyncProperty(
-          fc.uniqueArray(key, { minLength: 1, maxLength: 40, selector: (k) => EJSON.stringify(k, { relaxed: false }) }),
-          fc.array(doc, { minLength: 40, maxLength: 40 }),
-          async (ids, docs) => {
-            const name = `props_${++run}`;
-            await db.collection('mcp_migrations').deleteMany({}); // one migration per run: forget earlier runs
-            await db.collection(name).insertMany(ids.map((id, i) => ({ ...docs[i]!, _id: id })) as never[]);
-            await roundTrip(engine, 'mongodb', name, '_id', mongoTransform, {
-              snapshot: async () => Object.fromEntries(await mongoRaw(db, name)),
-              untouched: async () =>
-                Object.fromEntries(
-                  [...(await mongoRaw(db, name))].map(([id, d]) => [
-                    id,
-                    d.filter(([k]) => k.startsWith('k') || k === '_id'),
-                  ]),
-                ),
-            });
-          },
-        ),
-        { numRuns: RUNS, endOnFailure: true }, // no shrinking: each run is a full migration on a real server
-      );
-    });
-  };
+          { numRuns: RUNS, endOnFailure: true }, // no shrinking: each run is a full migration on a real server
+        );
+      });
+    };
 
   it.skipIf(!enabled)(
     `random documents with Int32, Long, Double (1.0), dates, ObjectIds, nesting, nulls, unicode${ferret ? ` (FerretDB ${ferret}: no arrays directly in arrays)` : ''}`,
     property([]),
+    600_000,
+  );
+
+  it.skipIf(!enabled)(
+    'the same documents through a server-side "update" migration ($set, $inc per key range)',
+    property([], { update: { $set: { t: 'updated', cAdded: new Int32(7) }, $inc: { cN: new Long(1) } } }),
     600_000,
   );
 
