@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { defineDataMigration } from '../src/definition/migration.js';
 import { validateMigration } from '../src/definition/validate-migration.js';
-import { sqlProblem } from '../src/definition/server-statement.js';
+import { sqlBody, sqlProblem } from '../src/definition/server-statement.js';
 import { createMigrator } from '../src/run/migrator.js';
 import type { BatchEvent } from '../src/events/events.js';
 import type { DataStore, EngineAdapter, ShardAdapter } from '../src/engine/index.js';
@@ -34,12 +34,21 @@ describe('server-side migrations: definitions', () => {
     expect(sqlProblem(`update t set a = E'\\'; $3' where id > $1::bigint and id <= $2::bigint`)).toBeUndefined();
   });
 
+  it('hands adapters the statement without its terminating ";" (comments and literals holding ";" stay)', () => {
+    expect(sqlBody(`UPDATE t SET a = ';' WHERE id > $1 AND id <= $2 -- x;\n ; -- end`)).toBe(
+      `UPDATE t SET a = ';' WHERE id > $1 AND id <= $2 -- x;\n `,
+    );
+    expect(sqlBody(SQL)).toBe(SQL);
+    expect(sqlProblem(`${SQL};;\n-- done`)).toBeUndefined();
+  });
+
   it.each([
     ['UPDATE t SET a = 1 WHERE id > $1', /does not use \$2/],
     ['UPDATE t SET a = $3 WHERE id > $1 AND id <= $2', /uses \$3/],
     ['UPDATE t SET a = 1 WHERE id > $1 AND id <= $2; DELETE FROM t', /more than one statement/],
     ['UPDATE t SET a = 1 WHERE id > $1 AND id <= $2; $3', /more than one statement/],
     ['DELETE FROM t WHERE id > $1 AND id <= $2', /ONE UPDATE/],
+    ['UPDATE t SET a = 1 WHERE id > $1 AND id <= $2 RETURNING id', /RETURNING/],
     ['WITH x AS (DELETE FROM t RETURNING 1) UPDATE t SET a = 1 WHERE id > $1 AND id <= $2', /ONE UPDATE/],
   ])('refuses %s', (sql, why) => {
     expect(sqlProblem(sql)).toMatch(why);

@@ -6,10 +6,12 @@
  *
  * One transaction per range: the saved originals of rows in the range are written back first (a
  * range re-done after a crash between its commit and its checkpoint runs on its originals, so no
- * row is changed twice); the range's rows are saved into the backup (`INSERT … SELECT`, first copy
- * wins); the statement runs; the copies of rows it left byte-for-byte unchanged (`record_send`) are
- * dropped, so a rollback from the backup touches only what the migration changed. A statement that
- * fails rolls its range back whole, and the error names the range and the SQLSTATE.
+ * row is changed twice); then ONE statement runs the migration's UPDATE with `RETURNING` the key
+ * and saves the originals of exactly the rows it updated into the backup (its parts read the
+ * snapshot from before the update; the first copy wins), so the backup is taken before the update
+ * takes effect, and a rollback from it touches only what the migration updated. A statement that
+ * fails, or updates a row outside its range, rolls its range back whole, and the error names the
+ * range and the SQLSTATE. The statement must not have its own `RETURNING` (refused when defined).
  *
  * Ranges follow the key column's own order (its collation), the order `key > $1 AND key <= $2`
  * compares in. The first range has no lower bound: `$1` is then the least value of the key's type
@@ -83,7 +85,7 @@ export class PostgresServerUpdate implements ServerUpdate {
           `a row of ${shape.t.sql} has "${shape.key}" = the least value of its type, which no range "> $1" holds`,
         );
       // Once over an empty range, rolled back: a statement the server refuses is refused now, with its SQLSTATE.
-      await client.query(sql, [shape.floor, shape.floor]);
+      await client.query(wrapped(sql, shape, undefined), [shape.floor, shape.floor]);
       return false;
     });
   }
@@ -106,40 +108,22 @@ export class PostgresServerUpdate implements ServerUpdate {
     const run = () =>
       this.#transaction(target, range, async (client) => {
         const bounds = [range.after?.[0] ?? shape.floor, range.upTo[0]];
-        const inRange = (alias: string) => `${alias}.${q(shape.key)} > $1 AND ${alias}.${q(shape.key)} <= $2`;
-        let held: number;
         if (b) {
           await this.#ensureBackup(client, shape, b);
           if (shape.restorable.length)
             await client.query(
               `UPDATE ${shape.t.sql} AS r SET ${shape.restorable.map((c) => `${q(c)} = b.${q(c)}`).join(', ')}
-               FROM ${b.sql} AS b WHERE r.${q(shape.key)} = b.${q(shape.key)} AND ${inRange('b')}`,
+               FROM ${b.sql} AS b WHERE r.${q(shape.key)} = b.${q(shape.key)} AND b.${q(shape.key)} > $1 AND b.${q(shape.key)} <= $2`,
               bounds,
             );
-          const cols = shape.columns.map(q).join(', ');
-          const saved = await client.query<{ n: string }>(
-            `WITH s AS (SELECT ${cols} FROM ${shape.t.sql} AS r WHERE ${inRange('r')}),
-                  i AS (INSERT INTO ${b.sql} (${cols}) SELECT ${cols} FROM s ON CONFLICT (${q(shape.key)}) DO NOTHING)
-             SELECT count(*) AS n FROM s`,
-            bounds,
-          );
-          held = Number(saved.rows[0]!.n);
-        } else {
-          const counted = await client.query<{ n: string }>(
-            `SELECT count(*) AS n FROM ${shape.t.sql} AS r WHERE ${inRange('r')}`,
-            bounds,
-          );
-          held = Number(counted.rows[0]!.n);
         }
-        const affected = (await client.query(statement.sql!, bounds)).rowCount ?? 0;
-        if (affected > held) throw new RangeOverflow(affected, held);
-        if (b)
-          await client.query(
-            `DELETE FROM ${b.sql} AS b USING ${shape.t.sql} AS r
-             WHERE r.${q(shape.key)} = b.${q(shape.key)} AND ${inRange('b')} AND record_send(b.*) = record_send(r.*)`,
-            bounds,
-          );
-        return affected;
+        const { rows } = await client.query<{ affected: string; outside: string }>(
+          wrapped(statement.sql!, shape, b),
+          bounds,
+        );
+        const { affected, outside } = rows[0]!;
+        if (Number(outside) > 0) throw new RangeOverflow(Number(affected), Number(outside));
+        return Number(affected);
       });
     let affected: number;
     try {
@@ -232,14 +216,28 @@ export class PostgresServerUpdate implements ServerUpdate {
   }
 }
 
-/** The statement changed more rows than its range holds: its WHERE does not keep to `$1`/`$2`. */
+/**
+ * The migration's statement with the SDK's clause: `RETURNING` the key of each row it updated,
+ * and, with a backup, the originals of exactly those rows saved in the SAME statement (its parts
+ * all read the snapshot from before the update), the first copy winning; then how many rows it
+ * updated and how many of those lie outside the range.
+ */
+function wrapped(sql: string, shape: Shape, b: TableName | undefined): string {
+  const k = q(shape.key);
+  const cols = shape.columns.map(q);
+  const save = b
+    ? `, saved AS (INSERT INTO ${b.sql} (${cols.join(', ')}) SELECT ${cols.map((c) => `r.${c}`).join(', ')}
+         FROM ${shape.t.sql} AS r JOIN updated AS u ON r.${k} = u.k ON CONFLICT (${k}) DO NOTHING)`
+    : '';
+  return `WITH updated AS (${sql}\nRETURNING ${k} AS k)${save}
+    SELECT count(*) AS affected, count(*) FILTER (WHERE NOT (u.k > $1 AND u.k <= $2)) AS outside FROM updated AS u`;
+}
+
+/** The statement updated rows outside its range: its WHERE does not keep to `$1`/`$2`. */
 class RangeOverflow extends Error {
-  constructor(
-    readonly affected: number,
-    readonly held: number,
-  ) {
+  constructor(affected: number, outside: number) {
     super(
-      `the statement changed ${affected} rows but the range holds ${held}: its WHERE must keep to the range (<key> > $1 AND <key> <= $2)`,
+      `the statement updated ${affected} rows, ${outside} of them outside the range: its WHERE must keep to it (<key> > $1 AND <key> <= $2)`,
     );
   }
 }

@@ -23,8 +23,8 @@ export function isServerMigration(m: DataMigration): m is ServerDataMigration {
 
 /** The statement of `m` in `direction`: the forward one, or its reverse (`undefined` when it has none). */
 export function serverStatement(m: ServerDataMigration, direction: Direction): ServerStatement | undefined {
-  if (direction === 'up') return m.sql !== undefined ? { sql: m.sql } : { update: m.update! };
-  if (m.reverseSql !== undefined) return { sql: m.reverseSql };
+  if (direction === 'up') return m.sql !== undefined ? { sql: sqlBody(m.sql) } : { update: m.update! };
+  if (m.reverseSql !== undefined) return { sql: sqlBody(m.reverseSql) };
   return m.reverseUpdate !== undefined ? { update: m.reverseUpdate } : undefined;
 }
 
@@ -107,6 +107,8 @@ export function sqlProblem(sql: string): string | undefined {
   if (!/^update\b/i.test(code.trimStart()))
     return 'must be ONE UPDATE statement (… WHERE <key> > $1 AND <key> <= $2); it starts otherwise';
   if (extra) return 'holds more than one statement (a ";" followed by more SQL); give exactly one UPDATE';
+  if (/\breturning\b/i.test(code))
+    return 'has a RETURNING clause: the SDK adds its own (the keys of the rows it updated, to save their originals)';
   const others = [...params].filter((n) => n !== 1 && n !== 2).sort((a, b) => a - b);
   if (others.length)
     return `uses ${others.map((n) => `$${n}`).join(', ')}: only $1 (the range's lower bound, exclusive) and $2 (its upper bound, inclusive) are bound`;
@@ -117,13 +119,25 @@ export function sqlProblem(sql: string): string | undefined {
 }
 
 /**
- * The parameters (`$n`) of a SQL text outside literals, quoted identifiers and comments; the text
- * with those blanked (`code`); and whether anything but whitespace and comments follows a `;`.
+ * The statement without its terminating `;` (and what follows it: whitespace and comments), so
+ * that an adapter can append a clause to it. Comments inside it stay; a line comment at its end is
+ * closed by the newline an adapter appends before its own clause.
  */
-function scanSql(sql: string): { params: Set<number>; code: string; extra: boolean } {
+export function sqlBody(sql: string): string {
+  const { end } = scanSql(sql);
+  return end < 0 ? sql : sql.slice(0, end);
+}
+
+/**
+ * The parameters (`$n`) of a SQL text outside literals, quoted identifiers and comments; the text
+ * with those blanked (`code`); whether anything but whitespace and comments follows a `;`; and the
+ * index of the first `;` outside them (`end`, -1 when none).
+ */
+function scanSql(sql: string): { params: Set<number>; code: string; extra: boolean; end: number } {
   const params = new Set<number>();
   let code = '';
   let ended = false;
+  let end = -1;
   let extra = false;
   const ident = (c: string | undefined) => c !== undefined && /[A-Za-z0-9_$\u0080-\uffff]/.test(c);
   let i = 0;
@@ -158,13 +172,15 @@ function scanSql(sql: string): { params: Set<number>; code: string; extra: boole
         i++;
       }
     } else {
-      if (c === ';') ended = true;
-      else if (ended && !/\s/.test(c)) extra = true;
+      if (c === ';' && !ended) {
+        ended = true;
+        end = i;
+      } else if (ended && !/[\s;]/.test(c)) extra = true;
       code += c;
       i++;
     }
   }
-  return { params, code, extra };
+  return { params, code, extra, end };
 }
 
 /** Index after the `*\/` closing the (nestable) block comment opened at `start`. */
