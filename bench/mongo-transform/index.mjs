@@ -6,6 +6,9 @@
  * has no update pipelines (FerretDB v1.24), the nearest server-side equivalent it supports
  * (two `updateMany`: `$rename` the string aside, then `$set` + `$rename` it into the new object).
  * Prints both times, the ratio, and the SDK's peak RSS; checks both results have equal checksums.
+ * Then a server-side `update` migration (`{ $set, $inc }` run with `updateMany` per key range,
+ * backup of the changed documents and a checkpoint per range included) against the same update as
+ * ONE `updateMany` on another identical copy, with its ratio (BENCH_UPDATE_BATCH, default 1000).
  *
  *   BENCH_DOCS=200000 MONGODB_URI=mongodb://127.0.0.1:27018/ node bench/mongo-transform/index.mjs
  *
@@ -25,6 +28,8 @@ const batchSize = Number(process.env.BENCH_BATCH ?? 1_000);
 const tag = randomBytes(3).toString('hex');
 const sdkDbName = `mcp_bench_sdk_${tag}`;
 const serverDbName = `mcp_bench_server_${tag}`;
+const updateDbName = `mcp_bench_update_${tag}`;
+const updateBatch = Number(process.env.BENCH_UPDATE_BATCH ?? 1_000);
 
 const client = new MongoClient(uri, { serverSelectionTimeoutMS: 3_000 });
 await client.connect();
@@ -46,7 +51,8 @@ try {
   let t0 = Date.now();
   await seed(client.db(sdkDbName));
   await seed(client.db(serverDbName));
-  console.log(`seeded 2 × ${docs} messages in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  await seed(client.db(updateDbName));
+  console.log(`seeded 3 × ${docs} messages in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   // --- SDK
   const migration = core.defineDataMigration({
@@ -122,6 +128,40 @@ try {
   console.log(
     `results equal: ${a.count === b.count && a.hash === b.hash ? 'yes' : `NO (${a.count}/${a.hash} vs ${b.count}/${b.hash})`}`,
   );
+
+  // --- server-side `update` migration vs one updateMany, same update, identical copies
+  const UPDATE = { $set: { channel_kind: 'text' }, $inc: { revision: 1 } };
+  const updateMigration = core.defineDataMigration({
+    id: 'bench-update',
+    engine: 'mongodb',
+    collection: 'messages',
+    batchSize: updateBatch,
+    update: UPDATE,
+  });
+  const updateEngine = mongo.mongoEngine({ shards: [{ id: 'bench-u', uri, database: updateDbName }] });
+  const updateMigrator = core.createMigrator({
+    engines: { mongodb: updateEngine },
+    migrations: [updateMigration],
+    throttle: { minBatchSize: updateBatch, maxBatchSize: updateBatch },
+  });
+  t0 = Date.now();
+  const updateReport = await updateMigrator.run();
+  const updateMs = Date.now() - t0;
+  await updateMigrator.close();
+  if (!updateReport.ok)
+    throw new Error(`update migration failed: ${JSON.stringify(updateReport.shards[0].migrations[0].error)}`);
+  t0 = Date.now();
+  await messages.updateMany({}, UPDATE);
+  const manyMs = Date.now() - t0;
+  const same = await client
+    .db(updateDbName)
+    .collection('messages')
+    .countDocuments({ channel_kind: 'text', revision: 1 });
+  console.log(
+    `update migration: ${(updateMs / 1000).toFixed(2)} s (${Math.round(docs / (updateMs / 1000))} docs/s; ranges of ${updateBatch}, backup of the changed documents included)`,
+  );
+  console.log(`one updateMany:   ${(manyMs / 1000).toFixed(2)} s (${Math.round(docs / (manyMs / 1000))} docs/s)`);
+  console.log(`ratio:            ${(updateMs / manyMs).toFixed(2)}× (documents updated: ${same} of ${docs})`);
 } finally {
   if (process.env.BENCH_KEEP !== '1') {
     await client
@@ -130,6 +170,10 @@ try {
       .catch(() => undefined);
     await client
       .db(serverDbName)
+      .dropDatabase()
+      .catch(() => undefined);
+    await client
+      .db(updateDbName)
       .dropDatabase()
       .catch(() => undefined);
   }
