@@ -33,9 +33,14 @@ describe('examples/postgres-migrations on real PostgreSQL', async () => {
           Object.assign(new URL(process.env.MCP_MIGRATE_PG_URL!), { pathname: `/${n}` }).toString(),
         );
         const env = { MCP_PG_SHARDS: urls.join(',') };
-        expect(run('postgres-migrations', [], env)).toMatch(/run: ok=true applied=10 skipped=0 failed=0/);
+        expect(run('postgres-migrations', [], env)).toMatch(/run: ok=true applied=12 skipped=0 failed=0/);
+        const padded = new pg.Client({ connectionString: urls[1] });
+        await padded.connect();
+        const padding = await padded.query(`SELECT count(*)::int AS n FROM tenants WHERE name ~ '^Tenant [0-9]{4}$'`);
+        await padded.end();
+        expect(padding.rows[0].n, 'the server-side migration padded every name').toBe(250);
         expect(run('postgres-migrations', [], env)).toMatch(
-          /pg-1: 0001-platform-schema=skipped.*0005-tenants-region-index=skipped/,
+          /pg-1: 0001-platform-schema=skipped.*0006-tenant-names-padded=skipped/,
         );
         run('postgres-migrations', ['rollback'], env);
         const check = new pg.Client({ connectionString: urls[0] });

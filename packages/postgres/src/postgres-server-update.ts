@@ -113,7 +113,8 @@ export class PostgresServerUpdate implements ServerUpdate {
           if (shape.restorable.length)
             await client.query(
               `UPDATE ${shape.t.sql} AS r SET ${shape.restorable.map((c) => `${q(c)} = b.${q(c)}`).join(', ')}
-               FROM ${b.sql} AS b WHERE r.${q(shape.key)} = b.${q(shape.key)} AND b.${q(shape.key)} > $1 AND b.${q(shape.key)} <= $2`,
+               FROM ${b.sql} AS b WHERE r.${q(shape.key)} = b.${q(shape.key)} AND b.${q(shape.key)} > $1 AND b.${q(shape.key)} <= $2
+                 AND r.${q(shape.key)} > $1 AND r.${q(shape.key)} <= $2`,
               bounds,
             );
         }
@@ -220,14 +221,17 @@ export class PostgresServerUpdate implements ServerUpdate {
  * The migration's statement with the SDK's clause: `RETURNING` the key of each row it updated,
  * and, with a backup, the originals of exactly those rows saved in the SAME statement (its parts
  * all read the snapshot from before the update), the first copy winning; then how many rows it
- * updated and how many of those lie outside the range.
+ * updated and how many of those lie outside the range. The originals are read by the range's
+ * bounds as well as the join (an index range scan, never a pass over the whole table per range); a
+ * row updated outside the range fails the range anyway.
  */
 function wrapped(sql: string, shape: Shape, b: TableName | undefined): string {
   const k = q(shape.key);
   const cols = shape.columns.map(q);
   const save = b
     ? `, saved AS (INSERT INTO ${b.sql} (${cols.join(', ')}) SELECT ${cols.map((c) => `r.${c}`).join(', ')}
-         FROM ${shape.t.sql} AS r JOIN updated AS u ON r.${k} = u.k ON CONFLICT (${k}) DO NOTHING)`
+         FROM ${shape.t.sql} AS r JOIN updated AS u ON r.${k} = u.k WHERE r.${k} > $1 AND r.${k} <= $2
+         ON CONFLICT (${k}) DO NOTHING)`
     : '';
   return `WITH updated AS (${sql}\nRETURNING ${k} AS k)${save}
     SELECT count(*) AS affected, count(*) FILTER (WHERE NOT (u.k > $1 AND u.k <= $2)) AS outside FROM updated AS u`;
