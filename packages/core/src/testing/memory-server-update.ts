@@ -10,7 +10,14 @@
 import type { DataTarget, KeyValue, Row, ServerRange, ServerStatement, ServerUpdate } from '../engine/spi.js';
 import { DefinitionError } from '../errors/errors.js';
 import { sameValue } from '../util/same-value.js';
-import type { MemoryCollections, MemoryIo } from './memory-data-store.js';
+import type { MemoryCollection } from './memory-collection.js';
+
+/** What it needs of a memory shard (the data store's `MemoryCollections`) and its I/O wrapper. */
+interface MemoryCollections {
+  readonly id: string;
+  collection(name: string, key?: readonly string[]): MemoryCollection;
+}
+type MemoryIo = <T>(op: () => T) => Promise<T>;
 
 const OPERATORS = new Set(['$set', '$unset', '$inc']);
 
