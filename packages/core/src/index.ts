@@ -30,6 +30,8 @@ export type {
   RowDataMigration,
   SchemaMigration,
   ScopeInput,
+  ServerDataMigration,
+  ServerDataMigrationInput,
   TransformContext,
   TransformFn,
 } from './definition/migration.js';
