@@ -61,6 +61,12 @@ export class PostgresServerUpdate implements ServerUpdate {
     this.#ctx = ctx;
   }
 
+  /** Forgets table shapes and known backups (a schema step may have changed them). */
+  invalidate(): void {
+    this.#shapes.clear();
+    this.#backups.clear();
+  }
+
   async check(target: DataTarget, statement: ServerStatement): Promise<void> {
     const refuse = (field: string, why: string): never => {
       throw new DefinitionError(

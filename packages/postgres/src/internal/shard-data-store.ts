@@ -57,6 +57,7 @@ export class ShardDataStore implements DataStore {
   invalidate(): void {
     this.#server.invalidate();
     this.#pgMem.invalidate();
+    this.serverUpdate.invalidate();
   }
 
   async inspect(target: DataTarget): Promise<TargetInfo> {
