@@ -256,6 +256,31 @@ describe('fidelity on PostgreSQL: a one-column transform changes nothing else, r
     });
   }, 180_000);
 
+  test('backup: false: SIGKILL mid-run, then resume: every row once, no backup table; rollback exact; SIGKILL mid-run then partial rollback exact, killed and finished', async () => {
+    await withPgDatabase('mcp_fid_nobk', async ({ url, pool }) => {
+      await createFx(pool, 2000);
+      const before = await snapshot(pool);
+      const env = { FID_URL: url, FID_MODE: 'run', FID_REVERSE: '1', FID_BACKUP: '0', FID_BATCH: '40' };
+      const backupTable = async () =>
+        (await pool.query<{ t: string | null }>(`SELECT to_regclass('mcp_backup_0001_touch_v_nobk')::text AS t`))
+          .rows[0]!.t;
+      await killedChild(env, 3 + Math.floor(Math.random() * 10));
+      expect(await backupTable(), 'no backup table is created').toBeNull();
+      await finishedChild(env);
+      expectOnlyV(before, await snapshot(pool), 1);
+      await finishedChild({ ...env, FID_MODE: 'rollback' });
+      expect(await snapshot(pool)).toEqual(before);
+      // Killed mid-run and rolled back without resuming: only the rows up to its checkpoint are
+      // reversed (its batches and checkpoints were written together); the rollback killed too.
+      await killedChild(env, 5 + Math.floor(Math.random() * 10));
+      expect(await snapshot(pool), 'the killed run wrote some rows').not.toEqual(before);
+      await killedChild({ ...env, FID_MODE: 'rollback' }, 1 + Math.floor(Math.random() * 3));
+      await finishedChild({ ...env, FID_MODE: 'rollback' });
+      expect(await snapshot(pool)).toEqual(before);
+      expect(await backupTable()).toBeNull();
+    });
+  }, 240_000);
+
   test('compareData (server checksums) calls an exact copy equal and tells apart -0/0, JSON null/SQL NULL, jsonb 0.0/0, µs', async () => {
     await withPgDatabase('mcp_fid_cmp', async ({ pool }) => {
       await createFx(pool, 300);

@@ -9,6 +9,8 @@ export interface MemoryVariant {
   readonly compareAndSet?: boolean;
   /** false: the engine and its shards declare no `inspect` capability (the data store keeps the method). Default true. */
   readonly inspect?: boolean;
+  /** `memoryEngine({ batchWrite })`. Default false. */
+  readonly batchWrite?: boolean;
 }
 
 /** `adapter` with its own members, but `capabilities` replaced (methods run on the adapter itself). */
@@ -42,7 +44,11 @@ function withoutInspect(engine: EngineAdapter): EngineAdapter {
 
 /** The conformance harness of the memory engine; `variant` turns capabilities on or off. */
 export function memoryHarness(variant: MemoryVariant = {}): Harness {
-  const flags = [variant.compareAndSet ? 'compareAndSet' : '', variant.inspect === false ? 'no inspect' : '']
+  const flags = [
+    variant.compareAndSet ? 'compareAndSet' : '',
+    variant.batchWrite ? 'batchWrite' : '',
+    variant.inspect === false ? 'no inspect' : '',
+  ]
     .filter(Boolean)
     .join(', ');
   return {
@@ -61,6 +67,7 @@ export function memoryHarness(variant: MemoryVariant = {}): Harness {
           shards: shardIds,
           store,
           compareAndSet: variant.compareAndSet ?? false,
+          batchWrite: variant.batchWrite ?? false,
         });
         return variant.inspect === false ? withoutInspect(e) : e;
       };

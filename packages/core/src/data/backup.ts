@@ -62,26 +62,78 @@ export async function saveOriginals(
 /**
  * Saved originals of the rows in this batch. Backup keys in (after, last] are at most as many as the
  * batch's rows and are the smallest backup keys after `after`, so one page of that size holds them all.
+ * `more`: the backup may hold rows after this batch too (the page was full, or held a key that is
+ * not one of the batch's rows).
  */
+export async function savedOriginals(
+  shard: ShardAdapter,
+  backup: DataTarget,
+  after: KeyValue | undefined,
+  batch: readonly Row[],
+): Promise<{ saved: Map<string, Row>; more: boolean }> {
+  const inBatch = new Set(batch.map((row) => canonicalEncode(keyOf(backup, row))));
+  const saved = new Map<string, Row>();
+  const page = await shard.data.scan(backup, after, batch.length);
+  for (const row of page) {
+    const id = canonicalEncode(keyOf(backup, row));
+    if (inBatch.has(id)) saved.set(id, row);
+  }
+  return { saved, more: page.length === batch.length || saved.size < page.length };
+}
+
+/** {@link savedOriginals} without `more`. */
 export async function originals(
   shard: ShardAdapter,
   backup: DataTarget,
   after: KeyValue | undefined,
   batch: readonly Row[],
 ): Promise<Map<string, Row>> {
-  const inBatch = new Set(batch.map((row) => canonicalEncode(keyOf(backup, row))));
-  const out = new Map<string, Row>();
-  for (const row of await shard.data.scan(backup, after, batch.length)) {
-    const id = canonicalEncode(keyOf(backup, row));
-    if (inBatch.has(id)) out.set(id, row);
+  return (await savedOriginals(shard, backup, after, batch)).saved;
+}
+
+/**
+ * The saved originals of a forward run's batches, read only while the backup may hold some at or
+ * after the batch: a batch re-done after a crash, or after a conflict that left copies ahead of
+ * the checkpoint, or a run restarted over an older attempt's backup. A batch written and
+ * checkpointed in order adds copies only behind the checkpoint, so once a read finds none ahead,
+ * the following batches read none (no round trip), until a conflict says otherwise.
+ */
+export class OriginalsReader {
+  readonly #shard: ShardAdapter;
+  readonly #backup: DataTarget;
+  /** The backup may hold rows after the next batch's `after` (unknown until the first read). */
+  #maybe = true;
+  /** Conflicts so far: a read that a conflict overtook does not clear {@link #maybe}. */
+  #conflicts = 0;
+
+  constructor(shard: ShardAdapter, backup: DataTarget) {
+    this.#shard = shard;
+    this.#backup = backup;
   }
-  return out;
+
+  /** The saved originals of `batch` (the rows after `after`), by canonical key. */
+  async of(after: KeyValue | undefined, batch: readonly Row[]): Promise<Map<string, Row>> {
+    if (!this.#maybe || batch.length === 0) return new Map();
+    const conflicts = this.#conflicts;
+    const { saved, more } = await savedOriginals(this.#shard, this.#backup, after, batch);
+    if (conflicts === this.#conflicts) this.#maybe = more;
+    return saved;
+  }
+
+  /** A conflict: the batch engine may have saved copies of rows it reads again. */
+  conflicted(): void {
+    this.#maybe = true;
+    this.#conflicts++;
+  }
 }
 
 /** One batch of a data migration: the next `size` rows of `target` after `after`, and its backup. */
 export interface BatchWindow {
   readonly target: DataTarget;
+  /** The migration's backup (its name also when the run keeps none: a rollback drops it). */
   readonly backup: DataTarget;
+  /** Whether this run saves originals into `backup` (`backup: false` may turn it off). */
+  readonly keepsBackup: boolean;
   readonly after: KeyValue | undefined;
   readonly size: number;
 }
@@ -93,7 +145,7 @@ export interface BatchWindow {
  */
 export async function restoreOriginals(
   shard: ShardAdapter,
-  window: BatchWindow,
+  window: Pick<BatchWindow, 'target' | 'backup' | 'after' | 'size'>,
 ): Promise<{ read: number; written: number; last: KeyValue | undefined }> {
   const { target, backup, after, size } = window;
   const copy = shard.capabilities.serverCopy ? shard.data.serverCopy : undefined;

@@ -7,113 +7,189 @@
  * equal rows meant to be written; a checkpoint carries a fingerprint and a resume with another is
  * refused; backups keep the FIRST copy of a row, so a re-done batch never overwrites an original
  * with an already transformed row, and a re-done batch transforms the saved originals again.
+ *
+ * Where the shard has `batchWrite`, a batch's backup, write and checkpoint are one atomic step, so
+ * there is nothing to re-do; there, and only there, a migration may keep no backup (`backup:
+ * false`). Where writes are compare-and-set, the next batch is read while the current one is
+ * written (read-ahead.ts).
  */
 import type { Checkpoint, DataTarget, KeyValue, LedgerCounts, LedgerRecord, Row, RowPatch } from '../engine/spi.js';
 import { ErrorCode, MigrateError, MigrationFailedError } from '../errors/errors.js';
 import { describeRow } from '../errors/classify.js';
-import type { DataMigration, TransformFn } from '../definition/migration.js';
+import type { DataMigration } from '../definition/migration.js';
 import { hasReverse } from '../definition/grouping.js';
 import { canonicalEncode, looseCanonicalEncode } from '../util/canonical.js';
 import { sha256 } from '../util/row-set-hash.js';
-import { cloneValue } from '../util/clone.js';
-import { sameValue } from '../util/same-value.js';
 import { throwIfAborted } from '../util/time.js';
 import { SDK_VERSION } from '../version.js';
-import { backupTarget, originals, restoreOriginals, saveOriginals, type BatchWindow } from './backup.js';
+import { apply } from './apply-transform.js';
+import { backupTarget, OriginalsReader } from './backup.js';
 import {
-  checkWritten,
   keyOf,
+  nothingLeft,
   patchOf,
-  writeBatch,
+  type BatchCounts,
   type BatchFn,
-  type BatchResult,
   type BatchRunInput,
+  type BatchSpan,
+  type PreparedBatch,
+  type PrepareFn,
 } from './batch-step.js';
-import { reverseGroupBatch, upGroupBatch } from './group-batches.js';
+import { prepareGroups, reverseGroupBatch } from './group-batches.js';
+import { ReadAhead } from './read-ahead.js';
+import { downBatch } from './reverse-batches.js';
 import { BatchPacer } from './throttle.js';
+import { writeBatch } from './write-batch.js';
 
 export type { BatchRunInput } from './batch-step.js';
 
 /**
- * What a checkpoint must match to be resumed: the migration's checksum, batch size and SDK version.
- * The rate ceiling is left out on purpose: slowing a migration down must not block its resume.
+ * What a checkpoint must match to be resumed: the migration's checksum, batch size and SDK version
+ * (and `groupBy`, and `backup: false`, where declared). The rate ceiling is left out on purpose:
+ * slowing a migration down must not block its resume.
  */
 export function fingerprint(m: DataMigration): string {
+  const parts: unknown[] = [m.checksum, m.batchSize, SDK_VERSION];
   // A grouped migration's checkpoints fall on its group boundaries: `groupBy` is part of what they mean.
-  const parts = m.groupBy ? [m.checksum, m.batchSize, SDK_VERSION, m.groupBy] : [m.checksum, m.batchSize, SDK_VERSION];
+  if (m.groupBy) parts.push(m.groupBy);
+  // Rows before a checkpoint made without a backup have no saved originals: a resume must keep none either.
+  if (m.backup === false) parts.push('no-backup');
   return sha256(JSON.stringify(parts)).slice(0, 32);
 }
 
-/** The batch of `m` in `direction`: one row at a time, or whole groups (rollback from backup is row by row either way). */
-function batchOf(m: DataMigration, direction: 'up' | 'down'): BatchFn {
-  if (direction === 'up') return m.groupBy ? upGroupBatch : upBatch;
-  if (m.groupBy && m.reverseGroup) return reverseGroupBatch;
-  return downBatch;
+/** Whether a run of `m` on this shard keeps a backup: unless `backup: false` and the shard's batch write carries checkpoints. */
+export function keepsBackup(m: DataMigration, shard: BatchRunInput['shard']): boolean {
+  const bulk = shard.capabilities.batchWrite ? shard.data.batchWrite : undefined;
+  return m.backup !== false || bulk?.checkpoints !== true;
 }
+
+/** How `m` prepares a batch in `direction`: one row at a time, or whole groups (rollback from backup is row by row either way). */
+function prepareOf(m: DataMigration, direction: 'up' | 'down'): PrepareFn {
+  if (direction === 'up') return m.groupBy ? prepareGroups : prepareRows;
+  return readInCommit(m.groupBy && m.reverseGroup ? reverseGroupBatch : downBatch);
+}
+
+/** A batch that reads and writes in `commit` (rollback batches are not prepared ahead). */
+const readInCommit =
+  (fn: BatchFn): PrepareFn =>
+  async (input) => ({ last: undefined, done: false, commit: (batch) => fn(input, batch) });
 
 /** Runs one direction of a data migration on one shard to the end. Returns the final counts. */
 export async function runBatches(input: BatchRunInput): Promise<{ record: LedgerRecord; counts: LedgerCounts }> {
-  const { migration: m, direction } = input;
-  const target: DataTarget = { ...m.target, filter: m.filter, migrationId: m.id };
-  const print = fingerprint(m);
-  let record = input.record;
-  const cp = record.checkpoint;
-  if (cp && cp.fingerprint !== print) {
-    throw new MigrateError(
-      ErrorCode.CheckpointMismatch,
-      `Data migration "${m.id}" on shard "${input.shard.id}": its checkpoint was made by a different version of the migration (fingerprint ${cp.fingerprint} ≠ ${print}); restore the code it ran with, or restart it from the first key with repair({ resetCheckpoints: true })`,
-      { migrationId: m.id, shardId: input.shard.id, field: 'checkpoint' },
-    );
-  }
-  const resuming = cp !== null && cp !== undefined && cp.direction === direction;
-  let after: KeyValue | undefined = resuming && cp.after ? cp.after : undefined;
-  const counts = { ...(resuming && record.counts ? record.counts : { read: 0, written: 0, skipped: 0 }) };
-  const backup = backupTarget(target, m.id);
-  const pacer = new BatchPacer(m.batchSize, m.maxRowsPerSecond, input.throttle);
-  const total =
-    direction === 'down' && !hasReverse(m) ? undefined : await input.shard.data.count(target).catch(() => undefined);
-  const batch = batchOf(m, direction);
-  const started = Date.now();
-  const readAtStart = counts.read;
-  let conflicts = 0;
-  let lastConflict = '';
-
+  const run = await startRun(input);
+  const { pacer, ahead } = run;
+  let { record, after, counts } = run;
+  const conflicts = new ConflictCount(input);
+  const checkpointFor = (rows: BatchCounts, last: KeyValue): LedgerRecord => ({
+    ...record,
+    checkpoint: run.checkpointAt(last),
+    counts: add(counts, rows),
+  });
   for (;;) {
     throwIfAborted(input.signal);
+    // A batch prepared before a pause may be long stale: prepare it again.
+    if (input.gate.paused) ahead.discard();
     await input.gate.wait(input.signal);
     await pacer.pace(input.signal);
-    await input.beforeBatch?.(after, pacer.size);
+    const pending = ahead.take(after);
+    const size = pending?.size ?? pacer.size;
+    await input.beforeBatch?.(after, size);
     const t0 = Date.now();
-    const size = pacer.size;
-    const { rows, last, conflict, done } = await batch(input, { target, backup, after, size });
+    const span = { ...run.window, after, size };
+    const prepared = await (pending?.prepared ?? run.prepare(input, span));
+    // The next batch is read and transformed while this one is written.
+    const next = prepared.last;
+    if (run.readAhead && next && !prepared.done)
+      ahead.start(next, size, () => run.prepare(input, { ...run.window, after: next, size }));
+    const { rows, last, conflict, done, checkpointed } = await prepared.commit({ ...span, checkpointFor });
     if (conflict) {
-      // Another writer changed a row between this batch's read and its write: the batch stopped
-      // before that row, which is read again next time. A row that keeps changing fails the step.
-      conflicts = canonicalEncode(conflict) === lastConflict ? conflicts + 1 : 1;
-      lastConflict = canonicalEncode(conflict);
-      if (conflicts > MAX_CONFLICT_RETRIES) {
-        throw new MigrationFailedError(
-          `Data migration "${m.id}" on shard "${input.shard.id}": ${describeRow(conflict)} changed under ${MAX_CONFLICT_RETRIES} batches in a row; retry when its writer is quieter`,
-          { migrationId: m.id, shardId: input.shard.id, retryable: true },
-        );
-      }
+      ahead.discard();
+      conflicts.add(conflict);
       if (last === undefined || (after !== undefined && canonicalEncode(last) === canonicalEncode(after))) continue;
     }
     if (last === undefined) break;
-    counts.read += rows.read;
-    counts.written += rows.written;
-    counts.skipped += rows.read - rows.written;
+    if (checkpointed) record = checkpointed;
+    else {
+      const next = checkpointFor(rows, last);
+      await input.checkpoint(next);
+      record = next;
+    }
+    counts = add(counts, rows);
     after = last;
-    const checkpoint: Checkpoint = { after: [...last], fingerprint: print, direction };
-    record = await input.checkpoint({ ...record, checkpoint, counts: { ...counts } });
     pacer.record(rows.read, Date.now() - t0);
+    run.progress(counts, size);
+    if (done && !conflict) break;
+  }
+  if (input.direction === 'down') await input.shard.data.drop(run.window.backup);
+  return { record, counts };
+}
+
+const add = (counts: LedgerCounts, rows: BatchCounts): LedgerCounts => ({
+  ...counts,
+  read: counts.read + rows.read,
+  written: counts.written + rows.written,
+  skipped: counts.skipped + rows.read - rows.written,
+});
+
+/** Where a run starts, and what it works with. */
+async function startRun(input: BatchRunInput) {
+  const { migration: m, direction, shard } = input;
+  const target: DataTarget = { ...m.target, filter: m.filter, migrationId: m.id };
+  const print = fingerprint(m);
+  const record = input.record;
+  const cp = record.checkpoint;
+  if (cp && cp.fingerprint !== print) {
+    const way =
+      cp.backup === false
+        ? 'restore the code it ran with and let it finish, or roll it back (its rows up to the checkpoint are reversed; it kept no backup, so it cannot restart from the first key)'
+        : 'restore the code it ran with, or restart it from the first key with repair({ resetCheckpoints: true })';
+    throw new MigrateError(
+      ErrorCode.CheckpointMismatch,
+      `Data migration "${m.id}" on shard "${shard.id}": its checkpoint was made by a different version of the migration (fingerprint ${cp.fingerprint} ≠ ${print}); ${way}`,
+      { migrationId: m.id, shardId: shard.id, field: 'checkpoint' },
+    );
+  }
+  const resuming = cp !== null && cp !== undefined && cp.direction === direction;
+  const backup = backupTarget(target, m.id);
+  const keeps = keepsBackup(m, shard);
+  // The bound of a rollback of a partly applied run without backup (see reverse-batches.ts).
+  const upTo = resuming && direction === 'down' && cp.upTo !== undefined ? cp.upTo : undefined;
+  const mark: Partial<Checkpoint> = direction === 'up' ? (keeps ? {} : { backup: false }) : upToMark(upTo);
+  const total =
+    direction === 'down' && !hasReverse(m) ? undefined : await shard.data.count(target).catch(() => undefined);
+  // Originals are looked for even by a run that keeps none: an earlier attempt may have saved some.
+  const window = { target, backup, keepsBackup: keeps, upTo, originals: new OriginalsReader(shard, backup) };
+  const counts: LedgerCounts = { ...(resuming && record.counts ? record.counts : { read: 0, written: 0, skipped: 0 }) };
+  const pacer = new BatchPacer(m.batchSize, m.maxRowsPerSecond, input.throttle);
+  return {
+    record,
+    after: (resuming && cp.after ? cp.after : undefined) as KeyValue | undefined,
+    counts,
+    pacer,
+    ahead: new ReadAhead(),
+    window,
+    prepare: prepareOf(m, direction),
+    // Preparing ahead is safe only where a batch's write is compare-and-set (see read-ahead.ts).
+    readAhead: direction === 'up' && shard.capabilities.compareAndSet === true,
+    checkpointAt: (last: KeyValue): Checkpoint => ({ after: [...last], fingerprint: print, direction, ...mark }),
+    progress: progressReporter(input, total, counts.read, pacer),
+  };
+}
+
+const upToMark = (upTo: KeyValue | null | undefined): Partial<Checkpoint> =>
+  upTo === undefined ? {} : { backup: false, upTo: upTo === null ? null : [...upTo] };
+
+/** Emits a batch event after each checkpoint. */
+function progressReporter(input: BatchRunInput, total: number | undefined, readAtStart: number, pacer: BatchPacer) {
+  const started = Date.now();
+  return (counts: LedgerCounts, size: number) => {
     const elapsed = (Date.now() - started) / 1000;
     const rate = elapsed > 0 ? (counts.read - readAtStart) / elapsed : 0;
     input.emit({
       runId: input.runId,
-      migrationId: m.id,
+      migrationId: input.migration.id,
       shardId: input.shard.id,
-      direction,
+      direction: input.direction,
       processed: counts.read,
       written: counts.written,
       total,
@@ -122,33 +198,57 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
       batchSize: size,
       throttled: pacer.throttled,
     });
-    if (done && !conflict) break;
-  }
-  if (direction === 'down') await input.shard.data.drop(backup);
-  return { record, counts };
+  };
 }
 
 /** How often the same row may change under a batch before the step fails (retryable). */
 const MAX_CONFLICT_RETRIES = 20;
 
-async function upBatch(input: BatchRunInput, window: BatchWindow): Promise<BatchResult> {
-  const { target, backup, after, size } = window;
-  const { shard, migration: m } = input;
-  const current = await shard.data.scan(target, after, size);
-  if (current.length === 0) return { rows: { read: 0, written: 0 }, last: undefined, done: true };
+/**
+ * Another writer changed a row between a batch's read and its write: the batch stopped before that
+ * row, which is read again next time. A row that keeps changing fails the step.
+ */
+class ConflictCount {
+  readonly #input: BatchRunInput;
+  #count = 0;
+  #last = '';
+
+  constructor(input: BatchRunInput) {
+    this.#input = input;
+  }
+
+  add(conflict: KeyValue): void {
+    const id = canonicalEncode(conflict);
+    this.#count = id === this.#last ? this.#count + 1 : 1;
+    this.#last = id;
+    if (this.#count > MAX_CONFLICT_RETRIES) {
+      const { migration: m, shard } = this.#input;
+      throw new MigrationFailedError(
+        `Data migration "${m.id}" on shard "${shard.id}": ${describeRow(conflict)} changed under ${MAX_CONFLICT_RETRIES} batches in a row; retry when its writer is quieter`,
+        { migrationId: m.id, shardId: shard.id, retryable: true },
+      );
+    }
+  }
+}
+
+/** The next rows, each transformed (a re-done row from its saved original); written by `commit`. */
+async function prepareRows(input: BatchRunInput, span: BatchSpan): Promise<PreparedBatch> {
+  const { target, after, size } = span;
+  const { migration: m } = input;
+  const current = await input.shard.data.scan(target, after, size);
+  if (current.length === 0) return nothingLeft;
   // A batch re-done after a crash finds some of its rows already backed up (and maybe written).
-  const saved = await originals(shard, backup, after, current);
+  const saved = await span.originals.of(after, current);
   const changed: RowPatch[] = [];
   const firstCopies: Row[] = [];
   // Rows an earlier attempt already wrote: counted as written now, since that attempt's counts were
   // never checkpointed.
   const earlier = new Set<string>();
   for (const row of current) {
-    const id = canonicalEncode(keyOf(target, row));
-    const original = saved.get(id);
+    const original = saved.size ? saved.get(canonicalEncode(keyOf(target, row))) : undefined;
     const next = original ? await redo(row, original, input, target) : await apply(m.transform!, row, input, target);
     if (next === DONE_EARLIER) {
-      earlier.add(id);
+      earlier.add(canonicalEncode(keyOf(target, row)));
       continue;
     }
     if (next === null) continue;
@@ -157,9 +257,13 @@ async function upBatch(input: BatchRunInput, window: BatchWindow): Promise<Batch
     if (!original) firstCopies.push(row);
     changed.push(patch);
   }
-  await saveOriginals(shard, target, backup, firstCopies);
-  // Everything before the first conflicting row is done; the rest is read again.
-  return writeBatch(input, window, current, { changed, earlier, done: current.length < size, cut: (at) => at });
+  const done = current.length < size;
+  return {
+    last: keyOf(target, current.at(-1)!),
+    done,
+    // Everything before the first conflicting row is done; the rest is read again.
+    commit: (batch) => writeBatch(input, batch, current, { changed, earlier, firstCopies, done, cut: (at) => at }),
+  };
 }
 
 /**
@@ -180,75 +284,4 @@ async function redo(
   const fromOriginal = await apply(input.migration.transform!, original, input, target);
   if (fromOriginal !== null && looseCanonicalEncode(fromOriginal) === looseCanonicalEncode(row)) return DONE_EARLIER;
   return fromOriginal;
-}
-
-async function downBatch(input: BatchRunInput, window: BatchWindow): Promise<BatchResult> {
-  const { target, backup, after, size } = window;
-  const { shard, migration: m } = input;
-  if (m.reverse) {
-    const current = await shard.data.scan(target, after, size);
-    if (current.length === 0) return { rows: { read: 0, written: 0 }, last: undefined, done: true };
-    // A migration that never completed transformed only the rows it saved a copy of (and maybe
-    // not all of those): `reverse` must not run on rows the forward run never changed.
-    const partial = input.record.state !== 'applied';
-    const saved = partial ? await originals(shard, backup, after, current) : undefined;
-    const changed: RowPatch[] = [];
-    for (const row of current) {
-      if (saved) {
-        const original = saved.get(canonicalEncode(keyOf(target, row)));
-        if (!original || sameValue(original, row)) continue;
-      }
-      const prev = await apply(m.reverse, row, input, target);
-      const patch = prev === null ? null : patchOf(target, row, prev);
-      if (patch) changed.push(patch);
-    }
-    const written = changed.length ? await shard.data.update(target, changed) : 0;
-    checkWritten(input, written, changed.length);
-    return {
-      rows: { read: current.length, written },
-      last: keyOf(target, current.at(-1)!),
-      done: current.length < size,
-    };
-  }
-  const restored = await restoreOriginals(shard, window);
-  if (restored.last === undefined) return { rows: { read: 0, written: 0 }, last: undefined, done: true };
-  checkWritten(input, restored.written, restored.read);
-  return {
-    rows: { read: restored.read, written: restored.written },
-    last: restored.last,
-    done: restored.read < size,
-  };
-}
-
-async function apply(fn: TransformFn, row: Row, input: BatchRunInput, target: DataTarget): Promise<Row | null> {
-  const before = canonicalEncode(keyOf(target, row));
-  // Only for the error messages below: not computed for every row.
-  const named = () => describeRow(keyOf(target, row));
-  let next: Row | null | undefined;
-  try {
-    next = await fn(cloneValue(row), { shard: input.descriptor, migrationId: input.migration.id });
-  } catch (error) {
-    throw new MigrationFailedError(
-      `Data migration "${input.migration.id}" on shard "${input.shard.id}": ${input.direction === 'up' ? 'transform' : 'reverse'} threw for ${named()}: ${error instanceof Error ? error.message : String(error)}`,
-      { migrationId: input.migration.id, shardId: input.shard.id, cause: error },
-    );
-  }
-  if (next === null || next === undefined) return null;
-  if (typeof next !== 'object' || Array.isArray(next)) {
-    throw new MigrationFailedError(
-      `Data migration "${input.migration.id}": transform must return an object or null, got ${Array.isArray(next) ? 'an array' : typeof next} for ${named()}`,
-      {
-        migrationId: input.migration.id,
-        shardId: input.shard.id,
-        field: 'transform',
-      },
-    );
-  }
-  if (canonicalEncode(keyOf(target, next)) !== before) {
-    throw new MigrationFailedError(
-      `Data migration "${input.migration.id}" on shard "${input.shard.id}": transform changed the key (${target.key.join(', ')}) of ${named()}; keys must stay as they are`,
-      { migrationId: input.migration.id, shardId: input.shard.id, field: 'key' },
-    );
-  }
-  return next;
 }

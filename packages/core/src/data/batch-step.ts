@@ -16,9 +16,8 @@ import type {
 import { MigrationFailedError } from '../errors/errors.js';
 import type { DataMigration } from '../definition/migration.js';
 import type { BatchEvent } from '../events/events.js';
-import { canonicalEncode } from '../util/canonical.js';
 import { diffRow } from '../util/same-value.js';
-import type { BatchWindow } from './backup.js';
+import type { BatchWindow, OriginalsReader } from './backup.js';
 import type { PauseGate, ThrottleOptions } from './throttle.js';
 
 export interface BatchRunInput {
@@ -36,22 +35,79 @@ export interface BatchRunInput {
   readonly emit: (e: BatchEvent) => void;
   /** Awaited before each batch (the host's `beforeBatch` hook): may delay, or throw to stop the step at its last checkpoint. */
   readonly beforeBatch?: ((after: KeyValue | undefined, batchSize: number) => Promise<void>) | undefined;
-  /** Writes the record (fenced); the runner calls it after every batch with the new checkpoint. */
-  readonly checkpoint: (record: LedgerRecord) => Promise<LedgerRecord>;
+  /**
+   * Writes the record (fenced): with the ledger, or with `write` when given (a batch write that
+   * carries the record; it resolves `false` when it wrote nothing, and so does this). The runner
+   * calls it after every batch with the new checkpoint.
+   */
+  readonly checkpoint: (record: LedgerRecord, write?: (record: LedgerRecord) => Promise<boolean>) => Promise<boolean>;
 }
 
+/** Rows a batch read and wrote. */
+export interface BatchCounts {
+  readonly read: number;
+  readonly written: number;
+}
+
+/** The rows of one batch as read, and whether nothing is left after them. */
+export interface Page {
+  readonly rows: Row[];
+  readonly done: boolean;
+}
+
+/** A batch's window and what a batch reads it with. */
+export interface BatchSpan extends BatchWindow {
+  /** Saved originals of the batch's rows (read only while there may be any). */
+  readonly originals: OriginalsReader;
+  /**
+   * A rollback of a partly applied run that kept no backup: the last key that run finished (`null`:
+   * none). Rows after it were never transformed and are not reversed. `undefined` otherwise.
+   */
+  readonly upTo?: KeyValue | null | undefined;
+}
+
+/** One batch as the runner hands it to a {@link BatchFn} or a prepared batch's `commit`. */
+export interface Batch extends BatchSpan {
+  /** The ledger record that checkpoints this batch done with `rows` up to `last`. */
+  readonly checkpointFor: (rows: BatchCounts, last: KeyValue) => LedgerRecord;
+}
+
+/**
+ * A batch read and transformed, not written yet: `commit` writes it. Preparing is only reading
+ * and computing, so a prepared batch may be dropped (a conflict before it, a pause) and prepared again.
+ */
+export interface PreparedBatch {
+  /** Key of its last row; `undefined` when it read nothing (or reads in `commit`). */
+  readonly last: KeyValue | undefined;
+  /** Nothing is left after it. */
+  readonly done: boolean;
+  commit(batch: Batch): Promise<BatchResult>;
+}
+
+/** Reads and transforms the batch after `span.after`. */
+export type PrepareFn = (input: BatchRunInput, span: BatchSpan) => Promise<PreparedBatch>;
+
+/** A batch that read nothing: the step is over. */
+export const nothingLeft: PreparedBatch = {
+  last: undefined,
+  done: true,
+  commit: async () => ({ rows: { read: 0, written: 0 }, last: undefined, done: true }),
+};
+
 export interface BatchResult {
-  readonly rows: { read: number; written: number };
+  readonly rows: BatchCounts;
   /** Key of the last row done; `undefined` when there was nothing (more) to read. */
   readonly last: KeyValue | undefined;
   /** Key of the first row that changed between read and write (compare-and-set adapters only). */
   readonly conflict?: KeyValue | undefined;
   /** Nothing is left after `last`: the step is over (unless `conflict`). */
   readonly done: boolean;
+  /** The record that checkpoints this batch, when the batch's write already wrote it. */
+  readonly checkpointed?: LedgerRecord | undefined;
 }
 
-/** One batch: reads after `window.after` and does it. */
-export type BatchFn = (input: BatchRunInput, window: BatchWindow) => Promise<BatchResult>;
+/** One batch: reads after `batch.after` and does it. */
+export type BatchFn = (input: BatchRunInput, batch: Batch) => Promise<BatchResult>;
 
 export const keyOf = (target: DataTarget, row: Row): KeyValue => target.key.map((k) => row[k]);
 
@@ -78,50 +134,13 @@ export function checkWritten(input: BatchRunInput, written: number, expected: nu
 export interface BatchChanges {
   readonly changed: readonly RowPatch[];
   readonly earlier: ReadonlySet<string>;
+  /** Rows to save into the backup before they change (rows of `changed` without a saved copy). */
+  readonly firstCopies: readonly Row[];
 }
 
-/**
- * Writes the changes of a batch read as `current`. With `compareAndSet`, a row that changed
- * between the read and the write ends the batch: the rows before `cut(at)` (`at` is the first
- * conflicting row; `cut` is `at` itself, or the start of its group) are done, the rest is read
- * again next time, and the stale saved copies of the conflicting rows are removed from the backup.
- */
-export async function writeBatch(
-  input: BatchRunInput,
-  window: BatchWindow,
-  current: readonly Row[],
-  batch: BatchChanges & { readonly done: boolean; readonly cut: (at: number) => number },
-): Promise<BatchResult> {
-  const { target, backup, after } = window;
-  const { shard } = input;
-  const { changed, earlier, done } = batch;
-  const last = keyOf(target, current.at(-1)!);
-  const cas = shard.capabilities.compareAndSet ? shard.data.compareAndSet : undefined;
-  if (cas && changed.length) {
-    const result = await cas.writeIfUnchanged(target, changed);
-    if (result.conflicts.length) {
-      // The saved copies of the refused rows are stale: drop them, so the rows are backed up afresh.
-      await shard.data.remove(backup, result.conflicts);
-      const conflicted = new Set(result.conflicts.map((k) => canonicalEncode(k)));
-      const at = current.findIndex((row) => conflicted.has(canonicalEncode(keyOf(target, row))));
-      const cut = batch.cut(at);
-      const finished = current.slice(0, cut);
-      // Rows after the cut that were written are read again and then count as done earlier.
-      const changedKeys = new Set(changed.map((c) => canonicalEncode(c.key)));
-      const written = finished
-        .map((row) => canonicalEncode(keyOf(target, row)))
-        .filter((id) => earlier.has(id) || changedKeys.has(id)).length;
-      return {
-        rows: { read: finished.length, written },
-        last: cut > 0 ? keyOf(target, finished.at(-1)!) : after,
-        conflict: keyOf(target, current[at]!),
-        done: false,
-      };
-    }
-    checkWritten(input, result.written, changed.length);
-    return { rows: { read: current.length, written: result.written + earlier.size }, last, done };
-  }
-  const written = changed.length ? await shard.data.update(target, changed) : 0;
-  checkWritten(input, written, changed.length);
-  return { rows: { read: current.length, written: written + earlier.size }, last, done };
+/** What {@link writeBatch} writes: a batch's changes, whether it ends the step, and where a conflict cuts it. */
+export interface BatchWriteInput extends BatchChanges {
+  readonly done: boolean;
+  /** The index in the batch's rows where a conflict at row `at` cuts it: `at` itself, or the start of its group. */
+  readonly cut: (at: number) => number;
 }

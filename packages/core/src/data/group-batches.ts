@@ -22,8 +22,20 @@ import type { GroupedDataMigration, GroupTransformFn } from '../definition/migra
 import { canonicalEncode, looseCanonicalEncode } from '../util/canonical.js';
 import { cloneValue } from '../util/clone.js';
 import { sameValue } from '../util/same-value.js';
-import { originals, saveOriginals, type BatchWindow } from './backup.js';
-import { checkWritten, keyOf, patchOf, writeBatch, type BatchResult, type BatchRunInput } from './batch-step.js';
+import type { BatchWindow } from './backup.js';
+import {
+  keyOf,
+  nothingLeft,
+  patchOf,
+  type Batch,
+  type BatchResult,
+  type BatchRunInput,
+  type BatchSpan,
+  type Page,
+  type PreparedBatch,
+} from './batch-step.js';
+import { writeBatch } from './write-batch.js';
+import { boundedPage, writeReversed } from './reverse-batches.js';
 
 const idOf = (target: DataTarget, row: Row): string => canonicalEncode(keyOf(target, row));
 const groupValues = (groupBy: readonly string[], row: Row): KeyValue => groupBy.map((f) => row[f]);
@@ -41,7 +53,10 @@ const grouped = (input: BatchRunInput) => input.migration as GroupedDataMigratio
  * The whole groups after `after`: at most `size` rows, unless the first group alone is longer (then
  * exactly that group). `done` when nothing is left after them.
  */
-export async function readGroups(input: BatchRunInput, window: BatchWindow): Promise<{ rows: Row[]; done: boolean }> {
+export async function readGroups(
+  input: BatchRunInput,
+  window: Pick<BatchWindow, 'target' | 'after' | 'size'>,
+): Promise<Page> {
   const { target, after, size } = window;
   const { groupBy } = grouped(input);
   const page = await input.shard.data.scan(target, after, size + 1);
@@ -76,15 +91,14 @@ function groupsOf(groupBy: readonly string[], rows: readonly Row[]): Row[][] {
   return out;
 }
 
-/** `transformGroup` over whole groups: read, back up, transform each group, write (see the module's rules). */
-export async function upGroupBatch(input: BatchRunInput, window: BatchWindow): Promise<BatchResult> {
-  const { target, backup, after } = window;
-  const { shard } = input;
+/** `transformGroup` over whole groups: read and transform each group; `commit` backs up and writes (see the module's rules). */
+export async function prepareGroups(input: BatchRunInput, span: BatchSpan): Promise<PreparedBatch> {
+  const { target, after } = span;
   const m = grouped(input);
-  const { rows: current, done } = await readGroups(input, window);
-  if (current.length === 0) return { rows: { read: 0, written: 0 }, last: undefined, done: true };
+  const { rows: current, done } = await readGroups(input, span);
+  if (current.length === 0) return nothingLeft;
   // A batch re-done after a crash finds some of its rows already backed up (and maybe written).
-  const saved = await originals(shard, backup, after, current);
+  const saved = await span.originals.of(after, current);
   const changed: RowPatch[] = [];
   const firstCopies: Row[] = [];
   const earlier = new Set<string>();
@@ -112,26 +126,27 @@ export async function upGroupBatch(input: BatchRunInput, window: BatchWindow): P
       changed.push(patch);
     }
   }
-  await saveOriginals(shard, target, backup, firstCopies);
   // On a conflict, everything before the conflicting row's group is done; that group is read again whole.
-  const cut = (at: number) => {
-    const id = groupIdOf(m.groupBy, current[at]!);
-    return current.findIndex((row) => groupIdOf(m.groupBy, row) === id);
+  const cut = groupCut(m.groupBy, current);
+  return {
+    last: keyOf(target, current.at(-1)!),
+    done,
+    commit: (batch) => writeBatch(input, batch, current, { changed, earlier, firstCopies, done, cut }),
   };
-  return writeBatch(input, window, current, { changed, earlier, done, cut });
 }
 
 /**
  * `reverseGroup` over whole groups. Of a migration that never completed, only the groups with rows
- * the forward run changed are reversed, and only those rows are written.
+ * the forward run changed are reversed, and only those rows are written (the backup tells which;
+ * without one, the groups up to the last key the run checkpointed, see reverse-batches.ts).
  */
-export async function reverseGroupBatch(input: BatchRunInput, window: BatchWindow): Promise<BatchResult> {
-  const { target, backup, after } = window;
-  const { shard } = input;
+export async function reverseGroupBatch(input: BatchRunInput, batch: Batch): Promise<BatchResult> {
+  const { target, after } = batch;
   const m = grouped(input);
-  const { rows: current, done } = await readGroups(input, window);
+  const { rows: current, done } = await boundedPage(input, batch, () => readGroups(input, batch));
   if (current.length === 0) return { rows: { read: 0, written: 0 }, last: undefined, done: true };
-  const saved = input.record.state !== 'applied' ? await originals(shard, backup, after, current) : undefined;
+  const partial = input.record.state !== 'applied' && batch.upTo === undefined;
+  const saved = partial ? await batch.originals.of(after, current) : undefined;
   const changed: RowPatch[] = [];
   for (const group of groupsOf(m.groupBy, current)) {
     const touched = saved
@@ -148,10 +163,16 @@ export async function reverseGroupBatch(input: BatchRunInput, window: BatchWindo
       if (patch) changed.push(patch);
     }
   }
-  const written = changed.length ? await shard.data.update(target, changed) : 0;
-  checkWritten(input, written, changed.length);
-  return { rows: { read: current.length, written }, last: keyOf(target, current.at(-1)!), done };
+  return writeReversed(input, batch, current, { changed, done, cut: groupCut(m.groupBy, current) });
 }
+
+/** Where a conflict at row `at` cuts a batch of whole groups: at the start of that row's group. */
+const groupCut =
+  (groupBy: readonly string[], current: readonly Row[]) =>
+  (at: number): number => {
+    const id = groupIdOf(groupBy, current[at]!);
+    return current.findIndex((row) => groupIdOf(groupBy, row) === id);
+  };
 
 /**
  * Runs a group transform on (copies of) `rows`, one whole group: its output rows by canonical key,

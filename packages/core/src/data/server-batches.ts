@@ -112,7 +112,9 @@ async function loop(input: BatchRunInput, step: RangeFn): Promise<{ record: Ledg
     counts.skipped += Math.max(0, r.read - r.written);
     after = r.last;
     const checkpoint: Checkpoint = { after: [...r.last], fingerprint: print, direction };
-    record = await input.checkpoint({ ...record, checkpoint, counts: { ...counts } });
+    const next = { ...record, checkpoint, counts: { ...counts } };
+    await input.checkpoint(next);
+    record = next;
     pacer.record(r.read, Date.now() - t0);
     const elapsed = (Date.now() - started) / 1000;
     const rate = elapsed > 0 ? (counts.read - readAtStart) / elapsed : 0;

@@ -70,6 +70,7 @@ export const dataInput = z
     reverseGroup: fn('reverseGroup').optional(),
     verify: fn('verify').optional(),
     ifMissing: z.enum(['fail', 'skip']).optional(),
+    backup: z.boolean().optional(),
     ...serverFields,
   })
   .superRefine((v, ctx) => {
@@ -90,7 +91,15 @@ export const dataInput = z
  */
 export function transformIssue(v: Readonly<Record<string, unknown>>): { field: string; message: string } | undefined {
   const has = (f: string) => v[f] !== undefined;
-  if (['sql', 'reverseSql', 'update', 'reverseUpdate'].some(has)) return serverIssue(v);
+  if (['sql', 'reverseSql', 'update', 'reverseUpdate'].some(has)) {
+    if (v.backup === false)
+      return {
+        field: 'backup',
+        message:
+          'a server-side migration ("sql" / "update") keeps its backup (each range is redone from it); "backup: false" is for JS transforms with an exact "reverse"',
+      };
+    return serverIssue(v);
+  }
   if (has('groupBy')) {
     const rowFn = ['transform', 'reverse'].find(has);
     if (rowFn)
@@ -99,13 +108,25 @@ export function transformIssue(v: Readonly<Record<string, unknown>>): { field: s
         message: `a grouped migration ("groupBy") takes "${rowFn}Group", which receives all the rows of a group, not "${rowFn}"`,
       };
     if (!has('transformGroup')) return { field: 'transformGroup', message: 'is required with "groupBy"' };
-    return undefined;
+    return backupIssue(v, 'reverseGroup');
   }
   const groupFn = ['transformGroup', 'reverseGroup'].find(has);
   if (groupFn) return { field: groupFn, message: 'needs "groupBy": the field(s) whose values make a group' };
   if (!has('transform'))
     return { field: 'transform', message: 'transform must be a function (or give "sql" / "update": see the guide)' };
-  return undefined;
+  return backupIssue(v, 'reverse');
+}
+
+/** `backup: false` only with the exact inverse rollback then uses. */
+function backupIssue(
+  v: Readonly<Record<string, unknown>>,
+  inverse: string,
+): { field: string; message: string } | undefined {
+  if (v.backup !== false || v[inverse] !== undefined) return undefined;
+  return {
+    field: 'backup',
+    message: `"backup: false" needs an exact "${inverse}": without a backup, rollback has nothing else to restore the rows from`,
+  };
 }
 
 /** Turns a zod failure into a DefinitionError naming the migration and the first bad field. */

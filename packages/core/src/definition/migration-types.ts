@@ -163,6 +163,15 @@ interface DataMigrationInputBase {
    * migration as applied there with nothing to transform, and a note saying why (see the guide).
    */
   readonly ifMissing?: 'fail' | 'skip' | undefined;
+  /**
+   * `false` keeps no backup of the rows a batch changes: faster, and no backup table/collection
+   * to store. Needs an exact `reverse` (`reverseGroup`), which rollback then uses. Honoured where
+   * the engine writes a batch and its checkpoint atomically (PostgreSQL); elsewhere the backup is
+   * kept all the same, since without it a crash between a batch's write and its checkpoint would
+   * transform those rows twice. See "Skipping the backup" in docs/guides/data-migrations.md.
+   * Default `true`.
+   */
+  readonly backup?: boolean | undefined;
 }
 
 /** What `defineDataMigration` takes for a migration that transforms one row at a time. */
@@ -263,6 +272,8 @@ interface DataMigrationBase {
   readonly maxRowsPerSecond: number | undefined;
   readonly verify: ((row: Row) => boolean | string) | undefined;
   readonly ifMissing: 'fail' | 'skip';
+  /** `false`: keep no backup (see {@link DataMigrationInputBase.backup}). */
+  readonly backup: boolean;
   readonly checksum: string;
 }
 

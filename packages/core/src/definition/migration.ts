@@ -161,6 +161,7 @@ export function defineDataMigration<
     ...transforms,
     verify: input.verify,
     ifMissing: v.ifMissing ?? 'fail',
+    backup: v.backup ?? true,
     checksum: declaredChecksum([
       'data',
       v.id,

@@ -43,6 +43,7 @@ const SAME_FORM = [
   'reverseSql',
   'update',
   'reverseUpdate',
+  'backup',
 ];
 
 function fromScope(scope: unknown): unknown {

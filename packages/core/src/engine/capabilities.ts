@@ -37,4 +37,10 @@ export interface EngineCapabilities {
    * on MongoDB) run per key range inside the server. Default `false`: such a migration is refused.
    */
   readonly serverUpdate?: boolean | undefined;
+  /**
+   * `DataStore.batchWrite` is there: a batch's backup, write and (where it says so) checkpoint
+   * are one atomic step, one round trip on PostgreSQL. Default `false` (the batch engine then calls
+   * `serverCopy`/`write`, `compareAndSet`/`update` and the ledger one after another).
+   */
+  readonly batchWrite?: boolean | undefined;
 }

@@ -1,4 +1,5 @@
 /** What the batch engine reads and writes: rows of a table or documents of a collection. */
+import type { Fence, LedgerRecord } from './ledger-store.js';
 
 /** A row or document. */
 export type Row = Record<string, unknown>;
@@ -117,6 +118,8 @@ export interface DataStore {
   readonly serverCopy?: ServerCopy | undefined;
   /** Capability `serverUpdate`: server-side data migrations (`sql` / `update`) run per key range. */
   readonly serverUpdate?: ServerUpdate | undefined;
+  /** Capability `batchWrite`: a batch's backup, write (and checkpoint) in one atomic step. */
+  readonly batchWrite?: BatchWrite | undefined;
 }
 
 export interface CompareAndSet {
@@ -201,4 +204,55 @@ export interface ServerUpdate {
     statement: ServerStatement,
     backup: DataTarget | undefined,
   ): Promise<{ readonly affected: number }>;
+}
+
+/**
+ * Capability `batchWrite`: what the batch engine otherwise does in several calls — save the
+ * originals of the rows a batch changes into its backup ({@link ServerCopy.copy} or `write`), write
+ * the patches ({@link CompareAndSet.writeIfUnchanged} or `update`) and, where
+ * {@link BatchWrite.checkpoints} says so, the ledger record with the batch's checkpoint
+ * (`LedgerStore.put`) — in ONE atomic step (PostgreSQL: one statement). Atomic means all or
+ * nothing: when a row changed (or vanished) since the batch read it, nothing at all is written.
+ */
+export interface BatchWrite {
+  /**
+   * `apply` writes `request.checkpoint` when given, in the same atomic step, exactly as
+   * `LedgerStore.put(record, fence)` would (refused, with `StaleLeaseError` and nothing written,
+   * when the fence is not the newest). When `false` the batch engine puts the record itself after.
+   */
+  readonly checkpoints: boolean;
+  apply(request: BatchWriteRequest): Promise<BatchWriteResult>;
+}
+
+/** One batch's write; see {@link BatchWrite}. */
+export interface BatchWriteRequest {
+  readonly target: DataTarget;
+  /** As for {@link DataStore.update}: `before` is the very row object `scan` returned. Not empty. */
+  readonly patches: readonly RowPatch[];
+  /**
+   * Saves the stored rows of `target` with these keys (each the key of a patch) into backup
+   * `backup.target` before the patches change them, server-side where the engine can, the first
+   * copy of a row winning, as {@link ServerCopy.copy} does. Absent: no backup is written.
+   */
+  readonly backup?: { readonly target: DataTarget; readonly keys: readonly KeyValue[] } | undefined;
+  /**
+   * Apply a patch only where the stored row is still `before` (as {@link CompareAndSet}); an engine
+   * offers it where its `compareAndSet` capability is on. `false`: a patch of a row that vanished
+   * is a conflict all the same.
+   */
+  readonly compareAndSet: boolean;
+  /** The batch's key range: every patch's key is in it. An adapter may use it to read the range once. */
+  readonly range?: KeyRange | undefined;
+  /** The ledger record to write with the batch (see {@link BatchWrite.checkpoints}). */
+  readonly checkpoint?: { readonly record: LedgerRecord; readonly fence: Fence } | undefined;
+}
+
+/**
+ * What {@link BatchWrite.apply} did: every patch written (`conflicts` empty, `written` the number of
+ * patches), or nothing at all (`written` 0) and the keys of the rows that changed since they were
+ * read — at least the first of them in key order.
+ */
+export interface BatchWriteResult {
+  readonly written: number;
+  readonly conflicts: readonly KeyValue[];
 }

@@ -19,6 +19,17 @@ export interface Checkpoint {
   readonly fingerprint: string;
   /** `up` or `down`: a rollback in progress checkpoints too. */
   readonly direction: Direction;
+  /**
+   * `false` on the checkpoints of a run that keeps no backup (a data migration with `backup:
+   * false`, on an engine whose batch write carries its checkpoint): every row up to `after` was
+   * done, and none after it. Absent otherwise.
+   */
+  readonly backup?: false | undefined;
+  /**
+   * On the checkpoints of a rollback of a partly applied run that kept no backup: the last key
+   * that run finished (`null`: none). The rollback reverses rows up to it, and no further.
+   */
+  readonly upTo?: readonly unknown[] | null | undefined;
 }
 
 export interface LedgerCounts {

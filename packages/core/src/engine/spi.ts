@@ -26,6 +26,9 @@ export { LedgerState } from './ledger-store.js';
 export type { Checkpoint, Direction, Fence, LedgerCounts, LedgerRecord, LedgerStore } from './ledger-store.js';
 export type { Lease, LockProvider, LockStatus, TryAcquireOptions } from './lock-provider.js';
 export type {
+  BatchWrite,
+  BatchWriteRequest,
+  BatchWriteResult,
   CompareAndSet,
   DataStore,
   DataTarget,

@@ -29,6 +29,7 @@ export const CAPABILITY_MEMBERS: Readonly<Record<string, string>> = {
   serverCopy: 'serverCopy',
   inspect: 'inspect',
   serverUpdate: 'serverUpdate',
+  batchWrite: 'batchWrite',
 };
 
 export interface VerifyAdapterOptions {

@@ -9,7 +9,9 @@
  * - `resetCheckpoints`: a data migration left `running`/`failed` with a checkpoint made by another
  *   version of it (`MIGRATE_CHECKPOINT_MISMATCH`) loses the checkpoint, so the next run (or
  *   rollback) starts again from the first key. Rows the earlier version already wrote are redone
- *   from their saved originals in the backup, so no row is transformed twice.
+ *   from their saved originals in the backup, so no row is transformed twice. A checkpoint of a run
+ *   that kept no backup (`backup: false`) is left as it is: finish that run with its own code, or
+ *   roll it back.
  */
 import type { LedgerRecord } from '../engine/spi.js';
 import type { Migration } from '../definition/migration.js';
@@ -51,7 +53,10 @@ export function repairOf(
   if (record.state === 'applied' && m.checksum !== record.checksum)
     return { action: 'checksum', next: { ...record, checksum: m.checksum } };
   const stale = m.kind === 'data' && record.checkpoint && record.checkpoint.fingerprint !== fingerprint(m);
-  if (options.resetCheckpoints && stale && (record.state === 'running' || record.state === 'failed')) {
+  // A run that kept no backup (`backup: false`) cannot restart from the first key: the rows up to
+  // its checkpoint would be transformed twice. It is finished with its own code, or rolled back.
+  const restartable = record.checkpoint?.backup !== false;
+  if (options.resetCheckpoints && stale && restartable && (record.state === 'running' || record.state === 'failed')) {
     return { action: 'reset-checkpoint', next: { ...record, checkpoint: null, counts: null, checksum: m.checksum } };
   }
   return undefined;

@@ -8,7 +8,7 @@ import { ErrorCode, isMigrateError, MigrateError, serializeError } from '../erro
 import { stepFailure } from '../errors/classify.js';
 import type { DataMigration, Migration, MigrationContext } from '../definition/migration.js';
 import type { PlanStep } from '../plan/planner.js';
-import { runBatches } from '../data/batch-runner.js';
+import { fingerprint, runBatches } from '../data/batch-runner.js';
 import { runServerBatches } from '../data/server-batches.js';
 import { isServerMigration } from '../definition/server-statement.js';
 import { noopLogger } from '../util/logger.js';
@@ -279,7 +279,7 @@ async function rollbackOne(ctx: MigratorContext, input: RollbackInput): Promise<
     } else if (!skippedNote(record)) {
       // A rollback starts from the first key whatever the forward run's checkpoint says (even one
       // made by another version of the migration); only a rollback in progress is resumed.
-      const down = record.checkpoint?.direction === 'down' ? record : { ...record, checkpoint: null, counts: null };
+      const down = record.checkpoint?.direction === 'down' ? record : rollbackStart(m, record);
       record = (await runData(ctx, { migration: m, ref, runId, signal, direction: 'down', fence, record: down }))
         .record;
     }
@@ -303,6 +303,19 @@ async function rollbackOne(ctx: MigratorContext, input: RollbackInput): Promise<
   } finally {
     await lease?.release().catch(() => undefined);
   }
+}
+
+/**
+ * The record a rollback of data migration `m` starts from. A partly applied run that kept no
+ * backup changed the rows up to its checkpoint and none after: the rollback reverses up to there
+ * (its checkpoints carry the bound, so that a resumed rollback keeps it).
+ */
+function rollbackStart(m: DataMigration, record: LedgerRecord): LedgerRecord {
+  const cp = record.checkpoint;
+  if (record.state === 'applied' || cp?.direction !== 'up' || cp.backup !== false)
+    return { ...record, checkpoint: null, counts: null };
+  const checkpoint = { after: null, fingerprint: fingerprint(m), direction: 'down' as const, backup: false as const };
+  return { ...record, checkpoint: { ...checkpoint, upTo: cp.after }, counts: null };
 }
 
 interface DataRunInput extends StepInput {
@@ -331,11 +344,12 @@ function runData(ctx: MigratorContext, input: DataRunInput): ReturnType<typeof r
     signal: input.signal ?? new AbortController().signal,
     emit: (e) => ctx.emit('batch', e),
     beforeBatch: batchHook(ctx, input, input.direction),
-    checkpoint: async (next) => {
+    checkpoint: async (next, write) => {
       input.guard?.();
-      await ref.adapter.ledger.put(next, fence);
+      if (!write) await ref.adapter.ledger.put(next, fence);
+      else if (!(await write(next))) return false;
       input.onCheckpoint?.(next);
-      return next;
+      return true;
     },
   });
 }

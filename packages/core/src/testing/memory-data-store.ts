@@ -5,7 +5,12 @@
  * as on an engine that can or cannot guard against concurrent writers.
  */
 import type {
+  BatchWrite,
+  BatchWriteRequest,
+  BatchWriteResult,
   CompareAndSet,
+  Fence,
+  LedgerRecord,
   DataStore,
   DataTarget,
   KeyRange,
@@ -33,20 +38,30 @@ export interface MemoryCollections {
 /** Runs an operation as the shard would: after its latency, failing when the shard is unreachable. */
 export type MemoryIo = <T>(op: () => T) => Promise<T>;
 
+/** What a memory data store offers, and how it writes a checkpoint with a batch (`batchWrite`). */
+export interface MemoryDataStoreOptions {
+  readonly compareAndSet: boolean;
+  /** Offer `batchWrite`, writing checkpoints with `putRecord` (which checks the fence, synchronously). */
+  readonly batchWrite?: { readonly putRecord: (record: LedgerRecord, fence: Fence) => void } | undefined;
+}
+
 export class MemoryDataStore implements DataStore {
   readonly #shard: () => MemoryCollections;
   readonly #io: MemoryIo;
   readonly compareAndSet: CompareAndSet | undefined;
   /** `update` migrations with `$set`/`$unset`/`$inc` on top-level fields (see ./memory-server-update.ts). */
   readonly serverUpdate: MemoryServerUpdate;
+  readonly batchWrite: BatchWrite | undefined;
 
-  constructor(shard: () => MemoryCollections, io: MemoryIo, options: { compareAndSet: boolean }) {
+  constructor(shard: () => MemoryCollections, io: MemoryIo, options: MemoryDataStoreOptions) {
     this.#shard = shard;
     this.#io = io;
     this.serverUpdate = new MemoryServerUpdate(shard, io);
     this.compareAndSet = options.compareAndSet
       ? { writeIfUnchanged: (t, patches) => this.#writeIfUnchanged(t, patches) }
       : undefined;
+    const put = options.batchWrite?.putRecord;
+    this.batchWrite = put ? { checkpoints: true, apply: (request) => this.#apply(request, put) } : undefined;
   }
 
   /**
@@ -115,6 +130,31 @@ export class MemoryDataStore implements DataStore {
         else conflicts.push(p.key);
       }
       return { written: c.patch(ok), conflicts };
+    });
+  }
+
+  /**
+   * The whole batch in one operation (nothing else runs in between): every patch checked first,
+   * and nothing written on a conflict; else the fence checked, the first copies saved, the
+   * patches written and the checkpoint put.
+   */
+  #apply(
+    request: BatchWriteRequest,
+    putRecord: (record: LedgerRecord, fence: Fence) => void,
+  ): Promise<BatchWriteResult> {
+    return this.#io(() => {
+      const c = this.#collection(request.target);
+      const conflicts: KeyValue[] = [];
+      for (const p of request.patches) {
+        const now = c.get(p.key);
+        if (!now || (request.compareAndSet && !sameValue(now, p.before))) conflicts.push(p.key);
+      }
+      if (conflicts.length) return { written: 0, conflicts };
+      const { checkpoint, backup } = request;
+      // Refused before anything is written, as one statement would be.
+      if (checkpoint) putRecord(checkpoint.record, checkpoint.fence);
+      if (backup) this.#collection(backup.target).insertMissing(backup.keys.map((k) => c.get(k)!));
+      return { written: c.patch(request.patches), conflicts };
     });
   }
 

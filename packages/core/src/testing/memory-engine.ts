@@ -53,6 +53,12 @@ export interface MemoryEngineOptions {
    * Default `false`: the batch engine then writes with `update`.
    */
   readonly compareAndSet?: boolean;
+  /**
+   * Offer the batch-write capability (`DataStore.batchWrite`, flag `capabilities.batchWrite`): a
+   * batch's backup, write and checkpoint in one atomic step, as PostgreSQL does in one statement.
+   * Default `false`: the batch engine then makes those calls one after another.
+   */
+  readonly batchWrite?: boolean;
   /** Offer preserved copies (`ShardAdapter.preserved`) for schema migrations' `preserve`. Default `true`. */
   readonly preserve?: boolean;
   /**
@@ -62,7 +68,7 @@ export interface MemoryEngineOptions {
   readonly defaultKey?: readonly string[];
 }
 
-const capabilitiesOf = (compareAndSet: boolean): EngineCapabilities => ({
+const capabilitiesOf = (compareAndSet: boolean, batchWrite: boolean): EngineCapabilities => ({
   transactions: false,
   transactionalDdl: false,
   changeCapture: false,
@@ -70,6 +76,7 @@ const capabilitiesOf = (compareAndSet: boolean): EngineCapabilities => ({
   serverCopy: false,
   inspect: true,
   serverUpdate: true,
+  batchWrite,
 });
 
 export interface MemoryEngine extends EngineAdapter<MemoryShard> {
@@ -96,7 +103,7 @@ export function memoryEngine(options: MemoryEngineOptions = {}): MemoryEngine {
   }
   const store = options.store ?? createMemoryStore();
   const lock = new MemoryLockProvider(store.locks);
-  const capabilities = capabilitiesOf(options.compareAndSet ?? false);
+  const capabilities = capabilitiesOf(options.compareAndSet ?? false, options.batchWrite ?? false);
   const adapters = new Map(
     ids.map((id) => [
       id,
@@ -172,14 +179,14 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
     const io = this.#io.bind(this);
     const shard = () => store.shard(id);
     const locks = store.locks;
+    const putRecord = (record: LedgerRecord, fence: Fence) => {
+      locks.checkFence(fence, `Ledger write of "${record.id}" on shard "${id}"`);
+      shard().ledger.set(record.id, structuredClone(record));
+    };
     this.ledger = {
       init: () => io(() => undefined),
       list: () => io(() => [...shard().ledger.values()].map((r) => structuredClone(r))),
-      put: (record: LedgerRecord, fence: Fence) =>
-        io(() => {
-          locks.checkFence(fence, `Ledger write of "${record.id}" on shard "${id}"`);
-          shard().ledger.set(record.id, structuredClone(record));
-        }),
+      put: (record: LedgerRecord, fence: Fence) => io(() => putRecord(record, fence)),
       delete: (mid: string, fence: Fence) =>
         io(() => {
           locks.checkFence(fence, `Ledger delete of "${mid}" on shard "${id}"`);
@@ -187,7 +194,10 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
         }),
     };
     this.preserved = preserve ? new MemoryPreserveStore(shard, io) : undefined;
-    this.data = new MemoryDataStore(shard, io, { compareAndSet: capabilities.compareAndSet === true });
+    this.data = new MemoryDataStore(shard, io, {
+      compareAndSet: capabilities.compareAndSet === true,
+      batchWrite: capabilities.batchWrite ? { putRecord } : undefined,
+    });
     this.directory = new MemoryTenantDirectory(() => shard().directory, io);
   }
 

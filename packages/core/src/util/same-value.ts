@@ -59,12 +59,20 @@ export interface RowDiff {
 /** The top-level fields of `after` that differ from `before`, and those `before` had and `after` lacks. */
 export function diffRow(before: Row, after: Row): RowDiff {
   const set: Row = {};
-  for (const [k, v] of Object.entries(after)) {
+  const has = Object.prototype.hasOwnProperty;
+  // Loops over the keys rather than entries/filter: this runs once per row a transform returns.
+  const keys = Object.keys(after);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const v = after[k];
     if (v === undefined) continue;
-    if (!Object.prototype.hasOwnProperty.call(before, k) || !sameValue(before[k], v)) set[k] = v;
+    if (!has.call(before, k) || !sameValue(before[k], v)) set[k] = v;
   }
-  const unset = Object.keys(before).filter(
-    (k) => before[k] !== undefined && (!Object.prototype.hasOwnProperty.call(after, k) || after[k] === undefined),
-  );
+  const unset: string[] = [];
+  const old = Object.keys(before);
+  for (let i = 0; i < old.length; i++) {
+    const k = old[i]!;
+    if (before[k] !== undefined && (!has.call(after, k) || after[k] === undefined)) unset.push(k);
+  }
   return { set, unset };
 }

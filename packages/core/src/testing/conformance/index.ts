@@ -10,11 +10,12 @@
  * await runConformance(myHarness, { runner: { describe, it, expect, afterEach } });
  * ```
  *
- * Cases about a capability (`compareAndSet`, `serverCopy`, `inspect`, `serverUpdate`) read it on a connected
- * shard of the harness (flag AND object, as core does) and are skipped, with the reason in their
- * name, where it is absent.
+ * Cases about a capability (`compareAndSet`, `serverCopy`, `inspect`, `serverUpdate`, `batchWrite`)
+ * read it on a connected shard of the harness (flag AND object, as core does) and are skipped, with
+ * the reason in their name, where it is absent.
  */
 import type { ShardAdapter } from '../../index.js';
+import { batchWriteCases } from './batch-write.js';
 import { compareAndSetCases } from './compare-and-set.js';
 import { caseContext, type Case, type CapabilityFlag, type ConformanceOptions, type FixturePart } from './context.js';
 import { dataCases } from './data.js';
@@ -54,6 +55,7 @@ const OBJECT_OF: Partial<Record<CapabilityFlag, (shard: ShardAdapter) => boolean
   serverCopy: (s) => s.data.serverCopy !== undefined,
   inspect: (s) => typeof s.data.inspect === 'function',
   serverUpdate: (s) => s.data.serverUpdate !== undefined,
+  batchWrite: (s) => s.data.batchWrite !== undefined,
 };
 
 /**
@@ -99,6 +101,7 @@ export function conformanceCases(options: ConformanceOptions = {}): readonly Cas
     ...compareAndSetCases,
     ...serverCopyCases,
     ...serverUpdateCases,
+    ...batchWriteCases,
     ...verifyCases(options),
   ];
 }
