@@ -10,6 +10,7 @@
  */
 import { assertBackupTarget, DefinitionError, ErrorCode, MigrateError } from '@mcp/migrate-core/engine';
 import type {
+  BatchWrite,
   CompareAndSet,
   DataStore,
   DataTarget,
@@ -39,8 +40,9 @@ import {
 } from './internal/sql.js';
 import { serverChecksum } from './internal/checksum.js';
 import { PostgresServerCopy } from './internal/server-copy.js';
+import { PostgresBatchWrite } from './internal/batch-write.js';
 import { groupPatches } from './internal/patches.js';
-import { isTextVersion, ROW_VERSION, RowVersions, TEXT_VERSION } from './internal/row-version.js';
+import { isTextVersion, ROW_VERSION, RowVersions, selectWithVersions, TEXT_VERSION } from './internal/row-version.js';
 import { columnJson, jsonValue } from './internal/values.js';
 import type { ShardContext } from './internal/shard-context.js';
 
@@ -73,6 +75,9 @@ export class PostgresDataStore implements DataStore {
   /** Backups made and restored with `INSERT … SELECT` in the server: timestamps keep their microseconds. */
   readonly serverCopy: ServerCopy | undefined;
 
+  /** A batch's backup, compare-and-set write and checkpoint in one statement (see internal/batch-write.ts). */
+  readonly batchWrite: BatchWrite | undefined;
+
   constructor(ctx: ShardContext) {
     this.ctx = ctx;
     this.serverCopy = new PostgresServerCopy(ctx, {
@@ -81,6 +86,14 @@ export class PostgresDataStore implements DataStore {
       where: (target, range, p) => this.where(target, range, p),
       scan: (target, after, limit) => this.scan(target, after, limit),
       intoBackup: (target, save) => this.#intoBackup(target, save),
+    });
+    this.batchWrite = new PostgresBatchWrite(ctx, {
+      table: (target) => this.table(target),
+      columnsOf: (t) => this.columnsOf(t),
+      where: (target, range, p) => this.where(target, range, p),
+      intoBackup: (target, save) => this.#intoBackup(target, save),
+      groups: (target, patches) => this.#groups(target, patches),
+      versionOf: (target, row) => this.#versionOf(target, row),
     });
   }
 
@@ -110,7 +123,7 @@ export class PostgresDataStore implements DataStore {
         throw error;
       }
     }
-    return this.#versions.read(this.table(target).sql, (column) => this.select(target, { after }, limit, column));
+    return this.#versions.read(this.table(target).sql, (column) => this.#selectVersioned(target, after, limit, column));
   }
 
   async count(target: DataTarget, range?: KeyRange): Promise<number> {
@@ -289,6 +302,16 @@ export class PostgresDataStore implements DataStore {
         p.values,
       )
     ).rows;
+  }
+
+  /** {@link select} with the row version `column` last, kept apart from the rows (see internal/row-version.ts). */
+  async #selectVersioned(target: DataTarget, after: KeyValue | undefined, limit: number, column: string) {
+    const p = new Params();
+    const where = await this.where(target, { after }, p);
+    const order = (await this.#keyExprs(target)).join(', ');
+    const lim = p.add(Math.max(0, Math.floor(limit)));
+    const sql = `SELECT r.*, ${column} FROM ${this.table(target).sql} AS r${where} ORDER BY ${order} LIMIT ${lim}`;
+    return selectWithVersions(this.ctx.pool, sql, p.values);
   }
 
   /** ` WHERE …` for the filter and key range, or `''`. */

@@ -4,8 +4,10 @@
  * Every write is one statement that succeeds only while the writer's fencing token is the newest.
  */
 import { StaleLeaseError } from '@mcp/migrate-core/engine';
-import type { Checkpoint, Fence, LedgerCounts, LedgerRecord, LedgerState, LedgerStore } from '@mcp/migrate-core/engine';
-import { decodeKeyValue, encodeKeyValue } from './internal/key-codec.js';
+import type { Fence, LedgerCounts, LedgerRecord, LedgerState, LedgerStore } from '@mcp/migrate-core/engine';
+import { decodeKeyValue } from './internal/key-codec.js';
+import { fenceHolds, LEDGER_COLUMNS as COLUMNS, ledgerInsert } from './internal/ledger-sql.js';
+import { Params } from './internal/sql.js';
 import { sqlState } from './postgres-errors.js';
 import type { ShardContext } from './internal/shard-context.js';
 
@@ -16,13 +18,17 @@ interface LedgerRow {
   started_at: Date | string | null;
   finished_at: Date | string | null;
   runner_id: string | null;
-  checkpoint: { after: unknown[] | null; fingerprint: string; direction: 'up' | 'down' } | null;
+  checkpoint: {
+    after: unknown[] | null;
+    fingerprint: string;
+    direction: 'up' | 'down';
+    backup?: false;
+    upTo?: unknown[] | null;
+  } | null;
   counts: LedgerCounts | null;
   error: LedgerRecord['error'];
   seq: number | string;
 }
-
-const COLUMNS = 'id, state, checksum, started_at, finished_at, runner_id, checkpoint, counts, error, seq';
 
 export class PostgresLedger implements LedgerStore {
   readonly #ctx: ShardContext;
@@ -49,27 +55,9 @@ export class PostgresLedger implements LedgerStore {
 
   async put(record: LedgerRecord, fence: Fence): Promise<void> {
     await this.#ctx.ready();
-    const { ledger } = this.#ctx.tables;
-    const sql = `INSERT INTO ${ledger} (${COLUMNS})
-      SELECT $3, $4, $5, $6::timestamptz, $7::timestamptz, $8, $9::jsonb, $10::jsonb, $11::jsonb, $12::integer
-      WHERE ${this.#fenceHolds()}
-      ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, checksum = EXCLUDED.checksum, started_at = EXCLUDED.started_at,
-        finished_at = EXCLUDED.finished_at, runner_id = EXCLUDED.runner_id, checkpoint = EXCLUDED.checkpoint,
-        counts = EXCLUDED.counts, error = EXCLUDED.error, seq = EXCLUDED.seq`;
-    const result = await this.#ctx.pool.query(sql, [
-      fence.lockName,
-      String(fence.token),
-      record.id,
-      record.state,
-      record.checksum,
-      record.startedAt,
-      record.finishedAt,
-      record.runnerId,
-      json(record.checkpoint ? encodeCheckpoint(record.checkpoint) : null),
-      json(record.counts),
-      json(record.error),
-      record.seq,
-    ]);
+    const p = new Params();
+    const sql = ledgerInsert(this.#ctx.tables, record, fenceHolds(this.#ctx.tables, fence, p), p);
+    const result = await this.#ctx.pool.query(sql, p.values);
     if (!result.rowCount) throw this.#stale(`Ledger write of "${record.id}"`, fence);
   }
 
@@ -85,11 +73,6 @@ export class PostgresLedger implements LedgerStore {
     if (!Number(rows[0]?.ok)) throw this.#stale(`Ledger delete of "${id}"`, fence);
   }
 
-  /** `$1` lock name, `$2` token. `FOR SHARE` makes a concurrent token bump wait for this write, or this write see the bump. */
-  #fenceHolds(): string {
-    return `EXISTS (SELECT 1 FROM ${this.#ctx.tables.fences} WHERE lock_name = $1 AND token = $2::bigint FOR SHARE)`;
-  }
-
   #stale(what: string, fence: Fence): StaleLeaseError {
     return new StaleLeaseError(
       `${what} on shard "${this.#ctx.shardId}" refused: fencing token ${fence.token} of lock "${fence.lockName}" is not the newest`,
@@ -98,18 +81,6 @@ export class PostgresLedger implements LedgerStore {
       },
     );
   }
-}
-
-function json(value: unknown): string | null {
-  return value === null || value === undefined ? null : JSON.stringify(value);
-}
-
-function encodeCheckpoint(cp: Checkpoint): unknown {
-  return {
-    after: cp.after === null ? null : cp.after.map(encodeKeyValue),
-    fingerprint: cp.fingerprint,
-    direction: cp.direction,
-  };
 }
 
 function iso(value: Date | string | null): string | null {
@@ -131,6 +102,8 @@ function toRecord(row: LedgerRow): LedgerRecord {
           after: cp.after === null ? null : cp.after.map(decodeKeyValue),
           fingerprint: cp.fingerprint,
           direction: cp.direction,
+          ...(cp.backup === false ? { backup: false as const } : {}),
+          ...(cp.upTo !== undefined ? { upTo: cp.upTo === null ? null : cp.upTo.map(decodeKeyValue) } : {}),
         }
       : null,
     counts: row.counts,

@@ -30,6 +30,7 @@ export const POSTGRES_CAPABILITIES: EngineCapabilities = {
   serverCopy: true,
   inspect: true,
   serverUpdate: true,
+  batchWrite: true,
 };
 /** A shard on pg-mem (known once connected) has neither compare-and-set nor server-side copies. */
 const PG_MEM_SHARD_CAPABILITIES: EngineCapabilities = { ...POSTGRES_CAPABILITIES, ...PG_MEM_CAPABILITIES };

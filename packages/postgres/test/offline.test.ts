@@ -64,6 +64,7 @@ describe('postgresEngine options', () => {
       serverCopy: true,
       inspect: true,
       serverUpdate: true,
+      batchWrite: true,
     });
     expect(engine.shards).toEqual([{ id: 'pg-0', engine: 'postgres', location: 'postgres://***@db-0:5432/chat' }]);
     expect(() => engine.shard('nope')).toThrow(/no shard "nope"/);
@@ -76,7 +77,12 @@ describe('postgresEngine options', () => {
     const shard = postgresEngine({ shards: [{ id: 'mem-0', pool: new Pool() }] }).shard('mem-0');
     expect(shard.capabilities.compareAndSet).toBe(true); // not known before connecting
     await shard.connect();
-    expect(shard.capabilities).toMatchObject({ compareAndSet: false, serverCopy: false, inspect: true });
+    expect(shard.capabilities).toMatchObject({
+      compareAndSet: false,
+      serverCopy: false,
+      inspect: true,
+      batchWrite: false,
+    });
     db.public.none('CREATE TABLE items (id integer PRIMARY KEY, v text)');
     db.public.none(`INSERT INTO items VALUES (1, 'a'), (2, 'b')`);
     const target = { name: 'items', key: ['id'] };

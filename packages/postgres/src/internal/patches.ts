@@ -27,23 +27,47 @@ export function groupPatches(
       },
     );
   const groups = new Map<string, RowPatch[]>();
+  // Column lists seen (as the patches list them), checked once each, with their sorted signature.
+  const checked = new Map<string, string>();
+  // The usual batch: every patch changes the same columns, listed in the same order, and its rows
+  // have the same kind of version; such a patch joins the previous one's group without a lookup.
+  let previous: { columns: string[]; text: boolean; group: RowPatch[] } | undefined;
   for (const p of patches) {
-    for (const c of Object.keys(p.set)) {
-      if (!names.has(c))
-        throw refuse(
-          `the transform returned column ${JSON.stringify(c).slice(0, 80)}, which table ${t.sql} does not have; nothing was written for this batch`,
-        );
-      assertIdentifier(c, 'column');
-    }
     if (p.unset.length) {
       throw refuse(
         `the transform dropped column(s) ${p.unset.map((c) => JSON.stringify(c)).join(', ')} of table ${t.sql}; return every column (set one to null to clear it)`,
       );
     }
-    const sig = `${textVersion(p.before) ? 't' : 'b'}\0${Object.keys(p.set).sort().join('\0')}`;
-    const g = groups.get(sig);
-    if (g) g.push(p);
-    else groups.set(sig, [p]);
+    const columns = Object.keys(p.set);
+    const text = textVersion(p.before);
+    if (previous && previous.text === text && sameList(previous.columns, columns)) {
+      previous.group.push(p);
+      continue;
+    }
+    const listed = columns.join('\0');
+    let signature = checked.get(listed);
+    if (signature === undefined) {
+      for (const c of columns) {
+        if (!names.has(c))
+          throw refuse(
+            `the transform returned column ${JSON.stringify(c).slice(0, 80)}, which table ${t.sql} does not have; nothing was written for this batch`,
+          );
+        assertIdentifier(c, 'column');
+      }
+      signature = [...columns].sort().join('\0');
+      checked.set(listed, signature);
+    }
+    const sig = `${text ? 't' : 'b'}\0${signature}`;
+    let group = groups.get(sig);
+    if (group) group.push(p);
+    else groups.set(sig, (group = [p]));
+    previous = { columns, text, group };
   }
   return [...groups.values()];
 }
+
+const sameList = (a: readonly string[], b: readonly string[]): boolean => {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};

@@ -2,6 +2,7 @@
  * Row versions for compare-and-set: read beside each row in a scan, compared in the guarded
  * `UPDATE`. Internal.
  */
+import type pg from 'pg';
 import type { Row } from '@mcp/migrate-core/engine';
 import { sqlState } from '../postgres-errors.js';
 import { q } from './sql.js';
@@ -38,24 +39,23 @@ export class RowVersions {
 
   /**
    * Runs `select(column)`, `column` being the version expression with its alias, and keeps each
-   * row's version; on a table with a column type without a binary send function (42883, "no
-   * binary output function") once more with {@link TEXT_VERSION}, which the table keeps.
+   * row's version (`select` returns the rows without it, and the versions in the same order); on a
+   * table with a column type without a binary send function (42883, "no binary output function")
+   * once more with {@link TEXT_VERSION}, which the table keeps.
    */
-  async read(table: string, select: (column: string) => Promise<Row[]>): Promise<Row[]> {
+  async read(table: string, select: (column: string) => Promise<{ rows: Row[]; versions: string[] }>): Promise<Row[]> {
     const versioned = () =>
       select(`${this.#textTables.has(table) ? TEXT_VERSION : ROW_VERSION} AS ${q(VERSION_FIELD)}`);
-    let rows: Row[];
+    let read: { rows: Row[]; versions: string[] };
     try {
-      rows = await versioned();
+      read = await versioned();
     } catch (error) {
       if (this.#textTables.has(table) || sqlState(error) !== '42883') throw error;
       this.#textTables.add(table);
-      rows = await versioned();
+      read = await versioned();
     }
-    for (const row of rows) {
-      this.#versions.set(row, row[VERSION_FIELD] as string);
-      delete row[VERSION_FIELD];
-    }
+    const { rows, versions } = read;
+    for (let i = 0; i < rows.length; i++) this.#versions.set(rows[i]!, versions[i]!);
     return rows;
   }
 
@@ -68,4 +68,33 @@ export class RowVersions {
   clear(): void {
     this.#textTables.clear();
   }
+}
+
+/**
+ * Runs `sql` (whose last result column is a row version) with rows read as arrays, and builds each
+ * row object without the version: deleting a property afterwards would leave every row a slow
+ * dictionary object. Rows are built as node-postgres builds them, from one prebuilt object, so
+ * that every row has the same shape and a column named like an `Object.prototype` member
+ * (`__proto__`) is an own property.
+ */
+export async function selectWithVersions(
+  pool: pg.Pool,
+  sql: string,
+  values: unknown[],
+): Promise<{ rows: Row[]; versions: string[] }> {
+  const result = await pool.query<unknown[]>({ text: sql, values, rowMode: 'array' });
+  const names = result.fields.slice(0, -1).map((f) => f.name);
+  const n = names.length;
+  const shape = Object.create(null) as Row;
+  for (const name of names) shape[name] = null;
+  const empty = { ...shape };
+  const rows: Row[] = new Array<Row>(result.rows.length);
+  const versions: string[] = new Array<string>(result.rows.length);
+  result.rows.forEach((values, i) => {
+    const row: Row = { ...empty };
+    for (let c = 0; c < n; c++) row[names[c]!] = values[c];
+    rows[i] = row;
+    versions[i] = values[n] as string;
+  });
+  return { rows, versions };
 }

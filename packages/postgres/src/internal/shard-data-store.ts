@@ -7,6 +7,7 @@
  */
 import { MigrateError, ErrorCode } from '@mcp/migrate-core/engine';
 import type {
+  BatchWrite,
   CompareAndSet,
   DataStore,
   DataTarget,
@@ -40,6 +41,12 @@ export class ShardDataStore implements DataStore {
 
   /** `sql` migrations, per key range in the server (refused on pg-mem by its `check`). */
   readonly serverUpdate: PostgresServerUpdate;
+
+  /** A batch's backup, write and checkpoint in one statement (refused on pg-mem, whose `capabilities` say so). */
+  readonly batchWrite: BatchWrite = {
+    checkpoints: true,
+    apply: async (request) => (await this.#capability('batchWrite')).apply(request),
+  };
 
   constructor(ctx: ShardContext) {
     this.#ctx = ctx;
@@ -92,7 +99,9 @@ export class ShardDataStore implements DataStore {
     return (await this.store()).drop(target);
   }
 
-  async #capability<K extends 'compareAndSet' | 'serverCopy'>(name: K): Promise<NonNullable<PostgresDataStore[K]>> {
+  async #capability<K extends 'compareAndSet' | 'serverCopy' | 'batchWrite'>(
+    name: K,
+  ): Promise<NonNullable<PostgresDataStore[K]>> {
     const found = (await this.store())[name];
     if (found) return found as NonNullable<PostgresDataStore[K]>;
     throw new MigrateError(

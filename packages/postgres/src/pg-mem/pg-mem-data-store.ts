@@ -5,9 +5,10 @@
  * backups created from the information schema, checksums computed in the client over what the
  * driver returns, and upserts that write the new value (pg-mem keeps milliseconds only).
  *
- * It has neither capability: no row versions, so no compare-and-set (the batch engine writes with
- * `update`), and no server-side copies (backups are written and restored through JS). The shard's
- * `capabilities` say so once it is connected ({@link PG_MEM_CAPABILITIES}).
+ * It has none of the capabilities: no row versions, so no compare-and-set (the batch engine writes
+ * with `update`), no server-side copies (backups are written and restored through JS), no batch
+ * writes in one statement and no server-side migrations. The shard's `capabilities` say so once it
+ * is connected ({@link PG_MEM_CAPABILITIES}).
  */
 import { RowSetHash } from '@mcp/migrate-core/engine';
 import type {
@@ -47,11 +48,13 @@ export const PG_MEM_CAPABILITIES = {
   compareAndSet: false,
   serverCopy: false,
   serverUpdate: false,
+  batchWrite: false,
 } as const satisfies Partial<EngineCapabilities>;
 
 export class PgMemDataStore extends PostgresDataStore {
   override readonly compareAndSet = undefined;
   override readonly serverCopy = undefined;
+  override readonly batchWrite = undefined;
 
   override async inspect(target: DataTarget): Promise<TargetInfo> {
     await this.ctx.ready();
