@@ -1,9 +1,11 @@
 // bench/pg-transform: a batched data migration through the SDK against the same change made
-// server-side in one statement, on identical copies of a table, in one run: the JS transform, and
-// the same change as a server-side `sql` migration (one UPDATE per key range, backup included).
-// Targets (issue 11): JS ≤ 2.0 × the single UPDATE; `sql` ≤ 1.1 ×; flat memory (peak RSS < 200 MB).
+// server-side in one statement, on identical copies of a table, in one run: the JS transform with
+// its backup, the JS transform with `backup: false` (and an exact `reverse`), and the same change as
+// a server-side `sql` migration (one UPDATE per key range, backup included).
+// Targets (issue 11): JS ≤ 2.0 × the single UPDATE, ≤ 1.3 × with `backup: false`; `sql` ≤ 1.1 ×;
+// flat memory (peak RSS < 200 MB).
 //   BENCH_ROWS (1000000)  BENCH_BATCH (5000)  BENCH_SQL_BATCH (50000: rows per range of the sql migration)
-//   BENCH_ONLY=sql (the sql migration only)
+//   BENCH_ONLY=sql (the sql migration only), BENCH_ONLY=js (the JS transforms only)
 //   node bench/pg-transform/index.mjs     (after `pnpm build`, with `bash scripts/services.sh start`)
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,7 +18,7 @@ import { benchDatabase } from '../support.mjs';
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 5_000);
 const SQL_BATCH = Number(process.env.BENCH_SQL_BATCH ?? 50_000);
-/** `sql`: only the server-side migration (skips the JS transform, the long part). */
+/** `sql`: only the server-side migration (skips the JS transforms, the long part); `js`: only the JS transforms. */
 const ONLY = process.env.BENCH_ONLY;
 const { url, drop } = await benchDatabase('mcp_bench_tx');
 
@@ -55,18 +57,26 @@ try {
       ),
     ),
   );
+  // The database is dropped WITH (FORCE) at the end, which ends this session if still open.
+  db.on('error', () => undefined);
   await db.query(DDL('deliveries_sql'));
   await db.query('INSERT INTO deliveries_sql SELECT * FROM deliveries_sdk');
   await db.query(DDL('deliveries_srv'));
   await db.query('INSERT INTO deliveries_srv SELECT * FROM deliveries_sdk');
   await db.query(DDL('deliveries_loop'));
   await db.query('INSERT INTO deliveries_loop SELECT * FROM deliveries_sdk');
+  await db.query(DDL('deliveries_nobk'));
+  await db.query('INSERT INTO deliveries_nobk SELECT * FROM deliveries_sdk');
+  await db.query(DDL('deliveries_jsloop'));
+  await db.query('INSERT INTO deliveries_jsloop SELECT * FROM deliveries_sdk');
+  await db.query('VACUUM ANALYZE deliveries_jsloop');
   await db.query('VACUUM ANALYZE deliveries_loop');
+  await db.query('VACUUM ANALYZE deliveries_nobk');
   await db.query('VACUUM ANALYZE deliveries_sdk');
   await db.query('VACUUM ANALYZE deliveries_sql');
   await db.query('VACUUM ANALYZE deliveries_srv');
   await db.query('CHECKPOINT');
-  console.log(`seeded 4 × ${ROWS.toLocaleString()} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`seeded 6 × ${ROWS.toLocaleString()} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   // The change: status upper-cased and a computed status code, in JS / in SQL.
   const CODES = { SENT: 200, FAILED: 500, QUEUED: 202, DELIVERED: 201 };
@@ -78,63 +88,120 @@ try {
   await db.query('CHECKPOINT');
 
   const engine = postgresEngine({ shards: [{ id: 'bench', connectionString: url.toString() }], poolSize: 4 });
+  const transform = (row) => {
+    const status = String(row.status).toUpperCase();
+    return { ...row, status, status_code: CODES[status] };
+  };
   const migration = defineDataMigration({
     id: '0001-status-upper',
     engine: 'postgres',
     table: 'deliveries_sdk',
     key: 'id',
     batchSize: BATCH,
-    transform: (row) => {
-      const status = String(row.status).toUpperCase();
-      return { ...row, status, status_code: CODES[status] };
-    },
+    transform,
   });
-  const migrator = createMigrator({
-    engines: { postgres: engine },
-    migrations: [migration],
-    throttle: { minBatchSize: BATCH, maxBatchSize: BATCH },
-  });
-  const rssBefore = process.memoryUsage().rss;
-  peakRss = rssBefore;
-  const m0 = Date.now();
-  const report = ONLY === 'sql' ? { ok: true } : await migrator.run();
-  const sdkMs = Date.now() - m0;
-  await migrator.close();
-  if (!report.ok) throw new Error('migration failed');
-
-  // A reference: the same UPDATE in a plain loop over key ranges of SQL_BATCH rows (no backup, no
-  // checkpoint), which is what the ranges alone cost against the single statement.
-  await db.query('CHECKPOINT');
-  const l0 = Date.now();
-  for (let lo = -1; ; lo += SQL_BATCH) {
-    const r = await db.query(`UPDATE deliveries_loop ${SET} WHERE id > $1 AND id <= $2`, [lo, lo + SQL_BATCH]);
-    if (r.rowCount === 0 && lo >= ROWS) break;
-  }
-  const loopMs = Date.now() - l0;
-
-  // The same change as a server-side `sql` migration: one UPDATE per key range of SQL_BATCH rows.
-  await db.query('CHECKPOINT');
-  const server = defineDataMigration({
-    id: '0002-status-upper-sql',
+  // The same transform keeping no backup: rollback uses its exact inverse.
+  const noBackup = defineDataMigration({
+    id: '0001-status-upper-no-backup',
     engine: 'postgres',
-    table: 'deliveries_srv',
+    table: 'deliveries_nobk',
     key: 'id',
-    batchSize: SQL_BATCH,
-    sql: `UPDATE deliveries_srv ${SET} WHERE id > $1 AND id <= $2`,
+    batchSize: BATCH,
+    transform,
+    reverse: (row) => ({ ...row, status: String(row.status).toLowerCase(), status_code: null }),
+    backup: false,
   });
-  const srvMigrator = createMigrator({
-    engines: { postgres: postgresEngine({ shards: [{ id: 'bench', connectionString: url.toString() }], poolSize: 4 }) },
-    migrations: ONLY === 'sql' ? [server] : [migration, server],
-    throttle: { minBatchSize: SQL_BATCH, maxBatchSize: SQL_BATCH },
-  });
-  const q0 = Date.now();
-  const srvReport = await srvMigrator.run();
-  const srvMs = Date.now() - q0;
-  await srvMigrator.close();
-  if (!srvReport.ok)
-    throw new Error(`sql migration failed: ${JSON.stringify(srvReport.shards[0].migrations[0].error)}`);
+  /** Runs `migrations` (the last one pending), timed, with the peak RSS sampled during the run. */
+  const timed = async (migrations) => {
+    const migrator = createMigrator({
+      engines: { postgres: engine },
+      migrations,
+      throttle: { minBatchSize: BATCH, maxBatchSize: BATCH },
+    });
+    await db.query('CHECKPOINT');
+    const rssBefore = process.memoryUsage().rss;
+    peakRss = rssBefore;
+    const m0 = Date.now();
+    const report = await migrator.run();
+    const ms = Date.now() - m0;
+    if (!report.ok) throw new Error(`migration ${migrations.at(-1).id} failed`);
+    return { ms, rssBefore, peak: peakRss };
+  };
+  const js = ONLY === 'sql' ? undefined : await timed([migration]);
+  const jsNoBackup = ONLY === 'sql' ? undefined : await timed([migration, noBackup]);
+  await engine.close();
+  // A reference for the JS transforms: a plain loop with none of the SDK's guarantees (keyset read
+  // of BATCH rows, the same transform in JS, one UPDATE … FROM unnest(…) per batch; no backup, no
+  // compare-and-set, no checkpoint), timed in the same run on its own copy of the table.
+  let jsLoopMs = 0;
+  if (ONLY !== 'sql') {
+    await db.query('CHECKPOINT');
+    const j0 = Date.now();
+    for (let after = -1; ;) {
+      const { rows } = await db.query(`SELECT * FROM deliveries_jsloop WHERE id > $1 ORDER BY id LIMIT ${BATCH}`, [
+        after,
+      ]);
+      if (rows.length === 0) break;
+      after = rows.at(-1).id;
+      const next = rows.map(transform);
+      await db.query(
+        `UPDATE deliveries_jsloop AS d SET status = u.status, status_code = u.code
+         FROM unnest($1::bigint[], $2::text[], $3::integer[]) AS u(id, status, code) WHERE d.id = u.id`,
+        [next.map((r) => r.id), next.map((r) => r.status), next.map((r) => r.status_code)],
+      );
+    }
+    jsLoopMs = Date.now() - j0;
+  }
+  if (jsNoBackup) {
+    const kept = await db.query(`SELECT to_regclass('mcp_backup_0001_status_upper_no_backup') AS t`);
+    if (kept.rows[0].t !== null) throw new Error('backup: false wrote a backup table');
+  }
 
-  for (const other of ONLY === 'sql' ? ['deliveries_srv'] : ['deliveries_sdk', 'deliveries_srv']) {
+  let loopMs = 0;
+  let srvMs = 0;
+  if (ONLY !== 'js') {
+    // A reference: the same UPDATE in a plain loop over key ranges of SQL_BATCH rows (no backup, no
+    // checkpoint), which is what the ranges alone cost against the single statement.
+    await db.query('CHECKPOINT');
+    const l0 = Date.now();
+    for (let lo = -1; ; lo += SQL_BATCH) {
+      const r = await db.query(`UPDATE deliveries_loop ${SET} WHERE id > $1 AND id <= $2`, [lo, lo + SQL_BATCH]);
+      if (r.rowCount === 0 && lo >= ROWS) break;
+    }
+    loopMs = Date.now() - l0;
+
+    // The same change as a server-side `sql` migration: one UPDATE per key range of SQL_BATCH rows.
+    await db.query('CHECKPOINT');
+    const server = defineDataMigration({
+      id: '0002-status-upper-sql',
+      engine: 'postgres',
+      table: 'deliveries_srv',
+      key: 'id',
+      batchSize: SQL_BATCH,
+      sql: `UPDATE deliveries_srv ${SET} WHERE id > $1 AND id <= $2`,
+    });
+    const srvMigrator = createMigrator({
+      engines: {
+        postgres: postgresEngine({ shards: [{ id: 'bench', connectionString: url.toString() }], poolSize: 4 }),
+      },
+      migrations: ONLY === 'sql' ? [server] : [migration, noBackup, server],
+      throttle: { minBatchSize: SQL_BATCH, maxBatchSize: SQL_BATCH },
+    });
+    const q0 = Date.now();
+    const srvReport = await srvMigrator.run();
+    srvMs = Date.now() - q0;
+    await srvMigrator.close();
+    if (!srvReport.ok)
+      throw new Error(`sql migration failed: ${JSON.stringify(srvReport.shards[0].migrations[0].error)}`);
+  }
+
+  const checked = { sql: ['deliveries_srv'], js: ['deliveries_sdk', 'deliveries_nobk', 'deliveries_jsloop'] }[ONLY] ?? [
+    'deliveries_sdk',
+    'deliveries_nobk',
+    'deliveries_jsloop',
+    'deliveries_srv',
+  ];
+  for (const other of checked) {
     const diff = await db.query(`SELECT count(*) AS n FROM ${other} a JOIN deliveries_sql b USING (id)
       WHERE a.status IS DISTINCT FROM b.status OR a.status_code IS DISTINCT FROM b.status_code`);
     if (Number(diff.rows[0].n) !== 0) throw new Error(`${diff.rows[0].n} rows differ between ${other} and the UPDATE`);
@@ -142,21 +209,29 @@ try {
   await db.end();
 
   const maxRss = process.resourceUsage().maxRSS * 1024;
+  const rate = (ms) => `${Math.round(ROWS / (ms / 1000)).toLocaleString()} rows/s`;
   console.log(`single UPDATE      ${(sqlMs / 1000).toFixed(2)} s`);
-  if (ONLY !== 'sql')
+  if (js && jsNoBackup) {
+    console.log(`SDK (batch ${BATCH})  ${(js.ms / 1000).toFixed(2)} s  (${rate(js.ms)}, backup included)`);
+    console.log(`ratio SDK/UPDATE   ${(js.ms / sqlMs).toFixed(2)}  (target ≤ 2.0)`);
+    console.log(`SDK backup: false  ${(jsNoBackup.ms / 1000).toFixed(2)} s  (${rate(jsNoBackup.ms)})`);
+    console.log(`ratio SDK/UPDATE   ${(jsNoBackup.ms / sqlMs).toFixed(2)}  (target ≤ 1.3)`);
     console.log(
-      `SDK (batch ${BATCH})  ${(sdkMs / 1000).toFixed(2)} s  (${Math.round(ROWS / (sdkMs / 1000)).toLocaleString()} rows/s, backup included)`,
+      `JS loop            ${(jsLoopMs / 1000).toFixed(2)} s  (ratio ${(jsLoopMs / sqlMs).toFixed(2)}: read, transform, UPDATE … FROM unnest per batch of ${BATCH}; no backup, compare-and-set or checkpoint)`,
     );
-  if (ONLY !== 'sql') console.log(`ratio SDK/UPDATE   ${(sdkMs / sqlMs).toFixed(2)}  (target ≤ 2.0)`);
+  }
+  if (ONLY !== 'js') {
+    console.log(
+      `range loop         ${(loopMs / 1000).toFixed(2)} s  (ratio ${(loopMs / sqlMs).toFixed(2)}: the same UPDATE over ranges of ${SQL_BATCH}, no backup, no checkpoint)`,
+    );
+    console.log(
+      `sql migration      ${(srvMs / 1000).toFixed(2)} s  (ranges of ${SQL_BATCH}, backup of the changed rows and a checkpoint per range included)`,
+    );
+    console.log(`ratio sql/UPDATE   ${(srvMs / sqlMs).toFixed(2)}  (target ≤ 1.1)`);
+  }
+  const during = [js, jsNoBackup].filter(Boolean);
   console.log(
-    `range loop         ${(loopMs / 1000).toFixed(2)} s  (ratio ${(loopMs / sqlMs).toFixed(2)}: the same UPDATE over ranges of ${SQL_BATCH}, no backup, no checkpoint)`,
-  );
-  console.log(
-    `sql migration      ${(srvMs / 1000).toFixed(2)} s  (ranges of ${SQL_BATCH}, backup of the changed rows and a checkpoint per range included)`,
-  );
-  console.log(`ratio sql/UPDATE   ${(srvMs / sqlMs).toFixed(2)}  (target ≤ 1.1)`);
-  console.log(
-    `peak RSS           ${mb(Math.max(peakRss, maxRss))} (during the SDK run, sampled: ${mb(peakRss)}; before it: ${mb(rssBefore)})`,
+    `peak RSS           ${mb(maxRss)} (the process)${during.length ? `; sampled during the JS runs: ${during.map((r) => mb(r.peak)).join(', ')} (before: ${during.map((r) => mb(r.rssBefore)).join(', ')})` : ''}`,
   );
 } finally {
   clearInterval(sampler);
