@@ -11,9 +11,15 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createMigrator, defineDataMigration } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
 import { benchDatabase } from '../support.mjs';
+import { SET, transform, withBackup, withoutBackup } from './change.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 5_000);
@@ -27,8 +33,6 @@ const DDL = (name) => `CREATE TABLE ${name} (
   last_attempt_at timestamptz, payload jsonb, status_code integer)`;
 const STATUSES = ['sent', 'failed', 'queued', 'delivered'];
 
-let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
 const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 try {
@@ -78,58 +82,26 @@ try {
   await db.query('CHECKPOINT');
   console.log(`seeded 6 × ${ROWS.toLocaleString()} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-  // The change: status upper-cased and a computed status code, in JS / in SQL.
-  const CODES = { SENT: 200, FAILED: 500, QUEUED: 202, DELIVERED: 201 };
   const s0 = Date.now();
-  const SET = `SET status = upper(status),
-    status_code = CASE upper(status) WHEN 'SENT' THEN 200 WHEN 'FAILED' THEN 500 WHEN 'QUEUED' THEN 202 WHEN 'DELIVERED' THEN 201 END`;
   await db.query(`UPDATE deliveries_sql ${SET}`);
   const sqlMs = Date.now() - s0;
   await db.query('CHECKPOINT');
 
-  const engine = postgresEngine({ shards: [{ id: 'bench', connectionString: url.toString() }], poolSize: 4 });
-  const transform = (row) => {
-    const status = String(row.status).toUpperCase();
-    return { ...row, status, status_code: CODES[status] };
-  };
-  const migration = defineDataMigration({
-    id: '0001-status-upper',
-    engine: 'postgres',
-    table: 'deliveries_sdk',
-    key: 'id',
-    batchSize: BATCH,
-    transform,
-  });
-  // The same transform keeping no backup: rollback uses its exact inverse.
-  const noBackup = defineDataMigration({
-    id: '0001-status-upper-no-backup',
-    engine: 'postgres',
-    table: 'deliveries_nobk',
-    key: 'id',
-    batchSize: BATCH,
-    transform,
-    reverse: (row) => ({ ...row, status: String(row.status).toLowerCase(), status_code: null }),
-    backup: false,
-  });
-  /** Runs `migrations` (the last one pending), timed, with the peak RSS sampled during the run. */
-  const timed = async (migrations) => {
-    const migrator = createMigrator({
-      engines: { postgres: engine },
-      migrations,
-      throttle: { minBatchSize: BATCH, maxBatchSize: BATCH },
-    });
+  /** One SDK run in a child process (its peak RSS is the migration's own), timed there. */
+  const timed = async (mode) => {
     await db.query('CHECKPOINT');
-    const rssBefore = process.memoryUsage().rss;
-    peakRss = rssBefore;
-    const m0 = Date.now();
-    const report = await migrator.run();
-    const ms = Date.now() - m0;
-    if (!report.ok) throw new Error(`migration ${migrations.at(-1).id} failed`);
-    return { ms, rssBefore, peak: peakRss };
+    const child = spawn(process.execPath, [join(here, 'migrate-child.mjs')], {
+      env: { ...process.env, BENCH_URL: url.toString(), BENCH_BATCH: String(BATCH), BENCH_MODE: mode },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    const code = await new Promise((r) => child.on('exit', r));
+    if (code !== 0) throw new Error(`the ${mode} migration failed (exit ${code})`);
+    return JSON.parse(out.trim().split('\n').at(-1));
   };
-  const js = ONLY === 'sql' ? undefined : await timed([migration]);
-  const jsNoBackup = ONLY === 'sql' ? undefined : await timed([migration, noBackup]);
-  await engine.close();
+  const js = ONLY === 'sql' ? undefined : await timed('backup');
+  const jsNoBackup = ONLY === 'sql' ? undefined : await timed('no-backup');
   // A reference for the JS transforms: a plain loop with none of the SDK's guarantees (keyset read
   // of BATCH rows, the same transform in JS, one UPDATE … FROM unnest(…) per batch; no backup, no
   // compare-and-set, no checkpoint), timed in the same run on its own copy of the table.
@@ -184,7 +156,7 @@ try {
       engines: {
         postgres: postgresEngine({ shards: [{ id: 'bench', connectionString: url.toString() }], poolSize: 4 }),
       },
-      migrations: ONLY === 'sql' ? [server] : [migration, noBackup, server],
+      migrations: ONLY === 'sql' ? [server] : [withBackup(BATCH), withoutBackup(BATCH), server],
       throttle: { minBatchSize: SQL_BATCH, maxBatchSize: SQL_BATCH },
     });
     const q0 = Date.now();
@@ -231,9 +203,8 @@ try {
   }
   const during = [js, jsNoBackup].filter(Boolean);
   console.log(
-    `peak RSS           ${mb(maxRss)} (the process)${during.length ? `; sampled during the JS runs: ${during.map((r) => mb(r.peak)).join(', ')} (before: ${during.map((r) => mb(r.rssBefore)).join(', ')})` : ''}`,
+    `peak RSS           ${during.length ? `${during.map((r) => mb(r.maxRss)).join(', ')} (each migration process: backup, backup: false; target < 200 MB); ` : ''}${mb(maxRss)} (this process: seeding and baselines)`,
   );
 } finally {
-  clearInterval(sampler);
   await drop();
 }

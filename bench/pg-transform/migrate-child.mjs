@@ -1,0 +1,26 @@
+// One SDK run of the pg-transform bench in a process of its own, so that its peak RSS is the
+// migration's and not the seeding's. Prints one JSON line: { ms, maxRss } (bytes).
+//   BENCH_URL, BENCH_BATCH, BENCH_MODE = backup | no-backup
+import { createMigrator } from '@mcp/migrate-core';
+import { postgresEngine } from '@mcp/migrate-postgres';
+import { withBackup, withoutBackup } from './change.mjs';
+
+const batch = Number(process.env.BENCH_BATCH);
+const migrations =
+  process.env.BENCH_MODE === 'no-backup' ? [withBackup(batch), withoutBackup(batch)] : [withBackup(batch)];
+const migrator = createMigrator({
+  engines: {
+    postgres: postgresEngine({ shards: [{ id: 'bench', connectionString: process.env.BENCH_URL }], poolSize: 4 }),
+  },
+  migrations,
+  throttle: { minBatchSize: batch, maxBatchSize: batch },
+});
+const t0 = Date.now();
+const report = await migrator.run();
+const ms = Date.now() - t0;
+await migrator.close();
+if (!report.ok) {
+  console.error(JSON.stringify(report.shards[0].migrations.at(-1).error));
+  process.exit(1);
+}
+console.log(JSON.stringify({ ms, maxRss: process.resourceUsage().maxRSS * 1024 }));
