@@ -31,12 +31,32 @@ import {
 
 const BATCH = { throttle: { minBatchSize: 50, maxBatchSize: 50 }, retry: { retries: 0 } } as const;
 
-/** `engine` whose ledger refuses the `nth` checkpoint of a running step: its range is applied but not checkpointed. */
+/**
+ * `engine` that crashes at the `nth` checkpoint of a running step, after its range's statement ran:
+ * where the ledger writes it (its range is applied but not checkpointed), or, where the range
+ * carries its checkpoint (PostgreSQL), inside the range's transaction (so nothing of it stays).
+ */
 function crashBeforeCheckpoint(engine: EngineAdapter, nth: number): EngineAdapter {
   let puts = 0;
+  const data = (d: ShardAdapter['data']): ShardAdapter['data'] => {
+    const su = d.serverUpdate;
+    if (!su?.checkpoints) return d;
+    const apply: typeof su.apply = (target, range, statement, backup, checkpoint) =>
+      su.apply(target, range, statement, backup, {
+        fence: checkpoint!.fence,
+        recordFor: (affected) => {
+          if (++puts === nth) throw new Error('killed before the checkpoint');
+          return checkpoint!.recordFor(affected);
+        },
+      });
+    return Object.assign(Object.create(d) as ShardAdapter['data'], {
+      serverUpdate: Object.assign(Object.create(su) as typeof su, { apply }),
+    });
+  };
   const shard = (s: ShardAdapter): ShardAdapter =>
     new Proxy(s, {
       get(t, p) {
+        if (p === 'data') return data(t.data);
         if (p !== 'ledger') {
           const v: unknown = Reflect.get(t, p, t);
           return typeof v === 'function' ? (v as () => unknown).bind(t) : v;
@@ -166,6 +186,62 @@ describe('server-side migrations on PostgreSQL (sql)', async () => {
         const changed = now.filter((t, i) => t !== before[i]).length;
         expect(changed, 'the first two ranges only (100 rows); the range of n = 120 untouched').toBe(100);
         await createMigrator({ engines: { postgres: engine() }, migrations: [late] }).rollback({ steps: 1 });
+        expect(await text(pool)).toEqual(before);
+      });
+    },
+    120_000,
+  );
+
+  it.skipIf(!enabled)(
+    'backup: false with reverseSql keeps no backup, changes every row once through a stop and a crash; rollback of a partial run reverses only the ranges it checkpointed',
+    async () => {
+      await withPgDatabase('mcp_server_side', async ({ pool }) => {
+        await seed(pool);
+        const before = await text(pool);
+        const base = {
+          engine: 'postgres',
+          table: 'items',
+          batchSize: 50,
+          sql: `UPDATE items SET n = n + 1, at = at + interval '1 microsecond' WHERE id > $1 AND id <= $2`,
+          backup: false,
+        } as const;
+        expect(() => defineDataMigration({ id: '0004-no-reverse', ...base })).toThrow(/needs an exact "reverseSql"/);
+        const m = defineDataMigration({
+          id: '0004-no-backup',
+          ...base,
+          reverseSql: `UPDATE items SET n = n - 1, at = at - interval '1 microsecond' WHERE id > $1 AND id <= $2`,
+        });
+        const engine = () => postgresEngine({ shards: [{ id: 'pg-ss', pool }] });
+        const noBackup = async () =>
+          (await pool.query(`SELECT to_regclass('mcp_backup_0004_no_backup') AS t`)).rows[0].t as string | null;
+        // A partial run (stopped at its 4th range): the rollback reverses its 3 ranges and nothing after.
+        let ranges = 0;
+        const stopAt4 = {
+          beforeBatch: () =>
+            void (
+              ++ranges === 4 &&
+              (() => {
+                throw new Error('stop');
+              })()
+            ),
+        };
+        const migrator = (extra: Partial<MigratorConfig> = {}) =>
+          createMigrator({ engines: { postgres: engine() }, migrations: [m], ...BATCH, ...extra });
+        await expect(migrator({ hooks: stopAt4 }).run()).rejects.toThrow();
+        const { rows: moved } = await pool.query<{ n: string }>(
+          `SELECT count(*) AS n FROM items WHERE n <> substr(s, 2)::int`,
+        );
+        expect(moved[0]!.n).toBe('150');
+        await migrator().rollback({ steps: 1 });
+        expect(await text(pool)).toEqual(before);
+        // Stopped, crashed inside a range's transaction, resumed: every row once, no backup table.
+        await stopCrashResume(engine, 'postgres', m);
+        const { rows } = await pool.query<{ wrong: string }>(
+          `SELECT count(*) FILTER (WHERE n <> substr(s, 2)::int + 1) AS wrong FROM items`,
+        );
+        expect(rows[0]!.wrong).toBe('0');
+        expect(await noBackup()).toBeNull();
+        await migrator().rollback({ steps: 1 });
         expect(await text(pool)).toEqual(before);
       });
     },

@@ -20,12 +20,25 @@
  * statement once over an empty range and rolls it back, so a syntax error or an unknown column is
  * refused with its SQLSTATE before any row is touched. Not on pg-mem.
  */
-import { DefinitionError, MigrationFailedError, type MigrateErrorOptions } from '@mcp/migrate-core/engine';
-import type { DataTarget, KeyValue, ServerRange, ServerStatement, ServerUpdate } from '@mcp/migrate-core/engine';
+import {
+  DefinitionError,
+  MigrationFailedError,
+  StaleLeaseError,
+  type MigrateErrorOptions,
+} from '@mcp/migrate-core/engine';
+import type {
+  DataTarget,
+  KeyValue,
+  ServerCheckpoint,
+  ServerRange,
+  ServerStatement,
+  ServerUpdate,
+} from '@mcp/migrate-core/engine';
 import type pg from 'pg';
 import { assertIdentifier, tableName, type TableName } from './internal/identifiers.js';
 import { checkout, type ShardContext } from './internal/shard-context.js';
-import { q } from './internal/sql.js';
+import { fenceRow, ledgerInsert } from './internal/ledger-sql.js';
+import { Params, q } from './internal/sql.js';
 import { isPgMem } from './pg-mem/pg-mem-data-store.js';
 import { classifyError, describePgError, sqlState } from './postgres-errors.js';
 
@@ -52,6 +65,8 @@ interface Shape {
 }
 
 export class PostgresServerUpdate implements ServerUpdate {
+  /** A range and its checkpoint commit together (see `apply`). */
+  readonly checkpoints = true;
   readonly #ctx: ShardContext;
   readonly #shapes = new Map<string, Promise<Shape>>();
   /** Backup tables known to exist (created by this store or found). */
@@ -96,19 +111,28 @@ export class PostgresServerUpdate implements ServerUpdate {
     });
   }
 
-  async nextRange(target: DataTarget, after: KeyValue | undefined, limit: number) {
+  async nextRange(target: DataTarget, after: KeyValue | undefined, limit: number, bound?: KeyValue) {
     const { t, key } = await this.#shape(target);
     const k = q(key);
+    const p = new Params();
+    const size = p.add(Math.max(1, Math.floor(limit)));
+    const where = [after ? `${k} > ${p.add(after[0])}` : '', bound ? `${k} <= ${p.add(bound[0])}` : ''].filter(Boolean);
     const { rows } = await this.#ctx.pool.query<{ up_to: string | null; n: string }>(
-      `WITH s AS (SELECT ${k} AS k FROM ${t.sql}${after ? ` WHERE ${k} > $2` : ''} ORDER BY ${k} LIMIT $1)
+      `WITH s AS (SELECT ${k} AS k FROM ${t.sql}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${k} LIMIT ${size})
        SELECT (SELECT s.k::text AS last FROM s ORDER BY s.k DESC LIMIT 1) AS up_to, (SELECT count(*) FROM s) AS n`,
-      after ? [Math.max(1, Math.floor(limit)), after[0]] : [Math.max(1, Math.floor(limit))],
+      p.values,
     );
     const upTo = rows[0]?.up_to;
     return upTo === null || upTo === undefined ? undefined : { upTo: [upTo], rows: Number(rows[0]!.n) };
   }
 
-  async apply(target: DataTarget, range: ServerRange, statement: ServerStatement, backup: DataTarget | undefined) {
+  async apply(
+    target: DataTarget,
+    range: ServerRange,
+    statement: ServerStatement,
+    backup: DataTarget | undefined,
+    checkpoint?: ServerCheckpoint,
+  ) {
     const shape = await this.#shape(target);
     const b = backup && this.#backupTable(backup, shape);
     const run = () =>
@@ -130,6 +154,7 @@ export class PostgresServerUpdate implements ServerUpdate {
         );
         const { affected, outside } = rows[0]!;
         if (Number(outside) > 0) throw new RangeOverflow(Number(affected), Number(outside));
+        if (checkpoint) await this.#checkpoint(client, checkpoint, Number(affected));
         return Number(affected);
       });
     let affected: number;
@@ -143,6 +168,21 @@ export class PostgresServerUpdate implements ServerUpdate {
     }
     if (b) this.#backups.add(b.sql);
     return { affected };
+  }
+
+  /** The range's checkpoint, in its transaction, while the fence holds; else the range is refused whole. */
+  async #checkpoint(client: pg.PoolClient, checkpoint: ServerCheckpoint, affected: number): Promise<void> {
+    const p = new Params();
+    const record = checkpoint.recordFor(affected);
+    const sql = `WITH f AS (${fenceRow(this.#ctx.tables, checkpoint.fence, p)}),
+      l AS (${ledgerInsert(this.#ctx.tables, record, 'EXISTS (SELECT 1 FROM f)', p)})
+      SELECT EXISTS (SELECT 1 FROM f) AS held`;
+    const { rows } = await client.query<{ held: boolean }>(sql, p.values);
+    if (!rows[0]?.held)
+      throw new StaleLeaseError(
+        `Range of "${record.id}" on shard "${this.#ctx.shardId}" refused: fencing token ${checkpoint.fence.token} of lock "${checkpoint.fence.lockName}" is not the newest; nothing of the range was written`,
+        { shardId: this.#ctx.shardId },
+      );
   }
 
   /**
@@ -161,7 +201,7 @@ export class PostgresServerUpdate implements ServerUpdate {
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      if (error instanceof DefinitionError) throw error;
+      if (error instanceof DefinitionError || error instanceof StaleLeaseError) throw error;
       throw rangeFailure(target, range, this.#ctx.shardId, error);
     } finally {
       out.release();

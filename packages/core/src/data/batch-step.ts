@@ -37,10 +37,14 @@ export interface BatchRunInput {
   readonly beforeBatch?: ((after: KeyValue | undefined, batchSize: number) => Promise<void>) | undefined;
   /**
    * Writes the record (fenced): with the ledger, or with `write` when given (a batch write that
-   * carries the record; it resolves `false` when it wrote nothing, and so does this). The runner
+   * carries the record; it resolves `false` when it wrote nothing, and so does this, or the record
+   * it wrote when that is not `record`: a range's counts are known only once it ran). The runner
    * calls it after every batch with the new checkpoint.
    */
-  readonly checkpoint: (record: LedgerRecord, write?: (record: LedgerRecord) => Promise<boolean>) => Promise<boolean>;
+  readonly checkpoint: (
+    record: LedgerRecord,
+    write?: (record: LedgerRecord) => Promise<boolean | LedgerRecord>,
+  ) => Promise<boolean>;
 }
 
 /** Rows a batch read and wrote. */

@@ -91,15 +91,8 @@ export const dataInput = z
  */
 export function transformIssue(v: Readonly<Record<string, unknown>>): { field: string; message: string } | undefined {
   const has = (f: string) => v[f] !== undefined;
-  if (['sql', 'reverseSql', 'update', 'reverseUpdate'].some(has)) {
-    if (v.backup === false)
-      return {
-        field: 'backup',
-        message:
-          'a server-side migration ("sql" / "update") keeps its backup (each range is redone from it); "backup: false" is for JS transforms with an exact "reverse"',
-      };
-    return serverIssue(v);
-  }
+  if (['sql', 'reverseSql', 'update', 'reverseUpdate'].some(has))
+    return serverIssue(v) ?? backupIssue(v, has('sql') ? 'reverseSql' : 'reverseUpdate');
   if (has('groupBy')) {
     const rowFn = ['transform', 'reverse'].find(has);
     if (rowFn)

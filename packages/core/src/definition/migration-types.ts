@@ -165,8 +165,9 @@ interface DataMigrationInputBase {
   readonly ifMissing?: 'fail' | 'skip' | undefined;
   /**
    * `false` keeps no backup of the rows a batch changes: faster, and no backup table/collection
-   * to store. Needs an exact `reverse` (`reverseGroup`), which rollback then uses. Honoured where
-   * the engine writes a batch and its checkpoint atomically (PostgreSQL); elsewhere the backup is
+   * to store. Needs an exact `reverse` (`reverseGroup`, `reverseSql`, `reverseUpdate`), which
+   * rollback then uses. Honoured where the engine writes a batch (a range, for `sql`) and its
+   * checkpoint atomically (PostgreSQL); elsewhere the backup is
    * kept all the same, since without it a crash between a batch's write and its checkpoint would
    * transform those rows twice. See "Skipping the backup" in docs/guides/data-migrations.md.
    * Default `true`.

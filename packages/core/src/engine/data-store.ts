@@ -174,7 +174,20 @@ export interface ServerRange {
   readonly upTo: KeyValue;
 }
 
+/** The checkpoint a range carries where {@link ServerUpdate.checkpoints} is true. */
+export interface ServerCheckpoint {
+  readonly fence: Fence;
+  /** The ledger record to write with the range, given the rows its statement changed. */
+  readonly recordFor: (affected: number) => LedgerRecord;
+}
+
 export interface ServerUpdate {
+  /**
+   * `true`: `apply` writes the `checkpoint` it is given in the range's own transaction, only while
+   * the fence holds (else it throws `StaleLeaseError` and nothing of the range stays), so a range
+   * and its checkpoint are all or nothing; a migration may then keep no backup (`backup: false`).
+   */
+  readonly checkpoints?: boolean | undefined;
   /**
    * Refuses, with a typed error naming the definition's field, a statement this shard cannot run
    * on `target` (a pipeline on a server without update pipelines, a key the ranges cannot bound),
@@ -184,25 +197,29 @@ export interface ServerUpdate {
   /**
    * The next range after `after`: the key of the `limit`-th row (or of the last row, when fewer
    * are left), read keys only, in the order the statement's range compares in, and how many rows
-   * the range holds; `undefined` when no row is left after `after`.
+   * the range holds; `undefined` when no row is left after `after`. With `bound`, the range ends
+   * at `bound` at the latest (a rollback of a run that kept no backup stops where that run did).
    */
   nextRange(
     target: DataTarget,
     after: KeyValue | undefined,
     limit: number,
+    bound?: KeyValue,
   ): Promise<{ readonly upTo: KeyValue; readonly rows: number } | undefined>;
   /**
    * Runs `statement` over the rows of `target` in `range`, inside the server. With `backup`, first
    * writes back the saved originals of rows in the range (a range re-done after a crash is
    * rewritten from its originals, never twice), saves the first copies of the range's rows, runs
    * the statement, and keeps only the copies of rows it changed; in one transaction where the
-   * engine has them. Returns the rows the statement changed.
+   * engine has them. Returns the rows the statement changed. With `checkpoint` (only where
+   * {@link ServerUpdate.checkpoints}), writes it in the same transaction.
    */
   apply(
     target: DataTarget,
     range: ServerRange,
     statement: ServerStatement,
     backup: DataTarget | undefined,
+    checkpoint?: ServerCheckpoint,
   ): Promise<{ readonly affected: number }>;
 }
 

@@ -38,6 +38,7 @@ export type {
   Row,
   RowPatch,
   ServerCopy,
+  ServerCheckpoint,
   ServerRange,
   ServerStatement,
   ServerUpdate,

@@ -346,9 +346,14 @@ function runData(ctx: MigratorContext, input: DataRunInput): ReturnType<typeof r
     beforeBatch: batchHook(ctx, input, input.direction),
     checkpoint: async (next, write) => {
       input.guard?.();
+      let wrote = next;
       if (!write) await ref.adapter.ledger.put(next, fence);
-      else if (!(await write(next))) return false;
-      input.onCheckpoint?.(next);
+      else {
+        const written = await write(next);
+        if (written === false) return false;
+        if (written !== true) wrote = written;
+      }
+      input.onCheckpoint?.(wrote);
       return true;
     },
   });

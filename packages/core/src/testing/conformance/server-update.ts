@@ -1,7 +1,7 @@
 /**
  * Conformance cases of the `serverUpdate` capability: server-side data migrations (`sql` on an
  * engine named `postgres`, `update` on the others) run per key range, each row changed exactly once
- * through a crash between a range and its checkpoint and a stop between ranges, rolled back
+ * through a crash between a range's statement and its checkpoint and a stop between ranges, rolled back
  * exactly from the backup or with the reverse statement, and a statement the server refuses
  * failing before any row is written.
  */
@@ -48,16 +48,32 @@ async function seeded(c: CaseContext, count: number) {
   return { fx, rows, checksum, before: await checksum() };
 }
 
-/** `engine` whose ledger refuses the `nth` checkpoint write: the range before it is applied, not checkpointed. */
+/**
+ * `engine` that crashes at the `nth` checkpoint of a running step, after its range's statement
+ * ran: where the ledger writes it (the range is applied, not checkpointed), or, where a range
+ * carries its checkpoint (`ServerUpdate.checkpoints`), inside the range's transaction.
+ */
 function crashBeforeCheckpoint(engine: EngineAdapter, nth: number): EngineAdapter {
   let puts = 0;
+  const crash = () => {
+    if (++puts === nth) throw new Error('killed before the checkpoint');
+  };
+  const dataOf = (data: ShardAdapter['data']): ShardAdapter['data'] => {
+    const su = data.serverUpdate;
+    if (!su?.checkpoints) return data;
+    const apply: typeof su.apply = (target, range, statement, backup, checkpoint) =>
+      su.apply(target, range, statement, backup, {
+        fence: checkpoint!.fence,
+        recordFor: (affected) => (crash(), checkpoint!.recordFor(affected)),
+      });
+    return over(data, { serverUpdate: over(su, { apply }) });
+  };
   const shardOf = (shard: ShardAdapter): ShardAdapter => {
     const put: ShardAdapter['ledger']['put'] = async (record, fence) => {
-      if (record.checkpoint && record.state === 'running' && ++puts === nth)
-        throw new Error('killed before the checkpoint');
+      if (record.checkpoint && record.state === 'running') crash();
       return shard.ledger.put(record, fence);
     };
-    return over(shard, { ledger: over(shard.ledger, { put }) });
+    return over(shard, { ledger: over(shard.ledger, { put }), data: dataOf(shard.data) });
   };
   return over(engine, { shard: (id: string) => shardOf(engine.shard(id)) });
 }
