@@ -61,11 +61,13 @@ function crashBeforeCheckpoint(engine: EngineAdapter, nth: number): EngineAdapte
   const dataOf = (data: ShardAdapter['data']): ShardAdapter['data'] => {
     const su = data.serverUpdate;
     if (!su?.checkpoints) return data;
-    const apply: typeof su.apply = (target, range, statement, backup, checkpoint) =>
-      su.apply(target, range, statement, backup, {
-        fence: checkpoint!.fence,
-        recordFor: (affected) => (crash(), checkpoint!.recordFor(affected)),
+    const apply: typeof su.apply = (...args) => {
+      const checkpoint = args[4]!;
+      return su.apply(args[0], args[1], args[2], args[3], {
+        fence: checkpoint.fence,
+        recordFor: (affected) => (crash(), checkpoint.recordFor(affected)),
       });
+    };
     return over(data, { serverUpdate: over(su, { apply }) });
   };
   const shardOf = (shard: ShardAdapter): ShardAdapter => {
