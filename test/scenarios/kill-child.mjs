@@ -1,5 +1,5 @@
 // A runner process for the kill test: runs one data migration over table/collection `items` on one
-// shard and prints a line per batch. The test kills it with SIGKILL at random points and restarts it.
+// shard (KILL_PARALLELISM key ranges at once, default 1) and prints a line per batch. The test kills it with SIGKILL at random points and restarts it.
 //   KILL_ENGINE=postgres KILL_URL=postgres://…/db node kill-child.mjs
 //   KILL_ENGINE=mongodb KILL_URL=mongodb://…/ KILL_DB=name node kill-child.mjs
 import { createMigrator, defineDataMigration } from '@mcp/migrate-core';
@@ -21,6 +21,7 @@ const bump = defineDataMigration({
   table: 'items',
   key: engineName === 'mongodb' ? '_id' : 'id',
   batchSize: Number(process.env.KILL_BATCH ?? 2000),
+  parallelism: Number(process.env.KILL_PARALLELISM ?? 1),
   transform: (row) => ({ ...row, n: Number(row.n) + Number(row.n0) + 1 }),
 });
 

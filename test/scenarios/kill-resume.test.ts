@@ -130,13 +130,14 @@ const PG_EXPECTED = `SELECT g - 1000 AS id, ((g * 7) % 1000)::text AS n0, (2 * (
 
 describe('kill -9 and resume: PostgreSQL', async () => {
   const enabled = shouldRun({ name: 'PostgreSQL', available: await postgresAvailable() });
-  it.skipIf(!enabled)(
-    `${ROWS} rows, ${KILLS} actual SIGKILLs, each row transformed exactly once, every value exact`,
-    async () => {
+  // Parallelism 4: four key ranges at once, each resumed from its own checkpoint after every kill.
+  it.skipIf(!enabled).each([1, 4])(
+    `${ROWS} rows, parallelism %i, ${KILLS} actual SIGKILLs, each row transformed exactly once, every value exact`,
+    async (parallelism) => {
       await withPgDatabase('mcp_kill', async ({ url, pool }) => {
         await killAndResume(
           {
-            env: { KILL_ENGINE: 'postgres', KILL_URL: url },
+            env: { KILL_ENGINE: 'postgres', KILL_URL: url, KILL_PARALLELISM: String(parallelism) },
             rows: ROWS,
             minBatches: Math.ceil(ROWS / 4000), // KILL_BATCH 2000, the throttle may double it
             async seed() {
@@ -169,8 +170,13 @@ describe('kill -9 and resume: PostgreSQL', async () => {
               };
             },
           },
-          'PostgreSQL',
+          `PostgreSQL, parallelism ${parallelism}`,
         );
+        // The run kept its key ranges in its checkpoint from the first start to the end.
+        const cp = await pool.query<{ n: number | null }>(
+          `SELECT jsonb_array_length(checkpoint->'ranges') AS n FROM mcp_migrations WHERE id = '0001-bump'`,
+        );
+        expect(cp.rows[0]!.n).toBe(parallelism > 1 ? parallelism : null);
       });
     },
     900_000,

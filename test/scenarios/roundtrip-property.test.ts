@@ -13,6 +13,8 @@
  *   promoteValues: false), which keeps every numeric type apart. Decimal128 and Double(-0) only where
  *   the server stores them: elsewhere that case is a counted skip with the reason.
  *
+ * The same with `parallelism` 3 (key ranges at once), for JS transforms and `sql` / `update`.
+ *
  * MCP_PROPERTY_RUNS sets the number of runs (default 25, at least 1).
  */
 import { describe, expect, it } from 'vitest';
@@ -231,7 +233,12 @@ interface Observed {
 }
 
 /** What the migration does: a JS `transform`, or a server-side `sql` / `update` (run per key range by the server). */
-type Change = { transform: (row: Row) => Row } | { sql: string } | { update: Record<string, unknown> };
+type Change = ({ transform: (row: Row) => Row } | { sql: string } | { update: Record<string, unknown> }) & {
+  /** Key ranges at once (`parallelism`); with 40 rows and batches of 7, 3 ranges of about 2 batches each. */
+  parallelism?: number;
+};
+/** Runs of the parallel variants: fewer (each is a full migration), the serial ones cover the values. */
+const PARALLEL_RUNS = Math.min(RUNS, 8);
 
 async function roundTrip(
   engine: () => EngineAdapter,
@@ -260,6 +267,12 @@ async function roundTrip(
         `run failed: ${JSON.stringify(error.report?.shards.flatMap((s) => s.migrations.map((x) => x.error?.message)) ?? String(error))}`,
       );
     });
+  if (change.parallelism) {
+    // The run went as key ranges (as many as asked, fewer only with fewer rows), kept in its checkpoint.
+    const shard = engine().shard(engine().shards[0]!.id);
+    const record = (await shard.ledger.list()).find((r) => r.id === m.id);
+    expect(record?.checkpoint?.ranges?.length).toBe(Math.min(change.parallelism, before.checksum.count));
+  }
   // Forward: the transform changed something, and nothing it did not change.
   expect(await observed.untouched(), 'untouched values after the forward run').toEqual(before.untouched);
   const during = await checksum();
@@ -272,36 +285,38 @@ async function roundTrip(
 
 describe('property: a data migration changes only what its transform changed, and rollback restores every row exactly — PostgreSQL', async () => {
   const enabled = shouldRun({ name: 'PostgreSQL', available: await postgresAvailable() });
-  const property = (change: (table: string) => Change) => async () => {
-    await withPgDatabase('mcp_prop', async ({ pool }) => {
-      const engine = () => postgresEngine({ shards: [{ id: 'pg-prop', pool }] });
-      let run = 0;
-      await fc.assert(
-        fc.asyncProperty(
-          fc.uniqueArray(fc.integer({ min: -1_000_000, max: 1_000_000 }), { minLength: 1, maxLength: 40 }),
-          fc.array(pgRow, { minLength: 40, maxLength: 40 }),
-          async (ids, rows) => {
-            const name = `props_${++run}`;
-            await pool.query('DELETE FROM mcp_migrations').catch(() => undefined); // one migration per run: forget earlier runs
-            await pool.query(`CREATE TABLE "${name}" (id integer PRIMARY KEY, doc jsonb, at timestamptz, tags text[], note text,
+  const property =
+    (change: (table: string) => Change, runs = RUNS) =>
+    async () => {
+      await withPgDatabase('mcp_prop', async ({ pool }) => {
+        const engine = () => postgresEngine({ shards: [{ id: 'pg-prop', pool }] });
+        let run = 0;
+        await fc.assert(
+          fc.asyncProperty(
+            fc.uniqueArray(fc.integer({ min: -1_000_000, max: 1_000_000 }), { minLength: 1, maxLength: 40 }),
+            fc.array(pgRow, { minLength: 40, maxLength: 40 }),
+            async (ids, rows) => {
+              const name = `props_${++run}`;
+              await pool.query('DELETE FROM mcp_migrations').catch(() => undefined); // one migration per run: forget earlier runs
+              await pool.query(`CREATE TABLE "${name}" (id integer PRIMARY KEY, doc jsonb, at timestamptz, tags text[], note text,
             doc_keep jsonb, at_keep timestamptz, ts_keep timestamp, amount numeric, big bigint, f float8)`);
-            for (const [i, id] of ids.entries()) {
-              const r = rows[i]!;
-              await pool.query(
-                `INSERT INTO "${name}" (id, ${PG_COLUMNS.join(', ')}) VALUES ($1, $2::jsonb, $3::timestamptz, $4::text[], $5, $6::jsonb, $7::timestamptz, $8::timestamp, $9::numeric, $10::bigint, $11::float8)`,
-                [id, ...PG_COLUMNS.map((c) => r[c])],
-              );
-            }
-            await roundTrip(engine, 'postgres', name, 'id', change(name), {
-              snapshot: () => pgText(pool, name, PG_COLUMNS),
-              untouched: () => pgText(pool, name, PG_UNTOUCHED),
-            });
-          },
-        ),
-        { numRuns: RUNS, endOnFailure: true }, // no shrinking: each run is a full migration on a real server
-      );
-    });
-  };
+              for (const [i, id] of ids.entries()) {
+                const r = rows[i]!;
+                await pool.query(
+                  `INSERT INTO "${name}" (id, ${PG_COLUMNS.join(', ')}) VALUES ($1, $2::jsonb, $3::timestamptz, $4::text[], $5, $6::jsonb, $7::timestamptz, $8::timestamp, $9::numeric, $10::bigint, $11::float8)`,
+                  [id, ...PG_COLUMNS.map((c) => r[c])],
+                );
+              }
+              await roundTrip(engine, 'postgres', name, 'id', change(name), {
+                snapshot: () => pgText(pool, name, PG_COLUMNS),
+                untouched: () => pgText(pool, name, PG_UNTOUCHED),
+              });
+            },
+          ),
+          { numRuns: runs, endOnFailure: true }, // no shrinking: each run is a full migration on a real server
+        );
+      });
+    };
   it.skipIf(!enabled)(
     'random rows with jsonb/timestamptz/timestamp/numeric/float8/bigint/text[] given as SQL text (µs, -0, 1.0, 30 digits, JSON null)',
     property(() => ({ transform: pgTransform })),
@@ -310,6 +325,14 @@ describe('property: a data migration changes only what its transform changed, an
   it.skipIf(!enabled)(
     'the same rows through a server-side "sql" migration (per key range, backup and rollback in the server)',
     property((table) => ({ sql: pgSql(table) })),
+    600_000,
+  );
+  it.skipIf(!enabled)(
+    'the same rows with parallelism 3 (key ranges at once), through a JS transform and through "sql"',
+    async () => {
+      await property(() => ({ transform: pgTransform, parallelism: 3 }), PARALLEL_RUNS)();
+      await property((table) => ({ sql: pgSql(table), parallelism: 3 }), PARALLEL_RUNS)();
+    },
     600_000,
   );
 });
@@ -322,7 +345,7 @@ describe('property: a data migration changes only what its transform changed, an
   const unsupported = [...(probe.decimal128 ? [] : ['Decimal128']), ...(probe.negativeZero ? [] : ['Double(-0)'])];
 
   const property =
-    (extra: fc.Arbitrary<unknown>[], change: Change = { transform: mongoTransform }) =>
+    (extra: fc.Arbitrary<unknown>[], change: Change = { transform: mongoTransform }, runs = RUNS) =>
     async () => {
       await withMongoDatabase('mcp_prop', async ({ client, db, name: dbName }) => {
         const engine = () => mongoEngine({ shards: [{ id: 'mg-prop', client, database: dbName }] });
@@ -368,7 +391,7 @@ describe('property: a data migration changes only what its transform changed, an
               });
             },
           ),
-          { numRuns: RUNS, endOnFailure: true }, // no shrinking: each run is a full migration on a real server
+          { numRuns: runs, endOnFailure: true }, // no shrinking: each run is a full migration on a real server
         );
       });
     };
@@ -382,6 +405,18 @@ describe('property: a data migration changes only what its transform changed, an
   it.skipIf(!enabled)(
     'the same documents through a server-side "update" migration ($set, $inc per key range)',
     property([], { update: { $set: { t: 'updated', cAdded: new Int32(7) }, $inc: { cN: new Long(1) } } }),
+    600_000,
+  );
+
+  // FerretDB is slow: a few runs only.
+  const parallelRuns = ferret ? Math.min(RUNS, 2) : PARALLEL_RUNS;
+  it.skipIf(!enabled)(
+    'the same documents with parallelism 3 (key ranges at once), through a JS transform and through "update"',
+    async () => {
+      await property([], { transform: mongoTransform, parallelism: 3 }, parallelRuns)();
+      const update = { $set: { t: 'updated', cAdded: new Int32(7) }, $inc: { cN: new Long(1) } };
+      await property([], { update, parallelism: 3 }, parallelRuns)();
+    },
     600_000,
   );
 

@@ -152,6 +152,7 @@ export {
 // base class and the adapter authors' utilities are in `@mcp/migrate-core/engine`).
 export type {
   Checkpoint,
+  CheckpointRange,
   ControlStore,
   DataStore,
   DataTarget,

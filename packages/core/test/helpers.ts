@@ -55,7 +55,8 @@ export function memory(
  */
 export function delegate(d: DataStore): DataStore {
   return {
-    scan: (t, a, l) => d.scan(t, a, l),
+    scan: (t, a, l, u) => d.scan(t, a, l, u),
+    ...(d.splitKeys ? { splitKeys: (t: Parameters<DataStore['scan']>[0], n: number) => d.splitKeys!(t, n) } : {}),
     count: (t, r) => d.count(t, r),
     checksum: (t, r) => d.checksum(t, r),
     write: (t, rows) => d.write(t, rows),

@@ -15,7 +15,7 @@
  * server-side hashing stage to lean on anyway).
  */
 import type { AnyBulkWriteOperation, Db, Document } from 'mongodb';
-import { assertBackupTarget, RowSetHash, typedEncode } from '@mcp/migrate-core/engine';
+import { assertBackupTarget, evenSplits, RowSetHash, typedEncode } from '@mcp/migrate-core/engine';
 import type {
   DataStore,
   DataTarget,
@@ -57,9 +57,9 @@ export class MongoDataStore implements DataStore {
   }
 
   /** Documents as stored (raw BSON kept beside each, see internal/stored-form.ts); a missing backup has none. */
-  async scan(target: DataTarget, after: KeyValue | undefined, limit: number): Promise<Row[]> {
+  async scan(target: DataTarget, after: KeyValue | undefined, limit: number, upTo?: KeyValue): Promise<Row[]> {
     const db = await this.#db();
-    const query = rangeQuery(target.key, target.filter, after ? { after } : undefined);
+    const query = rangeQuery(target.key, target.filter, after || upTo ? { after, upTo } : undefined);
     const raw = (await db
       .collection(target.name)
       .find(query, RAW_READ)
@@ -67,6 +67,23 @@ export class MongoDataStore implements DataStore {
       .limit(limit)
       .toArray()) as unknown as Uint8Array[];
     return raw.map(decodeRow);
+  }
+
+  /** Keys at even positions: a sorted, key-only `find` with `skip` per split (see `DataStore.splitKeys`). */
+  async splitKeys(target: DataTarget, parts: number): Promise<KeyValue[]> {
+    const collection = (await this.#db()).collection(target.name);
+    const count = await collection.countDocuments(rangeQuery(target.key, target.filter, undefined));
+    const keys: KeyValue[] = [];
+    for (const at of evenSplits(count, parts)) {
+      const [doc] = await collection
+        .find(rangeQuery(target.key, target.filter, undefined), RAW_READ)
+        .sort(keySort(target.key))
+        .skip(at)
+        .limit(1)
+        .toArray();
+      if (doc) keys.push(target.key.map((k) => decodeRow(doc as unknown as Uint8Array)[k]));
+    }
+    return keys;
   }
 
   async count(target: DataTarget, range?: KeyRange): Promise<number> {

@@ -25,6 +25,7 @@ import { canonicalEncode, compareKeys, DefinitionError, MigrationFailedError } f
 import type {
   DataStore,
   DataTarget,
+  KeyRange,
   KeyValue,
   ServerRange,
   ServerStatement,
@@ -41,6 +42,8 @@ interface Reader {
   readonly cursor: FindCursor<Uint8Array>;
   /** Canonical key of the last document handed out (`''` before the first). */
   last: string;
+  /** Canonical upper bound of the cursor (a parallel run's key range; `''`: none). */
+  readonly bound: string;
   exhausted: boolean;
 }
 
@@ -92,17 +95,17 @@ export class MongoServerUpdate implements ServerUpdate {
     }
   }
 
-  nextRange(target: DataTarget, after: KeyValue | undefined, limit: number) {
-    return this.#next(target, after, limit, true);
+  nextRange(target: DataTarget, after: KeyValue | undefined, limit: number, upTo?: KeyValue) {
+    return this.#next(target, { after, upTo }, limit, true);
   }
 
   async #next(
     target: DataTarget,
-    after: KeyValue | undefined,
+    range: KeyRange,
     limit: number,
     retry: boolean,
   ): Promise<{ upTo: KeyValue; rows: number } | undefined> {
-    const reader = await this.#readerAt(target, after);
+    const reader = await this.#readerAt(target, range);
     const docs = new Map<string, Uint8Array>();
     let upTo: KeyValue | undefined;
     while (docs.size < limit && !reader.exhausted) {
@@ -114,7 +117,7 @@ export class MongoServerUpdate implements ServerUpdate {
         this.#reader = undefined;
         if (docs.size) break;
         if (!retry || !classifyError(error).retryable) throw error;
-        return this.#next(target, after, limit, false);
+        return this.#next(target, range, limit, false);
       }
       if (bytes === null) {
         reader.exhausted = true;
@@ -227,18 +230,20 @@ export class MongoServerUpdate implements ServerUpdate {
     if (unchanged.length) await this.#store.remove(backup, unchanged);
   }
 
-  /** The target's cursor, positioned after `after` (re-opened unless it is exactly there). */
-  async #readerAt(target: DataTarget, after: KeyValue | undefined): Promise<Reader> {
+  /** The target's cursor, positioned after `range.after` up to `range.upTo` (re-opened unless it is exactly there). */
+  async #readerAt(target: DataTarget, range: KeyRange): Promise<Reader> {
+    const { after, upTo } = range;
     const at = after ? canonicalEncode(after) : '';
+    const bound = upTo ? canonicalEncode(upTo) : '';
     const r = this.#reader;
-    if (r && r.target === target.name && r.last === at && !r.exhausted) return r;
+    if (r && r.target === target.name && r.last === at && r.bound === bound && !r.exhausted) return r;
     await r?.cursor.close().catch(() => undefined);
     const db = await this.#db();
     const cursor = db
       .collection(target.name)
-      .find(rangeQuery(target.key, target.filter, after ? { after } : undefined), RAW_READ)
+      .find(rangeQuery(target.key, target.filter, range), RAW_READ)
       .sort(keySort(target.key)) as unknown as FindCursor<Uint8Array>;
-    this.#reader = { target: target.name, cursor, last: at, exhausted: false };
+    this.#reader = { target: target.name, cursor, last: at, bound, exhausted: false };
     return this.#reader;
   }
 }

@@ -8,7 +8,7 @@
  * pg-mem, which emulates PostgreSQL in tests, lacks much of this: `PgMemDataStore` (pg-mem/)
  * overrides the protected members below. Identifiers are validated and quoted; values are bound.
  */
-import { assertBackupTarget, DefinitionError, ErrorCode, MigrateError } from '@mcp/migrate-core/engine';
+import { assertBackupTarget, ErrorCode, evenSplits, MigrateError } from '@mcp/migrate-core/engine';
 import type {
   BatchWrite,
   CompareAndSet,
@@ -22,7 +22,7 @@ import type {
   ServerCopy,
   TargetInfo,
 } from '@mcp/migrate-core/engine';
-import { assertIdentifier, tableName, type TableName } from './internal/identifiers.js';
+import { assertIdentifier, tableName, tableNotFound, type TableName } from './internal/identifiers.js';
 import { inspectTable } from './internal/inspect.js';
 import { sqlState } from './postgres-errors.js';
 import { catalogColumns, type Column } from './internal/columns.js';
@@ -49,8 +49,8 @@ import type { ShardContext } from './internal/shard-context.js';
 export class PostgresDataStore implements DataStore {
   protected readonly ctx: ShardContext;
   readonly #columns = new Map<string, Promise<Column[]>>();
-  /** Backup tables this store created or found (their `sql`). */
-  readonly #backups = new Set<string>();
+  /** Backup tables this store created or found (their `sql`), once per table: the ranges of a parallel run share one. */
+  readonly #backups = new Map<string, Promise<void>>();
   /** Row version per row object `scan` returned (the `before` of a patch is that very object). */
   readonly #versions = new RowVersions();
 
@@ -109,21 +109,26 @@ export class PostgresDataStore implements DataStore {
     return inspectTable(this.ctx, target);
   }
 
-  /**
-   * Each row's version is read in the same SELECT and kept beside the row object (not as a
-   * column: transforms never see it), for {@link compareAndSet}. A missing backup has no rows.
-   */
-  async scan(target: DataTarget, after: KeyValue | undefined, limit: number): Promise<Row[]> {
+  /** Rows, each with its version read in the same SELECT kept beside it (never a column), for {@link compareAndSet}; a missing backup has none. */
+  async scan(target: DataTarget, after: KeyValue | undefined, limit: number, upTo?: KeyValue): Promise<Row[]> {
     await this.ctx.ready();
     if (target.backupOf) {
       try {
-        return await this.select(target, { after }, limit);
+        return await this.select(target, { after, upTo }, limit);
       } catch (error) {
         if (sqlState(error) === '42P01') return [];
         throw error;
       }
     }
-    return this.#versions.read(this.table(target).sql, (column) => this.#selectVersioned(target, after, limit, column));
+    const range = { after, upTo };
+    return this.#versions.read(this.table(target).sql, (column) => this.#selectVersioned(target, range, limit, column));
+  }
+
+  /** Keys at even row positions, by `OFFSET` in the very order scans use (see `DataStore.splitKeys`). */
+  async splitKeys(target: DataTarget, parts: number): Promise<KeyValue[]> {
+    const at = evenSplits(await this.count(target), parts);
+    const rows = (await Promise.all(at.map((i) => this.select(target, {}, 1, i)))).flat();
+    return rows.map((row) => keyColumns(target).map((k) => row[k]));
   }
 
   async count(target: DataTarget, range?: KeyRange): Promise<number> {
@@ -144,12 +149,7 @@ export class PostgresDataStore implements DataStore {
     const p = new Params();
     const where = await this.where(target, range, p);
     const names = (await this.columnsOf(t)).map((c) => c.name);
-    if (names.length === 0)
-      throw new DefinitionError(`postgres: table ${t.sql} not found on shard "${this.ctx.shardId}"`, {
-        code: ErrorCode.Config,
-        shardId: this.ctx.shardId,
-        field: 'table',
-      });
+    if (names.length === 0) throw tableNotFound(t, this.ctx.shardId);
     return serverChecksum(this.ctx.pool, `${t.sql} AS r${where}`, names, p.values);
   }
 
@@ -291,23 +291,24 @@ export class PostgresDataStore implements DataStore {
   }
 
   /** `SELECT * [, extra] … ORDER BY key LIMIT n` over `target` within its filter and `range`. */
-  protected async select(target: DataTarget, range: KeyRange, limit: number, extra?: string): Promise<Row[]> {
+  protected async select(target: DataTarget, range: KeyRange, limit: number, offset = 0): Promise<Row[]> {
     const p = new Params();
     const where = await this.where(target, range, p);
     const order = (await this.#keyExprs(target)).join(', ');
     const lim = p.add(Math.max(0, Math.floor(limit)));
+    const skip = offset > 0 ? ` OFFSET ${p.add(Math.floor(offset))}` : '';
     return (
       await this.ctx.pool.query<Row>(
-        `SELECT ${extra ? `r.*, ${extra}` : '*'} FROM ${this.table(target).sql} AS r${where} ORDER BY ${order} LIMIT ${lim}`,
+        `SELECT * FROM ${this.table(target).sql} AS r${where} ORDER BY ${order} LIMIT ${lim}${skip}`,
         p.values,
       )
     ).rows;
   }
 
   /** {@link select} with the row version `column` last, kept apart from the rows (see internal/row-version.ts). */
-  async #selectVersioned(target: DataTarget, after: KeyValue | undefined, limit: number, column: string) {
+  async #selectVersioned(target: DataTarget, range: KeyRange, limit: number, column: string) {
     const p = new Params();
-    const where = await this.where(target, { after }, p);
+    const where = await this.where(target, range, p);
     const order = (await this.#keyExprs(target)).join(', ');
     const lim = p.add(Math.max(0, Math.floor(limit)));
     const sql = `SELECT r.*, ${column} FROM ${this.table(target).sql} AS r${where} ORDER BY ${order} LIMIT ${lim}`;
@@ -354,10 +355,11 @@ export class PostgresDataStore implements DataStore {
   /** Runs `save` into backup `target`, creating the table first; once more if it was dropped meanwhile. */
   async #intoBackup(target: DataTarget & { backupOf?: DataTarget }, save: () => Promise<number>): Promise<number> {
     const b = this.table(target);
-    const ensure = async () => {
-      if (this.#backups.has(b.sql)) return;
-      await this.createBackupTable(this.table(target.backupOf!), b, keyColumns(target));
-      this.#backups.add(b.sql);
+    const ensure = () => {
+      const made =
+        this.#backups.get(b.sql) ?? this.createBackupTable(this.table(target.backupOf!), b, keyColumns(target));
+      this.#backups.set(b.sql, made);
+      return made.catch((error: unknown) => (this.#backups.delete(b.sql), Promise.reject(error)));
     };
     try {
       await ensure();
@@ -387,11 +389,7 @@ export class PostgresDataStore implements DataStore {
       throw new MigrateError(
         ErrorCode.Definition,
         `postgres: writeIfUnchanged on "${target.name}" needs each patch's \`before\` to be the very row object scan() returned (shard "${this.ctx.shardId}")`,
-        {
-          migrationId: target.migrationId,
-          shardId: this.ctx.shardId,
-          field: 'before',
-        },
+        { migrationId: target.migrationId, shardId: this.ctx.shardId, field: 'before' },
       );
     }
     return version;

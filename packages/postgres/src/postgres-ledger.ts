@@ -4,7 +4,14 @@
  * Every write is one statement that succeeds only while the writer's fencing token is the newest.
  */
 import { StaleLeaseError } from '@mcp/migrate-core/engine';
-import type { Fence, LedgerCounts, LedgerRecord, LedgerState, LedgerStore } from '@mcp/migrate-core/engine';
+import type {
+  CheckpointRange,
+  Fence,
+  LedgerCounts,
+  LedgerRecord,
+  LedgerState,
+  LedgerStore,
+} from '@mcp/migrate-core/engine';
 import { decodeKeyValue } from './internal/key-codec.js';
 import { fenceHolds, LEDGER_COLUMNS as COLUMNS, ledgerInsert } from './internal/ledger-sql.js';
 import { Params } from './internal/sql.js';
@@ -24,6 +31,7 @@ interface LedgerRow {
     direction: 'up' | 'down';
     backup?: false;
     upTo?: unknown[] | null;
+    ranges?: CheckpointRange[];
   } | null;
   counts: LedgerCounts | null;
   error: LedgerRecord['error'];
@@ -104,10 +112,18 @@ function toRecord(row: LedgerRow): LedgerRecord {
           direction: cp.direction,
           ...(cp.backup === false ? { backup: false as const } : {}),
           ...(cp.upTo !== undefined ? { upTo: cp.upTo === null ? null : cp.upTo.map(decodeKeyValue) } : {}),
+          ...(cp.ranges ? { ranges: cp.ranges.map(decodeRange) } : {}),
         }
       : null,
     counts: row.counts,
     error: row.error,
     seq: Number(row.seq),
   };
+}
+
+const decodeKey = (k: readonly unknown[] | null) => (k === null ? null : k.map(decodeKeyValue));
+
+/** A parallel run's range as stored (see `encodeRange` in internal/ledger-sql.ts). */
+function decodeRange(r: CheckpointRange): CheckpointRange {
+  return { ...r, from: decodeKey(r.from), to: decodeKey(r.to), after: decodeKey(r.after) };
 }

@@ -22,6 +22,7 @@
  */
 import {
   DefinitionError,
+  evenSplits,
   MigrationFailedError,
   StaleLeaseError,
   type MigrateErrorOptions,
@@ -70,7 +71,7 @@ export class PostgresServerUpdate implements ServerUpdate {
   readonly #ctx: ShardContext;
   readonly #shapes = new Map<string, Promise<Shape>>();
   /** Backup tables known to exist (created by this store or found). */
-  readonly #backups = new Set<string>();
+  readonly #backups = new Map<string, Promise<void>>();
 
   constructor(ctx: ShardContext) {
     this.#ctx = ctx;
@@ -122,8 +123,24 @@ export class PostgresServerUpdate implements ServerUpdate {
        SELECT (SELECT s.k::text AS last FROM s ORDER BY s.k DESC LIMIT 1) AS up_to, (SELECT count(*) FROM s) AS n`,
       p.values,
     );
-    const upTo = rows[0]?.up_to;
-    return upTo === null || upTo === undefined ? undefined : { upTo: [upTo], rows: Number(rows[0]!.n) };
+    const last = rows[0]?.up_to;
+    return last === null || last === undefined ? undefined : { upTo: [last], rows: Number(rows[0]!.n) };
+  }
+
+  /** Keys at even row positions in the key column's own order, the order the ranges compare in. */
+  async splitKeys(target: DataTarget, parts: number): Promise<KeyValue[]> {
+    const { t, key } = await this.#shape(target);
+    const k = q(key);
+    const { rows } = await this.#ctx.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${t.sql}`);
+    const keys: KeyValue[] = [];
+    for (const at of evenSplits(Number(rows[0]!.n), parts)) {
+      const found = await this.#ctx.pool.query<{ k: string }>(
+        `SELECT ${k}::text AS k FROM ${t.sql} ORDER BY ${k} OFFSET $1 LIMIT 1`,
+        [at],
+      );
+      if (found.rows[0]) keys.push([found.rows[0].k]);
+    }
+    return keys;
   }
 
   async apply(
@@ -135,11 +152,11 @@ export class PostgresServerUpdate implements ServerUpdate {
   ) {
     const shape = await this.#shape(target);
     const b = backup && this.#backupTable(backup, shape);
-    const run = () =>
-      this.#transaction(target, range, async (client) => {
+    const run = async () => {
+      if (b) await this.#ensureBackup(shape, b);
+      return this.#transaction(target, range, async (client) => {
         const bounds = [range.after?.[0] ?? shape.floor, range.upTo[0]];
         if (b) {
-          await this.#ensureBackup(client, shape, b);
           if (shape.restorable.length)
             await client.query(
               `UPDATE ${shape.t.sql} AS r SET ${shape.restorable.map((c) => `${q(c)} = b.${q(c)}`).join(', ')}
@@ -157,6 +174,7 @@ export class PostgresServerUpdate implements ServerUpdate {
         if (checkpoint) await this.#checkpoint(client, checkpoint, Number(affected));
         return Number(affected);
       });
+    };
     let affected: number;
     try {
       affected = await run();
@@ -166,7 +184,6 @@ export class PostgresServerUpdate implements ServerUpdate {
       this.#backups.delete(b.sql);
       affected = await run();
     }
-    if (b) this.#backups.add(b.sql);
     return { affected };
   }
 
@@ -255,11 +272,24 @@ export class PostgresServerUpdate implements ServerUpdate {
   }
 
   /** Creates the backup like its table, in the range's transaction (a failed first range leaves none). */
-  async #ensureBackup(client: pg.PoolClient, shape: Shape, b: TableName): Promise<void> {
-    if (this.#backups.has(b.sql)) return;
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${b.sql} (LIKE ${shape.t.sql} INCLUDING DEFAULTS, PRIMARY KEY (${q(shape.key)}))`,
-    );
+  /**
+   * Creates the backup table, once per table and process, before (not inside) a range's
+   * transaction: the ranges of a parallel run share it, and two transactions creating the same
+   * table at once would fail one of them (SQLSTATE 23505 on the catalog).
+   */
+  #ensureBackup(shape: Shape, b: TableName): Promise<void> {
+    const made =
+      this.#backups.get(b.sql) ??
+      this.#ctx.pool
+        .query(
+          `CREATE TABLE IF NOT EXISTS ${b.sql} (LIKE ${shape.t.sql} INCLUDING DEFAULTS, PRIMARY KEY (${q(shape.key)}))`,
+        )
+        .then(() => undefined);
+    this.#backups.set(b.sql, made);
+    return made.catch((error: unknown) => {
+      this.#backups.delete(b.sql);
+      throw error;
+    });
   }
 }
 

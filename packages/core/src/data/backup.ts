@@ -5,7 +5,7 @@
  * `DataStore` verbs do the work; with the `serverCopy` capability the copies are made inside the
  * server, exactly.
  */
-import type { DataTarget, KeyValue, Row, ShardAdapter } from '../engine/spi.js';
+import type { DataTarget, KeyRange, KeyValue, Row, ShardAdapter } from '../engine/spi.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
 import { canonicalEncode } from '../util/canonical.js';
 
@@ -63,17 +63,19 @@ export async function saveOriginals(
  * Saved originals of the rows in this batch. Backup keys in (after, last] are at most as many as the
  * batch's rows and are the smallest backup keys after `after`, so one page of that size holds them all.
  * `more`: the backup may hold rows after this batch too (the page was full, or held a key that is
- * not one of the batch's rows).
+ * not one of the batch's rows). `range.upTo`: a parallel run's key range ends there; the backup
+ * rows of the ranges after it are not this one's.
  */
 export async function savedOriginals(
   shard: ShardAdapter,
   backup: DataTarget,
-  after: KeyValue | undefined,
+  range: KeyRange,
   batch: readonly Row[],
 ): Promise<{ saved: Map<string, Row>; more: boolean }> {
+  const { after, upTo } = range;
   const inBatch = new Set(batch.map((row) => canonicalEncode(keyOf(backup, row))));
   const saved = new Map<string, Row>();
-  const page = await shard.data.scan(backup, after, batch.length);
+  const page = await shard.data.scan(backup, after, batch.length, upTo);
   for (const row of page) {
     const id = canonicalEncode(keyOf(backup, row));
     if (inBatch.has(id)) saved.set(id, row);
@@ -88,7 +90,7 @@ export async function originals(
   after: KeyValue | undefined,
   batch: readonly Row[],
 ): Promise<Map<string, Row>> {
-  return (await savedOriginals(shard, backup, after, batch)).saved;
+  return (await savedOriginals(shard, backup, { after }, batch)).saved;
 }
 
 /**
@@ -101,21 +103,24 @@ export async function originals(
 export class OriginalsReader {
   readonly #shard: ShardAdapter;
   readonly #backup: DataTarget;
+  /** A parallel run's range: only its backup rows count (the other ranges save theirs ahead of it). */
+  readonly #to: KeyValue | undefined;
   /** The backup may hold rows after the next batch's `after` (unknown until the first read). */
   #maybe = true;
   /** Conflicts so far: a read that a conflict overtook does not clear {@link #maybe}. */
   #conflicts = 0;
 
-  constructor(shard: ShardAdapter, backup: DataTarget) {
+  constructor(shard: ShardAdapter, backup: DataTarget, to?: KeyValue) {
     this.#shard = shard;
     this.#backup = backup;
+    this.#to = to;
   }
 
   /** The saved originals of `batch` (the rows after `after`), by canonical key. */
   async of(after: KeyValue | undefined, batch: readonly Row[]): Promise<Map<string, Row>> {
     if (!this.#maybe || batch.length === 0) return new Map();
     const conflicts = this.#conflicts;
-    const { saved, more } = await savedOriginals(this.#shard, this.#backup, after, batch);
+    const { saved, more } = await savedOriginals(this.#shard, this.#backup, { after, upTo: this.#to }, batch);
     if (conflicts === this.#conflicts) this.#maybe = more;
     return saved;
   }
@@ -136,6 +141,8 @@ export interface BatchWindow {
   readonly keepsBackup: boolean;
   readonly after: KeyValue | undefined;
   readonly size: number;
+  /** Inclusive upper bound of the keys read (a parallel run's range); `undefined`: none. */
+  readonly to?: KeyValue | undefined;
 }
 
 /**

@@ -38,14 +38,14 @@ import {
 import { prepareGroups, reverseGroupBatch } from './group-batches.js';
 import { ReadAhead } from './read-ahead.js';
 import { downBatch } from './reverse-batches.js';
-import { BatchPacer } from './throttle.js';
+import { BatchPacer, type Pacer } from './throttle.js';
 import { writeBatch } from './write-batch.js';
 
 export type { BatchRunInput } from './batch-step.js';
 
 /**
  * What a checkpoint must match to be resumed: the migration's checksum, batch size and SDK version
- * (and `groupBy`, and `backup: false`, where declared). The rate ceiling is left out on purpose:
+ * (and `groupBy`, `backup: false` and `parallelism` > 1, where declared). The rate ceiling is left out on purpose:
  * slowing a migration down must not block its resume.
  */
 export function fingerprint(m: DataMigration): string {
@@ -54,6 +54,8 @@ export function fingerprint(m: DataMigration): string {
   if (m.groupBy) parts.push(m.groupBy);
   // Rows before a checkpoint made without a backup have no saved originals: a resume must keep none either.
   if (m.backup === false) parts.push('no-backup');
+  // A parallel run's checkpoint holds one `after` per key range: only a run with as many ranges can resume it.
+  if ((m.parallelism ?? 1) > 1) parts.push({ parallelism: m.parallelism });
   return sha256(JSON.stringify(parts)).slice(0, 32);
 }
 
@@ -155,12 +157,22 @@ async function startRun(input: BatchRunInput) {
   // The bound of a rollback of a partly applied run without backup (see reverse-batches.ts).
   const upTo = resuming && direction === 'down' && cp.upTo !== undefined ? cp.upTo : undefined;
   const mark: Partial<Checkpoint> = direction === 'up' ? (keeps ? {} : { backup: false }) : upToMark(upTo);
+  // A parallel run's range leaves the total to the parallel runner, which reports the sum.
   const total =
-    direction === 'down' && !hasReverse(m) ? undefined : await shard.data.count(target).catch(() => undefined);
+    (direction === 'down' && !hasReverse(m)) || input.range
+      ? undefined
+      : await shard.data.count(target).catch(() => undefined);
   // Originals are looked for even by a run that keeps none: an earlier attempt may have saved some.
-  const window = { target, backup, keepsBackup: keeps, upTo, originals: new OriginalsReader(shard, backup) };
+  const window = {
+    target,
+    backup,
+    keepsBackup: keeps,
+    upTo,
+    to: input.range?.to,
+    originals: new OriginalsReader(shard, backup, input.range?.to),
+  };
   const counts: LedgerCounts = { ...(resuming && record.counts ? record.counts : { read: 0, written: 0, skipped: 0 }) };
-  const pacer = new BatchPacer(m.batchSize, m.maxRowsPerSecond, input.throttle);
+  const pacer = input.pacer ?? new BatchPacer(m.batchSize, m.maxRowsPerSecond, input.throttle);
   return {
     record,
     after: (resuming && cp.after ? cp.after : undefined) as KeyValue | undefined,
@@ -180,7 +192,7 @@ const upToMark = (upTo: KeyValue | null | undefined): Partial<Checkpoint> =>
   upTo === undefined ? {} : { backup: false, upTo: upTo === null ? null : [...upTo] };
 
 /** Emits a batch event after each checkpoint. */
-function progressReporter(input: BatchRunInput, total: number | undefined, readAtStart: number, pacer: BatchPacer) {
+function progressReporter(input: BatchRunInput, total: number | undefined, readAtStart: number, pacer: Pacer) {
   const started = Date.now();
   return (counts: LedgerCounts, size: number) => {
     const elapsed = (Date.now() - started) / 1000;
@@ -233,9 +245,9 @@ class ConflictCount {
 
 /** The next rows, each transformed (a re-done row from its saved original); written by `commit`. */
 async function prepareRows(input: BatchRunInput, span: BatchSpan): Promise<PreparedBatch> {
-  const { target, after, size } = span;
+  const { target, after, size, to } = span;
   const { migration: m } = input;
-  const current = await input.shard.data.scan(target, after, size);
+  const current = await input.shard.data.scan(target, after, size, to);
   if (current.length === 0) return nothingLeft;
   // A batch re-done after a crash finds some of its rows already backed up (and maybe written).
   const saved = await span.originals.of(after, current);

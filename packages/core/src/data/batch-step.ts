@@ -18,7 +18,7 @@ import type { DataMigration } from '../definition/migration.js';
 import type { BatchEvent } from '../events/events.js';
 import { diffRow } from '../util/same-value.js';
 import type { BatchWindow, OriginalsReader } from './backup.js';
-import type { PauseGate, ThrottleOptions } from './throttle.js';
+import type { Pacer, PauseGate, ThrottleOptions } from './throttle.js';
 
 export interface BatchRunInput {
   readonly migration: DataMigration;
@@ -45,6 +45,13 @@ export interface BatchRunInput {
     record: LedgerRecord,
     write?: (record: LedgerRecord) => Promise<boolean | LedgerRecord>,
   ) => Promise<boolean>;
+  /**
+   * One key range of a parallel run (parallel-runner.ts): the loop reads only keys up to `to`
+   * (inclusive; `undefined`: unbounded). `record.checkpoint.after` is then the range's own.
+   */
+  readonly range?: { readonly to: KeyValue | undefined } | undefined;
+  /** The pacer to share with the other ranges of a parallel run (else the loop makes its own). */
+  readonly pacer?: Pacer | undefined;
 }
 
 /** Rows a batch read and wrote. */

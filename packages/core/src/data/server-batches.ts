@@ -80,10 +80,12 @@ export async function runServerBatches(input: BatchRunInput): Promise<{ record: 
   if (statement && (direction === 'up' || record.state === 'applied' || upTo !== undefined)) {
     await su.check(target, statement);
     const saveTo = direction === 'up' && keeps ? backup : undefined;
-    carries = su.checkpoints === true;
+    // A range of a parallel run checkpoints through the parallel runner, which merges the ranges'
+    // records: never carried (and a parallel run keeps its backup: `backup: false` is refused there).
+    carries = su.checkpoints === true && !input.range;
     step = async (after, size, recordFor) => {
       if (upTo === null) return { read: 0, written: 0, last: undefined, done: true };
-      const range = await su.nextRange(target, after, size, upTo);
+      const range = await su.nextRange(target, after, size, upTo ?? input.range?.to);
       if (!range) return { read: 0, written: 0, last: undefined, done: true };
       const bounds = { after, upTo: range.upTo };
       const carried = carries
@@ -128,8 +130,11 @@ async function loop(
   const resuming = cp !== null && cp !== undefined && cp.direction === direction;
   let after: KeyValue | undefined = resuming && cp.after ? cp.after : undefined;
   let counts: LedgerCounts = { ...(resuming && record.counts ? record.counts : { read: 0, written: 0, skipped: 0 }) };
-  const pacer = new BatchPacer(m.batchSize, m.maxRowsPerSecond, input.throttle);
-  const total = await input.shard.data.count({ ...m.target, filter: m.filter }).catch(() => undefined);
+  const pacer = input.pacer ?? new BatchPacer(m.batchSize, m.maxRowsPerSecond, input.throttle);
+  // A parallel run's range leaves the total to the parallel runner, which reports the sum.
+  const total = input.range
+    ? undefined
+    : await input.shard.data.count({ ...m.target, filter: m.filter }).catch(() => undefined);
   const started = Date.now();
   const readAtStart = counts.read;
   const recordFor: RecordFor = (read, written, last) => ({

@@ -58,8 +58,16 @@ export class PauseGate {
   }
 }
 
+/** What a batch loop paces itself with: a {@link BatchPacer}, or a parallel run's share of one. */
+export interface Pacer {
+  readonly size: number;
+  readonly throttled: boolean;
+  pace(signal?: AbortSignal): Promise<void>;
+  record(rows: number, ms: number): void;
+}
+
 /** Chooses each batch's size and the pause before it. One per running migration per shard. */
-export class BatchPacer {
+export class BatchPacer implements Pacer {
   #size: number;
   readonly #min: number;
   readonly #max: number;
@@ -94,6 +102,14 @@ export class BatchPacer {
     this.#windowRows += rows;
     if (ms < this.#target / 2) this.#size = Math.min(this.#max, Math.ceil(this.#size * 1.5));
     else if (ms > this.#target * 2) this.#size = Math.max(this.#min, Math.floor(this.#size / 2));
+  }
+
+  /**
+   * Counts `rows` as read now (positive: a batch about to run; negative: giving that back before
+   * {@link record}), so that concurrent ranges sharing this pacer see each other's batches.
+   */
+  reserve(rows: number): void {
+    this.#windowRows = Math.max(0, this.#windowRows + rows);
   }
 
   /** Halves the batch after a failed attempt. */

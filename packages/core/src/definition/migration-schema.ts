@@ -54,6 +54,9 @@ const serverFields = {
   reverseUpdate: updateDoc.optional(),
 };
 
+/** Most key ranges a data migration may run at once on one shard. */
+export const MAX_PARALLELISM = 64;
+
 export const dataInput = z
   .strictObject({
     ...common,
@@ -71,6 +74,7 @@ export const dataInput = z
     verify: fn('verify').optional(),
     ifMissing: z.enum(['fail', 'skip']).optional(),
     backup: z.boolean().optional(),
+    parallelism: z.number().int('must be an integer').min(1).max(MAX_PARALLELISM).optional(),
     ...serverFields,
   })
   .superRefine((v, ctx) => {
@@ -81,9 +85,30 @@ export const dataInput = z
         message: 'give exactly one of "collection" or "table"',
       });
     }
-    const issue = transformIssue(v);
+    const issue = transformIssue(v) ?? parallelismIssue(v);
     if (issue) ctx.addIssue({ code: 'custom', path: [issue.field], message: issue.message });
   });
+
+/**
+ * `parallelism` > 1 splits the key space into ranges cut at arbitrary keys: a group could straddle
+ * two of them, and a run without backup could not tell a rollback which rows it changed.
+ */
+export function parallelismIssue(v: Readonly<Record<string, unknown>>): { field: string; message: string } | undefined {
+  if (typeof v.parallelism !== 'number' || v.parallelism <= 1) return undefined;
+  if (v.groupBy !== undefined)
+    return {
+      field: 'parallelism',
+      message:
+        'a grouped migration ("groupBy") runs as one key range: ranges are cut at arbitrary keys and a group must never straddle two; drop "parallelism" or "groupBy"',
+    };
+  if (v.backup === false)
+    return {
+      field: 'parallelism',
+      message:
+        '"backup: false" runs as one key range: a rollback of a partly applied run without backup reverses the rows up to ONE checkpoint key; drop "parallelism" or keep the backup',
+    };
+  return undefined;
+}
 
 /**
  * Which transform a data migration must declare: `transform` (and maybe `reverse`) one row at a

@@ -173,6 +173,14 @@ interface DataMigrationInputBase {
    * Default `true`.
    */
   readonly backup?: boolean | undefined;
+  /**
+   * Key ranges run at once on each shard (1–64): the table/collection is split into this many
+   * ranges (split points sampled from the key space when the run starts and kept in its
+   * checkpoint), each with its own checkpoint; `maxRowsPerSecond` and the throttle hold for their
+   * sum. Not with `groupBy` or `backup: false`. A run is resumed with the parallelism it started
+   * with. See "Parallel key ranges" in docs/guides/data-migrations.md. Default `1`.
+   */
+  readonly parallelism?: number | undefined;
 }
 
 /** What `defineDataMigration` takes for a migration that transforms one row at a time. */
@@ -275,6 +283,8 @@ interface DataMigrationBase {
   readonly ifMissing: 'fail' | 'skip';
   /** `false`: keep no backup (see {@link DataMigrationInputBase.backup}). */
   readonly backup: boolean;
+  /** Key ranges run at once per shard (see {@link DataMigrationInputBase.parallelism}). */
+  readonly parallelism: number;
   readonly checksum: string;
 }
 

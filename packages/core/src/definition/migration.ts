@@ -162,6 +162,7 @@ export function defineDataMigration<
     verify: input.verify,
     ifMissing: v.ifMissing ?? 'fail',
     backup: v.backup ?? true,
+    parallelism: v.parallelism ?? 1,
     checksum: declaredChecksum([
       'data',
       v.id,

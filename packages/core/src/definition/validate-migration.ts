@@ -5,7 +5,15 @@
 import { z } from 'zod';
 import { DefinitionError } from '../errors/errors.js';
 import { checkGroupBy } from './grouping.js';
-import { checkDependsOn, dataInput, schemaInput, toDefinitionError, transformIssue } from './migration-schema.js';
+import {
+  checkDependsOn,
+  dataInput,
+  MAX_PARALLELISM,
+  parallelismIssue,
+  schemaInput,
+  toDefinitionError,
+  transformIssue,
+} from './migration-schema.js';
 import type { Migration, MigrationScope } from './migration-types.js';
 import { checkServerStatements } from './server-statement.js';
 
@@ -44,6 +52,7 @@ const SAME_FORM = [
   'update',
   'reverseUpdate',
   'backup',
+  'parallelism',
 ];
 
 function fromScope(scope: unknown): unknown {
@@ -130,7 +139,10 @@ export function validateMigration(value: unknown, where = 'Migration'): asserts 
     if (m.batchSize === undefined) fail('batchSize', 'is required on a built data migration');
     const key = (m.target as { key: string[] }).key;
     if (new Set(key).size !== key.length) fail('target.key', 'repeats a field');
-    const issue = transformIssue(m);
+    const p = m.parallelism;
+    if (p !== undefined && (!Number.isInteger(p) || (p as number) < 1 || (p as number) > MAX_PARALLELISM))
+      fail('parallelism', `must be an integer from 1 to ${MAX_PARALLELISM}`);
+    const issue = transformIssue(m) ?? parallelismIssue(m);
     if (issue) fail(issue.field, issue.message);
     checkGroupBy(id!, m.groupBy as string[] | undefined, key);
     checkServerStatements(id!, m, key);

@@ -73,9 +73,11 @@ export interface DataStore {
   /**
    * Up to `limit` rows with key strictly greater than `after` (or from the very first key when
    * `after` is undefined — never from 0), ascending by key, collation-safe (bytewise for text).
-   * A backup that does not exist (yet) has no rows.
+   * A backup that does not exist (yet) has no rows. With `upTo`, only rows with key at most
+   * `upTo` (inclusive: the range `(after, upTo]`, bound in the query like `after`), for the key
+   * ranges of a parallel run.
    */
-  scan(target: DataTarget, after: KeyValue | undefined, limit: number): Promise<Row[]>;
+  scan(target: DataTarget, after: KeyValue | undefined, limit: number, upTo?: KeyValue): Promise<Row[]>;
   /** Rows of `target` (within its filter) in `range`. */
   count(target: DataTarget, range?: KeyRange): Promise<number>;
   /** Count and order-independent hash of the rows of `target` in `range`. */
@@ -112,6 +114,13 @@ export interface DataStore {
    * `ifMissing: 'skip'`) or the key does not identify one row (`MIGRATE_KEY_NOT_UNIQUE`).
    */
   inspect?(target: DataTarget): Promise<TargetInfo>;
+  /**
+   * Optional: up to `parts - 1` keys of `target` (within its filter) that cut it into `parts`
+   * ranges of about equal row counts, ascending, distinct, read in the server (PostgreSQL:
+   * `OFFSET` over the key index; MongoDB: a sorted `skip`). Core uses them as the bounds of a
+   * parallel run's key ranges; without it, core walks the keys with `scan`.
+   */
+  splitKeys?(target: DataTarget, parts: number): Promise<KeyValue[]>;
   /** Capability `compareAndSet`: writes that never overwrite a concurrent change. */
   readonly compareAndSet?: CompareAndSet | undefined;
   /** Capability `serverCopy`: backups copied and restored inside the server, exactly. */
@@ -197,8 +206,8 @@ export interface ServerUpdate {
   /**
    * The next range after `after`: the key of the `limit`-th row (or of the last row, when fewer
    * are left), read keys only, in the order the statement's range compares in, and how many rows
-   * the range holds; `undefined` when no row is left after `after`. With `bound`, the range ends
-   * at `bound` at the latest (a rollback of a run that kept no backup stops where that run did).
+   * the range holds; `undefined` when no row is left after `after`. With `bound`, only keys up to
+   * it count: the key range of a parallel run, or where a rollback of a run that kept no backup stops.
    */
   nextRange(
     target: DataTarget,
@@ -206,6 +215,11 @@ export interface ServerUpdate {
     limit: number,
     bound?: KeyValue,
   ): Promise<{ readonly upTo: KeyValue; readonly rows: number } | undefined>;
+  /**
+   * Optional: as {@link DataStore.splitKeys}, in the order the statement's ranges compare in
+   * (PostgreSQL: the key column's own collation). Without it, core uses `DataStore.splitKeys`.
+   */
+  splitKeys?(target: DataTarget, parts: number): Promise<KeyValue[]>;
   /**
    * Runs `statement` over the rows of `target` in `range`, inside the server. With `backup`, first
    * writes back the saved originals of rows in the range (a range re-done after a crash is

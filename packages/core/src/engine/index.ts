@@ -12,6 +12,7 @@ export { canonicalEncode, canonicalNumber, looseCanonicalEncode } from '../util/
 export { attachStoredForm, storedFormOf, typedEncode } from '../util/typed-encode.js';
 export { RowSetHash, sha256 } from '../util/row-set-hash.js';
 export { compareKeys, compareScalar, compareUtf8 } from './key-order.js';
+export { evenSplits } from '../data/key-ranges.js';
 export { diffRow, sameValue, type RowDiff } from '../util/same-value.js';
 export { cloneValue } from '../util/clone.js';
 

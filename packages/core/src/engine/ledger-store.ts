@@ -30,6 +30,25 @@ export interface Checkpoint {
    * that run finished (`null`: none). The rollback reverses rows up to it, and no further.
    */
   readonly upTo?: readonly unknown[] | null | undefined;
+  /**
+   * The key ranges of a forward run with `parallelism` > 1, fixed when it started (so a resume
+   * uses the same ones): each `(from, to]` (`null`: unbounded) with its own checkpoint `after`
+   * (`null`: nothing done yet) and counts. `after` of the whole checkpoint is then `null`.
+   */
+  readonly ranges?: readonly CheckpointRange[] | undefined;
+}
+
+/** One key range of a parallel run (see {@link Checkpoint.ranges}). */
+export interface CheckpointRange {
+  /** Exclusive lower bound; `null` for the first range (no lower bound). */
+  readonly from: readonly unknown[] | null;
+  /** Inclusive upper bound; `null` for the last range (no upper bound). */
+  readonly to: readonly unknown[] | null;
+  /** Key of the last row of the range whose batch was fully written; `null` before the first. */
+  readonly after: readonly unknown[] | null;
+  readonly read: number;
+  readonly written: number;
+  readonly skipped: number;
 }
 
 export interface LedgerCounts {

@@ -23,7 +23,15 @@ export { errorClass, isRetryableReason, unclassified, type ErrorClass, type Erro
 export { CAPABILITY_MEMBERS, verifyEngineAdapter, type VerifyAdapterOptions } from './verify-adapter.js';
 export type { ControlStore, DirectoryOverrides, TenantDirectory } from './control-store.js';
 export { LedgerState } from './ledger-store.js';
-export type { Checkpoint, Direction, Fence, LedgerCounts, LedgerRecord, LedgerStore } from './ledger-store.js';
+export type {
+  Checkpoint,
+  CheckpointRange,
+  Direction,
+  Fence,
+  LedgerCounts,
+  LedgerRecord,
+  LedgerStore,
+} from './ledger-store.js';
 export type { Lease, LockProvider, LockStatus, TryAcquireOptions } from './lock-provider.js';
 export type {
   BatchWrite,

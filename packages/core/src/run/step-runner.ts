@@ -10,6 +10,8 @@ import type { DataMigration, Migration, MigrationContext } from '../definition/m
 import type { PlanStep } from '../plan/planner.js';
 import { fingerprint, runBatches } from '../data/batch-runner.js';
 import { runServerBatches } from '../data/server-batches.js';
+import { runParallel } from '../data/parallel-runner.js';
+import type { BatchRunInput } from '../data/batch-step.js';
 import { isServerMigration } from '../definition/server-statement.js';
 import { noopLogger } from '../util/logger.js';
 import { scrubbingLogger } from '../util/scrubber.js';
@@ -331,7 +333,11 @@ interface DataRunInput extends StepInput {
 
 function runData(ctx: MigratorContext, input: DataRunInput): ReturnType<typeof runBatches> {
   const { ref, fence } = input;
-  return (isServerMigration(input.migration) ? runServerBatches : runBatches)({
+  const run = isServerMigration(input.migration) ? runServerBatches : runBatches;
+  // A forward run with parallelism runs its key ranges at once; a rollback runs as one range.
+  const parallel =
+    input.direction === 'up' && ((input.migration.parallelism ?? 1) > 1 || input.record.checkpoint?.ranges);
+  return (parallel ? (b: BatchRunInput) => runParallel(b, run) : run)({
     migration: input.migration,
     shard: ref.adapter,
     descriptor: ref.descriptor,

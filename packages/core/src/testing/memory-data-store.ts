@@ -23,6 +23,7 @@ import type {
 import { assertBackupTarget } from '../data/backup.js';
 import { RowSetHash } from '../util/row-set-hash.js';
 import { typedEncode } from '../util/typed-encode.js';
+import { evenSplits } from '../data/key-ranges.js';
 import { sameValue } from '../util/same-value.js';
 import type { MemoryCollection } from './memory-collection.js';
 import { MemoryServerUpdate } from './memory-server-update.js';
@@ -77,8 +78,18 @@ export class MemoryDataStore implements DataStore {
     });
   }
 
-  scan(target: DataTarget, after: KeyValue | undefined, limit: number): Promise<Row[]> {
-    return this.#io(() => this.#collection(target).rows({ after }, target.filter, limit));
+  scan(target: DataTarget, after: KeyValue | undefined, limit: number, upTo?: KeyValue): Promise<Row[]> {
+    return this.#io(() => this.#collection(target).rows({ after, upTo }, target.filter, limit));
+  }
+
+  /** Every `count / parts`-th key (see `DataStore.splitKeys`). */
+  splitKeys(target: DataTarget, parts: number): Promise<KeyValue[]> {
+    return this.#io(() => {
+      const keys = this.#collection(target)
+        .rows({}, target.filter)
+        .map((row) => target.key.map((k) => row[k]));
+      return evenSplits(keys.length, parts).map((i) => keys[i]!);
+    });
   }
 
   count(target: DataTarget, range?: KeyRange): Promise<number> {

@@ -43,10 +43,10 @@ export class MemoryServerUpdate implements ServerUpdate {
       );
   }
 
-  nextRange(target: DataTarget, after: KeyValue | undefined, limit: number) {
+  nextRange(target: DataTarget, after: KeyValue | undefined, limit: number, upTo?: KeyValue) {
     return this.#io(() => {
       const c = this.#shard().collection(target.name, target.key);
-      const rows = c.rows({ after }, target.filter, limit);
+      const rows = c.rows({ after, upTo }, target.filter, limit);
       return rows.length ? { upTo: c.keyOf(rows.at(-1)!), rows: rows.length } : undefined;
     });
   }

@@ -49,3 +49,12 @@ export function tableName(name: string, defaultSchema: string, field = 'table'):
   const sql = `"${schema}"."${table}"`;
   return { schema, table, sql, regclass: sql };
 }
+
+/** The refusal of a table that is not there (a checksum of a missing table). */
+export function tableNotFound(t: TableName, shardId: string): DefinitionError {
+  return new DefinitionError(`postgres: table ${t.sql} not found on shard "${shardId}"`, {
+    code: ErrorCode.Config,
+    shardId,
+    field: 'table',
+  });
+}

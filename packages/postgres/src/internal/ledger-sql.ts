@@ -3,7 +3,7 @@
  * writer's fencing token is the newest. `PostgresLedger.put` runs it alone; a batch write carries
  * it in its own statement (see batch-write.ts). Internal.
  */
-import type { Checkpoint, Fence, LedgerRecord } from '@mcp/migrate-core/engine';
+import type { Checkpoint, CheckpointRange, Fence, LedgerRecord } from '@mcp/migrate-core/engine';
 import { encodeKeyValue } from './key-codec.js';
 import type { Params } from './sql.js';
 
@@ -63,5 +63,13 @@ function encodeCheckpoint(cp: Checkpoint): unknown {
     direction: cp.direction,
     ...(cp.backup === false ? { backup: false } : {}),
     ...(cp.upTo !== undefined ? { upTo: cp.upTo === null ? null : cp.upTo.map(encodeKeyValue) } : {}),
+    ...(cp.ranges ? { ranges: cp.ranges.map(encodeRange) } : {}),
   };
+}
+
+const encodeKey = (k: readonly unknown[] | null) => (k === null ? null : k.map(encodeKeyValue));
+
+/** A parallel run's range as stored: its bounds and `after` through the key codec. */
+function encodeRange(r: CheckpointRange): unknown {
+  return { ...r, from: encodeKey(r.from), to: encodeKey(r.to), after: encodeKey(r.after) };
 }

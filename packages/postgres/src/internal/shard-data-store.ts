@@ -71,8 +71,12 @@ export class ShardDataStore implements DataStore {
     return (await this.store()).inspect(target);
   }
 
-  async scan(target: DataTarget, after: KeyValue | undefined, limit: number): Promise<Row[]> {
-    return (await this.store()).scan(target, after, limit);
+  async scan(target: DataTarget, after: KeyValue | undefined, limit: number, upTo?: KeyValue): Promise<Row[]> {
+    return (await this.store()).scan(target, after, limit, upTo);
+  }
+
+  async splitKeys(target: DataTarget, parts: number): Promise<KeyValue[]> {
+    return (await this.store()).splitKeys(target, parts);
   }
 
   async count(target: DataTarget, range?: KeyRange): Promise<number> {

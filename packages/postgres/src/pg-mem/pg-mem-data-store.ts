@@ -63,10 +63,10 @@ export class PgMemDataStore extends PostgresDataStore {
   }
 
   /** Rows without versions; a missing backup has no rows. */
-  override async scan(target: DataTarget, after: KeyValue | undefined, limit: number): Promise<Row[]> {
+  override async scan(target: DataTarget, after: KeyValue | undefined, limit: number, upTo?: KeyValue): Promise<Row[]> {
     await this.ctx.ready();
     if (target.backupOf && !(await tableExists(this.ctx.pool, this.table(target)))) return [];
-    return this.select(target, { after }, limit);
+    return this.select(target, { after, upTo }, limit);
   }
 
   /** Core's `RowSetHash` in the client, which sees only what the driver returns. */
