@@ -35,3 +35,23 @@ export const withoutBackup = (batchSize) =>
     reverse: (row) => ({ ...row, status: String(row.status).toLowerCase(), status_code: null }),
     backup: false,
   });
+
+/** The transform with its backup as `parallelism` key ranges at once, on `deliveries_p<parallelism>`. */
+export const withParallelism = (batchSize, parallelism) =>
+  defineDataMigration({
+    id: `0003-status-upper-p${parallelism}`,
+    engine: 'postgres',
+    table: `deliveries_p${parallelism}`,
+    key: 'id',
+    batchSize,
+    parallelism,
+    transform,
+  });
+
+/** The migration of a bench mode: `backup`, `no-backup` or `parallel-<n>`. */
+export const migrationOf = (mode, batchSize) =>
+  mode === 'backup'
+    ? withBackup(batchSize)
+    : mode === 'no-backup'
+      ? withoutBackup(batchSize)
+      : withParallelism(batchSize, Number(mode.slice('parallel-'.length)));

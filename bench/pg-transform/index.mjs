@@ -5,7 +5,9 @@
 // Targets (issue 11): JS ≤ 2.0 × the single UPDATE, ≤ 1.3 × with `backup: false`; `sql` ≤ 1.1 ×;
 // flat memory (peak RSS < 200 MB).
 //   BENCH_ROWS (1000000)  BENCH_BATCH (5000)  BENCH_SQL_BATCH (50000: rows per range of the sql migration)
-//   BENCH_ONLY=sql (the sql migration only), BENCH_ONLY=js (the JS transforms only)
+//   BENCH_ONLY=sql (the sql migration only), BENCH_ONLY=js (the JS transforms only),
+//   BENCH_ONLY=parallel (the JS transform with backup, serial and with each BENCH_PARALLELISM)
+//   BENCH_PARALLELISM (2,4: the JS transform with backup also run with these `parallelism`s; '' for none)
 //   node bench/pg-transform/index.mjs     (after `pnpm build`, with `bash scripts/services.sh start`)
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { createMigrator, defineDataMigration } from '@mcp/migrate-core';
 import { postgresEngine } from '@mcp/migrate-postgres';
 import { benchDatabase } from '../support.mjs';
-import { SET, transform, withBackup, withoutBackup } from './change.mjs';
+import { migrationOf, SET, transform } from './change.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -26,6 +28,8 @@ const BATCH = Number(process.env.BENCH_BATCH ?? 5_000);
 const SQL_BATCH = Number(process.env.BENCH_SQL_BATCH ?? 50_000);
 /** `sql`: only the server-side migration (skips the JS transforms, the long part); `js`: only the JS transforms. */
 const ONLY = process.env.BENCH_ONLY;
+const PARALLEL = ONLY === 'sql' ? [] : (process.env.BENCH_PARALLELISM ?? '2,4').split(',').filter(Boolean).map(Number);
+const SERIAL_EXTRAS = ONLY === undefined || ONLY === 'js'; // backup: false and the plain JS loop
 const { url, drop } = await benchDatabase('mcp_bench_tx');
 
 const DDL = (name) => `CREATE TABLE ${name} (
@@ -74,6 +78,11 @@ try {
   await db.query('INSERT INTO deliveries_loop SELECT * FROM deliveries_sdk');
   await db.query(DDL('deliveries_nobk'));
   await db.query('INSERT INTO deliveries_nobk SELECT * FROM deliveries_sdk');
+  for (const p of PARALLEL) {
+    await db.query(DDL(`deliveries_p${p}`));
+    await db.query(`INSERT INTO deliveries_p${p} SELECT * FROM deliveries_sdk`);
+    await db.query(`VACUUM ANALYZE deliveries_p${p}`);
+  }
   await db.query(DDL('deliveries_jsloop'));
   await db.query('INSERT INTO deliveries_jsloop SELECT * FROM deliveries_sdk');
   await db.query('VACUUM ANALYZE deliveries_jsloop');
@@ -83,7 +92,9 @@ try {
   await db.query('VACUUM ANALYZE deliveries_sql');
   await db.query('VACUUM ANALYZE deliveries_srv');
   await db.query('CHECKPOINT');
-  console.log(`seeded 7 × ${ROWS.toLocaleString()} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `seeded ${7 + PARALLEL.length} × ${ROWS.toLocaleString()} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
 
   const s0 = Date.now();
   await db.query(`UPDATE deliveries_sql ${SET}`);
@@ -91,25 +102,36 @@ try {
   await db.query('CHECKPOINT');
 
   /** One SDK run in a child process (its peak RSS is the migration's own), timed there. */
+  const ran = [];
   const timed = async (mode) => {
     await db.query('CHECKPOINT');
     const child = spawn(process.execPath, [join(here, 'migrate-child.mjs')], {
-      env: { ...process.env, BENCH_URL: url.toString(), BENCH_BATCH: String(BATCH), BENCH_MODE: mode },
+      env: {
+        ...process.env,
+        BENCH_URL: url.toString(),
+        BENCH_BATCH: String(BATCH),
+        BENCH_MODE: mode,
+        BENCH_PRIOR: ran.join(','),
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk));
     const code = await new Promise((r) => child.on('exit', r));
     if (code !== 0) throw new Error(`the ${mode} migration failed (exit ${code})`);
+    ran.push(mode);
     return JSON.parse(out.trim().split('\n').at(-1));
   };
   const js = ONLY === 'sql' ? undefined : await timed('backup');
-  const jsNoBackup = ONLY === 'sql' ? undefined : await timed('no-backup');
+  const jsNoBackup = SERIAL_EXTRAS ? await timed('no-backup') : undefined;
+  // The same transform with backup as `parallelism` key ranges at once, each on its own copy.
+  const parallel = [];
+  for (const p of PARALLEL) parallel.push({ p, ...(await timed(`parallel-${p}`)) });
   // A reference for the JS transforms: a plain loop with none of the SDK's guarantees (keyset read
   // of BATCH rows, the same transform in JS, one UPDATE … FROM unnest(…) per batch; no backup, no
   // compare-and-set, no checkpoint), timed in the same run on its own copy of the table.
   let jsLoopMs = 0;
-  if (ONLY !== 'sql') {
+  if (SERIAL_EXTRAS) {
     await db.query('CHECKPOINT');
     const j0 = Date.now();
     for (let after = -1; ;) {
@@ -135,7 +157,7 @@ try {
   let loopMs = 0;
   let srvMs = 0;
   let srvNoBackupMs = 0;
-  if (ONLY !== 'js') {
+  if (ONLY === undefined || ONLY === 'sql') {
     // A reference: the same UPDATE in a plain loop over key ranges of SQL_BATCH rows (no backup, no
     // checkpoint), which is what the ranges alone cost against the single statement.
     await db.query('CHECKPOINT');
@@ -160,7 +182,7 @@ try {
       engines: {
         postgres: postgresEngine({ shards: [{ id: 'bench', connectionString: url.toString() }], poolSize: 4 }),
       },
-      migrations: ONLY === 'sql' ? [server] : [withBackup(BATCH), withoutBackup(BATCH), server],
+      migrations: [...ran.map((mode) => migrationOf(mode, BATCH)), server],
       throttle: { minBatchSize: SQL_BATCH, maxBatchSize: SQL_BATCH },
     });
     const q0 = Date.now();
@@ -186,7 +208,7 @@ try {
       engines: {
         postgres: postgresEngine({ shards: [{ id: 'bench', connectionString: url.toString() }], poolSize: 4 }),
       },
-      migrations: [...(ONLY === 'sql' ? [] : [withBackup(BATCH), withoutBackup(BATCH)]), server, noBackupSql],
+      migrations: [...ran.map((mode) => migrationOf(mode, BATCH)), server, noBackupSql],
       throttle: { minBatchSize: SQL_BATCH, maxBatchSize: SQL_BATCH },
     });
     const n0 = Date.now();
@@ -197,10 +219,12 @@ try {
       throw new Error(`sql migration failed: ${JSON.stringify(nbReport.shards[0].migrations[0].error)}`);
   }
 
-  const checked = {
-    sql: ['deliveries_srv', 'deliveries_srvnb'],
-    js: ['deliveries_sdk', 'deliveries_nobk', 'deliveries_jsloop'],
-  }[ONLY] ?? ['deliveries_sdk', 'deliveries_nobk', 'deliveries_jsloop', 'deliveries_srv', 'deliveries_srvnb'];
+  const checked = [
+    ...(js ? ['deliveries_sdk'] : []),
+    ...(SERIAL_EXTRAS ? ['deliveries_nobk', 'deliveries_jsloop'] : []),
+    ...PARALLEL.map((p) => `deliveries_p${p}`),
+    ...(ONLY === undefined || ONLY === 'sql' ? ['deliveries_srv', 'deliveries_srvnb'] : []),
+  ];
   for (const other of checked) {
     const diff = await db.query(`SELECT count(*) AS n FROM ${other} a JOIN deliveries_sql b USING (id)
       WHERE a.status IS DISTINCT FROM b.status OR a.status_code IS DISTINCT FROM b.status_code`);
@@ -220,7 +244,16 @@ try {
       `JS loop            ${(jsLoopMs / 1000).toFixed(2)} s  (ratio ${(jsLoopMs / sqlMs).toFixed(2)}: read, transform, UPDATE … FROM unnest per batch of ${BATCH}; no backup, compare-and-set or checkpoint)`,
     );
   }
-  if (ONLY !== 'js') {
+  if (js && !jsNoBackup) {
+    console.log(`SDK (batch ${BATCH})  ${(js.ms / 1000).toFixed(2)} s  (${rate(js.ms)}, backup included)`);
+    console.log(`ratio SDK/UPDATE   ${(js.ms / sqlMs).toFixed(2)}  (target ≤ 2.0)`);
+  }
+  for (const r of parallel) {
+    console.log(
+      `SDK parallelism ${r.p}  ${(r.ms / 1000).toFixed(2)} s  (${rate(r.ms)}, backup included; ratio ${(r.ms / sqlMs).toFixed(2)} to the UPDATE, ${(js.ms / r.ms).toFixed(2)}× the serial SDK; peak RSS ${mb(r.maxRss)})`,
+    );
+  }
+  if (ONLY === undefined || ONLY === 'sql') {
     console.log(
       `range loop         ${(loopMs / 1000).toFixed(2)} s  (ratio ${(loopMs / sqlMs).toFixed(2)}: the same UPDATE over ranges of ${SQL_BATCH}, no backup, no checkpoint)`,
     );

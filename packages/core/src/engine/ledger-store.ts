@@ -46,8 +46,11 @@ export interface CheckpointRange {
   readonly to: readonly unknown[] | null;
   /** Key of the last row of the range whose batch was fully written; `null` before the first. */
   readonly after: readonly unknown[] | null;
+  /** Rows the range read so far (the record's `counts` are the sums over its ranges). */
   readonly read: number;
+  /** Rows the range wrote so far. */
   readonly written: number;
+  /** Rows the range read and left as they were. */
   readonly skipped: number;
 }
 
