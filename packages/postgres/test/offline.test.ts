@@ -1,6 +1,6 @@
 /** Tests that need no server: options, identifiers, error classification. */
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, isMigrateError } from '@mcp/migrate-core';
+import { createMigrator, defineDataMigration, ErrorCode, isMigrateError } from '@mcp/migrate-core';
 import pg from 'pg';
 import { newDb } from 'pg-mem';
 import {
@@ -100,6 +100,44 @@ describe('postgresEngine options', () => {
     await shard.data.drop(backup);
     expect(await shard.data.scan(backup, undefined, 10)).toEqual([]);
     await expect(shard.data.drop(target)).rejects.toMatchObject({ field: 'backupOf' });
+  });
+
+  it('pg-mem: split keys by OFFSET, scans bounded above, and a parallelism 3 run and its rollback', async () => {
+    const db = newDb();
+    const Pool = db.adapters.createPg().Pool as new () => pg.Pool;
+    const engine = postgresEngine({ shards: [{ id: 'mem-0', pool: new Pool() }] });
+    const shard = engine.shard('mem-0');
+    await shard.connect();
+    db.public.none('CREATE TABLE items (id integer PRIMARY KEY, v integer)');
+    db.public.none(
+      `INSERT INTO items VALUES ${Array.from({ length: 30 }, (_, i) => `(${i + 1}, ${i + 1})`).join(', ')}`,
+    );
+    const target = { name: 'items', key: ['id'] };
+    expect(await shard.data.splitKeys!(target, 3)).toEqual([[10], [20]]);
+    expect((await shard.data.scan(target, [10], 100, [20])).map((r) => r.id)).toEqual([
+      11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+    ]);
+    const m = defineDataMigration({
+      id: '0001-par',
+      engine: 'postgres',
+      table: 'items',
+      batchSize: 4,
+      parallelism: 3,
+      transform: (r) => ({ ...r, v: (r.v as number) + 100 }),
+    });
+    const migrator = createMigrator({ engines: { postgres: engine }, migrations: [m] });
+    await migrator.run();
+    const values = () => db.public.many('SELECT id, v FROM items ORDER BY id');
+    expect(values().every((r) => r.v === r.id + 100)).toBe(true);
+    const record = (await shard.ledger.list()).find((r) => r.id === m.id)!;
+    expect(record.checkpoint!.ranges!.map((r) => [r.from, r.to])).toEqual([
+      [null, [10]],
+      [[10], [20]],
+      [[20], null],
+    ]);
+    await migrator.rollback({ steps: 1 });
+    expect(values().every((r) => r.v === r.id)).toBe(true);
+    await migrator.close();
   });
 });
 
