@@ -19,6 +19,7 @@ import { batchWriteCases } from './batch-write.js';
 import { compareAndSetCases } from './compare-and-set.js';
 import { caseContext, type Case, type CapabilityFlag, type ConformanceOptions, type FixturePart } from './context.js';
 import { dataCases } from './data.js';
+import { keyRangeCases } from './key-ranges.js';
 import { groupedCases } from './group-batches.js';
 import type { Harness, TestRunner } from './harness.js';
 import { ledgerCases } from './ledger.js';
@@ -97,6 +98,7 @@ export function conformanceCases(options: ConformanceOptions = {}): readonly Cas
     ...lockCases,
     ...runCases,
     ...dataCases,
+    ...keyRangeCases,
     ...groupedCases,
     ...compareAndSetCases,
     ...serverCopyCases,
