@@ -93,7 +93,10 @@ async function apply(
   if (!bulk.checkpoints) return { result: await bulk.apply(request) };
   let result: BatchWriteResult | undefined;
   const written = await input.checkpoint(record, async (r) => {
-    result = await bulk.apply({ ...request, checkpoint: { record: r, fence: input.fence } });
+    result = await bulk.apply({
+      ...request,
+      checkpoint: { record: r, fence: input.fence, range: input.checkpointRange },
+    });
     return result.conflicts.length === 0;
   });
   return { result: result!, checkpointed: written ? record : undefined };

@@ -50,6 +50,11 @@ export interface BatchRunInput {
    * (inclusive; `undefined`: unbounded). `record.checkpoint.after` is then the range's own.
    */
   readonly range?: { readonly to: KeyValue | undefined } | undefined;
+  /**
+   * A parallel run's range index, given where the shard's batch write writes one range of a
+   * checkpoint alone (`BatchWrite.rangeCheckpoints`): its batch writes carry it.
+   */
+  readonly checkpointRange?: number | undefined;
   /** The pacer to share with the other ranges of a parallel run (else the loop makes its own). */
   readonly pacer?: Pacer | undefined;
 }

@@ -4,16 +4,21 @@
  * loop) bounded above by its range's `to` and resumed from its own checkpoint `after`.
  *
  * Checkpoints. All ranges share ONE ledger record, whose checkpoint holds every range's `after`
- * and counts (`Checkpoint.ranges`). A range's checkpoint write goes through one in-process queue
- * that merges it into the latest record written: the record a range writes is always built, under
- * the queue, from what every range has written so far, so no range ever writes a record that
- * regresses another's checkpoint (which a whole-record write built from a stale copy would do).
- * Where the shard's `batchWrite` carries the checkpoint (PostgreSQL), the batch's statement itself
- * runs under the queue with the merged record, so backup, write and checkpoint stay one atomic
- * step: the statements of the ranges are serialized, while their reads and transforms still
- * overlap. (A per-range element update in the server — `jsonb_set` at the range's index — would
- * let the statements overlap too; the queue was chosen for being obviously sound on every engine.)
- * A merged record lists a range's state only once its write succeeded.
+ * and counts (`Checkpoint.ranges`); no range may ever write a record that puts another range's
+ * `after` back (a whole-record write built from a stale copy would). Two schemes:
+ *
+ * - Where the shard's batch write writes one range of a checkpoint alone
+ *   (`BatchWrite.rangeCheckpoints`: PostgreSQL, `jsonb_set` at the range's index in the batch's
+ *   statement, concurrent statements ordered by the ledger row's lock), each range's batch carries
+ *   only its own element: the ranges write at once, each batch atomic with its checkpoint. A batch
+ *   that changed nothing writes nothing (its rows are read again after a crash, and change nothing).
+ * - Elsewhere, a range's checkpoint write goes through one in-process queue that merges it into the
+ *   latest record written: the record is built, under the queue, from what every range has written
+ *   so far; with a batch write that carries whole records, the batch itself runs in the queue, so
+ *   batch and checkpoint stay atomic (the ranges' reads and transforms still overlap).
+ *
+ * Either way a range's state enters the merged record only once its write succeeded, and once every
+ * range has settled the merged record (exact then) is written whole.
  *
  * Throttle: the ranges share one pacer; each reserves its batch's rows before it runs (under a
  * second queue), so `maxRowsPerSecond` and the adaptive batch size hold for the sum of the ranges.
@@ -58,6 +63,7 @@ export async function runParallel(input: BatchRunInput, run: Runner): Promise<Ou
           signal: controller.signal,
           emit: (e) => emit(i, e),
           checkpoint: (record, write) => state.checkpoint(i, record, write),
+          checkpointRange: state.ranged ? i : undefined,
         }).catch((error: unknown) => {
           // One range failing stops the others at their next batch; the step fails with the first error.
           first ??= { error };
@@ -66,7 +72,13 @@ export async function runParallel(input: BatchRunInput, run: Runner): Promise<Ou
         }),
       ),
     );
-    if (first || outcomes.some((o) => o.status === 'rejected')) throw first!.error;
+    // Every range has settled: the merged record is exact (see the module's comment).
+    const settled = input.checkpoint(state.latest);
+    if (first || outcomes.some((o) => o.status === 'rejected')) {
+      await settled.catch(() => undefined);
+      throw first!.error;
+    }
+    await settled;
     return { record: state.latest, counts: state.latest.counts! };
   } finally {
     input.signal.removeEventListener('abort', stop);
@@ -120,12 +132,17 @@ class RangeState {
   readonly #queue = new Queue();
   #ranges: readonly CheckpointRange[];
   latest: LedgerRecord;
+  /** The shard's batch write writes one range of a checkpoint alone. */
+  readonly ranged: boolean;
 
   constructor(input: BatchRunInput, ranges: readonly CheckpointRange[], print: string) {
     this.#input = input;
     this.#print = print;
     this.#ranges = ranges;
     this.latest = this.#merged(input.record, ranges);
+    const bulk = input.shard.capabilities.batchWrite ? input.shard.data.batchWrite : undefined;
+    // A server-side migration's ranges checkpoint with whole-record writes: they keep the queue.
+    this.ranged = bulk?.checkpoints === true && bulk.rangeCheckpoints === true && !isServerMigration(input.migration);
   }
 
   /** The record range `i`'s loop starts from: its own `after` (or its lower bound) and counts. */
@@ -138,19 +155,9 @@ class RangeState {
 
   /** Range `i`'s checkpoint (`record` as its loop built it), merged under the queue; see the module's comment. */
   checkpoint(i: number, record: LedgerRecord, write?: (record: LedgerRecord) => Promise<boolean>): Promise<boolean> {
+    if (this.ranged) return this.#rangedCheckpoint(i, record, write);
     return this.#queue.run(async () => {
-      const c = record.counts;
-      const ranges = this.#ranges.map((r, j) =>
-        j === i
-          ? {
-              ...r,
-              after: record.checkpoint?.after ?? r.after,
-              read: c?.read ?? 0,
-              written: c?.written ?? 0,
-              skipped: c?.skipped ?? 0,
-            }
-          : r,
-      );
+      const ranges = this.#with(i, record);
       const merged = this.#merged(record, ranges);
       const ok = await this.#input.checkpoint(merged, write);
       if (!ok) return false;
@@ -158,6 +165,36 @@ class RangeState {
       this.latest = merged;
       return true;
     });
+  }
+
+  /** Range `i`'s checkpoint where batch writes carry one range alone: no queue, no whole-record write. */
+  async #rangedCheckpoint(
+    i: number,
+    record: LedgerRecord,
+    write?: (record: LedgerRecord) => Promise<boolean>,
+  ): Promise<boolean> {
+    const mine = this.#with(i, record)[i]!;
+    // A batch that changed nothing: a whole-record write could put back what other ranges' batches wrote.
+    if (write && !(await this.#input.checkpoint(this.#merged(record, this.#with(i, record)), write))) return false;
+    this.#ranges = this.#ranges.map((r, j) => (j === i ? mine : r));
+    this.latest = this.#merged(record, this.#ranges);
+    return true;
+  }
+
+  /** The ranges with range `i` as `record` (its loop's view) has it. */
+  #with(i: number, record: LedgerRecord): CheckpointRange[] {
+    const c = record.counts;
+    return this.#ranges.map((r, j) =>
+      j === i
+        ? {
+            ...r,
+            after: record.checkpoint?.after ?? r.after,
+            read: c?.read ?? 0,
+            written: c?.written ?? 0,
+            skipped: c?.skipped ?? 0,
+          }
+        : r,
+    );
   }
 
   #merged(record: LedgerRecord, ranges: readonly CheckpointRange[]): LedgerRecord {

@@ -252,6 +252,15 @@ export interface BatchWrite {
    * when the fence is not the newest). When `false` the batch engine puts the record itself after.
    */
   readonly checkpoints: boolean;
+  /**
+   * With {@link checkpoints}: a request's `checkpoint.range` is honoured — the step writes ONLY
+   * that element of the record's `checkpoint.ranges` into the stored record (and its `counts` as
+   * the sums over the stored ranges), leaving the other ranges as stored, atomically with the
+   * batch (PostgreSQL: `jsonb_set` in the batch's statement, the row lock ordering concurrent
+   * ones). The ranges of a parallel run then write their batches at once. Default `false`: core
+   * writes them one at a time.
+   */
+  readonly rangeCheckpoints?: boolean | undefined;
   apply(request: BatchWriteRequest): Promise<BatchWriteResult>;
 }
 
@@ -275,7 +284,14 @@ export interface BatchWriteRequest {
   /** The batch's key range: every patch's key is in it. An adapter may use it to read the range once. */
   readonly range?: KeyRange | undefined;
   /** The ledger record to write with the batch (see {@link BatchWrite.checkpoints}). */
-  readonly checkpoint?: { readonly record: LedgerRecord; readonly fence: Fence } | undefined;
+  readonly checkpoint?:
+    | {
+        readonly record: LedgerRecord;
+        readonly fence: Fence;
+        /** Write only this element of `record.checkpoint.ranges` (see {@link BatchWrite.rangeCheckpoints}). */
+        readonly range?: number | undefined;
+      }
+    | undefined;
 }
 
 /**

@@ -43,7 +43,13 @@ export type MemoryIo = <T>(op: () => T) => Promise<T>;
 export interface MemoryDataStoreOptions {
   readonly compareAndSet: boolean;
   /** Offer `batchWrite`, writing checkpoints with `putRecord` (which checks the fence, synchronously). */
-  readonly batchWrite?: { readonly putRecord: (record: LedgerRecord, fence: Fence) => void } | undefined;
+  readonly batchWrite?:
+    | {
+        readonly putRecord: (record: LedgerRecord, fence: Fence) => void;
+        /** The record as stored (a parallel run's range writes its element into it). */
+        readonly getRecord: (id: string) => LedgerRecord | undefined;
+      }
+    | undefined;
 }
 
 export class MemoryDataStore implements DataStore {
@@ -61,8 +67,10 @@ export class MemoryDataStore implements DataStore {
     this.compareAndSet = options.compareAndSet
       ? { writeIfUnchanged: (t, patches) => this.#writeIfUnchanged(t, patches) }
       : undefined;
-    const put = options.batchWrite?.putRecord;
-    this.batchWrite = put ? { checkpoints: true, apply: (request) => this.#apply(request, put) } : undefined;
+    const bw = options.batchWrite;
+    this.batchWrite = bw
+      ? { checkpoints: true, rangeCheckpoints: true, apply: (request) => this.#apply(request, bw) }
+      : undefined;
   }
 
   /**
@@ -151,7 +159,7 @@ export class MemoryDataStore implements DataStore {
    */
   #apply(
     request: BatchWriteRequest,
-    putRecord: (record: LedgerRecord, fence: Fence) => void,
+    { putRecord, getRecord }: NonNullable<MemoryDataStoreOptions['batchWrite']>,
   ): Promise<BatchWriteResult> {
     return this.#io(() => {
       const c = this.#collection(request.target);
@@ -163,7 +171,13 @@ export class MemoryDataStore implements DataStore {
       if (conflicts.length) return { written: 0, conflicts };
       const { checkpoint, backup } = request;
       // Refused before anything is written, as one statement would be.
-      if (checkpoint) putRecord(checkpoint.record, checkpoint.fence);
+      if (checkpoint) {
+        const record =
+          checkpoint.range === undefined
+            ? checkpoint.record
+            : withRange(getRecord(checkpoint.record.id), checkpoint.record, checkpoint.range);
+        if (record) putRecord(record, checkpoint.fence);
+      }
       if (backup) this.#collection(backup.target).insertMissing(backup.keys.map((k) => c.get(k)!));
       return { written: c.patch(request.patches), conflicts };
     });
@@ -172,4 +186,18 @@ export class MemoryDataStore implements DataStore {
   #collection(target: DataTarget): MemoryCollection {
     return this.#shard().collection(target.name, target.key);
   }
+}
+
+/** `stored` with range `i` of `record`'s checkpoint in place of its own (see `BatchWrite.rangeCheckpoints`). */
+function withRange(stored: LedgerRecord | undefined, record: LedgerRecord, i: number): LedgerRecord | undefined {
+  const ranges = stored?.checkpoint?.ranges;
+  const mine = record.checkpoint?.ranges?.[i];
+  if (!stored?.checkpoint || !ranges || !mine) return undefined;
+  const next = ranges.map((r, j) => (j === i ? mine : r));
+  const sum = (f: 'read' | 'written' | 'skipped') => next.reduce((n, r) => n + r[f], 0);
+  return {
+    ...stored,
+    checkpoint: { ...stored.checkpoint, ranges: next },
+    counts: { ...stored.counts, read: sum('read'), written: sum('written'), skipped: sum('skipped') },
+  };
 }

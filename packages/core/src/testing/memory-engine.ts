@@ -196,7 +196,7 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
     this.preserved = preserve ? new MemoryPreserveStore(shard, io) : undefined;
     this.data = new MemoryDataStore(shard, io, {
       compareAndSet: capabilities.compareAndSet === true,
-      batchWrite: capabilities.batchWrite ? { putRecord } : undefined,
+      batchWrite: capabilities.batchWrite ? { putRecord, getRecord: (mid) => shard().ledger.get(mid) } : undefined,
     });
     this.directory = new MemoryTenantDirectory(() => shard().directory, io);
   }

@@ -12,6 +12,7 @@
  *             ON CONFLICT (key) DO NOTHING),                                             -- backup
  *      w  AS (SELECT count(*) AS n FROM (SELECT i FROM u0 UNION ALL …) AS done),
  *      l  AS (INSERT INTO ledger … WHERE EXISTS (SELECT 1 FROM f) AND (SELECT n FROM w) = <patches>)
+ *            -- a parallel run's range: UPDATE ledger SET checkpoint = jsonb_set(checkpoint, '{ranges,i}', …)
  * SELECT CASE WHEN <fence gone> OR w.n <> <patches> THEN (<marker text>)::integer END FROM w
  * ```
  *
@@ -39,7 +40,7 @@ import type {
 import { sqlState } from '../postgres-errors.js';
 import type { Column } from './columns.js';
 import type { TableName } from './identifiers.js';
-import { fenceRow, ledgerInsert } from './ledger-sql.js';
+import { fenceRow, ledgerInsert, ledgerRangeUpdate } from './ledger-sql.js';
 import { isTextVersion, ROW_VERSION, TEXT_VERSION } from './row-version.js';
 import type { ShardContext } from './shard-context.js';
 import { keepFirst, keyColumns, Params, q } from './sql.js';
@@ -68,6 +69,8 @@ const I = q('mcp-migrate i');
 
 export class PostgresBatchWrite implements BatchWrite {
   readonly checkpoints = true;
+  /** A parallel run's range writes its element of the checkpoint alone (`jsonb_set`, see internal/ledger-sql.ts). */
+  readonly rangeCheckpoints = true;
   readonly #ctx: ShardContext;
   readonly #store: BatchWriteAccess;
 
@@ -123,7 +126,12 @@ export class PostgresBatchWrite implements BatchWrite {
     const n = `${p.add(patches.length)}::bigint`;
     if (checkpoint) {
       const where = `EXISTS (SELECT 1 FROM f) AND (SELECT n FROM w) = ${n}`;
-      ctes.push(`l AS (${ledgerInsert(this.#ctx.tables, checkpoint.record, where, p)})`);
+      // One range of a parallel run's checkpoint alone (see BatchWrite.rangeCheckpoints), else the whole record.
+      const ledger =
+        checkpoint.range === undefined
+          ? ledgerInsert(this.#ctx.tables, checkpoint.record, where, p)
+          : ledgerRangeUpdate(this.#ctx.tables, checkpoint.record, checkpoint.range, where, p);
+      ctes.push(`l AS (${ledger})`);
     }
     const first = groups
       .map((_, g) => `SELECT ${I} AS i FROM p${g} WHERE ${I} NOT IN (SELECT i FROM u${g})`)

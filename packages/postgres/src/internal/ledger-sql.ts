@@ -51,6 +51,29 @@ export function ledgerInsert(tables: LedgerTables, record: LedgerRecord, where: 
         counts = EXCLUDED.counts, error = EXCLUDED.error, seq = EXCLUDED.seq`;
 }
 
+/**
+ * `UPDATE ledger …` writing ONLY element `index` of `record.checkpoint.ranges` into the stored
+ * checkpoint (`jsonb_set`), and the counts as the sums over the stored ranges so updated, where
+ * `where` holds: the ranges of a parallel run write at once, and none may put another's back. A
+ * concurrent update of the row waits for the row lock and then applies to the row as it stands.
+ */
+export function ledgerRangeUpdate(
+  tables: LedgerTables,
+  record: LedgerRecord,
+  index: number,
+  where: string,
+  p: Params,
+): string {
+  const range = record.checkpoint?.ranges?.[index];
+  if (!range) throw new Error(`ledgerRangeUpdate: the checkpoint of "${record.id}" has no range ${index}`);
+  const merged = `jsonb_set(l.checkpoint, ${p.add(`{ranges,${index}}`)}::text[], ${p.add(JSON.stringify(encodeRange(range)))}::jsonb)`;
+  const sum = (f: string) =>
+    `(SELECT coalesce(sum((e->>'${f}')::bigint), 0) FROM jsonb_array_elements(${merged}->'ranges') AS e)`;
+  return `UPDATE ${tables.ledger} AS l SET checkpoint = ${merged},
+      counts = coalesce(l.counts, '{}'::jsonb) || jsonb_build_object('read', ${sum('read')}, 'written', ${sum('written')}, 'skipped', ${sum('skipped')})
+      WHERE l.id = ${p.add(record.id)} AND jsonb_typeof(l.checkpoint->'ranges') = 'array' AND ${where}`;
+}
+
 function json(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);
 }

@@ -45,6 +45,7 @@ export class ShardDataStore implements DataStore {
   /** A batch's backup, write and checkpoint in one statement (refused on pg-mem, whose `capabilities` say so). */
   readonly batchWrite: BatchWrite = {
     checkpoints: true,
+    rangeCheckpoints: true,
     apply: async (request) => (await this.#capability('batchWrite')).apply(request),
   };
 
