@@ -23,8 +23,8 @@ export function interceptScan(
 ): EngineAdapter {
   const shardOf = (shard: ShardAdapter): ShardAdapter => {
     const data = shard.data;
-    const scan: DataStore['scan'] = async (target, after, limit) => {
-      const rows = await data.scan(target, after, limit);
+    const scan: DataStore['scan'] = async (target, after, limit, upTo) => {
+      const rows = await data.scan(target, after, limit, upTo);
       await onScan(target, shard.id);
       return rows;
     };
