@@ -31,6 +31,7 @@ import type { Checkpoint, CheckpointRange, DataTarget, LedgerCounts, LedgerRecor
 import { ErrorCode, MigrateError } from '../errors/errors.js';
 import type { BatchEvent } from '../events/events.js';
 import { isServerMigration } from '../definition/server-statement.js';
+import { MAX_PARALLELISM } from '../definition/migration-schema.js';
 import { fingerprint } from './batch-runner.js';
 import type { BatchRunInput } from './batch-step.js';
 import { rangesAt, sampleSplitKeys } from './key-ranges.js';
@@ -95,9 +96,12 @@ async function rangesOf(input: BatchRunInput): Promise<readonly CheckpointRange[
   const cp = input.record.checkpoint;
   if (cp && cp.direction === 'up') {
     if (cp.fingerprint === print && cp.ranges?.length) return cp.ranges;
-    const was = cp.ranges?.length ?? 1;
+    // The parallelism the checkpoint was made with, when only that differs (a small table may have had fewer ranges).
+    const was = Array.from({ length: MAX_PARALLELISM }, (_, i) => i + 1).find(
+      (p) => fingerprint({ ...m, parallelism: p }) === cp.fingerprint,
+    );
     const why =
-      was !== m.parallelism
+      was !== undefined && was !== m.parallelism
         ? `its run was started with parallelism ${was}, not ${m.parallelism} (a resume keeps its key ranges); resume it with "parallelism: ${was}"`
         : `its checkpoint was made by a different version of the migration (fingerprint ${cp.fingerprint} ≠ ${print}); restore the code it ran with`;
     throw new MigrateError(
