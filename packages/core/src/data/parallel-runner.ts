@@ -158,7 +158,11 @@ class RangeState {
   }
 
   /** Range `i`'s checkpoint (`record` as its loop built it), merged under the queue; see the module's comment. */
-  checkpoint(i: number, record: LedgerRecord, write?: (record: LedgerRecord) => Promise<boolean>): Promise<boolean> {
+  checkpoint(
+    i: number,
+    record: LedgerRecord,
+    write?: (record: LedgerRecord) => Promise<boolean | LedgerRecord>,
+  ): Promise<boolean> {
     if (this.ranged) return this.#rangedCheckpoint(i, record, write);
     return this.#queue.run(async () => {
       const ranges = this.#with(i, record);
@@ -175,7 +179,7 @@ class RangeState {
   async #rangedCheckpoint(
     i: number,
     record: LedgerRecord,
-    write?: (record: LedgerRecord) => Promise<boolean>,
+    write?: (record: LedgerRecord) => Promise<boolean | LedgerRecord>,
   ): Promise<boolean> {
     const mine = this.#with(i, record)[i]!;
     // A batch that changed nothing: a whole-record write could put back what other ranges' batches wrote.
