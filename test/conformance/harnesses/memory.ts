@@ -11,6 +11,8 @@ export interface MemoryVariant {
   readonly inspect?: boolean;
   /** `memoryEngine({ batchWrite })`. Default false. */
   readonly batchWrite?: boolean;
+  /** `memoryEngine({ openScan })`: streaming reads through a snapshot cursor. Default false. */
+  readonly openScan?: boolean;
 }
 
 /** `adapter` with its own members, but `capabilities` replaced (methods run on the adapter itself). */
@@ -48,6 +50,7 @@ export function memoryHarness(variant: MemoryVariant = {}): Harness {
     variant.compareAndSet ? 'compareAndSet' : '',
     variant.batchWrite ? 'batchWrite' : '',
     variant.inspect === false ? 'no inspect' : '',
+    variant.openScan ? 'openScan' : '',
   ]
     .filter(Boolean)
     .join(', ');
@@ -68,6 +71,7 @@ export function memoryHarness(variant: MemoryVariant = {}): Harness {
           store,
           compareAndSet: variant.compareAndSet ?? false,
           batchWrite: variant.batchWrite ?? false,
+          openScan: variant.openScan ?? false,
         });
         return variant.inspect === false ? withoutInspect(e) : e;
       };

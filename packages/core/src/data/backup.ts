@@ -8,6 +8,7 @@
 import type { DataTarget, KeyRange, KeyValue, Row, ShardAdapter } from '../engine/spi.js';
 import { DefinitionError, ErrorCode } from '../errors/errors.js';
 import { canonicalEncode } from '../util/canonical.js';
+import type { ScanSession } from './scan-session.js';
 
 /** Name of the backup table/collection of a migration: `mcp_backup_<id>` with non-word characters as `_`. */
 export function backupName(migrationId: string): string {
@@ -152,16 +153,19 @@ export interface BatchWindow {
  */
 export async function restoreOriginals(
   shard: ShardAdapter,
-  window: Pick<BatchWindow, 'target' | 'backup' | 'after' | 'size'>,
-): Promise<{ read: number; written: number; last: KeyValue | undefined }> {
-  const { target, backup, after, size } = window;
+  window: Pick<BatchWindow, 'target' | 'backup' | 'after' | 'size'> & { readonly scan?: ScanSession | undefined },
+): Promise<{ read: number; written: number; last: KeyValue | undefined; done: boolean }> {
+  const { target, backup, after, size, scan } = window;
   const copy = shard.capabilities.serverCopy ? shard.data.serverCopy : undefined;
   if (copy) {
     const { restored, last } = await copy.restore(backup, target, after, size);
-    return { read: restored, written: restored, last };
+    return { read: restored, written: restored, last, done: restored < size };
   }
-  const saved = await shard.data.scan(backup, after, size);
-  if (saved.length === 0) return { read: 0, written: 0, last: undefined };
+  // Through the loop's reader of the backup; without one, a keyset page.
+  const reader = scan ? await scan.at(after) : undefined;
+  const saved = reader ? await reader.read(size) : await shard.data.scan(backup, after, size);
+  if (saved.length === 0) return { read: 0, written: 0, last: undefined, done: true };
   const written = await shard.data.write(target, saved);
-  return { read: saved.length, written, last: keyOf(target, saved.at(-1)!) };
+  const done = reader ? reader.done : saved.length < size;
+  return { read: saved.length, written, last: keyOf(target, saved.at(-1)!), done };
 }

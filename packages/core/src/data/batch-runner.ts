@@ -11,7 +11,8 @@
  * Where the shard has `batchWrite`, a batch's backup, write and checkpoint are one atomic step, so
  * there is nothing to re-do; there, and only there, a migration may keep no backup (`backup:
  * false`). Where writes are compare-and-set, the next batch is read while the current one is
- * written (read-ahead.ts).
+ * written (read-ahead.ts). Rows are read through one streaming read per loop (scan-session.ts), a
+ * batch bounded in bytes as well as rows.
  */
 import type { Checkpoint, DataTarget, KeyValue, LedgerCounts, LedgerRecord, Row, RowPatch } from '../engine/spi.js';
 import { ErrorCode, MigrateError, MigrationFailedError } from '../errors/errors.js';
@@ -37,6 +38,7 @@ import {
 } from './batch-step.js';
 import { prepareGroups, reverseGroupBatch } from './group-batches.js';
 import { ReadAhead } from './read-ahead.js';
+import { DEFAULT_MAX_BATCH_BYTES, ScanSession } from './scan-session.js';
 import { downBatch } from './reverse-batches.js';
 import { BatchPacer, type Pacer } from './throttle.js';
 import { writeBatch } from './write-batch.js';
@@ -78,7 +80,25 @@ const readInCommit =
 
 /** Runs one direction of a data migration on one shard to the end. Returns the final counts. */
 export async function runBatches(input: BatchRunInput): Promise<{ record: LedgerRecord; counts: LedgerCounts }> {
-  const run = await startRun(input);
+  const run = startRun(input);
+  let out: Awaited<ReturnType<typeof loop>>;
+  try {
+    out = await loop(input, run);
+  } finally {
+    // On every way out, once a batch read ahead (if any) is done reading through it.
+    run.ahead.discard();
+    await run.ahead.idle();
+    await run.window.scan.close().catch(() => undefined);
+  }
+  if (input.direction === 'down') await input.shard.data.drop(run.window.backup);
+  return out;
+}
+
+/** The batches, each after the last checkpoint, until one finds nothing left. */
+async function loop(
+  input: BatchRunInput,
+  run: ReturnType<typeof startRun>,
+): Promise<{ record: LedgerRecord; counts: LedgerCounts }> {
   const { pacer, ahead } = run;
   let { record, after, counts } = run;
   const conflicts = new ConflictCount(input);
@@ -98,7 +118,8 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
     await input.beforeBatch?.(after, size);
     const t0 = Date.now();
     const span = { ...run.window, after, size };
-    const prepared = await (pending?.prepared ?? run.prepare(input, span));
+    // A batch read ahead and then discarded may still be reading: the next read comes after it, never beside it.
+    const prepared = await (pending?.prepared ?? ahead.idle().then(() => run.prepare(input, span)));
     // The next batch is read and transformed while this one is written.
     const next = prepared.last;
     if (run.readAhead && next && !prepared.done)
@@ -106,6 +127,10 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
     const { rows, last, conflict, done, checkpointed } = await prepared.commit({ ...span, checkpointFor });
     if (conflict) {
       ahead.discard();
+      // The batch read ahead may have looked for saved originals after the conflict was seen, past
+      // the rows now read again: once it is done, the next batch looks for them again.
+      await ahead.idle();
+      run.window.originals.conflicted();
       conflicts.add(conflict);
       if (last === undefined || (after !== undefined && canonicalEncode(last) === canonicalEncode(after))) continue;
     }
@@ -119,10 +144,9 @@ export async function runBatches(input: BatchRunInput): Promise<{ record: Ledger
     counts = add(counts, rows);
     after = last;
     pacer.record(rows.read, Date.now() - t0);
-    run.progress(counts, size);
+    await run.progress(counts, size);
     if (done && !conflict) break;
   }
-  if (input.direction === 'down') await input.shard.data.drop(run.window.backup);
   return { record, counts };
 }
 
@@ -134,7 +158,7 @@ const add = (counts: LedgerCounts, rows: BatchCounts): LedgerCounts => ({
 });
 
 /** Where a run starts, and what it works with. */
-async function startRun(input: BatchRunInput) {
+function startRun(input: BatchRunInput) {
   const { migration: m, direction, shard } = input;
   const target: DataTarget = { ...m.target, filter: m.filter, migrationId: m.id };
   const print = fingerprint(m);
@@ -157,20 +181,23 @@ async function startRun(input: BatchRunInput) {
   // The bound of a rollback of a partly applied run without backup (see reverse-batches.ts).
   const upTo = resuming && direction === 'down' && cp.upTo !== undefined ? cp.upTo : undefined;
   const mark: Partial<Checkpoint> = direction === 'up' ? (keeps ? {} : { backup: false }) : upToMark(upTo);
-  // A parallel run's range leaves the total to the parallel runner, which reports the sum.
-  const total =
+  // Counted while the first batch reads (on a server without pushdown both read the whole table);
+  // a parallel run's range leaves the total to the parallel runner, which reports the sum.
+  const total: Promise<number | undefined> =
     (direction === 'down' && !hasReverse(m)) || input.range
-      ? undefined
-      : await shard.data.count(target).catch(() => undefined);
+      ? Promise.resolve(undefined)
+      : shard.data.count(target).catch(() => undefined);
+  // A rollback without `reverse` (or `reverseGroup`) reads the backup and writes it back.
+  const restores = direction === 'down' && !m.reverse && !(m.groupBy && m.reverseGroup);
+  const to = input.range?.to;
+  const scan = new ScanSession({
+    shard,
+    main: restores ? backup : target,
+    maxBatchBytes: input.throttle.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
+    to,
+  });
   // Originals are looked for even by a run that keeps none: an earlier attempt may have saved some.
-  const window = {
-    target,
-    backup,
-    keepsBackup: keeps,
-    upTo,
-    to: input.range?.to,
-    originals: new OriginalsReader(shard, backup, input.range?.to),
-  };
+  const window = { target, backup, keepsBackup: keeps, upTo, to, originals: new OriginalsReader(shard, backup, to), scan };
   const counts: LedgerCounts = { ...(resuming && record.counts ? record.counts : { read: 0, written: 0, skipped: 0 }) };
   const pacer = input.pacer ?? new BatchPacer(m.batchSize, m.maxRowsPerSecond, input.throttle);
   return {
@@ -192,9 +219,15 @@ const upToMark = (upTo: KeyValue | null | undefined): Partial<Checkpoint> =>
   upTo === undefined ? {} : { backup: false, upTo: upTo === null ? null : [...upTo] };
 
 /** Emits a batch event after each checkpoint. */
-function progressReporter(input: BatchRunInput, total: number | undefined, readAtStart: number, pacer: Pacer) {
+function progressReporter(
+  input: BatchRunInput,
+  count: Promise<number | undefined>,
+  readAtStart: number,
+  pacer: Pacer,
+) {
   const started = Date.now();
-  return (counts: LedgerCounts, size: number) => {
+  return async (counts: LedgerCounts, size: number) => {
+    const total = await count;
     const elapsed = (Date.now() - started) / 1000;
     const rate = elapsed > 0 ? (counts.read - readAtStart) / elapsed : 0;
     input.emit({
@@ -247,7 +280,9 @@ class ConflictCount {
 async function prepareRows(input: BatchRunInput, span: BatchSpan): Promise<PreparedBatch> {
   const { target, after, size, to } = span;
   const { migration: m } = input;
-  const current = await input.shard.data.scan(target, after, size, to);
+  const reader = await span.scan.at(after);
+  // At most `size` rows, fewer once their size passes the byte bound.
+  const current = await reader.read(size);
   if (current.length === 0) return nothingLeft;
   // A batch re-done after a crash finds some of its rows already backed up (and maybe written).
   const saved = await span.originals.of(after, current);
@@ -269,7 +304,7 @@ async function prepareRows(input: BatchRunInput, span: BatchSpan): Promise<Prepa
     if (!original) firstCopies.push(row);
     changed.push(patch);
   }
-  const done = current.length < size;
+  const done = reader.done;
   return {
     last: keyOf(target, current.at(-1)!),
     done,

@@ -18,6 +18,7 @@ import type { DataMigration } from '../definition/migration.js';
 import type { BatchEvent } from '../events/events.js';
 import { diffRow } from '../util/same-value.js';
 import type { BatchWindow, OriginalsReader } from './backup.js';
+import type { ScanSession } from './scan-session.js';
 import type { Pacer, PauseGate, ThrottleOptions } from './throttle.js';
 
 export interface BatchRunInput {
@@ -75,6 +76,11 @@ export interface Page {
 export interface BatchSpan extends BatchWindow {
   /** Saved originals of the batch's rows (read only while there may be any). */
   readonly originals: OriginalsReader;
+  /**
+   * The loop's streaming read of the rows the batches work through (the backup's, when restoring
+   * from it): `scan.at(after)` is a reader standing at the batch's start.
+   */
+  readonly scan: ScanSession;
   /**
    * A rollback of a partly applied run that kept no backup: the last key that run finished (`null`:
    * none). Rows after it were never transformed and are not reversed. `undefined` otherwise.

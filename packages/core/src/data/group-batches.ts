@@ -22,7 +22,6 @@ import type { GroupedDataMigration, GroupTransformFn } from '../definition/migra
 import { canonicalEncode, looseCanonicalEncode } from '../util/canonical.js';
 import { cloneValue } from '../util/clone.js';
 import { sameValue } from '../util/same-value.js';
-import type { BatchWindow } from './backup.js';
 import {
   keyOf,
   nothingLeft,
@@ -50,31 +49,45 @@ export function describeGroup(groupBy: readonly string[], values: KeyValue): str
 const grouped = (input: BatchRunInput) => input.migration as GroupedDataMigration;
 
 /**
- * The whole groups after `after`: at most `size` rows, unless the first group alone is longer (then
- * exactly that group). `done` when nothing is left after them.
+ * The whole groups after `after`: at most `size` rows (fewer once their size passes the byte
+ * bound), unless the first group alone is longer (then exactly that group). `done` when nothing is
+ * left after them. Reads one row past the batch to see whether its last group goes on; rows read
+ * past the batch are put back for the next one.
  */
 export async function readGroups(
   input: BatchRunInput,
-  window: Pick<BatchWindow, 'target' | 'after' | 'size'>,
+  window: Pick<BatchSpan, 'after' | 'size' | 'scan'>,
 ): Promise<Page> {
-  const { target, after, size } = window;
+  const { size } = window;
+  const reader = await window.scan.at(window.after);
   const { groupBy } = grouped(input);
-  const page = await input.shard.data.scan(target, after, size + 1);
-  if (page.length <= size) return { rows: page, done: true };
-  const next = page.pop()!;
-  const lastGroup = groupIdOf(groupBy, page.at(-1)!);
-  if (groupIdOf(groupBy, next) !== lastGroup) return { rows: page, done: false };
+  const rows = await reader.read(size + 1);
+  if (rows.length === 0) return { rows, done: true };
+  // The row after the batch: read with it unless the byte bound cut the read short.
+  const next = rows.length > size ? rows.pop() : (await reader.read(1))[0];
+  if (next === undefined) return { rows, done: true };
+  const lastGroup = groupIdOf(groupBy, rows.at(-1)!);
+  if (groupIdOf(groupBy, next) !== lastGroup) {
+    reader.unread([next]);
+    return { rows, done: false };
+  }
   // The last group goes on past the batch: end the batch before it, or read on to its end when it is the batch's only group.
-  let start = page.length - 1;
-  while (start > 0 && groupIdOf(groupBy, page[start - 1]!) === lastGroup) start--;
-  if (start > 0) return { rows: page.slice(0, start), done: false };
-  const rows = [...page, next];
+  let start = rows.length - 1;
+  while (start > 0 && groupIdOf(groupBy, rows[start - 1]!) === lastGroup) start--;
+  if (start > 0) {
+    reader.unread([...rows.slice(start), next]);
+    return { rows: rows.slice(0, start), done: false };
+  }
+  rows.push(next);
   for (;;) {
-    const more = await input.shard.data.scan(target, keyOf(target, rows.at(-1)!), size + 1);
+    const more = await reader.read(size + 1);
     const end = more.findIndex((row) => groupIdOf(groupBy, row) !== lastGroup);
-    if (end >= 0) return { rows: [...rows, ...more.slice(0, end)], done: false };
+    if (end >= 0) {
+      reader.unread(more.slice(end));
+      return { rows: [...rows, ...more.slice(0, end)], done: false };
+    }
     rows.push(...more);
-    if (more.length < size + 1) return { rows, done: true };
+    if (reader.done) return { rows, done: true };
   }
 }
 

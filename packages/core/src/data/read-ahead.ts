@@ -18,13 +18,23 @@ export interface PendingBatch {
 
 export class ReadAhead {
   #pending: (PendingBatch & { readonly after: string }) | undefined;
+  /** Settles when the last preparation started has (used, discarded or dropped by `take`). */
+  #idle: Promise<unknown> = Promise.resolve();
 
   /** Starts `prepare` (the batch after `after`, of `size` rows), replacing any batch prepared before. */
   start(after: KeyValue, size: number, prepare: () => Promise<PreparedBatch>): void {
     const prepared = prepare();
     // Settled later or never awaited (discarded): its failure surfaces only if the batch uses it.
-    prepared.catch(() => undefined);
+    this.#idle = prepared.catch(() => undefined);
     this.#pending = { after: canonicalEncode(after), size, prepared };
+  }
+
+  /**
+   * Resolves once no preparation is running: a discarded one may still be reading through the
+   * loop's scan, which reads one batch at a time.
+   */
+  idle(): Promise<unknown> {
+    return this.#idle;
   }
 
   /** The batch prepared after `after`, if that is where it was read from; it is gone either way. */

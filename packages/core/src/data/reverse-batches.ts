@@ -30,8 +30,9 @@ export async function downBatch(input: BatchRunInput, batch: Batch): Promise<Bat
   const { shard, migration: m } = input;
   if (m.reverse) {
     const { rows: current, done } = await boundedPage(input, batch, async () => {
-      const rows = await shard.data.scan(target, after, size);
-      return { rows, done: rows.length < size };
+      const reader = await batch.scan.at(after);
+      const rows = await reader.read(size);
+      return { rows, done: reader.done };
     });
     if (current.length === 0) return { rows: { read: 0, written: 0 }, last: undefined, done: true };
     // A migration that never completed and kept a backup transformed only the rows it saved a copy
@@ -53,11 +54,7 @@ export async function downBatch(input: BatchRunInput, batch: Batch): Promise<Bat
   const restored = await restoreOriginals(shard, batch);
   if (restored.last === undefined) return { rows: { read: 0, written: 0 }, last: undefined, done: true };
   checkWritten(input, restored.written, restored.read);
-  return {
-    rows: { read: restored.read, written: restored.written },
-    last: restored.last,
-    done: restored.read < size,
-  };
+  return { rows: { read: restored.read, written: restored.written }, last: restored.last, done: restored.done };
 }
 
 /**

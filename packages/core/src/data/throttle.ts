@@ -19,6 +19,13 @@ export interface ThrottleOptions {
   readonly pressure?: () => number | Promise<number>;
   /** The wait at full pressure, in ms (see `pressure`). Default `1000`. */
   readonly pressureBackoffMs?: number;
+  /**
+   * A batch's read stops early once its rows pass this many bytes (their size as read where the
+   * adapter knows it, e.g. raw BSON, else an estimate), however many rows the batch size allows, so
+   * a batch of large rows stays bounded in memory (at least one row is always read; a `groupBy`
+   * group is read whole). Default `8388608` (8 MiB).
+   */
+  readonly maxBatchBytes?: number;
 }
 
 export const DEFAULT_TARGET_BATCH_MS: number = MIGRATOR_DEFAULTS.throttle.targetBatchMs;

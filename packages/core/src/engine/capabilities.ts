@@ -43,4 +43,10 @@ export interface EngineCapabilities {
    * `serverCopy`/`write`, `compareAndSet`/`update` and the ledger one after another).
    */
   readonly batchWrite?: boolean | undefined;
+  /**
+   * `DataStore.openScan` is there: the batch engine reads a data migration's rows (and its backup)
+   * through one streaming cursor per scan instead of a query per batch. Default `false` (the batch
+   * engine then reads page by page with `scan`, through the same code path).
+   */
+  readonly openScan?: boolean | undefined;
 }

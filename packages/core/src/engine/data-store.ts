@@ -129,6 +129,33 @@ export interface DataStore {
   readonly serverUpdate?: ServerUpdate | undefined;
   /** Capability `batchWrite`: a batch's backup, write (and checkpoint) in one atomic step. */
   readonly batchWrite?: BatchWrite | undefined;
+  /**
+   * Capability `openScan`: a streaming read of `target` — what successive `scan` calls would return,
+   * from the first key after `after` (or from the very first key), through ONE server-side read (a
+   * cursor), where each `scan` would be a new query (a server without key-range pushdown reads
+   * the whole table for every page). Opening is lazy: nothing is sent before the first `next`.
+   * The batch engine reads through it when offered, else through `scan` page by page, and re-opens
+   * it from its last checkpoint after anything that may have left it behind (a conflict, an error,
+   * a resume, a cursor older than its age bound): a cursor is never trusted past a write that failed.
+   */
+  openScan?(target: DataTarget, after: KeyValue | undefined): ScanCursor;
+}
+
+/**
+ * A streaming read opened by {@link DataStore.openScan}. Rows come in the order and form `scan`
+ * returns them (ascending by key, collation-safe, within the target's filter; a backup that does
+ * not exist has none), each exactly once, continuing where the previous `next` stopped. A row
+ * changed or added after the cursor passed its key is not seen; rows ahead of it may be as of any
+ * moment since the cursor was opened (a server may read a snapshot at open).
+ */
+export interface ScanCursor {
+  /**
+   * The next rows: at most `limit` (≥ 1), fewer only when the scan reached its end, `[]` from then
+   * on. May be called again after it returned fewer.
+   */
+  next(limit: number): Promise<Row[]>;
+  /** Releases the server-side read; idempotent, and safe while nothing was read yet. */
+  close(): Promise<void>;
 }
 
 export interface CompareAndSet {

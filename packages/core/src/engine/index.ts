@@ -10,6 +10,7 @@ export * from './spi.js';
 // Encodings, hashes and the key order.
 export { canonicalEncode, canonicalNumber, looseCanonicalEncode } from '../util/canonical.js';
 export { attachStoredForm, storedFormOf, typedEncode } from '../util/typed-encode.js';
+export { attachRowSize, rowSizeOf } from '../util/row-size.js';
 export { RowSetHash, sha256 } from '../util/row-set-hash.js';
 export { compareKeys, compareScalar, compareUtf8 } from './key-order.js';
 export { evenSplits } from '../data/key-ranges.js';

@@ -45,6 +45,7 @@ export type {
   RangeChecksum,
   Row,
   RowPatch,
+  ScanCursor,
   ServerCopy,
   ServerCheckpoint,
   ServerRange,

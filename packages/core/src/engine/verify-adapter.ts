@@ -30,6 +30,7 @@ export const CAPABILITY_MEMBERS: Readonly<Record<string, string>> = {
   inspect: 'inspect',
   serverUpdate: 'serverUpdate',
   batchWrite: 'batchWrite',
+  openScan: 'openScan',
 };
 
 export interface VerifyAdapterOptions {

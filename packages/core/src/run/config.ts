@@ -160,6 +160,7 @@ export const configSchema = z.strictObject({
       maxBatchSize: positiveInt(1_000_000).optional(),
       pressure: fn.optional(),
       pressureBackoffMs: z.number().min(0).optional(),
+      maxBatchBytes: z.number().int().min(1).optional(),
     })
     .optional(),
   hooks: z

@@ -16,7 +16,13 @@ export const MIGRATOR_DEFAULTS = Object.freeze({
   retry: Object.freeze({ retries: 3, minTimeoutMs: 100, maxTimeoutMs: 2_000 }),
   lock: Object.freeze({ ttlMs: 30_000 }),
   backupRetention: 'keep',
-  throttle: Object.freeze({ targetBatchMs: 500, minBatchSize: 10, maxBatchSize: 10_000, pressureBackoffMs: 1_000 }),
+  throttle: Object.freeze({
+    targetBatchMs: 500,
+    minBatchSize: 10,
+    maxBatchSize: 10_000,
+    pressureBackoffMs: 1_000,
+    maxBatchBytes: 8 * 1024 * 1024,
+  }),
 } as const);
 
 /** The defaults of the migrator's calls' options (`run(options)`, `rollback(target)`). */

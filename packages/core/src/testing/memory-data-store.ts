@@ -18,6 +18,7 @@ import type {
   RangeChecksum,
   Row,
   RowPatch,
+  ScanCursor,
   TargetInfo,
 } from '../engine/spi.js';
 import { assertBackupTarget } from '../data/backup.js';
@@ -50,6 +51,8 @@ export interface MemoryDataStoreOptions {
         readonly getRecord: (id: string) => LedgerRecord | undefined;
       }
     | undefined;
+  /** Offer `openScan`: a cursor that reads a snapshot at its first `next`. */
+  readonly openScan?: boolean | undefined;
 }
 
 export class MemoryDataStore implements DataStore {
@@ -59,6 +62,8 @@ export class MemoryDataStore implements DataStore {
   /** `update` migrations with `$set`/`$unset`/`$inc` on top-level fields (see ./memory-server-update.ts). */
   readonly serverUpdate: MemoryServerUpdate;
   readonly batchWrite: BatchWrite | undefined;
+
+  readonly openScan: ((target: DataTarget, after: KeyValue | undefined) => ScanCursor) | undefined;
 
   constructor(shard: () => MemoryCollections, io: MemoryIo, options: MemoryDataStoreOptions) {
     this.#shard = shard;
@@ -71,6 +76,7 @@ export class MemoryDataStore implements DataStore {
     this.batchWrite = bw
       ? { checkpoints: true, rangeCheckpoints: true, apply: (request) => this.#apply(request, bw) }
       : undefined;
+    this.openScan = options.openScan ? (t, after) => this.#snapshotCursor(t, after) : undefined;
   }
 
   /**
@@ -181,6 +187,30 @@ export class MemoryDataStore implements DataStore {
       if (backup) this.#collection(backup.target).insertMissing(backup.keys.map((k) => c.get(k)!));
       return { written: c.patch(request.patches), conflicts };
     });
+  }
+
+  /**
+   * A cursor that reads a snapshot taken by its first `next` (as FerretDB's cursors and PostgreSQL's
+   * server-side ones do): rows changed after that are seen only by a cursor opened later.
+   */
+  #snapshotCursor(target: DataTarget, after: KeyValue | undefined): ScanCursor {
+    let snapshot: Row[] | undefined;
+    let at = 0;
+    let closed = false;
+    return {
+      next: (limit) =>
+        this.#io(() => {
+          if (closed) return [];
+          snapshot ??= this.#collection(target).rows({ after }, target.filter);
+          const rows = snapshot.slice(at, at + limit);
+          at += rows.length;
+          return rows;
+        }),
+      close: async () => {
+        closed = true;
+        snapshot = undefined;
+      },
+    };
   }
 
   #collection(target: DataTarget): MemoryCollection {

@@ -59,6 +59,12 @@ export interface MemoryEngineOptions {
    * Default `false`: the batch engine then makes those calls one after another.
    */
   readonly batchWrite?: boolean;
+  /**
+   * Offer streaming reads (`DataStore.openScan`, flag `capabilities.openScan`): a cursor that reads
+   * a snapshot at its first `next`, as FerretDB's and PostgreSQL's server-side cursors do. Default
+   * `false`: the batch engine then reads page by page with `scan`.
+   */
+  readonly openScan?: boolean;
   /** Offer preserved copies (`ShardAdapter.preserved`) for schema migrations' `preserve`. Default `true`. */
   readonly preserve?: boolean;
   /**
@@ -68,7 +74,7 @@ export interface MemoryEngineOptions {
   readonly defaultKey?: readonly string[];
 }
 
-const capabilitiesOf = (compareAndSet: boolean, batchWrite: boolean): EngineCapabilities => ({
+const capabilitiesOf = (compareAndSet: boolean, batchWrite: boolean, openScan: boolean): EngineCapabilities => ({
   transactions: false,
   transactionalDdl: false,
   changeCapture: false,
@@ -77,6 +83,7 @@ const capabilitiesOf = (compareAndSet: boolean, batchWrite: boolean): EngineCapa
   inspect: true,
   serverUpdate: true,
   batchWrite,
+  openScan,
 });
 
 export interface MemoryEngine extends EngineAdapter<MemoryShard> {
@@ -103,7 +110,11 @@ export function memoryEngine(options: MemoryEngineOptions = {}): MemoryEngine {
   }
   const store = options.store ?? createMemoryStore();
   const lock = new MemoryLockProvider(store.locks);
-  const capabilities = capabilitiesOf(options.compareAndSet ?? false, options.batchWrite ?? false);
+  const capabilities = capabilitiesOf(
+    options.compareAndSet ?? false,
+    options.batchWrite ?? false,
+    options.openScan ?? false,
+  );
   const adapters = new Map(
     ids.map((id) => [
       id,
@@ -197,6 +208,7 @@ class MemoryShardAdapter implements ShardAdapter<MemoryShard> {
     this.data = new MemoryDataStore(shard, io, {
       compareAndSet: capabilities.compareAndSet === true,
       batchWrite: capabilities.batchWrite ? { putRecord, getRecord: (mid) => shard().ledger.get(mid) } : undefined,
+      openScan: capabilities.openScan === true,
     });
     this.directory = new MemoryTenantDirectory(() => shard().directory, io);
   }

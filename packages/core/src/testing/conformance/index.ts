@@ -10,9 +10,9 @@
  * await runConformance(myHarness, { runner: { describe, it, expect, afterEach } });
  * ```
  *
- * Cases about a capability (`compareAndSet`, `serverCopy`, `inspect`, `serverUpdate`, `batchWrite`)
- * read it on a connected shard of the harness (flag AND object, as core does) and are skipped, with
- * the reason in their name, where it is absent.
+ * Cases about a capability (`compareAndSet`, `serverCopy`, `inspect`, `serverUpdate`, `batchWrite`,
+ * `openScan`) read it on a connected shard of the harness (flag AND object, as core does) and are
+ * skipped, with the reason in their name, where it is absent.
  */
 import type { ShardAdapter } from '../../index.js';
 import { batchWriteCases } from './batch-write.js';
@@ -25,6 +25,7 @@ import type { Harness, TestRunner } from './harness.js';
 import { ledgerCases } from './ledger.js';
 import { lockCases } from './lock.js';
 import { runCases } from './run.js';
+import { scanCursorCases } from './scan-cursor.js';
 import { serverCopyCases } from './server-copy.js';
 import { serverUpdateCases } from './server-update.js';
 import { verifyCases } from './verify.js';
@@ -57,6 +58,7 @@ const OBJECT_OF: Partial<Record<CapabilityFlag, (shard: ShardAdapter) => boolean
   inspect: (s) => typeof s.data.inspect === 'function',
   serverUpdate: (s) => s.data.serverUpdate !== undefined,
   batchWrite: (s) => s.data.batchWrite !== undefined,
+  openScan: (s) => typeof s.data.openScan === 'function',
 };
 
 /**
@@ -99,6 +101,7 @@ export function conformanceCases(options: ConformanceOptions = {}): readonly Cas
     ...runCases,
     ...dataCases,
     ...keyRangeCases,
+    ...scanCursorCases,
     ...groupedCases,
     ...compareAndSetCases,
     ...serverCopyCases,
