@@ -1,6 +1,6 @@
 /**
  * `MongoDataStore`: the documents of one shard, for the batch engine: keyset scans on the key (default `_id`,
- * composite keys by a compound sort), writes of only what a transform changed, idempotent bulk
+ * composite keys by a compound sort) and one streaming cursor per scan (`openScan`), writes of only what a transform changed, idempotent bulk
  * upserts that fail loudly, first-copy-wins backups that keep raw BSON types and restore exactly
  * (a backup page is written back as stored, so MongoDB needs no `serverCopy`),
  * and counts and checksums per key range.
@@ -24,6 +24,7 @@ import type {
   RangeChecksum,
   Row,
   RowPatch,
+  ScanCursor,
   TargetInfo,
 } from '@mcp/migrate-core/engine';
 import { bulkFailure, chunkedBulkWrite, hasWriteErrors, type BulkCounts } from './internal/bulk-write.js';
@@ -32,6 +33,7 @@ import { keyFilter, keySort, rangeQuery } from './internal/keyset.js';
 import { inspectCollection } from './internal/inspect.js';
 import { decodeRow, decodeStored, patchWrite, RAW_READ, storedDocument } from './internal/stored-form.js';
 import { MongoServerUpdate } from './mongo-server-update.js';
+import { MongoScanCursor } from './mongo-scan-cursor.js';
 
 /** Documents per cursor batch when streaming a checksum. */
 export const CHECKSUM_CURSOR_BATCH = 1_000;
@@ -84,6 +86,11 @@ export class MongoDataStore implements DataStore {
       if (doc) keys.push(target.key.map((k) => decodeRow(doc as unknown as Uint8Array)[k]));
     }
     return keys;
+  }
+
+  /** One sorted cursor over the scan (see mongo-scan-cursor.ts): what `scan` would return page by page. */
+  openScan(target: DataTarget, after: KeyValue | undefined): ScanCursor {
+    return new MongoScanCursor(this.#db, target, after);
   }
 
   async count(target: DataTarget, range?: KeyRange): Promise<number> {

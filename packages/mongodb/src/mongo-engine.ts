@@ -69,8 +69,8 @@ const TERMS: EngineTerms = Object.freeze({
 export interface MongoEngine extends EngineAdapter<Db> {
   readonly name: 'mongodb';
   /**
-   * The engine-wide capabilities: only `inspect`, because the others are known only per shard,
-   * after `connect()`. See {@link MongoShardAdapter.capabilities} for what each shard supports.
+   * The engine-wide capabilities: only `inspect`, `serverUpdate` and `openScan`, because the others
+   * are known only per shard, after `connect()`. See {@link MongoShardAdapter.capabilities} for what each shard supports.
    */
   readonly capabilities: EngineCapabilities;
   shard(id: string): MongoShardAdapter;

@@ -46,8 +46,9 @@ export interface MongoServerInfo {
 }
 
 /**
- * What every MongoDB shard has: `inspect`; never compare-and-set (see docs/guides/mongodb.md) nor
- * server-side copies (a backup page is written back as stored BSON). The rest is known per shard.
+ * What every MongoDB shard has: `inspect`, server-side updates (`serverUpdate`) and streaming reads
+ * (`openScan`); never compare-and-set (see docs/guides/mongodb.md) nor server-side copies (a backup
+ * page is written back as stored BSON). The rest is known per shard.
  */
 export const MONGO_CAPABILITIES: EngineCapabilities = {
   transactions: false,
@@ -57,6 +58,7 @@ export const MONGO_CAPABILITIES: EngineCapabilities = {
   serverCopy: false,
   inspect: true,
   serverUpdate: true,
+  openScan: true,
 };
 
 /** What the shards of an engine share: the collection names and the lease poll interval. */
@@ -96,7 +98,7 @@ export class MongoShardAdapter implements ShardAdapter<Db> {
   }
 
   /**
-   * What this shard supports, detected at `connect()` (before: only `inspect`):
+   * What this shard supports, detected at `connect()` (before: only `inspect` and `openScan`):
    * `transactions` and `changeCapture` need a replica set or mongos that is not FerretDB;
    * `transactionalDdl` is always `false` (MongoDB DDL is not transactional in general); so are
    * `compareAndSet` and `serverCopy` (see {@link MongoDataStore}).

@@ -93,6 +93,7 @@ describe.runIf(enabled)('mongodb adapter on a real server', () => {
       serverCopy: false,
       inspect: true,
       serverUpdate: true,
+      openScan: true,
     });
     await e.close();
     expect(await host.db('admin').command({ ping: 1 })).toMatchObject({ ok: 1 });

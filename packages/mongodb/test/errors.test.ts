@@ -134,6 +134,7 @@ describe('mongoEngine options (no server)', () => {
       serverCopy: false,
       inspect: true,
       serverUpdate: true,
+      openScan: true,
     });
     expect(() => engine.shard('nope')).toThrow(/no shard "nope"/);
   });

@@ -10,7 +10,7 @@
  * from the stored form, never from its JS promotion.
  */
 import { BSON, type AnyBulkWriteOperation, type Document } from 'mongodb';
-import { attachStoredForm, sameValue, storedFormOf } from '@mcp/migrate-core/engine';
+import { attachRowSize, attachStoredForm, sameValue, storedFormOf } from '@mcp/migrate-core/engine';
 import type { Row, RowPatch } from '@mcp/migrate-core/engine';
 import { keyFilter } from './keyset.js';
 
@@ -35,9 +35,10 @@ export const STORED = {
   useBigInt64: false,
 } as const;
 
-/** The promoted row of one raw document, with its stored form attached. */
+/** The promoted row of one raw document, with its stored form and its size (the raw BSON length) attached. */
 export function decodeRow(bytes: Uint8Array): Row {
   const row = BSON.deserialize(bytes, PROMOTED) as Row;
+  attachRowSize(row, bytes.byteLength);
   return attachStoredForm(row, () => BSON.deserialize(bytes, STORED));
 }
 
