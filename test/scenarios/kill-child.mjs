@@ -15,14 +15,19 @@ if (engineName === 'postgres') {
 }
 
 // Not idempotent on purpose: applied twice to a row, n would be 3·n0 + 2 instead of 2·n0 + 1.
+// KILL_SPARSE=k: only the rows whose seed number g (PostgreSQL: id + 1000; MongoDB: field l) is a
+// multiple of k are changed; every row is still read and handed to the transform, once per run of the batches.
+const sparse = Number(process.env.KILL_SPARSE ?? 1);
+const keyField = engineName === 'mongodb' ? '_id' : 'id';
+const seedNumber = (row) => (engineName === 'mongodb' ? Number(row.l) : Number(row.id) + 1000);
 const bump = defineDataMigration({
   id: '0001-bump',
   engine: engineName,
   table: 'items',
-  key: engineName === 'mongodb' ? '_id' : 'id',
+  key: keyField,
   batchSize: Number(process.env.KILL_BATCH ?? 2000),
   parallelism: Number(process.env.KILL_PARALLELISM ?? 1),
-  transform: (row) => ({ ...row, n: Number(row.n) + Number(row.n0) + 1 }),
+  transform: (row) => (seedNumber(row) % sparse === 0 ? { ...row, n: Number(row.n) + Number(row.n0) + 1 } : null),
 });
 
 const migrator = createMigrator({
