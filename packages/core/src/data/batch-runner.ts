@@ -197,7 +197,15 @@ function startRun(input: BatchRunInput) {
     to,
   });
   // Originals are looked for even by a run that keeps none: an earlier attempt may have saved some.
-  const window = { target, backup, keepsBackup: keeps, upTo, to, originals: new OriginalsReader(shard, backup, to), scan };
+  const window = {
+    target,
+    backup,
+    keepsBackup: keeps,
+    upTo,
+    to,
+    originals: new OriginalsReader(shard, backup, to),
+    scan,
+  };
   const counts: LedgerCounts = { ...(resuming && record.counts ? record.counts : { read: 0, written: 0, skipped: 0 }) };
   const pacer = input.pacer ?? new BatchPacer(m.batchSize, m.maxRowsPerSecond, input.throttle);
   return {
@@ -219,12 +227,7 @@ const upToMark = (upTo: KeyValue | null | undefined): Partial<Checkpoint> =>
   upTo === undefined ? {} : { backup: false, upTo: upTo === null ? null : [...upTo] };
 
 /** Emits a batch event after each checkpoint. */
-function progressReporter(
-  input: BatchRunInput,
-  count: Promise<number | undefined>,
-  readAtStart: number,
-  pacer: Pacer,
-) {
+function progressReporter(input: BatchRunInput, count: Promise<number | undefined>, readAtStart: number, pacer: Pacer) {
   const started = Date.now();
   return async (counts: LedgerCounts, size: number) => {
     const total = await count;
@@ -278,7 +281,7 @@ class ConflictCount {
 
 /** The next rows, each transformed (a re-done row from its saved original); written by `commit`. */
 async function prepareRows(input: BatchRunInput, span: BatchSpan): Promise<PreparedBatch> {
-  const { target, after, size, to } = span;
+  const { target, after, size } = span;
   const { migration: m } = input;
   const reader = await span.scan.at(after);
   // At most `size` rows, fewer once their size passes the byte bound.
