@@ -6,6 +6,14 @@
  *   with `upsert`; when the lease is held, the upsert tries to insert the same `_id` and fails with
  *   E11000, which means "held" (never check-then-insert). `$inc: { token: 1 }` makes the token the
  *   fencing token: strictly increasing per name, because the document is never deleted.
+ * - The take is then CLAIMED by inserting `{ _id: "<name>#<token>" }` into `<collection>_claims`:
+ *   a unique insert is the one write FerretDB v1.24 keeps atomic (it applies racing updates of one
+ *   document as read-modify-write, so two takes may both "win" with the same token). Only the
+ *   runner whose claim is inserted holds the lease; a lost claim means "held". A racing take may
+ *   have written its owner over the winner's: the winner writes its own back under its token, and
+ *   each loser, whose write has landed before its claim, puts the winner's back where it finds its
+ *   own. Never two holders: a lease whose document says otherwise fails its next renew. On
+ *   MongoDB the claim always succeeds. Older claims of the name are deleted.
  * - Expiry is compared inside the query (FerretDB has no TTL indexes). Times are the CLIENT's clock
  *   (FerretDB v1.24 has no `$expr`/`$$NOW` to compare with the server's), so clocks of runners must
  *   agree to well within the lease TTL; see docs/guides/mongodb.md.
@@ -32,6 +40,17 @@ export interface LeaseDocument {
   expiresAt: Date;
 }
 
+/** The claim of one take of a lease (see the module's comment). */
+interface ClaimDocument {
+  _id: string;
+  name: string;
+  token: number;
+  owner: string;
+  since: Date;
+  heartbeatAt: Date;
+  expiresAt: Date;
+}
+
 const EPOCH = new Date(0);
 
 export class MongoLockProvider implements LockProvider {
@@ -49,7 +68,32 @@ export class MongoLockProvider implements LockProvider {
 
   async tryAcquire(name: string, options: TryAcquireOptions): Promise<Lease | null> {
     const taken = await this.#tryTake(name, options.owner, options.ttlMs);
-    return taken ? this.#lease(name, options.owner, taken.token, options.ttlMs) : null;
+    if (!taken || !(await this.#claim(taken))) return null;
+    return this.#lease(name, options.owner, taken.token, options.ttlMs);
+  }
+
+  /** Claims the take of `lease` by a unique insert of its name and token; `false`: another take of that token won. */
+  async #claim(lease: LeaseDocument): Promise<boolean> {
+    const db = await this.#db();
+    const claims = db.collection<ClaimDocument>(`${this.#collection}_claims`);
+    const { _id: name, token, owner, since, heartbeatAt, expiresAt } = lease;
+    const locks = await this.#locks();
+    try {
+      await claims.insertOne({ _id: `${name}#${token}`, name, token, owner: owner!, since, heartbeatAt, expiresAt });
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      // Lost: put the winner's lease back where this take wrote its own (every take's write has landed before its claim).
+      const won = await claims.findOne({ _id: `${name}#${token}` });
+      if (won)
+        await locks.updateOne(
+          { _id: name, token, owner },
+          { $set: { owner: won.owner, since: won.since, heartbeatAt: won.heartbeatAt, expiresAt: won.expiresAt } },
+        );
+      return false;
+    }
+    await locks.updateOne({ _id: name, token }, { $set: { owner, since, heartbeatAt, expiresAt } });
+    await claims.deleteMany({ name, token: { $lt: token } }).catch(() => undefined);
+    return true;
   }
 
   async status(name: string): Promise<LockStatus | null> {
